@@ -1,0 +1,43 @@
+// Every failure a user or a peer can meet has a code and a message that says what to do next.
+// The code is what programs branch on (and what crosses IPC); the message is for people.
+
+export type TroveErrorCode =
+  | 'WRONG_PASSPHRASE'
+  | 'WEAK_PASSPHRASE'
+  | 'VAULT_LOCKED'
+  | 'VAULT_NOT_FOUND'
+  | 'VAULT_EXISTS'
+  | 'VAULT_BUSY'
+  | 'VAULT_TOO_NEW'
+  | 'CORRUPT_DATA'
+  | 'INTEGRITY_FAILURE'
+  | 'DATASET_NOT_FOUND'
+  | 'RECORD_NOT_FOUND'
+  | 'COLUMN_NOT_FOUND'
+  | 'IMPORT_REJECTED'
+  | 'UNREADABLE_FILE'
+  | 'BACKUP_DAMAGED'
+  | 'TARGET_EXISTS'
+  | 'CANCELLED'
+  | 'INVALID_INPUT';
+
+export class TroveError extends Error {
+  readonly code: TroveErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: TroveErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TroveError';
+    this.code = code;
+    this.details = details;
+  }
+
+  /** A plain object safe to send across a process boundary (no stack, no cause). */
+  toJSON(): { code: TroveErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+export function isTroveError(err: unknown, code?: TroveErrorCode): err is TroveError {
+  return err instanceof TroveError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Two cores in CI: keep the heavier integration files from fighting over them.
+    maxWorkers: 2,
+    allowOnly: false,
+  },
+});
