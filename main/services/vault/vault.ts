@@ -402,6 +402,7 @@ export class Vault {
 
   private requireKeys(): KeyRing {
     if (!this.keys) throw new TroveError('VAULT_LOCKED', 'The vault is locked. Unlock it with your passphrase to continue.');
+    this.lastUse = Date.now();
     return this.keys;
   }
 
@@ -863,9 +864,7 @@ export class Vault {
           progress();
           this.touch();
         }
-        if (controller.signal.aborted) {
-          throw this.keys ? new TroveError('CANCELLED', 'The import was cancelled. Nothing was added to the vault.') : new TroveError('VAULT_LOCKED', 'The vault was locked during the import. Nothing was added.');
-        }
+        if (controller.signal.aborted) throw new TroveError('CANCELLED', 'The import was cancelled. Nothing was added to the vault.');
         flush();
         const report: ImportReport = {
           datasetId: null,
@@ -904,6 +903,7 @@ export class Vault {
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         sodium.memzero(dataKey);
+        if (!this.keys) throw new TroveError('VAULT_LOCKED', 'The vault was locked during the import. Nothing was added.');
         if (err instanceof TroveError) throw err;
         throw new TroveError('UNREADABLE_FILE', `The file could not be read to the end (${(err as Error).message}). Nothing was imported.`, undefined, { cause: err });
       } finally {

@@ -82,13 +82,12 @@ export function inferType(samples: readonly unknown[]): ColumnType {
   if (present.length === 0) return 'string';
   // A few bad values should not make a number column text: they become rejected rows instead.
   const tolerated = Math.floor(present.length * 0.05);
-  const all = (type: ColumnType) => present.filter((v) => !convert(v, type).ok).length <= tolerated;
-  if (present.every((v) => typeof v === 'boolean') || present.every((v) => typeof v === 'string' && /^(true|false|yes|no)$/i.test(v.trim()))) {
-    return 'boolean';
-  }
+  const fits = (test: (v: unknown) => boolean) => present.filter((v) => !test(v)).length <= tolerated;
+  const all = (type: ColumnType) => fits((v) => convert(v, type).ok);
+  if (fits((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false|yes|no)$/i.test(v.trim())))) return 'boolean';
   if (all('integer')) return 'integer';
   if (all('number')) return 'number';
-  if (present.filter((v) => typeof v !== 'string' || parseDate(v) === null).length <= tolerated) return 'date';
+  if (fits((v) => typeof v === 'string' && parseDate(v) !== null)) return 'date';
   const texts = present.map((v) => (typeof v === 'string' ? v.trim() : JSON.stringify(v)));
   const distinct = new Set(texts);
   if (present.length >= 4 && distinct.size <= 32 && distinct.size <= present.length / 2 && texts.every((t) => t.length <= MAX_CATEGORY_LENGTH)) {
