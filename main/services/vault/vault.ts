@@ -42,7 +42,7 @@ import {
 import { ActivityLog } from './activity.js';
 import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
 import { DEFAULT_MAX_RECORD_BYTES, type SourceRecord, detectDelimiter, readCsv, readJsonArray, readJsonLines } from './import/sources.js';
-import { convert, inferType, toCell } from './import/types.js';
+import { INVALID, convert, inferType, toCell, toValue, whyInvalid } from './import/types.js';
 import { DEFAULT_KDF, KeyRing, SALT_BYTES, checkKdfParams, deriveKek, type KdfParams } from './keys.js';
 import { migrate } from './migrations/index.js';
 import { summarizeColumn } from './summary.js';
@@ -848,14 +848,14 @@ export class Vault {
             let bad = false;
             for (let c = 0; c < input.columns.length; c++) {
               const col = input.columns[c]!;
-              const raw = 'fields' in rec ? rec.fields[col.source as number] : (rec as { object: Record<string, unknown> }).object[col.source as string];
-              const v = convert(raw, col.type);
-              if (!v.ok) {
-                reject(rec.line, v.reason, col.name);
+              const raw = 'fields' in rec ? rec.fields[col.source as number] : 'values' in rec ? rec.values[col.source as number] : rec.object[col.source as string];
+              const v = toValue(raw, col.type);
+              if (v === INVALID) {
+                reject(rec.line, whyInvalid(raw, col.type), col.name);
                 bad = true;
                 break;
               }
-              values[c] = v.value;
+              values[c] = v;
             }
             if (bad) continue;
             builder.add(nextRecordId++, values);
@@ -995,6 +995,7 @@ function isData(r: SourceRecord): r is Exclude<SourceRecord, { error: string }> 
 
 function valueOf(r: SourceRecord, c: number, names: string[]): unknown {
   if ('fields' in r) return r.fields[c];
+  if ('values' in r) return r.values[c];
   if ('object' in r) return r.object[names[c]!];
   return undefined;
 }
