@@ -7,7 +7,7 @@ import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync,
 import { dirname, join } from 'node:path';
 import sodium from 'libsodium-wrappers-sumo';
 import { TroveError } from '../../../common/errors.js';
-import { SealKind, bytesToHex, hexToBytes, open, sodiumReady } from '../../../common/vault-format.js';
+import { SealKind, bytesToHex, hexToBytes, open, randomBytes, sodiumReady } from '../../../common/vault-format.js';
 import { Purpose, checkKdfParams, derivePurposeKey, deriveKek, type KdfParams } from './keys.js';
 import { Vault, type VaultOptions } from './vault.js';
 
@@ -32,7 +32,7 @@ export interface BackupProgress {
 }
 
 function tempPath(beside: string, tag: string): string {
-  return join(dirname(beside), `.${tag}-${bytesToHex(sodium.randombytes_buf(8))}.tmp`);
+  return join(dirname(beside), `.${tag}-${bytesToHex(randomBytes(8))}.tmp`);
 }
 
 function removeQuietly(...paths: string[]): void {

@@ -35,6 +35,7 @@ import {
   hexToBytes,
   open,
   openJson,
+  randomBytes,
   seal,
   sealJson,
   sodiumReady,
@@ -188,7 +189,7 @@ function writeHeader(db: Database.Database, h: Header): void {
 }
 
 function wrapMasterKey(passphrase: string, masterKey: Uint8Array, vaultId: Uint8Array, cost: { opsLimit: number; memLimit: number }): { kdf: KdfParams; sealed: Uint8Array } {
-  const kdf: KdfParams = { algorithm: 'argon2id13', ...cost, salt: sodium.randombytes_buf(SALT_BYTES) };
+  const kdf: KdfParams = { algorithm: 'argon2id13', ...cost, salt: randomBytes(SALT_BYTES) };
   const kek = deriveKek(passphrase, kdf);
   try {
     return { kdf, sealed: seal(kek, masterKey, { kind: SealKind.masterKey, vaultId }) };
@@ -274,8 +275,8 @@ export class Vault {
     try {
       db.pragma('journal_mode = WAL');
       migrate(db);
-      const vaultId = sodium.randombytes_buf(ID_BYTES);
-      const masterKey = sodium.randombytes_buf(KEY_BYTES);
+      const vaultId = randomBytes(ID_BYTES);
+      const masterKey = randomBytes(KEY_BYTES);
       const { kdf, sealed } = wrapMasterKey(passphrase, masterKey, vaultId, cost);
       const header: Header = { formatVersion: FORMAT_VERSION, vaultId, kdf, masterKeySealed: sealed, createdAt: Date.now() };
       writeHeader(db, header);
@@ -799,7 +800,7 @@ export class Vault {
     return this.exclusive(async () => {
       const started = Date.now();
       const keys = this.requireKeys();
-      const idBytes = Buffer.from(sodium.randombytes_buf(ID_BYTES));
+      const idBytes = Buffer.from(randomBytes(ID_BYTES));
       const id = bytesToHex(idBytes);
       const schema: ColumnSchema[] = input.columns.map((c) => ({ name: c.name, type: c.type }));
       const rejected: RejectedRow[] = [];
@@ -809,7 +810,7 @@ export class Vault {
       const builder = new BlockBuilder(schema, this.opts.blockRows);
       const blocks: BlockEntry[] = [];
       let nextRecordId = 0;
-      const dataKey = sodium.randombytes_buf(KEY_BYTES);
+      const dataKey = randomBytes(KEY_BYTES);
       const values: (number | string | null)[] = new Array(schema.length);
       const reject = (line: number, reason: string, column?: string) => {
         rowsRejected++;
