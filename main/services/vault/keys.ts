@@ -16,6 +16,8 @@ export interface KdfParams {
 
 /** libsodium's MODERATE: ~1.7 s and 256 MiB on a 2-core machine. The default for new vaults. */
 export const DEFAULT_KDF = { opsLimit: 3, memLimit: 256 * 1024 * 1024 } as const;
+/** libsodium's INTERACTIVE: ~0.1 s and 64 MiB, for machines short of memory. */
+export const INTERACTIVE_KDF = { opsLimit: 2, memLimit: 64 * 1024 * 1024 } as const;
 const MIN_OPS = 1;
 const MAX_OPS = 16;
 const MIN_MEM = 8 * 1024 * 1024;
