@@ -812,6 +812,8 @@ export class Vault {
       let nextRecordId = 0;
       const dataKey = randomBytes(KEY_BYTES);
       const values: (number | string | null)[] = new Array(schema.length);
+      const sourceKeys = new Set(input.columns.map((c) => String(c.source)));
+      const unknownFields = new Map<string, number>();
       const reject = (line: number, reason: string, column?: string) => {
         rowsRejected++;
         if (rejected.length < MAX_LISTED_REJECTIONS) rejected.push(column ? { line, column, reason } : { line, reason });
@@ -846,6 +848,9 @@ export class Vault {
               reject(rec.line, `Expected ${input.expectedFields} fields, found ${rec.fields.length}.`);
               continue;
             }
+            if ('object' in rec) {
+              for (const key in rec.object) if (!sourceKeys.has(key)) unknownFields.set(key, (unknownFields.get(key) ?? 0) + 1);
+            }
             let bad = false;
             for (let c = 0; c < input.columns.length; c++) {
               const col = input.columns[c]!;
@@ -872,7 +877,7 @@ export class Vault {
           rowsImported: doomed ? 0 : nextRecordId,
           rowsRejected,
           rejected,
-          warnings: [],
+          warnings: [...unknownFields].map(([key, n]) => `The field "${key}" in ${n} ${n === 1 ? 'record' : 'records'} is not one of the columns, so it was not imported.`),
           bytesRead: input.progressBytes?.().bytesRead ?? 0,
           durationMs: Date.now() - started,
         };
