@@ -106,7 +106,6 @@ interface Manifest {
   updatedAt: number;
   rowCount: number;
   nextRecordId: number;
-  nextBlock: number;
   blocks: BlockEntry[];
   source?: { fileName: string; format: ImportFormat };
 }
@@ -874,7 +873,6 @@ export class Vault {
           updatedAt: Date.now(),
           rowCount: nextRecordId,
           nextRecordId,
-          nextBlock: blocks.length,
           blocks,
           ...(input.source ? { source: input.source } : {}),
         };
