@@ -19,7 +19,19 @@ export type TroveErrorCode =
   | 'BACKUP_DAMAGED'
   | 'TARGET_EXISTS'
   | 'CANCELLED'
-  | 'INVALID_INPUT';
+  | 'INVALID_INPUT'
+  // Secure aggregation: a peer's message that the protocol does not allow.
+  | 'SECAGG_MALFORMED'
+  | 'SECAGG_WRONG_ROUND'
+  | 'SECAGG_WRONG_STAGE'
+  | 'SECAGG_REPLAY'
+  | 'SECAGG_BAD_SIGNATURE'
+  | 'SECAGG_NOT_NEIGHBOUR'
+  | 'SECAGG_UNSAFE_REQUEST'
+  | 'SECAGG_INCONSISTENT_SHARES'
+  | 'ROUND_ABORTED'
+  // Differential privacy.
+  | 'PRIVACY_BUDGET_EXCEEDED';
 
 export class TroveError extends Error {
   readonly code: TroveErrorCode;
