@@ -14,7 +14,7 @@ import { addMask, reduceModulo, subtractMask } from './mask.js';
 import { validateRoundParams, type RoundParams } from './params.js';
 import { quantizeInto } from './quantize.js';
 import { splitSecret } from './shamir.js';
-import { loadSodium, MaskStream, sodiumNow } from './sodium.js';
+import { loadSodium, MaskStream, randomBytes, sodiumNow } from './sodium.js';
 import { stageIndex, type RoundStage } from './stages.js';
 import {
   decodeAbort,
@@ -87,6 +87,8 @@ export class SecAggClient {
   /** What this client has revealed about each neighbour: it never reveals both kinds. */
   private readonly revealed = new Map<number, ShareKind>();
   private readonly stream = new MaskStream();
+  /** Pairwise mask keys with each neighbour that advertised keys. */
+  private pairKeys = new Map<number, Uint8Array>();
 
   private constructor(private readonly options: SecAggClientOptions) {
     this.id = options.id;
@@ -179,6 +181,8 @@ export class SecAggClient {
     if (this.selfMaskSeed) s.memzero(this.selfMaskSeed);
     if (this.maskKeys) s.memzero(this.maskKeys.privateKey);
     if (this.cipherKeys) s.memzero(this.cipherKeys.privateKey);
+    for (const key of this.pairKeys.values()) s.memzero(key);
+    this.pairKeys.clear();
     this.selfMaskSeed = undefined;
     this.stream.dispose();
   }
@@ -219,15 +223,20 @@ export class SecAggClient {
     }
     if (accepted.size < params.threshold) this.abortBelowThreshold('neighbours advertised keys', accepted.size, params.threshold);
 
-    const s = sodiumNow();
     const holders = [...accepted.keys()].sort((a, b) => a - b);
-    // Reject unusable keys before committing to anything.
     const cipherKeys = this.cipherKeys;
     const maskKeys = this.maskKeys;
     if (!cipherKeys || !maskKeys) throw new Error('keys missing');
-    const seed = s.randombytes_buf(32);
-    const seedShares = splitSecret(seed, holders, params.threshold, s.randombytes_buf(32 * (params.threshold - 1)));
-    const keyShares = splitSecret(maskKeys.privateKey, holders, params.threshold, s.randombytes_buf(32 * (params.threshold - 1)));
+    // Agree on every pairwise mask key now: an unusable advertised key is rejected before this
+    // client commits to anything, and masking later needs no key agreement.
+    const pairKeys = new Map<number, Uint8Array>();
+    for (const holder of holders) {
+      const peerKey = accepted.get(holder)?.maskPublicKey ?? new Uint8Array(32);
+      pairKeys.set(holder, pairMaskKey(maskKeys.privateKey, peerKey, params.roundId, this.id, holder));
+    }
+    const seed = randomBytes(32);
+    const seedShares = splitSecret(seed, holders, params.threshold, randomBytes(32 * (params.threshold - 1)));
+    const keyShares = splitSecret(maskKeys.privateKey, holders, params.threshold, randomBytes(32 * (params.threshold - 1)));
     const envelopes: ShareEnvelope[] = holders.map((holder) => ({
       peer: holder,
       ciphertext: sealShares(
@@ -241,6 +250,7 @@ export class SecAggClient {
       ),
     }));
     for (const [id, keys] of accepted) this.neighbourKeys.set(id, keys);
+    this.pairKeys = pairKeys;
     this.selfMaskSeed = seed;
     this.stageNow = 'share-keys';
     return signMessage(encodeEncryptedShares(params.roundId, this.id, envelopes), this.options.signingKeys.secretKey);
@@ -269,16 +279,14 @@ export class SecAggClient {
 
     const d = params.vectorLength;
     const masked = new Uint32Array(d);
-    quantizeInto(input, params, new Uint32Array(sodiumNow().randombytes_buf(4 * d).buffer), masked);
+    quantizeInto(input, params, new Uint32Array(randomBytes(4 * d).buffer), masked);
     addMask(masked, this.stream, selfMaskKey(seed, params.roundId, this.id));
     for (const peer of received.keys()) {
-      const peerKeys = this.neighbourKeys.get(peer);
-      if (!peerKeys) continue;
-      const key = pairMaskKey(maskKeys.privateKey, peerKeys.maskPublicKey, params.roundId, this.id, peer);
+      const key = this.pairKeys.get(peer);
+      if (!key) continue;
       // The lower id adds the mask and the higher id subtracts it, so the pair cancels in the sum.
       if (this.id < peer) addMask(masked, this.stream, key);
       else subtractMask(masked, this.stream, key);
-      sodiumNow().memzero(key);
     }
     reduceModulo(masked, params.modulusBits);
     for (const [peer, shares] of received) this.held.set(peer, shares);

@@ -2,7 +2,7 @@
 // round id and to the ordered pair of client ids, so no key is reused across rounds or pairs.
 import { TroveError } from '../errors.js';
 import { concatBytes, u32le, utf8 } from './graph.js';
-import { sodiumNow } from './sodium.js';
+import { randomBytes, sodiumNow } from './sodium.js';
 import { NONCE_BYTES, SHARE_PLAINTEXT_BYTES, SIGNATURE_BYTES } from './wire.js';
 
 const SIGN_CONTEXT = utf8('trove/secagg/v1/message');
@@ -98,7 +98,7 @@ export function sealShares(
 ): Uint8Array {
   const s = sodiumNow();
   const plaintext = concatBytes(u32le(owner), u32le(holder), seedShare, keyShare);
-  const nonce = s.randombytes_buf(NONCE_BYTES);
+  const nonce = randomBytes(NONCE_BYTES);
   const key = shareKey(cipherSecretKey, holderCipherPublicKey, roundId, owner, holder);
   const sealed = s.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, shareAssociatedData(roundId, owner, holder), null, nonce, key);
   s.memzero(key);

@@ -42,6 +42,21 @@ function rawModule(): RawSodium | undefined {
   return undefined;
 }
 
+/**
+ * Cryptographically secure random bytes from the platform's Web Crypto getRandomValues (present
+ * in Node 19+, Electron and browsers; libsodium's own ESM build requires it too). libsodium's
+ * randombytes_buf asks that source for 4 bytes per call from WebAssembly, which takes seconds for
+ * the 400 KB of rounding noise a 100k-coordinate update needs.
+ */
+export function randomBytes(length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  const source = globalThis.crypto;
+  for (let offset = 0; offset < length; offset += 65536) {
+    source.getRandomValues(out.subarray(offset, Math.min(length, offset + 65536)));
+  }
+  return out;
+}
+
 const KEY_BYTES = 32;
 const NONCE_BYTES = 24;
 const ZERO_NONCE = new Uint8Array(NONCE_BYTES);
