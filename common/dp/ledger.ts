@@ -36,8 +36,8 @@ export interface PrivacyLedgerStore {
   save(state: LedgerState): Promise<void>;
 }
 
-function isAmount(x: unknown, max = Infinity): x is number {
-  return typeof x === 'number' && Number.isFinite(x) && x >= 0 && x <= max;
+function isAmount(x: unknown, max = Number.MAX_VALUE): x is number {
+  return typeof x === 'number' && x >= 0 && x <= max;
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -48,8 +48,9 @@ function isBudget(x: unknown): x is PrivacyBudget {
   return isRecord(x) && isAmount(x.epsilon) && isAmount(x.delta, 1);
 }
 
-function isCost(x: unknown): x is PrivacyCost {
-  if (!isRecord(x) || !isAmount(x.epsilon) || !isAmount(x.delta, 1)) return false;
+/** `unbounded`: an infinite epsilon is a valid cost to check (it never fits), not one to store. */
+function isCost(x: unknown, unbounded = false): x is PrivacyCost {
+  if (!isRecord(x) || !(isAmount(x.epsilon) || (unbounded && x.epsilon === Infinity)) || !isAmount(x.delta, 1)) return false;
   if (x.rdp === undefined) return true;
   const r = x.rdp;
   return (
@@ -96,7 +97,9 @@ export function composeCosts(costs: readonly PrivacyCost[], budget: PrivacyBudge
     costs.every((c) => c.rdp && c.rdp.orders.length === first.orders.length && c.rdp.orders.every((a, i) => a === first.orders[i]));
   if (!sameOrders || budget.delta <= 0) return basic;
   // RDP composes by adding curves; one conversion at the budget's delta covers every job.
-  const summed = first.orders.map((_, i) => costs.reduce((s, c) => s + (c.rdp?.values[i] ?? Infinity), 0));
+  // Stored curves hold the largest finite number where the true value is infinite.
+  const value = (v: number | undefined): number => (v === undefined || v >= Number.MAX_VALUE ? Infinity : v);
+  const summed = first.orders.map((_, i) => costs.reduce((s, c) => s + value(c.rdp?.values[i]), 0));
   const { epsilon } = epsilonFromRdp(first.orders, summed, budget.delta);
   return epsilon < basic.epsilon || basic.delta > budget.delta ? { epsilon, delta: budget.delta, composition: 'rdp' } : basic;
 }
@@ -171,7 +174,7 @@ export class PrivacyLedger {
 
   /** Whether a job costing `cost` fits in what is left of the budget. */
   check(cost: PrivacyCost): BudgetCheck {
-    if (!isCost(cost)) throw new TroveError('INVALID_INPUT', BAD_COST);
+    if (!isCost(cost, true)) throw new TroveError('INVALID_INPUT', BAD_COST);
     const budget = this.state.budget;
     const spent = this.spent();
     const after = composeCosts([...this.state.entries.map((e) => e.cost), cost], budget);

@@ -110,8 +110,14 @@ export function subsampledGaussianRdp(sampleRate: number, noiseMultiplier: numbe
   if (sampleRate === 0) return 0;
   if (noiseMultiplier === 0 || order === Infinity) return Infinity;
   if (sampleRate === 1) return gaussianRdp(noiseMultiplier, order);
-  const logA = Number.isInteger(order) ? logAInt(sampleRate, noiseMultiplier, order) : logAFrac(sampleRate, noiseMultiplier, order, series);
-  return logA / (order - 1);
+  if (Number.isInteger(order)) return logAInt(sampleRate, noiseMultiplier, order) / (order - 1);
+  const rdp = logAFrac(sampleRate, noiseMultiplier, order, series) / (order - 1);
+  if (Number.isFinite(rdp)) return rdp;
+  // Close to 1 the series converges too slowly to sum. Rényi divergence never decreases with the
+  // order, so the next integer order's exact value is a valid (if looser) bound here.
+  // Subsampling never hurts, so the full Gaussian mechanism's value bounds it too.
+  const ceiling = Math.max(2, Math.ceil(order));
+  return Math.min(logAInt(sampleRate, noiseMultiplier, ceiling) / (ceiling - 1), gaussianRdp(noiseMultiplier, order));
 }
 
 export interface EpsilonAtOrder {
