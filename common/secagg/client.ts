@@ -279,7 +279,8 @@ export class SecAggClient {
 
     const d = params.vectorLength;
     const masked = new Uint32Array(d);
-    quantizeInto(input, params, new Uint32Array(randomBytes(4 * d).buffer), masked);
+    // Rounding noise from a keystream under a fresh random key: one call, no 4d-byte allocation.
+    this.stream.expand(randomBytes(32), d, (rounding) => quantizeInto(input, params, rounding, masked));
     addMask(masked, this.stream, selfMaskKey(seed, params.roundId, this.id));
     for (const peer of received.keys()) {
       const key = this.pairKeys.get(peer);

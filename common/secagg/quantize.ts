@@ -30,7 +30,7 @@ export function quantizeInto(input: ArrayLike<number>, s: QuantizationSettings, 
   const scale = levels / (2 * c);
   for (let i = 0; i < d; i++) {
     let x = input[i] as number;
-    if (x !== x) throw new TroveError('INVALID_INPUT', 'The update contains a value that is not a number.', { index: i });
+    if (x !== x) notANumber(i);
     if (x > c) x = c;
     else if (x < -c) x = -c;
     let q = Math.floor((x + c) * scale + (random[i] as number) * 2.3283064365386963e-10);
@@ -38,6 +38,10 @@ export function quantizeInto(input: ArrayLike<number>, s: QuantizationSettings, 
     out[i] = q;
   }
   return out;
+}
+
+function notANumber(index: number): never {
+  throw new TroveError('INVALID_INPUT', 'The update contains a value that is not a number.', { index });
 }
 
 /** Decodes a sum of `count` quantized vectors (taken modulo 2^modulusBits) back to floats. */

@@ -178,7 +178,10 @@ export class SecAggServer {
     if (header.type !== collecting) {
       const sentIn = STAGE_OF_MESSAGE[header.type];
       if (this.stageNow !== 'setup' && stageIndex(sentIn) < stageIndex(this.stageNow)) {
-        throw new TroveError('SECAGG_REPLAY', `A ${sentIn} message arrived after that stage closed.`, { sender });
+        if (this.answered(header.type, sender)) {
+          throw new TroveError('SECAGG_REPLAY', `Client ${sender} repeated its ${sentIn} message.`, { sender });
+        }
+        throw new TroveError('SECAGG_WRONG_STAGE', `A ${sentIn} message from client ${sender} arrived after that stage closed.`, { sender });
       }
       throw new TroveError('SECAGG_WRONG_STAGE', `The round is in stage ${this.stageNow} and cannot take this message now.`, { sender });
     }
@@ -205,14 +208,20 @@ export class SecAggServer {
   }
 
   private hasAnswered(sender: number): boolean {
-    switch (this.stageNow) {
-      case 'advertise-keys':
+    const type = COLLECTING[this.stageNow];
+    return type !== undefined && this.answered(type, sender);
+  }
+
+  /** Whether a message of `type` from `sender` was already accepted. */
+  private answered(type: MessageType, sender: number): boolean {
+    switch (type) {
+      case MessageType.AdvertiseKeys:
         return this.adverts.has(sender);
-      case 'share-keys':
+      case MessageType.EncryptedShares:
         return this.shares.has(sender);
-      case 'collect-masked-inputs':
+      case MessageType.MaskedInput:
         return this.maskedFrom.has(sender);
-      case 'unmask':
+      case MessageType.UnmaskResponse:
         return this.responded.has(sender);
       default:
         return false;

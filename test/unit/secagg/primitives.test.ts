@@ -153,6 +153,22 @@ describe('mask stream', () => {
     expect(Math.abs(mean - 0.5)).toBeLessThan(0.05);
     s.dispose();
   });
+
+  it('is exactly the XChaCha20 keystream of libsodium\'s public API (zero nonce, little-endian words)', async () => {
+    const sodium = await loadSodium();
+    const key = randomBytes(32);
+    const words = 70_001; // odd, and longer than one 64 KB block
+    const reference = sodium.crypto_stream_xchacha20_xor(new Uint8Array(words * 4), new Uint8Array(24), key);
+    const view = new DataView(reference.buffer, reference.byteOffset, reference.byteLength);
+    const s = new MaskStream();
+    s.expand(key, words, (mask) => {
+      for (const i of [0, 1, 16, 4095, 65536, words - 1]) expect(mask[i]).toBe(view.getUint32(i * 4, true));
+      let same = true;
+      for (let i = 0; i < words; i++) if (mask[i] !== view.getUint32(i * 4, true)) same = false;
+      expect(same).toBe(true);
+    });
+    s.dispose();
+  });
 });
 
 describe('wire format', () => {

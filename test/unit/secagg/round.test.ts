@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { privatizeUpdate } from '../../../common/dp/noise.js';
+import { weightedInput, weightedMeanFromSum } from '../../../common/secagg/fedavg.js';
 import { recommendedRoundParams } from '../../../common/secagg/params.js';
 import { makeRound, plainSum, roundId, runRound, type DropPoint } from './harness.js';
 
@@ -38,5 +40,55 @@ describe('secure aggregation round', () => {
     expect(result?.contributors).toEqual([...Array(n).keys()].filter((i) => ![0, 5, 9].includes(i)));
     const expected = plainSum(inputs, result?.contributors ?? [], 2);
     result?.sum.forEach((v, i) => expect(Math.abs(v - (expected[i] ?? 0))).toBeLessThanOrEqual(result.errorBound));
+  });
+
+  it('waits for every client until the stage deadline, then closes the stage with those who answered', async () => {
+    const params = recommendedRoundParams({
+      roundId: roundId(3),
+      clientCount: 8,
+      vectorLength: 4,
+      clipRange: 1,
+      deadlines: { advertiseKeysMs: 1000 },
+    });
+    const round = await makeRound(params, randomInputs(8, 4));
+    const { server, clients } = round;
+    const setup = server.start(5000);
+    expect(server.stageDeadline).toBe(6000);
+    for (const { to, message } of setup.slice(1)) {
+      const reply = clients[to]?.handle(message);
+      if (reply) server.receive(reply);
+    }
+    expect(server.waitingFor).toEqual([0]);
+    expect(server.canAdvance(5999)).toBe(false);
+    expect(server.advance(5999)).toEqual([]);
+    expect(server.stage).toBe('advertise-keys');
+    const next = server.advance(6000);
+    expect(server.stage).toBe('share-keys');
+    expect(next.map((o) => o.to)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    // The late client is no longer part of the round.
+    const late = clients[0]?.handle(setup[0]?.message ?? new Uint8Array(0));
+    expect(() => server.receive(late ?? new Uint8Array(0))).toThrowError(/after that stage closed/);
+  });
+
+  it('computes the example-weighted FedAvg mean of noised, clipped updates', async () => {
+    const n = 10;
+    const d = 20;
+    const clip = 1;
+    const maxExamples = 1000;
+    const params = recommendedRoundParams({ roundId: roundId(4), clientCount: n, vectorLength: d + 1, clipRange: clip, minimumSurvivors: 8 });
+    const examples = Array.from({ length: n }, (_, i) => 100 * (i + 1));
+    const updates = randomInputs(n, d, 0.2).map((u) => privatizeUpdate(u, { clipNorm: 0.5, noiseMultiplier: 0.5, minContributors: params.minimumSurvivors }));
+    const inputs = updates.map((u, i) => weightedInput(u, examples[i] ?? 0, maxExamples, clip));
+    const round = await makeRound(params, inputs);
+    runRound(round);
+    const result = round.server.result;
+    if (!result) throw new Error('no result');
+    const { mean, totalExamples } = weightedMeanFromSum(result.sum, maxExamples, clip);
+    const total = examples.reduce((a, b) => a + b, 0);
+    expect(Math.abs(totalExamples - total)).toBeLessThan(result.errorBound * maxExamples + 1e-6);
+    for (let j = 0; j < d; j++) {
+      const expected = updates.reduce((acc, u, i) => acc + Math.max(-clip, Math.min(clip, u[j] ?? 0)) * (examples[i] ?? 0), 0) / total;
+      expect(Math.abs((mean[j] ?? 0) - expected)).toBeLessThan(1e-4);
+    }
   });
 });
