@@ -5,6 +5,7 @@
 //
 //   npm run bench:secagg                      all sizes (n = 100, 300, 1000; d = 10k, 100k)
 //   npm run bench:secagg -- 100x10000 300x100000   chosen sizes
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { SecAggClient } from '../common/secagg/client.js';
 import { generateSigningKeyPair } from '../common/secagg/keys.js';
@@ -49,10 +50,14 @@ async function benchOne({ n, d }: Size): Promise<Record<string, string | number>
   const dropped = new Set(shuffle([...Array(n).keys()]).slice(0, Math.round(n * DROPOUT)));
 
   const clientMs = new Float64Array(n);
+  const clientCpuMs = new Float64Array(n);
   const keyBytes = new Float64Array(n);
   const uploadBytes = new Float64Array(n);
   let serverMs = 0;
+  let serverCpuMs = 0;
+  let maskedReceiveMs = 0;
   let unmaskMs = 0;
+  let unmaskCpuMs = 0;
   let plainSumMs = 0;
   let plainEncodeMs = 0;
   const plain = new Float64Array(d);
@@ -77,19 +82,27 @@ async function benchOne({ n, d }: Size): Promise<Record<string, string | number>
         plainSumMs += performance.now() - t;
       }
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const reply = client.handle(message);
+      clientCpuMs[to] = (clientCpuMs[to] as number) + cpuMs(c0);
       clientMs[to] = (clientMs[to] as number) + (performance.now() - t0);
       if (!reply) continue;
       if (stage === 'masked') uploadBytes[to] = (uploadBytes[to] as number) + reply.length;
       else keyBytes[to] = (keyBytes[to] as number) + reply.length;
       const t1 = performance.now();
+      const c1 = process.cpuUsage();
       server.receive(reply);
-      serverMs += performance.now() - t1;
+      const spent = performance.now() - t1;
+      serverCpuMs += cpuMs(c1);
+      serverMs += spent;
+      if (stage === 'masked') maskedReceiveMs += spent;
     }
   };
   const step = (now: number): Outgoing[] => {
     const t = performance.now();
+    const c = process.cpuUsage();
     const out = server.advance(now);
+    serverCpuMs += cpuMs(c);
     serverMs += performance.now() - t;
     return out;
   };
@@ -107,9 +120,12 @@ async function benchOne({ n, d }: Size): Promise<Record<string, string | number>
   out = step(now);
   deliver(out, 'unmask'); // unmask requests -> shares
   const tu = performance.now();
-  out = step(now);
+  const cu = process.cpuUsage();
+  out = server.advance(now);
+  unmaskCpuMs = cpuMs(cu);
   unmaskMs = performance.now() - tu;
   serverMs += unmaskMs;
+  serverCpuMs += unmaskCpuMs;
   if (server.stage !== 'done' || !server.result) throw new Error(`round did not finish: ${server.abortError?.message ?? server.stage}`);
 
   // The decoded sum must match the plain float sum within the quantization bound.
@@ -133,23 +149,34 @@ async function benchOne({ n, d }: Size): Promise<Record<string, string | number>
     t: params.threshold,
     'client ms (mean)': clientMean.toFixed(1),
     'client ms (max)': clientMax.toFixed(1),
+    'client cpu ms (mean)': mean(clientCpuMs, survivors).toFixed(1),
     'client / float32 encode': (clientMean / (plainEncodeMs / survivors.length)).toFixed(0),
     'masked upload B': Math.round(uploadMean),
     'key msgs B': Math.round(keysMean),
     'upload / float32': (uploadMean / plainUpload).toFixed(4),
     'all bytes / (float32 + keys)': ((uploadMean + keysMean) / (plainUpload + keysMean)).toFixed(4),
     'server ms': serverMs.toFixed(0),
+    'server cpu ms': serverCpuMs.toFixed(0),
+    'masked-input receive ms': maskedReceiveMs.toFixed(0),
     'unmask ms': unmaskMs.toFixed(0),
+    'unmask cpu ms': unmaskCpuMs.toFixed(0),
     'plain sum ms': plainSumMs.toFixed(1),
     'server / plain sum': (serverMs / plainSumMs).toFixed(1),
     'max |err|': worst.toExponential(2),
   };
 }
 
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+}
+
 async function main(): Promise<void> {
   await loadSodium();
   const sizes = parseSizes(process.argv.slice(2));
   console.log(`SecAgg+ round, ${DROPOUT * 100}% dropouts after key sharing, modulus 2^32, XChaCha20 masks`);
+  // Wall-clock times stretch when other processes share the cores; cpu ms are this process only.
+  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const rows: Record<string, string | number>[] = [];
   for (const size of sizes) {
     const row = await benchOne(size);
