@@ -238,7 +238,8 @@ export class SecAggServer {
   }
 
   private abort(error: TroveError): Outgoing[] {
-    const notify = new Set<number>([...this.expected, ...this.survivors, ...this.shared, ...this.advertised]);
+    // Everyone who took part: every later participant advertised keys first.
+    const notify = new Set<number>(this.adverts.keys());
     this.failure = error;
     this.stageNow = 'aborted';
     this.expected.clear();

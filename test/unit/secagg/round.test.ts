@@ -91,4 +91,34 @@ describe('secure aggregation round', () => {
       expect(Math.abs((mean[j] ?? 0) - expected)).toBeLessThan(1e-4);
     }
   });
+
+  it('aborts cleanly below the threshold and tells the remaining clients', async () => {
+    const params = recommendedRoundParams({ roundId: roundId(5), clientCount: 8, vectorLength: 4, clipRange: 1, neighbourCount: 4, threshold: 3 });
+    const round = await makeRound(params, randomInputs(8, 4));
+    const drops = new Map<number, DropPoint>([0, 1, 2, 3, 4, 5].map((id) => [id, 'advertise-keys']));
+    const last = runRound(round, drops);
+    expect(round.server.stage).toBe('aborted');
+    expect(round.server.abortError?.code).toBe('ROUND_ABORTED');
+    expect(round.server.result).toBeUndefined();
+    expect(last.map((o) => o.to)).toEqual([6, 7]);
+    expect(round.clients[6]?.stage).toBe('aborted');
+    expect(round.clients[6]?.abortedBecause).toMatch(/server aborted/);
+  });
+
+  it('a client with too few neighbours left abandons the round itself', async () => {
+    const params = recommendedRoundParams({ roundId: roundId(6), clientCount: 9, vectorLength: 4, clipRange: 1, neighbourCount: 4, threshold: 3 });
+    const round = await makeRound(params, randomInputs(9, 4));
+    const { server, clients } = round;
+    const victim = 0;
+    const [a, b] = server.neighboursOf(victim);
+    for (const { to, message } of server.start(0)) {
+      if (to === a || to === b) continue; // two of the victim's four neighbours never answer
+      const reply = clients[to]?.handle(message);
+      if (reply) server.receive(reply);
+    }
+    const neighbourKeys = server.advance(server.stageDeadline).find((o) => o.to === victim);
+    expect(() => clients[victim]?.handle(neighbourKeys?.message ?? new Uint8Array(0))).toThrowError(/abandoned/);
+    expect(clients[victim]?.stage).toBe('aborted');
+  });
 });
+
