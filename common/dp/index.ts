@@ -6,6 +6,7 @@ export {
   deltaFromRdp,
   epsilonFromRdp,
   gaussianRdp,
+  noiseMultiplierFor,
   subsampledGaussianRdp,
   type FractionalSeries,
   type GaussianEvent,

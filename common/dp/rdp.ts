@@ -215,3 +215,35 @@ export class RdpAccountant {
     return deltaFromRdp(this.orders, this.rdp, epsilon);
   }
 }
+
+/**
+ * The smallest noise multiplier (to within `tolerance` in epsilon) for which `steps` releases at
+ * sampling rate `sampleRate` stay within (targetEpsilon, delta): what a job must use to fit a
+ * budget. Bisection; throws INVALID_INPUT when no multiplier up to `maxNoise` suffices.
+ */
+export function noiseMultiplierFor(
+  target: { epsilon: number; delta: number; sampleRate: number; steps: number },
+  options: { orders?: readonly number[]; series?: FractionalSeries; tolerance?: number; maxNoise?: number } = {},
+): number {
+  const { epsilon, delta, sampleRate, steps } = target;
+  const tolerance = options.tolerance ?? 0.01;
+  const maxNoise = options.maxNoise ?? 1000;
+  if (!(epsilon > 0) || !(delta > 0 && delta < 1)) throw invalid('The target needs a positive epsilon and a delta between 0 and 1.');
+  const eps = (sigma: number): number =>
+    new RdpAccountant(options.orders ?? DEFAULT_RDP_ORDERS, options.series ?? 'upper-bound').compose({ noiseMultiplier: sigma, sampleRate, steps }).epsilon(delta)
+      .epsilon;
+  if (eps(maxNoise) > epsilon) throw invalid(`No noise multiplier up to ${maxNoise} reaches epsilon ${epsilon}.`);
+  let lo = 0;
+  let hi = 1;
+  while (eps(hi) > epsilon) {
+    lo = hi;
+    hi = Math.min(2 * hi, maxNoise);
+  }
+  // Invariant: eps(hi) <= epsilon < eps(lo) (eps(0) is infinite).
+  while (eps(hi) < epsilon - tolerance && hi - lo > 1e-9) {
+    const mid = (lo + hi) / 2;
+    if (eps(mid) > epsilon) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}

@@ -6,6 +6,7 @@ import {
   deltaFromRdp,
   epsilonFromRdp,
   gaussianRdp,
+  noiseMultiplierFor,
   RdpAccountant,
   subsampledGaussianRdp,
 } from '../../../common/dp/rdp.js';
@@ -129,3 +130,20 @@ describe('conversion to (epsilon, delta)', () => {
     expect(once.epsilon(1e-5).epsilon).toBeLessThan(new RdpAccountant().compose({ noiseMultiplier: 1.2, sampleRate: 0.05, steps: 20 }).epsilon(1e-5).epsilon);
   });
 });
+
+describe('choosing the noise for a target budget', () => {
+  it('finds the least noise whose epsilon is within the tolerance below the target', () => {
+    const steps = Math.trunc(90 / 0.04);
+    for (const target of [0.5, 3, 8]) {
+      const sigma = noiseMultiplierFor({ epsilon: target, delta: 1e-5, sampleRate: 0.04, steps });
+      const eps = (s: number) => new RdpAccountant().compose({ noiseMultiplier: s, sampleRate: 0.04, steps }).epsilon(1e-5).epsilon;
+      expect(eps(sigma)).toBeLessThanOrEqual(target);
+      expect(eps(sigma)).toBeGreaterThan(target - 0.01);
+    }
+  });
+
+  it('refuses a target no amount of noise can reach', () => {
+    expect(() => noiseMultiplierFor({ epsilon: 1e-6, delta: 1e-5, sampleRate: 1, steps: 1000 }, { maxNoise: 10 })).toThrowError(/No noise multiplier/);
+  });
+});
+
