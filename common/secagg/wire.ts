@@ -40,7 +40,6 @@ export enum MessageType {
 
 export const ADVERTISE_KEYS_BYTES = HEADER_BYTES + 2 * PUBLIC_KEY_BYTES + SIGNATURE_BYTES;
 const SETUP_BODY_BYTES = 4 * 4 + 4 + 2 + 2 + 8 + 4 * 4;
-const SERVER_PARTY = 0xffffffff;
 
 export interface Header {
   version: number;
@@ -396,5 +395,3 @@ export function decodeAbort(bytes: Uint8Array): { header: Header; reason: string
   }
   return { header, reason };
 }
-
-export { SERVER_PARTY };
