@@ -19,7 +19,15 @@ export type TroveErrorCode =
   | 'BACKUP_DAMAGED'
   | 'TARGET_EXISTS'
   | 'CANCELLED'
-  | 'INVALID_INPUT';
+  | 'INVALID_INPUT'
+  | 'INVALID_JOB_SPEC'
+  | 'TRAINING_FAILED'
+  | 'BACKEND_UNAVAILABLE'
+  | 'WORKER_CRASHED'
+  | 'WORKER_UNRESPONSIVE'
+  | 'WORKER_OUT_OF_MEMORY'
+  | 'TASK_TIMEOUT'
+  | 'WORKER_STOPPED';
 
 export class TroveError extends Error {
   readonly code: TroveErrorCode;

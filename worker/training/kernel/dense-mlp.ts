@@ -30,25 +30,36 @@ export interface BatchResult {
   correct: number;
 }
 
+// The project compiles without the DOM library, so the few WebAssembly calls used are typed here.
+interface WasmMemory {
+  buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 interface GemmExports {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   gemm: (
     a: number, ai: number, ak: number, b: number, ldb: number, c: number, ldc: number,
     m: number, k: number, n: number, mode: number, bias: number, post: number, mask: number,
   ) => void;
   colsum: (d: number, ld: number, m: number, n: number, out: number) => void;
   transpose: (src: number, lds: number, dst: number, ldd: number, rows: number, cols: number) => void;
-  adam: (p: number, g: number, m: number, v: number, n: number, lrt: number, b1: number, b2: number, eps: number) => void;
+  adam: (p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number) => void;
 }
 
-let compiled: WebAssembly.Module | undefined;
+let compiled: object | undefined;
 
-function gemmModule(): WebAssembly.Module {
+function gemmModule(): object {
   if (!compiled) {
     const bin = atob(gemmWasmBase64);
     const bytes = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    compiled = new WebAssembly.Module(bytes);
+    compiled = new WA.Module(bytes);
   }
   return compiled;
 }
@@ -140,7 +151,7 @@ export class DenseMlpKernel {
     this.deltas = sizes.map((s, l) => (l === 0 ? -1 : take(rows * pad8(s))));
 
     const pages = Math.ceil(cursor / 65536) + 1;
-    const instance = new WebAssembly.Instance(gemmModule(), {});
+    const instance = new WA.Instance(gemmModule(), {});
     this.wasm = instance.exports as unknown as GemmExports;
     const have = this.wasm.memory.buffer.byteLength / 65536;
     if (pages > have) this.wasm.memory.grow(pages - have);
@@ -292,8 +303,9 @@ export class DenseMlpKernel {
     this.step++;
     if (opt.kind === 'adam') {
       const t = this.step;
-      const lrt = (opt.learningRate * Math.sqrt(1 - Math.pow(opt.beta2, t))) / (1 - Math.pow(opt.beta1, t));
-      this.wasm.adam(this.paramBase, this.gradBase, this.mBase, this.vBase, this.paddedParams, lrt, opt.beta1, opt.beta2, opt.epsilon);
+      const c1 = 1 / (1 - Math.pow(opt.beta1, t));
+      const c2 = 1 / (1 - Math.pow(opt.beta2, t));
+      this.wasm.adam(this.paramBase, this.gradBase, this.mBase, this.vBase, this.paddedParams, opt.learningRate, opt.beta1, opt.beta2, opt.epsilon, c1, c2);
     } else {
       const f = this.f32;
       const p = this.paramBase / 4;

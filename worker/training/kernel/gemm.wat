@@ -144,20 +144,24 @@
         (br $rows)))
   )
 
-  ;; Adam on a whole parameter buffer (n a multiple of 4): p -= lr_t * m / (sqrt(v) + eps),
-  ;; with m = b1 m + (1 - b1) g and v = b2 v + (1 - b2) g^2.
+  ;; Adam on a whole parameter buffer (n a multiple of 4), in TensorFlow.js's form:
+  ;;   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= lr (m c1) / (sqrt(v c2) + eps)
+  ;; with the bias corrections c1 = 1 / (1 - b1^t) and c2 = 1 / (1 - b2^t).
   (func (export "adam")
     (param $p i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
-    (param $lrt f32) (param $b1 f32) (param $b2 f32) (param $eps f32)
+    (param $lr f32) (param $b1 f32) (param $b2 f32) (param $eps f32) (param $c1 f32) (param $c2 f32)
     (local $off i32) (local $end i32)
     (local $vb1 v128) (local $vb1c v128) (local $vb2 v128) (local $vb2c v128) (local $vlr v128) (local $veps v128)
+    (local $vc1 v128) (local $vc2 v128)
     (local $gv v128) (local $mv v128) (local $vv v128)
     (local.set $vb1 (f32x4.splat (local.get $b1)))
     (local.set $vb1c (f32x4.splat (f32.sub (f32.const 1) (local.get $b1))))
     (local.set $vb2 (f32x4.splat (local.get $b2)))
     (local.set $vb2c (f32x4.splat (f32.sub (f32.const 1) (local.get $b2))))
-    (local.set $vlr (f32x4.splat (local.get $lrt)))
+    (local.set $vlr (f32x4.splat (local.get $lr)))
     (local.set $veps (f32x4.splat (local.get $eps)))
+    (local.set $vc1 (f32x4.splat (local.get $c1)))
+    (local.set $vc2 (f32x4.splat (local.get $c2)))
     (local.set $end (i32.shl (local.get $n) (i32.const 2)))
     (local.set $off (i32.const 0))
     (block $done
@@ -174,8 +178,8 @@
         (v128.store (i32.add (local.get $v) (local.get $off)) (local.get $vv))
         (v128.store (i32.add (local.get $p) (local.get $off))
           (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $off)))
-            (f32x4.div (f32x4.mul (local.get $vlr) (local.get $mv))
-              (f32x4.add (f32x4.sqrt (local.get $vv)) (local.get $veps)))))
+            (f32x4.div (f32x4.mul (local.get $vlr) (f32x4.mul (local.get $mv) (local.get $vc1)))
+              (f32x4.add (f32x4.sqrt (f32x4.mul (local.get $vv) (local.get $vc2))) (local.get $veps)))))
         (local.set $off (i32.add (local.get $off) (i32.const 16)))
         (br $each)))
   )
