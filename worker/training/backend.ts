@@ -85,7 +85,8 @@ export interface SelectOptions {
  * a successful switch before this returns).
  */
 export async function selectBackend(spec: Pick<TrainingJobSpec, 'model' | 'optimizer'>, options: SelectOptions = {}): Promise<BackendChoice> {
-  const tf = await loadTf();
+  // TensorFlow.js is loaded only when an engine needs it: the dense kernel does not.
+  let tf: Tf | undefined;
   const load = options.nativeLoader ?? defaultNativeLoader;
   const attempts: BackendAttempt[] = [];
   const start = BACKEND_ORDER.indexOf(options.from ?? 'tensorflow-gpu');
@@ -96,6 +97,7 @@ export async function selectBackend(spec: Pick<TrainingJobSpec, 'model' | 'optim
       const pkg = backend === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
       try {
         await load(pkg);
+        tf ??= await loadTf();
         // both native packages register their backend as 'tensorflow'
         if (!(await tf.setBackend('tensorflow'))) throw new Error('backend did not initialize');
         attempts.push({ backend, ok: true, detail: `${pkg} loaded` });
@@ -110,12 +112,13 @@ export async function selectBackend(spec: Pick<TrainingJobSpec, 'model' | 'optim
         const kernel = denseKernelAvailable();
         if (kernel.ok) {
           attempts.push({ backend, ok: true, detail: 'fused dense kernel (WebAssembly SIMD)' });
-          await ensureCpuFallback(tf);
+          if (tf) await ensureCpuFallback(tf);
           return finish(backend, 'dense-kernel', 'the model is a plain dense network: it trains on the built-in WebAssembly SIMD kernel');
         }
         attempts.push({ backend, ok: false, detail: kernel.reason });
       }
       try {
+        tf ??= await loadTf();
         await import('@tensorflow/tfjs-backend-wasm');
         if (!(await tf.setBackend('wasm'))) throw new Error('backend did not initialize');
         attempts.push({ backend, ok: true, detail: '@tensorflow/tfjs-backend-wasm initialized' });
@@ -126,6 +129,7 @@ export async function selectBackend(spec: Pick<TrainingJobSpec, 'model' | 'optim
       }
     }
     if (backend === 'cpu') {
+      tf ??= await loadTf();
       if (await tf.setBackend('cpu')) {
         attempts.push({ backend, ok: true, detail: 'TensorFlow.js plain JavaScript backend' });
         return finish(backend, 'tfjs', 'plain JavaScript backend (slowest)');
@@ -142,7 +146,7 @@ export async function selectBackend(spec: Pick<TrainingJobSpec, 'model' | 'optim
   }
 }
 
-/** Tensors used around the dense kernel (weights in and out) stay on a working backend. */
+/** After a native backend failed to initialize, leave TensorFlow.js on a working backend. */
 async function ensureCpuFallback(tf: Tf): Promise<void> {
   const current = tf.getBackend();
   if (current !== 'cpu' && current !== 'wasm') await tf.setBackend('cpu');

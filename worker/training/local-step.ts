@@ -5,7 +5,7 @@
 import type { ColumnarRows } from '../../common/dataset.js';
 import { TroveError, isTroveError } from '../../common/errors.js';
 import { parseTrainingJobSpec, parameterCountOf, type TrainingJobSpec } from '../../common/jobspec.js';
-import type { TrainingProgress, LocalStepResult } from '../../common/worker-protocol.js';
+import type { BackendReport, LocalStepResult, TrainingProgress } from '../../common/worker-protocol.js';
 import { loadTf, selectBackend, type BackendChoice, type SelectOptions } from './backend.js';
 import { buildTrainingMatrix } from './features.js';
 import { SeededRandom } from './random.js';
@@ -25,6 +25,8 @@ export interface LocalStepOptions {
   /** Checked before every batch: once aborted, no further batch starts. */
   signal?: AbortSignal;
   backend?: SelectOptions;
+  /** Told which backend was chosen, before training starts. */
+  onBackend?: (backend: BackendReport) => void;
   /** Yield to the event loop between batches (heartbeats, cancel messages). Default true. */
   yieldBetweenBatches?: boolean;
 }
@@ -72,6 +74,7 @@ export async function runLocalStep(input: LocalStepInput, options: LocalStepOpti
   const yTrain = ys.subarray(heldOut * matrix.outputs);
 
   const choice = await selectBackend(spec, options.backend);
+  options.onBackend?.({ backend: choice.backend, engine: choice.engine, reason: choice.reason });
   const trainer = await createTrainer(spec, choice);
   try {
     const global = input.globalWeights ?? initialWeights(spec.model, spec.local.seed);

@@ -1,0 +1,26 @@
+// Entry of the worker process: heavy and untrusted work runs here, away from the vault and the
+// UI. It says when it is ready, sends a heartbeat while its event loop turns (the supervisor
+// restarts a worker whose heartbeat stops), and runs tasks as the main process sends them.
+import { HEARTBEAT_INTERVAL_MS } from '../common/worker-protocol.js';
+import { TaskDataReader } from './data-source.js';
+import { connectToParent } from './parent-port.js';
+import { TaskRunner } from './task-runner.js';
+
+const port = connectToParent();
+const diagnostics = process.env.TROVE_WORKER_DIAGNOSTICS === '1';
+const runner = new TaskRunner({ post: (m) => port.post(m), data: new TaskDataReader(), diagnostics });
+
+const heartbeat = setInterval(() => {
+  const mem = process.memoryUsage();
+  port.post({ type: 'heartbeat', at: Date.now(), heapUsed: mem.heapUsed, rss: mem.rss });
+}, HEARTBEAT_INTERVAL_MS);
+
+port.onMessage((message) => {
+  if (message.type === 'shutdown') {
+    clearInterval(heartbeat);
+    process.exit(0);
+  }
+  runner.handle(message);
+});
+port.onDisconnect(() => process.exit(0));
+port.post({ type: 'ready', pid: process.pid, diagnostics });
