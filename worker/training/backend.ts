@@ -36,6 +36,8 @@ let tfModule: Tf | undefined;
 export async function loadTf(): Promise<Tf> {
   if (!tfModule) {
     tfModule = await import('@tensorflow/tfjs');
+    // Production mode: no per-op debug checks, and no console advice to install tfjs-node.
+    tfModule.enableProdMode();
   }
   return tfModule;
 }
