@@ -8,6 +8,7 @@ import { SeededRandom } from '../../../worker/training/random.js';
 import { DenseKernelTrainer, TfjsTrainer, initialWeights } from '../../../worker/training/trainers.js';
 
 beforeAll(async () => {
+  tf.enableProdMode();
   await tf.setBackend('cpu');
 });
 
