@@ -16,9 +16,20 @@ export type CellValue = number | string | boolean | null;
  * One column of a run of records, decoded. Numeric kinds (number, integer, date as epoch
  * milliseconds, boolean as 0/1) come as a Float64Array with a null mask; text kinds as strings.
  */
-export type ColumnData =
-  | { type: 'number' | 'integer' | 'date' | 'boolean'; values: Float64Array; nulls: Uint8Array }
-  | { type: 'string' | 'category'; values: (string | null)[] };
+export interface NumericColumn {
+  type: 'number' | 'integer' | 'date' | 'boolean';
+  values: Float64Array;
+  nulls: Uint8Array;
+}
+export interface TextColumn {
+  type: 'string' | 'category';
+  values: (string | null)[];
+}
+export type ColumnData = NumericColumn | TextColumn;
+
+export function isTextColumn(c: ColumnData): c is TextColumn {
+  return c.type === 'string' || c.type === 'category';
+}
 
 /** A run of records read column by column (one block of the vault, or a whole projection). */
 export interface ColumnarRows {

@@ -1,0 +1,143 @@
+// Reading a raw value as a column type, and guessing each column's type from a sample. The
+// guess is only a proposal: the person can change any column's type before importing.
+import type { CellValue, ColumnType } from '../../../../common/dataset.js';
+
+/** A converted value: numbers for number/integer/date (epoch ms)/boolean (0/1), text otherwise. */
+export type Converted = { ok: true; value: number | string | null } | { ok: false; reason: string };
+
+const MISSING = new Set(['', 'na', 'n/a', 'null', 'nan', 'none', '-']);
+const TRUE = new Set(['true', 'yes', 'y', 't', '1']);
+const FALSE = new Set(['false', 'no', 'n', 'f', '0']);
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const MAX_CATEGORY_LENGTH = 64;
+
+function isMissing(raw: unknown): boolean {
+  if (raw === null || raw === undefined) return true;
+  if (typeof raw !== 'string') return false;
+  const n = raw.length;
+  // No missing-value word is longer than 4 characters: longer text without edge spaces is a value.
+  if (n > 4 && raw.charCodeAt(0) > 32 && raw.charCodeAt(n - 1) > 32) return false;
+  return MISSING.has(raw.trim().toLowerCase());
+}
+
+function trimmed(s: string): string {
+  const n = s.length;
+  return n > 0 && s.charCodeAt(0) > 32 && s.charCodeAt(n - 1) > 32 ? s : s.trim();
+}
+
+function excerpt(raw: unknown): string {
+  const s = typeof raw === 'string' ? raw : JSON.stringify(raw);
+  return s.length > 40 ? `"${s.slice(0, 37)}..."` : `"${s}"`;
+}
+
+function daysIn(year: number, month: number): number {
+  return month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+export function parseDate(text: string): number | null {
+  const m = DATE.exec(trimmed(text));
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
+  if (h === undefined) return Date.UTC(year, month - 1, day);
+  if (Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59) return null;
+  const ms = frac ? Math.round(Number(`0${frac}`) * 1000) : 0;
+  let t = Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s ?? 0), ms);
+  if (zone && zone !== 'Z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    t -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+  }
+  return t;
+}
+
+/** Returned by toValue for a value that does not fit the column; whyInvalid says why. */
+export const INVALID = Symbol('invalid');
+
+/**
+ * A raw value as the column type stores it: numbers for number/integer/date (epoch ms)/boolean
+ * (0/1), text otherwise, null when missing. The import's hot path: no allocation per value.
+ */
+export function toValue(raw: unknown, type: ColumnType): number | string | null | typeof INVALID {
+  if (type === 'string') {
+    if (typeof raw === 'string') return raw === '' ? null : raw;
+    if (raw === null || raw === undefined) return null;
+    return typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+  }
+  if (isMissing(raw)) return null;
+  switch (type) {
+    case 'number':
+    case 'integer': {
+      let n: number;
+      if (typeof raw === 'number') n = raw;
+      else if (typeof raw === 'string') {
+        const t = trimmed(raw);
+        if (!NUMBER.test(t)) return INVALID;
+        n = Number(t);
+      } else return INVALID;
+      if (!Number.isFinite(n)) return INVALID;
+      return type === 'integer' && !Number.isSafeInteger(n) ? INVALID : n;
+    }
+    case 'boolean': {
+      if (typeof raw === 'boolean') return raw ? 1 : 0;
+      const s = trimmed(String(raw)).toLowerCase();
+      return TRUE.has(s) ? 1 : FALSE.has(s) ? 0 : INVALID;
+    }
+    case 'date':
+      return typeof raw === 'string' ? (parseDate(raw) ?? INVALID) : INVALID;
+    case 'category':
+      return typeof raw === 'string' ? trimmed(raw) : typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+  }
+}
+
+export function whyInvalid(raw: unknown, type: ColumnType): string {
+  switch (type) {
+    case 'number':
+      return typeof raw === 'number' || (typeof raw === 'string' && NUMBER.test(trimmed(raw))) ? `${excerpt(raw)} is too large.` : `${excerpt(raw)} is not a number.`;
+    case 'integer':
+      return typeof raw === 'string' && !NUMBER.test(trimmed(raw)) ? `${excerpt(raw)} is not a number.` : `${excerpt(raw)} is not a whole number.`;
+    case 'boolean':
+      return `${excerpt(raw)} is not yes/no or true/false.`;
+    case 'date':
+      return `${excerpt(raw)} is not a date (use YYYY-MM-DD or ISO 8601).`;
+    default:
+      return `${excerpt(raw)} cannot be stored as ${type}.`;
+  }
+}
+
+export function convert(raw: unknown, type: ColumnType): Converted {
+  const value = toValue(raw, type);
+  return value === INVALID ? { ok: false, reason: whyInvalid(raw, type) } : { ok: true, value };
+}
+
+/** The narrowest type every non-missing sample fits, with category for short repeated text. */
+export function inferType(samples: readonly unknown[]): ColumnType {
+  const present = samples.filter((v) => !isMissing(v));
+  if (present.length === 0) return 'string';
+  // A few bad values should not make a number column text: they become rejected rows instead.
+  const tolerated = Math.floor(present.length * 0.05);
+  const fits = (test: (v: unknown) => boolean) => present.filter((v) => !test(v)).length <= tolerated;
+  const all = (type: ColumnType) => fits((v) => convert(v, type).ok);
+  if (fits((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false|yes|no)$/i.test(v.trim())))) return 'boolean';
+  if (all('integer')) return 'integer';
+  if (all('number')) return 'number';
+  if (fits((v) => typeof v === 'string' && parseDate(v) !== null)) return 'date';
+  const texts = present.map((v) => (typeof v === 'string' ? v.trim() : JSON.stringify(v)));
+  const distinct = new Set(texts);
+  if (present.length >= 4 && distinct.size <= 32 && distinct.size <= present.length / 2 && texts.every((t) => t.length <= MAX_CATEGORY_LENGTH)) {
+    return 'category';
+  }
+  return 'string';
+}
+
+/** A converted value as the vault hands it out (dates as ISO strings, booleans as booleans). */
+export function toCell(value: number | string | null, type: ColumnType): CellValue {
+  if (value === null) return null;
+  if (type === 'date') return new Date(value as number).toISOString();
+  if (type === 'boolean') return value === 1;
+  return value;
+}

@@ -1,0 +1,1028 @@
+// The vault: one SQLite file holding a person's datasets, sealed under keys their passphrase
+// unlocks. The format is in docs/vault-format.md. Plain Node: no electron, so the app, the
+// headless host, the demo and the tests all run this same code.
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import Database from 'better-sqlite3';
+import sodium from 'libsodium-wrappers-sumo';
+import type { ActivityEntry, ActivityKind, ActivityVerification } from '../../../common/activity.js';
+import type {
+  CellValue,
+  ColumnData,
+  ColumnSchema,
+  ColumnSummary,
+  ColumnarRows,
+  DatasetInfo,
+  ImportFormat,
+  ImportPreview,
+  ImportProgress,
+  ImportReport,
+  RejectPolicy,
+  RejectedRow,
+} from '../../../common/dataset.js';
+import { COLUMN_TYPES, isTextColumn } from '../../../common/dataset.js';
+import { TroveError } from '../../../common/errors.js';
+import {
+  FORMAT_VERSION,
+  ID_BYTES,
+  KEY_BYTES,
+  SealKind,
+  bytesToHex,
+  decodeColumn,
+  decodeRecordIds,
+  encodeColumn,
+  encodeRecordIds,
+  hexToBytes,
+  open,
+  openJson,
+  randomBytes,
+  seal,
+  sealJson,
+  sodiumReady,
+} from '../../../common/vault-format.js';
+import { ActivityLog } from './activity.js';
+import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
+import { DEFAULT_MAX_RECORD_BYTES, type SourceRecord, detectDelimiter, readCsv, readJsonArray, readJsonLines } from './import/sources.js';
+import { INVALID, convert, inferType, toCell, toValue, whyInvalid } from './import/types.js';
+import { DEFAULT_KDF, KeyRing, SALT_BYTES, checkKdfParams, deriveKek, type KdfParams } from './keys.js';
+import { migrate } from './migrations/index.js';
+import { summarizeColumn } from './summary.js';
+
+export interface VaultOptions {
+  /** Argon2id cost for a new vault (stored in its header). Defaults to libsodium's MODERATE. */
+  kdf?: { opsLimit: number; memLimit: number };
+  /** Lock after this long without use. null: never. Default: the vault's setting, else 5 minutes. */
+  autoLockMs?: number | null;
+  /** Records per block (tests use small blocks to exercise block boundaries). */
+  blockRows?: number;
+}
+
+export interface ImportColumn {
+  /** Where the column comes from: a CSV field index or a JSON key. */
+  source: number | string;
+  name: string;
+  type: ColumnSchema['type'];
+}
+
+export interface ImportOptions {
+  /** Dataset name; defaults to the file name without its extension. */
+  name?: string;
+  format?: ImportFormat;
+  delimiter?: string;
+  /** Per source column: a new name or type, or skip it. Same order as the preview's columns. */
+  columns?: { name?: string; type?: ColumnSchema['type']; skip?: boolean }[];
+  policy?: RejectPolicy;
+  onProgress?: (p: ImportProgress) => void;
+  signal?: AbortSignal;
+  maxRecordBytes?: number;
+}
+
+export interface RowsPage {
+  total: number;
+  columns: ColumnSchema[];
+  rows: { id: number; values: CellValue[] }[];
+}
+
+export interface IntegrityReport {
+  ok: boolean;
+  datasets: number;
+  segments: number;
+  problems: string[];
+  activity: ActivityVerification;
+}
+
+interface Header {
+  formatVersion: number;
+  vaultId: Uint8Array;
+  kdf: KdfParams;
+  masterKeySealed: Uint8Array;
+  createdAt: number;
+}
+
+interface Manifest {
+  name: string;
+  columns: ColumnSchema[];
+  createdAt: number;
+  updatedAt: number;
+  rowCount: number;
+  nextRecordId: number;
+  nextBlock: number;
+  blocks: BlockEntry[];
+  source?: { fileName: string; format: ImportFormat };
+}
+
+interface DatasetRow {
+  id: Buffer;
+  created_at: number;
+  updated_at: number;
+  data_key_sealed: Buffer;
+  manifest_version: number;
+  manifest_sealed: Buffer;
+}
+
+const MIN_PASSPHRASE = 8;
+const DEFAULT_AUTO_LOCK_MS = 5 * 60_000;
+const PREVIEW_RECORDS = 200;
+const MAX_LISTED_REJECTIONS = 1000;
+const AUTO_LOCK_SETTING = 'autoLockMs';
+
+function headerChecksum(h: Omit<Header, never>): Buffer {
+  const canonical = JSON.stringify([
+    h.formatVersion,
+    bytesToHex(h.vaultId),
+    h.kdf.algorithm,
+    h.kdf.opsLimit,
+    h.kdf.memLimit,
+    bytesToHex(h.kdf.salt),
+    bytesToHex(h.masterKeySealed),
+    h.createdAt,
+  ]);
+  return Buffer.from(sodium.crypto_generichash(32, new TextEncoder().encode(canonical), null));
+}
+
+function openDatabase(path: string): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { fileMustExist: true });
+    db.pragma('journal_mode = WAL');
+  } catch (err) {
+    throw new TroveError('CORRUPT_DATA', 'This file is not a Trove vault, or it is damaged beyond opening. Restore from a backup.', undefined, { cause: err });
+  }
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  // Freed pages are zeroed, so deleted ciphertext does not linger in the file.
+  db.pragma('secure_delete = ON');
+  db.pragma('temp_store = MEMORY');
+  return db;
+}
+
+function readHeader(db: Database.Database): Header {
+  const row = db.prepare('SELECT * FROM header WHERE id = 1').get() as
+    | { format_version: number; vault_id: Buffer; kdf_algorithm: string; kdf_ops: number; kdf_mem: number; kdf_salt: Buffer; master_key_sealed: Buffer; created_at: number; checksum: Buffer }
+    | undefined;
+  if (!row) throw new TroveError('CORRUPT_DATA', 'This file is not a Trove vault (it has no vault header).');
+  if (row.format_version !== FORMAT_VERSION) {
+    throw new TroveError('VAULT_TOO_NEW', 'This vault uses a format this version of Trove cannot read. Update Trove to open it.', { formatVersion: row.format_version });
+  }
+  if (row.kdf_algorithm !== 'argon2id13') throw new TroveError('CORRUPT_DATA', 'The vault header names an unknown key-derivation algorithm.');
+  const header: Header = {
+    formatVersion: row.format_version,
+    vaultId: new Uint8Array(row.vault_id),
+    kdf: { algorithm: 'argon2id13', opsLimit: row.kdf_ops, memLimit: row.kdf_mem, salt: new Uint8Array(row.kdf_salt) },
+    masterKeySealed: new Uint8Array(row.master_key_sealed),
+    createdAt: row.created_at,
+  };
+  if (!headerChecksum(header).equals(row.checksum) || header.vaultId.length !== ID_BYTES) {
+    throw new TroveError('CORRUPT_DATA', "The vault's header is damaged, so it cannot be unlocked. Restore from a backup.");
+  }
+  checkKdfParams(header.kdf);
+  return header;
+}
+
+function writeHeader(db: Database.Database, h: Header): void {
+  db.prepare(
+    `INSERT INTO header (id, format_version, vault_id, kdf_algorithm, kdf_ops, kdf_mem, kdf_salt, master_key_sealed, created_at, checksum)
+     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT(id) DO UPDATE SET kdf_ops = excluded.kdf_ops, kdf_mem = excluded.kdf_mem, kdf_salt = excluded.kdf_salt,
+       master_key_sealed = excluded.master_key_sealed, checksum = excluded.checksum`,
+  ).run(h.formatVersion, Buffer.from(h.vaultId), h.kdf.algorithm, h.kdf.opsLimit, h.kdf.memLimit, Buffer.from(h.kdf.salt), Buffer.from(h.masterKeySealed), h.createdAt, headerChecksum(h));
+}
+
+function wrapMasterKey(passphrase: string, masterKey: Uint8Array, vaultId: Uint8Array, cost: { opsLimit: number; memLimit: number }): { kdf: KdfParams; sealed: Uint8Array } {
+  const kdf: KdfParams = { algorithm: 'argon2id13', ...cost, salt: randomBytes(SALT_BYTES) };
+  const kek = deriveKek(passphrase, kdf);
+  try {
+    return { kdf, sealed: seal(kek, masterKey, { kind: SealKind.masterKey, vaultId }) };
+  } finally {
+    sodium.memzero(kek);
+  }
+}
+
+function checkPassphrase(passphrase: string): void {
+  if (typeof passphrase !== 'string' || [...passphrase].length < MIN_PASSPHRASE) {
+    throw new TroveError('WEAK_PASSPHRASE', `Choose a passphrase of at least ${MIN_PASSPHRASE} characters; a few unrelated words work well.`);
+  }
+}
+
+function formatOf(file: string, explicit?: ImportFormat): ImportFormat {
+  if (explicit) return explicit;
+  const ext = extname(file).toLowerCase();
+  if (ext === '.json') return 'json';
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
+  return 'csv';
+}
+
+function uniqueNames(names: string[]): string[] {
+  const seen = new Map<string, number>();
+  return names.map((raw, i) => {
+    const base = raw.trim() || `column ${i + 1}`;
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return n === 1 ? base : `${base} (${n})`;
+  });
+}
+
+/** Reads a file in 1 MiB chunks, counting bytes for progress and stopping when asked to. */
+async function* fileChunks(file: string, onBytes: (n: number) => void, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const stream = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (signal?.aborted) throw new TroveError('CANCELLED', 'The import was cancelled. Nothing was added to the vault.');
+      onBytes(chunk.length);
+      yield chunk;
+    }
+  } finally {
+    stream.destroy();
+  }
+}
+
+function unreadable(file: string, err: unknown): TroveError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new TroveError('UNREADABLE_FILE', code === 'ENOENT' ? `There is no file at ${basename(file)}.` : `${basename(file)} could not be read (${code ?? 'error'}).`, { code });
+}
+
+export class Vault {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private header: Header;
+  private keys: KeyRing | null = null;
+  private readonly opts: VaultOptions;
+  private readonly log: ActivityLog;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly importing = new Set<string>();
+  private readonly aborters = new Set<AbortController>();
+  private lockTimer: NodeJS.Timeout | null = null;
+  private lastUse = 0;
+  private autoLockMs: number | null = DEFAULT_AUTO_LOCK_MS;
+  private readonly lockListeners = new Set<(reason: 'manual' | 'idle') => void>();
+
+  private constructor(path: string, db: Database.Database, header: Header, opts: VaultOptions) {
+    this.path = path;
+    this.db = db;
+    this.header = header;
+    this.opts = opts;
+    this.log = new ActivityLog(db, header.vaultId, () => this.requireKeys());
+  }
+
+  /** Creates a new vault file and returns it unlocked. */
+  static async create(path: string, passphrase: string, opts: VaultOptions = {}): Promise<Vault> {
+    await sodiumReady();
+    checkPassphrase(passphrase);
+    if (existsSync(path)) throw new TroveError('VAULT_EXISTS', 'A file already exists there. Choose another place for the new vault.', { path: basename(path) });
+    const cost = opts.kdf ?? DEFAULT_KDF;
+    checkKdfParams(cost);
+    const db = new Database(path);
+    try {
+      db.pragma('journal_mode = WAL');
+      migrate(db);
+      const vaultId = randomBytes(ID_BYTES);
+      const masterKey = randomBytes(KEY_BYTES);
+      const { kdf, sealed } = wrapMasterKey(passphrase, masterKey, vaultId, cost);
+      const header: Header = { formatVersion: FORMAT_VERSION, vaultId, kdf, masterKeySealed: sealed, createdAt: Date.now() };
+      writeHeader(db, header);
+      db.close();
+      const vault = new Vault(path, openDatabase(path), header, opts);
+      vault.becomeUnlocked(masterKey);
+      vault.db.transaction(() => vault.log.append('vault.created', 'Vault created on this device.'))();
+      return vault;
+    } catch (err) {
+      if (db.open) db.close();
+      throw err;
+    }
+  }
+
+  /** Opens an existing vault, locked. Brings its schema up to date. */
+  static async open(path: string, opts: VaultOptions = {}): Promise<Vault> {
+    await sodiumReady();
+    if (!existsSync(path)) throw new TroveError('VAULT_NOT_FOUND', 'There is no vault at that location.', { path: basename(path) });
+    const db = openDatabase(path);
+    try {
+      migrate(db);
+      return new Vault(path, db, readHeader(db), opts);
+    } catch (err) {
+      db.close();
+      if (err instanceof TroveError) throw err;
+      throw new TroveError('CORRUPT_DATA', 'This file is not a Trove vault, or it is damaged. Restore from a backup.', undefined, { cause: err });
+    }
+  }
+
+  get vaultId(): string {
+    return bytesToHex(this.header.vaultId);
+  }
+
+  get isUnlocked(): boolean {
+    return this.keys !== null;
+  }
+
+  /** Runs Argon2id at the vault's full cost, then unwraps the master key; a wrong passphrase fails only then. */
+  async unlock(passphrase: string): Promise<void> {
+    if (typeof passphrase !== 'string') throw new TroveError('INVALID_INPUT', 'The passphrase must be text.');
+    const kek = deriveKek(passphrase, this.header.kdf);
+    let masterKey: Uint8Array;
+    try {
+      masterKey = open(kek, this.header.masterKeySealed, { kind: SealKind.masterKey, vaultId: this.header.vaultId }, 'master key');
+    } catch {
+      throw new TroveError('WRONG_PASSPHRASE', 'That passphrase does not unlock this vault. Check for typing mistakes and caps lock, and try again.');
+    } finally {
+      sodium.memzero(kek);
+    }
+    if (this.keys) sodium.memzero(masterKey);
+    else {
+      this.becomeUnlocked(masterKey);
+      this.db.transaction(() => this.log.append('vault.unlocked', 'Vault unlocked.'))();
+    }
+  }
+
+  /** Unlocks with an already unwrapped master key (restore, tests of the format). */
+  private becomeUnlocked(masterKey: Uint8Array): void {
+    this.keys = new KeyRing(masterKey);
+    const setting = this.getSetting<number | null>(AUTO_LOCK_SETTING);
+    this.autoLockMs = this.opts.autoLockMs !== undefined ? this.opts.autoLockMs : setting !== undefined ? setting : DEFAULT_AUTO_LOCK_MS;
+    this.touch();
+  }
+
+  /** Wipes every key from memory and cancels work in progress. */
+  lock(reason: 'manual' | 'idle' = 'manual'): void {
+    for (const a of this.aborters) a.abort();
+    if (this.lockTimer) clearTimeout(this.lockTimer);
+    this.lockTimer = null;
+    if (!this.keys) return;
+    this.keys.wipe();
+    this.keys = null;
+    for (const l of this.lockListeners) l(reason);
+  }
+
+  onLock(listener: (reason: 'manual' | 'idle') => void): () => void {
+    this.lockListeners.add(listener);
+    return () => this.lockListeners.delete(listener);
+  }
+
+  close(): void {
+    this.lock();
+    if (this.db.open) {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    }
+  }
+
+  get autoLock(): number | null {
+    return this.autoLockMs;
+  }
+
+  setAutoLock(ms: number | null): Promise<void> {
+    if (ms !== null && (!Number.isInteger(ms) || ms < 10_000 || ms > 24 * 3600_000)) {
+      return Promise.reject(new TroveError('INVALID_INPUT', 'Auto-lock must be between 10 seconds and 24 hours, or off.'));
+    }
+    return this.exclusive(() => {
+      this.db.transaction(() => {
+        this.putSetting(AUTO_LOCK_SETTING, ms);
+        this.log.append('settings.changed', ms === null ? 'Auto-lock turned off.' : `Auto-lock set to ${Math.round(ms / 60_000)} min.`);
+      })();
+      this.autoLockMs = ms;
+      this.touch();
+    });
+  }
+
+  /** Marks the vault as in use, pushing the auto-lock back. */
+  private touch(): void {
+    this.lastUse = Date.now();
+    if (this.autoLockMs === null || !this.keys) return;
+    if (this.lockTimer) return;
+    const arm = (delay: number) => {
+      this.lockTimer = setTimeout(() => {
+        this.lockTimer = null;
+        const idle = Date.now() - this.lastUse;
+        if (this.autoLockMs === null) return;
+        if (idle >= this.autoLockMs && this.aborters.size === 0) this.lock('idle');
+        else arm(Math.max(this.autoLockMs - idle, 1000));
+      }, delay);
+      this.lockTimer.unref();
+    };
+    arm(this.autoLockMs);
+  }
+
+  private requireKeys(): KeyRing {
+    if (!this.keys) throw new TroveError('VAULT_LOCKED', 'The vault is locked. Unlock it with your passphrase to continue.');
+    this.lastUse = Date.now();
+    return this.keys;
+  }
+
+  /** Writes run one at a time: an import holds the write transaction across its awaits. */
+  private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    const run = this.queue.then(() => {
+      this.requireKeys();
+      return fn();
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async changePassphrase(current: string, next: string): Promise<void> {
+    checkPassphrase(next);
+    const kek = deriveKek(current, this.header.kdf);
+    let masterKey: Uint8Array;
+    try {
+      masterKey = open(kek, this.header.masterKeySealed, { kind: SealKind.masterKey, vaultId: this.header.vaultId }, 'master key');
+    } catch {
+      throw new TroveError('WRONG_PASSPHRASE', 'The current passphrase is not right, so the passphrase was not changed.');
+    } finally {
+      sodium.memzero(kek);
+    }
+    try {
+      const cost = { opsLimit: this.header.kdf.opsLimit, memLimit: this.header.kdf.memLimit };
+      const { kdf, sealed } = wrapMasterKey(next, masterKey, this.header.vaultId, cost);
+      await this.exclusive(() => {
+        const header = { ...this.header, kdf, masterKeySealed: sealed };
+        this.db.transaction(() => {
+          writeHeader(this.db, header);
+          this.log.append('passphrase.changed', 'Passphrase changed. Your data was not re-encrypted; only the key that unlocks it was.');
+        })();
+        this.header = header;
+      });
+    } finally {
+      sodium.memzero(masterKey);
+    }
+  }
+
+  // -------------------------------------------------------------------------------- settings
+
+  private settingPlace(name: string) {
+    const ownerId = sodium.crypto_generichash(ID_BYTES, new TextEncoder().encode(name), null);
+    return { kind: SealKind.setting, vaultId: this.header.vaultId, ownerId };
+  }
+
+  getSetting<T>(name: string): T | undefined {
+    const row = this.db.prepare('SELECT sealed FROM settings WHERE name = ?').get(name) as { sealed: Buffer } | undefined;
+    if (!row) return undefined;
+    return openJson<T>(this.requireKeys().settings, row.sealed, this.settingPlace(name), `setting "${name}"`);
+  }
+
+  private putSetting(name: string, value: unknown): void {
+    const sealed = sealJson(this.requireKeys().settings, value, this.settingPlace(name));
+    this.db.prepare('INSERT INTO settings (name, sealed) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET sealed = excluded.sealed').run(name, sealed);
+  }
+
+  /** Stores a sealed setting (any JSON value), recording the change in the activity log. */
+  setSetting(name: string, value: unknown, summary?: string): Promise<void> {
+    return this.exclusive(() =>
+      this.db.transaction(() => {
+        this.putSetting(name, value);
+        if (summary) this.log.append('settings.changed', summary);
+      })(),
+    );
+  }
+
+  // -------------------------------------------------------------------------------- datasets
+
+  private datasetRow(id: string): DatasetRow {
+    if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id) || this.importing.has(id)) {
+      throw new TroveError('DATASET_NOT_FOUND', 'That dataset is not in the vault. It may have been deleted.', { id: String(id) });
+    }
+    const row = this.db.prepare('SELECT * FROM datasets WHERE id = ?').get(Buffer.from(hexToBytes(id))) as DatasetRow | undefined;
+    if (!row) throw new TroveError('DATASET_NOT_FOUND', 'That dataset is not in the vault. It may have been deleted.', { id });
+    return row;
+  }
+
+  private dataKey(id: string, row: DatasetRow): Uint8Array {
+    return this.requireKeys().dataKey(id, () =>
+      open(this.requireKeys().masterKey, row.data_key_sealed, { kind: SealKind.dataKey, vaultId: this.header.vaultId, ownerId: row.id }, 'dataset key'),
+    );
+  }
+
+  private manifest(id: string, row: DatasetRow = this.datasetRow(id)): Manifest {
+    this.touch();
+    return openJson<Manifest>(this.dataKey(id, row), row.manifest_sealed, { kind: SealKind.manifest, vaultId: this.header.vaultId, ownerId: row.id, version: row.manifest_version }, 'dataset description');
+  }
+
+  private info(id: string, m: Manifest): DatasetInfo {
+    return { id, name: m.name, columns: m.columns, rowCount: m.rowCount, createdAt: m.createdAt, updatedAt: m.updatedAt, ...(m.source ? { source: m.source } : {}) };
+  }
+
+  listDatasets(): DatasetInfo[] {
+    this.requireKeys();
+    const rows = this.db.prepare('SELECT * FROM datasets ORDER BY created_at').all() as DatasetRow[];
+    return rows
+      .map((row) => ({ id: bytesToHex(row.id), row }))
+      .filter(({ id }) => !this.importing.has(id))
+      .map(({ id, row }) => this.info(id, this.manifest(id, row)));
+  }
+
+  dataset(id: string): DatasetInfo {
+    this.requireKeys();
+    return this.info(id, this.manifest(id));
+  }
+
+  count(id: string): number {
+    return this.dataset(id).rowCount;
+  }
+
+  private writeManifest(idBytes: Buffer, dataKey: Uint8Array, m: Manifest, version: number): void {
+    const sealed = sealJson(dataKey, m, { kind: SealKind.manifest, vaultId: this.header.vaultId, ownerId: idBytes, version });
+    this.db.prepare('UPDATE datasets SET manifest_sealed = ?, manifest_version = ?, updated_at = ? WHERE id = ?').run(sealed, version, m.updatedAt, idBytes);
+  }
+
+  private insertSegments(idBytes: Buffer, dataKey: Uint8Array, block: number, version: number, recordIds: Float64Array, columns: ColumnData[], rows: number): void {
+    const insert = this.db.prepare('INSERT INTO segments (dataset_id, block, col, version, sealed) VALUES (?, ?, ?, ?, ?)');
+    const place = { kind: SealKind.segment, vaultId: this.header.vaultId, ownerId: idBytes, slot: block, version };
+    insert.run(idBytes, block, 0, version, seal(dataKey, encodeRecordIds(recordIds.subarray(0, rows)), { ...place, column: 0 }));
+    columns.forEach((col, c) => {
+      const plain = encodeColumn(col, rows);
+      insert.run(idBytes, block, c + 1, version, seal(dataKey, plain, { ...place, column: c + 1 }));
+      sodium.memzero(plain);
+    });
+  }
+
+  /** Opens one segment of a block, checking it is the version and size the manifest says. */
+  private readSegment(id: string, row: DatasetRow, entry: BlockEntry, col: number): Uint8Array {
+    const [block, version] = entry;
+    const seg = this.db.prepare('SELECT sealed FROM segments WHERE dataset_id = ? AND block = ? AND col = ?').get(row.id, block, col) as { sealed: Buffer } | undefined;
+    if (!seg) {
+      throw new TroveError('INTEGRITY_FAILURE', 'Part of this dataset is missing from the vault file: it was changed outside Trove. Restore from a backup.', { block, column: col });
+    }
+    return open(this.dataKey(id, row), seg.sealed, { kind: SealKind.segment, vaultId: this.header.vaultId, ownerId: row.id, slot: block, column: col, version }, 'dataset contents');
+  }
+
+  private readBlock(id: string, row: DatasetRow, m: Manifest, entry: BlockEntry, columnIndexes: readonly number[]): ColumnarRows {
+    const recordIds = decodeRecordIds(this.readSegment(id, row, entry, 0));
+    const columns = columnIndexes.map((c) => {
+      const plain = this.readSegment(id, row, entry, c + 1);
+      const col = decodeColumn(plain, m.columns[c]!.type);
+      sodium.memzero(plain);
+      return col;
+    });
+    const rows = entry[2];
+    const lengthOk = (c: ColumnData) => (isTextColumn(c) ? c.values.length : c.values.length) === rows;
+    if (recordIds.length !== rows || !columns.every(lengthOk)) {
+      throw new TroveError('INTEGRITY_FAILURE', 'A block of this dataset does not hold the records the dataset says it does. Restore from a backup.', { block: entry[0] });
+    }
+    return { recordIds, columns };
+  }
+
+  private columnIndexes(m: Manifest, names?: readonly string[]): number[] {
+    if (names === undefined) return m.columns.map((_, i) => i);
+    if (!Array.isArray(names)) throw new TroveError('INVALID_INPUT', 'Columns must be a list of column names.');
+    return names.map((name) => {
+      const i = m.columns.findIndex((c) => c.name === name);
+      if (i < 0) throw new TroveError('COLUMN_NOT_FOUND', `The dataset has no column named "${String(name)}".`, { column: String(name) });
+      return i;
+    });
+  }
+
+  /** Every block of a projection, in record order: only the asked columns are decrypted. */
+  *scan(id: string, columns?: readonly string[]): Generator<ColumnarRows> {
+    this.requireKeys();
+    const row = this.datasetRow(id);
+    const m = this.manifest(id, row);
+    const indexes = this.columnIndexes(m, columns);
+    for (const entry of m.blocks) {
+      this.touch();
+      yield this.readBlock(id, row, m, entry, indexes);
+    }
+  }
+
+  /** A page of records, newest import last; dates as ISO strings. */
+  readRows(id: string, opts: { offset?: number; limit?: number; columns?: readonly string[] } = {}): RowsPage {
+    this.requireKeys();
+    const offset = opts.offset ?? 0;
+    const limit = opts.limit ?? 100;
+    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new TroveError('INVALID_INPUT', 'Pages start at 0 and hold 1 to 10,000 records.');
+    }
+    const row = this.datasetRow(id);
+    const m = this.manifest(id, row);
+    const indexes = this.columnIndexes(m, opts.columns);
+    const schema = indexes.map((i) => m.columns[i]!);
+    const out: RowsPage['rows'] = [];
+    let start = 0;
+    for (const entry of m.blocks) {
+      const rows = entry[2];
+      if (start + rows > offset && out.length < limit) {
+        const block = this.readBlock(id, row, m, entry, indexes);
+        for (let r = Math.max(0, offset - start); r < rows && out.length < limit; r++) {
+          out.push({ id: block.recordIds[r]!, values: block.columns.map((c, k) => cellAt(c, r, schema[k]!.type)) });
+        }
+      }
+      start += rows;
+      if (out.length >= limit) break;
+    }
+    return { total: m.rowCount, columns: schema, rows: out };
+  }
+
+  summarize(id: string, columns?: readonly string[]): ColumnSummary[] {
+    this.requireKeys();
+    const m = this.manifest(id);
+    return this.columnIndexes(m, columns).map((i) => summarizeColumn(m.columns[i]!, () => this.scanColumn(id, m.columns[i]!.name)));
+  }
+
+  private *scanColumn(id: string, name: string): Generator<ColumnData> {
+    for (const block of this.scan(id, [name])) yield block.columns[0]!;
+  }
+
+  deleteRecord(id: string, recordId: number): Promise<void> {
+    return this.exclusive(() => {
+      const row = this.datasetRow(id);
+      const m = this.manifest(id, row);
+      const at = m.blocks.findIndex(([, , , first, last]) => recordId >= first && recordId <= last);
+      const entry = m.blocks[at];
+      const all = m.columns.map((_, i) => i);
+      const block = entry ? this.readBlock(id, row, m, entry, all) : null;
+      const index = block ? block.recordIds.indexOf(recordId) : -1;
+      if (!entry || !block || index < 0) throw new TroveError('RECORD_NOT_FOUND', 'That record is not in the dataset. It may have been deleted already.', { recordId });
+      const keep = (i: number) => i !== index;
+      const rows = entry[2] - 1;
+      const [blockNo, version] = entry;
+      const dataKey = this.dataKey(id, row);
+      const next: Manifest = { ...m, rowCount: m.rowCount - 1, updatedAt: Date.now(), blocks: [...m.blocks] };
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM segments WHERE dataset_id = ? AND block = ?').run(row.id, blockNo);
+        if (rows === 0) next.blocks.splice(at, 1);
+        else {
+          const ids = block.recordIds.filter((_, i) => keep(i));
+          this.insertSegments(row.id, dataKey, blockNo, version + 1, ids, block.columns.map((c) => withoutRows(c, keep, entry[2])), rows);
+          next.blocks[at] = [blockNo, version + 1, rows, ids[0]!, ids[rows - 1]!];
+        }
+        this.writeManifest(row.id, dataKey, next, row.manifest_version + 1);
+        this.log.append('record.deleted', `Deleted one record from "${m.name}".`, { dataset: id, recordId });
+      })();
+      this.purgeWal();
+    });
+  }
+
+  /** Crypto-shredding: the dataset's key and every row go, and freed pages are zeroed. */
+  deleteDataset(id: string): Promise<void> {
+    return this.exclusive(() => {
+      const row = this.datasetRow(id);
+      const m = this.manifest(id, row);
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM segments WHERE dataset_id = ?').run(row.id);
+        this.db.prepare('DELETE FROM datasets WHERE id = ?').run(row.id);
+        this.log.append('dataset.deleted', `Deleted dataset "${m.name}" (${m.rowCount} records); its key was destroyed.`, { dataset: id });
+      })();
+      this.requireKeys().forgetDataKey(id);
+      this.purgeWal();
+    });
+  }
+
+  /** Old page images stay in the write-ahead log until a checkpoint; deletions do not wait for one. */
+  private purgeWal(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  // -------------------------------------------------------------------------------- import
+
+  /** Reads the start of a file and proposes columns and types, with sample values and problems. */
+  async previewImport(file: string, opts: Pick<ImportOptions, 'format' | 'delimiter' | 'maxRecordBytes'> = {}): Promise<ImportPreview> {
+    this.requireKeys();
+    const format = formatOf(file, opts.format);
+    const { names, delimiter, records } = await this.sample(file, format, opts);
+    const columnValues = names.map((_, c) => records.filter(isData).map((r) => valueOf(r, c, names)));
+    const columns = names.map((name, c) => {
+      const samples = columnValues[c]!;
+      const type = inferType(samples);
+      const converted = samples.map((v) => convert(v, type));
+      return {
+        name,
+        type,
+        samples: converted.slice(0, 5).map((v) => (v.ok ? toCell(v.value, type) : null)),
+        nullCount: converted.filter((v) => v.ok && v.value === null).length,
+      };
+    });
+    const rows = records.filter(isData).slice(0, 20).map((r) => names.map((_, c) => {
+      const v = valueOf(r, c, names);
+      return v === undefined || v === null ? null : typeof v === 'object' ? JSON.stringify(v) : (v as CellValue);
+    }));
+    const problems: RejectedRow[] = records.filter((r): r is Extract<SourceRecord, { error: string }> => 'error' in r).map((r) => ({ line: r.line, reason: r.error }));
+    return { format, ...(delimiter ? { delimiter } : {}), columns, rows, problems };
+  }
+
+  /** The column names and the first records of a file. */
+  private async sample(file: string, format: ImportFormat, opts: Pick<ImportOptions, 'delimiter' | 'maxRecordBytes'>) {
+    const controller = new AbortController();
+    const records: SourceRecord[] = [];
+    let delimiter = opts.delimiter;
+    try {
+      if (format === 'csv' && !delimiter) delimiter = await sniffDelimiter(file);
+      for await (const batch of this.records(file, format, delimiter, opts.maxRecordBytes, () => undefined, controller.signal)) {
+        records.push(...batch);
+        if (records.length >= PREVIEW_RECORDS + 1) break;
+      }
+    } catch (err) {
+      if (err instanceof TroveError) throw err;
+      throw unreadable(file, err);
+    } finally {
+      controller.abort();
+    }
+    let names: string[];
+    if (format === 'csv') {
+      const head = records.shift();
+      if (!head) throw new TroveError('IMPORT_REJECTED', 'The file is empty: there is no header line with column names.', { report: emptyReport([{ line: 1, reason: 'The file is empty.' }]) });
+      if ('error' in head || !('fields' in head)) throw new TroveError('IMPORT_REJECTED', `The header line cannot be read: ${'error' in head ? head.error : ''}`, { report: emptyReport([{ line: head.line, reason: 'error' in head ? head.error : 'unreadable header' }]) });
+      names = uniqueNames(head.fields);
+    } else {
+      const keys = new Set<string>();
+      for (const r of records) if ('object' in r) for (const k of Object.keys(r.object)) keys.add(k);
+      names = [...keys];
+    }
+    return { names, delimiter, records: records.slice(0, PREVIEW_RECORDS) };
+  }
+
+  private records(file: string, format: ImportFormat, delimiter: string | undefined, maxRecordBytes: number | undefined, onBytes: (n: number) => void, signal?: AbortSignal): AsyncGenerator<SourceRecord[]> {
+    const chunks = fileChunks(file, onBytes, signal);
+    const o = { maxRecordBytes: maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES };
+    if (format === 'csv') return readCsv(chunks, delimiter ?? ',', o);
+    if (format === 'jsonl') return readJsonLines(chunks, o);
+    return readJsonArray(chunks, o);
+  }
+
+  /**
+   * Imports a file as a new dataset in one transaction: all of it lands, or none of it does
+   * (cancel, a crash, a lock, or a rejected row under the reject-import policy).
+   */
+  async importFile(file: string, opts: ImportOptions = {}): Promise<ImportReport> {
+    this.requireKeys();
+    let size: number;
+    try {
+      size = statSync(file).size;
+    } catch (err) {
+      throw unreadable(file, err);
+    }
+    const format = formatOf(file, opts.format);
+    const { names, delimiter, records: sample } = await this.sample(file, format, opts);
+    const overrides = opts.columns ?? [];
+    if (!Array.isArray(overrides) || overrides.length > names.length) throw new TroveError('INVALID_INPUT', 'There are more column settings than columns in the file.');
+    const columns: ImportColumn[] = [];
+    names.forEach((name, c) => {
+      const o = overrides[c] ?? {};
+      if (o.skip) return;
+      if (o.type !== undefined && !COLUMN_TYPES.includes(o.type)) throw new TroveError('INVALID_INPUT', `"${String(o.type)}" is not a column type.`);
+      const type = o.type ?? inferType(sample.filter(isData).map((r) => valueOf(r, c, names)));
+      columns.push({ source: format === 'csv' ? c : name, name: (o.name ?? name).trim() || name, type });
+    });
+    if (columns.length === 0) throw new TroveError('INVALID_INPUT', 'Choose at least one column to import.');
+    const datasetName = (opts.name ?? basename(file, extname(file))).trim() || 'Untitled dataset';
+    let bytesRead = 0;
+    const controller = new AbortController();
+    const forward = () => controller.abort();
+    opts.signal?.addEventListener('abort', forward);
+    try {
+      const records = this.records(file, format, delimiter, opts.maxRecordBytes, (n) => (bytesRead += n), controller.signal);
+      return await this.importRecords({
+        name: datasetName,
+        columns,
+        records: skipHeader(records, format === 'csv'),
+        expectedFields: format === 'csv' ? names.length : undefined,
+        policy: opts.policy,
+        source: { fileName: basename(file), format },
+        onProgress: opts.onProgress,
+        progressBytes: () => ({ bytesRead, totalBytes: size }),
+        controller,
+      });
+    } finally {
+      opts.signal?.removeEventListener('abort', forward);
+    }
+  }
+
+  /** The import pipeline behind importFile, for any stream of source records. */
+  async importRecords(input: {
+    name: string;
+    columns: ImportColumn[];
+    records: AsyncIterable<SourceRecord[]> | Iterable<SourceRecord[]>;
+    expectedFields?: number | undefined;
+    policy?: RejectPolicy | undefined;
+    source?: { fileName: string; format: ImportFormat };
+    onProgress?: ((p: ImportProgress) => void) | undefined;
+    progressBytes?: () => { bytesRead: number; totalBytes: number | null };
+    controller?: AbortController;
+  }): Promise<ImportReport> {
+    const policy = input.policy ?? 'reject-import';
+    if (policy !== 'reject-import' && policy !== 'skip-rows') throw new TroveError('INVALID_INPUT', 'The policy must be "reject-import" or "skip-rows".');
+    const controller = input.controller ?? new AbortController();
+    return this.exclusive(async () => {
+      const started = Date.now();
+      const keys = this.requireKeys();
+      const idBytes = Buffer.from(randomBytes(ID_BYTES));
+      const id = bytesToHex(idBytes);
+      const schema: ColumnSchema[] = input.columns.map((c) => ({ name: c.name, type: c.type }));
+      const rejected: RejectedRow[] = [];
+      let rowsRejected = 0;
+      let rowsRead = 0;
+      let doomed = false;
+      const builder = new BlockBuilder(schema, this.opts.blockRows);
+      const blocks: BlockEntry[] = [];
+      let nextRecordId = 0;
+      const dataKey = randomBytes(KEY_BYTES);
+      const values: (number | string | null)[] = new Array(schema.length);
+      const reject = (line: number, reason: string, column?: string) => {
+        rowsRejected++;
+        if (rejected.length < MAX_LISTED_REJECTIONS) rejected.push(column ? { line, column, reason } : { line, reason });
+        if (policy === 'reject-import') doomed = true;
+      };
+      const progress = () => input.onProgress?.({ ...(input.progressBytes?.() ?? { bytesRead: 0, totalBytes: null }), rowsRead, rowsRejected });
+      const flush = () => {
+        if (builder.rows === 0 || doomed) return builder.reset();
+        this.requireKeys(); // a lock during the import wipes dataKey's parent: stop before sealing anything
+        const block = blocks.length;
+        this.insertSegments(idBytes, dataKey, block, 1, builder.recordIds, builder.columns, builder.rows);
+        blocks.push([block, 1, builder.rows, builder.recordIds[0]!, builder.recordIds[builder.rows - 1]!]);
+        builder.reset();
+      };
+
+      this.aborters.add(controller);
+      this.importing.add(id);
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const now = Date.now();
+        const wrapped = seal(keys.masterKey, dataKey, { kind: SealKind.dataKey, vaultId: this.header.vaultId, ownerId: idBytes });
+        this.db.prepare('INSERT INTO datasets (id, created_at, updated_at, data_key_sealed, manifest_version, manifest_sealed) VALUES (?, ?, ?, ?, 0, x\'\')').run(idBytes, now, now, wrapped);
+        for await (const batch of input.records) {
+          if (controller.signal.aborted) break;
+          for (const rec of batch) {
+            rowsRead++;
+            if ('error' in rec) {
+              reject(rec.line, rec.error);
+              continue;
+            }
+            if ('fields' in rec && input.expectedFields !== undefined && rec.fields.length !== input.expectedFields) {
+              reject(rec.line, `Expected ${input.expectedFields} fields, found ${rec.fields.length}.`);
+              continue;
+            }
+            let bad = false;
+            for (let c = 0; c < input.columns.length; c++) {
+              const col = input.columns[c]!;
+              const raw = 'fields' in rec ? rec.fields[col.source as number] : 'values' in rec ? rec.values[col.source as number] : rec.object[col.source as string];
+              const v = toValue(raw, col.type);
+              if (v === INVALID) {
+                reject(rec.line, whyInvalid(raw, col.type), col.name);
+                bad = true;
+                break;
+              }
+              values[c] = v;
+            }
+            if (bad) continue;
+            builder.add(nextRecordId++, values);
+            if (builder.full) flush();
+          }
+          progress();
+          this.touch();
+        }
+        if (controller.signal.aborted) throw new TroveError('CANCELLED', 'The import was cancelled. Nothing was added to the vault.');
+        flush();
+        const report: ImportReport = {
+          datasetId: null,
+          rowsImported: doomed ? 0 : nextRecordId,
+          rowsRejected,
+          rejected,
+          warnings: [],
+          bytesRead: input.progressBytes?.().bytesRead ?? 0,
+          durationMs: Date.now() - started,
+        };
+        if (doomed) {
+          throw new TroveError('IMPORT_REJECTED', `${rowsRejected} ${rowsRejected === 1 ? 'row has' : 'rows have'} problems, so nothing was imported. Fix them, or choose to skip bad rows.`, { report });
+        }
+        if (nextRecordId === 0) {
+          throw new TroveError('IMPORT_REJECTED', 'The file has no rows that could be imported.', { report });
+        }
+        const manifest: Manifest = {
+          name: input.name,
+          columns: schema,
+          createdAt: now,
+          updatedAt: Date.now(),
+          rowCount: nextRecordId,
+          nextRecordId,
+          nextBlock: blocks.length,
+          blocks,
+          ...(input.source ? { source: input.source } : {}),
+        };
+        this.writeManifest(idBytes, dataKey, manifest, 1);
+        this.log.append(
+          'dataset.imported',
+          `Imported "${input.name}": ${nextRecordId} records${rowsRejected ? `, ${rowsRejected} rows skipped` : ''}.`,
+          { dataset: id, rows: nextRecordId, skipped: rowsRejected, columns: schema.length },
+        );
+        this.db.exec('COMMIT');
+        return { ...report, datasetId: id, durationMs: Date.now() - started };
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        sodium.memzero(dataKey);
+        if (!this.keys) throw new TroveError('VAULT_LOCKED', 'The vault was locked during the import. Nothing was added.');
+        if (err instanceof TroveError) throw err;
+        throw new TroveError('UNREADABLE_FILE', `The file could not be read to the end (${(err as Error).message}). Nothing was imported.`, undefined, { cause: err });
+      } finally {
+        this.importing.delete(id);
+        this.aborters.delete(controller);
+      }
+    });
+  }
+
+  // -------------------------------------------------------------------------------- activity
+
+  activity(offset = 0, limit = 100): { total: number; entries: ActivityEntry[] } {
+    this.requireKeys();
+    return this.log.list(offset, limit);
+  }
+
+  verifyActivity(): ActivityVerification {
+    this.requireKeys();
+    return this.log.verify();
+  }
+
+  /** Records something that happened outside the vault's own operations (jobs, uploads, claims). */
+  recordActivity(kind: ActivityKind, summary: string, details?: Record<string, unknown>): Promise<ActivityEntry> {
+    return this.exclusive(() => this.db.transaction(() => this.log.append(kind, summary, details))());
+  }
+
+  /** Opens every sealed value in the vault and checks the log: the check after a restore or a crash. */
+  checkIntegrity(): IntegrityReport {
+    this.requireKeys();
+    const problems: string[] = [];
+    let segments = 0;
+    const sqlite = this.db.pragma('integrity_check', { simple: true });
+    if (sqlite !== 'ok') problems.push(`SQLite integrity check: ${String(sqlite)}`);
+    const rows = this.db.prepare('SELECT * FROM datasets').all() as DatasetRow[];
+    for (const row of rows) {
+      const id = bytesToHex(row.id);
+      try {
+        const m = this.manifest(id, row);
+        const all = m.columns.map((_, i) => i);
+        let total = 0;
+        for (const entry of m.blocks) {
+          this.readBlock(id, row, m, entry, all);
+          segments += all.length + 1;
+          total += entry[2];
+        }
+        if (total !== m.rowCount) problems.push(`Dataset "${m.name}" holds ${total} records but says ${m.rowCount}.`);
+        const stored = (this.db.prepare('SELECT count(*) AS n FROM segments WHERE dataset_id = ?').get(row.id) as { n: number }).n;
+        if (stored !== m.blocks.length * (m.columns.length + 1)) {
+          problems.push(`Dataset "${m.name}" has segments that belong to no block.`);
+        }
+      } catch (err) {
+        problems.push(err instanceof TroveError ? err.message : String(err));
+      }
+    }
+    const activity = this.log.verify();
+    if (!activity.ok) problems.push(activity.problem?.message ?? 'The activity log failed verification.');
+    return { ok: problems.length === 0, datasets: rows.length, segments, problems, activity };
+  }
+
+  /** For backups: a consistent copy of the database file, taken inside the write queue. */
+  snapshotTo(file: string): Promise<void> {
+    return this.exclusive(() => {
+      this.db.prepare('VACUUM INTO ?').run(file);
+    });
+  }
+
+  /** Low-level parts the backup needs (header as stored, master key) — not for other callers. */
+  backupMaterial(): { vaultId: Uint8Array; kdf: KdfParams; masterKeySealed: Uint8Array; masterKey: Uint8Array; createdAt: number } {
+    const keys = this.requireKeys();
+    return { vaultId: this.header.vaultId, kdf: this.header.kdf, masterKeySealed: this.header.masterKeySealed, masterKey: keys.masterKey, createdAt: this.header.createdAt };
+  }
+
+  /** Opens a vault with a master key already unwrapped (restore checks the file it wrote). */
+  static async openWithMasterKey(path: string, masterKey: Uint8Array, opts: VaultOptions = {}): Promise<Vault> {
+    const vault = await Vault.open(path, opts);
+    vault.becomeUnlocked(new Uint8Array(masterKey));
+    return vault;
+  }
+}
+
+function cellAt(col: ColumnData, r: number, type: ColumnSchema['type']): CellValue {
+  if (isTextColumn(col)) return col.values[r] ?? null;
+  return col.nulls[r] ? null : toCell(col.values[r]!, type);
+}
+
+function isData(r: SourceRecord): r is Exclude<SourceRecord, { error: string }> {
+  return !('error' in r);
+}
+
+function valueOf(r: SourceRecord, c: number, names: string[]): unknown {
+  if ('fields' in r) return r.fields[c];
+  if ('values' in r) return r.values[c];
+  if ('object' in r) return r.object[names[c]!];
+  return undefined;
+}
+
+async function* skipHeader(records: AsyncIterable<SourceRecord[]>, skip: boolean): AsyncGenerator<SourceRecord[]> {
+  let first = skip;
+  for await (const batch of records) {
+    if (first) {
+      first = false;
+      const rest = batch.slice(1);
+      if (rest.length) yield rest;
+      continue;
+    }
+    yield batch;
+  }
+}
+
+async function sniffDelimiter(file: string): Promise<string> {
+  const stream = createReadStream(file, { start: 0, end: 64 * 1024 - 1 });
+  const parts: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer>) parts.push(chunk);
+  const head = Buffer.concat(parts);
+  const nl = head.indexOf(0x0a);
+  return detectDelimiter(nl >= 0 ? head.subarray(0, nl) : head);
+}
+
+function emptyReport(rejected: RejectedRow[]): ImportReport {
+  return { datasetId: null, rowsImported: 0, rowsRejected: rejected.length, rejected, warnings: [], bytesRead: 0, durationMs: 0 };
+}
