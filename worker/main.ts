@@ -5,10 +5,11 @@ import { HEARTBEAT_INTERVAL_MS } from '../common/worker-protocol.js';
 import { TaskDataReader } from './data-source.js';
 import { connectToParent } from './parent-port.js';
 import { TaskRunner } from './task-runner.js';
+import { VaultGrantReader } from './vault-grant-reader.js';
 
 const port = connectToParent();
 const diagnostics = process.env.TROVE_WORKER_DIAGNOSTICS === '1';
-const runner = new TaskRunner({ post: (m) => port.post(m), data: new TaskDataReader(), diagnostics });
+const runner = new TaskRunner({ post: (m) => port.post(m), data: new TaskDataReader(new VaultGrantReader()), diagnostics });
 
 const heartbeat = setInterval(() => {
   const mem = process.memoryUsage();
