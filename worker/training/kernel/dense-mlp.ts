@@ -210,7 +210,7 @@ export class DenseMlpKernel {
     const base = this.acts[0]! / 4;
     const n = end - start;
     const padded = pad4(n);
-    f.fill(0, base, base + padded * stride);
+    if (stride !== width || padded !== n) f.fill(0, base, base + padded * stride);
     for (let r = 0; r < n; r++) {
       const src = (order ? order[start + r]! : start + r) * width;
       f.set(x.subarray(src, src + width), base + r * stride);
@@ -249,17 +249,22 @@ export class DenseMlpKernel {
         let max = -Infinity;
         let arg = 0;
         for (let j = 0; j < outs; j++) if (f[zr + j]! > max) { max = f[zr + j]!; arg = j; }
+        // exponentials once, kept in the delta row; a log only where the target has mass
         let sum = 0;
-        for (let j = 0; j < outs; j++) sum += Math.exp(f[zr + j]! - max);
+        for (let j = 0; j < outs; j++) {
+          const e = Math.exp(f[zr + j]! - max);
+          f[dr + j] = e;
+          sum += e;
+        }
         const logSum = Math.log(sum);
+        const invSum = 1 / sum;
         let target = 0;
         let best = -Infinity;
         for (let j = 0; j < outs; j++) {
           const t = y[yr + j]!;
           if (t > best) { best = t; target = j; }
-          const logp = f[zr + j]! - max - logSum;
-          loss -= t * logp;
-          f[dr + j] = (Math.exp(logp) - t) * inv;
+          if (t !== 0) loss -= t * (f[zr + j]! - max - logSum);
+          f[dr + j] = (f[dr + j]! * invSum - t) * inv;
         }
         if (arg === target) correct++;
       } else if (this.shape.loss === 'sigmoid-crossentropy') {
