@@ -26,7 +26,7 @@ export type WorkerTask =
       data: TaskDataSource;
     }
   /** Probes of the worker itself; honoured only by a worker started with diagnostics on. */
-  | { kind: 'diagnostic'; action: 'echo' | 'crash' | 'hang' | 'exhaust-memory'; value?: unknown };
+  | { kind: 'diagnostic'; action: 'echo' | 'crash' | 'hang' | 'exhaust-memory' | 'exhaust-external-memory'; value?: unknown };
 
 export interface TrainingProgress {
   kind: 'batch' | 'epoch';

@@ -111,6 +111,14 @@ export class TaskRunner {
           if (Date.now() < 0) break;
         }
         return { kind: 'diagnostic', value: 'unreachable' };
+      case 'exhaust-external-memory': {
+        // typed arrays live outside the JavaScript heap: only the supervisor's RSS check stops this
+        const hog: Float64Array[] = [];
+        for (;;) {
+          hog.push(new Float64Array(8 * 1024 * 1024).fill(1));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
       case 'exhaust-memory': {
         const hog: unknown[][] = [];
         for (;;) hog.push(new Array<number>(1_000_000).fill(hog.length + 0.5));

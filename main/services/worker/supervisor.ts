@@ -34,7 +34,14 @@ export type SupervisorEvent =
 
 export interface TaskOptions {
   timeLimitMs?: number;
+  /** JavaScript heap limit of the worker (V8 --max-old-space-size). */
   memoryLimitMb?: number;
+  /**
+   * Limit on the worker's whole resident memory, which also holds typed arrays and WebAssembly
+   * memory that the heap limit does not see; checked at every heartbeat. Default: twice the heap
+   * limit plus 256 MB.
+   */
+  residentLimitMb?: number;
   onProgress?: (progress: TaskProgress) => void;
   /** Aborting cancels the task: it stops within one batch, or the worker is ended. */
   signal?: AbortSignal;
@@ -181,6 +188,7 @@ export class WorkerSupervisor {
     if (options.signal?.aborted) throw new TroveError('CANCELLED', 'The task was cancelled before it started.');
     const memoryLimitMb = options.memoryLimitMb ?? this.opts.defaultMemoryLimitMb;
     const timeLimitMs = options.timeLimitMs ?? this.opts.defaultTimeLimitMs;
+    const residentLimitMb = options.residentLimitMb ?? 2 * memoryLimitMb + 256;
     const w = await this.ensureWorker(memoryLimitMb);
     const taskId = `task-${this.nextTask++}`;
 
@@ -227,6 +235,15 @@ export class WorkerSupervisor {
         onMessage: (m) => {
           if (m.type === 'heartbeat') {
             watchdog.refresh();
+            const rssMb = m.rss / (1024 * 1024);
+            if (rssMb > residentLimitMb) {
+              end(
+                new TroveError('WORKER_OUT_OF_MEMORY', `The task used more memory than its limit of ${residentLimitMb} MB; the worker was restarted.`, {
+                  residentMb: Math.round(rssMb),
+                  residentLimitMb,
+                }),
+              );
+            }
             return;
           }
           if (!('taskId' in m) || m.taskId !== taskId) return;

@@ -107,6 +107,17 @@ describe('worker supervisor', () => {
     expect(await s.run(echo('next'))).toEqual({ kind: 'diagnostic', value: 'next' });
   });
 
+  it('ends a worker whose memory outside the heap passes the task limit', async () => {
+    const s = supervisor();
+    const err = await s.run({ kind: 'diagnostic', action: 'exhaust-external-memory' }, { memoryLimitMb: 128, residentLimitMb: 600 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isTroveError(err, 'WORKER_OUT_OF_MEMORY')).toBe(true);
+    expect((err as { details: { residentMb: number } }).details.residentMb).toBeGreaterThan(600);
+    expect(await s.run(echo('next'))).toEqual({ kind: 'diagnostic', value: 'next' });
+  });
+
   it('stops a task at its time limit and runs the next one', async () => {
     const s = supervisor();
     let started = false;
