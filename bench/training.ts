@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTrainingJobSpec, type TrainingJobSpec, type TrainingJobSpecInput } from '../common/jobspec.js';
+import { NodeWorkerLauncher } from '../main/services/worker/launcher.js';
+import { WorkerSupervisor } from '../main/services/worker/supervisor.js';
 import { loadTf, selectBackend, type BackendChoice } from '../worker/training/backend.js';
 import { SeededRandom } from '../worker/training/random.js';
 import { createTrainer, runLocalStep } from '../worker/training/local-step.js';
@@ -172,6 +174,23 @@ async function main(): Promise<void> {
     const stepRate = (step.exampleCount * EPOCHS) / (step.durationMs / 1000);
     console.log(`full local step (worker path, ${step.backend.backend}/${step.backend.engine}): ${fmt(stepRate)} samples/s including data mapping (${(stepRate / base).toFixed(3)}x numpy)`);
 
+    // The same local step in a real worker process, as the app runs it (task sent over IPC,
+    // rows cloned into the worker, progress throttled back); the process start is not counted.
+    const supervisor = new WorkerSupervisor({ launcher: new NodeWorkerLauncher() });
+    let workerRate: number | null = null;
+    try {
+      await supervisor.run({ kind: 'diagnostic', action: 'echo' }).catch(() => undefined);
+      const t0 = performance.now();
+      const res = await supervisor.run({ kind: 'train-local', spec: referenceSpec(), globalWeights: null, data: { kind: 'inline', rows } });
+      const seconds = (performance.now() - t0) / 1000;
+      if (res.kind === 'train-local') {
+        workerRate = (res.step.exampleCount * EPOCHS) / seconds;
+        console.log(`local step in the worker process (${res.step.backend.backend}/${res.step.backend.engine}): ${fmt(workerRate)} samples/s end to end (${(workerRate / base).toFixed(3)}x numpy)`);
+      }
+    } finally {
+      await supervisor.stop();
+    }
+
     let tfjsRate: number | null = null;
     if (WITH_TFJS && choice.engine === 'dense-kernel') {
       const tf = await loadTf();
@@ -193,6 +212,7 @@ async function main(): Promise<void> {
         numpySamplesPerSecond: Math.round(base),
         ratio: Number((sel / base).toFixed(3)),
         localStepSamplesPerSecond: Math.round(stepRate),
+        workerProcessSamplesPerSecond: workerRate === null ? null : Math.round(workerRate),
         tfjsWasmSamplesPerSecond: tfjsRate === null ? null : Math.round(tfjsRate),
         numpyDetectedCore: np?.blasCore ?? null,
         numpyDetectedSamplesPerSecond: Math.round(auto),

@@ -256,7 +256,13 @@ export class WorkerSupervisor {
             finish(new TroveError(code, m.error.message, m.error.details));
           }
         },
-        onExit: (exit) => finish(verdict ?? exitError(exit, w.proc.stderrTail(), memoryLimitMb, 'during the task')),
+        onExit: (exit) =>
+          finish(
+            verdict ??
+              (this.stopped
+                ? new TroveError('WORKER_STOPPED', 'The worker was stopped before the task finished.')
+                : exitError(exit, w.proc.stderrTail(), memoryLimitMb, 'during the task')),
+          ),
       };
       w.state = 'busy';
       w.proc.send({ type: 'run', taskId, task });

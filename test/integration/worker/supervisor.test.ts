@@ -148,4 +148,19 @@ describe('worker supervisor', () => {
     expect(await s.run(echo('next'))).toEqual({ kind: 'diagnostic', value: 'next' });
     expect(s.workerPid).toBe(pid);
   });
+
+  it('fails the running and queued tasks when it is stopped', async () => {
+    const s = supervisor();
+    let stopping: Promise<void> | undefined;
+    const running = s.run(trainTask(20_000, 100, 16), {
+      onProgress: () => {
+        stopping ??= s.stop();
+      },
+    });
+    const queued = s.run(echo('never'));
+    await expectCode(running, 'WORKER_STOPPED');
+    await expectCode(queued, 'WORKER_STOPPED');
+    await stopping;
+    expect(s.workerPid).toBeUndefined();
+  });
 });
