@@ -249,7 +249,14 @@ export class WorkerSupervisor {
           if (!('taskId' in m) || m.taskId !== taskId) return;
           // any message is a sign of life
           watchdog.refresh();
-          if (m.type === 'progress') options.onProgress?.(m.progress);
+          if (m.type === 'progress') {
+            try {
+              options.onProgress?.(m.progress);
+            } catch (err) {
+              // a listener's bug must not take the main process down
+              this.emit({ kind: 'worker-log', level: 'warn', message: `progress listener failed: ${(err as Error)?.message ?? String(err)}` });
+            }
+          }
           else if (m.type === 'result') finish(undefined, m.result);
           else if (m.type === 'error') {
             const code = WORKER_REPORTABLE.has(m.error.code) ? m.error.code : 'TRAINING_FAILED';

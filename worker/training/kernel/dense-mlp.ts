@@ -347,19 +347,4 @@ export class DenseMlpKernel {
     }
     return { loss: rows > 0 ? loss / rows : 0, correct };
   }
-
-  /** Output layer values (logits / linear outputs) for rows [0, rows): for tests and inference. */
-  predictRaw(x: Float32Array, rows: number): Float32Array {
-    const outs = this.shape.sizes[this.shape.sizes.length - 1]!;
-    const stride = pad8(outs);
-    const out = new Float32Array(rows * outs);
-    for (let start = 0; start < rows; start += this.batchCapacity) {
-      const end = Math.min(rows, start + this.batchCapacity);
-      const padded = this.loadInputs(x, null, start, end);
-      this.forward(padded);
-      const z = this.acts[this.acts.length - 1]! / 4;
-      for (let r = 0; r < end - start; r++) out.set(this.f32.subarray(z + r * stride, z + r * stride + outs), (start + r) * outs);
-    }
-    return out;
-  }
 }
