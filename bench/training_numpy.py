@@ -2,7 +2,7 @@
 
 Reads the same float32 data the TypeScript bench trains on (raw little-endian files written by
 the bench), trains 32 -> 64 relu -> 64 relu -> 2 softmax with Adam and the same batch size and
-epochs, and prints one JSON line: samples/s, final loss, and the BLAS core in use.
+epochs (rows shuffled every epoch, like the trainer under test), and prints one JSON line: samples/s, final loss, and the BLAS core in use.
 The caller sets OPENBLAS_NUM_THREADS=1 (and OPENBLAS_CORETYPE when it must) before start.
 """
 import json
@@ -36,9 +36,12 @@ def main() -> None:
     loss = 0.0
     start = time.perf_counter()
     for _ in range(epochs):
+        # a new order every epoch, as the trainer under test does
+        order = rng.permutation(rows)
         for lo in range(0, rows, batch):
-            xb = x[lo:lo + batch]
-            yb = onehot[lo:lo + batch]
+            idx = order[lo:lo + batch]
+            xb = x[idx]
+            yb = onehot[idx]
             n = xb.shape[0]
             w1, c1, w2, c2, w3, c3 = params
             z1 = xb @ w1 + c1

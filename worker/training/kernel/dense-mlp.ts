@@ -211,9 +211,11 @@ export class DenseMlpKernel {
     const n = end - start;
     const padded = pad4(n);
     if (stride !== width || padded !== n) f.fill(0, base, base + padded * stride);
+    // a plain loop: for rows this narrow it beats subarray + set (no view objects per row)
     for (let r = 0; r < n; r++) {
       const src = (order ? order[start + r]! : start + r) * width;
-      f.set(x.subarray(src, src + width), base + r * stride);
+      const dst = base + r * stride;
+      for (let j = 0; j < width; j++) f[dst + j] = x[src + j]!;
     }
     return padded;
   }
