@@ -68,40 +68,61 @@ export function buildTrainingMatrix(spec: TrainingJobSpec, data: ColumnarRows): 
   const y = new Float32Array(n * outputs);
   // Column by column (each loop sees one column kind), marking rows to drop; compacted at the end.
   const drop = new Uint8Array(n);
-  let o = 0;
-  features.forEach((f, i) => {
+  // Column by column (each inner loop sees one column kind), in chunks of rows so the chunk of
+  // the input matrix being written stays in cache across the columns.
+  const plans = features.map((f, i) => {
     const col = data.columns[i]!;
     if (f.kind === 'numeric') {
-      const num = col as Extract<ColumnData, { values: Float64Array }>;
-      const { values, nulls } = num;
-      const dropMissing = f.missing.kind === 'drop-row';
-      const fill = f.missing.kind === 'impute' ? scale(f.missing.value, f.scaling) : 0;
       const [mul, add] = affine(f.scaling);
-      for (let r = 0, at = o; r < n; r++, at += width) {
-        const v = values[r]!;
-        const missing = nulls[r] === 1 || v !== v;
-        if (missing) {
-          if (dropMissing) drop[r] = 1;
-          x[at] = fill;
-        } else {
-          x[at] = v * mul + add;
-        }
-        if (f.indicator) x[at + 1] = missing ? 1 : 0;
-      }
-    } else {
-      const index = new Map(f.categories.map((c, j) => [c, j]));
-      const other = f.unknown === 'other' ? f.categories.length : -1;
-      const dropUnknown = f.unknown === 'drop-row';
-      for (let r = 0, at = o; r < n; r++, at += width) {
-        const text = cellText(col, r);
-        const j = text === null ? undefined : index.get(text);
-        if (j !== undefined) x[at + j] = 1;
-        else if (other >= 0) x[at + other] = 1;
-        else if (dropUnknown) drop[r] = 1;
-      }
+      return {
+        kind: 'numeric' as const,
+        num: col as Extract<ColumnData, { values: Float64Array }>,
+        dropMissing: f.missing.kind === 'drop-row',
+        fill: f.missing.kind === 'impute' ? scale(f.missing.value, f.scaling) : 0,
+        mul,
+        add,
+        indicator: f.indicator,
+      };
     }
-    o += featureWidth(f);
+    return {
+      kind: 'categorical' as const,
+      col,
+      index: new Map(f.categories.map((c, j) => [c, j])),
+      other: f.unknown === 'other' ? f.categories.length : -1,
+      dropUnknown: f.unknown === 'drop-row',
+    };
   });
+  const offsets: number[] = [];
+  features.reduce((o, f) => (offsets.push(o), o + featureWidth(f)), 0);
+  const CHUNK = 1024;
+  for (let lo = 0; lo < n; lo += CHUNK) {
+    const hi = Math.min(n, lo + CHUNK);
+    plans.forEach((p, i) => {
+      const o = offsets[i]!;
+      if (p.kind === 'numeric') {
+        const { values, nulls } = p.num;
+        for (let r = lo, at = lo * width + o; r < hi; r++, at += width) {
+          const v = values[r]!;
+          const missing = nulls[r] === 1 || v !== v;
+          if (missing) {
+            if (p.dropMissing) drop[r] = 1;
+            x[at] = p.fill;
+          } else {
+            x[at] = v * p.mul + p.add;
+          }
+          if (p.indicator) x[at + 1] = missing ? 1 : 0;
+        }
+      } else {
+        for (let r = lo, at = lo * width + o; r < hi; r++, at += width) {
+          const text = cellText(p.col, r);
+          const j = text === null ? undefined : p.index.get(text);
+          if (j !== undefined) x[at + j] = 1;
+          else if (p.other >= 0) x[at + p.other] = 1;
+          else if (p.dropUnknown) drop[r] = 1;
+        }
+      }
+    });
+  }
 
   if (spec.label.kind === 'class') {
     const index = new Map(spec.label.classes.map((c, j) => [c, j]));

@@ -65,13 +65,12 @@ export async function runLocalStep(input: LocalStepInput, options: LocalStepOpti
   const trainRows = matrix.rows - heldOut;
   if (trainRows < 1) throw new TroveError('TRAINING_FAILED', 'There are no usable rows for this job in the dataset (every row was missing a value the job needs).');
 
-  // Split once, seeded: held-out rows first, then the training rows, each contiguous.
+  // Split once, seeded: the first heldOut indices of a permutation are held out. Rows stay where
+  // they are; training and evaluation go through index arrays.
   const split = rng.permutation(matrix.rows);
-  const { x: xs, y: ys } = reorder(matrix.x, matrix.y, matrix.width, matrix.outputs, split);
-  const xHeld = xs.subarray(0, heldOut * matrix.width);
-  const yHeld = ys.subarray(0, heldOut * matrix.outputs);
-  const xTrain = xs.subarray(heldOut * matrix.width);
-  const yTrain = ys.subarray(heldOut * matrix.outputs);
+  const heldIdx = split.subarray(0, heldOut);
+  const trainIdx = split.subarray(heldOut);
+  const { x, y } = matrix;
 
   const choice = await selectBackend(spec, options.backend);
   options.onBackend?.({ backend: choice.backend, engine: choice.engine, reason: choice.reason });
@@ -84,14 +83,16 @@ export async function runLocalStep(input: LocalStepInput, options: LocalStepOpti
     const yieldEach = options.yieldBetweenBatches ?? true;
     let trainLoss = 0;
     for (let epoch = 0; epoch < spec.local.epochs; epoch++) {
-      const order = rng.permutation(trainRows);
+      const perm = rng.permutation(trainRows);
+      const order = new Uint32Array(trainRows);
+      for (let i = 0; i < trainRows; i++) order[i] = trainIdx[perm[i]!]!;
       let epochLoss = 0;
       for (let b = 0; b < batchesPerEpoch; b++) {
         if (yieldEach) await yieldToEventLoop();
         if (options.signal?.aborted) throw new TroveError('CANCELLED', 'Training was cancelled.');
         const start = b * batch;
         const end = Math.min(trainRows, start + batch);
-        const out = trainer.trainBatch(xTrain, yTrain, order, start, end);
+        const out = trainer.trainBatch(x, y, order, start, end);
         if (!Number.isFinite(out.loss)) {
           throw new TroveError('TRAINING_FAILED', 'Training diverged (the loss is no longer a finite number); the round is skipped.', { epoch, batch: b });
         }
@@ -109,7 +110,7 @@ export async function runLocalStep(input: LocalStepInput, options: LocalStepOpti
     const scale = norm > spec.local.clipNorm ? spec.local.clipNorm / norm : 1;
     if (scale < 1) for (let i = 0; i < update.length; i++) update[i]! *= scale;
 
-    const held = heldOut > 0 ? trainer.evaluate(xHeld, yHeld, heldOut) : null;
+    const held = heldOut > 0 ? trainer.evaluate(x, y, heldIdx) : null;
     const classifier = spec.label.kind === 'class';
     return {
       update,
@@ -131,15 +132,4 @@ export async function runLocalStep(input: LocalStepInput, options: LocalStepOpti
   } finally {
     trainer.dispose();
   }
-}
-
-function reorder(x: Float32Array, y: Float32Array, width: number, outputs: number, order: Uint32Array): { x: Float32Array; y: Float32Array } {
-  const xo = new Float32Array(x.length);
-  const yo = new Float32Array(y.length);
-  for (let r = 0; r < order.length; r++) {
-    const s = order[r]!;
-    xo.set(x.subarray(s * width, s * width + width), r * width);
-    yo.set(y.subarray(s * outputs, s * outputs + outputs), r * outputs);
-  }
-  return { x: xo, y: yo };
 }

@@ -19,8 +19,8 @@ export interface LocalTrainer {
   getWeights(): Float32Array;
   /** One optimizer step on rows order[start..end) of x / y. */
   trainBatch(x: Float32Array, y: Float32Array, order: Uint32Array, start: number, end: number): BatchOutcome;
-  /** Mean loss and correct count over the first `rows` rows. */
-  evaluate(x: Float32Array, y: Float32Array, rows: number): BatchOutcome;
+  /** Mean loss and correct count over the given rows (or the first `rows` rows). */
+  evaluate(x: Float32Array, y: Float32Array, rows: number | Uint32Array): BatchOutcome;
   /** Frees every tensor and buffer this trainer holds (model, optimizer state). */
   dispose(): void;
 }
@@ -79,7 +79,7 @@ export class DenseKernelTrainer implements LocalTrainer {
     return this.kernel.trainBatch(x, y, order, start, end, this.opt);
   }
 
-  evaluate(x: Float32Array, y: Float32Array, rows: number): BatchOutcome {
+  evaluate(x: Float32Array, y: Float32Array, rows: number | Uint32Array): BatchOutcome {
     return this.kernel.evaluate(x, y, rows);
   }
 
@@ -211,15 +211,17 @@ export class TfjsTrainer implements LocalTrainer {
     return { loss, correct };
   }
 
-  evaluate(x: Float32Array, y: Float32Array, rows: number): BatchOutcome {
+  evaluate(x: Float32Array, y: Float32Array, which: number | Uint32Array): BatchOutcome {
     const tf = this.tf;
     const batch = Math.max(this.spec.local.batchSize, 1024);
+    const order = typeof which === 'number' ? null : which;
+    const rows = typeof which === 'number' ? which : which.length;
     let loss = 0;
     let correct = 0;
     for (let start = 0; start < rows; start += batch) {
       const end = Math.min(rows, start + batch);
       const [l, c] = tf.tidy(() => {
-        const [xb, yb] = this.gather(x, y, null, start, end);
+        const [xb, yb] = this.gather(x, y, order, start, end);
         const pred = this.model.predict(xb) as TfTypes.Tensor;
         return [this.lossOf(yb, pred).dataSync()[0]!, this.correctOf(yb, pred).dataSync()[0]!];
       });

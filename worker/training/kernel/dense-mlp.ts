@@ -335,15 +335,17 @@ export class DenseMlpKernel {
     return result;
   }
 
-  /** Mean loss and correct count over rows [0, rows) without training. */
-  evaluate(x: Float32Array, y: Float32Array, rows: number): BatchResult {
+  /** Mean loss and correct count over the given rows (or rows [0, rows)) without training. */
+  evaluate(x: Float32Array, y: Float32Array, which: number | Uint32Array): BatchResult {
+    const order = typeof which === 'number' ? null : which;
+    const rows = typeof which === 'number' ? which : which.length;
     let loss = 0;
     let correct = 0;
     for (let start = 0; start < rows; start += this.batchCapacity) {
       const end = Math.min(rows, start + this.batchCapacity);
-      const padded = this.loadInputs(x, null, start, end);
+      const padded = this.loadInputs(x, order, start, end);
       this.forward(padded);
-      const r = this.outputDelta(y, null, start, end - start, padded);
+      const r = this.outputDelta(y, order, start, end - start, padded);
       loss += r.loss * (end - start);
       correct += r.correct;
     }
