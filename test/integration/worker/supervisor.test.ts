@@ -1,17 +1,23 @@
 // The worker runs in a real child process here: it is really killed, really hung and really
 // made to exhaust its heap, and each time the next task must run on a fresh worker.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isTroveError, type TroveErrorCode } from '../../../common/errors.js';
 import type { TaskProgress, WorkerTask } from '../../../common/worker-protocol.js';
-import { NodeWorkerLauncher } from '../../../main/services/worker/launcher.js';
+import { NodeWorkerLauncher, type WorkerLauncher } from '../../../main/services/worker/launcher.js';
 import { WorkerSupervisor, type SupervisorEvent } from '../../../main/services/worker/supervisor.js';
 import { healthSpec, healthTable } from '../../fixtures/training-data.js';
+import { testWorkerLauncher } from '../../helpers/worker.js';
 
 const supervisors: WorkerSupervisor[] = [];
 
+let launcher: WorkerLauncher;
+beforeAll(async () => {
+  launcher = await testWorkerLauncher();
+});
+
 function supervisor(events: SupervisorEvent[] = [], heartbeatTimeoutMs = 2_000): WorkerSupervisor {
   const s = new WorkerSupervisor({
-    launcher: new NodeWorkerLauncher(),
+    launcher,
     diagnostics: true,
     heartbeatTimeoutMs,
     defaultMemoryLimitMb: 512,
@@ -43,7 +49,9 @@ async function expectCode(p: Promise<unknown>, code: TroveErrorCode): Promise<vo
 
 describe('worker supervisor', () => {
   it('runs a local training step in the worker process and streams progress', async () => {
-    const s = supervisor();
+    // this one starts the worker from its TypeScript sources, as development runs do
+    const s = new WorkerSupervisor({ launcher: new NodeWorkerLauncher(), defaultMemoryLimitMb: 512 });
+    supervisors.push(s);
     const progress: TaskProgress[] = [];
     const result = await s.run(trainTask(2_000, 2), { onProgress: (p) => progress.push(p) });
     expect(result.kind).toBe('train-local');
@@ -108,7 +116,8 @@ describe('worker supervisor', () => {
   });
 
   it('ends a worker whose memory outside the heap passes the task limit', async () => {
-    const s = supervisor();
+    // a generous heartbeat deadline: committing large buffers can stall a loaded machine
+    const s = supervisor([], 30_000);
     const err = await s.run({ kind: 'diagnostic', action: 'exhaust-external-memory' }, { memoryLimitMb: 128, residentLimitMb: 600 }).then(
       () => undefined,
       (e: unknown) => e,

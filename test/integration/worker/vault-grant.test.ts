@@ -5,12 +5,12 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SealKind, bytesToHex, hexToBytes, open, sodiumReady } from '../../../common/vault-format.js';
 import type { TaskDataSource } from '../../../common/worker-protocol.js';
-import { NodeWorkerLauncher } from '../../../main/services/worker/launcher.js';
 import { WorkerSupervisor } from '../../../main/services/worker/supervisor.js';
 import type { Vault } from '../../../main/services/vault/index.js';
 import { VaultGrantReader } from '../../../worker/vault-grant-reader.js';
 import { healthSpec, healthTable } from '../../fixtures/training-data.js';
 import { newVault, useTempDir } from '../../helpers/vault.js';
+import { testWorkerLauncher } from '../../helpers/worker.js';
 
 const t = useTempDir();
 const supervisors: WorkerSupervisor[] = [];
@@ -81,7 +81,7 @@ describe('vault data grants in the worker', () => {
     const { vault, file, datasetId } = await importHealth(3_000);
     const spec = healthSpec({ epochs: 2 });
     const grant = await grantFor(vault, file, datasetId, ['age', 'resting_heart_rate', 'sleep_hours', 'smoker', 'region', 'health']);
-    const s = new WorkerSupervisor({ launcher: new NodeWorkerLauncher(), defaultMemoryLimitMb: 512 });
+    const s = new WorkerSupervisor({ launcher: await testWorkerLauncher(), defaultMemoryLimitMb: 512 });
     supervisors.push(s);
     const result = await s.run({ kind: 'train-local', spec, globalWeights: null, data: grant });
     expect(result.kind).toBe('train-local');
