@@ -20,6 +20,7 @@ export type TroveErrorCode =
   | 'TARGET_EXISTS'
   | 'CANCELLED'
   | 'INVALID_INPUT'
+  // Worker and local training.
   | 'INVALID_JOB_SPEC'
   | 'TRAINING_FAILED'
   | 'BACKEND_UNAVAILABLE'
@@ -27,7 +28,19 @@ export type TroveErrorCode =
   | 'WORKER_UNRESPONSIVE'
   | 'WORKER_OUT_OF_MEMORY'
   | 'TASK_TIMEOUT'
-  | 'WORKER_STOPPED';
+  | 'WORKER_STOPPED'
+  // Secure aggregation: a peer's message that the protocol does not allow.
+  | 'SECAGG_MALFORMED'
+  | 'SECAGG_WRONG_ROUND'
+  | 'SECAGG_WRONG_STAGE'
+  | 'SECAGG_REPLAY'
+  | 'SECAGG_BAD_SIGNATURE'
+  | 'SECAGG_NOT_NEIGHBOUR'
+  | 'SECAGG_UNSAFE_REQUEST'
+  | 'SECAGG_INCONSISTENT_SHARES'
+  | 'ROUND_ABORTED'
+  // Differential privacy.
+  | 'PRIVACY_BUDGET_EXCEEDED';
 
 export class TroveError extends Error {
   readonly code: TroveErrorCode;

@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ImportReport } from '../../common/dataset.js';
 import { isTroveError } from '../../common/errors.js';
 import { Vault, backupVault, restoreVault } from '../services/vault/index.js';
@@ -76,4 +76,4 @@ export async function demo(args: string[]): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await demo(process.argv.slice(2));
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await demo(process.argv.slice(2));

@@ -5,6 +5,7 @@
 //   npm run vault -- <command> [arguments]
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import type { ColumnSummary, ImportProgress, ImportReport } from '../../common/dataset.js';
 import { TroveError, isTroveError } from '../../common/errors.js';
 import { INTERACTIVE_KDF, Vault, backupVault, restoreVault } from '../services/vault/index.js';
@@ -202,4 +203,4 @@ export async function main(args: string[]): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main(process.argv.slice(2));
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main(process.argv.slice(2));

@@ -1,5 +1,7 @@
 // Known-answer vectors for docs/vault-format.md. A second implementation that reproduces these
 // reads Trove vaults; a change here is a change of the vault format.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import sodium from 'libsodium-wrappers-sumo';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -44,6 +46,12 @@ const V = {
 
 describe('vault format known-answer vectors', () => {
   beforeAll(() => sodium.ready);
+
+  it('are the ones docs/vault-format.md publishes', () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../../docs/vault-format.md', import.meta.url)), 'utf8');
+    const published = [V.kek, V.adMasterKey, V.sealedMasterKey, ...V.purposeKeys, V.adSegment, V.segmentNumber, V.segmentCategory, V.segmentRecordIds, V.sealedSegment];
+    for (const hex of published) expect(doc).toContain(`\`${hex}\``);
+  });
 
   it('the AEAD is XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha, A.3.1)', () => {
     const pt = new TextEncoder().encode("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.");

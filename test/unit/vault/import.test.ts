@@ -86,6 +86,12 @@ describe('import', () => {
     ]);
     const jsonl = await v.importFile(t.file('rows.jsonl', rows.map((r) => JSON.stringify(r)).join('\n') + '\n\n'));
     expect(v.count(jsonl.datasetId!)).toBe(3);
+    // A field the preview did not see, or that the person skipped, is reported, not silently dropped.
+    const skipped = await v.importFile(t.file('rows2.jsonl', rows.map((r) => JSON.stringify(r)).join('\n')), { columns: [{}, {}, { skip: true }, { skip: true }] });
+    expect(skipped.warnings).toEqual([
+      'The field "c" in 2 records is not one of the columns, so it was not imported.',
+      'The field "nested" in 1 record is not one of the columns, so it was not imported.',
+    ]);
   });
 
   it('reports every bad row by line, column and reason, and imports nothing by default', async () => {

@@ -113,6 +113,18 @@ describe('vault lifecycle', () => {
     await expect(Vault.open(t.file('vault.db'))).rejects.toMatchObject({ code: 'VAULT_TOO_NEW' });
   });
 
+  it('tells a damaged header from a wrong passphrase', async () => {
+    const v = await newVault(t);
+    v.close();
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(t.file('vault.db'));
+    const { master_key_sealed: sealed } = db.prepare('SELECT master_key_sealed FROM header').get() as { master_key_sealed: Buffer };
+    sealed[30]! ^= 0x04;
+    db.prepare('UPDATE header SET master_key_sealed = ?').run(sealed);
+    db.close();
+    await expect(Vault.open(t.file('vault.db'))).rejects.toMatchObject({ code: 'CORRUPT_DATA', message: expect.stringMatching(/header is damaged/) });
+  });
+
   it('refuses a header whose key-derivation settings were tampered with', async () => {
     const v = await newVault(t);
     v.close();
