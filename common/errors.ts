@@ -20,6 +20,15 @@ export type TroveErrorCode =
   | 'TARGET_EXISTS'
   | 'CANCELLED'
   | 'INVALID_INPUT'
+  // Worker and local training.
+  | 'INVALID_JOB_SPEC'
+  | 'TRAINING_FAILED'
+  | 'BACKEND_UNAVAILABLE'
+  | 'WORKER_CRASHED'
+  | 'WORKER_UNRESPONSIVE'
+  | 'WORKER_OUT_OF_MEMORY'
+  | 'TASK_TIMEOUT'
+  | 'WORKER_STOPPED'
   // Secure aggregation: a peer's message that the protocol does not allow.
   | 'SECAGG_MALFORMED'
   | 'SECAGG_WRONG_ROUND'
