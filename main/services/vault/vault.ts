@@ -40,6 +40,7 @@ import {
   sealJson,
   sodiumReady,
 } from '../../../common/vault-format.js';
+import type { TaskDataSource } from '../../../common/worker-protocol.js';
 import { ActivityLog } from './activity.js';
 import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
 import { DEFAULT_MAX_RECORD_BYTES, type SourceRecord, detectDelimiter, readCsv, readJsonArray, readJsonLines } from './import/sources.js';
@@ -90,6 +91,9 @@ export interface IntegrityReport {
   problems: string[];
   activity: ActivityVerification;
 }
+
+/** What a worker needs to read granted columns itself: see worker/vault-grant-reader.ts. */
+export type VaultGrant = Extract<TaskDataSource, { kind: 'vault-grant' }>;
 
 interface Header {
   formatVersion: number;
@@ -894,6 +898,25 @@ export class Vault {
         this.importing.delete(id);
         this.aborters.delete(controller);
       }
+    });
+  }
+
+  /**
+   * Hands a task the key to one dataset and the names of the columns it may read, so the worker
+   * unseals just those, in its own memory. The master key never leaves this process; the grant is
+   * in the activity log.
+   */
+  grant(id: string, columns: readonly string[], purpose: string): Promise<VaultGrant> {
+    return this.exclusive(() => {
+      const row = this.datasetRow(id);
+      const m = this.manifest(id, row);
+      const names = this.columnIndexes(m, columns).map((i) => m.columns[i]!.name);
+      if (names.length === 0) throw new TroveError('INVALID_INPUT', 'A grant names at least one column.');
+      const dataKey = new Uint8Array(this.dataKey(id, row));
+      this.db.transaction(() =>
+        this.log.append('job.data-granted', `Let ${purpose} read ${names.map((n) => `"${n}"`).join(', ')} of "${m.name}" on this device.`, { dataset: id, columns: names }),
+      )();
+      return { kind: 'vault-grant', vaultPath: this.path, vaultId: this.vaultId, datasetId: id, dataKey, columns: names };
     });
   }
 

@@ -1,10 +1,7 @@
 // A job's data reaches the worker as a grant (vault file, dataset, data key, columns): the worker
 // unseals only those columns itself. The grant is issued here the way the main side would, from
 // the vault's master key; the training runs in a real worker process.
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SealKind, bytesToHex, hexToBytes, open, sodiumReady } from '../../../common/vault-format.js';
-import type { TaskDataSource } from '../../../common/worker-protocol.js';
 import { WorkerSupervisor } from '../../../main/services/worker/supervisor.js';
 import type { Vault } from '../../../main/services/vault/index.js';
 import { VaultGrantReader } from '../../../worker/vault-grant-reader.js';
@@ -36,16 +33,6 @@ function healthCsv(n: number): string {
   return lines.join('\n') + '\n';
 }
 
-async function grantFor(vault: Vault, file: string, datasetId: string, columns: string[]): Promise<Extract<TaskDataSource, { kind: 'vault-grant' }>> {
-  await sodiumReady();
-  const { vaultId, masterKey } = vault.backupMaterial();
-  const db = new Database(file, { readonly: true });
-  const row = db.prepare('SELECT data_key_sealed FROM datasets WHERE id = ?').get(Buffer.from(hexToBytes(datasetId))) as { data_key_sealed: Buffer };
-  db.close();
-  const dataKey = open(masterKey, new Uint8Array(row.data_key_sealed), { kind: SealKind.dataKey, vaultId, ownerId: hexToBytes(datasetId) }, 'dataset key');
-  return { kind: 'vault-grant', vaultPath: file, vaultId: bytesToHex(vaultId), datasetId, dataKey, columns };
-}
-
 async function importHealth(rows: number): Promise<{ vault: Vault; file: string; datasetId: string }> {
   const vault = await newVault(t);
   const file = t.file('vault.db');
@@ -56,9 +43,10 @@ async function importHealth(rows: number): Promise<{ vault: Vault; file: string;
 
 describe('vault data grants in the worker', () => {
   it('reads exactly the granted columns, as the vault itself reads them', async () => {
-    const { vault, file, datasetId } = await importHealth(5_000);
+    const { vault, datasetId } = await importHealth(5_000);
     const columns = ['sleep_hours', 'region', 'health'];
-    const grant = await grantFor(vault, file, datasetId, columns);
+    const grant = await vault.grant(datasetId, columns, 'a test task');
+    expect(vault.activity().entries[0]).toMatchObject({ kind: 'job.data-granted', details: { dataset: datasetId, columns } });
     const data = await new VaultGrantReader().open(grant, columns);
     const blocks = [...vault.scan(datasetId, columns)];
     expect(data.rows.recordIds.length).toBe(5_000);
@@ -70,17 +58,17 @@ describe('vault data grants in the worker', () => {
   });
 
   it('refuses columns outside the grant and a key that is not the dataset key', async () => {
-    const { vault, file, datasetId } = await importHealth(50);
-    const grant = await grantFor(vault, file, datasetId, ['age']);
+    const { vault, datasetId } = await importHealth(50);
+    const grant = await vault.grant(datasetId, ['age'], 'a test task');
     await expect(new VaultGrantReader().open(grant, ['age', 'health'])).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     const wrongKey = { ...grant, dataKey: new Uint8Array(32).fill(7) };
     await expect(new VaultGrantReader().open(wrongKey, ['age'])).rejects.toMatchObject({ code: 'CORRUPT_DATA' });
   });
 
   it('trains a local step in the worker process from a grant', async () => {
-    const { vault, file, datasetId } = await importHealth(3_000);
+    const { vault, datasetId } = await importHealth(3_000);
     const spec = healthSpec({ epochs: 2 });
-    const grant = await grantFor(vault, file, datasetId, ['age', 'resting_heart_rate', 'sleep_hours', 'smoker', 'region', 'health']);
+    const grant = await vault.grant(datasetId, ['age', 'resting_heart_rate', 'sleep_hours', 'smoker', 'region', 'health'], 'a test task');
     const s = new WorkerSupervisor({ launcher: await testWorkerLauncher(), defaultMemoryLimitMb: 512 });
     supervisors.push(s);
     const result = await s.run({ kind: 'train-local', spec, globalWeights: null, data: grant });
