@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ISemaphoreVerifier} from "@semaphore-protocol/contracts/interfaces/ISemaphoreVerifier.sol";
+import {IJobRegistry} from "./IJobRegistry.sol";
+import {TroveToken} from "./TroveToken.sol";
+
+/// @title RoundRewards
+/// @notice Closes rounds and pays their contributors anonymously.
+///
+/// The job's coordinator closes a round by posting the Semaphore group (root and size) of the
+/// contributors whose masked update was included. Each member then claims an equal share with a
+/// Semaphore v4 proof: scope bound to (chain, this contract, job, round), message = recipient.
+/// Proofs are checked with the official SemaphoreVerifier's view function and this contract keeps
+/// its own nullifier set, so a proof copied from the mempool can neither be redirected nor burnt.
+/// Anyone may submit claims (a relayer pays the gas, possibly many claims in one transaction);
+/// claims credit balances that are withdrawn once, for any number of rounds.
+///
+/// Optional contributor bonds are posted against a per-job identity commitment, returned when the
+/// round closes with the commitment included, and forfeited to the round's pool when the
+/// coordinator reports the commitment as a dropout.
+contract RoundRewards is ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    enum BondStatus {
+        None,
+        Posted,
+        Returned,
+        Forfeited,
+        Reclaimed
+    }
+
+    /// @notice A contributor's bond for one job.
+    struct Bond {
+        address owner;
+        uint32 round;
+        BondStatus status;
+    }
+
+    /// @notice A closed round. Packed into three slots so a claim reads little storage.
+    struct Round {
+        uint256 root;
+        IERC20 token;
+        uint32 size;
+        uint32 claimed;
+        bool paid;
+        uint128 perMember;
+        uint128 topUpPerMember;
+    }
+
+    /// @notice One anonymous claim: a Semaphore v4 proof that a member of the round's group sends
+    /// its share to `recipient`. `points` is the packed Groth16 proof.
+    struct Claim {
+        uint256 jobId;
+        uint256 round;
+        address recipient;
+        uint256 nullifier;
+        uint256[8] points;
+    }
+
+    /// @notice Where jobs and their escrow live.
+    IJobRegistry public immutable registry;
+    /// @notice The reward token whose emissions top up paid rounds.
+    TroveToken public immutable trove;
+    /// @notice The official Semaphore v4 verifier.
+    ISemaphoreVerifier public immutable verifier;
+    /// @notice Depth of every group's Merkle tree (and of the circuit proofs are made with).
+    uint8 public immutable treeDepth;
+    /// @notice Share of the emission pool given to each paid round, in basis points.
+    uint16 public immutable topUpBps;
+
+    /// @notice Released emissions not yet assigned to a round.
+    uint256 public emissionPool;
+
+    mapping(uint256 jobId => mapping(uint256 round => Round)) private _rounds;
+    mapping(uint256 nullifier => bool) private _nullifierUsed;
+    mapping(address account => mapping(IERC20 token => uint256)) private _credits;
+    mapping(uint256 jobId => mapping(uint256 commitment => Bond)) private _bonds;
+    mapping(uint256 jobId => uint256) private _pendingBonds;
+
+    /// @notice Only the job's coordinator may close its rounds.
+    error NotCoordinator(uint256 jobId, address caller);
+    /// @notice The job does not exist or is settled.
+    error JobNotActive(uint256 jobId);
+    /// @notice The job's deadline has passed.
+    error DeadlinePassed(uint256 jobId, uint256 deadline);
+    /// @notice The posted group is empty, too large for the tree depth, or smaller than the bonds it includes.
+    error InvalidGroup(uint256 root, uint256 size);
+    /// @notice Every bond posted for the round must be reported either included or dropped.
+    error BondsUnaccounted(uint256 jobId, uint256 pending, uint256 reported);
+    /// @notice The round has not been closed.
+    error RoundNotClosed(uint256 jobId, uint256 round);
+    /// @notice The round closed with fewer contributors than the job's minimum: it pays nothing.
+    error RoundBelowMinimum(uint256 jobId, uint256 round);
+    /// @notice Every member of the round has already claimed.
+    error RoundFullyClaimed(uint256 jobId, uint256 round);
+    /// @notice This nullifier has already been paid.
+    error NullifierAlreadyUsed(uint256 nullifier);
+    /// @notice The proof does not verify for this round, recipient and nullifier.
+    error InvalidProof(uint256 jobId, uint256 round, uint256 nullifier);
+    /// @notice The zero address cannot receive rewards.
+    error ZeroRecipient();
+    /// @notice The job takes no bonds.
+    error BondsNotRequired(uint256 jobId);
+    /// @notice A bond for this commitment is already posted for the job.
+    error BondAlreadyPosted(uint256 jobId, uint256 commitment);
+    /// @notice The bond is not posted for the round being closed (or at all).
+    error BondNotPosted(uint256 jobId, uint256 commitment);
+    /// @notice A bond can be reclaimed only by its owner, after the job ended without closing its round.
+    error BondNotReclaimable(uint256 jobId, uint256 commitment);
+    /// @notice Nothing to withdraw.
+    error NothingToWithdraw(IERC20 token);
+    /// @notice The token moved a different amount than asked.
+    error UnsupportedToken(IERC20 token, uint256 expected, uint256 received);
+
+    /// @notice A round was closed with the group of included contributors.
+    event RoundClosed(
+        uint256 indexed jobId,
+        uint256 indexed round,
+        uint256 root,
+        uint32 size,
+        bool paid,
+        uint128 perMember,
+        uint128 topUpPerMember
+    );
+    /// @notice A member's share was credited to `recipient`.
+    event Claimed(uint256 indexed jobId, uint256 indexed round, address indexed recipient, uint256 nullifier);
+    /// @notice Credited tokens were paid out.
+    event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
+    /// @notice Round remainder that cannot be split evenly, or dropouts' bonds of an unpaid round,
+    /// credited to the job's researcher.
+    event ResearcherCredited(uint256 indexed jobId, uint256 indexed round, uint256 amount);
+    /// @notice Newly released emissions entered the pool.
+    event EmissionsReceived(uint256 amount, uint256 pool);
+    /// @notice A bond was posted for the job's current round.
+    event BondPosted(uint256 indexed jobId, uint256 indexed commitment, address indexed owner, uint256 round, uint256 amount);
+    /// @notice A bond was credited back to its owner (included in the round).
+    event BondReturned(uint256 indexed jobId, uint256 indexed commitment, uint256 round);
+    /// @notice A bond was forfeited (dropout) to the round's pool.
+    event BondForfeited(uint256 indexed jobId, uint256 indexed commitment, uint256 round);
+    /// @notice A bond was returned to its owner because its round never closed.
+    event BondReclaimed(uint256 indexed jobId, uint256 indexed commitment, uint256 round);
+
+    /// @param registry_ the job registry (it must bind this contract)
+    /// @param trove_ the reward token (it must make this contract its minter)
+    /// @param verifier_ the deployed SemaphoreVerifier
+    /// @param treeDepth_ Merkle tree depth of every group, 1 to 32
+    /// @param topUpBps_ share of the emission pool each paid round receives
+    constructor(IJobRegistry registry_, TroveToken trove_, ISemaphoreVerifier verifier_, uint8 treeDepth_, uint16 topUpBps_) {
+        if (treeDepth_ == 0 || treeDepth_ > 32 || topUpBps_ > 10_000) revert InvalidGroup(0, treeDepth_);
+        registry = registry_;
+        trove = trove_;
+        verifier = verifier_;
+        treeDepth = treeDepth_;
+        topUpBps = topUpBps_;
+    }
+
+    // ---------------------------------------------------------------- rounds
+
+    /// @notice Closes the job's next round. Only the job's coordinator, before the deadline.
+    /// A round with fewer than the job's minimum contributors closes unpaid: its reward stays in
+    /// escrow for the researcher. Every bond posted for the round must be listed exactly once.
+    /// @param jobId the job
+    /// @param root Semaphore group root of the contributors whose masked update was included
+    /// @param size number of members in that group
+    /// @param includedBonds bonded commitments included in the round (bonds returned)
+    /// @param droppedBonds bonded commitments that registered but dropped out (bonds forfeited)
+    /// @return round the index of the round closed
+    function closeRound(
+        uint256 jobId,
+        uint256 root,
+        uint32 size,
+        uint256[] calldata includedBonds,
+        uint256[] calldata droppedBonds
+    ) external nonReentrant returns (uint256 round) {
+        IJobRegistry.Job memory job = registry.getJob(jobId);
+        if (job.status != IJobRegistry.JobStatus.Active) revert JobNotActive(jobId);
+        if (msg.sender != job.coordinator) revert NotCoordinator(jobId, msg.sender);
+        if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
+        if (root == 0 || size == 0 || uint256(size) > (uint256(1) << treeDepth) || includedBonds.length > size) {
+            revert InvalidGroup(root, size);
+        }
+        uint256 pending = _pendingBonds[jobId];
+        if (includedBonds.length + droppedBonds.length != pending) {
+            revert BondsUnaccounted(jobId, pending, includedBonds.length + droppedBonds.length);
+        }
+
+        bool paid = size >= job.minContributors;
+        round = registry.releaseRound(jobId, paid);
+        uint256 forfeited = _settleBonds(jobId, round, job, includedBonds, droppedBonds);
+        _pendingBonds[jobId] = 0;
+        _record(jobId, round, root, size, paid, job, forfeited);
+    }
+
+    /// @notice Credits one member's share of a closed round to `c.recipient`.
+    /// Anyone may submit it; the proof binds the recipient, so it cannot be redirected.
+    /// @param c the claim
+    function claim(Claim calldata c) external nonReentrant {
+        _claim(c);
+    }
+
+    /// @notice Credits many members' shares in one transaction (all or nothing).
+    /// @param claims the claims, in any order, for any rounds
+    function claimMany(Claim[] calldata claims) external nonReentrant {
+        for (uint256 i = 0; i < claims.length; ++i) {
+            _claim(claims[i]);
+        }
+    }
+
+    /// @notice Pays out everything credited to the caller in `token`.
+    /// @param token the token to withdraw
+    /// @return amount the amount paid
+    function withdraw(IERC20 token) external nonReentrant returns (uint256 amount) {
+        amount = _credits[msg.sender][token];
+        if (amount == 0) revert NothingToWithdraw(token);
+        _credits[msg.sender][token] = 0;
+        token.safeTransfer(msg.sender, amount);
+        emit Withdrawn(msg.sender, token, amount);
+    }
+
+    // ---------------------------------------------------------------- bonds
+
+    /// @notice Posts the job's bond for its current round against a per-job identity commitment.
+    /// @param jobId the job
+    /// @param commitment the contributor's Semaphore identity commitment for this job
+    function postBond(uint256 jobId, uint256 commitment) external nonReentrant {
+        IJobRegistry.Job memory job = registry.getJob(jobId);
+        if (job.status != IJobRegistry.JobStatus.Active || job.roundsClosed >= job.rounds) revert JobNotActive(jobId);
+        if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
+        if (job.bondAmount == 0) revert BondsNotRequired(jobId);
+        Bond storage b = _bonds[jobId][commitment];
+        if (b.status == BondStatus.Posted) revert BondAlreadyPosted(jobId, commitment);
+        b.owner = msg.sender;
+        b.round = job.roundsClosed;
+        b.status = BondStatus.Posted;
+        ++_pendingBonds[jobId];
+
+        IERC20 token = job.rewardToken;
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), job.bondAmount);
+        uint256 received = token.balanceOf(address(this)) - before;
+        if (received != job.bondAmount) revert UnsupportedToken(token, job.bondAmount, received);
+
+        emit BondPosted(jobId, commitment, msg.sender, job.roundsClosed, job.bondAmount);
+    }
+
+    /// @notice Returns a posted bond to its owner when its round can no longer close
+    /// (the job was settled or its deadline passed).
+    /// @param jobId the job
+    /// @param commitment the commitment the bond was posted against
+    function reclaimBond(uint256 jobId, uint256 commitment) external nonReentrant {
+        IJobRegistry.Job memory job = registry.getJob(jobId);
+        Bond storage b = _bonds[jobId][commitment];
+        bool ended = job.status != IJobRegistry.JobStatus.Active || block.timestamp > job.deadline;
+        if (b.status != BondStatus.Posted || b.owner != msg.sender || !ended) revert BondNotReclaimable(jobId, commitment);
+        b.status = BondStatus.Reclaimed;
+        --_pendingBonds[jobId];
+        _credits[msg.sender][job.rewardToken] += job.bondAmount;
+        emit BondReclaimed(jobId, commitment, b.round);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The Semaphore scope a proof for (jobId, round) must use.
+    /// @param jobId the job
+    /// @param round the round index
+    function scopeOf(uint256 jobId, uint256 round) public view returns (uint256) {
+        return uint256(keccak256(abi.encode(block.chainid, address(this), jobId, round)));
+    }
+
+    /// @notice A closed round (root zero when not closed).
+    /// @param jobId the job
+    /// @param round the round index
+    function getRound(uint256 jobId, uint256 round) external view returns (Round memory) {
+        return _rounds[jobId][round];
+    }
+
+    /// @notice Whether a nullifier has been paid.
+    /// @param nullifier the Semaphore nullifier
+    function isNullifierUsed(uint256 nullifier) external view returns (bool) {
+        return _nullifierUsed[nullifier];
+    }
+
+    /// @notice Tokens credited to `account` and not yet withdrawn.
+    /// @param account the account
+    /// @param token the token
+    function creditOf(address account, IERC20 token) external view returns (uint256) {
+        return _credits[account][token];
+    }
+
+    /// @notice A job's bond for a commitment.
+    /// @param jobId the job
+    /// @param commitment the identity commitment
+    function bondOf(uint256 jobId, uint256 commitment) external view returns (Bond memory) {
+        return _bonds[jobId][commitment];
+    }
+
+    /// @notice Bonds posted for the job's current round and not yet returned, forfeited or reclaimed.
+    /// @param jobId the job
+    function pendingBonds(uint256 jobId) external view returns (uint256) {
+        return _pendingBonds[jobId];
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _claim(Claim calldata c) private {
+        Round storage r = _rounds[c.jobId][c.round];
+        uint256 root = r.root;
+        if (root == 0) revert RoundNotClosed(c.jobId, c.round);
+        if (!r.paid) revert RoundBelowMinimum(c.jobId, c.round);
+        uint32 claimed = r.claimed;
+        if (claimed >= r.size) revert RoundFullyClaimed(c.jobId, c.round);
+        if (_nullifierUsed[c.nullifier]) revert NullifierAlreadyUsed(c.nullifier);
+        if (c.recipient == address(0)) revert ZeroRecipient();
+
+        uint256[8] calldata p = c.points;
+        bool valid = verifier.verifyProof(
+            [p[0], p[1]],
+            [[p[2], p[3]], [p[4], p[5]]],
+            [p[6], p[7]],
+            [root, c.nullifier, _fieldHash(uint256(uint160(c.recipient))), _fieldHash(scopeOf(c.jobId, c.round))],
+            treeDepth
+        );
+        if (!valid) revert InvalidProof(c.jobId, c.round, c.nullifier);
+
+        _nullifierUsed[c.nullifier] = true;
+        r.claimed = claimed + 1;
+        IERC20 token = r.token;
+        uint256 amount = r.perMember;
+        uint256 topUp = r.topUpPerMember;
+        if (address(token) == address(trove)) {
+            _credits[c.recipient][token] += amount + topUp;
+        } else {
+            _credits[c.recipient][token] += amount;
+            if (topUp != 0) _credits[c.recipient][IERC20(address(trove))] += topUp;
+        }
+        emit Claimed(c.jobId, c.round, c.recipient, c.nullifier);
+    }
+
+    function _record(
+        uint256 jobId,
+        uint256 round,
+        uint256 root,
+        uint32 size,
+        bool paid,
+        IJobRegistry.Job memory job,
+        uint256 forfeited
+    ) private {
+        Round storage r = _rounds[jobId][round];
+        r.root = root;
+        r.token = job.rewardToken;
+        r.size = size;
+        r.paid = paid;
+        if (paid) {
+            uint256 pool = uint256(job.rewardPerRound) + forfeited;
+            uint128 perMember = uint128(pool / size);
+            uint128 topUpPerMember = uint128(_takeTopUp() / size);
+            r.perMember = perMember;
+            r.topUpPerMember = topUpPerMember;
+            emissionPool -= uint256(topUpPerMember) * size;
+            _creditResearcher(jobId, round, job, pool - uint256(perMember) * size);
+            emit RoundClosed(jobId, round, root, size, true, perMember, topUpPerMember);
+        } else {
+            _creditResearcher(jobId, round, job, forfeited);
+            emit RoundClosed(jobId, round, root, size, false, 0, 0);
+        }
+    }
+
+    function _settleBonds(
+        uint256 jobId,
+        uint256 round,
+        IJobRegistry.Job memory job,
+        uint256[] calldata includedBonds,
+        uint256[] calldata droppedBonds
+    ) private returns (uint256 forfeited) {
+        for (uint256 i = 0; i < includedBonds.length; ++i) {
+            Bond storage b = _postedBond(jobId, round, includedBonds[i]);
+            b.status = BondStatus.Returned;
+            _credits[b.owner][job.rewardToken] += job.bondAmount;
+            emit BondReturned(jobId, includedBonds[i], round);
+        }
+        for (uint256 i = 0; i < droppedBonds.length; ++i) {
+            Bond storage b = _postedBond(jobId, round, droppedBonds[i]);
+            b.status = BondStatus.Forfeited;
+            forfeited += job.bondAmount;
+            emit BondForfeited(jobId, droppedBonds[i], round);
+        }
+    }
+
+    function _postedBond(uint256 jobId, uint256 round, uint256 commitment) private view returns (Bond storage b) {
+        b = _bonds[jobId][commitment];
+        if (b.status != BondStatus.Posted || b.round != round) revert BondNotPosted(jobId, commitment);
+    }
+
+    /// @dev Releases newly unlocked emissions into the pool and takes this round's share of it.
+    function _takeTopUp() private returns (uint256 share) {
+        if (topUpBps == 0) return 0;
+        uint256 minted = trove.minter() == address(this) ? trove.release() : 0;
+        uint256 pool = emissionPool + minted;
+        emissionPool = pool;
+        if (minted != 0) emit EmissionsReceived(minted, pool);
+        share = (pool * topUpBps) / 10_000;
+    }
+
+    function _creditResearcher(uint256 jobId, uint256 round, IJobRegistry.Job memory job, uint256 amount) private {
+        if (amount == 0) return;
+        _credits[job.researcher][job.rewardToken] += amount;
+        emit ResearcherCredited(jobId, round, amount);
+    }
+
+    /// @dev Semaphore's hash of a message or scope: keccak256 shifted into the SNARK field.
+    function _fieldHash(uint256 value) private pure returns (uint256) {
+        return uint256(keccak256(abi.encodePacked(value))) >> 8;
+    }
+}
