@@ -1,5 +1,5 @@
 // How an anonymous claim is bound to its round: the Semaphore scope and the calldata shape that
-// RoundRewards.claim / claimMany expect. Shared by the prover (worker), relayers and tests.
+// RoundRewards.claim expects. Shared by the prover (worker), relayers and tests.
 import { AbiCoder, getAddress, keccak256 } from 'ethers';
 
 /** The fields of a Semaphore v4 proof a claim needs (as produced by @semaphore-protocol/proof). */
@@ -9,10 +9,8 @@ export interface SemaphoreClaimProof {
   points: readonly (string | bigint)[];
 }
 
-/** RoundRewards.Claim as ethers encodes it. */
-export interface ClaimStruct {
-  jobId: bigint;
-  round: bigint;
+/** RoundRewards.RoundClaim as ethers encodes it: RoundRewards.claim(jobId, round, RoundClaim[]). */
+export interface RoundClaim {
   recipient: string;
   nullifier: bigint;
   points: bigint[];
@@ -33,11 +31,10 @@ export function claimMessage(recipient: string): bigint {
   return BigInt(getAddress(recipient));
 }
 
-export function toClaim(jobId: bigint, round: bigint, recipient: string, proof: SemaphoreClaimProof): ClaimStruct {
+/** A claim for `recipient` from a proof made with claimScope(...) and claimMessage(recipient). */
+export function toRoundClaim(recipient: string, proof: SemaphoreClaimProof): RoundClaim {
   if (proof.points.length !== 8) throw new RangeError('a packed Groth16 proof has 8 points');
   return {
-    jobId,
-    round,
     recipient: getAddress(recipient),
     nullifier: BigInt(proof.nullifier),
     points: proof.points.map((p) => BigInt(p)),

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ISemaphoreVerifier} from "@semaphore-protocol/contracts/interfaces/ISemaphoreVerifier.sol";
 import {IJobRegistry} from "./IJobRegistry.sol";
@@ -51,14 +52,30 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint128 topUpPerMember;
     }
 
-    /// @notice One anonymous claim: a Semaphore v4 proof that a member of the round's group sends
-    /// its share to `recipient`. `points` is the packed Groth16 proof.
-    struct Claim {
-        uint256 jobId;
-        uint256 round;
+    /// @notice One anonymous claim on a round: a Semaphore v4 proof that a member of the round's
+    /// group sends its share to `recipient`. `points` is the packed Groth16 proof.
+    struct RoundClaim {
         address recipient;
         uint256 nullifier;
         uint256[8] points;
+    }
+
+    /// @notice What an account can withdraw for one token: `amount` in that token, plus the TROVE
+    /// top-ups earned alongside it. One slot, so a claim writes storage once.
+    struct Credit {
+        uint128 amount;
+        uint128 topUp;
+    }
+
+    /// @dev What every claim on one round pays, read from storage once per transaction.
+    struct Payout {
+        uint256 jobId;
+        uint256 round;
+        uint256 root;
+        uint256 scopeHash;
+        IERC20 token;
+        uint128 amount;
+        uint128 topUp;
     }
 
     /// @notice Where jobs and their escrow live.
@@ -77,7 +94,7 @@ contract RoundRewards is ReentrancyGuardTransient {
 
     mapping(uint256 jobId => mapping(uint256 round => Round)) private _rounds;
     mapping(uint256 nullifier => bool) private _nullifierUsed;
-    mapping(address account => mapping(IERC20 token => uint256)) private _credits;
+    mapping(address account => mapping(IERC20 token => Credit)) private _credits;
     mapping(uint256 jobId => mapping(uint256 commitment => Bond)) private _bonds;
     mapping(uint256 jobId => uint256) private _pendingBonds;
 
@@ -111,6 +128,8 @@ contract RoundRewards is ReentrancyGuardTransient {
     error BondNotPosted(uint256 jobId, uint256 commitment);
     /// @notice A bond can be reclaimed only by its owner, after the job ended without closing its round.
     error BondNotReclaimable(uint256 jobId, uint256 commitment);
+    /// @notice A claim transaction must carry at least one claim.
+    error NoClaims();
     /// @notice Nothing to withdraw.
     error NothingToWithdraw(IERC20 token);
     /// @notice The token moved a different amount than asked.
@@ -126,8 +145,9 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint128 perMember,
         uint128 topUpPerMember
     );
-    /// @notice A member's share was credited to `recipient`.
-    event Claimed(uint256 indexed jobId, uint256 indexed round, address indexed recipient, uint256 nullifier);
+    /// @notice Members' shares were credited: `recipients[i]` was paid for `nullifiers[i]`.
+    /// One event per transaction keeps a claim's log cost to its data.
+    event Claimed(uint256 indexed jobId, uint256 indexed round, address[] recipients, uint256[] nullifiers);
     /// @notice Credited tokens were paid out.
     event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
     /// @notice Round remainder that cannot be split evenly, or dropouts' bonds of an unpaid round,
@@ -195,30 +215,41 @@ contract RoundRewards is ReentrancyGuardTransient {
         _record(jobId, round, root, size, paid, job, forfeited);
     }
 
-    /// @notice Credits one member's share of a closed round to `c.recipient`.
-    /// Anyone may submit it; the proof binds the recipient, so it cannot be redirected.
-    /// @param c the claim
-    function claim(Claim calldata c) external nonReentrant {
-        _claim(c);
-    }
-
-    /// @notice Credits many members' shares in one transaction (all or nothing).
-    /// @param claims the claims, in any order, for any rounds
-    function claimMany(Claim[] calldata claims) external nonReentrant {
+    /// @notice Credits members' shares of a closed round, one per claim (all or nothing).
+    /// Anyone may submit (a relayer pays the gas); each proof binds its recipient, so a proof copied
+    /// from the mempool cannot be redirected. Batching a round's claims spreads the transaction's
+    /// fixed costs over them.
+    /// @param jobId the job
+    /// @param round the round index
+    /// @param claims one or more claims on that round
+    function claim(uint256 jobId, uint256 round, RoundClaim[] calldata claims) external nonReentrant {
+        Payout memory p = _openRound(jobId, round, claims.length);
+        address[] memory recipients = new address[](claims.length);
+        uint256[] memory nullifiers = new uint256[](claims.length);
         for (uint256 i = 0; i < claims.length; ++i) {
-            _claim(claims[i]);
+            (recipients[i], nullifiers[i]) = _pay(p, claims[i]);
         }
+        emit Claimed(jobId, round, recipients, nullifiers);
     }
 
-    /// @notice Pays out everything credited to the caller in `token`.
+    /// @notice Pays out everything credited to the caller under `token`: the amount in `token`
+    /// and the TROVE top-ups earned with it.
     /// @param token the token to withdraw
-    /// @return amount the amount paid
-    function withdraw(IERC20 token) external nonReentrant returns (uint256 amount) {
-        amount = _credits[msg.sender][token];
-        if (amount == 0) revert NothingToWithdraw(token);
-        _credits[msg.sender][token] = 0;
-        token.safeTransfer(msg.sender, amount);
-        emit Withdrawn(msg.sender, token, amount);
+    /// @return amount the amount paid in `token`
+    /// @return topUp the amount paid in TROVE on top
+    function withdraw(IERC20 token) external nonReentrant returns (uint256 amount, uint256 topUp) {
+        Credit memory credit = _credits[msg.sender][token];
+        (amount, topUp) = (credit.amount, credit.topUp);
+        if (amount == 0 && topUp == 0) revert NothingToWithdraw(token);
+        delete _credits[msg.sender][token];
+        if (amount != 0) {
+            token.safeTransfer(msg.sender, amount);
+            emit Withdrawn(msg.sender, token, amount);
+        }
+        if (topUp != 0) {
+            IERC20(address(trove)).safeTransfer(msg.sender, topUp);
+            emit Withdrawn(msg.sender, IERC20(address(trove)), topUp);
+        }
     }
 
     // ---------------------------------------------------------------- bonds
@@ -258,7 +289,7 @@ contract RoundRewards is ReentrancyGuardTransient {
         if (b.status != BondStatus.Posted || b.owner != msg.sender || !ended) revert BondNotReclaimable(jobId, commitment);
         b.status = BondStatus.Reclaimed;
         --_pendingBonds[jobId];
-        _credits[msg.sender][job.rewardToken] += job.bondAmount;
+        _credit(msg.sender, job.rewardToken, job.bondAmount);
         emit BondReclaimed(jobId, commitment, b.round);
     }
 
@@ -284,11 +315,18 @@ contract RoundRewards is ReentrancyGuardTransient {
         return _nullifierUsed[nullifier];
     }
 
-    /// @notice Tokens credited to `account` and not yet withdrawn.
+    /// @notice Tokens credited to `account` in `token` and not yet withdrawn.
     /// @param account the account
     /// @param token the token
     function creditOf(address account, IERC20 token) external view returns (uint256) {
-        return _credits[account][token];
+        return _credits[account][token].amount;
+    }
+
+    /// @notice TROVE top-ups credited to `account` together with its `token` credits.
+    /// @param account the account
+    /// @param token the token the top-ups were earned with
+    function topUpOf(address account, IERC20 token) external view returns (uint256) {
+        return _credits[account][token].topUp;
     }
 
     /// @notice A job's bond for a commitment.
@@ -306,38 +344,63 @@ contract RoundRewards is ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- internals
 
-    function _claim(Claim calldata c) private {
-        Round storage r = _rounds[c.jobId][c.round];
-        uint256 root = r.root;
-        if (root == 0) revert RoundNotClosed(c.jobId, c.round);
-        if (!r.paid) revert RoundBelowMinimum(c.jobId, c.round);
-        uint32 claimed = r.claimed;
-        if (claimed >= r.size) revert RoundFullyClaimed(c.jobId, c.round);
-        if (_nullifierUsed[c.nullifier]) revert NullifierAlreadyUsed(c.nullifier);
-        if (c.recipient == address(0)) revert ZeroRecipient();
+    /// @dev Checks the round can take `n` more claims, counts them, and returns what each pays.
+    function _openRound(uint256 jobId, uint256 round, uint256 n) private returns (Payout memory p) {
+        if (n == 0) revert NoClaims();
+        Round storage r = _rounds[jobId][round];
+        p.root = r.root;
+        if (p.root == 0) revert RoundNotClosed(jobId, round);
+        if (!r.paid) revert RoundBelowMinimum(jobId, round);
+        uint256 claimed = r.claimed + n;
+        if (claimed > r.size) revert RoundFullyClaimed(jobId, round);
+        r.claimed = uint32(claimed);
+        p.jobId = jobId;
+        p.round = round;
+        p.scopeHash = _fieldHash(scopeOf(jobId, round));
+        p.token = r.token;
+        (p.amount, p.topUp) = (r.perMember, r.topUpPerMember);
+        if (address(p.token) == address(trove)) (p.amount, p.topUp) = (p.amount + p.topUp, 0);
+    }
 
-        uint256[8] calldata p = c.points;
-        bool valid = verifier.verifyProof(
-            [p[0], p[1]],
-            [[p[2], p[3]], [p[4], p[5]]],
-            [p[6], p[7]],
-            [root, c.nullifier, _fieldHash(uint256(uint160(c.recipient))), _fieldHash(scopeOf(c.jobId, c.round))],
-            treeDepth
-        );
-        if (!valid) revert InvalidProof(c.jobId, c.round, c.nullifier);
+    /// @dev Verifies one claim, spends its nullifier and credits its recipient.
+    function _pay(Payout memory p, RoundClaim calldata c) private returns (address recipient, uint256 nullifier) {
+        nullifier = c.nullifier;
+        recipient = c.recipient;
+        if (_nullifierUsed[nullifier]) revert NullifierAlreadyUsed(nullifier);
+        if (recipient == address(0)) revert ZeroRecipient();
+        if (!_verify(p.root, nullifier, recipient, p.scopeHash, c.points)) revert InvalidProof(p.jobId, p.round, nullifier);
+        _nullifierUsed[nullifier] = true;
+        Credit storage credit = _credits[recipient][p.token];
+        (credit.amount, credit.topUp) = (credit.amount + p.amount, credit.topUp + p.topUp);
+    }
 
-        _nullifierUsed[c.nullifier] = true;
-        r.claimed = claimed + 1;
-        IERC20 token = r.token;
-        uint256 amount = r.perMember;
-        uint256 topUp = r.topUpPerMember;
-        if (address(token) == address(trove)) {
-            _credits[c.recipient][token] += amount + topUp;
-        } else {
-            _credits[c.recipient][token] += amount;
-            if (topUp != 0) _credits[c.recipient][IERC20(address(trove))] += topUp;
+    /// @dev Calls the official verifier's view function. The packed proof points are already in
+    /// the verifier's (pA, pB, pC) order, so the call is built in scratch memory with one copy.
+    function _verify(uint256 root, uint256 nullifier, address recipient, uint256 scopeHash, uint256[8] calldata points)
+        private
+        view
+        returns (bool ok)
+    {
+        uint256 messageHash = _fieldHash(uint256(uint160(recipient)));
+        address target = address(verifier);
+        uint256 depth = treeDepth;
+        bytes4 selector = ISemaphoreVerifier.verifyProof.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            calldatacopy(add(ptr, 4), points, 256)
+            mstore(add(ptr, 260), root)
+            mstore(add(ptr, 292), nullifier)
+            mstore(add(ptr, 324), messageHash)
+            mstore(add(ptr, 356), scopeHash)
+            mstore(add(ptr, 388), depth)
+            let success := staticcall(gas(), target, ptr, 420, ptr, 32)
+            ok := and(success, and(eq(returndatasize(), 32), eq(mload(ptr), 1)))
         }
-        emit Claimed(c.jobId, c.round, c.recipient, c.nullifier);
+    }
+
+    function _credit(address account, IERC20 token, uint256 amount) private {
+        _credits[account][token].amount += SafeCast.toUint128(amount);
     }
 
     function _record(
@@ -356,8 +419,8 @@ contract RoundRewards is ReentrancyGuardTransient {
         r.paid = paid;
         if (paid) {
             uint256 pool = uint256(job.rewardPerRound) + forfeited;
-            uint128 perMember = uint128(pool / size);
-            uint128 topUpPerMember = uint128(_takeTopUp() / size);
+            uint128 perMember = SafeCast.toUint128(pool / size);
+            uint128 topUpPerMember = SafeCast.toUint128(_takeTopUp() / size);
             r.perMember = perMember;
             r.topUpPerMember = topUpPerMember;
             emissionPool -= uint256(topUpPerMember) * size;
@@ -379,7 +442,7 @@ contract RoundRewards is ReentrancyGuardTransient {
         for (uint256 i = 0; i < includedBonds.length; ++i) {
             Bond storage b = _postedBond(jobId, round, includedBonds[i]);
             b.status = BondStatus.Returned;
-            _credits[b.owner][job.rewardToken] += job.bondAmount;
+            _credit(b.owner, job.rewardToken, job.bondAmount);
             emit BondReturned(jobId, includedBonds[i], round);
         }
         for (uint256 i = 0; i < droppedBonds.length; ++i) {
@@ -407,7 +470,7 @@ contract RoundRewards is ReentrancyGuardTransient {
 
     function _creditResearcher(uint256 jobId, uint256 round, IJobRegistry.Job memory job, uint256 amount) private {
         if (amount == 0) return;
-        _credits[job.researcher][job.rewardToken] += amount;
+        _credit(job.researcher, job.rewardToken, amount);
         emit ResearcherCredited(jobId, round, amount);
     }
 

@@ -133,15 +133,14 @@ contract Handler {
         uint256 closed = registry.getJob(jobId).roundsClosed;
         uint256 round = roundSeed % (closed == 0 ? 1 : closed);
         RoundRewards.Round memory r = rewards.getRound(jobId, round);
-        RoundRewards.Claim memory c;
-        c.jobId = jobId;
-        c.round = round;
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](1);
+        RoundRewards.RoundClaim memory c = batch[0];
         c.recipient = actors[actorSeed % actors.length];
         c.nullifier = uint256(nullifierSeed % 24) + 1;
         c.points[0] = verifier.commitment(
             [r.root, c.nullifier, _fieldHash(uint256(uint160(c.recipient))), _fieldHash(rewards.scopeOf(jobId, round))], DEPTH
         );
-        try rewards.claim(c) {
+        try rewards.claim(jobId, round, batch) {
             ++claimsPaid;
             if (++paysPerNullifier[c.nullifier] > 1) ++nullifiersPaidTwice;
         } catch {}
@@ -151,9 +150,9 @@ contract Handler {
         address actor = actors[actorSeed % actors.length];
         IERC20 token = inTrove ? IERC20(address(trove)) : IERC20(address(usd));
         vm.prank(actor);
-        try rewards.withdraw(token) returns (uint256 amount) {
-            if (inTrove) troveOut += amount;
-            else usdOut += amount;
+        try rewards.withdraw(token) returns (uint256 amount, uint256 topUp) {
+            if (inTrove) troveOut += amount + topUp;
+            else (usdOut, troveOut) = (usdOut + amount, troveOut + topUp);
         } catch {}
     }
 
@@ -241,6 +240,8 @@ contract InvariantsTest is Fixture {
         for (uint256 a = 0; a < handler.actorCount(); ++a) {
             owedUsd += rewards.creditOf(handler.actors(a), IERC20(address(usd)));
             owedTrove += rewards.creditOf(handler.actors(a), IERC20(address(trove)));
+            owedTrove += rewards.topUpOf(handler.actors(a), IERC20(address(trove)));
+            owedTrove += rewards.topUpOf(handler.actors(a), IERC20(address(usd)));
         }
         for (uint256 i = 0; i < handler.jobCount(); ++i) {
             uint256 jobId = handler.jobs(i);

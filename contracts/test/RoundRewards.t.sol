@@ -79,9 +79,9 @@ contract RoundRewardsTest is Fixture {
     function test_claimOnRoundBelowMinimumReverts() public {
         uint256 jobId = publishJob(900, 2, 3, 0);
         close(jobId, ROOT, 2);
-        RoundRewards.Claim memory c = claimFor(jobId, 0, ROOT, 1, alice);
+        TestClaim memory c = claimFor(jobId, 0, ROOT, 1, alice);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundBelowMinimum.selector, jobId, 0));
-        rewards.claim(c);
+        submit(c);
     }
 
     function test_remainderOfUnevenSplitGoesToResearcher() public {
@@ -97,7 +97,7 @@ contract RoundRewardsTest is Fixture {
         uint256 jobId = publishJob(900, 1, 1, 0);
         close(jobId, ROOT, 3);
         vm.prank(relayer);
-        rewards.claim(claimFor(jobId, 0, ROOT, 77, alice));
+        submit(claimFor(jobId, 0, ROOT, 77, alice));
         vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 300, "credited");
         vm.assertTrue(rewards.isNullifierUsed(77), "nullifier spent");
         vm.prank(alice);
@@ -109,21 +109,21 @@ contract RoundRewardsTest is Fixture {
     function test_proofForAnotherRecipientReverts() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
         close(jobId, ROOT, 3);
-        RoundRewards.Claim memory c = claimFor(jobId, 0, ROOT, 77, alice);
-        c.recipient = bob; // front-runner copies the proof from the mempool and swaps the recipient
+        TestClaim memory c = claimFor(jobId, 0, ROOT, 77, alice);
+        c.claim.recipient = bob; // front-runner copies the proof from the mempool and swaps the recipient
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 77));
-        rewards.claim(c);
-        rewards.claim(claimFor(jobId, 0, ROOT, 77, alice));
+        submit(c);
+        submit(claimFor(jobId, 0, ROOT, 77, alice));
         vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 300, "the honest claim still pays");
     }
 
     function test_replayedNullifierReverts() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
         close(jobId, ROOT, 3);
-        RoundRewards.Claim memory c = claimFor(jobId, 0, ROOT, 77, alice);
-        rewards.claim(c);
+        TestClaim memory c = claimFor(jobId, 0, ROOT, 77, alice);
+        submit(c);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.NullifierAlreadyUsed.selector, 77));
-        rewards.claim(c);
+        submit(c);
     }
 
     function test_proofAgainstAnotherRoundsRootReverts() public {
@@ -131,61 +131,82 @@ contract RoundRewardsTest is Fixture {
         close(jobId, ROOT, 3);
         close(jobId, ROOT + 1, 3);
         // made for round 0's group, submitted for round 1
-        RoundRewards.Claim memory c = claimFor(jobId, 0, ROOT, 77, alice);
+        TestClaim memory c = claimFor(jobId, 0, ROOT, 77, alice);
         c.round = 1;
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 1, 77));
-        rewards.claim(c);
+        submit(c);
     }
 
     function test_proofAgainstStaleRootOfSameRoundReverts() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
         close(jobId, ROOT, 3);
-        RoundRewards.Claim memory c = claimFor(jobId, 0, ROOT - 1, 77, alice);
+        TestClaim memory c = claimFor(jobId, 0, ROOT - 1, 77, alice);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 77));
-        rewards.claim(c);
+        submit(c);
     }
 
     function test_claimOnUnclosedRoundReverts() public {
         uint256 jobId = publishJob(900, 2, 1, 0);
-        RoundRewards.Claim memory c = claimFor(jobId, 0, ROOT, 77, alice);
+        TestClaim memory c = claimFor(jobId, 0, ROOT, 77, alice);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundNotClosed.selector, jobId, 0));
-        rewards.claim(c);
+        submit(c);
     }
 
     function test_claimsBeyondGroupSizeRevert() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
         close(jobId, ROOT, 2);
-        rewards.claim(claimFor(jobId, 0, ROOT, 1, alice));
-        rewards.claim(claimFor(jobId, 0, ROOT, 2, alice));
-        RoundRewards.Claim memory third = claimFor(jobId, 0, ROOT, 3, alice);
+        submit(claimFor(jobId, 0, ROOT, 1, alice));
+        submit(claimFor(jobId, 0, ROOT, 2, alice));
+        TestClaim memory third = claimFor(jobId, 0, ROOT, 3, alice);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundFullyClaimed.selector, jobId, 0));
-        rewards.claim(third);
+        submit(third);
         vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 900, "exactly the round's reward");
     }
 
-    function test_claimManyCreditsEveryRecipientOnce() public {
+    function test_batchCreditsEveryRecipientAndWithdrawsOnceForManyRounds() public {
         uint256 jobId = publishJob(900, 2, 1, 0);
         close(jobId, ROOT, 3);
         close(jobId, ROOT + 1, 3);
-        RoundRewards.Claim[] memory batch = new RoundRewards.Claim[](3);
-        batch[0] = claimFor(jobId, 0, ROOT, 1, alice);
-        batch[1] = claimFor(jobId, 0, ROOT, 2, bob);
-        batch[2] = claimFor(jobId, 1, ROOT + 1, 3, alice);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](2);
+        batch[0] = claimFor(jobId, 0, ROOT, 1, alice).claim;
+        batch[1] = claimFor(jobId, 0, ROOT, 2, bob).claim;
         vm.prank(relayer);
-        rewards.claimMany(batch);
+        rewards.claim(jobId, 0, batch);
+        submit(claimFor(jobId, 1, ROOT + 1, 3, alice));
         vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 600, "two rounds for alice");
         vm.assertEq(rewards.creditOf(bob, IERC20(address(usd))), 300, "one for bob");
+        vm.assertEq(rewards.getRound(jobId, 0).claimed, 2, "round 0 counted");
+        vm.prank(alice);
+        rewards.withdraw(IERC20(address(usd)));
+        vm.assertEq(usd.balanceOf(alice), 600, "one withdrawal for both rounds");
     }
 
-    function test_claimManyIsAllOrNothing() public {
+    function test_batchIsAllOrNothing() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
         close(jobId, ROOT, 3);
-        RoundRewards.Claim[] memory batch = new RoundRewards.Claim[](2);
-        batch[0] = claimFor(jobId, 0, ROOT, 1, alice);
-        batch[1] = claimFor(jobId, 0, ROOT, 1, bob);
-        vm.expectRevert();
-        rewards.claimMany(batch);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](2);
+        batch[0] = claimFor(jobId, 0, ROOT, 1, alice).claim;
+        batch[1] = claimFor(jobId, 0, ROOT, 1, bob).claim;
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.NullifierAlreadyUsed.selector, 1));
+        rewards.claim(jobId, 0, batch);
         vm.assertFalse(rewards.isNullifierUsed(1), "first claim rolled back");
+        vm.assertEq(rewards.getRound(jobId, 0).claimed, 0, "nothing counted");
+    }
+
+    function test_batchLargerThanWhatIsLeftReverts() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, ROOT, 2);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](3);
+        for (uint256 i = 0; i < 3; ++i) batch[i] = claimFor(jobId, 0, ROOT, 10 + i, alice).claim;
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundFullyClaimed.selector, jobId, 0));
+        rewards.claim(jobId, 0, batch);
+    }
+
+    function test_emptyClaimReverts() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, ROOT, 2);
+        vm.expectRevert(RoundRewards.NoClaims.selector);
+        rewards.claim(jobId, 0, new RoundRewards.RoundClaim[](0));
     }
 
     function test_withdrawWithNothingCreditedReverts() public {
@@ -203,9 +224,14 @@ contract RoundRewardsTest is Fixture {
         vm.assertEq(trove.totalSupply(), EPOCH_EMISSION, "epoch 0 released");
         vm.assertEq(rewards.getRound(jobId, 0).topUpPerMember, 25e18, "100 TROVE over 4 members");
         vm.assertEq(rewards.emissionPool(), 900e18, "rest stays pooled");
-        rewards.claim(claimFor(jobId, 0, ROOT, 9, alice));
-        vm.assertEq(rewards.creditOf(alice, IERC20(address(trove))), 25e18, "top-up credited in TROVE");
+        submit(claimFor(jobId, 0, ROOT, 9, alice));
+        vm.assertEq(rewards.topUpOf(alice, IERC20(address(usd))), 25e18, "top-up credited in TROVE");
         vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 225, "reward credited in the job token");
+        vm.prank(alice);
+        (uint256 paid, uint256 topUp) = rewards.withdraw(IERC20(address(usd)));
+        vm.assertEq(paid, 225, "job token paid");
+        vm.assertEq(trove.balanceOf(alice), 25e18, "top-up paid in TROVE with it");
+        vm.assertEq(topUp, 25e18, "reported");
     }
 
     function test_unpaidRoundGetsNoTopUp() public {
@@ -219,15 +245,15 @@ contract RoundRewardsTest is Fixture {
         // earn TROVE through a first job, then publish a job paid in TROVE with it
         uint256 first = publishJob(900, 1, 1, 0);
         close(first, ROOT, 1);
-        rewards.claim(claimFor(first, 0, ROOT, 1, researcher));
+        submit(claimFor(first, 0, ROOT, 1, researcher));
         vm.startPrank(researcher);
-        rewards.withdraw(IERC20(address(trove)));
+        rewards.withdraw(IERC20(address(usd)));
         trove.approve(address(registry), 90e18 + 4.5e18);
         uint256 jobId = registry.publish(params(IERC20(address(trove)), 90e18, 1, 1, 0));
         vm.stopPrank();
         close(jobId, ROOT + 1, 2);
         RoundRewards.Round memory r = rewards.getRound(jobId, 0);
-        rewards.claim(claimFor(jobId, 0, ROOT + 1, 2, alice));
+        submit(claimFor(jobId, 0, ROOT + 1, 2, alice));
         vm.assertEq(rewards.creditOf(alice, IERC20(address(trove))), uint256(r.perMember) + r.topUpPerMember, "one sum");
     }
 
@@ -324,7 +350,7 @@ contract RoundRewardsTest is Fixture {
         uint256 jobId = registry.publish(params(IERC20(address(host)), 1000, 1, 1, 0));
         vm.stopPrank();
         close(jobId, ROOT, 2);
-        rewards.claim(claimFor(jobId, 0, ROOT, 1, alice));
+        submit(claimFor(jobId, 0, ROOT, 1, alice));
         // the token calls withdraw again from inside the payout
         host.arm(address(rewards), abi.encodeCall(RoundRewards.withdraw, (IERC20(address(host)))));
         vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
@@ -342,8 +368,8 @@ contract RoundRewardsTest is Fixture {
         uint256 jobId = registry.publish(params(IERC20(address(host)), 1000, 1, 1, 0));
         vm.stopPrank();
         close(jobId, ROOT, 2);
-        rewards.claim(claimFor(jobId, 0, ROOT, 1, alice));
-        host.arm(address(rewards), abi.encodeCall(RoundRewards.claim, (claimFor(jobId, 0, ROOT, 2, alice))));
+        submit(claimFor(jobId, 0, ROOT, 1, alice));
+        host.arm(address(rewards), abi.encodeCall(RoundRewards.claim, (jobId, 0, one(claimFor(jobId, 0, ROOT, 2, alice).claim))));
         vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
         vm.prank(alice);
         rewards.withdraw(IERC20(address(host)));
@@ -360,7 +386,7 @@ contract RoundRewardsTest is Fixture {
         uint256 jobId = publishJob(perRound, 1, 1, 0);
         close(jobId, ROOT, size);
         for (uint256 i = 0; i < n; ++i) {
-            rewards.claim(claimFor(jobId, 0, ROOT, 1000 + i, alice));
+            submit(claimFor(jobId, 0, ROOT, 1000 + i, alice));
         }
         uint256 credited = rewards.creditOf(alice, IERC20(address(usd)));
         vm.assertEq(credited, (uint256(perRound) / size) * n, "equal shares");
@@ -375,15 +401,18 @@ contract RoundRewardsTest is Fixture {
         size = uint32(bound(size, 1, 1000));
         uint256 jobId = publishJob(perRound, 1, 1, 0);
         close(jobId, ROOT, size);
-        rewards.claim(claimFor(jobId, 0, ROOT, 5, alice));
+        submit(claimFor(jobId, 0, ROOT, 5, alice));
         uint256 credit = rewards.creditOf(alice, IERC20(address(usd)));
-        if (credit == 0) {
+        uint256 topUp = rewards.topUpOf(alice, IERC20(address(usd)));
+        if (credit == 0 && topUp == 0) {
             vm.expectRevert(abi.encodeWithSelector(RoundRewards.NothingToWithdraw.selector, address(usd)));
         }
         vm.prank(alice);
         rewards.withdraw(IERC20(address(usd)));
         vm.assertEq(usd.balanceOf(alice), credit, "paid the credit");
+        vm.assertEq(trove.balanceOf(alice), topUp, "paid the top-up");
         vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 0, "credit cleared");
+        vm.assertEq(rewards.topUpOf(alice, IERC20(address(usd))), 0, "top-up cleared");
     }
 
     /// Bonds: returned plus forfeited always equals what was posted, and forfeits pay the round.

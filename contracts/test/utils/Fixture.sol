@@ -80,19 +80,36 @@ abstract contract Fixture is Test {
         return uint256(keccak256(abi.encodePacked(value))) >> 8;
     }
 
+    /// @dev A claim on (jobId, round) as a test holds it before submitting.
+    struct TestClaim {
+        uint256 jobId;
+        uint256 round;
+        RoundRewards.RoundClaim claim;
+    }
+
     /// @dev A claim the stand-in verifier accepts for exactly this root, nullifier, recipient and scope.
     function claimFor(uint256 jobId, uint256 round, uint256 root, uint256 nullifier, address recipient)
         internal
         view
-        returns (RoundRewards.Claim memory c)
+        returns (TestClaim memory t)
     {
-        c.jobId = jobId;
-        c.round = round;
-        c.recipient = recipient;
-        c.nullifier = nullifier;
-        c.points[0] = verifier.commitment(
+        t.jobId = jobId;
+        t.round = round;
+        t.claim.recipient = recipient;
+        t.claim.nullifier = nullifier;
+        t.claim.points[0] = verifier.commitment(
             [root, nullifier, fieldHash(uint256(uint160(recipient))), fieldHash(rewards.scopeOf(jobId, round))], DEPTH
         );
+    }
+
+    function one(RoundRewards.RoundClaim memory c) internal pure returns (RoundRewards.RoundClaim[] memory batch) {
+        batch = new RoundRewards.RoundClaim[](1);
+        batch[0] = c;
+    }
+
+    /// @dev Submits one claim as a transaction of its own.
+    function submit(TestClaim memory t) internal {
+        rewards.claim(t.jobId, t.round, one(t.claim));
     }
 
     function postBond(uint256 jobId, address contributor, uint256 commitment) internal {
