@@ -60,13 +60,6 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint256[8] points;
     }
 
-    /// @notice What an account can withdraw for one token: `amount` in that token, plus the TROVE
-    /// top-ups earned alongside it. One slot, so a claim writes storage once.
-    struct Credit {
-        uint128 amount;
-        uint128 topUp;
-    }
-
     /// @dev What every claim on one round pays, read from storage once per transaction.
     struct Payout {
         uint256 jobId;
@@ -77,6 +70,10 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint128 amount;
         uint128 topUp;
     }
+
+    /// @dev Group roots are field elements; the verifier rejects anything at or above this.
+    uint256 private constant SNARK_SCALAR_FIELD =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
     /// @notice Where jobs and their escrow live.
     IJobRegistry public immutable registry;
@@ -94,7 +91,9 @@ contract RoundRewards is ReentrancyGuardTransient {
 
     mapping(uint256 jobId => mapping(uint256 round => Round)) private _rounds;
     mapping(uint256 nullifier => bool) private _nullifierUsed;
-    mapping(address account => mapping(IERC20 token => Credit)) private _credits;
+    /// @dev What an account can withdraw for one token, in one slot so a claim writes storage once:
+    /// the low 128 bits are the amount in that token, the high 128 bits the TROVE top-ups earned with it.
+    mapping(address account => mapping(IERC20 token => uint256 packed)) private _credits;
     mapping(uint256 jobId => mapping(uint256 commitment => Bond)) private _bonds;
     mapping(uint256 jobId => uint256) private _pendingBonds;
 
@@ -104,7 +103,8 @@ contract RoundRewards is ReentrancyGuardTransient {
     error JobNotActive(uint256 jobId);
     /// @notice The job's deadline has passed.
     error DeadlinePassed(uint256 jobId, uint256 deadline);
-    /// @notice The posted group is empty, too large for the tree depth, or smaller than the bonds it includes.
+    /// @notice The posted group is empty, not a field element, too large for the tree depth, or
+    /// smaller than the bonds it includes.
     error InvalidGroup(uint256 root, uint256 size);
     /// @notice Every bond posted for the round must be reported either included or dropped.
     error BondsUnaccounted(uint256 jobId, uint256 pending, uint256 reported);
@@ -145,9 +145,10 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint128 perMember,
         uint128 topUpPerMember
     );
-    /// @notice Members' shares were credited: `recipients[i]` was paid for `nullifiers[i]`.
-    /// One event per transaction keeps a claim's log cost to its data.
-    event Claimed(uint256 indexed jobId, uint256 indexed round, address[] recipients, uint256[] nullifiers);
+    /// @notice Members' shares were credited, one per nullifier. Each recipient is bound by its
+    /// proof and readable from the transaction's input; one event per transaction keeps a claim's
+    /// log cost to 32 bytes.
+    event Claimed(uint256 indexed jobId, uint256 indexed round, uint256[] nullifiers);
     /// @notice Credited tokens were paid out.
     event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
     /// @notice Round remainder that cannot be split evenly, or dropouts' bonds of an unpaid round,
@@ -200,7 +201,7 @@ contract RoundRewards is ReentrancyGuardTransient {
         if (job.status != IJobRegistry.JobStatus.Active) revert JobNotActive(jobId);
         if (msg.sender != job.coordinator) revert NotCoordinator(jobId, msg.sender);
         if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
-        if (root == 0 || size == 0 || uint256(size) > (uint256(1) << treeDepth) || includedBonds.length > size) {
+        if (root == 0 || root >= SNARK_SCALAR_FIELD || size == 0 || uint256(size) > (uint256(1) << treeDepth) || includedBonds.length > size) {
             revert InvalidGroup(root, size);
         }
         uint256 pending = _pendingBonds[jobId];
@@ -224,12 +225,11 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// @param claims one or more claims on that round
     function claim(uint256 jobId, uint256 round, RoundClaim[] calldata claims) external nonReentrant {
         Payout memory p = _openRound(jobId, round, claims.length);
-        address[] memory recipients = new address[](claims.length);
         uint256[] memory nullifiers = new uint256[](claims.length);
         for (uint256 i = 0; i < claims.length; ++i) {
-            (recipients[i], nullifiers[i]) = _pay(p, claims[i]);
+            nullifiers[i] = _pay(p, claims[i]);
         }
-        emit Claimed(jobId, round, recipients, nullifiers);
+        emit Claimed(jobId, round, nullifiers);
     }
 
     /// @notice Pays out everything credited to the caller under `token`: the amount in `token`
@@ -238,8 +238,8 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// @return amount the amount paid in `token`
     /// @return topUp the amount paid in TROVE on top
     function withdraw(IERC20 token) external nonReentrant returns (uint256 amount, uint256 topUp) {
-        Credit memory credit = _credits[msg.sender][token];
-        (amount, topUp) = (credit.amount, credit.topUp);
+        uint256 packed = _credits[msg.sender][token];
+        (amount, topUp) = (uint128(packed), packed >> 128);
         if (amount == 0 && topUp == 0) revert NothingToWithdraw(token);
         delete _credits[msg.sender][token];
         if (amount != 0) {
@@ -319,14 +319,14 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// @param account the account
     /// @param token the token
     function creditOf(address account, IERC20 token) external view returns (uint256) {
-        return _credits[account][token].amount;
+        return uint128(_credits[account][token]);
     }
 
     /// @notice TROVE top-ups credited to `account` together with its `token` credits.
     /// @param account the account
     /// @param token the token the top-ups were earned with
     function topUpOf(address account, IERC20 token) external view returns (uint256) {
-        return _credits[account][token].topUp;
+        return _credits[account][token] >> 128;
     }
 
     /// @notice A job's bond for a commitment.
@@ -363,15 +363,25 @@ contract RoundRewards is ReentrancyGuardTransient {
     }
 
     /// @dev Verifies one claim, spends its nullifier and credits its recipient.
-    function _pay(Payout memory p, RoundClaim calldata c) private returns (address recipient, uint256 nullifier) {
+    function _pay(Payout memory p, RoundClaim calldata c) private returns (uint256 nullifier) {
         nullifier = c.nullifier;
-        recipient = c.recipient;
-        if (_nullifierUsed[nullifier]) revert NullifierAlreadyUsed(nullifier);
+        address recipient = c.recipient;
+        // The nullifier's slot in `_nullifierUsed`, computed once for the check and the write.
+        uint256 slot;
+        bool used;
+        assembly ("memory-safe") {
+            mstore(0, nullifier)
+            mstore(0x20, _nullifierUsed.slot)
+            slot := keccak256(0, 0x40)
+            used := sload(slot)
+        }
+        if (used) revert NullifierAlreadyUsed(nullifier);
         if (recipient == address(0)) revert ZeroRecipient();
         if (!_verify(p.root, nullifier, recipient, p.scopeHash, c.points)) revert InvalidProof(p.jobId, p.round, nullifier);
-        _nullifierUsed[nullifier] = true;
-        Credit storage credit = _credits[recipient][p.token];
-        (credit.amount, credit.topUp) = (credit.amount + p.amount, credit.topUp + p.topUp);
+        assembly ("memory-safe") {
+            sstore(slot, 1)
+        }
+        _addCredit(recipient, p.token, p.amount, p.topUp);
     }
 
     /// @dev Calls the official verifier's view function. The packed proof points are already in
@@ -400,7 +410,15 @@ contract RoundRewards is ReentrancyGuardTransient {
     }
 
     function _credit(address account, IERC20 token, uint256 amount) private {
-        _credits[account][token].amount += SafeCast.toUint128(amount);
+        _addCredit(account, token, amount, 0);
+    }
+
+    /// @dev One read and one write of the account's packed credit; reverts if either half overflows.
+    function _addCredit(address account, IERC20 token, uint256 amount, uint256 topUp) private {
+        uint256 packed = _credits[account][token];
+        uint256 newAmount = uint128(packed) + amount;
+        uint256 newTopUp = (packed >> 128) + topUp;
+        _credits[account][token] = (uint256(SafeCast.toUint128(newTopUp)) << 128) | SafeCast.toUint128(newAmount);
     }
 
     function _record(
@@ -475,7 +493,11 @@ contract RoundRewards is ReentrancyGuardTransient {
     }
 
     /// @dev Semaphore's hash of a message or scope: keccak256 shifted into the SNARK field.
-    function _fieldHash(uint256 value) private pure returns (uint256) {
-        return uint256(keccak256(abi.encodePacked(value))) >> 8;
+    /// Hashed in scratch space so a batch does not grow memory per claim.
+    function _fieldHash(uint256 value) private pure returns (uint256 h) {
+        assembly ("memory-safe") {
+            mstore(0, value)
+            h := shr(8, keccak256(0, 32))
+        }
     }
 }

@@ -67,6 +67,15 @@ contract RoundRewardsTest is Fixture {
         rewards.closeRound(jobId, ROOT, uint32((1 << 20) + 1), none, none);
     }
 
+    function test_rootOutsideTheFieldReverts() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        uint256 field = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+        uint256[] memory none = new uint256[](0);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidGroup.selector, field, 3));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, field, 3, none, none);
+    }
+
     function test_roundBelowMinimumClosesUnpaidAndKeepsEscrow() public {
         uint256 jobId = publishJob(900, 2, 3, 0);
         close(jobId, ROOT, 2);

@@ -8,7 +8,7 @@ import { generateProof } from '@semaphore-protocol/proof';
 import { type Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TREE_DEPTH, circuitArtifacts } from '../../../contracts/artifacts.js';
-import { claimMessage, claimScope, toClaim, type ClaimStruct } from '../../../contracts/claims.js';
+import { claimMessage, claimScope, toRoundClaim, type RoundClaim } from '../../../contracts/claims.js';
 import { expectRevert, mined, startTroveChain, type TroveChain } from '../../fixtures/trove-chain.js';
 
 type SemaphoreProof = Awaited<ReturnType<typeof generateProof>>;
@@ -28,7 +28,8 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
   const [alice, bob, carol, dave, eve] = ['alice', 'bob', 'carol', 'dave', 'eve'].map((n) => new Identity(`trove-test-${n}`)) as [Identity, Identity, Identity, Identity, Identity];
   const round0 = new Group([alice, bob, carol, dave].map((i) => i.commitment));
   const round1 = new Group([alice, bob, carol].map((i) => i.commitment));
-  const staleRound0 = new Group([alice, bob, carol].map((i) => i.commitment).concat([eve.commitment]));
+  // round 0's group as it stood before its last member was added: a stale root
+  const staleRound0 = new Group([alice, bob, carol].map((i) => i.commitment));
   const withOutsider = new Group([alice, bob, carol, dave, eve].map((i) => i.commitment));
   const smallRound = new Group([alice, bob].map((i) => i.commitment));
 
@@ -70,7 +71,7 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     return generateProof(id, group, claimMessage(recipient), scope, TREE_DEPTH, circuitArtifacts());
   }
 
-  const claimOf = (name: string, jobId: bigint, round: bigint, recipient: string): ClaimStruct => toClaim(jobId, round, recipient, proofs[name]!);
+  const claimOf = (name: string, recipient: string): RoundClaim => toRoundClaim(recipient, proofs[name]!);
 
   beforeAll(async () => {
     t = await startTroveChain();
@@ -113,16 +114,18 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
   });
 
   it('a proof copied from the mempool cannot be redirected to another recipient', async () => {
-    const stolen = claimOf('aliceRound0', job, 0n, recipientB);
-    const err = await expectRevert(rewards, 'claim', [stolen], 'InvalidProof');
+    const stolen = claimOf('aliceRound0', recipientB);
+    const err = await expectRevert(rewards, 'claim', [job, 0n, [stolen]], 'InvalidProof');
     expect(err.args).toEqual([job, 0n, stolen.nullifier]);
   });
 
   it('a relayer claims for members in one transaction; each recipient withdraws once for many rounds', async () => {
-    const batch = [claimOf('aliceRound0', job, 0n, recipientA), claimOf('bobRound0', job, 0n, recipientB), claimOf('bobRound1', job, 1n, recipientB)];
-    const receipt = await mined(rewards.getFunction('claimMany')(batch, { gasLimit: CLAIM_GAS * 3n }));
-    const claimed = receipt.logs.map((l) => rewards.interface.parseLog(l)).filter((e) => e?.name === 'Claimed');
-    expect(claimed.map((e) => e!.args.getValue('recipient'))).toEqual([recipientA, recipientB, recipientB]);
+    const batch = [claimOf('aliceRound0', recipientA), claimOf('bobRound0', recipientB)];
+    const receipt = await mined(rewards.getFunction('claim')(job, 0n, batch, { gasLimit: CLAIM_GAS * 2n }));
+    const claimed = receipt.logs.map((l) => rewards.interface.parseLog(l)).find((e) => e?.name === 'Claimed');
+    expect([...(claimed!.args.getValue('nullifiers') as bigint[])]).toEqual(batch.map((c) => c.nullifier));
+    // bob's next round goes to the same wallet
+    await mined(rewards.getFunction('claim')(job, 1n, [claimOf('bobRound1', recipientB)], { gasLimit: CLAIM_GAS }));
 
     const share0 = REWARD / 4n;
     const share1 = REWARD / 3n;
@@ -133,32 +136,35 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     expect(await usd.getFunction('balanceOf')(recipientB)).toBe(share0 + share1);
     // The relayer paid the gas and received nothing.
     expect(await usd.getFunction('balanceOf')(await t.accounts.relayer.getAddress())).toBe(0n);
-    // Emissions topped the paid rounds up in TROVE.
+    // Emissions topped the paid rounds up in TROVE, paid with the same withdrawal.
     const trove = t.at('TroveToken', t.deployment.contracts.TroveToken);
-    expect(await rewards.getFunction('creditOf')(recipientB, await trove.getAddress())).toBeGreaterThan(0n);
+    const topUps = [0n, 1n].map(async (r) => ((await rewards.getFunction('getRound')(job, r)) as { topUpPerMember: bigint }).topUpPerMember);
+    const [top0, top1] = await Promise.all(topUps);
+    expect(top0).toBeGreaterThan(0n);
+    expect(await trove.getFunction('balanceOf')(recipientB)).toBe(top0! + top1!);
   });
 
   it('a replayed nullifier is rejected', async () => {
-    const replay = claimOf('aliceRound0', job, 0n, recipientA);
+    const replay = claimOf('aliceRound0', recipientA);
     expect(await rewards.getFunction('isNullifierUsed')(replay.nullifier)).toBe(true);
-    await expectRevert(rewards, 'claim', [replay], 'NullifierAlreadyUsed');
+    await expectRevert(rewards, 'claim', [job, 0n, [replay]], 'NullifierAlreadyUsed');
   });
 
   it("a proof against a stale root of the round's group is rejected", async () => {
-    await expectRevert(rewards, 'claim', [claimOf('carolStaleRoot', job, 0n, recipientA)], 'InvalidProof');
+    await expectRevert(rewards, 'claim', [job, 0n, [claimOf('carolStaleRoot', recipientA)]], 'InvalidProof');
   });
 
   it("a proof against another round's root is rejected", async () => {
     // scope of round 1, but membership proven in round 0's group
-    await expectRevert(rewards, 'claim', [claimOf('aliceRound0GroupForRound1', job, 1n, recipientA)], 'InvalidProof');
+    await expectRevert(rewards, 'claim', [job, 1n, [claimOf('aliceRound0GroupForRound1', recipientA)]], 'InvalidProof');
   });
 
   it("a non-member's proof is rejected", async () => {
-    await expectRevert(rewards, 'claim', [claimOf('eveOutsider', job, 0n, recipientA)], 'InvalidProof');
+    await expectRevert(rewards, 'claim', [job, 0n, [claimOf('eveOutsider', recipientA)]], 'InvalidProof');
   });
 
   it('a claim on a round below the minimum is rejected, and its reward stays refundable', async () => {
-    await expectRevert(rewards, 'claim', [claimOf('aliceBelowMinimum', belowMinimumJob, 0n, recipientA)], 'RoundBelowMinimum');
+    await expectRevert(rewards, 'claim', [belowMinimumJob, 0n, [claimOf('aliceBelowMinimum', recipientA)]], 'RoundBelowMinimum');
     const j = (await registry.getFunction('getJob')(belowMinimumJob)) as { escrow: bigint };
     expect(j.escrow).toBe(REWARD);
   });
@@ -198,7 +204,7 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     const hostile = await publish({ token: await host.getAddress(), perRound: REWARD, rounds: 1, minimum: 1 });
     await closeRound(hostile, smallRound);
     const proof = await prove(bob, smallRound, recipientB, hostile, 0n);
-    await mined(rewards.getFunction('claim')(toClaim(hostile, 0n, recipientB, proof), { gasLimit: CLAIM_GAS }));
+    await mined(rewards.getFunction('claim')(hostile, 0n, [toRoundClaim(recipientB, proof)], { gasLimit: CLAIM_GAS }));
 
     const withdrawAgain = rewards.interface.encodeFunctionData('withdraw', [await host.getAddress()]);
     await mined(host.getFunction('arm')(t.deployment.contracts.RoundRewards, withdrawAgain));
