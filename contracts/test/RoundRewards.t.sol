@@ -243,6 +243,18 @@ contract RoundRewardsTest is Fixture {
         vm.assertEq(topUp, 25e18, "reported");
     }
 
+    function test_topUpsDrawThePoolDownAndEpochsRefillIt() public {
+        uint256 jobId = publishJob(900, 4, 1, 0);
+        close(jobId, ROOT, 1);
+        close(jobId, ROOT + 1, 1);
+        vm.assertEq(rewards.getRound(jobId, 0).topUpPerMember, 100e18, "10% of 1000");
+        vm.assertEq(rewards.getRound(jobId, 1).topUpPerMember, 90e18, "10% of the 900 left");
+        vm.warp(block.timestamp + EPOCH);
+        close(jobId, ROOT + 2, 1);
+        vm.assertEq(rewards.getRound(jobId, 2).topUpPerMember, 181e18, "10% of 810 + epoch 1's 1000");
+        vm.assertEq(trove.totalSupply(), 2 * EPOCH_EMISSION, "two epochs released");
+    }
+
     function test_unpaidRoundGetsNoTopUp() public {
         uint256 jobId = publishJob(900, 1, 5, 0);
         close(jobId, ROOT, 4);
