@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ContractFactory, JsonRpcProvider, Wallet, type BaseContract, type Signer } from 'ethers';
+import { ContractFactory, JsonRpcProvider, NonceManager, Wallet, type BaseContract, type Signer } from 'ethers';
 import { TroveError } from '../common/errors.js';
 import { TREE_DEPTH, loadArtifact, type ContractName } from './artifacts.js';
 
@@ -62,8 +62,10 @@ export async function deployContract(signer: Signer, name: ContractName, args: u
 }
 
 /** Deploys verifier, token, registry and round rewards, and binds them to each other. */
-export async function deployTrove(signer: Signer, options: Partial<TroveDeployOptions> = {}): Promise<TroveDeployment> {
+export async function deployTrove(deployer: Signer, options: Partial<TroveDeployOptions> = {}): Promise<TroveDeployment> {
   const o = { ...DEFAULT_DEPLOY_OPTIONS, ...options };
+  // Count nonces locally: back-to-back deployments must not wait on (or race) the node's view of them.
+  const signer = deployer instanceof NonceManager ? deployer : new NonceManager(deployer);
   const provider = signer.provider;
   if (!provider) throw new TroveError('INVALID_INPUT', 'The deployer must be connected to a chain.');
 
@@ -116,7 +118,7 @@ async function main(): Promise<void> {
       out: { type: 'string', default: 'deployments/local.json' },
     },
   });
-  const provider = new JsonRpcProvider(values.rpc, undefined, { staticNetwork: true });
+  const provider = new JsonRpcProvider(values.rpc, undefined, { staticNetwork: true, cacheTimeout: -1 });
   const { chainId } = await provider.getNetwork();
   const key = process.env.TROVE_DEPLOYER_KEY ?? (chainId === 31337n ? ANVIL_DEV_KEY : undefined);
   if (!key) {
