@@ -34,6 +34,7 @@ contract Handler {
     uint256 public usdOut;
     uint256 public troveOut;
     uint256 public claimsPaid;
+    uint256 public roundsClosed;
     uint256 public nullifiersPaidTwice;
     mapping(uint256 nullifier => uint256) public paysPerNullifier;
 
@@ -119,9 +120,10 @@ contract Handler {
             else included[a++] = pending[i];
         }
         uint32 groupSize = uint32(_bound(size, included.length == 0 ? 1 : included.length, 6));
-        uint256 root = uint256(keccak256(abi.encode(jobId, block.timestamp, size)));
+        uint256 root = uint256(keccak256(abi.encode(jobId, block.timestamp, size))) >> 8; // a field element
         vm.prank(coordinator);
         try rewards.closeRound(jobId, root, groupSize, included, dropped) {
+            ++roundsClosed;
             delete _pendingCommitments[jobId];
         } catch {}
     }
@@ -143,6 +145,29 @@ contract Handler {
         try rewards.claim(jobId, round, batch) {
             ++claimsPaid;
             if (++paysPerNullifier[c.nullifier] > 1) ++nullifiersPaidTwice;
+        } catch {}
+    }
+
+    /// A relayer's batch of up to three claims on one round; nullifiers may repeat inside it.
+    function claimBatch(uint256 jobSeed, uint8 roundSeed, uint8 count, uint256 seed) external {
+        if (jobs.length == 0) return;
+        uint256 jobId = jobs[jobSeed % jobs.length];
+        uint256 closed = registry.getJob(jobId).roundsClosed;
+        uint256 round = roundSeed % (closed == 0 ? 1 : closed);
+        uint256 root = rewards.getRound(jobId, round).root;
+        uint256 scopeHash = _fieldHash(rewards.scopeOf(jobId, round));
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](_bound(count, 1, 3));
+        for (uint256 i = 0; i < batch.length; ++i) {
+            RoundRewards.RoundClaim memory c = batch[i];
+            c.recipient = actors[uint256(keccak256(abi.encode(seed, i))) % actors.length];
+            c.nullifier = (uint256(keccak256(abi.encode(seed, i, "n"))) % 24) + 1;
+            c.points[0] = verifier.commitment([root, c.nullifier, _fieldHash(uint256(uint160(c.recipient))), scopeHash], DEPTH);
+        }
+        try rewards.claim(jobId, round, batch) {
+            for (uint256 i = 0; i < batch.length; ++i) {
+                ++claimsPaid;
+                if (++paysPerNullifier[batch[i].nullifier] > 1) ++nullifiersPaidTwice;
+            }
         } catch {}
     }
 
