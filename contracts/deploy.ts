@@ -1,0 +1,138 @@
+// Deploys the Trove contracts to any JSON-RPC endpoint and writes their addresses to a JSON file
+// that the app and the coordinator read.
+//
+//   npm run deploy:contracts -- --rpc http://127.0.0.1:8545 --out deployments/local.json
+//
+// The deployer key comes from TROVE_DEPLOYER_KEY; on a local anvil chain (id 31337) it defaults to
+// anvil's first well-known development account.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ContractFactory, JsonRpcProvider, NonceManager, Wallet, type BaseContract, type Signer } from 'ethers';
+import { TroveError } from '../common/errors.js';
+import { TREE_DEPTH, loadArtifact, type ContractName } from './artifacts.js';
+
+export interface TroveDeployOptions {
+  /** Researcher stake, basis points of a job's total reward. */
+  stakeBps: number;
+  /** Share of the emission pool each paid round receives, basis points. */
+  topUpBps: number;
+  tokenCap: bigint;
+  epochSeconds: bigint;
+  initialEpochEmission: bigint;
+  halvingIntervalEpochs: bigint;
+}
+
+export interface TroveDeployment {
+  chainId: string;
+  deployer: string;
+  blockNumber: number;
+  treeDepth: number;
+  contracts: {
+    TroveToken: string;
+    JobRegistry: string;
+    RoundRewards: string;
+    SemaphoreVerifier: string;
+  };
+  parameters: Record<keyof TroveDeployOptions, string>;
+}
+
+const E18 = 10n ** 18n;
+
+/** 100M cap; ~0.96M per weekly epoch, halving yearly: the whole schedule stays just under the cap. */
+export const DEFAULT_DEPLOY_OPTIONS: TroveDeployOptions = {
+  stakeBps: 500,
+  topUpBps: 1_000,
+  tokenCap: 100_000_000n * E18,
+  epochSeconds: 7n * 24n * 3600n,
+  initialEpochEmission: 961_538n * E18,
+  halvingIntervalEpochs: 52n,
+};
+
+/** anvil's first development account: public knowledge, valid only on a local chain. */
+const ANVIL_DEV_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+
+export async function deployContract(signer: Signer, name: ContractName, args: unknown[] = [], bytecode?: string): Promise<BaseContract> {
+  const artifact = loadArtifact(name);
+  const factory = new ContractFactory(artifact.abi as never, bytecode ?? artifact.bytecode, signer);
+  const contract = await factory.deploy(...args);
+  await contract.waitForDeployment();
+  return contract;
+}
+
+/** Deploys verifier, token, registry and round rewards, and binds them to each other. */
+export async function deployTrove(deployer: Signer, options: Partial<TroveDeployOptions> = {}): Promise<TroveDeployment> {
+  const o = { ...DEFAULT_DEPLOY_OPTIONS, ...options };
+  // Count nonces locally: back-to-back deployments must not wait on (or race) the node's view of them.
+  const signer = deployer instanceof NonceManager ? deployer : new NonceManager(deployer);
+  const provider = signer.provider;
+  if (!provider) throw new TroveError('INVALID_INPUT', 'The deployer must be connected to a chain.');
+
+  const verifier = await deployContract(signer, 'SemaphoreVerifier');
+  const token = await deployContract(signer, 'TroveToken', [o.tokenCap, o.epochSeconds, o.initialEpochEmission, o.halvingIntervalEpochs]);
+  const registry = await deployContract(signer, 'JobRegistry', [o.stakeBps]);
+  const rewards = await deployContract(signer, 'RoundRewards', [
+    await registry.getAddress(),
+    await token.getAddress(),
+    await verifier.getAddress(),
+    TREE_DEPTH,
+    o.topUpBps,
+  ]);
+  const rewardsAddress = await rewards.getAddress();
+  await (await registry.getFunction('setRoundRewards')(rewardsAddress)).wait();
+  await (await token.getFunction('setMinter')(rewardsAddress)).wait();
+
+  const network = await provider.getNetwork();
+  return {
+    chainId: network.chainId.toString(),
+    deployer: await signer.getAddress(),
+    blockNumber: await provider.getBlockNumber(),
+    treeDepth: TREE_DEPTH,
+    contracts: {
+      TroveToken: await token.getAddress(),
+      JobRegistry: await registry.getAddress(),
+      RoundRewards: rewardsAddress,
+      SemaphoreVerifier: await verifier.getAddress(),
+    },
+    parameters: {
+      stakeBps: String(o.stakeBps),
+      topUpBps: String(o.topUpBps),
+      tokenCap: o.tokenCap.toString(),
+      epochSeconds: o.epochSeconds.toString(),
+      initialEpochEmission: o.initialEpochEmission.toString(),
+      halvingIntervalEpochs: o.halvingIntervalEpochs.toString(),
+    },
+  };
+}
+
+export function writeDeployment(file: string, deployment: TroveDeployment): void {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(deployment, null, 2)}\n`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rpc: { type: 'string', default: 'http://127.0.0.1:8545' },
+      out: { type: 'string', default: 'deployments/local.json' },
+    },
+  });
+  const provider = new JsonRpcProvider(values.rpc, undefined, { staticNetwork: true, cacheTimeout: -1 });
+  const { chainId } = await provider.getNetwork();
+  const key = process.env.TROVE_DEPLOYER_KEY ?? (chainId === 31337n ? ANVIL_DEV_KEY : undefined);
+  if (!key) {
+    throw new TroveError('INVALID_INPUT', `Set TROVE_DEPLOYER_KEY to deploy to chain ${chainId}.`);
+  }
+  const deployment = await deployTrove(new Wallet(key, provider));
+  writeDeployment(values.out, deployment);
+  console.log(`deployed to chain ${deployment.chainId}: ${JSON.stringify(deployment.contracts)} -> ${values.out}`);
+  provider.destroy();
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IJobRegistry} from "./IJobRegistry.sol";
+
+/// @notice Rounds-rewards view the registry needs before letting a researcher cancel.
+interface IRoundBonds {
+    /// @notice Bonds posted for the job's current round and not yet settled.
+    function pendingBonds(uint256 jobId) external view returns (uint256);
+}
+
+/// @title JobRegistry
+/// @notice Researchers publish jobs here and escrow the whole reward up front, plus a stake.
+/// Each round's reward leaves the escrow only when the job's coordinator closes the round
+/// with enough contributors; whatever is not earned goes back to the researcher on settle.
+contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice Parameters of a new job.
+    struct JobParams {
+        bytes32 specHash;
+        string specURI;
+        address coordinator;
+        IERC20 rewardToken;
+        uint128 rewardPerRound;
+        uint32 rounds;
+        uint32 minContributors;
+        uint64 deadline;
+        uint96 bondAmount;
+    }
+
+    /// @notice Stake the researcher locks, in basis points of the total reward.
+    uint16 public immutable stakeBps;
+    /// @notice The round rewards contract: the only caller of `releaseRound`. Set once.
+    address public roundRewards;
+    /// @notice Number of jobs published; job ids run from 1 to `jobCount`.
+    uint256 public jobCount;
+
+    address private immutable _deployer;
+    mapping(uint256 jobId => Job) private _jobs;
+
+    /// @notice A job parameter is out of range.
+    error InvalidJob(string reason);
+    /// @notice The job does not exist or is already settled.
+    error JobNotActive(uint256 jobId);
+    /// @notice Every round of the job is already closed.
+    error AllRoundsClosed(uint256 jobId);
+    /// @notice Only the job's researcher may do this.
+    error NotResearcher(uint256 jobId, address caller);
+    /// @notice Only the round rewards contract may do this.
+    error NotRoundRewards(address caller);
+    /// @notice Only the deployer may bind the round rewards contract, once.
+    error NotDeployer(address caller);
+    /// @notice The round rewards contract is already bound.
+    error RoundRewardsAlreadySet();
+    /// @notice The token moved a different amount than asked (fee-on-transfer tokens are refused).
+    error UnsupportedToken(IERC20 token, uint256 expected, uint256 received);
+    /// @notice Contributors have bonded for the current round: cancelling now would take back the
+    /// reward they are earning. Close the round first, or wait until the deadline.
+    error RoundInProgress(uint256 jobId, uint256 round, uint256 bondedContributors);
+
+    /// @notice The round rewards contract was bound.
+    event RoundRewardsSet(address indexed roundRewards);
+    /// @notice A job was published and its reward and stake escrowed. The app discovers jobs from this.
+    event JobPublished(
+        uint256 indexed jobId,
+        address indexed researcher,
+        address indexed coordinator,
+        IERC20 rewardToken,
+        bytes32 specHash,
+        string specURI,
+        uint128 rewardPerRound,
+        uint32 rounds,
+        uint32 minContributors,
+        uint64 deadline,
+        uint96 bondAmount,
+        uint128 stake
+    );
+    /// @notice A round was closed; `paid` says whether its reward left the escrow.
+    event RoundReleased(uint256 indexed jobId, uint256 indexed round, bool paid, uint256 amount);
+    /// @notice The job was settled: unearned escrow and stake went back to the researcher.
+    event JobSettled(uint256 indexed jobId, uint256 refund, uint256 stake, bool cancelled);
+
+    /// @param stakeBps_ researcher stake in basis points of the total reward (at most 10000)
+    constructor(uint16 stakeBps_) {
+        if (stakeBps_ > 10_000) revert InvalidJob("stakeBps");
+        stakeBps = stakeBps_;
+        _deployer = msg.sender;
+    }
+
+    /// @notice Binds the round rewards contract. Callable once, by the deployer.
+    /// @param roundRewards_ the contract that closes rounds and pays contributors
+    function setRoundRewards(address roundRewards_) external {
+        if (msg.sender != _deployer) revert NotDeployer(msg.sender);
+        if (roundRewards != address(0)) revert RoundRewardsAlreadySet();
+        if (roundRewards_ == address(0)) revert InvalidJob("roundRewards");
+        roundRewards = roundRewards_;
+        emit RoundRewardsSet(roundRewards_);
+    }
+
+    /// @notice Publishes a job and escrows `rewardPerRound * rounds` plus the stake from the caller.
+    /// @param p the job's parameters; the caller must have approved the reward token for the total
+    /// @return jobId the new job's id
+    function publish(JobParams calldata p) external nonReentrant returns (uint256 jobId) {
+        if (p.coordinator == address(0)) revert InvalidJob("coordinator");
+        if (address(p.rewardToken) == address(0)) revert InvalidJob("rewardToken");
+        if (p.rewardPerRound == 0) revert InvalidJob("rewardPerRound");
+        if (p.rounds == 0) revert InvalidJob("rounds");
+        if (p.minContributors == 0) revert InvalidJob("minContributors");
+        if (p.deadline <= block.timestamp) revert InvalidJob("deadline");
+        if (p.specHash == bytes32(0)) revert InvalidJob("specHash");
+
+        uint256 escrow = uint256(p.rewardPerRound) * p.rounds;
+        if (escrow > type(uint128).max) revert InvalidJob("reward");
+        uint256 stake = (escrow * stakeBps) / 10_000;
+
+        jobId = ++jobCount;
+        _jobs[jobId] = Job({
+            researcher: msg.sender,
+            deadline: p.deadline,
+            rounds: p.rounds,
+            coordinator: p.coordinator,
+            roundsClosed: 0,
+            minContributors: p.minContributors,
+            status: JobStatus.Active,
+            rewardToken: p.rewardToken,
+            bondAmount: p.bondAmount,
+            rewardPerRound: p.rewardPerRound,
+            escrow: uint128(escrow),
+            stake: uint128(stake),
+            specHash: p.specHash
+        });
+
+        _pull(p.rewardToken, msg.sender, escrow + stake);
+
+        emit JobPublished(
+            jobId,
+            msg.sender,
+            p.coordinator,
+            p.rewardToken,
+            p.specHash,
+            p.specURI,
+            p.rewardPerRound,
+            p.rounds,
+            p.minContributors,
+            p.deadline,
+            p.bondAmount,
+            uint128(stake)
+        );
+    }
+
+    /// @inheritdoc IJobRegistry
+    /// @dev Only the round rewards contract, which checks the coordinator and the deadline.
+    function releaseRound(uint256 jobId, bool paid) external nonReentrant returns (uint256 round) {
+        if (msg.sender != roundRewards) revert NotRoundRewards(msg.sender);
+        Job storage job = _jobs[jobId];
+        if (job.status != JobStatus.Active) revert JobNotActive(jobId);
+        round = job.roundsClosed;
+        if (round >= job.rounds) revert AllRoundsClosed(jobId);
+        job.roundsClosed = uint32(round + 1);
+        uint256 amount = paid ? job.rewardPerRound : 0;
+        if (paid) {
+            job.escrow -= uint128(amount);
+            job.rewardToken.safeTransfer(msg.sender, amount);
+        }
+        emit RoundReleased(jobId, round, paid, amount);
+    }
+
+    /// @notice Ends the job and returns the unearned escrow and the stake to the researcher.
+    /// Before the deadline this cancels the job; rounds already paid stay with their contributors.
+    /// @param jobId the job to settle
+    /// @return refund the escrow returned (the stake is returned on top)
+    function settle(uint256 jobId) external nonReentrant returns (uint256 refund) {
+        Job storage job = _jobs[jobId];
+        if (job.status != JobStatus.Active) revert JobNotActive(jobId);
+        if (msg.sender != job.researcher) revert NotResearcher(jobId, msg.sender);
+        bool cancelled = job.roundsClosed < job.rounds && block.timestamp <= job.deadline;
+        if (cancelled) {
+            uint256 bonded = IRoundBonds(roundRewards).pendingBonds(jobId);
+            if (bonded != 0) revert RoundInProgress(jobId, job.roundsClosed, bonded);
+        }
+        refund = job.escrow;
+        uint256 stake = job.stake;
+        job.status = JobStatus.Settled;
+        job.escrow = 0;
+        job.stake = 0;
+        job.rewardToken.safeTransfer(job.researcher, refund + stake);
+        emit JobSettled(jobId, refund, stake, cancelled);
+    }
+
+    /// @inheritdoc IJobRegistry
+    function getJob(uint256 jobId) external view returns (Job memory) {
+        return _jobs[jobId];
+    }
+
+    function _pull(IERC20 token, address from, uint256 amount) private {
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(from, address(this), amount);
+        uint256 received = token.balanceOf(address(this)) - before;
+        if (received != amount) revert UnsupportedToken(token, amount, received);
+    }
+}

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Fixture} from "./utils/Fixture.sol";
+import {Vm} from "./utils/Test.sol";
+import {IJobRegistry} from "../src/IJobRegistry.sol";
+import {JobRegistry} from "../src/JobRegistry.sol";
+import {RoundRewards} from "../src/RoundRewards.sol";
+import {TroveToken} from "../src/TroveToken.sol";
+import {MockSemaphoreVerifier} from "./mocks/MockSemaphoreVerifier.sol";
+import {TestToken} from "./mocks/TestToken.sol";
+
+/// @dev Drives the system the way researchers, coordinators, contributors and relayers would,
+/// in random order, and keeps ghost totals of every token that entered and left.
+contract Handler {
+    Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+    uint8 internal constant DEPTH = 20;
+
+    TroveToken public immutable trove;
+    JobRegistry public immutable registry;
+    RoundRewards public immutable rewards;
+    MockSemaphoreVerifier public immutable verifier;
+    TestToken public immutable usd;
+    address public immutable researcher;
+    address public immutable coordinator;
+
+    address[] public actors;
+    uint256[] public jobs;
+    mapping(uint256 jobId => uint256[]) internal _pendingCommitments;
+    uint256 internal _nextCommitment = 1;
+
+    uint256 public usdIn;
+    uint256 public usdOut;
+    uint256 public troveOut;
+    uint256 public claimsPaid;
+    uint256 public roundsClosed;
+    uint256 public nullifiersPaidTwice;
+    mapping(uint256 nullifier => uint256) public paysPerNullifier;
+
+    constructor(Fixture fixture_, TroveToken trove_, JobRegistry registry_, RoundRewards rewards_, MockSemaphoreVerifier verifier_, TestToken usd_, address researcher_, address coordinator_) {
+        fixture_;
+        trove = trove_;
+        registry = registry_;
+        rewards = rewards_;
+        verifier = verifier_;
+        usd = usd_;
+        researcher = researcher_;
+        coordinator = coordinator_;
+        actors.push(address(0xA1));
+        actors.push(address(0xB2));
+        actors.push(address(0xC3));
+        actors.push(researcher_);
+    }
+
+    function jobCount() external view returns (uint256) {
+        return jobs.length;
+    }
+
+    function actorCount() external view returns (uint256) {
+        return actors.length;
+    }
+
+    function publish(uint128 perRound, uint8 rounds, uint8 minimum, uint96 bond) external {
+        perRound = uint128(_bound(perRound, 1, 1e24));
+        rounds = uint8(_bound(rounds, 1, 5));
+        minimum = uint8(_bound(minimum, 1, 4));
+        bond = uint96(_bound(bond, 0, 1e20));
+        if (bond % 2 == 0) bond = 0;
+        uint256 escrow = uint256(perRound) * rounds;
+        uint256 total = escrow + (escrow * registry.stakeBps()) / 10_000;
+        usd.mint(researcher, total);
+        vm.startPrank(researcher);
+        usd.approve(address(registry), total);
+        uint256 jobId = registry.publish(
+            JobRegistry.JobParams({
+                specHash: keccak256(abi.encode(jobs.length)),
+                specURI: "ipfs://spec",
+                coordinator: coordinator,
+                rewardToken: usd,
+                rewardPerRound: perRound,
+                rounds: rounds,
+                minContributors: minimum,
+                deadline: uint64(block.timestamp + 20 days),
+                bondAmount: bond
+            })
+        );
+        vm.stopPrank();
+        jobs.push(jobId);
+        usdIn += total;
+    }
+
+    function postBond(uint256 jobSeed, uint256 actorSeed) external {
+        if (jobs.length == 0) return;
+        uint256 jobId = jobs[jobSeed % jobs.length];
+        IJobRegistry.Job memory job = registry.getJob(jobId);
+        address actor = actors[actorSeed % actors.length];
+        uint256 commitment = _nextCommitment++;
+        usd.mint(actor, job.bondAmount);
+        vm.startPrank(actor);
+        usd.approve(address(rewards), job.bondAmount);
+        try rewards.postBond(jobId, commitment) {
+            _pendingCommitments[jobId].push(commitment);
+            usdIn += job.bondAmount;
+        } catch {}
+        vm.stopPrank();
+    }
+
+    function closeRound(uint256 jobSeed, uint8 size, uint256 dropMask) external {
+        if (jobs.length == 0) return;
+        uint256 jobId = jobs[jobSeed % jobs.length];
+        uint256[] storage pending = _pendingCommitments[jobId];
+        uint256 drops;
+        for (uint256 i = 0; i < pending.length; ++i) if ((dropMask >> i) & 1 == 1) ++drops;
+        uint256[] memory included = new uint256[](pending.length - drops);
+        uint256[] memory dropped = new uint256[](drops);
+        (uint256 a, uint256 b) = (0, 0);
+        for (uint256 i = 0; i < pending.length; ++i) {
+            if ((dropMask >> i) & 1 == 1) dropped[b++] = pending[i];
+            else included[a++] = pending[i];
+        }
+        uint32 groupSize = uint32(_bound(size, included.length == 0 ? 1 : included.length, 6));
+        uint256 root = uint256(keccak256(abi.encode(jobId, block.timestamp, size))) >> 8; // a field element
+        vm.prank(coordinator);
+        try rewards.closeRound(jobId, root, groupSize, included, dropped) {
+            ++roundsClosed;
+            delete _pendingCommitments[jobId];
+        } catch {}
+    }
+
+    /// Nullifiers come from a small space so replays are tried often.
+    function claim(uint256 jobSeed, uint8 roundSeed, uint8 nullifierSeed, uint256 actorSeed) external {
+        if (jobs.length == 0) return;
+        uint256 jobId = jobs[jobSeed % jobs.length];
+        uint256 closed = registry.getJob(jobId).roundsClosed;
+        uint256 round = roundSeed % (closed == 0 ? 1 : closed);
+        RoundRewards.Round memory r = rewards.getRound(jobId, round);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](1);
+        RoundRewards.RoundClaim memory c = batch[0];
+        c.recipient = actors[actorSeed % actors.length];
+        c.nullifier = uint256(nullifierSeed % 24) + 1;
+        c.points[0] = verifier.commitment(
+            [r.root, c.nullifier, _fieldHash(uint256(uint160(c.recipient))), _fieldHash(rewards.scopeOf(jobId, round))], DEPTH
+        );
+        try rewards.claim(jobId, round, batch) {
+            ++claimsPaid;
+            if (++paysPerNullifier[c.nullifier] > 1) ++nullifiersPaidTwice;
+        } catch {}
+    }
+
+    /// A relayer's batch of up to three claims on one round; nullifiers may repeat inside it.
+    function claimBatch(uint256 jobSeed, uint8 roundSeed, uint8 count, uint256 seed) external {
+        if (jobs.length == 0) return;
+        uint256 jobId = jobs[jobSeed % jobs.length];
+        uint256 closed = registry.getJob(jobId).roundsClosed;
+        uint256 round = roundSeed % (closed == 0 ? 1 : closed);
+        uint256 root = rewards.getRound(jobId, round).root;
+        uint256 scopeHash = _fieldHash(rewards.scopeOf(jobId, round));
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](_bound(count, 1, 3));
+        for (uint256 i = 0; i < batch.length; ++i) {
+            RoundRewards.RoundClaim memory c = batch[i];
+            c.recipient = actors[uint256(keccak256(abi.encode(seed, i))) % actors.length];
+            c.nullifier = (uint256(keccak256(abi.encode(seed, i, "n"))) % 24) + 1;
+            c.points[0] = verifier.commitment([root, c.nullifier, _fieldHash(uint256(uint160(c.recipient))), scopeHash], DEPTH);
+        }
+        try rewards.claim(jobId, round, batch) {
+            for (uint256 i = 0; i < batch.length; ++i) {
+                ++claimsPaid;
+                if (++paysPerNullifier[batch[i].nullifier] > 1) ++nullifiersPaidTwice;
+            }
+        } catch {}
+    }
+
+    function withdraw(uint256 actorSeed, bool inTrove) external {
+        address actor = actors[actorSeed % actors.length];
+        IERC20 token = inTrove ? IERC20(address(trove)) : IERC20(address(usd));
+        vm.prank(actor);
+        try rewards.withdraw(token) returns (uint256 amount, uint256 topUp) {
+            if (inTrove) troveOut += amount + topUp;
+            else (usdOut, troveOut) = (usdOut + amount, troveOut + topUp);
+        } catch {}
+    }
+
+    function settle(uint256 jobSeed) external {
+        if (jobs.length == 0) return;
+        uint256 jobId = jobs[jobSeed % jobs.length];
+        uint256 stake = registry.getJob(jobId).stake;
+        vm.prank(researcher);
+        try registry.settle(jobId) returns (uint256 refund) {
+            usdOut += refund + stake;
+        } catch {}
+    }
+
+    function reclaimBond(uint256 jobSeed, uint256 index) external {
+        if (jobs.length == 0) return;
+        uint256 jobId = jobs[jobSeed % jobs.length];
+        uint256[] storage pending = _pendingCommitments[jobId];
+        if (pending.length == 0) return;
+        uint256 i = index % pending.length;
+        uint256 commitment = pending[i];
+        vm.prank(rewards.bondOf(jobId, commitment).owner);
+        try rewards.reclaimBond(jobId, commitment) {
+            pending[i] = pending[pending.length - 1];
+            pending.pop();
+        } catch {}
+    }
+
+    function advanceTime(uint32 secondsAhead) external {
+        vm.warp(block.timestamp + _bound(secondsAhead, 1, 3 days));
+    }
+
+    function _bound(uint256 x, uint256 lo, uint256 hi) internal pure returns (uint256) {
+        return lo + (x % (hi - lo + 1));
+    }
+
+    function _fieldHash(uint256 value) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encodePacked(value))) >> 8;
+    }
+}
+
+contract InvariantsTest is Fixture {
+    Handler internal handler;
+
+    function setUp() public {
+        deploySystem();
+        handler = new Handler(this, trove, registry, rewards, verifier, usd, researcher, coordinator);
+        targetContract(address(handler));
+    }
+
+    /// Every token that entered the system is either still held by it or was paid out: registry +
+    /// rewards + bonds together hold exactly deposits minus payouts.
+    function invariant_tokensAreConserved() public view {
+        vm.assertEq(
+            usd.balanceOf(address(registry)) + usd.balanceOf(address(rewards)),
+            handler.usdIn() - handler.usdOut(),
+            "usd in - out"
+        );
+        vm.assertEq(trove.balanceOf(address(rewards)) + handler.troveOut(), trove.totalSupply(), "trove minted = held + paid");
+    }
+
+    /// The registry holds exactly the escrow and stake of its active jobs: escrow never goes
+    /// negative, and nothing is paid from one job's escrow for another.
+    function invariant_registryHoldsExactlyActiveEscrow() public view {
+        uint256 owed;
+        for (uint256 i = 0; i < handler.jobCount(); ++i) {
+            IJobRegistry.Job memory job = registry.getJob(handler.jobs(i));
+            if (job.status == IJobRegistry.JobStatus.Active) {
+                owed += uint256(job.escrow) + job.stake;
+                uint256 paid;
+                for (uint256 round = 0; round < job.roundsClosed; ++round) {
+                    if (rewards.getRound(handler.jobs(i), round).paid) ++paid;
+                }
+                vm.assertEq(job.escrow, uint256(job.rewardPerRound) * (job.rounds - paid), "escrow = unpaid rounds");
+            } else {
+                vm.assertEq(job.escrow + job.stake, 0, "settled jobs hold nothing");
+            }
+        }
+        vm.assertEq(usd.balanceOf(address(registry)), owed, "registry balance");
+    }
+
+    /// The rewards contract can always pay every credit, every unclaimed share and every pending bond.
+    function invariant_rewardsCanPayEverything() public view {
+        uint256 owedUsd;
+        uint256 owedTrove = rewards.emissionPool();
+        for (uint256 a = 0; a < handler.actorCount(); ++a) {
+            owedUsd += rewards.creditOf(handler.actors(a), IERC20(address(usd)));
+            owedTrove += rewards.creditOf(handler.actors(a), IERC20(address(trove)));
+            owedTrove += rewards.topUpOf(handler.actors(a), IERC20(address(trove)));
+            owedTrove += rewards.topUpOf(handler.actors(a), IERC20(address(usd)));
+        }
+        for (uint256 i = 0; i < handler.jobCount(); ++i) {
+            uint256 jobId = handler.jobs(i);
+            IJobRegistry.Job memory job = registry.getJob(jobId);
+            for (uint256 round = 0; round < job.roundsClosed; ++round) {
+                RoundRewards.Round memory r = rewards.getRound(jobId, round);
+                vm.assertLe(r.claimed, r.size, "never more claims than members");
+                if (r.paid) {
+                    owedUsd += uint256(r.perMember) * (r.size - r.claimed);
+                    owedTrove += uint256(r.topUpPerMember) * (r.size - r.claimed);
+                }
+            }
+            owedUsd += rewards.pendingBonds(jobId) * job.bondAmount;
+        }
+        vm.assertEq(usd.balanceOf(address(rewards)), owedUsd, "usd owed");
+        vm.assertEq(trove.balanceOf(address(rewards)), owedTrove, "trove owed");
+    }
+
+    /// No nullifier is ever paid twice.
+    function invariant_noNullifierPaysTwice() public view {
+        vm.assertEq(handler.nullifiersPaidTwice(), 0, "double pay");
+    }
+}

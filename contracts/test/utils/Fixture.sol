@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ISemaphoreVerifier} from "@semaphore-protocol/contracts/interfaces/ISemaphoreVerifier.sol";
+import {Test} from "./Test.sol";
+import {TroveToken} from "../../src/TroveToken.sol";
+import {JobRegistry} from "../../src/JobRegistry.sol";
+import {RoundRewards} from "../../src/RoundRewards.sol";
+import {MockSemaphoreVerifier} from "../mocks/MockSemaphoreVerifier.sol";
+import {TestToken} from "../mocks/TestToken.sol";
+
+/// @dev The deployed system with a stand-in verifier, and helpers to publish jobs and make claims.
+abstract contract Fixture is Test {
+    uint8 internal constant DEPTH = 20;
+    uint16 internal constant STAKE_BPS = 500;
+    uint16 internal constant TOP_UP_BPS = 1_000;
+    uint256 internal constant EPOCH = 1 days;
+    uint256 internal constant EPOCH_EMISSION = 1_000e18;
+    uint256 internal constant HALVING = 4;
+    uint256 internal constant CAP = 10_000e18;
+
+    address internal researcher = address(0xA11CE);
+    address internal coordinator = address(0xC00D);
+    address internal relayer = address(0x7E1A);
+
+    TroveToken internal trove;
+    JobRegistry internal registry;
+    RoundRewards internal rewards;
+    MockSemaphoreVerifier internal verifier;
+    TestToken internal usd;
+
+    function deploySystem() internal {
+        vm.warp(1_700_000_000);
+        trove = new TroveToken(CAP, EPOCH, EPOCH_EMISSION, HALVING);
+        registry = new JobRegistry(STAKE_BPS);
+        verifier = new MockSemaphoreVerifier();
+        rewards = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), DEPTH, TOP_UP_BPS);
+        registry.setRoundRewards(address(rewards));
+        trove.setMinter(address(rewards));
+        usd = new TestToken("Test Dollar", "TUSD");
+    }
+
+    function params(IERC20 token, uint128 perRound, uint32 rounds, uint32 minContributors, uint96 bond)
+        internal
+        view
+        returns (JobRegistry.JobParams memory)
+    {
+        return JobRegistry.JobParams({
+            specHash: keccak256("spec"),
+            specURI: "ipfs://spec",
+            coordinator: coordinator,
+            rewardToken: token,
+            rewardPerRound: perRound,
+            rounds: rounds,
+            minContributors: minContributors,
+            deadline: uint64(block.timestamp + 30 days),
+            bondAmount: bond
+        });
+    }
+
+    /// @dev Publishes a job paid in the test dollar, funding the researcher first.
+    function publishJob(uint128 perRound, uint32 rounds, uint32 minContributors, uint96 bond) internal returns (uint256 jobId) {
+        uint256 total = uint256(perRound) * rounds;
+        total += (total * STAKE_BPS) / 10_000;
+        usd.mint(researcher, total);
+        vm.startPrank(researcher);
+        usd.approve(address(registry), total);
+        jobId = registry.publish(params(usd, perRound, rounds, minContributors, bond));
+        vm.stopPrank();
+    }
+
+    function close(uint256 jobId, uint256 root, uint32 size) internal returns (uint256 round) {
+        uint256[] memory none = new uint256[](0);
+        vm.prank(coordinator);
+        round = rewards.closeRound(jobId, root, size, none, none);
+    }
+
+    function fieldHash(uint256 value) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encodePacked(value))) >> 8;
+    }
+
+    /// @dev A claim on (jobId, round) as a test holds it before submitting.
+    struct TestClaim {
+        uint256 jobId;
+        uint256 round;
+        RoundRewards.RoundClaim claim;
+    }
+
+    /// @dev A claim the stand-in verifier accepts for exactly this root, nullifier, recipient and scope.
+    function claimFor(uint256 jobId, uint256 round, uint256 root, uint256 nullifier, address recipient)
+        internal
+        view
+        returns (TestClaim memory t)
+    {
+        t.jobId = jobId;
+        t.round = round;
+        t.claim.recipient = recipient;
+        t.claim.nullifier = nullifier;
+        t.claim.points[0] = verifier.commitment(
+            [root, nullifier, fieldHash(uint256(uint160(recipient))), fieldHash(rewards.scopeOf(jobId, round))], DEPTH
+        );
+    }
+
+    function one(RoundRewards.RoundClaim memory c) internal pure returns (RoundRewards.RoundClaim[] memory batch) {
+        batch = new RoundRewards.RoundClaim[](1);
+        batch[0] = c;
+    }
+
+    /// @dev Submits one claim as a transaction of its own.
+    function submit(TestClaim memory t) internal {
+        rewards.claim(t.jobId, t.round, one(t.claim));
+    }
+
+    function postBond(uint256 jobId, address contributor, uint256 commitment) internal {
+        uint256 amount = registry.getJob(jobId).bondAmount;
+        usd.mint(contributor, amount);
+        vm.startPrank(contributor);
+        usd.approve(address(rewards), amount);
+        rewards.postBond(jobId, commitment);
+        vm.stopPrank();
+    }
+}

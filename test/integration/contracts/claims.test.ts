@@ -1,0 +1,216 @@
+// The on-chain path with real Semaphore v4 proofs on a real local chain: a researcher publishes a
+// job, the coordinator closes rounds with the group of included contributors, and contributors
+// claim anonymously through a relayer. Every way a claim or a round can be abused is rejected with
+// its custom error.
+import { Group } from '@semaphore-protocol/group';
+import { Identity } from '@semaphore-protocol/identity';
+import { generateProof } from '@semaphore-protocol/proof';
+import { type Contract } from 'ethers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TREE_DEPTH, circuitArtifacts } from '../../../contracts/artifacts.js';
+import { claimMessage, claimScope, toRoundClaim, type RoundClaim } from '../../../contracts/claims.js';
+import { expectRevert, mined, startTroveChain, type TroveChain } from '../../fixtures/trove-chain.js';
+
+type SemaphoreProof = Awaited<ReturnType<typeof generateProof>>;
+
+const REWARD = 900n * 10n ** 6n;
+const CLAIM_GAS = 1_000_000n;
+
+describe('contracts on a local chain with real Semaphore proofs', () => {
+  let t: TroveChain;
+  let usd: Contract;
+  let registry: Contract;
+  let rewards: Contract;
+  let recipientA: string;
+  let recipientB: string;
+
+  // Per-job identities of four contributors, and one outsider.
+  const [alice, bob, carol, dave, eve] = ['alice', 'bob', 'carol', 'dave', 'eve'].map((n) => new Identity(`trove-test-${n}`)) as [Identity, Identity, Identity, Identity, Identity];
+  const round0 = new Group([alice, bob, carol, dave].map((i) => i.commitment));
+  const round1 = new Group([alice, bob, carol].map((i) => i.commitment));
+  // round 0's group as it stood before its last member was added: a stale root
+  const staleRound0 = new Group([alice, bob, carol].map((i) => i.commitment));
+  const withOutsider = new Group([alice, bob, carol, dave, eve].map((i) => i.commitment));
+  const smallRound = new Group([alice, bob].map((i) => i.commitment));
+
+  let job: bigint; // 2 rounds, minimum 3
+  let belowMinimumJob: bigint; // round 0 closed with 2 of minimum 3
+  const proofs: Record<string, SemaphoreProof> = {};
+
+  async function publish(params: { token: string; perRound: bigint; rounds: number; minimum: number; bond?: bigint }): Promise<bigint> {
+    const escrow = params.perRound * BigInt(params.rounds);
+    const total = escrow + (escrow * 500n) / 10_000n;
+    const researcher = t.accounts.researcher;
+    const token = t.at('TestToken', params.token, researcher);
+    await mined(token.getFunction('mint')(await researcher.getAddress(), total));
+    await mined(token.getFunction('approve')(await registry.getAddress(), total));
+    const block = await t.provider.getBlock('latest');
+    const receipt = await mined(
+      registry.connect(researcher).getFunction('publish')({
+        specHash: `0x${'ab'.repeat(32)}`,
+        specURI: 'ipfs://job-spec',
+        coordinator: await t.accounts.coordinator.getAddress(),
+        rewardToken: params.token,
+        rewardPerRound: params.perRound,
+        rounds: params.rounds,
+        minContributors: params.minimum,
+        deadline: BigInt(block!.timestamp) + 30n * 86_400n,
+        bondAmount: params.bond ?? 0n,
+      }),
+    );
+    const event = receipt.logs.map((l) => registry.interface.parseLog(l)).find((e) => e?.name === 'JobPublished');
+    return event!.args.getValue('jobId') as bigint;
+  }
+
+  async function closeRound(jobId: bigint, group: Group, included: bigint[] = [], dropped: bigint[] = []) {
+    return mined(rewards.connect(t.accounts.coordinator).getFunction('closeRound')(jobId, group.root, group.size, included, dropped));
+  }
+
+  function prove(id: Identity, group: Group, recipient: string, jobId: bigint, round: bigint): Promise<SemaphoreProof> {
+    const scope = claimScope(t.chainId, t.deployment.contracts.RoundRewards, jobId, round);
+    return generateProof(id, group, claimMessage(recipient), scope, TREE_DEPTH, circuitArtifacts());
+  }
+
+  const claimOf = (name: string, recipient: string): RoundClaim => toRoundClaim(recipient, proofs[name]!);
+
+  beforeAll(async () => {
+    t = await startTroveChain();
+    recipientA = await t.accounts.alice.getAddress();
+    recipientB = await t.accounts.bob.getAddress();
+    registry = t.at('JobRegistry', t.deployment.contracts.JobRegistry, t.accounts.researcher);
+    rewards = t.at('RoundRewards', t.deployment.contracts.RoundRewards, t.accounts.relayer);
+    usd = await t.deploy('TestToken', ['Test Dollar', 'TUSD']);
+
+    job = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 2, minimum: 3 });
+    await closeRound(job, round0);
+    await closeRound(job, round1);
+    belowMinimumJob = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 1, minimum: 3 });
+    await closeRound(belowMinimumJob, smallRound);
+
+    // A handful of real proofs (~1.6 s each), each reused wherever that is honest.
+    proofs.aliceRound0 = await prove(alice, round0, recipientA, job, 0n);
+    proofs.bobRound0 = await prove(bob, round0, recipientB, job, 0n);
+    proofs.bobRound1 = await prove(bob, round1, recipientB, job, 1n);
+    proofs.carolStaleRoot = await prove(carol, staleRound0, recipientA, job, 0n);
+    proofs.aliceRound0GroupForRound1 = await prove(alice, round0, recipientA, job, 1n);
+    proofs.eveOutsider = await prove(eve, withOutsider, recipientA, job, 0n);
+    proofs.aliceBelowMinimum = await prove(alice, smallRound, recipientA, belowMinimumJob, 0n);
+  }, 240_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('scopes computed off-chain match the contract', async () => {
+    expect(await rewards.getFunction('scopeOf')(job, 1n)).toBe(claimScope(t.chainId, t.deployment.contracts.RoundRewards, job, 1n));
+  });
+
+  it('publishing escrows the whole reward and announces the job', async () => {
+    const j = (await registry.getFunction('getJob')(job)) as { escrow: bigint; roundsClosed: bigint };
+    // both rounds closed with >= 3 members: both rewards left the escrow
+    expect(j.roundsClosed).toBe(2n);
+    expect(j.escrow).toBe(0n);
+    expect(await usd.getFunction('balanceOf')(t.deployment.contracts.RoundRewards)).toBe(2n * REWARD);
+  });
+
+  it('a proof copied from the mempool cannot be redirected to another recipient', async () => {
+    const stolen = claimOf('aliceRound0', recipientB);
+    const err = await expectRevert(rewards, 'claim', [job, 0n, [stolen]], 'InvalidProof');
+    expect(err.args).toEqual([job, 0n, stolen.nullifier]);
+  });
+
+  it('a relayer claims for members in one transaction; each recipient withdraws once for many rounds', async () => {
+    const batch = [claimOf('aliceRound0', recipientA), claimOf('bobRound0', recipientB)];
+    const receipt = await mined(rewards.getFunction('claim')(job, 0n, batch, { gasLimit: CLAIM_GAS * 2n }));
+    const claimed = receipt.logs.map((l) => rewards.interface.parseLog(l)).find((e) => e?.name === 'Claimed');
+    expect([...(claimed!.args.getValue('nullifiers') as bigint[])]).toEqual(batch.map((c) => c.nullifier));
+    // bob's next round goes to the same wallet
+    await mined(rewards.getFunction('claim')(job, 1n, [claimOf('bobRound1', recipientB)], { gasLimit: CLAIM_GAS }));
+
+    const share0 = REWARD / 4n;
+    const share1 = REWARD / 3n;
+    expect(await rewards.getFunction('creditOf')(recipientA, await usd.getAddress())).toBe(share0);
+    expect(await rewards.getFunction('creditOf')(recipientB, await usd.getAddress())).toBe(share0 + share1);
+
+    await mined(rewards.connect(t.accounts.bob).getFunction('withdraw')(await usd.getAddress()));
+    expect(await usd.getFunction('balanceOf')(recipientB)).toBe(share0 + share1);
+    // The relayer paid the gas and received nothing.
+    expect(await usd.getFunction('balanceOf')(await t.accounts.relayer.getAddress())).toBe(0n);
+    // Emissions topped the paid rounds up in TROVE, paid with the same withdrawal.
+    const trove = t.at('TroveToken', t.deployment.contracts.TroveToken);
+    const topUps = [0n, 1n].map(async (r) => ((await rewards.getFunction('getRound')(job, r)) as { topUpPerMember: bigint }).topUpPerMember);
+    const [top0, top1] = await Promise.all(topUps);
+    expect(top0).toBeGreaterThan(0n);
+    expect(await trove.getFunction('balanceOf')(recipientB)).toBe(top0! + top1!);
+  });
+
+  it('a replayed nullifier is rejected', async () => {
+    const replay = claimOf('aliceRound0', recipientA);
+    expect(await rewards.getFunction('isNullifierUsed')(replay.nullifier)).toBe(true);
+    await expectRevert(rewards, 'claim', [job, 0n, [replay]], 'NullifierAlreadyUsed');
+  });
+
+  it("a proof against a stale root of the round's group is rejected", async () => {
+    await expectRevert(rewards, 'claim', [job, 0n, [claimOf('carolStaleRoot', recipientA)]], 'InvalidProof');
+  });
+
+  it("a proof against another round's root is rejected", async () => {
+    // scope of round 1, but membership proven in round 0's group
+    await expectRevert(rewards, 'claim', [job, 1n, [claimOf('aliceRound0GroupForRound1', recipientA)]], 'InvalidProof');
+  });
+
+  it("a non-member's proof is rejected", async () => {
+    await expectRevert(rewards, 'claim', [job, 0n, [claimOf('eveOutsider', recipientA)]], 'InvalidProof');
+  });
+
+  it('a claim on a round below the minimum is rejected, and its reward stays refundable', async () => {
+    await expectRevert(rewards, 'claim', [belowMinimumJob, 0n, [claimOf('aliceBelowMinimum', recipientA)]], 'RoundBelowMinimum');
+    const j = (await registry.getFunction('getJob')(belowMinimumJob)) as { escrow: bigint };
+    expect(j.escrow).toBe(REWARD);
+  });
+
+  it('only the coordinator can close a round', async () => {
+    const other = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 1, minimum: 1 });
+    const asResearcher = rewards.connect(t.accounts.researcher) as Contract;
+    const err = await expectRevert(asResearcher, 'closeRound', [other, round0.root, round0.size, [], []], 'NotCoordinator');
+    expect(err.args).toEqual([other, await t.accounts.researcher.getAddress()]);
+  });
+
+  it('a cancel cannot take back the reward bonded contributors are working for; bonds come back at close', async () => {
+    const bond = 50n * 10n ** 6n;
+    const bonded = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 2, minimum: 1, bond });
+    const contributor = t.accounts.alice;
+    await mined(usd.connect(contributor).getFunction('mint')(recipientA, bond));
+    await mined(usd.connect(contributor).getFunction('approve')(t.deployment.contracts.RoundRewards, bond));
+    await mined(rewards.connect(contributor).getFunction('postBond')(bonded, carol.commitment));
+
+    const err = await expectRevert(registry, 'settle', [bonded], 'RoundInProgress');
+    expect(err.args).toEqual([bonded, 0n, 1n]);
+
+    const before = (await rewards.getFunction('creditOf')(recipientA, await usd.getAddress())) as bigint;
+    await closeRound(bonded, round1, [carol.commitment]);
+    expect(await rewards.getFunction('creditOf')(recipientA, await usd.getAddress())).toBe(before + bond);
+
+    // With the round closed, cancelling refunds only the round not yet earned.
+    const researcher = await t.accounts.researcher.getAddress();
+    const balance = (await usd.getFunction('balanceOf')(researcher)) as bigint;
+    await mined(registry.getFunction('settle')(bonded));
+    const stake = (2n * REWARD * 500n) / 10_000n;
+    expect(await usd.getFunction('balanceOf')(researcher)).toBe(balance + REWARD + stake);
+  });
+
+  it('a hostile reward token cannot re-enter a withdrawal', async () => {
+    const host = await t.deploy('HostileToken');
+    const hostile = await publish({ token: await host.getAddress(), perRound: REWARD, rounds: 1, minimum: 1 });
+    await closeRound(hostile, smallRound);
+    const proof = await prove(bob, smallRound, recipientB, hostile, 0n);
+    await mined(rewards.getFunction('claim')(hostile, 0n, [toRoundClaim(recipientB, proof)], { gasLimit: CLAIM_GAS }));
+
+    const withdrawAgain = rewards.interface.encodeFunctionData('withdraw', [await host.getAddress()]);
+    await mined(host.getFunction('arm')(t.deployment.contracts.RoundRewards, withdrawAgain));
+    const asRecipient = rewards.connect(t.accounts.bob) as Contract;
+    await expectRevert(asRecipient, 'withdraw', [await host.getAddress()], 'ReentrancyGuardReentrantCall');
+    expect(await rewards.getFunction('creditOf')(recipientB, await host.getAddress())).toBe(REWARD / 2n);
+    expect(await host.getFunction('balanceOf')(t.deployment.contracts.RoundRewards)).toBe(REWARD);
+  });
+});
