@@ -212,3 +212,29 @@ describe('import', () => {
     expect(rows).toBeGreaterThan(500_000);
   });
 });
+
+describe('reading dates', () => {
+  it('reads ISO 8601 dates and times in UTC, with offsets, and refuses days that do not exist', async () => {
+    const { parseDate } = await import('../../../main/services/vault/import/types.js');
+    const cases: [string, string | null][] = [
+      ['2024-02-29', '2024-02-29T00:00:00.000Z'],
+      ['2023-02-29', null],
+      ['2024-04-31', null],
+      ['2024-13-01', null],
+      ['2024-03-05T10:20:30Z', '2024-03-05T10:20:30.000Z'],
+      ['2024-03-05T10:20:30.123Z', '2024-03-05T10:20:30.123Z'],
+      ['2024-03-05T24:00:00Z', null],
+      ['2024-03-05 10:20', '2024-03-05T10:20:00.000Z'],
+      ['2024-03-05T10:20:30+02:00', '2024-03-05T08:20:30.000Z'],
+      ['2024-03-05T10:20:30.5-0130', '2024-03-05T11:50:30.500Z'],
+      [' 2024-03-05 ', '2024-03-05T00:00:00.000Z'],
+      ['2024-3-5', null],
+      ['05/03/2024', null],
+      ['2024-03-05T10:20:3xZ', null],
+    ];
+    for (const [text, iso] of cases) {
+      const t = parseDate(text);
+      expect(t === null ? null : new Date(t).toISOString(), text).toBe(iso);
+    }
+  });
+});

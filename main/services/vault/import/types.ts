@@ -32,10 +32,47 @@ function excerpt(raw: unknown): string {
 }
 
 function daysIn(year: number, month: number): number {
-  return month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+function digitsAt(s: string, from: number, n: number): number {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * The shapes machines write (YYYY-MM-DD, and YYYY-MM-DDTHH:MM:SS[.sss]Z) read without a regular
+ * expression; undefined means "another shape", for the general parser.
+ */
+function parseCommonDate(s: string): number | null | undefined {
+  const n = s.length;
+  if ((n !== 10 && n !== 20 && n !== 24) || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return undefined;
+  const year = digitsAt(s, 0, 4);
+  const month = digitsAt(s, 5, 2);
+  const day = digitsAt(s, 8, 2);
+  if (year < 0 || month < 0 || day < 0) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
+  if (n === 10) return Date.UTC(year, month - 1, day);
+  if (s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(n - 1) !== 90) return undefined;
+  if (n === 24 && s.charCodeAt(19) !== 46) return undefined;
+  const h = digitsAt(s, 11, 2);
+  const mi = digitsAt(s, 14, 2);
+  const sec = digitsAt(s, 17, 2);
+  const ms = n === 24 ? digitsAt(s, 20, 3) : 0;
+  if (h < 0 || mi < 0 || sec < 0 || ms < 0) return undefined;
+  if (h > 23 || mi > 59 || sec > 59) return null;
+  return Date.UTC(year, month - 1, day, h, mi, sec, ms);
 }
 
 export function parseDate(text: string): number | null {
+  const common = parseCommonDate(text);
+  if (common !== undefined) return common;
   const m = DATE.exec(trimmed(text));
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
