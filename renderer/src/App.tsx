@@ -93,7 +93,11 @@ function Shell() {
           ))}
         </ul>
         <button type="button" className="lock-button" onClick={() => void lock()}>
-          <span aria-hidden="true">🔒</span> Lock vault
+          <svg className="icon" viewBox="0 0 16 16" aria-hidden="true">
+            <rect x="3" y="7" width="10" height="7" rx="1.5" />
+            <path d="M5.5 7V5a2.5 2.5 0 0 1 5 0v2" fill="none" />
+          </svg>
+          Lock vault
         </button>
       </nav>
       <main id="main" className="content">

@@ -32,3 +32,11 @@ export function formatDuration(ms: number | null): string {
   if (ms < 3600_000) return `${Math.round(ms / 60_000)} minutes`;
   return `${Math.round(ms / 3600_000)} hours`;
 }
+
+/** A cell as text: dates (ISO strings from the vault) without a midnight time, the rest as is. */
+export function formatCell(v: string | number | boolean | null, type?: string): string {
+  if (v === null) return '—';
+  if (type === 'date' && typeof v === 'string') return v.endsWith('T00:00:00.000Z') ? v.slice(0, 10) : v.replace('T', ' ').replace(/:\d\d\.\d{3}Z$/, ' UTC');
+  if (type === 'boolean' && typeof v === 'boolean') return v ? 'yes' : 'no';
+  return String(v);
+}

@@ -14,6 +14,8 @@ export const SCREENSHOTS = join('test-results', 'screens');
 interface Fixtures {
   dataDir: string;
   host: HeadlessHost;
+  /** The page with the app open in it. */
+  app: Page;
   shot: (name: string) => Promise<void>;
   workFile: (name: string, contents: string) => string;
 }
@@ -36,6 +38,11 @@ export const test = base.extend<Fixtures>({
     await host.close();
     // A page error or a CSP violation is a failure even when the flow itself passed.
     expect(errors, 'errors in the page').toEqual([]);
+  },
+  app: async ({ page, host }, use) => {
+    await expect(page.locator('h1')).toBeVisible();
+    void host;
+    await use(page);
   },
   shot: async ({ page }, use, testInfo) => {
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -78,10 +85,15 @@ export function peopleCsv(rows = 60, badLines: number[] = []): string {
 
 /** Imports a file through the wizard with the "skip bad rows" policy and waits for the report. */
 export async function importFile(page: Page, path: string): Promise<void> {
-  await page.getByRole('button', { name: 'Data', exact: true }).click();
+  await nav(page, 'Data').click();
   await page.getByRole('button', { name: 'Import a file' }).click();
   await page.getByTestId('import-file').setInputFiles(path);
   await expect(page.getByRole('heading', { name: 'Columns' })).toBeVisible();
   await page.getByRole('button', { name: /^Import \d+ columns?$/ }).click();
   await expect(page.getByRole('heading', { name: /^Imported "/ })).toBeVisible();
+}
+
+/** A button of the main navigation. */
+export function nav(page: Page, name: string) {
+  return page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name, exact: true });
 }

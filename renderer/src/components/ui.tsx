@@ -2,9 +2,11 @@
 import { useEffect, useRef, type ReactNode } from 'react';
 
 /** A screen's heading: takes focus when the screen opens, so keyboard and screen-reader users land on it. */
-export function ScreenTitle({ children, sub }: { children: ReactNode; sub?: ReactNode }) {
+export function ScreenTitle({ children, sub, focus = true }: { children: ReactNode; sub?: ReactNode; focus?: boolean }) {
   const ref = useRef<HTMLHeadingElement>(null);
-  useEffect(() => ref.current?.focus(), []);
+  useEffect(() => {
+    if (focus) ref.current?.focus();
+  }, [focus]);
   return (
     <header className="screen-title">
       <h1 ref={ref} tabIndex={-1}>

@@ -17,13 +17,12 @@ export function ActivityScreen() {
   const [verification, setVerification] = useState<ActivityVerification | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  const load = useCallback(async (offsetFromEnd: number) => {
+  // The vault lists newest first.
+  const load = useCallback(async (offset: number) => {
     try {
-      const first = await call('activity.list', { offset: 0, limit: 1 });
-      const start = Math.max(0, first.total - offsetFromEnd - PAGE);
-      const page = await call('activity.list', { offset: start, limit: Math.min(PAGE, first.total - offsetFromEnd) || 1 });
-      setTotal(first.total);
-      setEntries((prev) => (offsetFromEnd === 0 ? [...page.entries].reverse() : [...prev, ...[...page.entries].reverse()]));
+      const page = await call('activity.list', { offset, limit: PAGE });
+      setTotal(page.total);
+      setEntries((prev) => (offset === 0 ? page.entries : [...prev, ...page.entries]));
     } catch (err) {
       setError(messageOf(err));
     }

@@ -6,7 +6,7 @@ import { call, messageOf } from '../ipc.js';
 import { useApp } from '../store.js';
 import { ConfirmDialog, ErrorMessage, ScreenTitle } from '../components/ui.js';
 import { Histogram, TopValues } from '../components/Charts.js';
-import { formatCount, formatNumber, formatTime } from '../format.js';
+import { formatCell, formatCount, formatNumber, formatTime } from '../format.js';
 
 const PAGE = 25;
 
@@ -130,7 +130,7 @@ export function DatasetScreen({ id }: { id: string }) {
                   <td className="muted">{offset + i + 1}</td>
                   {r.values.map((v, k) => (
                     <td key={k} className={typeof v === 'number' ? 'num' : ''}>
-                      {v === null ? <span className="muted">—</span> : String(v)}
+                      {v === null ? <span className="muted">—</span> : formatCell(v, page.columns[k]?.type)}
                     </td>
                   ))}
                 </tr>

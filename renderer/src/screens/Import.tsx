@@ -6,7 +6,7 @@ import type { StagedFileValue } from '../../../common/ipc/api.js';
 import { AppError, call, messageOf } from '../ipc.js';
 import { useApp } from '../store.js';
 import { ErrorMessage, FilePicker, Progress, ScreenTitle } from '../components/ui.js';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes, formatCell, formatCount } from '../format.js';
 
 type Step =
   | { step: 'choose' }
@@ -275,7 +275,7 @@ function PreviewStep(props: {
                     ))}
                   </select>
                 </td>
-                <td className="samples">{c.samples.map((s) => (s === null ? '—' : String(s))).join(', ')}</td>
+                <td className="samples">{c.samples.map((s) => formatCell(s, c.type)).join(', ')}</td>
               </tr>
             ))}
           </tbody>

@@ -33,7 +33,7 @@ export function Unlock() {
         <div className="brand big" aria-hidden="true">
           <span className="logo">◆</span> Trove
         </div>
-        <ScreenTitle sub={lockReason === 'idle' ? 'Your vault locked itself after a while without use, and its keys were wiped from memory.' : 'Your data is encrypted. Enter your passphrase to open it.'}>
+        <ScreenTitle focus={false} sub={lockReason === 'idle' ? 'Your vault locked itself after a while without use, and its keys were wiped from memory.' : 'Your data is encrypted. Enter your passphrase to open it.'}>
           Unlock your vault
         </ScreenTitle>
         <form onSubmit={(e) => void submit(e)} className="form" aria-busy={busy}>
