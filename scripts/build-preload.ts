@@ -10,6 +10,7 @@ await Promise.all([
     format: 'iife',
     platform: 'browser',
     target: 'chrome120',
+    minify: true,
     logLevel: 'warning',
   }),
   build({
@@ -20,6 +21,7 @@ await Promise.all([
     platform: 'node',
     target: 'node22',
     external: ['electron'],
+    minify: true,
     logLevel: 'warning',
   }),
 ]);
