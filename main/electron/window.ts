@@ -1,7 +1,7 @@
 // The one app window and the rules it runs under: an isolated, sandboxed renderer with no Node,
 // the app's own pages only (served from the app:// protocol under a strict Content-Security-
 // Policy), no navigation away, no new windows, no webviews, and every permission request denied.
-import { BrowserWindow, protocol, session, type WebContents, type WebPreferences } from 'electron';
+import { BrowserWindow, protocol, session, type WebContents } from 'electron';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { CONTENT_SECURITY_POLICY } from '../security.js';
@@ -18,26 +18,6 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.woff2': 'font/woff2',
 };
-
-/** The renderer's webPreferences. Every security-relevant option is spelled out, not left to defaults. */
-export function webPreferences(preload: string): WebPreferences {
-  return {
-    preload,
-    contextIsolation: true,
-    sandbox: true,
-    nodeIntegration: false,
-    nodeIntegrationInWorker: false,
-    nodeIntegrationInSubFrames: false,
-    webSecurity: true,
-    allowRunningInsecureContent: false,
-    webviewTag: false,
-    experimentalFeatures: false,
-    navigateOnDragDrop: false,
-    safeDialogs: true,
-    spellcheck: false,
-    devTools: process.env.TROVE_DEVTOOLS === '1',
-  };
-}
 
 /** Must run before the app is ready: app:// behaves like a secure, standard origin. */
 export function registerAppScheme(): void {
@@ -112,7 +92,25 @@ export function createMainWindow(opts: { preload: string; icon?: string }): Brow
     title: 'Trove',
     backgroundColor: '#f6f7f9',
     ...(opts.icon ? { icon: opts.icon } : {}),
-    webPreferences: webPreferences(opts.preload),
+    // Every security-relevant option is spelled out here, in the literal, not left to defaults
+    // (and so that static checkers such as electronegativity can read them).
+    webPreferences: {
+      preload: opts.preload,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      experimentalFeatures: false,
+      navigateOnDragDrop: false,
+      safeDialogs: true,
+      spellcheck: false,
+      disableBlinkFeatures: 'Auxclick',
+      devTools: process.env.TROVE_DEVTOOLS === '1',
+    },
   });
   hardenContents(win.webContents);
   win.once('ready-to-show', () => win.show());

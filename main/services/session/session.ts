@@ -181,13 +181,16 @@ export class AppSession {
   async backup(): Promise<BackupFile | null> {
     const vault = this.requireVault();
     if (!vault.isUnlocked) throw new TroveError('VAULT_LOCKED', 'The vault is locked. Unlock it with your passphrase to continue.');
-    const name = `trove-backup-${stamp()}${BACKUP_EXTENSION}`;
+    const base = `trove-backup-${stamp()}`;
+    let name = `${base}${BACKUP_EXTENSION}`;
     let target: string | null;
     if (this.opts.chooseBackupTarget) {
       target = await this.opts.chooseBackupTarget(name);
       if (target === null) return null;
     } else {
       mkdirSync(this.backupsFolder, { recursive: true, mode: 0o700 });
+      // Two backups in the same second get distinct names rather than an error.
+      for (let n = 2; existsSync(join(this.backupsFolder, name)); n++) name = `${base}-${n}${BACKUP_EXTENSION}`;
       target = join(this.backupsFolder, name);
     }
     const started = Date.now();
