@@ -18,6 +18,7 @@ test('lock and unlock; a wrong passphrase says what to do', async ({ app, workFi
   await app.getByRole('button', { name: 'Unlock' }).click();
   await expect(app.getByRole('alert')).toHaveText(/That passphrase does not unlock this vault\. Check for typing mistakes and caps lock, and try again\./);
   await expect(field).toHaveValue('');
+  await expect(field).toBeFocused();
   await shot('2-wrong-passphrase');
 
   await field.fill(PASSPHRASE);

@@ -17,10 +17,10 @@ export function ScreenTitle({ children, sub, focus = true }: { children: ReactNo
   );
 }
 
-export function ErrorMessage({ error }: { error: string | null }) {
+export function ErrorMessage({ error, id }: { error: string | null; id?: string }) {
   if (!error) return null;
   return (
-    <p className="error" role="alert">
+    <p className="error" role="alert" id={id}>
       {error}
     </p>
   );

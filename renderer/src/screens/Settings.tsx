@@ -69,7 +69,7 @@ function ChangePassphrase() {
           New passphrase
           <input type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} required />
         </label>
-        <PassphraseStrength value={next} />
+        {next ? <PassphraseStrength value={next} /> : null}
         <label>
           New passphrase again
           <input type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} required />

@@ -1,5 +1,5 @@
 // The locked vault: ask for the passphrase, say plainly what went wrong, and clear the field.
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { AppError, call, messageOf } from '../ipc.js';
 import { useApp } from '../store.js';
 import { ErrorMessage, ScreenTitle } from '../components/ui.js';
@@ -12,6 +12,11 @@ export function Unlock() {
   const [remember, setRemember] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const field = useRef<HTMLInputElement>(null);
+  // After a failed attempt, the field (now empty) has focus again for the next try.
+  useEffect(() => {
+    if (error) field.current?.focus();
+  }, [error]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -39,7 +44,7 @@ export function Unlock() {
         <form onSubmit={(e) => void submit(e)} className="form" aria-busy={busy}>
           <label>
             Passphrase
-            <input type="password" autoComplete="current-password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} autoFocus aria-invalid={error !== null} />
+            <input ref={field} type="password" autoComplete="current-password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} autoFocus aria-invalid={error !== null} aria-describedby={error ? 'unlock-error' : undefined} />
           </label>
           {status?.canRemember ? (
             <label className="check">
@@ -47,7 +52,7 @@ export function Unlock() {
               Remember on this device (kept in the system keychain; anyone who can log in as you could open the vault)
             </label>
           ) : null}
-          <ErrorMessage error={error} />
+          <ErrorMessage error={error} id="unlock-error" />
           <div className="actions">
             <button type="submit" className="primary" disabled={busy}>
               {busy ? 'Unlocking…' : 'Unlock'}
