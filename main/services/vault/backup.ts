@@ -7,8 +7,8 @@ import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync,
 import { dirname, join } from 'node:path';
 import sodium from 'libsodium-wrappers-sumo';
 import { TroveError } from '../../../common/errors.js';
-import { SealKind, bytesToHex, hexToBytes, open, sodiumReady } from '../../../common/vault-format.js';
-import { Purpose, checkKdfParams, derivePurposeKey, deriveKek, type KdfParams } from './keys.js';
+import { bytesToHex, hexToBytes, randomBytes, sodiumReady } from '../../../common/vault-format.js';
+import { Purpose, checkKdfParams, derivePurposeKey, unwrapMasterKey, type KdfParams } from './keys.js';
 import { Vault, type VaultOptions } from './vault.js';
 
 const MAGIC = Buffer.from('TROVEBK\x01', 'latin1');
@@ -32,7 +32,7 @@ export interface BackupProgress {
 }
 
 function tempPath(beside: string, tag: string): string {
-  return join(dirname(beside), `.${tag}-${bytesToHex(sodium.randombytes_buf(8))}.tmp`);
+  return join(dirname(beside), `.${tag}-${bytesToHex(randomBytes(8))}.tmp`);
 }
 
 function removeQuietly(...paths: string[]): void {
@@ -172,14 +172,7 @@ export async function restoreVault(backupFile: string, target: string, passphras
     const header = parseHeader(headerBytes);
     const vaultId = hexToBytes(header.vaultId);
 
-    const kek = deriveKek(passphrase, header.kdfParams);
-    try {
-      masterKey = open(kek, hexToBytes(header.masterKeySealed), { kind: SealKind.masterKey, vaultId }, 'master key');
-    } catch {
-      throw new TroveError('WRONG_PASSPHRASE', 'That passphrase does not open this backup. Use the passphrase the vault had when the backup was made.');
-    } finally {
-      sodium.memzero(kek);
-    }
+    masterKey = unwrapMasterKey(passphrase, header.kdfParams, hexToBytes(header.masterKeySealed), vaultId, 'That passphrase does not open this backup. Use the passphrase the vault had when the backup was made.');
 
     const key = derivePurposeKey(masterKey, Purpose.backup);
     let state: ReturnType<typeof sodium.crypto_secretstream_xchacha20poly1305_init_pull>;

@@ -3,7 +3,7 @@
 // backup). Every key lives in one KeyRing so that locking wipes all of them at once.
 import sodium from 'libsodium-wrappers-sumo';
 import { TroveError } from '../../../common/errors.js';
-import { KEY_BYTES } from '../../../common/vault-format.js';
+import { KEY_BYTES, SealKind, open, randomBytes, seal } from '../../../common/vault-format.js';
 
 export interface KdfParams {
   algorithm: 'argon2id13';
@@ -16,6 +16,8 @@ export interface KdfParams {
 
 /** libsodium's MODERATE: ~1.7 s and 256 MiB on a 2-core machine. The default for new vaults. */
 export const DEFAULT_KDF = { opsLimit: 3, memLimit: 256 * 1024 * 1024 } as const;
+/** libsodium's INTERACTIVE: ~0.1 s and 64 MiB, for machines short of memory. */
+export const INTERACTIVE_KDF = { opsLimit: 2, memLimit: 64 * 1024 * 1024 } as const;
 const MIN_OPS = 1;
 const MAX_OPS = 16;
 const MIN_MEM = 8 * 1024 * 1024;
@@ -51,6 +53,33 @@ export function deriveKek(passphrase: string, params: KdfParams): Uint8Array {
     return sodium.crypto_pwhash(KEY_BYTES, pw, params.salt, params.opsLimit, params.memLimit, sodium.crypto_pwhash_ALG_ARGON2ID13);
   } finally {
     sodium.memzero(pw);
+  }
+}
+
+/** Seals the master key under a KEK from the passphrase and a fresh salt. */
+export function wrapMasterKey(passphrase: string, masterKey: Uint8Array, vaultId: Uint8Array, cost: { opsLimit: number; memLimit: number }): { kdf: KdfParams; sealed: Uint8Array } {
+  const kdf: KdfParams = { algorithm: 'argon2id13', ...cost, salt: randomBytes(SALT_BYTES) };
+  const kek = deriveKek(passphrase, kdf);
+  try {
+    return { kdf, sealed: seal(kek, masterKey, { kind: SealKind.masterKey, vaultId }) };
+  } finally {
+    sodium.memzero(kek);
+  }
+}
+
+/**
+ * Derives the KEK (at full cost) and opens the sealed master key with it. A failure to open is a
+ * wrong passphrase as far as anyone can tell; `wrong` says so in the words of the caller.
+ */
+export function unwrapMasterKey(passphrase: string, kdf: KdfParams, sealed: Uint8Array, vaultId: Uint8Array, wrong: string): Uint8Array {
+  if (typeof passphrase !== 'string') throw new TroveError('INVALID_INPUT', 'The passphrase must be text.');
+  const kek = deriveKek(passphrase, kdf);
+  try {
+    return open(kek, sealed, { kind: SealKind.masterKey, vaultId }, 'master key');
+  } catch {
+    throw new TroveError('WRONG_PASSPHRASE', wrong);
+  } finally {
+    sodium.memzero(kek);
   }
 }
 

@@ -1,7 +1,7 @@
 // The vault: one SQLite file holding a person's datasets, sealed under keys their passphrase
 // unlocks. The format is in docs/vault-format.md. Plain Node: no electron, so the app, the
 // headless host, the demo and the tests all run this same code.
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import Database from 'better-sqlite3';
 import sodium from 'libsodium-wrappers-sumo';
@@ -35,6 +35,7 @@ import {
   hexToBytes,
   open,
   openJson,
+  randomBytes,
   seal,
   sealJson,
   sodiumReady,
@@ -42,8 +43,8 @@ import {
 import { ActivityLog } from './activity.js';
 import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
 import { DEFAULT_MAX_RECORD_BYTES, type SourceRecord, detectDelimiter, readCsv, readJsonArray, readJsonLines } from './import/sources.js';
-import { convert, inferType, toCell } from './import/types.js';
-import { DEFAULT_KDF, KeyRing, SALT_BYTES, checkKdfParams, deriveKek, type KdfParams } from './keys.js';
+import { INVALID, convert, inferType, toCell, toValue, whyInvalid } from './import/types.js';
+import { DEFAULT_KDF, KeyRing, checkKdfParams, unwrapMasterKey, wrapMasterKey, type KdfParams } from './keys.js';
 import { migrate } from './migrations/index.js';
 import { summarizeColumn } from './summary.js';
 
@@ -105,7 +106,6 @@ interface Manifest {
   updatedAt: number;
   rowCount: number;
   nextRecordId: number;
-  nextBlock: number;
   blocks: BlockEntry[];
   source?: { fileName: string; format: ImportFormat };
 }
@@ -187,16 +187,6 @@ function writeHeader(db: Database.Database, h: Header): void {
   ).run(h.formatVersion, Buffer.from(h.vaultId), h.kdf.algorithm, h.kdf.opsLimit, h.kdf.memLimit, Buffer.from(h.kdf.salt), Buffer.from(h.masterKeySealed), h.createdAt, headerChecksum(h));
 }
 
-function wrapMasterKey(passphrase: string, masterKey: Uint8Array, vaultId: Uint8Array, cost: { opsLimit: number; memLimit: number }): { kdf: KdfParams; sealed: Uint8Array } {
-  const kdf: KdfParams = { algorithm: 'argon2id13', ...cost, salt: sodium.randombytes_buf(SALT_BYTES) };
-  const kek = deriveKek(passphrase, kdf);
-  try {
-    return { kdf, sealed: seal(kek, masterKey, { kind: SealKind.masterKey, vaultId }) };
-  } finally {
-    sodium.memzero(kek);
-  }
-}
-
 function checkPassphrase(passphrase: string): void {
   if (typeof passphrase !== 'string' || [...passphrase].length < MIN_PASSPHRASE) {
     throw new TroveError('WEAK_PASSPHRASE', `Choose a passphrase of at least ${MIN_PASSPHRASE} characters; a few unrelated words work well.`);
@@ -274,8 +264,8 @@ export class Vault {
     try {
       db.pragma('journal_mode = WAL');
       migrate(db);
-      const vaultId = sodium.randombytes_buf(ID_BYTES);
-      const masterKey = sodium.randombytes_buf(KEY_BYTES);
+      const vaultId = randomBytes(ID_BYTES);
+      const masterKey = randomBytes(KEY_BYTES);
       const { kdf, sealed } = wrapMasterKey(passphrase, masterKey, vaultId, cost);
       const header: Header = { formatVersion: FORMAT_VERSION, vaultId, kdf, masterKeySealed: sealed, createdAt: Date.now() };
       writeHeader(db, header);
@@ -286,6 +276,7 @@ export class Vault {
       return vault;
     } catch (err) {
       if (db.open) db.close();
+      for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
       throw err;
     }
   }
@@ -315,21 +306,16 @@ export class Vault {
 
   /** Runs Argon2id at the vault's full cost, then unwraps the master key; a wrong passphrase fails only then. */
   async unlock(passphrase: string): Promise<void> {
-    if (typeof passphrase !== 'string') throw new TroveError('INVALID_INPUT', 'The passphrase must be text.');
-    const kek = deriveKek(passphrase, this.header.kdf);
-    let masterKey: Uint8Array;
-    try {
-      masterKey = open(kek, this.header.masterKeySealed, { kind: SealKind.masterKey, vaultId: this.header.vaultId }, 'master key');
-    } catch {
-      throw new TroveError('WRONG_PASSPHRASE', 'That passphrase does not unlock this vault. Check for typing mistakes and caps lock, and try again.');
-    } finally {
-      sodium.memzero(kek);
-    }
+    const masterKey = this.unwrap(passphrase, 'That passphrase does not unlock this vault. Check for typing mistakes and caps lock, and try again.');
     if (this.keys) sodium.memzero(masterKey);
     else {
       this.becomeUnlocked(masterKey);
       this.db.transaction(() => this.log.append('vault.unlocked', 'Vault unlocked.'))();
     }
+  }
+
+  private unwrap(passphrase: string, wrong: string): Uint8Array {
+    return unwrapMasterKey(passphrase, this.header.kdf, this.header.masterKeySealed, this.header.vaultId, wrong);
   }
 
   /** Unlocks with an already unwrapped master key (restore, tests of the format). */
@@ -378,6 +364,8 @@ export class Vault {
         this.log.append('settings.changed', ms === null ? 'Auto-lock turned off.' : `Auto-lock set to ${Math.round(ms / 60_000)} min.`);
       })();
       this.autoLockMs = ms;
+      if (this.lockTimer) clearTimeout(this.lockTimer);
+      this.lockTimer = null;
       this.touch();
     });
   }
@@ -402,6 +390,7 @@ export class Vault {
 
   private requireKeys(): KeyRing {
     if (!this.keys) throw new TroveError('VAULT_LOCKED', 'The vault is locked. Unlock it with your passphrase to continue.');
+    this.lastUse = Date.now();
     return this.keys;
   }
 
@@ -417,15 +406,7 @@ export class Vault {
 
   async changePassphrase(current: string, next: string): Promise<void> {
     checkPassphrase(next);
-    const kek = deriveKek(current, this.header.kdf);
-    let masterKey: Uint8Array;
-    try {
-      masterKey = open(kek, this.header.masterKeySealed, { kind: SealKind.masterKey, vaultId: this.header.vaultId }, 'master key');
-    } catch {
-      throw new TroveError('WRONG_PASSPHRASE', 'The current passphrase is not right, so the passphrase was not changed.');
-    } finally {
-      sodium.memzero(kek);
-    }
+    const masterKey = this.unwrap(current, 'The current passphrase is not right, so the passphrase was not changed.');
     try {
       const cost = { opsLimit: this.header.kdf.opsLimit, memLimit: this.header.kdf.memLimit };
       const { kdf, sealed } = wrapMasterKey(next, masterKey, this.header.vaultId, cost);
@@ -798,7 +779,7 @@ export class Vault {
     return this.exclusive(async () => {
       const started = Date.now();
       const keys = this.requireKeys();
-      const idBytes = Buffer.from(sodium.randombytes_buf(ID_BYTES));
+      const idBytes = Buffer.from(randomBytes(ID_BYTES));
       const id = bytesToHex(idBytes);
       const schema: ColumnSchema[] = input.columns.map((c) => ({ name: c.name, type: c.type }));
       const rejected: RejectedRow[] = [];
@@ -808,8 +789,10 @@ export class Vault {
       const builder = new BlockBuilder(schema, this.opts.blockRows);
       const blocks: BlockEntry[] = [];
       let nextRecordId = 0;
-      const dataKey = sodium.randombytes_buf(KEY_BYTES);
+      const dataKey = randomBytes(KEY_BYTES);
       const values: (number | string | null)[] = new Array(schema.length);
+      const sourceKeys = new Set(input.columns.map((c) => String(c.source)));
+      const unknownFields = new Map<string, number>();
       const reject = (line: number, reason: string, column?: string) => {
         rowsRejected++;
         if (rejected.length < MAX_LISTED_REJECTIONS) rejected.push(column ? { line, column, reason } : { line, reason });
@@ -844,17 +827,20 @@ export class Vault {
               reject(rec.line, `Expected ${input.expectedFields} fields, found ${rec.fields.length}.`);
               continue;
             }
+            if ('object' in rec) {
+              for (const key in rec.object) if (!sourceKeys.has(key)) unknownFields.set(key, (unknownFields.get(key) ?? 0) + 1);
+            }
             let bad = false;
             for (let c = 0; c < input.columns.length; c++) {
               const col = input.columns[c]!;
-              const raw = 'fields' in rec ? rec.fields[col.source as number] : (rec as { object: Record<string, unknown> }).object[col.source as string];
-              const v = convert(raw, col.type);
-              if (!v.ok) {
-                reject(rec.line, v.reason, col.name);
+              const raw = 'fields' in rec ? rec.fields[col.source as number] : 'values' in rec ? rec.values[col.source as number] : rec.object[col.source as string];
+              const v = toValue(raw, col.type);
+              if (v === INVALID) {
+                reject(rec.line, whyInvalid(raw, col.type), col.name);
                 bad = true;
                 break;
               }
-              values[c] = v.value;
+              values[c] = v;
             }
             if (bad) continue;
             builder.add(nextRecordId++, values);
@@ -863,16 +849,14 @@ export class Vault {
           progress();
           this.touch();
         }
-        if (controller.signal.aborted) {
-          throw this.keys ? new TroveError('CANCELLED', 'The import was cancelled. Nothing was added to the vault.') : new TroveError('VAULT_LOCKED', 'The vault was locked during the import. Nothing was added.');
-        }
+        if (controller.signal.aborted) throw new TroveError('CANCELLED', 'The import was cancelled. Nothing was added to the vault.');
         flush();
         const report: ImportReport = {
           datasetId: null,
           rowsImported: doomed ? 0 : nextRecordId,
           rowsRejected,
           rejected,
-          warnings: [],
+          warnings: [...unknownFields].map(([key, n]) => `The field "${key}" in ${n} ${n === 1 ? 'record' : 'records'} is not one of the columns, so it was not imported.`),
           bytesRead: input.progressBytes?.().bytesRead ?? 0,
           durationMs: Date.now() - started,
         };
@@ -889,7 +873,6 @@ export class Vault {
           updatedAt: Date.now(),
           rowCount: nextRecordId,
           nextRecordId,
-          nextBlock: blocks.length,
           blocks,
           ...(input.source ? { source: input.source } : {}),
         };
@@ -904,6 +887,7 @@ export class Vault {
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         sodium.memzero(dataKey);
+        if (!this.keys) throw new TroveError('VAULT_LOCKED', 'The vault was locked during the import. Nothing was added.');
         if (err instanceof TroveError) throw err;
         throw new TroveError('UNREADABLE_FILE', `The file could not be read to the end (${(err as Error).message}). Nothing was imported.`, undefined, { cause: err });
       } finally {
@@ -995,6 +979,7 @@ function isData(r: SourceRecord): r is Exclude<SourceRecord, { error: string }> 
 
 function valueOf(r: SourceRecord, c: number, names: string[]): unknown {
   if ('fields' in r) return r.fields[c];
+  if ('values' in r) return r.values[c];
   if ('object' in r) return r.object[names[c]!];
   return undefined;
 }

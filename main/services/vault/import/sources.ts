@@ -8,6 +8,8 @@ import { TroveError } from '../../../../common/errors.js';
 export type SourceRecord =
   | { line: number; fields: string[] }
   | { line: number; object: Record<string, unknown> }
+  /** Values already typed by whoever produced them (an API, a job), by column position. */
+  | { line: number; values: readonly unknown[] }
   | { line: number; error: string };
 
 export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;

@@ -13,7 +13,17 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9
 const MAX_CATEGORY_LENGTH = 64;
 
 function isMissing(raw: unknown): boolean {
-  return raw === null || raw === undefined || (typeof raw === 'string' && MISSING.has(raw.trim().toLowerCase()));
+  if (raw === null || raw === undefined) return true;
+  if (typeof raw !== 'string') return false;
+  const n = raw.length;
+  // No missing-value word is longer than 4 characters: longer text without edge spaces is a value.
+  if (n > 4 && raw.charCodeAt(0) > 32 && raw.charCodeAt(n - 1) > 32) return false;
+  return MISSING.has(raw.trim().toLowerCase());
+}
+
+function trimmed(s: string): string {
+  const n = s.length;
+  return n > 0 && s.charCodeAt(0) > 32 && s.charCodeAt(n - 1) > 32 ? s : s.trim();
 }
 
 function excerpt(raw: unknown): string {
@@ -21,17 +31,19 @@ function excerpt(raw: unknown): string {
   return s.length > 40 ? `"${s.slice(0, 37)}..."` : `"${s}"`;
 }
 
+function daysIn(year: number, month: number): number {
+  return month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
 export function parseDate(text: string): number | null {
-  const m = DATE.exec(text.trim());
+  const m = DATE.exec(trimmed(text));
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
-  const probe = new Date(Date.UTC(year, month - 1, day));
-  // Date.UTC rolls 2023-02-30 over to March: refuse dates that do not exist.
-  if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day) return null;
-  if (h === undefined) return probe.getTime();
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
+  if (h === undefined) return Date.UTC(year, month - 1, day);
   if (Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 59) return null;
   const ms = frac ? Math.round(Number(`0${frac}`) * 1000) : 0;
   let t = Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s ?? 0), ms);
@@ -43,37 +55,63 @@ export function parseDate(text: string): number | null {
   return t;
 }
 
-export function convert(raw: unknown, type: ColumnType): Converted {
-  if (isMissing(raw) && !(type === 'string' && typeof raw === 'string' && raw !== '')) return { ok: true, value: null };
+/** Returned by toValue for a value that does not fit the column; whyInvalid says why. */
+export const INVALID = Symbol('invalid');
+
+/**
+ * A raw value as the column type stores it: numbers for number/integer/date (epoch ms)/boolean
+ * (0/1), text otherwise, null when missing. The import's hot path: no allocation per value.
+ */
+export function toValue(raw: unknown, type: ColumnType): number | string | null | typeof INVALID {
+  if (type === 'string') {
+    if (typeof raw === 'string') return raw === '' ? null : raw;
+    if (raw === null || raw === undefined) return null;
+    return typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+  }
+  if (isMissing(raw)) return null;
   switch (type) {
     case 'number':
     case 'integer': {
       let n: number;
       if (typeof raw === 'number') n = raw;
-      else if (typeof raw === 'string' && NUMBER.test(raw.trim())) n = Number(raw.trim());
-      else return { ok: false, reason: `${excerpt(raw)} is not a number.` };
-      if (!Number.isFinite(n)) return { ok: false, reason: `${excerpt(raw)} is too large.` };
-      if (type === 'integer' && !Number.isSafeInteger(n)) return { ok: false, reason: `${excerpt(raw)} is not a whole number.` };
-      return { ok: true, value: n };
+      else if (typeof raw === 'string') {
+        const t = trimmed(raw);
+        if (!NUMBER.test(t)) return INVALID;
+        n = Number(t);
+      } else return INVALID;
+      if (!Number.isFinite(n)) return INVALID;
+      return type === 'integer' && !Number.isSafeInteger(n) ? INVALID : n;
     }
     case 'boolean': {
-      if (typeof raw === 'boolean') return { ok: true, value: raw ? 1 : 0 };
-      const s = String(raw).trim().toLowerCase();
-      if (TRUE.has(s)) return { ok: true, value: 1 };
-      if (FALSE.has(s)) return { ok: true, value: 0 };
-      return { ok: false, reason: `${excerpt(raw)} is not yes/no or true/false.` };
+      if (typeof raw === 'boolean') return raw ? 1 : 0;
+      const s = trimmed(String(raw)).toLowerCase();
+      return TRUE.has(s) ? 1 : FALSE.has(s) ? 0 : INVALID;
     }
-    case 'date': {
-      const t = typeof raw === 'string' ? parseDate(raw) : null;
-      return t === null ? { ok: false, reason: `${excerpt(raw)} is not a date (use YYYY-MM-DD or ISO 8601).` } : { ok: true, value: t };
-    }
-    case 'category': {
-      const s = typeof raw === 'string' ? raw.trim() : typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
-      return { ok: true, value: s };
-    }
-    case 'string':
-      return { ok: true, value: typeof raw === 'string' ? raw : typeof raw === 'object' ? JSON.stringify(raw) : String(raw) };
+    case 'date':
+      return typeof raw === 'string' ? (parseDate(raw) ?? INVALID) : INVALID;
+    case 'category':
+      return typeof raw === 'string' ? trimmed(raw) : typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
   }
+}
+
+export function whyInvalid(raw: unknown, type: ColumnType): string {
+  switch (type) {
+    case 'number':
+      return typeof raw === 'number' || (typeof raw === 'string' && NUMBER.test(trimmed(raw))) ? `${excerpt(raw)} is too large.` : `${excerpt(raw)} is not a number.`;
+    case 'integer':
+      return typeof raw === 'string' && !NUMBER.test(trimmed(raw)) ? `${excerpt(raw)} is not a number.` : `${excerpt(raw)} is not a whole number.`;
+    case 'boolean':
+      return `${excerpt(raw)} is not yes/no or true/false.`;
+    case 'date':
+      return `${excerpt(raw)} is not a date (use YYYY-MM-DD or ISO 8601).`;
+    default:
+      return `${excerpt(raw)} cannot be stored as ${type}.`;
+  }
+}
+
+export function convert(raw: unknown, type: ColumnType): Converted {
+  const value = toValue(raw, type);
+  return value === INVALID ? { ok: false, reason: whyInvalid(raw, type) } : { ok: true, value };
 }
 
 /** The narrowest type every non-missing sample fits, with category for short repeated text. */
@@ -82,13 +120,12 @@ export function inferType(samples: readonly unknown[]): ColumnType {
   if (present.length === 0) return 'string';
   // A few bad values should not make a number column text: they become rejected rows instead.
   const tolerated = Math.floor(present.length * 0.05);
-  const all = (type: ColumnType) => present.filter((v) => !convert(v, type).ok).length <= tolerated;
-  if (present.every((v) => typeof v === 'boolean') || present.every((v) => typeof v === 'string' && /^(true|false|yes|no)$/i.test(v.trim()))) {
-    return 'boolean';
-  }
+  const fits = (test: (v: unknown) => boolean) => present.filter((v) => !test(v)).length <= tolerated;
+  const all = (type: ColumnType) => fits((v) => convert(v, type).ok);
+  if (fits((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false|yes|no)$/i.test(v.trim())))) return 'boolean';
   if (all('integer')) return 'integer';
   if (all('number')) return 'number';
-  if (present.filter((v) => typeof v !== 'string' || parseDate(v) === null).length <= tolerated) return 'date';
+  if (fits((v) => typeof v === 'string' && parseDate(v) !== null)) return 'date';
   const texts = present.map((v) => (typeof v === 'string' ? v.trim() : JSON.stringify(v)));
   const distinct = new Set(texts);
   if (present.length >= 4 && distinct.size <= 32 && distinct.size <= present.length / 2 && texts.every((t) => t.length <= MAX_CATEGORY_LENGTH)) {

@@ -1,0 +1,206 @@
+// The vault from a terminal: the same service the app uses, for people who script and for a
+// first look without the app. The passphrase is read from the terminal without echo, or from
+// TROVE_PASSPHRASE for scripts.
+//
+//   npm run vault -- <command> [arguments]
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import type { ColumnSummary, ImportProgress, ImportReport } from '../../common/dataset.js';
+import { TroveError, isTroveError } from '../../common/errors.js';
+import { INTERACTIVE_KDF, Vault, backupVault, restoreVault } from '../services/vault/index.js';
+
+const USAGE = `usage: npm run vault -- <command>
+
+  create <vault> [--kdf interactive]     make a new vault (asks for a passphrase twice); the
+                                         lighter key derivation (64 MiB) suits small machines
+  import <vault> <file> [--skip-bad-rows] [--name NAME]
+                                         import a CSV, JSON or JSON Lines file as a dataset
+  list <vault>                           datasets with their sizes
+  show <vault> <dataset> [--offset N] [--limit N]
+  summary <vault> <dataset>              per-column summaries with small histograms
+  delete <vault> <dataset>               delete a dataset and destroy its key
+  log <vault>                            the activity log, newest first
+  verify <vault>                         check every sealed value and the activity log
+  passwd <vault>                         change the passphrase
+  backup <vault> <backup-file>           write an encrypted backup
+  restore <backup-file> <new-vault>      restore a backup into a new vault file
+
+The passphrase is asked for on the terminal, or taken from TROVE_PASSPHRASE.`;
+
+export async function askPassphrase(prompt: string): Promise<string> {
+  const fromEnv = process.env.TROVE_PASSPHRASE;
+  if (fromEnv) return fromEnv;
+  if (!process.stdin.isTTY) throw new TroveError('INVALID_INPUT', 'No terminal to ask for the passphrase on: set TROVE_PASSPHRASE.');
+  let muted = false;
+  const output = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (!muted) process.stdout.write(chunk);
+      done();
+    },
+  });
+  const rl = createInterface({ input: process.stdin, output, terminal: true });
+  try {
+    return await new Promise<string>((resolve) => {
+      rl.question(prompt, (answer) => {
+        process.stdout.write('\n');
+        resolve(answer);
+      });
+      muted = true;
+    });
+  } finally {
+    rl.close();
+  }
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+export function bar(fraction: number, width = 30): string {
+  const n = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
+}
+
+export function progressLine(p: ImportProgress): string {
+  const f = p.totalBytes ? p.bytesRead / p.totalBytes : 0;
+  return `\r   ${bar(f)} ${Math.round(f * 100)}%  ${p.rowsRead.toLocaleString('en')} rows read, ${p.rowsRejected} with problems`;
+}
+
+export function printReport(report: ImportReport): void {
+  if (report.datasetId) console.log(`   imported ${report.rowsImported.toLocaleString('en')} records in ${report.durationMs} ms`);
+  if (report.rowsRejected > 0) {
+    console.log(`   ${report.rowsRejected} ${report.rowsRejected === 1 ? 'row was' : 'rows were'} not imported:`);
+    for (const r of report.rejected.slice(0, 20)) console.log(`     line ${r.line}${r.column ? `, column "${r.column}"` : ''}: ${r.reason}`);
+    if (report.rejected.length > 20) console.log(`     ... and ${report.rowsRejected - 20} more`);
+  }
+}
+
+const SPARK = ' ▁▂▃▄▅▆▇█';
+
+export function printSummary(s: ColumnSummary): void {
+  if (s.kind === 'numeric') {
+    const max = Math.max(1, ...s.histogram.map((b) => b.count));
+    const spark = s.histogram.map((b) => SPARK[Math.round((b.count / max) * 8)]).join('');
+    const fmt = (v: number | null) => (v === null ? '-' : s.type === 'date' ? new Date(v).toISOString().slice(0, 10) : Number(v.toFixed(2)).toString());
+    console.log(`   ${s.column.padEnd(16)} ${s.type.padEnd(8)} ${fmt(s.min)} .. ${fmt(s.max)}  mean ${fmt(s.mean)}  ${spark}  (${s.nulls} missing)`);
+  } else {
+    const top = s.top.slice(0, 4).map((t) => `${t.value || '""'} ×${t.count}`).join(', ');
+    console.log(`   ${s.column.padEnd(16)} ${s.type.padEnd(8)} ${s.distinct}${s.distinctCapped ? '+' : ''} distinct: ${top}  (${s.nulls} missing)`);
+  }
+}
+
+async function unlocked(path: string): Promise<Vault> {
+  const vault = await Vault.open(path, { autoLockMs: null });
+  await vault.unlock(await askPassphrase('Passphrase: '));
+  return vault;
+}
+
+async function run(args: string[]): Promise<void> {
+  const [command, a, b] = args;
+  if (!command || !a) {
+    console.log(USAGE);
+    return;
+  }
+  switch (command) {
+    case 'create': {
+      const pass = await askPassphrase('New passphrase: ');
+      if (!process.env.TROVE_PASSPHRASE && (await askPassphrase('Again: ')) !== pass) throw new TroveError('INVALID_INPUT', 'The two passphrases differ. Nothing was created.');
+      const kdf = option(args, 'kdf');
+      if (kdf !== undefined && kdf !== 'interactive' && kdf !== 'moderate') throw new TroveError('INVALID_INPUT', '--kdf is "moderate" (the default) or "interactive".');
+      const vault = await Vault.create(a, pass, { autoLockMs: null, ...(kdf === 'interactive' ? { kdf: INTERACTIVE_KDF } : {}) });
+      console.log(`Created vault ${vault.vaultId.slice(0, 8)} at ${a}. Keep the passphrase safe: without it the data cannot be recovered.`);
+      vault.close();
+      return;
+    }
+    case 'restore': {
+      if (!b) throw new TroveError('INVALID_INPUT', 'Name the backup file and the new vault file.');
+      const vault = await restoreVault(a, b, await askPassphrase('Passphrase of the backup: '), {
+        autoLockMs: null,
+        onProgress: (p) => process.stdout.write(`\r  ${bar(p.bytesDone / p.totalBytes)}`),
+      });
+      console.log(`\nRestored ${vault.listDatasets().length} datasets into ${b}; every sealed value checked.`);
+      vault.close();
+      return;
+    }
+  }
+  const vault = await unlocked(a);
+  try {
+    switch (command) {
+      case 'import': {
+        if (!b) throw new TroveError('INVALID_INPUT', 'Name the file to import.');
+        const preview = await vault.previewImport(b);
+        console.log(`Columns found in ${b}:`);
+        for (const c of preview.columns) console.log(`  ${c.name.padEnd(16)} ${c.type.padEnd(8)} e.g. ${c.samples.slice(0, 3).map((v) => JSON.stringify(v)).join(', ')}`);
+        const name = option(args, 'name');
+        const report = await vault.importFile(b, {
+          policy: args.includes('--skip-bad-rows') ? 'skip-rows' : 'reject-import',
+          ...(name ? { name } : {}),
+          onProgress: (p) => process.stdout.write(progressLine(p)),
+        });
+        process.stdout.write('\n');
+        printReport(report);
+        return;
+      }
+      case 'list':
+        for (const d of vault.listDatasets()) console.log(`${d.id}  ${d.name.padEnd(24)} ${String(d.rowCount).padStart(9)} records  ${d.columns.length} columns`);
+        return;
+      case 'show': {
+        const page = vault.readRows(b ?? '', { offset: Number(option(args, 'offset') ?? 0), limit: Number(option(args, 'limit') ?? 20) });
+        console.log(['#', ...page.columns.map((c) => c.name)].join('\t'));
+        for (const r of page.rows) console.log([r.id, ...r.values.map((v) => (v === null ? '' : String(v)))].join('\t'));
+        console.log(`(${page.rows.length} of ${page.total})`);
+        return;
+      }
+      case 'summary':
+        vault.summarize(b ?? '').forEach(printSummary);
+        return;
+      case 'delete':
+        await vault.deleteDataset(b ?? '');
+        console.log('Deleted; its key was destroyed.');
+        return;
+      case 'log':
+        for (const e of vault.activity(0, 50).entries) console.log(`#${String(e.seq).padStart(4)}  ${new Date(e.at).toISOString()}  ${e.summary}`);
+        return;
+      case 'verify': {
+        const report = vault.checkIntegrity();
+        console.log(report.ok ? `OK: ${report.datasets} datasets, ${report.segments} sealed segments and ${report.activity.entries} log entries verified.` : `PROBLEMS:\n  ${report.problems.join('\n  ')}`);
+        if (!report.ok) process.exitCode = 1;
+        return;
+      }
+      case 'passwd': {
+        const next = await askPassphrase('New passphrase: ');
+        await vault.changePassphrase(await askPassphrase('Current passphrase, once more: '), next);
+        console.log('Passphrase changed.');
+        return;
+      }
+      case 'backup': {
+        if (!b) throw new TroveError('INVALID_INPUT', 'Name the backup file.');
+        const { bytes } = await backupVault(vault, b, (p) => process.stdout.write(`\r  ${bar(p.bytesDone / p.totalBytes)}`));
+        console.log(`\nWrote ${b} (${bytes.toLocaleString('en')} bytes, encrypted).`);
+        return;
+      }
+      default:
+        console.log(USAGE);
+        process.exitCode = 2;
+    }
+  } finally {
+    vault.close();
+  }
+}
+
+export async function main(args: string[]): Promise<void> {
+  try {
+    await run(args);
+  } catch (err) {
+    if (isTroveError(err)) {
+      console.error(`\n${err.message}`);
+      const report = err.details?.report as ImportReport | undefined;
+      if (report) printReport(report);
+      process.exitCode = 1;
+    } else throw err;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main(process.argv.slice(2));

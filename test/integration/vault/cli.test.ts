@@ -1,0 +1,55 @@
+// The commands a new user runs, as they run them: the demo, and the vault CLI end to end.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../../helpers/vault.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const sample = join(root, 'assets/samples/sleep-diary.csv');
+
+function cli(script: string, args: string[], passphrase = 'a passphrase for the cli') {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'main/cli', script), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, TROVE_PASSPHRASE: passphrase },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('command line', () => {
+  const t = useTempDir();
+
+  it('runs the demo on its embedded sample data', () => {
+    const r = cli('demo.ts', []);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('3 rows have problems, so nothing was imported.');
+    expect(r.out).toContain('line 42, column "sleep_hours": "seven" is not a number.');
+    expect(r.out).toContain('imported 362 records');
+    expect(r.out).not.toContain('YES (bug!)');
+    expect(r.out).toMatch(/restored: 362 records; \d+ sealed segments and \d+ log entries verified: OK/);
+    expect(r.out).toContain('verification: intact');
+  }, 120_000);
+
+  it('creates, imports, verifies, backs up and restores, and says what went wrong', () => {
+    const vault = t.file('my.vault');
+    expect(cli('vault.ts', ['create', vault, '--kdf', 'interactive']).out).toContain('Created vault');
+    const imported = cli('vault.ts', ['import', vault, sample, '--skip-bad-rows', '--name', 'Sleep']);
+    expect(imported.out).toContain('imported 362 records');
+    expect(cli('vault.ts', ['list', vault]).out).toMatch(/^[0-9a-f]{32} {2}Sleep +362 records {2}9 columns$/m);
+    expect(cli('vault.ts', ['verify', vault]).out).toMatch(/^OK: 1 datasets/);
+    expect(cli('vault.ts', ['backup', vault, t.file('b.trovebackup')]).code).toBe(0);
+    expect(cli('vault.ts', ['restore', t.file('b.trovebackup'), t.file('r.vault')]).out).toContain('Restored 1 datasets');
+
+    const wrong = cli('vault.ts', ['list', vault], 'not the passphrase');
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toContain('That passphrase does not unlock this vault.');
+    const rejected = cli('vault.ts', ['import', vault, sample]);
+    expect(rejected.code).toBe(1);
+    expect(rejected.err).toContain('3 rows have problems');
+    const wrongRestore = cli('vault.ts', ['restore', t.file('b.trovebackup'), t.file('x.vault')], 'not the passphrase');
+    expect(wrongRestore.err).toContain('That passphrase does not open this backup.');
+    expect(existsSync(t.file('x.vault'))).toBe(false);
+  }, 120_000);
+});
