@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { AppSession } from '../services/session/session.js';
 import { createRouter } from '../ipc/router.js';
 import { sessionHandlers } from '../ipc/handlers.js';
-import { EVENT_CHANNEL, INVOKE_CHANNEL } from './channels.js';
+import { bindIpc } from './ipc.js';
 import { safeStorageKeychain } from './keychain.js';
-import { createMainWindow, isAppUrl, hardenContents, hardenSession, registerAppScheme, serveRenderer } from './window.js';
+import { createMainWindow, hardenContents, hardenSession, registerAppScheme, serveRenderer } from './window.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // dist/main/electron -> dist/
@@ -59,14 +59,7 @@ async function run(): Promise<void> {
     onInternalError: (channel, err) => console.error(`[trove] ${channel} failed: ${err instanceof Error ? err.message : 'unknown error'}`),
   });
 
-  // Only the app's own page may call the router.
-  ipcMain.handle(INVOKE_CHANNEL, (event, channel: unknown, request: unknown) => {
-    if (!event.senderFrame || !isAppUrl(event.senderFrame.url)) return { ok: false, error: { code: 'UNKNOWN_CHANNEL', message: 'Requests are only accepted from the Trove window.' } };
-    return router.handle(channel, request);
-  });
-  session.onEvent((event, payload) => {
-    if (window && !window.isDestroyed()) window.webContents.send(EVENT_CHANNEL, event, payload);
-  });
+  bindIpc(ipcMain, router, session, () => (window && !window.isDestroyed() ? window.webContents : null));
 
   const openWindow = () => {
     window = createMainWindow({ preload: PRELOAD, icon: ICON });
