@@ -1,3 +1,5 @@
+// The callbacks given to evaluate() run in the page.
+/// <reference lib="dom" />
 import { test, expect, createVault, importFile, nav, peopleCsv } from './fixtures.js';
 
 test('import a CSV with bad rows: preview, change a type, see the report of what was skipped', async ({ app, workFile, shot }) => {
@@ -100,4 +102,38 @@ test('delete a dataset after confirming; cancelling keeps it', async ({ app, wor
   await expect(list.getByRole('listitem')).toHaveCount(1);
   await expect(list).toContainText('keep');
   await shot('2-after-delete');
+});
+
+test('a large import shows its progress and can be cancelled, adding nothing', async ({ app, workFile }) => {
+  await createVault(app);
+  // Many short rows: quick to hand over, and the import runs for seconds after its first report.
+  const lines = ['t,value,label'];
+  for (let i = 0; i < 700_000; i++) lines.push(`${i},${i % 10},${i % 2}`);
+  const file = workFile('sensor.csv', lines.join('\n') + '\n');
+  await app.getByRole('button', { name: 'Import a file' }).click();
+  await app.getByTestId('import-file').setInputFiles(file);
+  await expect(app.getByRole('heading', { name: 'Columns' })).toBeVisible();
+  // The import keeps the main side busy, so a click sent from the test would arrive late. The user
+  // presses Cancel in the page, as soon as the progress bar first shows bytes read.
+  await app.evaluate(() => {
+    const seen: string[] = [];
+    const observer = new MutationObserver(() => {
+      const bar = document.querySelector('progress[aria-label*="read ·"]');
+      const cancel = Array.from(document.querySelectorAll('button')).find((b) => b.textContent === 'Cancel import');
+      if (bar && cancel) {
+        seen.push(bar.getAttribute('aria-label') ?? '');
+        observer.disconnect();
+        cancel.click();
+        document.body.dataset.progressSeen = seen[0];
+      }
+    });
+    observer.observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+  await app.getByRole('button', { name: 'Import 3 columns' }).click();
+
+  await expect(app.getByText('Import cancelled. Nothing was added to the vault.')).toBeVisible({ timeout: 60_000 });
+  await expect(app.locator('body')).toHaveAttribute('data-progress-seen', /MB of \d+(\.\d)? MB read · [\d,]+ rows/);
+  await expect(app.getByRole('heading', { name: 'Columns' })).toBeVisible();
+  await nav(app, 'Data').click();
+  await expect(app.getByText('No datasets yet')).toBeVisible();
 });
