@@ -316,10 +316,12 @@ function ReportView({ report, title }: { report: ImportReport; title: string }) 
     <section className="panel report" aria-labelledby="report-title">
       <h2 id="report-title">{title}</h2>
       <dl className="stats">
-        <div>
-          <dt>Records imported</dt>
-          <dd>{formatCount(report.rowsImported)}</dd>
-        </div>
+        {report.datasetId ? (
+          <div>
+            <dt>Records imported</dt>
+            <dd>{formatCount(report.rowsImported)}</dd>
+          </div>
+        ) : null}
         <div>
           <dt>Rows with problems</dt>
           <dd>{formatCount(report.rowsRejected)}</dd>
