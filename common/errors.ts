@@ -19,7 +19,28 @@ export type TroveErrorCode =
   | 'BACKUP_DAMAGED'
   | 'TARGET_EXISTS'
   | 'CANCELLED'
-  | 'INVALID_INPUT';
+  | 'INVALID_INPUT'
+  // Worker and local training.
+  | 'INVALID_JOB_SPEC'
+  | 'TRAINING_FAILED'
+  | 'BACKEND_UNAVAILABLE'
+  | 'WORKER_CRASHED'
+  | 'WORKER_UNRESPONSIVE'
+  | 'WORKER_OUT_OF_MEMORY'
+  | 'TASK_TIMEOUT'
+  | 'WORKER_STOPPED'
+  // Secure aggregation: a peer's message that the protocol does not allow.
+  | 'SECAGG_MALFORMED'
+  | 'SECAGG_WRONG_ROUND'
+  | 'SECAGG_WRONG_STAGE'
+  | 'SECAGG_REPLAY'
+  | 'SECAGG_BAD_SIGNATURE'
+  | 'SECAGG_NOT_NEIGHBOUR'
+  | 'SECAGG_UNSAFE_REQUEST'
+  | 'SECAGG_INCONSISTENT_SHARES'
+  | 'ROUND_ABORTED'
+  // Differential privacy.
+  | 'PRIVACY_BUDGET_EXCEEDED';
 
 export class TroveError extends Error {
   readonly code: TroveErrorCode;

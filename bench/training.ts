@@ -1,0 +1,228 @@
+// Training throughput of the reference MLP (32 -> 64 relu -> 64 relu -> 2 softmax, Adam, batch
+// 256, 50k rows, 3 epochs) on the backend the worker selects, against numpy/OpenBLAS on one
+// thread training the same network on the same data in the same run.
+//
+//   npm run bench:training                 selected backend vs numpy (+ TensorFlow.js wasm once)
+//   npm run bench:training -- --repeats 5  more runs per contender (the median is reported)
+//   npm run bench:training -- --no-tfjs    skip the TensorFlow.js wasm reference run
+//
+// The baseline runs twice per repeat: with the environment's OPENBLAS_CORETYPE (when one is set)
+// and with OpenBLAS detecting the core itself; the ratio is taken against the faster of the two,
+// and the bench prints the core each used.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseTrainingJobSpec, type TrainingJobSpec, type TrainingJobSpecInput } from '../common/jobspec.js';
+import { NodeWorkerLauncher } from '../main/services/worker/launcher.js';
+import { WorkerSupervisor } from '../main/services/worker/supervisor.js';
+import { loadTf, selectBackend, type BackendChoice } from '../worker/training/backend.js';
+import { SeededRandom } from '../worker/training/random.js';
+import { createTrainer, runLocalStep } from '../worker/training/local-step.js';
+import { TfjsTrainer, initialWeights, type LocalTrainer } from '../worker/training/trainers.js';
+
+const ROWS = 50_000;
+const FEATURES = 32;
+const HIDDEN = 64;
+const CLASSES = 2;
+const BATCH = 256;
+const EPOCHS = 3;
+const LR = 0.001;
+const SEED = 7;
+
+const args = process.argv.slice(2);
+const repeatsArg = args.indexOf('--repeats');
+const REPEATS = repeatsArg >= 0 ? Math.max(1, Number(args[repeatsArg + 1])) : 3;
+const WITH_TFJS = !args.includes('--no-tfjs');
+
+export function referenceSpec(): TrainingJobSpecInput {
+  return {
+    kind: 'federated-training',
+    features: Array.from({ length: FEATURES }, (_, i) => ({ column: `f${i}`, kind: 'numeric' as const })),
+    label: { column: 'label', kind: 'class', classes: ['0', '1'] },
+    model: {
+      inputWidth: FEATURES,
+      layers: [
+        { type: 'dense', units: HIDDEN, activation: 'relu' },
+        { type: 'dense', units: HIDDEN, activation: 'relu' },
+        { type: 'dense', units: CLASSES, activation: 'softmax' },
+      ],
+      loss: 'categorical-crossentropy',
+    },
+    optimizer: { kind: 'adam', learningRate: LR },
+    local: { epochs: EPOCHS, batchSize: BATCH, heldOutFraction: 0, clipNorm: 1e6, seed: SEED },
+  };
+}
+
+function makeData(): { x: Float32Array; y: Float32Array; labels: Int32Array } {
+  const rng = new SeededRandom(2024);
+  const x = new Float32Array(ROWS * FEATURES);
+  for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+  const y = new Float32Array(ROWS * CLASSES);
+  const labels = new Int32Array(ROWS);
+  for (let r = 0; r < ROWS; r++) {
+    const o = r * FEATURES;
+    const score = x[o]! * x[o + 1]! + 0.5 * x[o + 2]! - 0.3 * x[o + 3]! + 0.2 * rng.normal();
+    const c = score > 0 ? 1 : 0;
+    labels[r] = c;
+    y[r * CLASSES + c] = 1;
+  }
+  return { x, y, labels };
+}
+
+function trainEpochs(trainer: LocalTrainer, x: Float32Array, y: Float32Array, seed: number): { seconds: number; loss: number } {
+  const rng = new SeededRandom(seed);
+  let loss = 0;
+  const t0 = performance.now();
+  for (let e = 0; e < EPOCHS; e++) {
+    const order = rng.permutation(ROWS);
+    for (let s = 0; s < ROWS; s += BATCH) loss = trainer.trainBatch(x, y, order, s, Math.min(ROWS, s + BATCH)).loss;
+  }
+  return { seconds: (performance.now() - t0) / 1000, loss };
+}
+
+interface NumpyRun {
+  samplesPerSecond: number;
+  seconds: number;
+  finalLoss: number;
+  blasCore: string | null;
+  numpy: string;
+}
+
+function runNumpy(dir: string, coreType: string | undefined): NumpyRun {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'training_numpy.py');
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  if (coreType === undefined) delete env.OPENBLAS_CORETYPE;
+  else env.OPENBLAS_CORETYPE = coreType;
+  const argv = [script, join(dir, 'x.f32'), join(dir, 'y.i32'), ROWS, FEATURES, CLASSES, HIDDEN, BATCH, EPOCHS, LR, SEED].map(String);
+  const out = spawnSync('python3', argv, { env, encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`numpy baseline failed: ${out.stderr || out.error?.message}`);
+  return JSON.parse(out.stdout.trim().split('\n').pop()!) as NumpyRun;
+}
+
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+async function main(): Promise<void> {
+  const spec: TrainingJobSpec = parseTrainingJobSpec(referenceSpec());
+  const { x, y, labels } = makeData();
+  const dir = mkdtempSync(join(tmpdir(), 'trove-bench-'));
+  try {
+    writeFileSync(join(dir, 'x.f32'), x);
+    writeFileSync(join(dir, 'y.i32'), labels);
+
+    const choice: BackendChoice = await selectBackend(spec);
+    console.log(`backend: ${choice.backend} (${choice.engine})`);
+    console.log(`reason:  ${choice.reason}`);
+    console.log(`reference MLP ${FEATURES}-${HIDDEN}-${HIDDEN}-${CLASSES}, Adam, batch ${BATCH}, ${ROWS} rows, ${EPOCHS} epochs, ${REPEATS} runs each (median)\n`);
+
+    const envCore = process.env.OPENBLAS_CORETYPE || undefined;
+    const selected: number[] = [];
+    const numpy: number[] = [];
+    const numpyEnv: number[] = [];
+    let npEnv: NumpyRun | undefined;
+    let lastLoss = 0;
+    let np: NumpyRun | undefined;
+    // Warm-up (JIT, wasm compile), then interleave the contenders so both see the same machine load.
+    {
+      const trainer = await createTrainer(spec, choice);
+      trainer.setWeights(initialWeights(spec.model, SEED));
+      for (let s = 0; s < 20 * BATCH; s += BATCH) trainer.trainBatch(x, y, new SeededRandom(1).permutation(ROWS), s, s + BATCH);
+      trainer.dispose();
+    }
+    for (let r = 0; r < REPEATS; r++) {
+      np = runNumpy(dir, undefined);
+      numpy.push(np.samplesPerSecond);
+      if (envCore) {
+        npEnv = runNumpy(dir, envCore);
+        numpyEnv.push(npEnv.samplesPerSecond);
+      }
+      const trainer = await createTrainer(spec, choice);
+      trainer.setWeights(initialWeights(spec.model, SEED));
+      const run = trainEpochs(trainer, x, y, SEED + r);
+      trainer.dispose();
+      selected.push((ROWS * EPOCHS) / run.seconds);
+      lastLoss = run.loss;
+    }
+    const sel = median(selected);
+    const auto = median(numpy);
+    const forced = numpyEnv.length > 0 ? median(numpyEnv) : 0;
+    const base = Math.max(auto, forced);
+    console.log(`numpy/OpenBLAS 1 thread, core detected (${np?.blasCore ?? 'unknown'}, numpy ${np?.numpy}): ${fmt(auto)} samples/s  [${numpy.map(fmt).join(', ')}]  final loss ${np?.finalLoss.toFixed(4)}`);
+    if (envCore) console.log(`numpy/OpenBLAS 1 thread, OPENBLAS_CORETYPE=${envCore} (${npEnv?.blasCore ?? 'unknown'}): ${fmt(forced)} samples/s  [${numpyEnv.map(fmt).join(', ')}]`);
+    console.log(`baseline: the faster numpy, ${fmt(base)} samples/s`);
+    console.log(`selected (${choice.backend}/${choice.engine}): ${fmt(sel)} samples/s  [${selected.map(fmt).join(', ')}]  final loss ${lastLoss.toFixed(4)}`);
+    console.log(`ratio selected / numpy: ${(sel / base).toFixed(3)}x`);
+
+    // The whole local step through the worker's code path: feature mapping, seeded split,
+    // yielding to the event loop between batches, update and clipping.
+    const columns = [
+      ...Array.from({ length: FEATURES }, (_, f) => {
+        const values = new Float64Array(ROWS);
+        for (let r = 0; r < ROWS; r++) values[r] = x[r * FEATURES + f]!;
+        return { type: 'number' as const, values, nulls: new Uint8Array(ROWS) };
+      }),
+      { type: 'category' as const, values: Array.from(labels, (l) => String(l)) },
+    ];
+    const rows = { recordIds: Float64Array.from({ length: ROWS }, (_, i) => i), columns };
+    const step = await runLocalStep({ spec: referenceSpec(), data: rows, globalWeights: null });
+    const stepRate = (step.exampleCount * EPOCHS) / (step.durationMs / 1000);
+    console.log(`full local step (worker path, ${step.backend.backend}/${step.backend.engine}): ${fmt(stepRate)} samples/s including data mapping (${(stepRate / base).toFixed(3)}x numpy)`);
+
+    // The same local step in a real worker process, as the app runs it (task sent over IPC,
+    // rows cloned into the worker, progress throttled back); the process start is not counted.
+    const supervisor = new WorkerSupervisor({ launcher: new NodeWorkerLauncher() });
+    let workerRate: number | null = null;
+    try {
+      await supervisor.run({ kind: 'diagnostic', action: 'echo' }).catch(() => undefined);
+      const t0 = performance.now();
+      const res = await supervisor.run({ kind: 'train-local', spec: referenceSpec(), globalWeights: null, data: { kind: 'inline', rows } });
+      const seconds = (performance.now() - t0) / 1000;
+      if (res.kind === 'train-local') {
+        workerRate = (res.step.exampleCount * EPOCHS) / seconds;
+        console.log(`local step in the worker process (${res.step.backend.backend}/${res.step.backend.engine}): ${fmt(workerRate)} samples/s end to end (${(workerRate / base).toFixed(3)}x numpy)`);
+      }
+    } finally {
+      await supervisor.stop();
+    }
+
+    let tfjsRate: number | null = null;
+    if (WITH_TFJS && choice.engine === 'dense-kernel') {
+      const tf = await loadTf();
+      await import('@tensorflow/tfjs-backend-wasm');
+      await tf.setBackend('wasm');
+      const trainer = new TfjsTrainer(tf, spec);
+      trainer.setWeights(initialWeights(spec.model, SEED));
+      const run = trainEpochs(trainer, x, y, SEED);
+      trainer.dispose();
+      tfjsRate = (ROWS * EPOCHS) / run.seconds;
+      console.log(`TensorFlow.js wasm (same model, 1 run): ${fmt(tfjsRate)} samples/s  (${(tfjsRate / base).toFixed(3)}x numpy; selected is ${(sel / tfjsRate).toFixed(1)}x tfjs-wasm)`);
+    }
+    console.log(
+      JSON.stringify({
+        bench: 'training',
+        backend: choice.backend,
+        engine: choice.engine,
+        samplesPerSecond: Math.round(sel),
+        numpySamplesPerSecond: Math.round(base),
+        ratio: Number((sel / base).toFixed(3)),
+        localStepSamplesPerSecond: Math.round(stepRate),
+        workerProcessSamplesPerSecond: workerRate === null ? null : Math.round(workerRate),
+        tfjsWasmSamplesPerSecond: tfjsRate === null ? null : Math.round(tfjsRate),
+        numpyDetectedCore: np?.blasCore ?? null,
+        numpyDetectedSamplesPerSecond: Math.round(auto),
+        numpyEnvCore: envCore ?? null,
+        numpyEnvSamplesPerSecond: envCore ? Math.round(forced) : null,
+      }),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,54 @@
+// Fixed-point encoding of clipped float vectors, so that sums can be taken modulo 2^m.
+// x in [-c, c] maps to q = floor((x + c) * (2^b - 1) / 2c + u), u uniform in [0, 1): stochastic
+// rounding keeps the decoded sum unbiased, and each coordinate's error is below one step 2c/(2^b-1).
+import { TroveError } from '../errors.js';
+
+export interface QuantizationSettings {
+  clipRange: number;
+  quantizationBits: number;
+}
+
+/** The size of one quantization step. */
+export function quantizationStep(s: QuantizationSettings): number {
+  return (2 * s.clipRange) / (2 ** s.quantizationBits - 1);
+}
+
+/** The largest error, per coordinate, of a decoded sum of `count` clipped vectors. */
+export function quantizationErrorBound(s: QuantizationSettings, count: number): number {
+  return count * quantizationStep(s);
+}
+
+/**
+ * Clips and quantizes `input` into `out` (Uint32 words). `random` holds one uniform 32-bit word
+ * per coordinate for stochastic rounding.
+ */
+export function quantizeInto(input: ArrayLike<number>, s: QuantizationSettings, random: Uint32Array, out: Uint32Array): Uint32Array {
+  const d = input.length;
+  if (out.length !== d || random.length < d) throw new Error('quantize: length mismatch');
+  const c = s.clipRange;
+  const levels = 2 ** s.quantizationBits - 1;
+  const scale = levels / (2 * c);
+  for (let i = 0; i < d; i++) {
+    let x = input[i] as number;
+    if (x !== x) notANumber(i);
+    if (x > c) x = c;
+    else if (x < -c) x = -c;
+    let q = Math.floor((x + c) * scale + (random[i] as number) * 2.3283064365386963e-10);
+    if (q > levels) q = levels;
+    out[i] = q;
+  }
+  return out;
+}
+
+function notANumber(index: number): never {
+  throw new TroveError('INVALID_INPUT', 'The update contains a value that is not a number.', { index });
+}
+
+/** Decodes a sum of `count` quantized vectors (taken modulo 2^modulusBits) back to floats. */
+export function dequantizeSum(sum: Uint32Array, s: QuantizationSettings, count: number): Float64Array {
+  const step = quantizationStep(s);
+  const offset = count * s.clipRange;
+  const out = new Float64Array(sum.length);
+  for (let i = 0; i < sum.length; i++) out[i] = (sum[i] as number) * step - offset;
+  return out;
+}

@@ -1,0 +1,92 @@
+// A job's data reaches the worker as a grant (vault file, dataset, data key, columns): the worker
+// unseals only those columns itself. The grant is issued here the way the main side would, from
+// the vault's master key; the training runs in a real worker process.
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SealKind, bytesToHex, hexToBytes, open, sodiumReady } from '../../../common/vault-format.js';
+import type { TaskDataSource } from '../../../common/worker-protocol.js';
+import { WorkerSupervisor } from '../../../main/services/worker/supervisor.js';
+import type { Vault } from '../../../main/services/vault/index.js';
+import { VaultGrantReader } from '../../../worker/vault-grant-reader.js';
+import { healthSpec, healthTable } from '../../fixtures/training-data.js';
+import { newVault, useTempDir } from '../../helpers/vault.js';
+import { testWorkerLauncher } from '../../helpers/worker.js';
+
+const t = useTempDir();
+const supervisors: WorkerSupervisor[] = [];
+afterEach(async () => {
+  await Promise.all(supervisors.splice(0).map((s) => s.stop()));
+});
+
+function healthCsv(n: number): string {
+  const table = healthTable(n, 21);
+  const cols = table.rows.columns;
+  const lines = [table.columns.join(',')];
+  for (let r = 0; r < n; r++) {
+    const cell = (c: number): string => {
+      const col = cols[c]!;
+      if ('nulls' in col) {
+        if (col.nulls[r]) return '';
+        return col.type === 'boolean' ? (col.values[r] ? 'true' : 'false') : String(col.values[r]);
+      }
+      return col.values[r] ?? '';
+    };
+    lines.push(cols.map((_, c) => cell(c)).join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function grantFor(vault: Vault, file: string, datasetId: string, columns: string[]): Promise<Extract<TaskDataSource, { kind: 'vault-grant' }>> {
+  await sodiumReady();
+  const { vaultId, masterKey } = vault.backupMaterial();
+  const db = new Database(file, { readonly: true });
+  const row = db.prepare('SELECT data_key_sealed FROM datasets WHERE id = ?').get(Buffer.from(hexToBytes(datasetId))) as { data_key_sealed: Buffer };
+  db.close();
+  const dataKey = open(masterKey, new Uint8Array(row.data_key_sealed), { kind: SealKind.dataKey, vaultId, ownerId: hexToBytes(datasetId) }, 'dataset key');
+  return { kind: 'vault-grant', vaultPath: file, vaultId: bytesToHex(vaultId), datasetId, dataKey, columns };
+}
+
+async function importHealth(rows: number): Promise<{ vault: Vault; file: string; datasetId: string }> {
+  const vault = await newVault(t);
+  const file = t.file('vault.db');
+  const report = await vault.importFile(t.file('health.csv', healthCsv(rows)), { name: 'Health' });
+  expect(report.rowsImported).toBe(rows);
+  return { vault, file, datasetId: report.datasetId! };
+}
+
+describe('vault data grants in the worker', () => {
+  it('reads exactly the granted columns, as the vault itself reads them', async () => {
+    const { vault, file, datasetId } = await importHealth(5_000);
+    const columns = ['sleep_hours', 'region', 'health'];
+    const grant = await grantFor(vault, file, datasetId, columns);
+    const data = await new VaultGrantReader().open(grant, columns);
+    const blocks = [...vault.scan(datasetId, columns)];
+    expect(data.rows.recordIds.length).toBe(5_000);
+    expect(blocks.length).toBeGreaterThan(1);
+    expect(Array.from(data.rows.recordIds)).toEqual(blocks.flatMap((b) => Array.from(b.recordIds)));
+    expect(data.rows.columns.map((c) => c.type)).toEqual(blocks[0]!.columns.map((c) => c.type));
+    const region = data.rows.columns[1]!;
+    expect(region.values.slice(0, 10)).toEqual(blocks[0]!.columns[1]!.values.slice(0, 10));
+  });
+
+  it('refuses columns outside the grant and a key that is not the dataset key', async () => {
+    const { vault, file, datasetId } = await importHealth(50);
+    const grant = await grantFor(vault, file, datasetId, ['age']);
+    await expect(new VaultGrantReader().open(grant, ['age', 'health'])).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    const wrongKey = { ...grant, dataKey: new Uint8Array(32).fill(7) };
+    await expect(new VaultGrantReader().open(wrongKey, ['age'])).rejects.toMatchObject({ code: 'CORRUPT_DATA' });
+  });
+
+  it('trains a local step in the worker process from a grant', async () => {
+    const { vault, file, datasetId } = await importHealth(3_000);
+    const spec = healthSpec({ epochs: 2 });
+    const grant = await grantFor(vault, file, datasetId, ['age', 'resting_heart_rate', 'sleep_hours', 'smoker', 'region', 'health']);
+    const s = new WorkerSupervisor({ launcher: await testWorkerLauncher(), defaultMemoryLimitMb: 512 });
+    supervisors.push(s);
+    const result = await s.run({ kind: 'train-local', spec, globalWeights: null, data: grant });
+    expect(result.kind).toBe('train-local');
+    if (result.kind !== 'train-local') return;
+    expect(result.step.exampleCount + result.step.metrics.heldOutExamples).toBe(3_000 - result.step.metrics.droppedRows);
+    expect(result.step.metrics.heldOutAccuracy).toBeGreaterThan(0.6);
+  });
+});

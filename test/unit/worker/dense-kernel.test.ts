@@ -1,0 +1,105 @@
+// The built-in kernel must train exactly the model TensorFlow.js would: same seed, same batches,
+// same weights after every step (up to float32 rounding).
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseTrainingJobSpec, type TrainingJobSpecInput } from '../../../common/jobspec.js';
+import { buildKernels } from '../../../scripts/build-kernels.js';
+import { SeededRandom } from '../../../worker/training/random.js';
+import { DenseKernelTrainer, TfjsTrainer, initialWeights } from '../../../worker/training/trainers.js';
+
+beforeAll(async () => {
+  tf.enableProdMode();
+  await tf.setBackend('cpu');
+});
+
+function problem(rows: number, width: number, outputs: number, kind: 'onehot' | 'binary' | 'value'): { x: Float32Array; y: Float32Array } {
+  const rng = new SeededRandom(99);
+  const x = new Float32Array(rows * width);
+  for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+  const y = new Float32Array(rows * outputs);
+  for (let r = 0; r < rows; r++) {
+    const s = x[r * width]! - 0.5 * x[r * width + 1]! + 0.1 * rng.normal();
+    if (kind === 'onehot') y[r * outputs + (s > 0.3 ? 2 : s > -0.3 ? 1 : 0)] = 1;
+    else if (kind === 'binary') y[r] = s > 0 ? 1 : 0;
+    else y[r] = s;
+  }
+  return { x, y };
+}
+
+function spec(layers: TrainingJobSpecInput['model']['layers'], loss: TrainingJobSpecInput['model']['loss'], optimizer: TrainingJobSpecInput['optimizer'], width: number, classes: string[] | null) {
+  return parseTrainingJobSpec({
+    kind: 'federated-training',
+    features: Array.from({ length: width }, (_, i) => ({ column: `f${i}`, kind: 'numeric' })),
+    label: classes ? { column: 'y', kind: 'class', classes } : { column: 'y', kind: 'value' },
+    model: { inputWidth: width, layers, loss },
+    optimizer,
+    local: { epochs: 1, batchSize: 32, heldOutFraction: 0, clipNorm: 10, seed: 5 },
+  });
+}
+
+function compare(s: ReturnType<typeof spec>, data: { x: Float32Array; y: Float32Array }, rows: number, steps: number): void {
+  const kernel = new DenseKernelTrainer(s);
+  const reference = new TfjsTrainer(tf, s);
+  const init = initialWeights(s.model, s.local.seed);
+  kernel.setWeights(init);
+  reference.setWeights(init);
+  const order = new SeededRandom(3).permutation(rows);
+  for (let step = 0; step < steps; step++) {
+    const start = (step * 32) % rows;
+    const a = kernel.trainBatch(data.x, data.y, order, start, start + 32);
+    const b = reference.trainBatch(data.x, data.y, order, start, start + 32);
+    expect(a.loss).toBeCloseTo(b.loss, 4);
+    expect(a.correct).toBe(b.correct);
+  }
+  const wk = kernel.getWeights();
+  const wr = reference.getWeights();
+  expect(wk.length).toBe(wr.length);
+  let maxDiff = 0;
+  for (let i = 0; i < wk.length; i++) maxDiff = Math.max(maxDiff, Math.abs(wk[i]! - wr[i]!));
+  expect(maxDiff).toBeLessThan(2e-4);
+  const ek = kernel.evaluate(data.x, data.y, rows);
+  const er = reference.evaluate(data.x, data.y, rows);
+  expect(ek.loss).toBeCloseTo(er.loss, 3);
+  reference.dispose();
+}
+
+describe('dense kernel', () => {
+  it('matches TensorFlow.js for an MLP classifier with Adam', () => {
+    const s = spec(
+      [
+        { type: 'dense', units: 20, activation: 'relu' },
+        { type: 'dense', units: 12, activation: 'relu' },
+        { type: 'dense', units: 3, activation: 'softmax' },
+      ],
+      'categorical-crossentropy',
+      { kind: 'adam', learningRate: 0.01 },
+      13,
+      ['a', 'b', 'c'],
+    );
+    compare(s, problem(256, 13, 3, 'onehot'), 256, 24);
+  });
+
+  it('matches TensorFlow.js for logistic regression with SGD', () => {
+    const s = spec([{ type: 'dense', units: 1, activation: 'sigmoid' }], 'binary-crossentropy', { kind: 'sgd', learningRate: 0.1 }, 6, ['no', 'yes']);
+    compare(s, problem(128, 6, 1, 'binary'), 128, 16);
+  });
+
+  it('matches TensorFlow.js for an MLP regressor with a linear hidden layer', () => {
+    const s = spec(
+      [
+        { type: 'dense', units: 9, activation: 'linear' },
+        { type: 'dense', units: 7, activation: 'relu' },
+        { type: 'dense', units: 1, activation: 'linear' },
+      ],
+      'mean-squared-error',
+      { kind: 'adam', learningRate: 0.005 },
+      5,
+      null,
+    );
+    compare(s, problem(160, 5, 1, 'value'), 160, 20);
+  });
+
+  it('ships a compiled kernel that matches its WebAssembly text source', async () => {
+    expect(await buildKernels(true)).toEqual([]);
+  });
+});

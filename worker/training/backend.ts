@@ -1,0 +1,155 @@
+// Chooses where training runs, in the order the product promises: native TensorFlow with CUDA,
+// native TensorFlow on the CPU, WebAssembly, then plain JavaScript. The native packages are
+// optional (they need libtensorflow at install time), so each step can fail; the choice and the
+// reason for it are reported to the UI and the log.
+//
+// "wasm" has two engines: plain dense networks (the allowlisted MLPs and logistic regression)
+// train on the worker's own fused WebAssembly SIMD kernel, anything else (dropout, batch-norm,
+// other activations) on TensorFlow.js's wasm backend.
+import type * as TfModule from '@tensorflow/tfjs';
+import { TroveError } from '../../common/errors.js';
+import type { TrainingJobSpec } from '../../common/jobspec.js';
+import { denseKernelAvailable } from './kernel/dense-mlp.js';
+
+export const BACKEND_ORDER = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_ORDER)[number];
+export type Engine = 'tfjs' | 'dense-kernel';
+
+export interface BackendAttempt {
+  backend: BackendName;
+  ok: boolean;
+  detail: string;
+}
+
+export interface BackendChoice {
+  backend: BackendName;
+  engine: Engine;
+  /** One sentence for the UI and the log: what was chosen and why. */
+  reason: string;
+  attempts: BackendAttempt[];
+}
+
+export type Tf = typeof TfModule;
+
+let tfModule: Tf | undefined;
+
+export async function loadTf(): Promise<Tf> {
+  if (!tfModule) {
+    tfModule = await import('@tensorflow/tfjs');
+    // Production mode: no per-op debug checks, and no console advice to install tfjs-node.
+    tfModule.enableProdMode();
+  }
+  return tfModule;
+}
+
+/** Whether a model can run on the fused dense kernel, and if not, why. */
+export function denseKernelFit(spec: Pick<TrainingJobSpec, 'model' | 'optimizer'>): { ok: true } | { ok: false; reason: string } {
+  const layers = spec.model.layers;
+  if (spec.optimizer.kind !== 'sgd' && spec.optimizer.kind !== 'adam') return { ok: false, reason: `optimizer ${spec.optimizer.kind}` };
+  for (let i = 0; i < layers.length; i++) {
+    const l = layers[i]!;
+    if (l.type !== 'dense') return { ok: false, reason: `${l.type} layer` };
+    if (!l.useBias) return { ok: false, reason: 'dense layer without bias' };
+    const last = i === layers.length - 1;
+    if (!last && l.activation !== 'relu' && l.activation !== 'linear') return { ok: false, reason: `${l.activation} hidden activation` };
+    if (last) {
+      const loss = spec.model.loss;
+      const fits =
+        (loss === 'categorical-crossentropy' && l.activation === 'softmax') ||
+        (loss === 'binary-crossentropy' && l.activation === 'sigmoid') ||
+        (loss === 'mean-squared-error' && l.activation === 'linear');
+      if (!fits) return { ok: false, reason: `${l.activation} output with ${loss}` };
+    }
+  }
+  return { ok: true };
+}
+
+/** How to load a native TensorFlow.js package; replaceable in tests. */
+export type NativeLoader = (pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node') => Promise<unknown>;
+
+const defaultNativeLoader: NativeLoader = (pkg) => import(pkg);
+
+function describeLoadError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  if (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') return 'not installed';
+  return `failed to load (${(e?.message ?? String(err)).split('\n')[0]})`;
+}
+
+export interface SelectOptions {
+  /** Start the search further down the order (e.g. a user setting "never use the GPU"). */
+  from?: BackendName;
+  nativeLoader?: NativeLoader;
+}
+
+/**
+ * Picks the first backend that loads and initializes, and leaves TensorFlow.js set to it (a
+ * failed setBackend leaves tfjs pointing at the broken backend, so every failure is followed by
+ * a successful switch before this returns).
+ */
+export async function selectBackend(spec: Pick<TrainingJobSpec, 'model' | 'optimizer'>, options: SelectOptions = {}): Promise<BackendChoice> {
+  // TensorFlow.js is loaded only when an engine needs it: the dense kernel does not.
+  let tf: Tf | undefined;
+  const load = options.nativeLoader ?? defaultNativeLoader;
+  const attempts: BackendAttempt[] = [];
+  const start = BACKEND_ORDER.indexOf(options.from ?? 'tensorflow-gpu');
+  const fit = denseKernelFit(spec);
+
+  for (const backend of BACKEND_ORDER.slice(start)) {
+    if (backend === 'tensorflow-gpu' || backend === 'tensorflow') {
+      const pkg = backend === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      try {
+        await load(pkg);
+        tf ??= await loadTf();
+        // both native packages register their backend as 'tensorflow'
+        if (!(await tf.setBackend('tensorflow'))) throw new Error('backend did not initialize');
+        attempts.push({ backend, ok: true, detail: `${pkg} loaded` });
+        return finish(backend, 'tfjs', `${pkg} is installed and initialized`);
+      } catch (err) {
+        attempts.push({ backend, ok: false, detail: `${pkg} ${describeLoadError(err)}` });
+        continue;
+      }
+    }
+    if (backend === 'wasm') {
+      if (fit.ok) {
+        const kernel = denseKernelAvailable();
+        if (kernel.ok) {
+          attempts.push({ backend, ok: true, detail: 'fused dense kernel (WebAssembly SIMD)' });
+          if (tf) await ensureCpuFallback(tf);
+          return finish(backend, 'dense-kernel', 'the model is a plain dense network: it trains on the built-in WebAssembly SIMD kernel');
+        }
+        attempts.push({ backend, ok: false, detail: kernel.reason });
+      }
+      try {
+        tf ??= await loadTf();
+        await import('@tensorflow/tfjs-backend-wasm');
+        if (!(await tf.setBackend('wasm'))) throw new Error('backend did not initialize');
+        attempts.push({ backend, ok: true, detail: '@tensorflow/tfjs-backend-wasm initialized' });
+        return finish(backend, 'tfjs', fit.ok ? 'TensorFlow.js WebAssembly backend' : `TensorFlow.js WebAssembly backend (the built-in kernel does not cover: ${fit.reason})`);
+      } catch (err) {
+        attempts.push({ backend, ok: false, detail: `@tensorflow/tfjs-backend-wasm ${describeLoadError(err)}` });
+        continue;
+      }
+    }
+    if (backend === 'cpu') {
+      tf ??= await loadTf();
+      if (await tf.setBackend('cpu')) {
+        attempts.push({ backend, ok: true, detail: 'TensorFlow.js plain JavaScript backend' });
+        return finish(backend, 'tfjs', 'plain JavaScript backend (slowest)');
+      }
+      attempts.push({ backend, ok: false, detail: 'cpu backend did not initialize' });
+    }
+  }
+  throw new TroveError('BACKEND_UNAVAILABLE', 'No training backend could be started on this machine.', { attempts });
+
+  function finish(backend: BackendName, engine: Engine, why: string): BackendChoice {
+    const skipped = attempts.filter((a) => !a.ok).map((a) => a.detail);
+    const reason = skipped.length > 0 ? `${backend}: ${why}; skipped ${skipped.join(', ')}` : `${backend}: ${why}`;
+    return { backend, engine, reason, attempts };
+  }
+}
+
+/** After a native backend failed to initialize, leave TensorFlow.js on a working backend. */
+async function ensureCpuFallback(tf: Tf): Promise<void> {
+  const current = tf.getBackend();
+  if (current !== 'cpu' && current !== 'wasm') await tf.setBackend('cpu');
+}

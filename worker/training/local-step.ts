@@ -1,0 +1,135 @@
+// A federated round's local step, as a contributor's machine runs it: take the global weights,
+// train the job's model for E epochs on the local rows, and hand back only the clipped update
+// (new weights minus global weights), the number of examples, and metrics on a local held-out
+// split. The rows never leave this function; the update is what secure aggregation masks next.
+import type { ColumnarRows } from '../../common/dataset.js';
+import { TroveError, isTroveError } from '../../common/errors.js';
+import { parseTrainingJobSpec, parameterCountOf, type TrainingJobSpec } from '../../common/jobspec.js';
+import type { BackendReport, LocalStepResult, TrainingProgress } from '../../common/worker-protocol.js';
+import { loadTf, selectBackend, type BackendChoice, type SelectOptions } from './backend.js';
+import { buildTrainingMatrix } from './features.js';
+import { SeededRandom } from './random.js';
+import { DenseKernelTrainer, TfjsTrainer, initialWeights, type LocalTrainer } from './trainers.js';
+
+export interface LocalStepInput {
+  /** The training spec, as received (validated here before anything else happens). */
+  spec: unknown;
+  /** The job's columns: the spec's features in order, then the label. */
+  data: ColumnarRows;
+  /** Global weights of this round; null for a first round that starts from the seeded init. */
+  globalWeights: Float32Array | null;
+}
+
+export interface LocalStepOptions {
+  onProgress?: (p: TrainingProgress) => void;
+  /** Checked before every batch: once aborted, no further batch starts. */
+  signal?: AbortSignal;
+  backend?: SelectOptions;
+  /** Told which backend was chosen, before training starts. */
+  onBackend?: (backend: BackendReport) => void;
+  /** Yield to the event loop between batches (heartbeats, cancel messages). Default true. */
+  yieldBetweenBatches?: boolean;
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export async function createTrainer(spec: TrainingJobSpec, choice: BackendChoice): Promise<LocalTrainer> {
+  if (choice.engine === 'dense-kernel') return new DenseKernelTrainer(spec);
+  return new TfjsTrainer(await loadTf(), spec);
+}
+
+/** L2 norm of a vector, accumulated in double precision. */
+export function l2Norm(v: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  return Math.sqrt(s);
+}
+
+export async function runLocalStep(input: LocalStepInput, options: LocalStepOptions = {}): Promise<LocalStepResult> {
+  const started = performance.now();
+  const spec = parseTrainingJobSpec(input.spec);
+  const expected = parameterCountOf(spec.model);
+  if (input.globalWeights && input.globalWeights.length !== expected) {
+    throw new TroveError('INVALID_INPUT', `The round's global weights have ${input.globalWeights.length} values; this model has ${expected}.`, {
+      expected,
+      received: input.globalWeights.length,
+    });
+  }
+  for (const v of input.globalWeights ?? []) {
+    if (!Number.isFinite(v)) throw new TroveError('INVALID_INPUT', "The round's global weights contain a value that is not a finite number.");
+  }
+
+  const matrix = buildTrainingMatrix(spec, input.data);
+  const rng = new SeededRandom(spec.local.seed);
+  const heldOut = Math.min(Math.floor(matrix.rows * spec.local.heldOutFraction), Math.max(matrix.rows - 1, 0));
+  const trainRows = matrix.rows - heldOut;
+  if (trainRows < 1) throw new TroveError('TRAINING_FAILED', 'There are no usable rows for this job in the dataset (every row was missing a value the job needs).');
+
+  // Split once, seeded: the first heldOut indices of a permutation are held out. Rows stay where
+  // they are; training and evaluation go through index arrays.
+  const split = rng.permutation(matrix.rows);
+  const heldIdx = split.subarray(0, heldOut);
+  const trainIdx = split.subarray(heldOut);
+  const { x, y } = matrix;
+
+  const choice = await selectBackend(spec, options.backend);
+  options.onBackend?.({ backend: choice.backend, engine: choice.engine, reason: choice.reason });
+  const trainer = await createTrainer(spec, choice);
+  try {
+    const global = input.globalWeights ?? initialWeights(spec.model, spec.local.seed);
+    trainer.setWeights(global);
+    const batch = spec.local.batchSize;
+    const batchesPerEpoch = Math.ceil(trainRows / batch);
+    const yieldEach = options.yieldBetweenBatches ?? true;
+    let trainLoss = 0;
+    for (let epoch = 0; epoch < spec.local.epochs; epoch++) {
+      const perm = rng.permutation(trainRows);
+      const order = new Uint32Array(trainRows);
+      for (let i = 0; i < trainRows; i++) order[i] = trainIdx[perm[i]!]!;
+      let epochLoss = 0;
+      for (let b = 0; b < batchesPerEpoch; b++) {
+        if (yieldEach) await yieldToEventLoop();
+        if (options.signal?.aborted) throw new TroveError('CANCELLED', 'Training was cancelled.');
+        const start = b * batch;
+        const end = Math.min(trainRows, start + batch);
+        const out = trainer.trainBatch(x, y, order, start, end);
+        if (!Number.isFinite(out.loss)) {
+          throw new TroveError('TRAINING_FAILED', 'Training diverged (the loss is no longer a finite number); the round is skipped.', { epoch, batch: b });
+        }
+        epochLoss += out.loss * (end - start);
+        options.onProgress?.({ kind: 'batch', epoch, epochs: spec.local.epochs, batch: b, batches: batchesPerEpoch, loss: out.loss });
+      }
+      trainLoss = epochLoss / trainRows;
+      options.onProgress?.({ kind: 'epoch', epoch, epochs: spec.local.epochs, batch: batchesPerEpoch, batches: batchesPerEpoch, loss: trainLoss });
+    }
+
+    const local = trainer.getWeights();
+    const update = new Float32Array(local.length);
+    for (let i = 0; i < local.length; i++) update[i] = local[i]! - global[i]!;
+    const norm = l2Norm(update);
+    const scale = norm > spec.local.clipNorm ? spec.local.clipNorm / norm : 1;
+    if (scale < 1) for (let i = 0; i < update.length; i++) update[i]! *= scale;
+
+    const held = heldOut > 0 ? trainer.evaluate(x, y, heldIdx) : null;
+    const classifier = spec.label.kind === 'class';
+    return {
+      update,
+      exampleCount: trainRows,
+      metrics: {
+        trainLoss,
+        heldOutLoss: held ? held.loss : null,
+        heldOutAccuracy: held && classifier ? held.correct / heldOut : null,
+        heldOutExamples: heldOut,
+        droppedRows: matrix.droppedRows,
+      },
+      clipping: { norm, clipNorm: spec.local.clipNorm, scale },
+      backend: { backend: choice.backend, engine: choice.engine, reason: choice.reason },
+      durationMs: performance.now() - started,
+    };
+  } catch (err) {
+    if (isTroveError(err)) throw err;
+    throw new TroveError('TRAINING_FAILED', `Training failed: ${(err as Error).message}`, undefined, { cause: err });
+  } finally {
+    trainer.dispose();
+  }
+}

@@ -1,0 +1,121 @@
+// Reads the columns a task was granted straight from the vault file, in the worker's own memory.
+// The grant carries one dataset's data key and the column names; the worker opens the file
+// read-only, unseals the dataset's manifest and then only the granted columns' segments (plus the
+// record ids), block by block, exactly as docs/vault-format.md lays them out. It never sees the
+// passphrase or the master key, and it cannot open any other dataset.
+import Database from 'better-sqlite3';
+import sodium from 'libsodium-wrappers-sumo';
+import type { ColumnData, ColumnSchema, ColumnarRows } from '../common/dataset.js';
+import { TroveError } from '../common/errors.js';
+import { SealKind, decodeColumn, decodeRecordIds, hexToBytes, open, openJson, sodiumReady, KEY_BYTES } from '../common/vault-format.js';
+import type { TaskDataSource } from '../common/worker-protocol.js';
+import type { DataSourceReader, TaskData } from './data-source.js';
+
+type Grant = Extract<TaskDataSource, { kind: 'vault-grant' }>;
+
+/** [block, version, rows, first record id, last record id] */
+type BlockEntry = [number, number, number, number, number];
+
+interface Manifest {
+  columns: ColumnSchema[];
+  rowCount: number;
+  blocks: BlockEntry[];
+}
+
+export class VaultGrantReader implements DataSourceReader {
+  async open(source: TaskDataSource, columns: string[]): Promise<TaskData> {
+    if (source.kind !== 'vault-grant') throw new TroveError('INVALID_INPUT', 'Not a vault grant.');
+    await sodiumReady();
+    // The key is needed only while the columns are unsealed: wiped (in the grant too) right after.
+    try {
+      return { rows: readGranted(source, source.dataKey, columns), release: () => undefined };
+    } finally {
+      sodium.memzero(source.dataKey);
+    }
+  }
+}
+
+function readGranted(grant: Grant, key: Uint8Array, wanted: string[]): ColumnarRows {
+  if (key.length !== KEY_BYTES) throw new TroveError('INVALID_INPUT', 'The data grant does not hold a dataset key.');
+  for (const c of wanted) {
+    if (!grant.columns.includes(c)) {
+      throw new TroveError('INVALID_INPUT', `The job reads column "${c}", which this data grant does not cover.`, { column: c });
+    }
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(grant.vaultPath, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new TroveError('VAULT_NOT_FOUND', 'The vault file named in the data grant could not be opened.', undefined, { cause: err });
+  }
+  try {
+    const header = db.prepare('SELECT vault_id FROM header WHERE id = 1').get() as { vault_id: Buffer } | undefined;
+    if (!header) throw new TroveError('CORRUPT_DATA', 'The vault file has no header.');
+    const vaultId = new Uint8Array(header.vault_id);
+    if (Buffer.from(vaultId).toString('hex') !== grant.vaultId.toLowerCase()) {
+      throw new TroveError('INTEGRITY_FAILURE', 'The data grant belongs to another vault.');
+    }
+    const datasetId = hexToBytes(grant.datasetId);
+    const row = db.prepare('SELECT manifest_version, manifest_sealed FROM datasets WHERE id = ?').get(Buffer.from(datasetId)) as
+      | { manifest_version: number; manifest_sealed: Buffer }
+      | undefined;
+    if (!row) throw new TroveError('DATASET_NOT_FOUND', 'The dataset of this job is no longer in the vault.', { id: grant.datasetId });
+    const manifest = openJson<Manifest>(
+      key,
+      new Uint8Array(row.manifest_sealed),
+      { kind: SealKind.manifest, vaultId, ownerId: datasetId, version: row.manifest_version },
+      'dataset description',
+    );
+    const indexes = wanted.map((name) => {
+      const i = manifest.columns.findIndex((c) => c.name === name);
+      if (i < 0) throw new TroveError('COLUMN_NOT_FOUND', `The dataset has no column named "${name}".`, { column: name });
+      return i;
+    });
+
+    const segment = db.prepare('SELECT sealed FROM segments WHERE dataset_id = ? AND block = ? AND col = ?');
+    const read = (entry: BlockEntry, col: number): Uint8Array => {
+      const [block, version] = entry;
+      const seg = segment.get(Buffer.from(datasetId), block, col) as { sealed: Buffer } | undefined;
+      if (!seg) throw new TroveError('INTEGRITY_FAILURE', 'Part of this dataset is missing from the vault file.', { block, column: col });
+      return open(key, new Uint8Array(seg.sealed), { kind: SealKind.segment, vaultId, ownerId: datasetId, slot: block, column: col, version }, 'dataset contents');
+    };
+
+    const total = manifest.blocks.reduce((n, b) => n + b[2], 0);
+    const recordIds = new Float64Array(total);
+    const out = indexes.map((i) => emptyColumn(manifest.columns[i]!.type, total));
+    let at = 0;
+    for (const entry of manifest.blocks) {
+      const rows = entry[2];
+      const ids = decodeRecordIds(read(entry, 0));
+      if (ids.length !== rows) throw new TroveError('INTEGRITY_FAILURE', 'A block of this dataset does not hold the records it should.', { block: entry[0] });
+      recordIds.set(ids, at);
+      indexes.forEach((i, k) => {
+        const plain = read(entry, i + 1);
+        const col = decodeColumn(plain, manifest.columns[i]!.type);
+        sodium.memzero(plain);
+        if (col.values.length !== rows) throw new TroveError('INTEGRITY_FAILURE', 'A block of this dataset does not hold the records it should.', { block: entry[0] });
+        append(out[k]!, col, at);
+      });
+      at += rows;
+    }
+    return { recordIds, columns: out };
+  } finally {
+    db.close();
+  }
+}
+
+function emptyColumn(type: ColumnSchema['type'], rows: number): ColumnData {
+  if (type === 'string' || type === 'category') return { type, values: new Array<string | null>(rows).fill(null) };
+  return { type, values: new Float64Array(rows), nulls: new Uint8Array(rows) };
+}
+
+function append(into: ColumnData, from: ColumnData, at: number): void {
+  if ('nulls' in into && 'nulls' in from) {
+    into.values.set(from.values, at);
+    into.nulls.set(from.nulls, at);
+  } else if (!('nulls' in into) && !('nulls' in from)) {
+    for (let r = 0; r < from.values.length; r++) into.values[at + r] = from.values[r]!;
+  } else {
+    throw new TroveError('CORRUPT_DATA', 'A column of this dataset changed kind between blocks.');
+  }
+}
