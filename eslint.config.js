@@ -1,10 +1,11 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'dist/', 'release/', 'contracts/out/', 'contracts/cache/', 'assets/', 'coverage/'],
+    ignores: ['node_modules/', 'dist/', 'release/', 'contracts/out/', 'contracts/cache/', 'assets/', 'coverage/', 'test-results/', 'playwright-report/', '.trove-dev/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -20,6 +21,14 @@ export default tseslint.config(
       'no-eval': 'error',
       'no-new-func': 'error',
       eqeqeq: ['error', 'always', { null: 'ignore' }],
+    },
+  },
+  {
+    files: ['renderer/**/*.tsx', 'renderer/**/*.ts'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
     },
   },
   {

@@ -1,0 +1,210 @@
+// The one IPC contract between the main side and the renderer: every request, response and event
+// as a zod schema. The router validates against it, the preload builds window.trove from it, and
+// the renderer's types come from it. Adding a channel here is the whole of declaring it.
+import { z } from 'zod';
+import { COLUMN_TYPES } from '../dataset.js';
+
+// ------------------------------------------------------------------------------ building blocks
+
+const Hex32 = z.string().regex(/^[0-9a-f]{32}$/);
+export const DatasetId = Hex32;
+export const FileToken = Hex32;
+/** Chosen by the renderer so it can follow and cancel an import it started. */
+export const ImportId = z.string().regex(/^[A-Za-z0-9-]{8,64}$/);
+const Passphrase = z.string().min(1).max(1024);
+const ColumnType = z.enum(COLUMN_TYPES);
+const ImportFormat = z.enum(['csv', 'json', 'jsonl']);
+const RejectPolicy = z.enum(['reject-import', 'skip-rows']);
+const CellValue = z.union([z.number(), z.string(), z.boolean(), z.null()]);
+const Count = z.number().int().min(0);
+const Timestamp = z.number();
+const Details = z.record(z.string(), z.unknown());
+const Empty = z.strictObject({});
+
+const ColumnSchema = z.object({ name: z.string(), type: ColumnType });
+
+export const VaultState = z.enum(['none', 'locked', 'unlocked']);
+
+export const AppStatus = z.object({
+  vault: VaultState,
+  /** Auto-lock after this many ms idle; null: never. Known only while unlocked. */
+  autoLockMs: z.number().int().nullable().optional(),
+  /** Where things are kept on this device, for the user to see. */
+  storage: z.object({ vaultFile: z.string(), backupsFolder: z.string() }),
+  /** The OS keychain can remember the passphrase on this device (Electron safeStorage). */
+  canRemember: z.boolean(),
+  remembered: z.boolean(),
+});
+
+const DatasetInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  columns: z.array(ColumnSchema),
+  rowCount: Count,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  source: z.object({ fileName: z.string(), format: ImportFormat }).optional(),
+});
+
+const RejectedRow = z.object({ line: z.number(), column: z.string().optional(), reason: z.string() });
+
+export const ImportReport = z.object({
+  datasetId: z.string().nullable(),
+  rowsImported: Count,
+  rowsRejected: Count,
+  rejected: z.array(RejectedRow),
+  warnings: z.array(z.string()),
+  bytesRead: Count,
+  durationMs: z.number(),
+});
+
+const ImportPreview = z.object({
+  format: ImportFormat,
+  delimiter: z.string().optional(),
+  columns: z.array(ColumnSchema.extend({ samples: z.array(CellValue), nullCount: Count })),
+  rows: z.array(z.array(CellValue)),
+  problems: z.array(RejectedRow),
+});
+
+const ColumnSummary = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('numeric'),
+    column: z.string(),
+    type: z.enum(['number', 'integer', 'date']),
+    count: Count,
+    nulls: Count,
+    min: z.number().nullable(),
+    max: z.number().nullable(),
+    mean: z.number().nullable(),
+    stddev: z.number().nullable(),
+    histogram: z.array(z.object({ from: z.number(), to: z.number(), count: Count })),
+  }),
+  z.object({
+    kind: z.literal('categorical'),
+    column: z.string(),
+    type: z.enum(['string', 'category', 'boolean']),
+    count: Count,
+    nulls: Count,
+    distinct: Count,
+    distinctCapped: z.boolean(),
+    top: z.array(z.object({ value: z.string(), count: Count })),
+  }),
+]);
+
+const ActivityVerification = z.object({
+  ok: z.boolean(),
+  entries: Count,
+  problem: z.object({ seq: z.number(), problem: z.string(), message: z.string() }).passthrough().optional(),
+});
+
+const ActivityEntry = z.object({ seq: z.number(), at: Timestamp, kind: z.string(), summary: z.string(), details: Details.optional() });
+
+const StagedFile = z.object({ token: FileToken, name: z.string(), size: Count });
+
+const BackupFile = z.object({ fileName: z.string(), bytes: Count, at: Timestamp });
+
+/** Largest upload chunk, base64 (1 MiB of bytes). */
+export const UPLOAD_CHUNK_BYTES = 1024 * 1024;
+
+// ------------------------------------------------------------------------------ channels
+
+function channel<Req extends z.ZodType, Res extends z.ZodType>(request: Req, response: Res) {
+  return { request, response };
+}
+
+export const channels = {
+  'app.status': channel(Empty, AppStatus),
+
+  'vault.create': channel(z.strictObject({ passphrase: Passphrase }), AppStatus),
+  'vault.unlock': channel(z.strictObject({ passphrase: Passphrase, remember: z.boolean().optional() }), AppStatus),
+  'vault.lock': channel(Empty, AppStatus),
+  'vault.forgetDevice': channel(Empty, AppStatus),
+  'vault.changePassphrase': channel(z.strictObject({ current: Passphrase, next: Passphrase }), Empty),
+  'vault.setAutoLock': channel(z.strictObject({ ms: z.number().int().nullable() }), AppStatus),
+  'vault.backup': channel(Empty, BackupFile.nullable()),
+  'vault.backups': channel(Empty, z.array(BackupFile)),
+  'vault.restore': channel(z.strictObject({ file: FileToken, passphrase: Passphrase }), AppStatus),
+  'vault.checkIntegrity': channel(
+    Empty,
+    z.object({ ok: z.boolean(), datasets: Count, problems: z.array(z.string()), activity: ActivityVerification }),
+  ),
+
+  'files.stagePath': channel(z.strictObject({ path: z.string().min(1).max(4096) }), StagedFile),
+  'files.beginUpload': channel(z.strictObject({ name: z.string().min(1).max(255), size: z.number().int().min(0).max(2 ** 40) }), z.object({ token: FileToken })),
+  'files.appendUpload': channel(
+    z.strictObject({ token: FileToken, chunk: z.base64().max(Math.ceil(UPLOAD_CHUNK_BYTES / 3) * 4) }),
+    z.object({ received: Count }),
+  ),
+  'files.finishUpload': channel(z.strictObject({ token: FileToken }), StagedFile),
+  'files.discard': channel(z.strictObject({ token: FileToken }), Empty),
+
+  'datasets.list': channel(Empty, z.array(DatasetInfo)),
+  'datasets.get': channel(z.strictObject({ id: DatasetId }), DatasetInfo),
+  'datasets.rows': channel(
+    z.strictObject({ id: DatasetId, offset: z.number().int().min(0).max(2 ** 40), limit: z.number().int().min(1).max(500) }),
+    z.object({ total: Count, columns: z.array(ColumnSchema), rows: z.array(z.object({ id: z.number(), values: z.array(CellValue) })) }),
+  ),
+  'datasets.summary': channel(z.strictObject({ id: DatasetId }), z.array(ColumnSummary)),
+  'datasets.delete': channel(z.strictObject({ id: DatasetId }), Empty),
+
+  'import.preview': channel(
+    z.strictObject({ file: FileToken, format: ImportFormat.optional(), delimiter: z.string().length(1).optional() }),
+    ImportPreview,
+  ),
+  'import.start': channel(
+    z.strictObject({
+      importId: ImportId,
+      file: FileToken,
+      name: z.string().max(200).optional(),
+      format: ImportFormat.optional(),
+      delimiter: z.string().length(1).optional(),
+      policy: RejectPolicy,
+      columns: z
+        .array(z.strictObject({ name: z.string().max(200).optional(), type: ColumnType.optional(), skip: z.boolean().optional() }))
+        .max(10_000)
+        .optional(),
+    }),
+    ImportReport,
+  ),
+  'import.cancel': channel(z.strictObject({ importId: ImportId }), z.object({ cancelled: z.boolean() })),
+
+  'activity.list': channel(
+    z.strictObject({ offset: z.number().int().min(0).max(2 ** 40), limit: z.number().int().min(1).max(500) }),
+    z.object({ total: Count, entries: z.array(ActivityEntry) }),
+  ),
+  'activity.verify': channel(Empty, ActivityVerification),
+} as const;
+
+export const events = {
+  /** The vault was created, unlocked, locked (by hand or when idle), or replaced by a restore. */
+  'vault.state': z.object({ status: AppStatus, reason: z.enum(['manual', 'idle', 'restored', 'created', 'unlocked']).optional() }),
+  'import.progress': z.object({ importId: ImportId, bytesRead: Count, totalBytes: Count.nullable(), rowsRead: Count, rowsRejected: Count }),
+} as const;
+
+export type Channel = keyof typeof channels;
+export type EventName = keyof typeof events;
+export type RequestOf<C extends Channel> = z.input<(typeof channels)[C]['request']>;
+export type ResponseOf<C extends Channel> = z.output<(typeof channels)[C]['response']>;
+export type EventOf<E extends EventName> = z.output<(typeof events)[E]>;
+
+export type AppStatusValue = z.output<typeof AppStatus>;
+export type ImportReportValue = z.output<typeof ImportReport>;
+
+export function isChannel(name: unknown): name is Channel {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(channels, name);
+}
+
+export function isEventName(name: unknown): name is EventName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(events, name);
+}
+
+// ------------------------------------------------------------------------------ results and errors
+
+/** Codes the IPC layer adds to the vault's own. */
+export const IPC_ERROR_CODES = ['UNKNOWN_CHANNEL', 'INTERNAL'] as const;
+
+export const IpcError = z.object({ code: z.string(), message: z.string(), details: Details.optional() });
+export type IpcErrorValue = z.output<typeof IpcError>;
+
+/** What every invoke resolves to: errors travel as values, so nothing is lost crossing a bridge. */
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcErrorValue };

@@ -1,0 +1,37 @@
+// `npm run host`: opens the real UI in Chromium, backed by the app's services, for a machine with
+// no Electron binary. Usage: npm run host -- [--data <folder>] [--headless] [--fast-kdf]
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+import { startHeadlessHost } from './headless.js';
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: '.trove-dev' },
+    headless: { type: 'boolean', default: false },
+    'fast-kdf': { type: 'boolean', default: false },
+  },
+});
+
+const executablePath = process.env.TROVE_CHROMIUM ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+const browser = await chromium.launch({
+  headless: values.headless,
+  ...(executablePath ? { executablePath } : {}),
+  args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+const host = await startHeadlessHost(page, {
+  dataDir: resolve(values.data),
+  // Fast key derivation only when asked: a throwaway vault for clicking through the UI.
+  ...(values['fast-kdf'] ? { vault: { kdf: { opsLimit: 1, memLimit: 8 * 1024 * 1024 } } } : {}),
+});
+console.log(`Trove is running at ${host.url} with its data in ${resolve(values.data)}. Close the browser window (or press Ctrl+C) to stop.`);
+
+const stop = async () => {
+  await host.close();
+  await browser.close().catch(() => undefined);
+  process.exit(0);
+};
+page.on('close', () => void stop());
+process.on('SIGINT', () => void stop());

@@ -1,0 +1,52 @@
+// Which service call answers each channel. The router has already checked every request against
+// the contract, so handlers receive typed, well-formed values.
+import type { AppSession } from '../services/session/session.js';
+import type { Handlers } from './router.js';
+
+export function sessionHandlers(session: AppSession): Handlers {
+  return {
+    'app.status': () => session.status(),
+
+    'vault.create': (r) => session.create(r.passphrase),
+    'vault.unlock': (r) => session.unlock(r.passphrase, r.remember ?? false),
+    'vault.lock': () => session.lock(),
+    'vault.forgetDevice': () => session.forgetDevice(),
+    'vault.changePassphrase': async (r) => {
+      await session.changePassphrase(r.current, r.next);
+      return {};
+    },
+    'vault.setAutoLock': (r) => session.setAutoLock(r.ms),
+    'vault.backup': () => session.backup(),
+    'vault.backups': () => session.listBackups(),
+    'vault.restore': (r) => session.restore(r.file, r.passphrase),
+    'vault.checkIntegrity': () => {
+      const { ok, datasets, problems, activity } = session.checkIntegrity();
+      return { ok, datasets, problems, activity };
+    },
+
+    'files.stagePath': (r) => session.files.stagePath(r.path),
+    'files.beginUpload': (r) => session.files.beginUpload(r.name, r.size),
+    'files.appendUpload': (r) => session.files.appendUpload(r.token, Buffer.from(r.chunk, 'base64')),
+    'files.finishUpload': (r) => session.files.finishUpload(r.token),
+    'files.discard': (r) => {
+      session.files.discard(r.token);
+      return {};
+    },
+
+    'datasets.list': () => session.listDatasets(),
+    'datasets.get': (r) => session.dataset(r.id),
+    'datasets.rows': (r) => session.rows(r.id, r.offset, r.limit),
+    'datasets.summary': (r) => session.summarize(r.id),
+    'datasets.delete': async (r) => {
+      await session.deleteDataset(r.id);
+      return {};
+    },
+
+    'import.preview': (r) => session.previewImport(r),
+    'import.start': (r) => session.startImport(r),
+    'import.cancel': (r) => session.cancelImport(r.importId),
+
+    'activity.list': (r) => session.activity(r.offset, r.limit),
+    'activity.verify': () => session.verifyActivity(),
+  };
+}

@@ -1,0 +1,327 @@
+// The app's session: the one vault on this device, whether it is open and unlocked, the files the
+// user has handed over, imports in progress, and where backups go. Plain Node, no electron: the
+// desktop app and the headless host both run it, and tell it how to reach the OS (keychain,
+// notifications, save dialogs) through the small interfaces below.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ActivityEntry, ActivityVerification } from '../../../common/activity.js';
+import type { ColumnSummary, DatasetInfo, ImportPreview, ImportReport } from '../../../common/dataset.js';
+import { TroveError } from '../../../common/errors.js';
+import type { AppStatusValue, EventName, EventOf, RequestOf } from '../../../common/ipc/contract.js';
+import { Vault, backupVault, restoreVault, type RowsPage, type VaultOptions } from '../vault/index.js';
+import { FileStaging } from '../files/staging.js';
+
+/** The OS keychain, for "remember on this device" (Electron safeStorage in the desktop app). */
+export interface DeviceKeychain {
+  available(): boolean;
+  read(): string | null;
+  write(secret: string): void;
+  clear(): void;
+}
+
+export interface AppSessionOptions {
+  /** The app's folder on this device: the vault file, backups and staged uploads live here. */
+  dataDir: string;
+  /** Vault settings; tests pass a cheap key derivation here. */
+  vault?: VaultOptions;
+  keychain?: DeviceKeychain;
+  /** Tells the user that long work finished (an OS notification in the desktop app). */
+  notify?: (title: string, body: string) => void;
+  /** Asks where to write a backup; null means the user cancelled. Default: the backups folder. */
+  chooseBackupTarget?: (suggestedName: string) => Promise<string | null>;
+  /** Whether files may be staged by path (the desktop app) or only uploaded (a browser host). */
+  stagePaths?: boolean;
+}
+
+export interface BackupFile {
+  fileName: string;
+  bytes: number;
+  at: number;
+}
+
+type Listener = <E extends EventName>(event: E, payload: EventOf<E>) => void;
+
+const VAULT_FILE = 'trove.vault';
+const BACKUP_EXTENSION = '.trovebackup';
+const LONG_WORK_MS = 3000;
+const PROGRESS_INTERVAL_MS = 100;
+
+function stamp(at = new Date()): string {
+  return at.toISOString().replace(/[:]/g, '').replace('T', '-').slice(0, 17);
+}
+
+export class AppSession {
+  readonly vaultFile: string;
+  readonly backupsFolder: string;
+  readonly files: FileStaging;
+  private vault: Vault | null = null;
+  private stopListening: (() => void) | null = null;
+  private readonly listeners = new Set<Listener>();
+  private readonly imports = new Map<string, AbortController>();
+
+  private constructor(private readonly opts: AppSessionOptions) {
+    this.vaultFile = join(opts.dataDir, VAULT_FILE);
+    this.backupsFolder = join(opts.dataDir, 'backups');
+    const staging = join(opts.dataDir, 'staging');
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true, mode: 0o700 });
+    this.files = new FileStaging(staging, opts.stagePaths ?? false);
+  }
+
+  static async start(opts: AppSessionOptions): Promise<AppSession> {
+    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    const session = new AppSession(opts);
+    if (existsSync(session.vaultFile)) {
+      session.attach(await Vault.open(session.vaultFile, opts.vault));
+      const remembered = session.keychain()?.read() ?? null;
+      if (remembered !== null) {
+        try {
+          await session.vault!.unlock(remembered);
+        } catch {
+          session.keychain()?.clear();
+        }
+      }
+    }
+    return session;
+  }
+
+  onEvent(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit<E extends EventName>(event: E, payload: EventOf<E>): void {
+    for (const l of this.listeners) l(event, payload);
+  }
+
+  private keychain(): DeviceKeychain | null {
+    const k = this.opts.keychain;
+    return k && k.available() ? k : null;
+  }
+
+  private attach(vault: Vault): void {
+    this.stopListening?.();
+    this.vault = vault;
+    this.stopListening = vault.onLock((reason) => this.emit('vault.state', { status: this.status(), reason }));
+  }
+
+  private detach(): void {
+    this.stopListening?.();
+    this.stopListening = null;
+    this.vault?.close();
+    this.vault = null;
+  }
+
+  private requireVault(): Vault {
+    if (!this.vault) throw new TroveError('VAULT_NOT_FOUND', 'There is no vault on this device yet. Create one, or restore one from a backup.');
+    return this.vault;
+  }
+
+  status(): AppStatusValue {
+    const v = this.vault;
+    return {
+      vault: v === null ? 'none' : v.isUnlocked ? 'unlocked' : 'locked',
+      ...(v?.isUnlocked ? { autoLockMs: v.autoLock } : {}),
+      storage: { vaultFile: this.vaultFile, backupsFolder: this.backupsFolder },
+      canRemember: this.keychain() !== null,
+      remembered: this.keychain()?.read() != null,
+    };
+  }
+
+  // ------------------------------------------------------------------------------ vault
+
+  async create(passphrase: string): Promise<AppStatusValue> {
+    if (this.vault || existsSync(this.vaultFile)) {
+      throw new TroveError('VAULT_EXISTS', 'This device already has a vault. Unlock it, or restore a backup over it from Settings.');
+    }
+    this.attach(await Vault.create(this.vaultFile, passphrase, this.opts.vault));
+    const status = this.status();
+    this.emit('vault.state', { status, reason: 'created' });
+    return status;
+  }
+
+  async unlock(passphrase: string, remember = false): Promise<AppStatusValue> {
+    const vault = this.requireVault();
+    await vault.unlock(passphrase);
+    if (remember) this.keychain()?.write(passphrase);
+    const status = this.status();
+    this.emit('vault.state', { status, reason: 'unlocked' });
+    return status;
+  }
+
+  lock(): AppStatusValue {
+    // The vault tells our listener, which sends the state event.
+    this.vault?.lock('manual');
+    return this.status();
+  }
+
+  forgetDevice(): AppStatusValue {
+    this.opts.keychain?.clear();
+    return this.status();
+  }
+
+  async changePassphrase(current: string, next: string): Promise<void> {
+    const vault = this.requireVault();
+    await vault.changePassphrase(current, next);
+    if (this.keychain()?.read() != null) this.keychain()!.write(next);
+  }
+
+  async setAutoLock(ms: number | null): Promise<AppStatusValue> {
+    await this.requireVault().setAutoLock(ms);
+    return this.status();
+  }
+
+  checkIntegrity() {
+    return this.requireVault().checkIntegrity();
+  }
+
+  // ------------------------------------------------------------------------------ backup and restore
+
+  async backup(): Promise<BackupFile | null> {
+    const vault = this.requireVault();
+    if (!vault.isUnlocked) throw new TroveError('VAULT_LOCKED', 'The vault is locked. Unlock it with your passphrase to continue.');
+    const base = `trove-backup-${stamp()}`;
+    let name = `${base}${BACKUP_EXTENSION}`;
+    let target: string | null;
+    if (this.opts.chooseBackupTarget) {
+      target = await this.opts.chooseBackupTarget(name);
+      if (target === null) return null;
+    } else {
+      mkdirSync(this.backupsFolder, { recursive: true, mode: 0o700 });
+      // Two backups in the same second get distinct names rather than an error.
+      for (let n = 2; existsSync(join(this.backupsFolder, name)); n++) name = `${base}-${n}${BACKUP_EXTENSION}`;
+      target = join(this.backupsFolder, name);
+    }
+    const started = Date.now();
+    const { bytes } = await backupVault(vault, target);
+    if (Date.now() - started > LONG_WORK_MS) this.opts.notify?.('Backup finished', 'Your encrypted backup is ready.');
+    return { fileName: target.split(/[\\/]/).pop() ?? name, bytes, at: Date.now() };
+  }
+
+  listBackups(): BackupFile[] {
+    if (!existsSync(this.backupsFolder)) return [];
+    return readdirSync(this.backupsFolder)
+      .filter((f) => f.endsWith(BACKUP_EXTENSION))
+      .map((f) => {
+        const st = statSync(join(this.backupsFolder, f));
+        return { fileName: f, bytes: st.size, at: st.mtimeMs };
+      })
+      .sort((a, b) => b.at - a.at);
+  }
+
+  /**
+   * Restores a backup as this device's vault. The restore is written and checked beside the
+   * current vault first; only then is the current vault set aside (kept, renamed with the date)
+   * and the restored one put in its place.
+   */
+  async restore(token: string, passphrase: string): Promise<AppStatusValue> {
+    const file = this.files.pathOf(token);
+    const partial = join(this.opts.dataDir, `.restoring-${randomBytes(8).toString('hex')}.vault`);
+    const restored = await restoreVault(file, partial, passphrase, this.opts.vault);
+    restored.close();
+    try {
+      if (this.vault) this.detach();
+      if (existsSync(this.vaultFile)) {
+        const aside = join(this.opts.dataDir, `trove-replaced-${stamp()}.vault`);
+        for (const suffix of ['', '-wal', '-shm']) if (existsSync(this.vaultFile + suffix)) renameSync(this.vaultFile + suffix, aside + suffix);
+      }
+      for (const suffix of ['', '-wal', '-shm']) if (existsSync(partial + suffix)) renameSync(partial + suffix, this.vaultFile + suffix);
+    } finally {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(partial + suffix, { force: true });
+    }
+    this.attach(await Vault.open(this.vaultFile, this.opts.vault));
+    await this.vault!.unlock(passphrase);
+    this.files.discard(token);
+    const status = this.status();
+    this.emit('vault.state', { status, reason: 'restored' });
+    return status;
+  }
+
+  // ------------------------------------------------------------------------------ datasets
+
+  listDatasets(): DatasetInfo[] {
+    return this.requireVault().listDatasets();
+  }
+
+  dataset(id: string): DatasetInfo {
+    return this.requireVault().dataset(id);
+  }
+
+  rows(id: string, offset: number, limit: number): RowsPage {
+    return this.requireVault().readRows(id, { offset, limit });
+  }
+
+  summarize(id: string): ColumnSummary[] {
+    return this.requireVault().summarize(id);
+  }
+
+  deleteDataset(id: string): Promise<void> {
+    return this.requireVault().deleteDataset(id);
+  }
+
+  // ------------------------------------------------------------------------------ import
+
+  previewImport(req: RequestOf<'import.preview'>): Promise<ImportPreview> {
+    const vault = this.requireVault();
+    return vault.previewImport(this.files.pathOf(req.file), {
+      ...(req.format ? { format: req.format } : {}),
+      ...(req.delimiter ? { delimiter: req.delimiter } : {}),
+    });
+  }
+
+  async startImport(req: RequestOf<'import.start'>): Promise<ImportReport> {
+    const vault = this.requireVault();
+    const path = this.files.pathOf(req.file);
+    if (this.imports.has(req.importId)) throw new TroveError('INVALID_INPUT', 'That import is already running.');
+    const controller = new AbortController();
+    this.imports.set(req.importId, controller);
+    let lastSent = 0;
+    const started = Date.now();
+    try {
+      const report = await vault.importFile(path, {
+        ...(req.name?.trim() ? { name: req.name.trim() } : {}),
+        ...(req.format ? { format: req.format } : {}),
+        ...(req.delimiter ? { delimiter: req.delimiter } : {}),
+        ...(req.columns ? { columns: req.columns } : {}),
+        policy: req.policy,
+        signal: controller.signal,
+        onProgress: (p) => {
+          const now = Date.now();
+          if (now - lastSent < PROGRESS_INTERVAL_MS && p.bytesRead !== p.totalBytes) return;
+          lastSent = now;
+          this.emit('import.progress', { importId: req.importId, ...p });
+        },
+      });
+      this.files.discard(req.file);
+      if (Date.now() - started > LONG_WORK_MS) {
+        this.opts.notify?.('Import finished', `${report.rowsImported.toLocaleString('en')} records were added to your vault.`);
+      }
+      return report;
+    } finally {
+      this.imports.delete(req.importId);
+    }
+  }
+
+  cancelImport(importId: string): { cancelled: boolean } {
+    const controller = this.imports.get(importId);
+    controller?.abort();
+    return { cancelled: controller !== undefined };
+  }
+
+  // ------------------------------------------------------------------------------ activity
+
+  activity(offset: number, limit: number): { total: number; entries: ActivityEntry[] } {
+    return this.requireVault().activity(offset, limit);
+  }
+
+  verifyActivity(): ActivityVerification {
+    return this.requireVault().verifyActivity();
+  }
+
+  close(): void {
+    for (const c of this.imports.values()) c.abort();
+    this.files.discardAll();
+    this.detach();
+  }
+}

@@ -1,0 +1,53 @@
+// Small SVG charts for column summaries: a histogram for numbers and dates, bars for categories.
+// Drawn by hand (no chart library), sized in viewBox units so they scale with zoom.
+import type { ColumnSummary } from '../../../common/dataset.js';
+import { formatCount, formatNumber } from '../format.js';
+
+export function Histogram({ summary }: { summary: Extract<ColumnSummary, { kind: 'numeric' }> }) {
+  const bins = summary.histogram;
+  if (bins.length === 0) return <p className="muted">No values to chart.</p>;
+  const max = Math.max(...bins.map((b) => b.count), 1);
+  const w = 200;
+  const h = 60;
+  const bw = w / bins.length;
+  const label = `Histogram of ${summary.column}: ${bins.length} bins from ${formatNumber(summary.min, summary.type)} to ${formatNumber(summary.max, summary.type)}`;
+  return (
+    <svg className="chart" viewBox={`0 0 ${w} ${h + 14}`} role="img" aria-label={label}>
+      {bins.map((b, i) => {
+        const bh = (b.count / max) * h;
+        return (
+          <rect key={i} x={i * bw + 1} y={h - bh} width={Math.max(bw - 2, 1)} height={bh} className="bar">
+            <title>{`${formatNumber(b.from, summary.type)} – ${formatNumber(b.to, summary.type)}: ${formatCount(b.count)}`}</title>
+          </rect>
+        );
+      })}
+      <line x1="0" x2={w} y1={h + 0.5} y2={h + 0.5} className="axis" />
+      <text x="0" y={h + 12} className="tick">
+        {formatNumber(summary.min, summary.type)}
+      </text>
+      <text x={w} y={h + 12} className="tick" textAnchor="end">
+        {formatNumber(summary.max, summary.type)}
+      </text>
+    </svg>
+  );
+}
+
+export function TopValues({ summary }: { summary: Extract<ColumnSummary, { kind: 'categorical' }> }) {
+  const top = summary.top.slice(0, 5);
+  if (top.length === 0) return <p className="muted">No values to chart.</p>;
+  const max = Math.max(...top.map((t) => t.count), 1);
+  const rowH = 14;
+  const w = 200;
+  return (
+    <svg className="chart" viewBox={`0 0 ${w} ${top.length * rowH}`} role="img" aria-label={`Most common values of ${summary.column}`}>
+      {top.map((t, i) => (
+        <g key={t.value} transform={`translate(0 ${i * rowH})`}>
+          <rect x="0" y="1" width={Math.max((t.count / max) * (w * 0.55), 1)} height={rowH - 3} className="bar" />
+          <text x={w * 0.57} y={rowH - 4} className="tick">
+            {t.value.length > 16 ? `${t.value.slice(0, 15)}…` : t.value} ({formatCount(t.count)})
+          </text>
+        </g>
+      ))}
+    </svg>
+  );
+}

@@ -1,0 +1,73 @@
+// The activity log: every import, deletion, backup and setting change, newest first, with the
+// result of checking its hash chain.
+import { useCallback, useEffect, useState } from 'react';
+import type { ResponseOf } from '../../../common/ipc/contract.js';
+
+type ActivityEntry = ResponseOf<'activity.list'>['entries'][number];
+type ActivityVerification = ResponseOf<'activity.verify'>;
+import { call, messageOf } from '../ipc.js';
+import { ErrorMessage, ScreenTitle } from '../components/ui.js';
+import { formatCount, formatTime } from '../format.js';
+
+const PAGE = 50;
+
+export function ActivityScreen() {
+  const [entries, setEntries] = useState<ActivityEntry[]>([]);
+  const [total, setTotal] = useState<number | null>(null);
+  const [verification, setVerification] = useState<ActivityVerification | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  // The vault lists newest first.
+  const load = useCallback(async (offset: number) => {
+    try {
+      const page = await call('activity.list', { offset, limit: PAGE });
+      setTotal(page.total);
+      setEntries((prev) => (offset === 0 ? page.entries : [...prev, ...page.entries]));
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  }, []);
+
+  useEffect(() => {
+    void load(0);
+    call('activity.verify', {}).then(setVerification, (err: unknown) => setError(messageOf(err)));
+  }, [load]);
+
+  return (
+    <>
+      <ScreenTitle sub="A record of what happened in your vault. It is encrypted like your data, and each entry is chained to the one before, so edits and removals are detected.">
+        Activity
+      </ScreenTitle>
+      {verification ? (
+        <div className={`panel verify ${verification.ok ? 'ok' : 'bad'}`} role="status">
+          {verification.ok ? (
+            <p>
+              <span aria-hidden="true">✔</span> <strong>Log verified.</strong> All {formatCount(verification.entries)} entries are intact and in order.
+            </p>
+          ) : (
+            <p>
+              <span aria-hidden="true">✖</span> <strong>The log failed verification.</strong> {verification.problem?.message} Restore a backup if you did not expect this.
+            </p>
+          )}
+        </div>
+      ) : (
+        <p className="muted">Verifying the log…</p>
+      )}
+      <ErrorMessage error={error} />
+      <ol className="activity" aria-label="Activity log">
+        {entries.map((e) => (
+          <li key={e.seq} className="activity-entry" data-kind={e.kind}>
+            <time dateTime={new Date(e.at).toISOString()}>{formatTime(e.at)}</time>
+            <span className="kind">{e.kind.split('.')[0]}</span>
+            <span className="summary">{e.summary}</span>
+          </li>
+        ))}
+      </ol>
+      {total !== null && entries.length < total ? (
+        <button type="button" onClick={() => void load(entries.length)}>
+          Show older entries
+        </button>
+      ) : null}
+    </>
+  );
+}

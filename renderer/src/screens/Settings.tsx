@@ -1,0 +1,297 @@
+// Settings: passphrase, auto-lock, backups and restore, this device, appearance.
+import { useEffect, useState, type FormEvent } from 'react';
+import type { ResponseOf } from '../../../common/ipc/contract.js';
+import type { StagedFileValue } from '../../../common/ipc/api.js';
+import { AppError, call, messageOf } from '../ipc.js';
+import { useApp, type Theme } from '../store.js';
+import { ErrorMessage, FilePicker, ScreenTitle } from '../components/ui.js';
+import { PassphraseStrength, estimateStrength } from '../components/PassphraseStrength.js';
+import { formatBytes, formatDuration, formatTime } from '../format.js';
+
+const AUTO_LOCK_CHOICES: (number | null)[] = [60_000, 5 * 60_000, 15 * 60_000, 30 * 60_000, 3600_000, null];
+
+export function SettingsScreen() {
+  return (
+    <>
+      <ScreenTitle>Settings</ScreenTitle>
+      <div className="settings">
+        <ChangePassphrase />
+        <AutoLock />
+        <Backups />
+        <section className="panel" aria-labelledby="restore-title">
+          <h2 id="restore-title">Restore from a backup</h2>
+          <p className="muted">Replaces the vault on this device with the one in a backup file. The current vault is kept beside it, renamed with today's date.</p>
+          <RestoreForm />
+        </section>
+        <DeviceAndLooks />
+      </div>
+    </>
+  );
+}
+
+function ChangePassphrase() {
+  const notify = useApp((s) => s.notify);
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (next !== confirm) return setError('The new passphrases are different. Type the same new passphrase twice.');
+    if (estimateStrength(next).score < 1) return setError('Choose a new passphrase of at least 8 characters.');
+    setBusy(true);
+    setError(null);
+    try {
+      await call('vault.changePassphrase', { current, next });
+      setCurrent('');
+      setNext('');
+      setConfirm('');
+      notify('success', 'Passphrase changed. Use the new one next time you unlock.');
+    } catch (err) {
+      setCurrent('');
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="panel" aria-labelledby="pass-title">
+      <h2 id="pass-title">Passphrase</h2>
+      <form className="form" onSubmit={(e) => void submit(e)}>
+        <label>
+          Current passphrase
+          <input type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} required />
+        </label>
+        <label>
+          New passphrase
+          <input type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} required />
+        </label>
+        {next ? <PassphraseStrength value={next} /> : null}
+        <label>
+          New passphrase again
+          <input type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} required />
+        </label>
+        <ErrorMessage error={error} />
+        <div className="actions">
+          <button type="submit" className="primary" disabled={busy}>
+            {busy ? 'Changing…' : 'Change passphrase'}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function AutoLock() {
+  const status = useApp((s) => s.status);
+  const setStatus = useApp((s) => s.setStatus);
+  const [error, setError] = useState<string | null>(null);
+  const value = status?.autoLockMs ?? null;
+  const change = async (ms: number | null) => {
+    setError(null);
+    try {
+      setStatus(await call('vault.setAutoLock', { ms }));
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  return (
+    <section className="panel" aria-labelledby="autolock-title">
+      <h2 id="autolock-title">Auto-lock</h2>
+      <label className="inline">
+        Lock the vault after it is unused for
+        <select value={value === null ? 'never' : String(value)} onChange={(e) => void change(e.target.value === 'never' ? null : Number(e.target.value))}>
+          {AUTO_LOCK_CHOICES.includes(value) ? null : <option value={String(value)}>{formatDuration(value)}</option>}
+          {AUTO_LOCK_CHOICES.map((ms) => (
+            <option key={String(ms)} value={ms === null ? 'never' : String(ms)}>
+              {ms === null ? 'Never' : formatDuration(ms)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <p className="muted">Locking wipes the vault's keys from memory; you need your passphrase to continue.</p>
+      <ErrorMessage error={error} />
+    </section>
+  );
+}
+
+function Backups() {
+  const status = useApp((s) => s.status);
+  const notify = useApp((s) => s.notify);
+  const [backups, setBackups] = useState<ResponseOf<'vault.backups'> | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [integrity, setIntegrity] = useState<ResponseOf<'vault.checkIntegrity'> | null>(null);
+
+  useEffect(() => {
+    call('vault.backups', {}).then(setBackups, (err: unknown) => setError(messageOf(err)));
+  }, []);
+
+  const backup = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const made = await call('vault.backup', {});
+      if (made) {
+        notify('success', `Backup written: ${made.fileName} (${formatBytes(made.bytes)}).`);
+        setBackups(await call('vault.backups', {}));
+      }
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const check = async () => {
+    setError(null);
+    try {
+      setIntegrity(await call('vault.checkIntegrity', {}));
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+
+  return (
+    <section className="panel" aria-labelledby="backup-title">
+      <h2 id="backup-title">Backups</h2>
+      <p className="muted">
+        A backup is one encrypted file; it opens only with the passphrase the vault has when you make it. Backups are saved in{' '}
+        <code className="path">{status?.storage.backupsFolder}</code>. Copy them somewhere safe, away from this device.
+      </p>
+      <div className="actions">
+        <button type="button" className="primary" onClick={() => void backup()} disabled={busy}>
+          {busy ? 'Writing backup…' : 'Back up now'}
+        </button>
+        <button type="button" onClick={() => void check()}>
+          Check vault integrity
+        </button>
+      </div>
+      {integrity ? (
+        <p className={integrity.ok ? 'success' : 'error'} role="status">
+          {integrity.ok
+            ? `Every record of ${integrity.datasets} ${integrity.datasets === 1 ? 'dataset' : 'datasets'} decrypts, and the activity log is intact.`
+            : `Problems found: ${integrity.problems.join(' ')} Restore a backup.`}
+        </p>
+      ) : null}
+      <ErrorMessage error={error} />
+      {backups && backups.length > 0 ? (
+        <ul className="backups" aria-label="Backups on this device">
+          {backups.map((b) => (
+            <li key={b.fileName}>
+              <code>{b.fileName}</code> <span className="muted">· {formatBytes(b.bytes)} · {formatTime(b.at)}</span>
+            </li>
+          ))}
+        </ul>
+      ) : backups ? (
+        <p className="muted">No backups in that folder yet.</p>
+      ) : null}
+    </section>
+  );
+}
+
+/** Choose a backup file and give its passphrase; used in Settings and on first run. */
+export function RestoreForm() {
+  const setStatus = useApp((s) => s.setStatus);
+  const notify = useApp((s) => s.notify);
+  const go = useApp((s) => s.go);
+  const [file, setFile] = useState<StagedFileValue | null>(null);
+  const [passphrase, setPassphrase] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const choose = async (f: File) => {
+    setError(null);
+    setBusy(true);
+    try {
+      const staged = await window.trove.stageFile(f);
+      if (!staged.ok) throw new AppError(staged.error);
+      setFile(staged.value);
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!file) return setError('Choose a backup file first.');
+    setBusy(true);
+    setError(null);
+    const attempt = passphrase;
+    setPassphrase('');
+    try {
+      const status = await call('vault.restore', { file: file.token, passphrase: attempt });
+      setFile(null);
+      notify('success', 'Vault restored from the backup.');
+      go({ screen: 'data' });
+      setStatus(status, 'restored');
+    } catch (err) {
+      setError(messageOf(err));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="form" onSubmit={(e) => void submit(e)} aria-busy={busy}>
+      {file ? (
+        <p>
+          Backup file: <code>{file.name}</code> ({formatBytes(file.size)}){' '}
+          <button type="button" className="link" onClick={() => setFile(null)}>
+            Choose another
+          </button>
+        </p>
+      ) : (
+        <FilePicker label="Choose backup file" accept=".trovebackup" onFile={(f) => void choose(f)} disabled={busy} testId="restore-file" hint="Drop a .trovebackup file here, or" />
+      )}
+      <label>
+        Passphrase of the backed-up vault
+        <input type="password" autoComplete="current-password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} required />
+      </label>
+      <ErrorMessage error={error} />
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy || !file}>
+          {busy ? 'Restoring…' : 'Restore vault'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function DeviceAndLooks() {
+  const status = useApp((s) => s.status);
+  const setStatus = useApp((s) => s.setStatus);
+  const theme = useApp((s) => s.theme);
+  const setTheme = useApp((s) => s.setTheme);
+  return (
+    <section className="panel" aria-labelledby="device-title">
+      <h2 id="device-title">This device</h2>
+      <p>
+        Vault file: <code className="path">{status?.storage.vaultFile}</code>
+      </p>
+      {status?.remembered ? (
+        <p>
+          This device remembers your passphrase in its keychain.{' '}
+          <button type="button" onClick={() => void call('vault.forgetDevice', {}).then((s) => setStatus(s))}>
+            Forget it
+          </button>
+        </p>
+      ) : (
+        <p className="muted">{status?.canRemember ? 'Your passphrase is not remembered on this device (choose "Remember" when unlocking to change that).' : 'Your passphrase is not remembered on this device.'}</p>
+      )}
+      <fieldset className="policy">
+        <legend>Appearance</legend>
+        {(['system', 'light', 'dark'] as Theme[]).map((t) => (
+          <label key={t} className="check">
+            <input type="radio" name="theme" checked={theme === t} onChange={() => setTheme(t)} />
+            {t === 'system' ? 'Match the system' : t === 'light' ? 'Light' : 'Dark'}
+          </label>
+        ))}
+      </fieldset>
+    </section>
+  );
+}

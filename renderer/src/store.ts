@@ -1,0 +1,77 @@
+// App-wide state: what the vault is doing, which screen is showing, and the theme. Secrets never
+// live here: passphrases stay in the form that asks for them and are cleared once sent.
+import { create } from 'zustand';
+import type { AppStatusValue } from '../../common/ipc/contract.js';
+
+export type Route =
+  | { screen: 'data' }
+  | { screen: 'import' }
+  | { screen: 'dataset'; id: string }
+  | { screen: 'activity' }
+  | { screen: 'settings' }
+  | { screen: 'jobs' }
+  | { screen: 'earnings' }
+  | { screen: 'wallet' };
+
+export type Theme = 'system' | 'light' | 'dark';
+
+export interface Notice {
+  id: number;
+  tone: 'info' | 'success' | 'error';
+  text: string;
+}
+
+interface AppState {
+  status: AppStatusValue | null;
+  route: Route;
+  theme: Theme;
+  notices: Notice[];
+  /** Why the vault last locked, to explain it on the unlock screen. */
+  lockReason: 'manual' | 'idle' | null;
+  setStatus(status: AppStatusValue, reason?: string): void;
+  go(route: Route): void;
+  setTheme(theme: Theme): void;
+  notify(tone: Notice['tone'], text: string): void;
+  dismiss(id: number): void;
+}
+
+let nextNotice = 1;
+
+function savedTheme(): Theme {
+  try {
+    const t = localStorage.getItem('trove.theme');
+    return t === 'light' || t === 'dark' ? t : 'system';
+  } catch {
+    return 'system';
+  }
+}
+
+export const useApp = create<AppState>((set) => ({
+  status: null,
+  route: { screen: 'data' },
+  theme: savedTheme(),
+  notices: [],
+  lockReason: null,
+  setStatus: (status, reason) =>
+    set((s) => ({
+      status,
+      lockReason: status.vault === 'locked' ? (reason === 'idle' ? 'idle' : reason === 'manual' ? 'manual' : s.lockReason) : null,
+      // Whatever was on screen belongs to the unlocked vault: start again from Data next time.
+      route: status.vault === 'unlocked' ? s.route : { screen: 'data' },
+    })),
+  go: (route) => set({ route }),
+  setTheme: (theme) => {
+    try {
+      localStorage.setItem('trove.theme', theme);
+    } catch {
+      // storage may be unavailable; the choice still applies to this session
+    }
+    set({ theme });
+  },
+  notify: (tone, text) => {
+    const id = nextNotice++;
+    set((s) => ({ notices: [...s.notices.slice(-3), { id, tone, text }] }));
+    if (tone !== 'error') setTimeout(() => useApp.getState().dismiss(id), 6000);
+  },
+  dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
+}));
