@@ -374,8 +374,8 @@ export class Vault {
     });
   }
 
-  /** Marks the vault as in use, pushing the auto-lock back. */
-  private touch(): void {
+  /** Marks the vault as in use (the person is reading it on screen), pushing the auto-lock back. */
+  touch(): void {
     this.lastUse = Date.now();
     if (this.autoLockMs === null || !this.keys) return;
     if (this.lockTimer) return;
@@ -848,7 +848,13 @@ export class Vault {
             }
             if (bad) continue;
             builder.add(nextRecordId++, values);
-            if (builder.full) flush();
+            if (builder.full) {
+              flush();
+              // Let the host answer other requests (progress, cancel) between blocks.
+              progress();
+              await new Promise<void>((resolve) => setImmediate(resolve));
+              if (controller.signal.aborted) break;
+            }
           }
           progress();
           this.touch();
@@ -922,6 +928,7 @@ export class Vault {
 
   // -------------------------------------------------------------------------------- activity
 
+  /** A page of the activity log, newest first: offset 0 is the latest entry. */
   activity(offset = 0, limit = 100): { total: number; entries: ActivityEntry[] } {
     this.requireKeys();
     return this.log.list(offset, limit);
