@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { chromium, type Browser } from 'playwright-core';
 import { RENDERER_DIST, startHeadlessHost } from '../main/host/headless.js';
 import { serveRenderer } from '../main/host/static-server.js';
+import { median } from './median.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const executablePath = process.env.TROVE_CHROMIUM ?? '/usr/bin/chromium';
@@ -29,10 +30,6 @@ function bundleSizes() {
   return files;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function timeApp(browser: Browser): Promise<number> {
   const context = await browser.newContext();

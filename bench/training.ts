@@ -21,6 +21,7 @@ import { loadTf, selectBackend, type BackendChoice } from '../worker/training/ba
 import { SeededRandom } from '../worker/training/random.js';
 import { createTrainer, runLocalStep } from '../worker/training/local-step.js';
 import { TfjsTrainer, initialWeights, type LocalTrainer } from '../worker/training/trainers.js';
+import { median } from './median.js';
 
 const ROWS = 50_000;
 const FEATURES = 32;
@@ -101,11 +102,6 @@ function runNumpy(dir: string, coreType: string | undefined): NumpyRun {
   return JSON.parse(out.stdout.trim().split('\n').pop()!) as NumpyRun;
 }
 
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {

@@ -11,6 +11,7 @@ import type { ColumnSchema } from '../common/dataset.js';
 import { isTextColumn } from '../common/dataset.js';
 import { Vault } from '../main/services/vault/index.js';
 import type { SourceRecord } from '../main/services/vault/import/sources.js';
+import { median } from './median.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -52,10 +53,6 @@ function makeRows(n: number): unknown[][] {
   return rows;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function time(fn: () => void): number {
   const t0 = process.hrtime.bigint();
