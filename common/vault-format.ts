@@ -4,6 +4,7 @@
 // task was granted.
 import sodium from 'libsodium-wrappers-sumo';
 import type { ColumnData, ColumnType } from './dataset.js';
+import { concatBytes } from './bytes.js';
 import { TroveError } from './errors.js';
 
 export const FORMAT_VERSION = 1;
@@ -174,17 +175,6 @@ function encodeStrings(values: readonly (string | null)[]): Uint8Array[] {
   return [new Uint8Array(offsets.buffer), new Uint8Array(len.buffer), text];
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function nullBitmap(rows: number, isNull: (i: number) => boolean): Uint8Array {
   const bits = new Uint8Array((rows + 7) >> 3);
@@ -201,7 +191,7 @@ function header(type: SegmentType, rows: number): Uint8Array {
 }
 
 export function encodeRecordIds(ids: Float64Array): Uint8Array {
-  return concat([header(RECORD_IDS, ids.length), new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength)]);
+  return concatBytes(header(RECORD_IDS, ids.length), new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
 }
 
 export function encodeColumn(column: ColumnData, rows: number): Uint8Array {
@@ -210,16 +200,16 @@ export function encodeColumn(column: ColumnData, rows: number): Uint8Array {
     case 'integer':
     case 'date': {
       const values = column.values.subarray(0, rows);
-      return concat([header(column.type, rows), nullBitmap(rows, (i) => column.nulls[i] === 1), new Uint8Array(values.buffer, values.byteOffset, values.byteLength)]);
+      return concatBytes(header(column.type, rows), nullBitmap(rows, (i) => column.nulls[i] === 1), new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     }
     case 'boolean': {
       const bytes = new Uint8Array(rows);
       for (let i = 0; i < rows; i++) bytes[i] = column.values[i] ? 1 : 0;
-      return concat([header('boolean', rows), nullBitmap(rows, (i) => column.nulls[i] === 1), bytes]);
+      return concatBytes(header('boolean', rows), nullBitmap(rows, (i) => column.nulls[i] === 1), bytes);
     }
     case 'string': {
       const values = column.values.slice(0, rows);
-      return concat([header('string', rows), nullBitmap(rows, (i) => values[i] === null), ...encodeStrings(values)]);
+      return concatBytes(header('string', rows), nullBitmap(rows, (i) => values[i] === null), ...encodeStrings(values));
     }
     case 'category': {
       const values = column.values.slice(0, rows);
@@ -236,13 +226,13 @@ export function encodeColumn(column: ColumnData, rows: number): Uint8Array {
         codes[i] = code;
       }
       const count = new Uint32Array([dictionary.size]);
-      return concat([
+      return concatBytes(
         header('category', rows),
         nullBitmap(rows, (i) => values[i] === null),
         new Uint8Array(count.buffer),
         ...encodeStrings([...dictionary.keys()]),
         new Uint8Array(codes.buffer),
-      ]);
+      );
     }
   }
 }

@@ -3,6 +3,7 @@
 // derives the same graph from the public parameters; k = n - 1 gives the complete graph of SecAgg.
 import type { RoundParams } from './params.js';
 import { MaskStream, sodiumNow } from './sodium.js';
+import { concatBytes } from '../bytes.js';
 
 export class NeighbourGraph {
   readonly clientCount: number;
@@ -66,18 +67,6 @@ export class NeighbourGraph {
 
 export function utf8(text: string): Uint8Array {
   return new TextEncoder().encode(text);
-}
-
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 export function u32le(value: number): Uint8Array {

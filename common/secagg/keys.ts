@@ -1,7 +1,8 @@
 // Key derivations and signatures shared by client and server. Every derived key is bound to the
 // round id and to the ordered pair of client ids, so no key is reused across rounds or pairs.
 import { TroveError } from '../errors.js';
-import { concatBytes, u32le, utf8 } from './graph.js';
+import { concatBytes } from '../bytes.js';
+import { u32le, utf8 } from './graph.js';
 import { randomBytes, sodiumNow } from './sodium.js';
 import { NONCE_BYTES, SHARE_PLAINTEXT_BYTES, SIGNATURE_BYTES } from './wire.js';
 
