@@ -2,22 +2,12 @@
 // the app's own pages only (served from the app:// protocol under a strict Content-Security-
 // Policy), no navigation away, no new windows, no webviews, and every permission request denied.
 import { BrowserWindow, protocol, session, type WebContents } from 'electron';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
-import { CONTENT_SECURITY_POLICY } from '../security.js';
+import { CONTENT_SECURITY_POLICY, rendererFile } from '../security.js';
 
 export const APP_SCHEME = 'app';
 export const APP_ORIGIN = `${APP_SCHEME}://trove`;
 export const APP_URL = `${APP_ORIGIN}/index.html`;
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-};
 
 /** Must run before the app is ready: app:// behaves like a secure, standard origin. */
 export function registerAppScheme(): void {
@@ -26,25 +16,13 @@ export function registerAppScheme(): void {
 
 /** Serves the built renderer on app://trove/, with the CSP on every response. */
 export function serveRenderer(rendererDir: string): void {
-  const root = normalize(rendererDir);
   protocol.handle(APP_SCHEME, async (request) => {
     const url = new URL(request.url);
-    const file = normalize(join(root, decodeURIComponent(url.pathname)));
-    if (url.host !== 'trove' || !file.startsWith(root + sep)) return new Response('Not found', { status: 404 });
-    try {
-      const body = await readFile(file);
-      return new Response(body, {
-        headers: {
-          'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
-          'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-          'X-Content-Type-Options': 'nosniff',
-        },
-      });
-    } catch {
-      return new Response('Not found', { status: 404 });
-    }
+    const found = url.host === 'trove' ? await rendererFile(rendererDir, url.pathname) : null;
+    return found ? new Response(found.body, { headers: found.headers }) : new Response('Not found', { status: 404 });
   });
 }
+
 
 /** Whether a URL is one of the app's own pages. (Node's URL gives custom schemes a "null" origin, so compare parts.) */
 export function isAppUrl(url: string): boolean {
