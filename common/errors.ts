@@ -40,7 +40,19 @@ export type TroveErrorCode =
   | 'SECAGG_INCONSISTENT_SHARES'
   | 'ROUND_ABORTED'
   // Differential privacy.
-  | 'PRIVACY_BUDGET_EXCEEDED';
+  | 'PRIVACY_BUDGET_EXCEEDED'
+  // Jobs and rounds between the app and a coordinator.
+  | 'JOB_SPEC_MISMATCH'
+  | 'JOB_NOT_FOUND'
+  | 'JOB_NOT_ACTIVE'
+  | 'NOT_ENROLLED'
+  | 'UNAUTHENTICATED'
+  | 'RATE_LIMITED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'COORDINATOR_UNREACHABLE'
+  | 'COORDINATOR_PROTOCOL'
+  | 'CHAIN_UNREACHABLE'
+  | 'CHAIN_REJECTED';
 
 export class TroveError extends Error {
   readonly code: TroveErrorCode;

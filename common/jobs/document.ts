@@ -1,0 +1,161 @@
+// The job document: what a researcher signs and what a contributor consents to. Its keccak256
+// hash (over canonicalJson(document)) is registered on-chain in JobRegistry with the escrow, and
+// the researcher's Ethereum signature over that hash travels with it, so the app can prove that
+// the card it shows is the job the chain pays for. Hashing and signing need ethers and live in
+// contracts/job-document.ts; this file is the schema and the plain-language facts.
+import { z } from 'zod';
+import { jobPrivacyCost, type PrivacyCost } from '../dp/ledger.js';
+import { TroveError } from '../errors.js';
+import { parameterCountOf, parseTrainingJobSpec, trainingJobSpec, type TrainingJobSpec } from '../jobspec.js';
+
+export const JOB_DOCUMENT_VERSION = 1;
+
+/** Bytes a signed job document may take on the wire. */
+export const MAX_JOB_DOCUMENT_BYTES = 256 * 1024;
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be a 0x-prefixed 20-byte address');
+const uint = z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'must be a whole number written in decimal');
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((u) => {
+    try {
+      const url = new URL(u);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.hash === '';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL without credentials');
+const ms = z.number().int().min(100).max(24 * 3600 * 1000);
+
+export const jobDocumentSchema = z
+  .object({
+    version: z.literal(JOB_DOCUMENT_VERSION),
+    title: z.string().min(1).max(120),
+    /** Why the researcher wants this, in plain language, shown on the consent card. */
+    purpose: z.string().min(1).max(2000),
+    researcher: z.object({ name: z.string().min(1).max(200), address }).strict(),
+    /** Where rounds run: the coordinator's HTTP address and the Ethereum account that closes rounds. */
+    coordinator: z.object({ url: httpUrl, address }).strict(),
+    chainId: uint,
+    /** What each column the job reads means, for the consent card (keys are column names). */
+    columnNotes: z.record(z.string().min(1).max(256), z.string().max(500)).default({}),
+    training: trainingJobSpec,
+    rounds: z.number().int().min(1).max(1000),
+    /** Fewest contributors whose sum is ever revealed; also the on-chain minimum for a paid round. */
+    minContributors: z.number().int().min(2).max(65536),
+    privacy: z
+      .object({
+        /** z: noise standard deviation of each round's sum over the update clipping norm. */
+        noiseMultiplier: z.number().min(0).max(100),
+        delta: z.number().gt(0).max(1e-3),
+      })
+      .strict(),
+    reward: z
+      .object({
+        token: address,
+        symbol: z.string().min(1).max(12),
+        decimals: z.number().int().min(0).max(36),
+        /** Paid to each round's contributors together, in the token's smallest unit. */
+        perRound: uint,
+        /** Optional bond each contributor posts per round, forfeited on dropping out. */
+        bond: uint.default('0'),
+      })
+      .strict(),
+    /** Unix seconds after which no round can close. */
+    deadline: z.number().int().min(1).max(2 ** 40),
+    aggregation: z
+      .object({
+        /** Each coordinate of an update is clipped to [-clipRange, clipRange] for quantization. */
+        clipRange: z.number().positive().max(1e6),
+        /** Example counts above this weigh the same (the count travels inside the masked vector). */
+        maxExamples: z.number().int().min(1).max(1e9),
+        /** FedAvg server step size; 1 is plain FedAvg. */
+        serverLearningRate: z.number().positive().max(10).default(1),
+        /** Per-stage deadlines of a secure-aggregation round. */
+        deadlines: z
+          .object({ advertiseKeysMs: ms, shareKeysMs: ms, collectMaskedInputsMs: ms, unmaskMs: ms })
+          .strict(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type JobDocument = z.infer<typeof jobDocumentSchema>;
+export type JobDocumentInput = z.input<typeof jobDocumentSchema>;
+
+/** A job document with the researcher's signature over its hash. */
+export const signedJobSchema = z
+  .object({
+    document: z.unknown(),
+    /** 65-byte EIP-191 personal_sign signature over the 32-byte spec hash, 0x-hex. */
+    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
+  })
+  .strict();
+export interface SignedJob {
+  document: JobDocument;
+  signature: string;
+}
+
+function invalid(path: string, message: string): TroveError {
+  return new TroveError('INVALID_JOB_SPEC', `The job document is not valid: ${path ? `${path}: ` : ''}${message}.`, { path, reason: message });
+}
+
+/**
+ * Parses a job document and checks what the schema alone cannot: the training spec's own rules,
+ * that every column with a note is read by the job, and that the deadlines fit in a day.
+ */
+export function parseJobDocument(input: unknown): JobDocument {
+  const parsed = jobDocumentSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw invalid(issue.path.map(String).join('.'), issue.message);
+  }
+  const doc = parsed.data;
+  try {
+    doc.training = parseTrainingJobSpec(doc.training);
+  } catch (err) {
+    if (err instanceof TroveError) throw invalid(`training.${String(err.details?.path ?? '')}`, String(err.details?.reason ?? err.message));
+    throw err;
+  }
+  const read = new Set(columnsRead(doc.training));
+  for (const column of Object.keys(doc.columnNotes)) {
+    if (!read.has(column)) throw invalid(`columnNotes.${column}`, 'the job does not read this column');
+  }
+  return doc;
+}
+
+/**
+ * JSON with object keys sorted and no whitespace: the exact bytes that are hashed. Numbers are
+ * written as JavaScript writes them, which is stable for the finite numbers the schema allows.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TroveError('INVALID_INPUT', 'A job document cannot hold a number that is not finite.');
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  throw new TroveError('INVALID_INPUT', 'A job document holds only JSON values.');
+}
+
+/** Every dataset column the job reads: its features, then its label. */
+export function columnsRead(spec: TrainingJobSpec): string[] {
+  return [...spec.features.map((f) => f.column), spec.label.column];
+}
+
+/** The (epsilon, delta) the job spends from a contributor's budget if they take part in every round. */
+export function jobDocumentPrivacyCost(doc: JobDocument): PrivacyCost {
+  return jobPrivacyCost([{ noiseMultiplier: doc.privacy.noiseMultiplier, steps: doc.rounds }], doc.privacy.delta);
+}
+
+/** Length of the vector each contributor submits per round: the model's weights plus the example weight. */
+export function roundVectorLength(doc: JobDocument): number {
+  return parameterCountOf(doc.training.model) + 1;
+}

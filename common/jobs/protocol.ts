@@ -1,0 +1,159 @@
+// The HTTP protocol between the app (a contributor) and a researcher's coordinator, declared once
+// for both sides. JSON bodies are checked against these schemas on both ends; secure-aggregation
+// messages travel as the binary frames of common/secagg/wire.ts.
+//
+// A contributor is known to the coordinator only by its per-job identity: an Ed25519 signing key
+// and a Semaphore commitment, both derived from the vault's master key and the job, so nothing a
+// coordinator sees links one job's contributor to another's. Every authenticated request is
+// signed with the per-job Ed25519 key (see requestSigningString).
+//
+//   GET  /v1/specs/:specHash                  the signed job document (public; the on-chain URI)
+//   GET  /v1/jobs/:jobId                      public status of a job
+//   POST /v1/jobs/:jobId/enroll               join the job (JSON enrollRequest)          [signed]
+//   DELETE /v1/jobs/:jobId/enroll             leave the job                               [signed]
+//   GET  /v1/jobs/:jobId/round                the current round as this contributor sees it [signed]
+//   GET  /v1/jobs/:jobId/models/:round        the global model at the start of a round,
+//                                             float32 little-endian                       [signed]
+//   GET  /v1/jobs/:jobId/rounds/:round/inbox?after=N&waitMs=M
+//                                             secure-aggregation messages for this contributor
+//                                             after sequence N, waiting up to M ms          [signed]
+//   POST /v1/jobs/:jobId/rounds/:round/messages
+//                                             one secure-aggregation message (binary)       [signed]
+import { z } from 'zod';
+import type { TroveErrorCode } from '../errors.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Request headers of a signed request. */
+export const AUTH_HEADERS = {
+  key: 'x-trove-key',
+  time: 'x-trove-time',
+  signature: 'x-trove-signature',
+} as const;
+
+/** How far a signed request's clock may be from the coordinator's. */
+export const MAX_CLOCK_SKEW_MS = 120_000;
+
+/** Largest JSON body a coordinator accepts; binary messages are bounded by the round's vector. */
+export const MAX_JSON_BODY_BYTES = 16 * 1024;
+
+/** Longest a contributor may hold an inbox request open. */
+export const MAX_INBOX_WAIT_MS = 25_000;
+
+const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${2 * bytes}}$`));
+const decimal = z.string().regex(/^(0|[1-9][0-9]{0,77})$/);
+const bytes32 = z.string().regex(/^0x[0-9a-f]{64}$/);
+
+/**
+ * The string an authenticated request signs with the per-job Ed25519 key: method, path with its
+ * query, the client's clock and the body's SHA-256, so a captured request cannot be replayed
+ * against another path, later than the allowed skew, or with another body.
+ */
+export function requestSigningString(method: string, pathAndQuery: string, timeMs: number, bodySha256Hex: string): string {
+  return `trove-request/v${PROTOCOL_VERSION}\n${method.toUpperCase()}\n${pathAndQuery}\n${timeMs}\n${bodySha256Hex}`;
+}
+
+/** What a contributor sends to join a job. */
+export const enrollRequestSchema = z
+  .object({
+    /** Semaphore v4 identity commitment, decimal. */
+    commitment: decimal,
+    /** The Semaphore identity's Baby Jubjub public key [x, y], decimal; its Poseidon hash is the commitment. */
+    identityPublicKey: z.tuple([decimal, decimal]),
+    /**
+     * The Semaphore identity's EdDSA-Poseidon signature over enrollmentMessage(jobId, signing key):
+     * proves the commitment belongs to whoever holds the signing key.
+     */
+    identitySignature: z.object({ R8: z.tuple([decimal, decimal]), S: decimal }).strict(),
+  })
+  .strict();
+export type EnrollRequest = z.infer<typeof enrollRequestSchema>;
+
+/** The text an enrollment's Semaphore signature covers (hashed to a field element by the signer). */
+export function enrollmentMessage(jobId: string, signingKeyHex: string): string {
+  return `trove-enroll/v${PROTOCOL_VERSION}:${jobId}:${signingKeyHex}`;
+}
+
+export const enrollResponseSchema = z
+  .object({
+    jobId: decimal,
+    /** Rounds still to run that this contributor may be invited to. */
+    nextRound: z.number().int().min(0),
+    enrolled: z.number().int().min(0),
+  })
+  .strict();
+export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
+
+export const JOB_STATES = ['enrolling', 'running', 'finished', 'cancelled'] as const;
+export const ROUND_STAGES = ['advertise-keys', 'share-keys', 'collect-masked-inputs', 'unmask', 'closing', 'closed', 'aborted'] as const;
+
+export const roundSummarySchema = z
+  .object({
+    round: z.number().int().min(0),
+    stage: z.enum(ROUND_STAGES),
+    invited: z.number().int().min(0),
+    /** Contributors whose masked update is in the sum (set once unmasked). */
+    included: z.number().int().min(0).nullable(),
+    /** Accuracy (or loss, for regression) of the new global model on the researcher's validation set. */
+    validation: z.object({ loss: z.number(), accuracy: z.number().nullable(), examples: z.number().int() }).strict().nullable(),
+    /** The on-chain close: group root and size, and the transaction. */
+    closed: z.object({ groupRoot: decimal, groupSize: z.number().int(), tx: bytes32 }).strict().nullable(),
+  })
+  .strict();
+export type RoundSummary = z.infer<typeof roundSummarySchema>;
+
+export const jobStatusSchema = z
+  .object({
+    jobId: decimal,
+    specHash: bytes32,
+    state: z.enum(JOB_STATES),
+    roundsTotal: z.number().int().min(1),
+    enrolled: z.number().int().min(0),
+    /** The round in progress or next to run. */
+    currentRound: z.number().int().min(0),
+    rounds: z.array(roundSummarySchema).max(1000),
+  })
+  .strict();
+export type JobStatus = z.infer<typeof jobStatusSchema>;
+
+/** The current round as one contributor sees it. */
+export const roundInfoSchema = z.discriminatedUnion('state', [
+  /** No round is open for this contributor yet: ask again after retryAfterMs. */
+  z.object({ state: z.literal('waiting'), nextRound: z.number().int().min(0), retryAfterMs: z.number().int().min(0).max(600_000) }).strict(),
+  z
+    .object({
+      state: z.literal('invited'),
+      round: z.number().int().min(0),
+      /** 16-byte secure-aggregation round id, hex. */
+      roundId: hex(16),
+      /** This contributor's id in the round: its index in the roster. */
+      clientId: z.number().int().min(0),
+      /** Ed25519 signing keys of everyone invited, by client id, hex. */
+      roster: z.array(hex(32)).min(2).max(65536),
+      stage: z.enum(ROUND_STAGES),
+      /** Milliseconds since the epoch when the current stage closes. */
+      stageDeadline: z.number().int(),
+    })
+    .strict(),
+  /** Every round has run, or the job was cancelled. */
+  z.object({ state: z.literal('finished'), reason: z.enum(['completed', 'cancelled', 'expired']) }).strict(),
+]);
+export type RoundInfo = z.infer<typeof roundInfoSchema>;
+
+export const inboxResponseSchema = z
+  .object({
+    messages: z
+      .array(z.object({ seq: z.number().int().min(1), data: z.string().max(64 * 1024 * 1024) }).strict())
+      .max(64),
+    stage: z.enum(ROUND_STAGES),
+  })
+  .strict();
+export type InboxResponse = z.infer<typeof inboxResponseSchema>;
+
+/** Every error a coordinator answers with: the HTTP status and a typed body. */
+export const errorResponseSchema = z
+  .object({ error: z.object({ code: z.string().min(1).max(64), message: z.string().max(2000) }).strict() })
+  .strict();
+export interface ErrorResponse {
+  error: { code: TroveErrorCode; message: string };
+}

@@ -1,0 +1,56 @@
+// What both sides of a job derive the same way: the id and secure-aggregation parameters of each
+// round. The coordinator proposes parameters; the app accepts only these, so a coordinator cannot
+// lower the survivor minimum the privacy promise rests on, or change the vector's shape.
+import { TroveError } from '../errors.js';
+import { recommendedRoundParams, ROUND_ID_BYTES, type RoundParams } from '../secagg/params.js';
+import { sodiumNow } from '../secagg/sodium.js';
+import { roundVectorLength, type JobDocument } from './document.js';
+
+/** 16 bytes naming round `round` of job `jobId` on chain `chainId` (BLAKE2b; call after loadSodium). */
+export function roundIdFor(chainId: string, jobId: string, round: number): Uint8Array {
+  const sodium = sodiumNow();
+  return sodium.crypto_generichash(ROUND_ID_BYTES, sodium.from_string(`trove-round/v1:${chainId}:${jobId}:${round}`), null);
+}
+
+/** The parameters of one round of a job with `clientCount` invited contributors. */
+export function roundParamsFor(doc: JobDocument, roundId: Uint8Array, clientCount: number): RoundParams {
+  return recommendedRoundParams({
+    roundId,
+    clientCount,
+    vectorLength: roundVectorLength(doc),
+    clipRange: doc.aggregation.clipRange,
+    minimumSurvivors: Math.min(clientCount, Math.max(doc.minContributors, Math.floor(recommendedNeighbours(clientCount) / 2) + 1)),
+    deadlines: doc.aggregation.deadlines,
+  });
+}
+
+function recommendedNeighbours(n: number): number {
+  const even = 2 * Math.ceil((3 * Math.log2(Math.max(n, 2))) / 2);
+  return even >= n - 1 ? n - 1 : even;
+}
+
+/**
+ * Throws SECAGG_UNSAFE_REQUEST unless `proposed` is what roundParamsFor gives for this job, round
+ * and roster size: the check a contributor runs before sending anything.
+ */
+export function checkRoundParams(doc: JobDocument, proposed: RoundParams, expectedRoundId: Uint8Array): void {
+  const expected = roundParamsFor(doc, expectedRoundId, proposed.clientCount);
+  const same =
+    proposed.roundId.length === expected.roundId.length &&
+    proposed.roundId.every((b, i) => b === expected.roundId[i]) &&
+    proposed.neighbourCount === expected.neighbourCount &&
+    proposed.threshold === expected.threshold &&
+    proposed.minimumSurvivors === expected.minimumSurvivors &&
+    proposed.vectorLength === expected.vectorLength &&
+    proposed.clipRange === expected.clipRange &&
+    proposed.quantizationBits === expected.quantizationBits &&
+    proposed.modulusBits === expected.modulusBits;
+  if (!same) {
+    throw new TroveError('SECAGG_UNSAFE_REQUEST', 'The coordinator proposed round settings that differ from the job you agreed to. Nothing was sent.', {
+      proposed: { ...proposed, roundId: undefined },
+    });
+  }
+  if (proposed.clientCount < doc.minContributors) {
+    throw new TroveError('SECAGG_UNSAFE_REQUEST', `The round invites ${proposed.clientCount} contributors, fewer than the job's minimum of ${doc.minContributors}. Nothing was sent.`);
+  }
+}
