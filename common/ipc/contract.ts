@@ -103,6 +103,73 @@ const StagedFile = z.object({ token: FileToken, name: z.string(), size: Count })
 
 const BackupFile = z.object({ fileName: z.string(), bytes: Count, at: Timestamp });
 
+// ------------------------------------------------------------------------------ jobs
+
+/** A job's id on-chain (JobRegistry), decimal. */
+export const JobId = z.string().regex(/^[1-9][0-9]{0,30}$/);
+
+/** When the app may do job work in the background (where the platform can tell). */
+export const RunPolicy = z.enum(['always', 'on-power', 'when-idle', 'on-power-and-idle']);
+
+export const PARTICIPATION_STATES = ['available', 'joined', 'working', 'waiting', 'paused', 'finished', 'left', 'failed'] as const;
+
+const JobCard = z.object({
+  jobId: JobId,
+  specHash: z.string(),
+  title: z.string(),
+  purpose: z.string(),
+  researcher: z.object({ name: z.string(), address: z.string() }),
+  coordinator: z.object({ url: z.string(), address: z.string() }),
+  /** Every column the job reads, what the researcher says it is used for, and its role. */
+  columns: z.array(z.object({ name: z.string(), note: z.string(), role: z.enum(['feature', 'label']), kind: z.enum(['numeric', 'categorical', 'class', 'value']) })),
+  /** What leaves the machine per round: a masked vector of this many numbers, never rows. */
+  vectorLength: Count,
+  rounds: Count,
+  minContributors: Count,
+  privacy: z.object({
+    epsilon: z.number(),
+    delta: z.number(),
+    noiseMultiplier: z.number(),
+    budget: z.object({ epsilon: z.number(), delta: z.number() }),
+    spentEpsilon: z.number(),
+    /** Total epsilon spent if this job runs (its own cost composed with what is spent). */
+    afterEpsilon: z.number(),
+    fits: z.boolean(),
+  }),
+  reward: z.object({ token: z.string(), symbol: z.string(), decimals: Count, perRound: z.string(), bond: z.string() }),
+  /** Milliseconds since the epoch after which no round can close. */
+  deadline: Timestamp,
+  participation: z.object({
+    state: z.enum(PARTICIPATION_STATES),
+    /** The user's dataset and which of its columns stands for each column the job reads. */
+    mapping: z.object({ datasetId: DatasetId, columns: z.record(z.string(), z.string()) }).nullable(),
+    /** Rounds this machine's masked update was sent in. */
+    roundsContributed: Count,
+    /** The round in progress, when one is. */
+    round: z
+      .object({
+        round: Count,
+        step: z.enum(['waiting', 'training', 'masking', 'uploading', 'unmasking', 'done']),
+        /** 0..1 within the step, when known. */
+        progress: z.number().min(0).max(1).nullable(),
+        detail: z.string(),
+      })
+      .nullable(),
+    /** Why work stopped, in words that say what to do next. */
+    problem: z.object({ code: z.string(), message: z.string() }).nullable(),
+  }),
+});
+
+const JobsView = z.object({
+  jobs: z.array(JobCard),
+  /** Jobs on-chain that were not shown because their document failed a check. */
+  hidden: z.array(z.object({ jobId: JobId, reason: z.string() })),
+  chain: z.object({ rpcUrl: z.string(), reachable: z.boolean(), problem: z.string().nullable() }),
+  runPolicy: RunPolicy,
+  /** Whether the platform lets the app honour the policy (power and idle state are known). */
+  platformReports: z.object({ power: z.boolean(), idle: z.boolean() }),
+});
+
 /** Largest upload chunk, base64 (1 MiB of bytes). */
 export const UPLOAD_CHUNK_BYTES = 1024 * 1024;
 
@@ -173,12 +240,24 @@ export const channels = {
     z.object({ total: Count, entries: z.array(ActivityEntry) }),
   ),
   'activity.verify': channel(Empty, ActivityVerification),
+
+  'jobs.list': channel(Empty, JobsView),
+  /** Reads the chain again for new jobs and fetches their documents. */
+  'jobs.refresh': channel(Empty, JobsView),
+  'jobs.optIn': channel(
+    z.strictObject({ jobId: JobId, datasetId: DatasetId, columns: z.record(z.string().max(256), z.string().max(256)) }),
+    JobCard,
+  ),
+  'jobs.optOut': channel(z.strictObject({ jobId: JobId }), JobCard),
+  'jobs.setRunPolicy': channel(z.strictObject({ policy: RunPolicy }), JobsView),
 } as const;
 
 export const events = {
   /** The vault was created, unlocked, locked (by hand or when idle), or replaced by a restore. */
   'vault.state': z.object({ status: AppStatus, reason: z.enum(['manual', 'idle', 'restored', 'created', 'unlocked']).optional() }),
   'import.progress': z.object({ importId: ImportId, bytesRead: Count, totalBytes: Count.nullable(), rowsRead: Count, rowsRejected: Count }),
+  /** A job's card changed: discovered, joined, a round step, a problem. */
+  'jobs.changed': z.object({ job: JobCard }),
 } as const;
 
 export type Channel = keyof typeof channels;
@@ -189,6 +268,9 @@ export type EventOf<E extends EventName> = z.output<(typeof events)[E]>;
 
 export type AppStatusValue = z.output<typeof AppStatus>;
 export type ImportReportValue = z.output<typeof ImportReport>;
+export type JobCardValue = z.output<typeof JobCard>;
+export type JobsViewValue = z.output<typeof JobsView>;
+export type RunPolicyValue = z.output<typeof RunPolicy>;
 
 export function isChannel(name: unknown): name is Channel {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(channels, name);

@@ -2,6 +2,11 @@
 // the contract, so handlers receive typed, well-formed values.
 import type { AppSession } from '../services/session/session.js';
 import type { Handlers } from './router.js';
+import { TroveError } from '../../common/errors.js';
+
+function notYet(): never {
+  throw new TroveError('INVALID_INPUT', 'Jobs are not available in this build.');
+}
 
 export function sessionHandlers(session: AppSession): Handlers {
   return {
@@ -48,5 +53,12 @@ export function sessionHandlers(session: AppSession): Handlers {
 
     'activity.list': (r) => session.activity(r.offset, r.limit),
     'activity.verify': () => session.verifyActivity(),
+
+    // Wired to the jobs service in the next change.
+    'jobs.list': notYet,
+    'jobs.refresh': notYet,
+    'jobs.optIn': notYet,
+    'jobs.optOut': notYet,
+    'jobs.setRunPolicy': notYet,
   };
 }
