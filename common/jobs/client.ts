@@ -1,0 +1,239 @@
+// A contributor's side of the coordinator protocol (protocol.ts) over fetch: every request signed
+// with the per-job Ed25519 key, every answer checked against the protocol's schemas. A coordinator
+// that is down answers COORDINATOR_UNREACHABLE; one that answers something the protocol does not
+// allow answers COORDINATOR_PROTOCOL; its own typed errors come back with their codes.
+import type { z } from 'zod';
+import { TroveError, type TroveErrorCode } from '../errors.js';
+import type { SigningKeyPair } from '../secagg/keys.js';
+import { loadSodium, sodiumNow } from '../secagg/sodium.js';
+import { MAX_JOB_DOCUMENT_BYTES } from './document.js';
+import {
+  AUTH_HEADERS,
+  enrollResponseSchema,
+  errorResponseSchema,
+  inboxResponseSchema,
+  jobStatusSchema,
+  requestSigningString,
+  roundInfoSchema,
+  type EnrollRequest,
+  type EnrollResponse,
+  type InboxResponse,
+  type JobStatus,
+  type RoundInfo,
+} from './protocol.js';
+
+export interface CoordinatorClientOptions {
+  /** The coordinator's base URL, as the job document names it. */
+  baseUrl: string;
+  /** Per-request time limit (an inbox wait is added to it). */
+  timeoutMs?: number;
+  /** The clock signed into requests (tests move it). */
+  now?: () => number;
+  fetch?: typeof fetch;
+}
+
+/** Largest answer the client reads: a model of TRAINING_LIMITS.maxParameters float32 values. */
+const MAX_RESPONSE_BYTES = 24 * 1024 * 1024;
+
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function fromHex(hex: string): Uint8Array {
+  if (!/^(?:[0-9a-f]{2})*$/.test(hex)) throw new TroveError('INVALID_INPUT', 'Not lowercase hex.');
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+export function sha256Hex(body: Uint8Array): string {
+  return toHex(sodiumNow().crypto_hash_sha256(body));
+}
+
+/** The headers that authenticate one request with a per-job signing key. */
+export function signRequest(keys: SigningKeyPair, method: string, pathAndQuery: string, body: Uint8Array, timeMs: number): Record<string, string> {
+  const message = sodiumNow().from_string(requestSigningString(method, pathAndQuery, timeMs, sha256Hex(body)));
+  return {
+    [AUTH_HEADERS.key]: toHex(keys.publicKey),
+    [AUTH_HEADERS.time]: String(timeMs),
+    [AUTH_HEADERS.signature]: toHex(sodiumNow().crypto_sign_detached(message, keys.secretKey)),
+  };
+}
+
+export class CoordinatorClient {
+  private readonly base: URL;
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
+  private readonly fetcher: typeof fetch;
+
+  constructor(options: CoordinatorClientOptions) {
+    this.base = new URL(options.baseUrl);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.now = options.now ?? Date.now;
+    this.fetcher = options.fetch ?? fetch;
+  }
+
+  /** The signed job document behind a spec hash (public). */
+  async document(specHash: string): Promise<unknown> {
+    const bytes = await this.request('GET', `/v1/specs/${encodeURIComponent(specHash)}`, { limit: MAX_JOB_DOCUMENT_BYTES });
+    return parseJson(bytes);
+  }
+
+  status(jobId: string): Promise<JobStatus> {
+    return this.json('GET', `/v1/jobs/${jobId}`, jobStatusSchema);
+  }
+
+  enroll(jobId: string, keys: SigningKeyPair, body: EnrollRequest): Promise<EnrollResponse> {
+    return this.json('POST', `/v1/jobs/${jobId}/enroll`, enrollResponseSchema, { keys, body: sodiumNow().from_string(JSON.stringify(body)), contentType: 'application/json' });
+  }
+
+  async leave(jobId: string, keys: SigningKeyPair): Promise<void> {
+    await this.request('DELETE', `/v1/jobs/${jobId}/enroll`, { keys });
+  }
+
+  round(jobId: string, keys: SigningKeyPair): Promise<RoundInfo> {
+    return this.json('GET', `/v1/jobs/${jobId}/round`, roundInfoSchema, { keys });
+  }
+
+  /** The global model at the start of `round`: float32 weights in the job's weight order. */
+  async model(jobId: string, round: number, keys: SigningKeyPair, expectedLength: number): Promise<Float32Array> {
+    const bytes = await this.request('GET', `/v1/jobs/${jobId}/models/${round}`, { keys, limit: 4 * expectedLength });
+    if (bytes.length !== 4 * expectedLength) {
+      throw new TroveError('COORDINATOR_PROTOCOL', `The coordinator sent a model of ${bytes.length} bytes; this job's model has ${expectedLength} weights.`);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const out = new Float32Array(expectedLength);
+    for (let i = 0; i < expectedLength; i++) out[i] = view.getFloat32(4 * i, true);
+    for (const w of out) if (!Number.isFinite(w)) throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator sent a model with values that are not finite numbers.');
+    return out;
+  }
+
+  /** Messages for this contributor after sequence `after`, waiting up to `waitMs` for the first. */
+  async inbox(jobId: string, round: number, keys: SigningKeyPair, after: number, waitMs: number): Promise<{ stage: InboxResponse['stage']; messages: { seq: number; data: Uint8Array }[] }> {
+    const res = await this.json('GET', `/v1/jobs/${jobId}/rounds/${round}/inbox?after=${after}&waitMs=${waitMs}`, inboxResponseSchema, { keys, extraTimeMs: waitMs });
+    const sodium = sodiumNow();
+    const messages = res.messages.map((m) => {
+      try {
+        return { seq: m.seq, data: sodium.from_base64(m.data, sodium.base64_variants.ORIGINAL) };
+      } catch {
+        throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator sent a message that is not base64.');
+      }
+    });
+    return { stage: res.stage, messages };
+  }
+
+  async send(jobId: string, round: number, keys: SigningKeyPair, message: Uint8Array): Promise<void> {
+    await this.request('POST', `/v1/jobs/${jobId}/rounds/${round}/messages`, { keys, body: message, contentType: 'application/octet-stream' });
+  }
+
+  private async json<S extends z.ZodType>(method: string, path: string, schema: S, options: RequestOptions = {}): Promise<z.output<S>> {
+    const parsed = schema.safeParse(parseJson(await this.request(method, path, options)));
+    if (!parsed.success) throw new TroveError('COORDINATOR_PROTOCOL', `The coordinator's answer to ${method} ${path.split('?')[0]} is not what the protocol allows.`);
+    return parsed.data;
+  }
+
+  private async request(method: string, path: string, options: RequestOptions = {}): Promise<Uint8Array> {
+    await loadSodium();
+    const url = new URL(path, this.base);
+    const pathAndQuery = url.pathname + url.search;
+    const body = options.body ?? new Uint8Array(0);
+    const headers: Record<string, string> = options.keys ? signRequest(options.keys, method, pathAndQuery, body, this.now()) : {};
+    if (options.contentType) headers['content-type'] = options.contentType;
+    let res: Response;
+    try {
+      res = await this.fetcher(url, {
+        method,
+        headers,
+        body: body.length > 0 ? body.slice() : undefined,
+        redirect: 'error',
+        signal: AbortSignal.timeout(this.timeoutMs + (options.extraTimeMs ?? 0)),
+      });
+    } catch (err) {
+      throw new TroveError('COORDINATOR_UNREACHABLE', `The job's coordinator at ${this.base.origin} cannot be reached. Trove will try again; your data stays on this machine.`, undefined, { cause: err });
+    }
+    const bytes = await readLimited(res, options.limit ?? MAX_RESPONSE_BYTES);
+    if (!res.ok) throw coordinatorError(res.status, bytes);
+    return bytes;
+  }
+}
+
+interface RequestOptions {
+  keys?: SigningKeyPair;
+  body?: Uint8Array;
+  contentType?: string;
+  limit?: number;
+  extraTimeMs?: number;
+}
+
+async function readLimited(res: Response, limit: number): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > limit) {
+    await res.body?.cancel();
+    throw new TroveError('COORDINATOR_PROTOCOL', `The coordinator sent ${declared} bytes where at most ${limit} are expected.`);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = res.body?.getReader();
+  try {
+    for (;;) {
+      if (!reader) break;
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > limit) {
+        await reader.cancel();
+        throw new TroveError('COORDINATOR_PROTOCOL', `The coordinator sent more than the ${limit} bytes expected.`);
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof TroveError) throw err;
+    throw new TroveError('COORDINATOR_UNREACHABLE', 'The connection to the coordinator broke off. Trove will try again.', undefined, { cause: err });
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator answered with something that is not JSON.');
+  }
+}
+
+/** Codes a coordinator may answer with; anything else is a protocol violation. */
+const COORDINATOR_CODES = new Set<TroveErrorCode>([
+  'INVALID_INPUT',
+  'JOB_NOT_FOUND',
+  'JOB_NOT_ACTIVE',
+  'NOT_ENROLLED',
+  'UNAUTHENTICATED',
+  'RATE_LIMITED',
+  'PAYLOAD_TOO_LARGE',
+  'SECAGG_MALFORMED',
+  'SECAGG_WRONG_ROUND',
+  'SECAGG_WRONG_STAGE',
+  'SECAGG_REPLAY',
+  'SECAGG_BAD_SIGNATURE',
+  'ROUND_ABORTED',
+]);
+
+function coordinatorError(status: number, bytes: Uint8Array): TroveError {
+  let body: unknown;
+  try {
+    body = parseJson(bytes);
+  } catch {
+    body = undefined;
+  }
+  const parsed = errorResponseSchema.safeParse(body);
+  if (parsed.success && COORDINATOR_CODES.has(parsed.data.error.code as TroveErrorCode)) {
+    return new TroveError(parsed.data.error.code as TroveErrorCode, `The coordinator refused: ${parsed.data.error.message}`, { status });
+  }
+  return new TroveError('COORDINATOR_PROTOCOL', `The coordinator answered HTTP ${status} without a reason the protocol allows.`, { status });
+}
