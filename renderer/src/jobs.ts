@@ -121,3 +121,30 @@ export function canJoin(job: JobCardValue, now: number): boolean {
 }
 
 export const ROUND_STEPS: readonly RoundStep[] = ['waiting', 'training', 'masking', 'uploading', 'unmasking', 'done'];
+
+/** Rounds are counted from 0 on the chain and by the coordinator; people count from 1. */
+export function roundNumber(round: number): number {
+  return round + 1;
+}
+
+/** Each participation state in a few words. */
+export const STATE_LABELS: Record<ParticipationState, string> = {
+  available: 'Open to join',
+  joined: 'Joined, waiting for a round',
+  working: 'Working on a round',
+  waiting: 'Waiting for the next round',
+  paused: 'Paused',
+  finished: 'Finished',
+  left: 'You left this job',
+  failed: 'Stopped by a problem',
+};
+
+/** Each step of a round as the person sees it happen on their computer. */
+export const STEP_LABELS: Record<RoundStep, string> = {
+  waiting: 'Waiting for others',
+  training: 'Learning from your data',
+  masking: 'Masking the result',
+  uploading: 'Sending the masked result',
+  unmasking: 'Helping combine the results',
+  done: 'Round done',
+};
