@@ -16,9 +16,9 @@ import { JobScreen } from './screens/Job.js';
 
 const NAV: { screen: Route['screen']; label: string; coming?: boolean }[] = [
   { screen: 'data', label: 'Data' },
+  { screen: 'jobs', label: 'Jobs' },
   { screen: 'activity', label: 'Activity' },
   { screen: 'settings', label: 'Settings' },
-  { screen: 'jobs', label: 'Jobs' },
   { screen: 'earnings', label: 'Earnings', coming: true },
   { screen: 'wallet', label: 'Wallet', coming: true },
 ];

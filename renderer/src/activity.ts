@@ -38,7 +38,7 @@ export function describeDetails(kind: string, details: Record<string, unknown> |
   if (!details) return [];
   const out: DetailLine[] = [];
   const jobId = str(details.jobId);
-  if (jobId) out.push({ label: 'Job', value: str(details.title) ? `${String(details.title)} (job ${jobId})` : `Job ${jobId}` });
+  if (jobId) out.push({ label: 'Job', value: str(details.title) ? `${String(details.title)} (number ${jobId})` : jobId });
   const round = num(details.round);
   if (round !== null) out.push({ label: 'Round', value: formatCount(roundNumber(round)) });
   const step = str(details.step);

@@ -6,7 +6,7 @@ describe('activity details', () => {
   it('says what left the computer, how big it was and where it went', () => {
     const lines = describeDetails('job.uploaded', { jobId: '7', round: 2, vectorLength: 1234, bytes: 4936, coordinator: { url: 'https://coord.example.org', address: '0xabc' } });
     expect(lines).toEqual([
-      { label: 'Job', value: 'Job 7' },
+      { label: 'Job', value: '7' },
       { label: 'Round', value: '3' },
       { label: 'Left this computer', value: 'a masked list of 1,234 numbers (4.8 KB), sent to https://coord.example.org' },
     ]);
@@ -15,7 +15,7 @@ describe('activity details', () => {
   it('reads a consent: the columns with the person\'s own names, and the privacy cost', () => {
     const lines = describeDetails('job.joined', { jobId: '7', title: 'Sleep and mood', columns: { sleep_hours: 'sleep', mood: 'mood' }, epsilon: 1.2345, datasetId: 'ab'.repeat(16) });
     expect(lines).toEqual([
-      { label: 'Job', value: 'Sleep and mood (job 7)' },
+      { label: 'Job', value: 'Sleep and mood (number 7)' },
       { label: 'Columns read', value: 'sleep_hours (your sleep), mood' },
       { label: 'Privacy cost', value: '1.23' },
     ]);

@@ -89,7 +89,7 @@ export function RoundsChart({ rounds, contributed, current }: { rounds: number; 
   }
   const cell = w / rounds;
   return (
-    <svg className="chart rounds" viewBox={`0 0 ${w} ${h}`} role="img" aria-label={label}>
+    <svg className="chart rounds" viewBox={`0 0 ${w} ${h}`} preserveAspectRatio="xMinYMid meet" role="img" aria-label={label}>
       {Array.from({ length: rounds }, (_, i) => (
         <rect
           key={i}
