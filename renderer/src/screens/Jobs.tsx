@@ -149,15 +149,21 @@ const POLICIES: { value: RunPolicyValue; label: string; needs: ('power' | 'idle'
 function RunPolicySetting({ view }: { view: JobsViewValue }) {
   const setRunPolicy = useJobs((s) => s.setRunPolicy);
   const [error, setError] = useState<string | null>(null);
+  // The choice shows at once; the main side's answer confirms it, or it goes back with the reason.
+  const [pending, setPending] = useState<RunPolicyValue | null>(null);
+  const chosen = pending ?? view.runPolicy;
   const reports = view.platformReports;
   const unknown = [!reports.power ? 'whether it is plugged in' : null, !reports.idle ? 'whether you are using it' : null].filter(Boolean);
 
   const change = async (policy: RunPolicyValue) => {
     setError(null);
+    setPending(policy);
     try {
       await setRunPolicy(policy);
     } catch (err) {
       setError(messageOf(err));
+    } finally {
+      setPending(null);
     }
   };
 
@@ -171,7 +177,7 @@ function RunPolicySetting({ view }: { view: JobsViewValue }) {
           const unsupported = p.needs.some((n) => !reports[n]);
           return (
             <label key={p.value} className="check">
-              <input type="radio" name="run-policy" checked={view.runPolicy === p.value} disabled={unsupported && view.runPolicy !== p.value} onChange={() => void change(p.value)} />
+              <input type="radio" name="run-policy" checked={chosen === p.value} disabled={unsupported && chosen !== p.value} onChange={() => void change(p.value)} />
               <span>
                 {p.label}
                 {unsupported ? <span className="muted small"> (this computer does not tell Trove)</span> : null}
