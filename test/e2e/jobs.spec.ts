@@ -132,7 +132,7 @@ test('consent card, join with a pre-filled mapping, then follow the rounds live 
   await shot('2-consent');
   await joinButton.click();
 
-  await expect(app.getByRole('heading', { name: 'Your part in this job' })).toBeVisible();
+  await expect(app.getByRole('heading', { name: 'Your part in this job' })).toBeFocused();
   expect(joined).toMatchObject({ jobId: '7', columns: { sleep_hours: 'sleep_hours', Steps: 'steps', caffeine: 'caffeine_cups', exercised: 'exercised', mood: 'mood' } });
 
   // A round moves on: the screen follows the main side's events.
@@ -146,6 +146,10 @@ test('consent card, join with a pre-filled mapping, then follow the rounds live 
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot('4-working-dark');
   await page.emulateMedia({ colorScheme: 'light' });
+  await nav(app, 'Jobs').click();
+  await expect(app.getByRole('list', { name: 'Jobs you joined' })).toContainText('Round 3 of 10: learning from your data');
+  await shot('5-list-joined');
+  await app.getByRole('button', { name: 'How sleep and activity shape mood' }).click();
 
   current = card({ participation: { ...current.participation, state: 'paused', round: null, problem: { code: 'COORDINATOR_UNREACHABLE', message: 'The coordinator did not answer. Trove will try again in a few minutes; keep Trove open.' } } });
   await emit(page, { job: current });
@@ -156,6 +160,7 @@ test('consent card, join with a pre-filled mapping, then follow the rounds live 
   await expect(dialog).toBeVisible();
   await dialog.getByRole('button', { name: 'Leave job' }).click();
   await expect(app.getByRole('heading', { name: 'Your part in this job' })).toHaveCount(0);
+  await expect(app.getByRole('heading', { name: 'Join this job' })).toBeFocused();
   await expect(app.getByRole('button', { name: 'Join this job' })).toBeVisible();
 });
 
@@ -170,7 +175,9 @@ test('a job over the privacy budget cannot be joined and says why', async ({ app
   await app.getByRole('button', { name: 'How sleep and activity shape mood' }).click();
   await expect(app.getByText('Over your budget.')).toBeVisible();
   await expect(app.getByRole('button', { name: 'Join this job' })).toBeDisabled();
+  // 200% zoom of the default window: nothing spills sideways.
   await page.setViewportSize({ width: 640, height: 900 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
   await shot('narrow');
 });
 

@@ -1,7 +1,7 @@
 // One job: its consent card in plain words (who asks and why, what is read, what leaves, the
 // privacy cost, the reward), the way to join it with one of the person's datasets, and, once
 // joined, how its rounds are going and the way to leave.
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import type { DatasetInfo } from '../../../common/dataset.js';
 import type { JobCardValue } from '../../../common/ipc/contract.js';
 import { call, messageOf } from '../ipc.js';
@@ -43,6 +43,15 @@ export function JobScreen({ id }: { id: string }) {
   }, []);
 
   const job = view?.jobs.find((j) => j.jobId === id);
+  const joinedNow = job ? isJoined(job.participation.state) : null;
+  // Joining or leaving replaces the form that had focus: move focus to what took its place.
+  const wasJoined = useRef(joinedNow);
+  useEffect(() => {
+    if (wasJoined.current !== null && joinedNow !== null && wasJoined.current !== joinedNow) {
+      document.getElementById(joinedNow ? 'part-title' : 'join-title')?.focus();
+    }
+    wasJoined.current = joinedNow;
+  }, [joinedNow]);
   const back = (
     <nav aria-label="Breadcrumb" className="breadcrumb">
       <button type="button" className="link" onClick={() => go({ screen: 'jobs' })}>
@@ -266,7 +275,9 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
   if (datasets.length === 0) {
     return (
       <section className="panel" aria-labelledby="join-title">
-        <h2 id="join-title">Join this job</h2>
+        <h2 id="join-title" tabIndex={-1}>
+        Join this job
+      </h2>
         <p>To join, you need a dataset with these columns. You have no data in your vault yet.</p>
         <button type="button" className="primary" onClick={() => go({ screen: 'import' })}>
           Import a file
@@ -278,7 +289,9 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
   const others = Math.max(job.minContributors - 1, 1);
   return (
     <section className="panel" aria-labelledby="join-title">
-      <h2 id="join-title">Join this job</h2>
+      <h2 id="join-title" tabIndex={-1}>
+        Join this job
+      </h2>
       <form className="form join" onSubmit={(e) => void join(e)} aria-busy={busy}>
         <label>
           Dataset to use
@@ -303,7 +316,8 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
             By joining, you agree that Trove reads {job.columns.length === 1 ? 'this column' : `these ${job.columns.length} columns`} of "{dataset.name}" on this computer
             for up to {formatCount(job.rounds)} {job.rounds === 1 ? 'round' : 'rounds'} until {formatDate(job.deadline)}, and sends only a masked list of{' '}
             {formatCount(job.vectorLength)} numbers per round to <code className="path">{job.coordinator.url}</code>, to be combined with at least {formatCount(others)}{' '}
-            other {others === 1 ? "person's" : "people's"} before anyone reads it. It uses {formatEpsilon(budgetSplit(job.privacy).jobEpsilon)} of your privacy budget.
+            other {others === 1 ? "person's" : "people's"} before anyone reads it. It uses {formatEpsilon(budgetSplit(job.privacy).jobEpsilon)} of your privacy budget of{' '}
+            {formatEpsilon(job.privacy.budget.epsilon)}.
             You can leave at any time.
           </p>
         ) : null}
@@ -380,7 +394,9 @@ function Participation({ job, datasets }: { job: JobCardValue; datasets: Dataset
 
   return (
     <section className="panel participation" aria-labelledby="part-title">
-      <h2 id="part-title">Your part in this job</h2>
+      <h2 id="part-title" tabIndex={-1}>
+        Your part in this job
+      </h2>
       <p className="status-line">
         <span className={`state state-${p.state}`}>{STATE_LABELS[p.state]}</span>
       </p>

@@ -46,13 +46,13 @@ export function JobsScreen() {
       {!view && !error ? <p className="muted">Loading jobs…</p> : null}
 
       {mine.length > 0 ? (
-        <section aria-labelledby="mine-title">
+        <section className="job-group" aria-labelledby="mine-title">
           <h2 id="mine-title">Jobs you joined</h2>
           <JobList jobs={mine} label="Jobs you joined" />
         </section>
       ) : null}
       {view ? (
-        <section aria-labelledby="open-title">
+        <section className="job-group" aria-labelledby="open-title">
           <h2 id="open-title">Open to join</h2>
           {open.length > 0 ? (
             <JobList jobs={open} label="Jobs open to join" />
