@@ -61,7 +61,7 @@ async function emit(page: Page, payload: EventOf<'jobs.changed'>): Promise<void>
   await page.evaluate((p) => (globalThis as unknown as { __troveHostEvent: (e: string, p: unknown) => void }).__troveHostEvent('jobs.changed', p), payload);
 }
 
-test('the chain cannot be reached: the Jobs screen says so with its address, and Retry reads it again', async ({ app, host, shot }) => {
+test('the chain cannot be reached: the Jobs screen says so with its address, and Retry reads it again', async ({ app, host, shot, page }) => {
   let refreshed = 0;
   standIn(host, {
     'jobs.list': () => jobsView({ jobs: [], chain: { rpcUrl: 'http://127.0.0.1:8545', reachable: false, problem: 'connection refused' } }),
@@ -78,6 +78,9 @@ test('the chain cannot be reached: the Jobs screen says so with its address, and
   await expect(alert).toContainText('http://127.0.0.1:8545');
   await expect(alert).toContainText('connection refused');
   await shot('1-unreachable');
+  await page.setViewportSize({ width: 640, height: 900 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('2-unreachable-narrow-dark');
 
   await alert.getByRole('button', { name: 'Retry' }).click();
   await expect(app.getByRole('alert')).toHaveCount(0);
