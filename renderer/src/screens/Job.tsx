@@ -406,10 +406,14 @@ function Participation({ job, datasets }: { job: JobCardValue; datasets: Dataset
         </div>
       ) : null}
       {round ? (
-        <div className="round" aria-live="polite">
+        <div className="round">
           <h3>
             Round {formatCount(roundNumber(round.round))} of {formatCount(job.rounds)}
           </h3>
+          {/* Announces each new step once; the moving percentage stays with the progress bar. */}
+          <p className="visually-hidden" aria-live="polite">
+            Round {formatCount(roundNumber(round.round))}: {STEP_LABELS[round.step].toLowerCase()}
+          </p>
           <ol className="steps round-steps" aria-label="Steps of this round">
             {ROUND_STEPS.map((step, i) => (
               <li key={step} className={i === stepAt ? 'current' : i < stepAt ? 'done' : ''} aria-current={i === stepAt ? 'step' : undefined}>
