@@ -2,7 +2,7 @@
 // that state in step with the main side's events, and draws the navigation.
 import { useEffect, useState } from 'react';
 import { call, messageOf } from './ipc.js';
-import { useApp, type Route } from './store.js';
+import { useApp, useJobs, type Route } from './store.js';
 import { Onboarding } from './screens/Onboarding.js';
 import { Unlock } from './screens/Unlock.js';
 import { DataScreen } from './screens/Data.js';
@@ -11,12 +11,14 @@ import { DatasetScreen } from './screens/Dataset.js';
 import { ActivityScreen } from './screens/Activity.js';
 import { SettingsScreen } from './screens/Settings.js';
 import { ComingScreen } from './screens/Coming.js';
+import { JobsScreen } from './screens/Jobs.js';
+import { JobScreen } from './screens/Job.js';
 
 const NAV: { screen: Route['screen']; label: string; coming?: boolean }[] = [
   { screen: 'data', label: 'Data' },
+  { screen: 'jobs', label: 'Jobs' },
   { screen: 'activity', label: 'Activity' },
   { screen: 'settings', label: 'Settings' },
-  { screen: 'jobs', label: 'Jobs', coming: true },
   { screen: 'earnings', label: 'Earnings', coming: true },
   { screen: 'wallet', label: 'Wallet', coming: true },
 ];
@@ -60,7 +62,19 @@ function Shell() {
   const go = useApp((s) => s.go);
   const setStatus = useApp((s) => s.setStatus);
   const notify = useApp((s) => s.notify);
-  const active = route.screen === 'import' || route.screen === 'dataset' ? 'data' : route.screen;
+  const active = route.screen === 'import' || route.screen === 'dataset' ? 'data' : route.screen === 'job' ? 'jobs' : route.screen;
+  const upsertJob = useJobs((s) => s.upsert);
+  const clearJobs = useJobs((s) => s.clear);
+
+  // Job cards change while any screen shows (a round step, a problem): keep them current, and
+  // forget them when the vault locks.
+  useEffect(() => {
+    const off = window.trove.on('jobs.changed', ({ job }) => upsertJob(job));
+    return () => {
+      off();
+      clearJobs();
+    };
+  }, [upsertJob, clearJobs]);
 
   const lock = async () => {
     try {
@@ -120,6 +134,10 @@ function Screen({ route }: { route: Route }) {
       return <ActivityScreen />;
     case 'settings':
       return <SettingsScreen />;
+    case 'jobs':
+      return <JobsScreen />;
+    case 'job':
+      return <JobScreen key={route.id} id={route.id} />;
     default:
       return <ComingScreen key={route.screen} which={route.screen} />;
   }

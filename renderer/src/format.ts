@@ -1,4 +1,16 @@
 // How numbers, sizes and times read on screen.
+import type { ColumnType } from '../../common/dataset.js';
+
+/** Column types in words. */
+export const TYPE_LABELS: Record<ColumnType, string> = {
+  number: 'Number',
+  integer: 'Whole number',
+  string: 'Text',
+  boolean: 'Yes / no',
+  date: 'Date',
+  category: 'Category',
+};
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KB', 'MB', 'GB', 'TB'];
@@ -17,6 +29,10 @@ export function formatCount(n: number): string {
 
 export function formatTime(ms: number): string {
   return new Date(ms).toLocaleString('en', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export function formatDate(ms: number): string {
+  return new Date(ms).toLocaleDateString('en', { dateStyle: 'long' });
 }
 
 export function formatNumber(v: number | null, type?: string): string {

@@ -1,7 +1,8 @@
 // App-wide state: what the vault is doing, which screen is showing, and the theme. Secrets never
 // live here: passphrases stay in the form that asks for them and are cleared once sent.
 import { create } from 'zustand';
-import type { AppStatusValue } from '../../common/ipc/contract.js';
+import type { AppStatusValue, JobCardValue, JobsViewValue, RunPolicyValue } from '../../common/ipc/contract.js';
+import { call, messageOf } from './ipc.js';
 
 export type Route =
   | { screen: 'data' }
@@ -10,6 +11,7 @@ export type Route =
   | { screen: 'activity' }
   | { screen: 'settings' }
   | { screen: 'jobs' }
+  | { screen: 'job'; id: string }
   | { screen: 'earnings' }
   | { screen: 'wallet' };
 
@@ -75,3 +77,48 @@ export const useApp = create<AppState>((set) => ({
   },
   dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
 }));
+
+interface JobsState {
+  view: JobsViewValue | null;
+  /** Why the last read failed, in words; the last good view stays on screen. */
+  error: string | null;
+  busy: boolean;
+  load(): Promise<void>;
+  /** Reads the chain again (the Retry after it was unreachable). */
+  refresh(): Promise<void>;
+  /** A card the main side sent (jobs.changed) or answered with: replaces the one with its id. */
+  upsert(job: JobCardValue): void;
+  /** Throws on failure, so the setting can say why next to itself. */
+  setRunPolicy(policy: RunPolicyValue): Promise<void>;
+  clear(): void;
+}
+
+export const useJobs = create<JobsState>((set, get) => {
+  const read = async (channel: 'jobs.list' | 'jobs.refresh') => {
+    set({ busy: true });
+    try {
+      const view = await call(channel, {});
+      set({ view, error: null, busy: false });
+    } catch (err) {
+      set({ error: messageOf(err), busy: false });
+    }
+  };
+  return {
+    view: null,
+    error: null,
+    busy: false,
+    load: () => read('jobs.list'),
+    refresh: () => read('jobs.refresh'),
+    setRunPolicy: async (policy) => {
+      set({ view: await call('jobs.setRunPolicy', { policy }) });
+    },
+    upsert: (job) => {
+      const view = get().view;
+      // Before the first list arrives there is nothing to merge into; the list will include it.
+      if (!view) return;
+      const known = view.jobs.some((j) => j.jobId === job.jobId);
+      set({ view: { ...view, jobs: known ? view.jobs.map((j) => (j.jobId === job.jobId ? job : j)) : [...view.jobs, job] } });
+    },
+    clear: () => set({ view: null, error: null, busy: false }),
+  };
+});

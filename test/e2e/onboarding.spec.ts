@@ -32,12 +32,12 @@ test('create a vault: the strength meter guides, mismatches are caught, and the 
 
 test('the navigation is keyboard-operable and the coming screens say so', async ({ app, shot }) => {
   await createVault(app);
-  const jobs = app.getByRole('button', { name: /^Jobs/ });
-  await jobs.focus();
+  const earnings = app.getByRole('button', { name: /^Earnings/ });
+  await earnings.focus();
   await app.keyboard.press('Enter');
-  await expect(app.getByRole('heading', { name: /Jobs/ })).toBeFocused();
+  await expect(app.getByRole('heading', { name: /Earnings/ })).toBeFocused();
   await expect(app.getByText('This part of Trove is not ready yet.')).toBeVisible();
-  await shot('jobs-coming');
+  await shot('earnings-coming');
   // Tab from the heading moves on through the page with a visible focus ring.
   await app.keyboard.press('Shift+Tab');
   const focused = app.locator(':focus');

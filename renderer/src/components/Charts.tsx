@@ -51,3 +51,56 @@ export function TopValues({ summary }: { summary: Extract<ColumnSummary, { kind:
     </svg>
   );
 }
+
+/**
+ * The personal privacy budget as one bar: spent by earlier jobs, what this job adds, what stays
+ * left. Shares are 0..1 (see budgetSplit); the words beside it carry the numbers.
+ */
+export function BudgetBar({ spent, job, left, over, label }: { spent: number; job: number; left: number; over: boolean; label: string }) {
+  const w = 200;
+  const h = 12;
+  return (
+    <svg className={`chart budget${over ? ' over' : ''}`} viewBox={`0 0 ${w} ${h}`} preserveAspectRatio="none" role="img" aria-label={label}>
+      <rect x="0" y="0" width={w} height={h} rx="3" className="budget-track" />
+      <rect x="0" y="0" width={spent * w} height={h} className="budget-spent" />
+      <rect x={spent * w} y="0" width={job * w} height={h} className="budget-job" />
+      {left > 0 ? <rect x={(spent + job) * w} y="0" width={left * w} height={h} className="budget-left" /> : null}
+    </svg>
+  );
+}
+
+/**
+ * A job's rounds as a row of cells: those this device contributed to filled, the round in
+ * progress (`current`, counted from 0 like the chain) outlined. Past a few dozen rounds the cells would be too thin to see, so a plain
+ * bar stands in.
+ */
+export function RoundsChart({ rounds, contributed, current }: { rounds: number; contributed: number; current: number | null }) {
+  const label = `${formatCount(contributed)} of ${formatCount(rounds)} rounds contributed`;
+  if (rounds < 1) return null;
+  const w = 200;
+  const h = 14;
+  if (rounds > 40) {
+    return (
+      <svg className="chart rounds" viewBox={`0 0 ${w} ${h}`} preserveAspectRatio="none" role="img" aria-label={label}>
+        <rect x="0" y="0" width={w} height={h} rx="3" className="budget-track" />
+        <rect x="0" y="0" width={(Math.min(contributed, rounds) / rounds) * w} height={h} className="bar" />
+      </svg>
+    );
+  }
+  const cell = w / rounds;
+  return (
+    <svg className="chart rounds" viewBox={`0 0 ${w} ${h}`} preserveAspectRatio="xMinYMid meet" role="img" aria-label={label}>
+      {Array.from({ length: rounds }, (_, i) => (
+        <rect
+          key={i}
+          x={i * cell + 1}
+          y="1"
+          width={Math.max(cell - 2, 1)}
+          height={h - 2}
+          rx="2"
+          className={i < contributed ? 'bar' : i === current ? 'round-current' : 'round-empty'}
+        />
+      ))}
+    </svg>
+  );
+}

@@ -1,5 +1,5 @@
-// The activity log: every import, deletion, backup and setting change, newest first, with the
-// result of checking its hash chain.
+// The activity log: every import, deletion, backup, setting change and job step (consents, rounds,
+// what left this computer), newest first, with the result of checking its hash chain.
 import { useCallback, useEffect, useState } from 'react';
 import type { ResponseOf } from '../../../common/ipc/contract.js';
 
@@ -8,6 +8,7 @@ type ActivityVerification = ResponseOf<'activity.verify'>;
 import { call, messageOf } from '../ipc.js';
 import { ErrorMessage, ScreenTitle } from '../components/ui.js';
 import { formatCount, formatTime } from '../format.js';
+import { describeDetails } from '../activity.js';
 
 const PAGE = 50;
 
@@ -60,6 +61,7 @@ export function ActivityScreen() {
             <time dateTime={new Date(e.at).toISOString()}>{formatTime(e.at)}</time>
             <span className="kind">{e.kind.split('.')[0]}</span>
             <span className="summary">{e.summary}</span>
+            <EntryDetails kind={e.kind} details={e.details} />
           </li>
         ))}
       </ol>
@@ -69,5 +71,20 @@ export function ActivityScreen() {
         </button>
       ) : null}
     </>
+  );
+}
+
+function EntryDetails({ kind, details }: { kind: string; details: ActivityEntry['details'] }) {
+  const lines = describeDetails(kind, details);
+  if (lines.length === 0) return null;
+  return (
+    <dl className="entry-details">
+      {lines.map((l) => (
+        <div key={l.label}>
+          <dt>{l.label}</dt>
+          <dd>{l.value}</dd>
+        </div>
+      ))}
+    </dl>
   );
 }

@@ -2,10 +2,6 @@
 import { ScreenTitle } from '../components/ui.js';
 
 const TEXT = {
-  jobs: {
-    title: 'Jobs',
-    body: 'Researchers will publish jobs here: each shows which columns it reads, what leaves your device (only a masked, privacy-protected result), and what it pays. Nothing runs unless you opt in.',
-  },
   earnings: {
     title: 'Earnings',
     body: 'Rewards for the jobs you take part in will appear here, round by round, ready to claim anonymously.',

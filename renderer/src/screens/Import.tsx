@@ -6,7 +6,7 @@ import type { StagedFileValue } from '../../../common/ipc/api.js';
 import { AppError, call, messageOf } from '../ipc.js';
 import { useApp } from '../store.js';
 import { ErrorMessage, FilePicker, Progress, ScreenTitle } from '../components/ui.js';
-import { formatBytes, formatCell, formatCount } from '../format.js';
+import { formatBytes, formatCell, formatCount, TYPE_LABELS } from '../format.js';
 
 type Step =
   | { step: 'choose' }
@@ -20,15 +20,6 @@ interface ColumnChoice {
   type: ColumnType;
   skip: boolean;
 }
-
-const TYPE_LABELS: Record<ColumnType, string> = {
-  number: 'Number',
-  integer: 'Whole number',
-  string: 'Text',
-  boolean: 'Yes / no',
-  date: 'Date',
-  category: 'Category',
-};
 
 export function ImportWizard() {
   const go = useApp((s) => s.go);

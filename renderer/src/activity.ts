@@ -1,0 +1,69 @@
+// What an activity entry's details say, in words: above all, for job entries, what left this
+// computer and where it went. Known fields read as sentences; other simple fields as
+// "Name: value"; opaque ids and nested data are left out, since they mean nothing to a person.
+import { formatBytes, formatCount } from './format.js';
+import { formatEpsilon, roundNumber, STEP_LABELS, type RoundStep } from './jobs.js';
+
+export interface DetailLine {
+  label: string;
+  value: string;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
+
+function coordinatorOf(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object') return str((v as Record<string, unknown>).url) ?? str((v as Record<string, unknown>).address);
+  return null;
+}
+
+function columnsOf(v: unknown): string | null {
+  if (Array.isArray(v)) return v.filter((c) => typeof c === 'string').join(', ') || null;
+  if (v && typeof v === 'object') {
+    const pairs = Object.entries(v as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string');
+    return pairs.map(([job, mine]) => (job === mine ? job : `${job} (your ${mine})`)).join(', ') || null;
+  }
+  return null;
+}
+
+function humanize(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+const HANDLED = new Set(['vectorLength', 'bytes', 'bytesSent', 'coordinator', 'coordinatorUrl', 'columns', 'round', 'step', 'epsilon', 'jobId', 'title']);
+
+export function describeDetails(kind: string, details: Record<string, unknown> | undefined): DetailLine[] {
+  if (!details) return [];
+  const out: DetailLine[] = [];
+  const jobId = str(details.jobId);
+  if (jobId) out.push({ label: 'Job', value: str(details.title) ? `${String(details.title)} (number ${jobId})` : jobId });
+  const round = num(details.round);
+  if (round !== null) out.push({ label: 'Round', value: formatCount(roundNumber(round)) });
+  const step = str(details.step);
+  if (step && step in STEP_LABELS) out.push({ label: 'Step', value: STEP_LABELS[step as RoundStep] });
+  const columns = columnsOf(details.columns);
+  if (columns) out.push({ label: 'Columns read', value: columns });
+
+  // What left the machine: the masked vector, its size and where it went, as one sentence.
+  const length = num(details.vectorLength);
+  const bytes = num(details.bytes) ?? num(details.bytesSent);
+  const to = coordinatorOf(details.coordinator) ?? str(details.coordinatorUrl);
+  if (length !== null || bytes !== null) {
+    const what = length !== null ? `a masked list of ${formatCount(length)} numbers` : 'masked data';
+    out.push({ label: 'Left this computer', value: `${what}${bytes !== null ? ` (${formatBytes(bytes)})` : ''}${to ? `, sent to ${to}` : ''}` });
+  } else if (to) {
+    out.push({ label: kind.startsWith('job.') ? 'Coordinator' : 'Address', value: to });
+  }
+  const epsilon = num(details.epsilon);
+  if (epsilon !== null) out.push({ label: 'Privacy cost', value: formatEpsilon(epsilon) });
+
+  for (const [key, value] of Object.entries(details)) {
+    if (HANDLED.has(key) || /Id$|Hash$/.test(key)) continue;
+    if (typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length > 0 && value.length <= 200)) {
+      out.push({ label: humanize(key), value: typeof value === 'boolean' ? (value ? 'yes' : 'no') : typeof value === 'number' ? value.toLocaleString('en') : value });
+    }
+  }
+  return out;
+}

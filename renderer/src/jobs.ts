@@ -1,0 +1,150 @@
+// Pure rules behind the Jobs screens: which dataset columns may stand for a job's column, the
+// mapping the join form starts from, how a token amount reads, and how the privacy budget splits.
+// Kept free of React and the DOM so they are tested on their own.
+import type { ColumnType } from '../../common/dataset.js';
+import type { JobCardValue } from '../../common/ipc/contract.js';
+
+export type JobColumn = JobCardValue['columns'][number];
+export type ParticipationState = JobCardValue['participation']['state'];
+export type RoundStep = NonNullable<JobCardValue['participation']['round']>['step'];
+
+interface DatasetColumn {
+  name: string;
+  type: ColumnType;
+}
+
+/** Numbers feed numeric features and value labels; text, categories and yes/no feed the rest. */
+export function isCompatible(kind: JobColumn['kind'], type: ColumnType): boolean {
+  if (kind === 'numeric' || kind === 'value') return type === 'number' || type === 'integer';
+  return type === 'string' || type === 'category' || type === 'boolean';
+}
+
+export function compatibleColumns(kind: JobColumn['kind'], columns: readonly DatasetColumn[]): DatasetColumn[] {
+  return columns.filter((c) => isCompatible(kind, c.type));
+}
+
+/**
+ * The mapping a join form starts from: each job column gets the dataset column of the same name,
+ * or failing that the same name in any letter case, when its type fits. Others stay unmapped so
+ * the person chooses them.
+ */
+export function prefillMapping(jobColumns: readonly JobColumn[], columns: readonly DatasetColumn[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const jc of jobColumns) {
+    const fits = compatibleColumns(jc.kind, columns);
+    const match = fits.find((c) => c.name === jc.name) ?? fits.find((c) => c.name.toLowerCase() === jc.name.toLowerCase());
+    if (match) out[jc.name] = match.name;
+  }
+  return out;
+}
+
+/** How many job columns a dataset fills by name: used to suggest the dataset to join with. */
+export function matchCount(jobColumns: readonly JobColumn[], columns: readonly DatasetColumn[]): number {
+  return Object.keys(prefillMapping(jobColumns, columns)).length;
+}
+
+/** Whether every job column is mapped to a dataset column of a fitting type. */
+export function mappingComplete(jobColumns: readonly JobColumn[], columns: readonly DatasetColumn[], mapping: Record<string, string>): boolean {
+  return jobColumns.every((jc) => {
+    const chosen = columns.find((c) => c.name === mapping[jc.name]);
+    return chosen !== undefined && isCompatible(jc.kind, chosen.type);
+  });
+}
+
+/**
+ * A token amount given in its smallest unit (a decimal string) as a person reads it: whole
+ * units with thousands separators, then only the decimals that are not zero. Exact, because
+ * BigInt does the splitting, however many decimals the token has.
+ */
+export function formatTokenAmount(smallest: string, decimals: number, symbol?: string): string {
+  const digits = /^[0-9]+$/.test(smallest) ? BigInt(smallest) : 0n;
+  const scale = 10n ** BigInt(decimals);
+  const whole = digits / scale;
+  const fraction = decimals > 0 ? (digits % scale).toString().padStart(decimals, '0').replace(/0+$/, '') : '';
+  const text = `${whole.toLocaleString('en')}${fraction ? `.${fraction}` : ''}`;
+  return symbol ? `${text} ${symbol}` : text;
+}
+
+/** An amount split evenly among `parts` people, in the smallest unit (rounded down). */
+export function shareOf(smallest: string, parts: number): string {
+  if (!/^[0-9]+$/.test(smallest) || parts < 1) return '0';
+  return (BigInt(smallest) / BigInt(parts)).toString();
+}
+
+export interface BudgetSplit {
+  /** Shares of the bar, 0..1 each, summing to at most 1. */
+  spent: number;
+  job: number;
+  left: number;
+  /** Epsilon the job itself adds on top of what is spent. */
+  jobEpsilon: number;
+  /** Epsilon left after this job; negative when the job goes over. */
+  leftAfter: number;
+  over: boolean;
+}
+
+/** The personal budget as a bar: what earlier jobs spent, what this one adds, what stays left. */
+export function budgetSplit(privacy: JobCardValue['privacy']): BudgetSplit {
+  const total = privacy.budget.epsilon;
+  const spent = Math.max(0, privacy.spentEpsilon);
+  const after = Math.max(spent, privacy.afterEpsilon);
+  const over = !privacy.fits || after > total;
+  if (!(total > 0)) return { spent: 0, job: 0, left: 0, jobEpsilon: after - spent, leftAfter: -after, over: true };
+  const clamp = (v: number) => Math.min(1, Math.max(0, v));
+  const spentShare = clamp(spent / total);
+  const jobShare = clamp(after / total) - spentShare;
+  return {
+    spent: spentShare,
+    job: jobShare,
+    left: clamp(1 - spentShare - jobShare),
+    jobEpsilon: after - spent,
+    leftAfter: total - after,
+    over,
+  };
+}
+
+/** Epsilon to two significant decimals: enough to compare, not so many it reads as noise. */
+export function formatEpsilon(v: number): string {
+  if (v === 0) return '0';
+  if (Math.abs(v) < 0.01) return v.toPrecision(1);
+  return v.toLocaleString('en', { maximumFractionDigits: 2 });
+}
+
+/** States in which the person has agreed to the job and it may still work or has worked. */
+export function isJoined(state: ParticipationState): boolean {
+  return state === 'joined' || state === 'working' || state === 'waiting' || state === 'paused' || state === 'finished' || state === 'failed';
+}
+
+/** A job can be joined while it is on offer (again, after leaving) and before its deadline. */
+export function canJoin(job: JobCardValue, now: number): boolean {
+  return (job.participation.state === 'available' || job.participation.state === 'left') && job.deadline > now;
+}
+
+export const ROUND_STEPS: readonly RoundStep[] = ['waiting', 'training', 'masking', 'uploading', 'unmasking', 'done'];
+
+/** Rounds are counted from 0 on the chain and by the coordinator; people count from 1. */
+export function roundNumber(round: number): number {
+  return round + 1;
+}
+
+/** Each participation state in a few words. */
+export const STATE_LABELS: Record<ParticipationState, string> = {
+  available: 'Open to join',
+  joined: 'Joined, waiting for a round',
+  working: 'Working on a round',
+  waiting: 'Waiting for the next round',
+  paused: 'Paused',
+  finished: 'Finished',
+  left: 'You left this job',
+  failed: 'Stopped by a problem',
+};
+
+/** Each step of a round as the person sees it happen on their computer. */
+export const STEP_LABELS: Record<RoundStep, string> = {
+  waiting: 'Waiting for others',
+  training: 'Learning from your data',
+  masking: 'Masking the result',
+  uploading: 'Sending the masked result',
+  unmasking: 'Helping combine the results',
+  done: 'Round done',
+};

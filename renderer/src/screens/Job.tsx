@@ -1,0 +1,480 @@
+// One job: its consent card in plain words (who asks and why, what is read, what leaves, the
+// privacy cost, the reward), the way to join it with one of the person's datasets, and, once
+// joined, how its rounds are going and the way to leave.
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import type { DatasetInfo } from '../../../common/dataset.js';
+import type { JobCardValue } from '../../../common/ipc/contract.js';
+import { call, messageOf } from '../ipc.js';
+import { useApp, useJobs } from '../store.js';
+import { ConfirmDialog, ErrorMessage, Progress, ScreenTitle } from '../components/ui.js';
+import { BudgetBar, RoundsChart } from '../components/Charts.js';
+import { formatCount, formatDate, TYPE_LABELS } from '../format.js';
+import {
+  budgetSplit,
+  canJoin,
+  compatibleColumns,
+  formatEpsilon,
+  formatTokenAmount,
+  isJoined,
+  mappingComplete,
+  matchCount,
+  prefillMapping,
+  roundNumber,
+  ROUND_STEPS,
+  shareOf,
+  STATE_LABELS,
+  STEP_LABELS,
+  type JobColumn,
+} from '../jobs.js';
+
+export function JobScreen({ id }: { id: string }) {
+  const go = useApp((s) => s.go);
+  const view = useJobs((s) => s.view);
+  const error = useJobs((s) => s.error);
+  const load = useJobs((s) => s.load);
+  const [datasets, setDatasets] = useState<DatasetInfo[] | null>(null);
+  const [datasetError, setDatasetError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!view) void load();
+  }, [view, load]);
+  useEffect(() => {
+    call('datasets.list', {}).then(setDatasets, (err: unknown) => setDatasetError(messageOf(err)));
+  }, []);
+
+  const job = view?.jobs.find((j) => j.jobId === id);
+  const joinedNow = job ? isJoined(job.participation.state) : null;
+  // Joining or leaving replaces the form that had focus: move focus to what took its place.
+  const wasJoined = useRef(joinedNow);
+  useEffect(() => {
+    if (wasJoined.current !== null && joinedNow !== null && wasJoined.current !== joinedNow) {
+      document.getElementById(joinedNow ? 'part-title' : 'join-title')?.focus();
+    }
+    wasJoined.current = joinedNow;
+  }, [joinedNow]);
+  const back = (
+    <nav aria-label="Breadcrumb" className="breadcrumb">
+      <button type="button" className="link" onClick={() => go({ screen: 'jobs' })}>
+        Jobs
+      </button>
+      {job ? ` / ${job.title}` : null}
+    </nav>
+  );
+
+  if (!job) {
+    return (
+      <>
+        {back}
+        <ScreenTitle>Job</ScreenTitle>
+        <ErrorMessage error={error} />
+        {view ? <p>This job is no longer listed. It may have been withdrawn by its researcher.</p> : !error ? <p className="muted">Loading…</p> : null}
+      </>
+    );
+  }
+
+  const joined = isJoined(job.participation.state);
+  return (
+    <>
+      {back}
+      <ScreenTitle sub={`Asked by ${job.researcher.name}`}>{job.title}</ScreenTitle>
+      {joined ? <Participation job={job} datasets={datasets} /> : null}
+      <ConsentCard job={job} />
+      <ErrorMessage error={datasetError} />
+      {canJoin(job, Date.now()) && datasets ? <JoinForm job={job} datasets={datasets} /> : null}
+      {!joined && !canJoin(job, Date.now()) ? <p className="panel">This job's deadline has passed, so it cannot be joined any more.</p> : null}
+    </>
+  );
+}
+
+// ------------------------------------------------------------------------------ consent card
+
+function ConsentCard({ job }: { job: JobCardValue }) {
+  const others = Math.max(job.minContributors - 1, 1);
+  return (
+    <article className="consent" aria-label="What this job asks of you">
+      <section className="panel" aria-labelledby="why-title">
+        <h2 id="why-title">Who is asking, and why</h2>
+        <p className="purpose">{job.purpose}</p>
+        <p className="small">
+          <strong>{job.researcher.name}</strong> · account <code className="path">{job.researcher.address}</code>
+        </p>
+      </section>
+
+      <section className="panel" aria-labelledby="reads-title">
+        <h2 id="reads-title">What Trove reads</h2>
+        <p>
+          Only these {job.columns.length === 1 ? 'column' : `${job.columns.length} columns`} of the dataset you choose, and only on this computer:
+        </p>
+        <div className="table-scroll">
+          <table className="job-columns">
+            <thead>
+              <tr>
+                <th scope="col">Column</th>
+                <th scope="col">What the researcher uses it for</th>
+              </tr>
+            </thead>
+            <tbody>
+              {job.columns.map((c) => (
+                <tr key={c.name}>
+                  <th scope="row">
+                    <code>{c.name}</code>
+                    <span className="muted small"> · {c.role === 'label' ? 'what is predicted' : 'used to predict'}</span>
+                  </th>
+                  <td>{c.note || <span className="muted">No note given.</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <p className="leaves">
+          <strong>Your records never leave this computer.</strong> Each round, Trove sends only a list of {formatCount(job.vectorLength)} numbers, masked so that it
+          means nothing on its own. It is combined with the lists of at least {formatCount(others)} other {others === 1 ? 'person' : 'people'} before anyone,
+          the researcher included, can read the total.
+        </p>
+      </section>
+
+      <PrivacyCost job={job} />
+
+      <section className="panel" aria-labelledby="terms-title">
+        <h2 id="terms-title">Reward and terms</h2>
+        <dl className="facts">
+          <div>
+            <dt>Reward per round</dt>
+            <dd>
+              {formatTokenAmount(job.reward.perRound, job.reward.decimals, job.reward.symbol)}
+              <span className="muted small">
+                {' '}
+                shared by everyone whose result the round includes, so up to{' '}
+                {formatTokenAmount(shareOf(job.reward.perRound, job.minContributors), job.reward.decimals, job.reward.symbol)} each
+              </span>
+            </dd>
+          </div>
+          <div>
+            <dt>Bond</dt>
+            <dd>
+              {job.reward.bond === '0' ? (
+                'None'
+              ) : (
+                <>
+                  {formatTokenAmount(job.reward.bond, job.reward.decimals, job.reward.symbol)}
+                  <span className="muted small"> per round, kept by the job if you drop out in the middle of a round</span>
+                </>
+              )}
+            </dd>
+          </div>
+          <div>
+            <dt>Rounds</dt>
+            <dd>{formatCount(job.rounds)}</dd>
+          </div>
+          <div>
+            <dt>People needed per round</dt>
+            <dd>
+              At least {formatCount(job.minContributors)}
+              <span className="muted small"> (a round with fewer is not combined and not paid)</span>
+            </dd>
+          </div>
+          <div>
+            <dt>Deadline</dt>
+            <dd>
+              <time dateTime={new Date(job.deadline).toISOString()}>{formatDate(job.deadline)}</time>
+            </dd>
+          </div>
+          <div>
+            <dt>Runs the rounds</dt>
+            <dd>
+              <code className="path">{job.coordinator.url}</code>
+              <span className="muted small">
+                {' '}
+                · account <code className="path">{job.coordinator.address}</code>
+              </span>
+            </dd>
+          </div>
+        </dl>
+        <p className="muted small">
+          Job {job.jobId} · published fingerprint <code className="path">{job.specHash}</code>
+        </p>
+      </section>
+    </article>
+  );
+}
+
+function PrivacyCost({ job }: { job: JobCardValue }) {
+  const p = job.privacy;
+  const s = budgetSplit(p);
+  const label = s.over
+    ? `This job would use ${formatEpsilon(s.jobEpsilon)} of a budget of ${formatEpsilon(p.budget.epsilon)} that has ${formatEpsilon(Math.max(p.budget.epsilon - p.spentEpsilon, 0))} left: over your budget`
+    : `Spent before: ${formatEpsilon(p.spentEpsilon)}. This job: ${formatEpsilon(s.jobEpsilon)}. Left after: ${formatEpsilon(s.leftAfter)} of ${formatEpsilon(p.budget.epsilon)}`;
+  return (
+    <section className={`panel privacy${s.over ? ' over' : ''}`} aria-labelledby="privacy-title">
+      <h2 id="privacy-title">Privacy cost</h2>
+      <p className="muted">
+        Each job uses part of your personal privacy budget, which Trove keeps across all jobs. The more of it is used, the more could in theory be learned about you from
+        the combined results. When it is used up, Trove takes no more jobs.
+      </p>
+      <BudgetBar spent={s.spent} job={s.job} left={s.left} over={s.over} label={label} />
+      <ul className="legend">
+        <li>
+          <span className="swatch budget-spent" aria-hidden="true" /> Spent by earlier jobs: {formatEpsilon(p.spentEpsilon)}
+        </li>
+        <li>
+          <span className="swatch budget-job" aria-hidden="true" /> This job: {formatEpsilon(s.jobEpsilon)}
+        </li>
+        <li>
+          <span className="swatch budget-left" aria-hidden="true" /> Left after it: {s.over ? 'none' : formatEpsilon(s.leftAfter)}
+        </li>
+        <li className="muted">Your budget: {formatEpsilon(p.budget.epsilon)}</li>
+      </ul>
+      {s.over ? (
+        <p className="error" role="note">
+          <strong>Over your budget.</strong> Taking part would use more privacy than you have left, so Trove will not join this job. Look for a job with a lower
+          privacy cost.
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+// ------------------------------------------------------------------------------ joining
+
+function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[] }) {
+  const go = useApp((s) => s.go);
+  const notify = useApp((s) => s.notify);
+  const upsert = useJobs((s) => s.upsert);
+  // Start from the dataset that fills the most job columns by name.
+  const suggested = useMemo(() => [...datasets].sort((a, b) => matchCount(job.columns, b.columns) - matchCount(job.columns, a.columns))[0], [datasets, job.columns]);
+  const [datasetId, setDatasetId] = useState(suggested?.id ?? '');
+  const dataset = datasets.find((d) => d.id === datasetId);
+  const [mapping, setMapping] = useState<Record<string, string>>(() => (suggested ? prefillMapping(job.columns, suggested.columns) : {}));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const over = budgetSplit(job.privacy).over;
+  const complete = dataset ? mappingComplete(job.columns, dataset.columns, mapping) : false;
+
+  const chooseDataset = (id: string) => {
+    setDatasetId(id);
+    const d = datasets.find((x) => x.id === id);
+    setMapping(d ? prefillMapping(job.columns, d.columns) : {});
+  };
+
+  const join = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!dataset || !complete || over) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const card = await call('jobs.optIn', { jobId: job.jobId, datasetId: dataset.id, columns: mapping });
+      upsert(card);
+      notify('success', `You joined "${job.title}". Trove works on it when a round starts.`);
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (datasets.length === 0) {
+    return (
+      <section className="panel" aria-labelledby="join-title">
+        <h2 id="join-title" tabIndex={-1}>
+        Join this job
+      </h2>
+        <p>To join, you need a dataset with these columns. You have no data in your vault yet.</p>
+        <button type="button" className="primary" onClick={() => go({ screen: 'import' })}>
+          Import a file
+        </button>
+      </section>
+    );
+  }
+
+  const others = Math.max(job.minContributors - 1, 1);
+  return (
+    <section className="panel" aria-labelledby="join-title">
+      <h2 id="join-title" tabIndex={-1}>
+        Join this job
+      </h2>
+      <form className="form join" onSubmit={(e) => void join(e)} aria-busy={busy}>
+        <label>
+          Dataset to use
+          <select value={datasetId} onChange={(e) => chooseDataset(e.target.value)}>
+            {datasets.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.name} ({formatCount(d.rowCount)} records)
+              </option>
+            ))}
+          </select>
+        </label>
+        {dataset ? (
+          <fieldset className="policy mapping">
+            <legend>Which of your columns stands for each column the job reads</legend>
+            {job.columns.map((jc) => (
+              <MappingRow key={jc.name} column={jc} dataset={dataset} value={mapping[jc.name] ?? ''} onChange={(v) => setMapping({ ...mapping, [jc.name]: v })} />
+            ))}
+          </fieldset>
+        ) : null}
+        {dataset ? (
+          <p className="agreement" id="join-agreement">
+            By joining, you agree that Trove reads {job.columns.length === 1 ? 'this column' : `these ${job.columns.length} columns`} of "{dataset.name}" on this computer
+            for up to {formatCount(job.rounds)} {job.rounds === 1 ? 'round' : 'rounds'} until {formatDate(job.deadline)}, and sends only a masked list of{' '}
+            {formatCount(job.vectorLength)} numbers per round to <code className="path">{job.coordinator.url}</code>, to be combined with at least {formatCount(others)}{' '}
+            other {others === 1 ? "person's" : "people's"} before anyone reads it. It uses {formatEpsilon(budgetSplit(job.privacy).jobEpsilon)} of your privacy budget of{' '}
+            {formatEpsilon(job.privacy.budget.epsilon)}.
+            You can leave at any time.
+          </p>
+        ) : null}
+        {over ? <p className="muted">You cannot join: this job would go over your privacy budget.</p> : null}
+        {!over && dataset && !complete ? <p className="muted">Choose a column for each column the job reads to join.</p> : null}
+        <ErrorMessage error={error} />
+        <div className="actions">
+          <button type="submit" className="primary" disabled={busy || over || !complete} aria-describedby="join-agreement">
+            {busy ? 'Joining…' : 'Join this job'}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function MappingRow({ column, dataset, value, onChange }: { column: JobColumn; dataset: DatasetInfo; value: string; onChange: (v: string) => void }) {
+  const options = compatibleColumns(column.kind, dataset.columns);
+  const wants = column.kind === 'numeric' || column.kind === 'value' ? 'a number column' : 'a text, category or yes / no column';
+  const id = `map-${column.name}`;
+  return (
+    <div className="mapping-row">
+      <label htmlFor={id}>
+        <code>{column.name}</code>
+      </label>
+      <span className="muted small" id={`${id}-hint`}>
+        needs {wants}
+      </span>
+      {options.length > 0 ? (
+        <select id={id} value={value} onChange={(e) => onChange(e.target.value)} aria-describedby={`${id}-hint`}>
+          <option value="">Choose a column…</option>
+          {options.map((c) => (
+            <option key={c.name} value={c.name}>
+              {c.name} ({TYPE_LABELS[c.type].toLowerCase()})
+            </option>
+          ))}
+        </select>
+      ) : (
+        <p className="warning small">
+          "{dataset.name}" has no column of that kind.
+        </p>
+      )}
+    </div>
+  );
+}
+
+// ------------------------------------------------------------------------------ taking part
+
+function Participation({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[] | null }) {
+  const notify = useApp((s) => s.notify);
+  const upsert = useJobs((s) => s.upsert);
+  const [confirming, setConfirming] = useState(false);
+  const [leaving, setLeaving] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const p = job.participation;
+  const round = p.round;
+  const dataset = datasets?.find((d) => d.id === p.mapping?.datasetId);
+  const stepAt = round ? ROUND_STEPS.indexOf(round.step) : -1;
+
+  const leave = async () => {
+    setLeaving(true);
+    setError(null);
+    try {
+      upsert(await call('jobs.optOut', { jobId: job.jobId }));
+      notify('success', `You left "${job.title}". Nothing more will be sent for it.`);
+      setConfirming(false);
+    } catch (err) {
+      setError(messageOf(err));
+      setConfirming(false);
+    } finally {
+      setLeaving(false);
+    }
+  };
+
+  return (
+    <section className="panel participation" aria-labelledby="part-title">
+      <h2 id="part-title" tabIndex={-1}>
+        Your part in this job
+      </h2>
+      <p className="status-line">
+        <span className={`state state-${p.state}`}>{STATE_LABELS[p.state]}</span>
+      </p>
+      {p.problem ? (
+        <div className="error" role="alert">
+          <strong>Work on this job stopped.</strong> {p.problem.message}
+        </div>
+      ) : null}
+      {round ? (
+        <div className="round">
+          <h3>
+            Round {formatCount(roundNumber(round.round))} of {formatCount(job.rounds)}
+          </h3>
+          {/* Announces each new step once; the moving percentage stays with the progress bar. */}
+          <p className="visually-hidden" aria-live="polite">
+            Round {formatCount(roundNumber(round.round))}: {STEP_LABELS[round.step].toLowerCase()}
+          </p>
+          <ol className="steps round-steps" aria-label="Steps of this round">
+            {ROUND_STEPS.map((step, i) => (
+              <li key={step} className={i === stepAt ? 'current' : i < stepAt ? 'done' : ''} aria-current={i === stepAt ? 'step' : undefined}>
+                {STEP_LABELS[step]}
+              </li>
+            ))}
+          </ol>
+          {round.step !== 'done' ? (
+            <Progress
+              value={round.progress ?? 0}
+              max={round.progress === null ? null : 1}
+              label={`${STEP_LABELS[round.step]}${round.progress === null ? '' : `: ${Math.round(round.progress * 100)}%`}${round.detail ? `. ${round.detail}` : ''}`}
+            />
+          ) : round.detail ? (
+            <p className="muted">{round.detail}</p>
+          ) : null}
+        </div>
+      ) : null}
+      <div className="contributed">
+        <h3>Rounds you contributed to</h3>
+        <RoundsChart rounds={job.rounds} contributed={p.roundsContributed} current={round && round.step !== 'done' ? round.round : null} />
+        <p className="small">
+          {formatCount(p.roundsContributed)} of {formatCount(job.rounds)} {job.rounds === 1 ? 'round' : 'rounds'}
+        </p>
+      </div>
+      {p.mapping ? (
+        <details className="mapping-used">
+          <summary>Your data for this job{dataset ? `: "${dataset.name}"` : ''}</summary>
+          <ul>
+            {Object.entries(p.mapping.columns).map(([jobColumn, mine]) => (
+              <li key={jobColumn}>
+                <code>{jobColumn}</code> is read from your column <code>{mine}</code>
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+      <ErrorMessage error={error} />
+      {p.state !== 'finished' ? (
+        <div className="actions">
+          <button type="button" className="danger" onClick={() => setConfirming(true)}>
+            Leave this job…
+          </button>
+        </div>
+      ) : (
+        <p className="muted">This job has finished. Thank you for taking part.</p>
+      )}
+      <ConfirmDialog
+        open={confirming}
+        title={`Leave "${job.title}"?`}
+        confirmLabel={leaving ? 'Leaving…' : 'Leave job'}
+        danger
+        busy={leaving}
+        onConfirm={() => void leave()}
+        onCancel={() => setConfirming(false)}
+      >
+        <p>Trove stops working on this job and sends nothing more for it. Rounds you already contributed to stay counted.</p>
+        {job.reward.bond !== '0' && round && round.step !== 'done' && round.step !== 'waiting' ? (
+          <p>A round is in progress: leaving now counts as dropping out, so its bond may be kept.</p>
+        ) : null}
+      </ConfirmDialog>
+    </section>
+  );
+}
