@@ -296,9 +296,10 @@ export class RoundRunner {
   }
 
   /** The largest message a contributor may send in a round (bounds request bodies). */
-  maxMessageBytes(jobId: string, round: number): number {
+  maxMessageBytes(jobId: string): number {
+    // Any round but the one in progress refuses the message after reading it: bound it the same.
     const a = this.job(jobId).active;
-    return a && a.index === round ? a.maxMessageBytes : HEADER_BYTES + SIGNATURE_BYTES;
+    return a ? a.maxMessageBytes : HEADER_BYTES + SIGNATURE_BYTES;
   }
 
   private activeRoundFor(jobId: string, round: number, signingKey: string): { job: JobRuntime; active: ActiveRound; clientId: number } {

@@ -273,7 +273,7 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
       method: 'POST',
       pattern: new RegExp(`^/v1/jobs/${JOB}/rounds/([0-9]{1,6})/messages$`),
       signed: 'enrolled',
-      bodyLimit: (m) => runner.maxMessageBytes(m[1]!, Number(m[2])),
+      bodyLimit: (m) => runner.maxMessageBytes(m[1]!),
       handle: ({ res, match, body, key }) => {
         runner.receive(match[1]!, Number(match[2]), key, body);
         send(res, 204, '', 'application/json');
