@@ -1,8 +1,8 @@
 // Inference for the allowlisted layers in plain JavaScript, so the coordinator can score each
 // round's global model on the researcher's validation set without a training engine. Weights are
-// one flat array in the order weightShapesOf lists them (the order every engine uses).
+// one flat array in the order weightShapesOf lists them (TensorFlow.js's order, which every engine uses).
 import { TroveError } from '../errors.js';
-import { parameterCountOf, type TrainingJobSpec } from '../jobspec.js';
+import { parameterCountOf, weightShapesOf, type TrainingJobSpec } from '../jobspec.js';
 import type { TrainingMatrix } from './features.js';
 
 type Activation = Extract<TrainingJobSpec['model']['layers'][number], { type: 'activation' }>['activation'];
@@ -65,16 +65,21 @@ export function predict(model: TrainingJobSpec['model'], weights: ArrayLike<numb
     throw new TroveError('INVALID_INPUT', `The model has ${expected} weights; ${weights.length} were given.`, { expected, received: weights.length });
   }
   if (x.length !== rows * model.inputWidth) throw new TroveError('INVALID_INPUT', `Expected ${rows} rows of ${model.inputWidth} inputs.`);
+  // Where each layer's weights start in the flat array.
+  const offsets = new Map<string, number>();
+  let at = 0;
+  for (const s of weightShapesOf(model)) {
+    offsets.set(`${s.layer}/${s.name}`, at);
+    at += s.shape.reduce((a, b) => a * b, 1);
+  }
+  const offset = (layer: number, name: string) => offsets.get(`${layer}/${name}`) ?? -1;
   let width = model.inputWidth;
   let cur = Float64Array.from(x);
-  let w = 0;
-  for (const layer of model.layers) {
+  for (const [li, layer] of model.layers.entries()) {
     if (layer.type === 'dense') {
       const units = layer.units;
-      const kernel = w;
-      w += width * units;
-      const bias = layer.useBias ? w : -1;
-      if (layer.useBias) w += units;
+      const kernel = offset(li, 'kernel');
+      const bias = offset(li, 'bias');
       const next = new Float64Array(rows * units);
       for (let r = 0; r < rows; r++) {
         const o = r * units;
@@ -91,11 +96,10 @@ export function predict(model: TrainingJobSpec['model'], weights: ArrayLike<numb
       width = units;
     } else if (layer.type === 'batch-norm') {
       // Inference uses the moving statistics: gamma, beta, moving mean, moving variance.
-      const gamma = w;
-      const beta = w + width;
-      const mean = w + 2 * width;
-      const variance = w + 3 * width;
-      w += 4 * width;
+      const gamma = offset(li, 'gamma');
+      const beta = offset(li, 'beta');
+      const mean = offset(li, 'moving_mean');
+      const variance = offset(li, 'moving_variance');
       for (let r = 0; r < rows; r++) {
         for (let j = 0; j < width; j++) {
           const i = r * width + j;
