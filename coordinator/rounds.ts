@@ -84,6 +84,32 @@ export function validationMatrix(doc: JobDocument, csv: string): TrainingMatrix 
   return matrix;
 }
 
+/** A job's status as the database has it (what the CLI reports without running rounds). */
+export function storedStatus(store: CoordinatorStore, jobId: string): JobStatus {
+  const row = store.job(jobId);
+  if (!row) throw new TroveError('JOB_NOT_FOUND', `This coordinator has no job ${jobId.slice(0, 80)}.`);
+  const doc = parseJobDocument((JSON.parse(row.signedJson) as SignedJob).document);
+  const stored = store.rounds(jobId);
+  const rounds: RoundSummary[] = stored.map((r) => ({
+    round: r.round,
+    stage: r.stage,
+    invited: r.roster.length,
+    included: r.included ? r.included.length : null,
+    validation: r.validation,
+    closed: r.closeTx && r.groupRoot && r.groupSize !== null ? { groupRoot: r.groupRoot, groupSize: r.groupSize, tx: r.closeTx } : null,
+  }));
+  const last = stored.at(-1);
+  return {
+    jobId,
+    specHash: row.specHash,
+    state: row.state,
+    roundsTotal: doc.rounds,
+    enrolled: store.activeParticipants(jobId).length,
+    currentRound: last && last.stage !== 'closed' && last.stage !== 'aborted' ? last.round : stored.length,
+    rounds,
+  };
+}
+
 export class RoundRunner {
   readonly store: CoordinatorStore;
   private readonly chain: RoundCloser | undefined;
@@ -208,9 +234,27 @@ export class RoundRunner {
   }
 
   private job(jobId: string): JobRuntime {
-    const job = /^(0|[1-9][0-9]{0,77})$/.test(jobId) ? this.jobs.get(jobId) : undefined;
+    if (!/^(0|[1-9][0-9]{0,77})$/.test(jobId)) throw new TroveError('JOB_NOT_FOUND', `This coordinator runs no job ${jobId.slice(0, 80)}.`);
+    let job = this.jobs.get(jobId);
+    if (!job) {
+      // Published by another process (the CLI) into the same database since this one opened it.
+      const row = this.store.job(jobId);
+      if (row && this.store.rounds(jobId).length === 0) this.jobs.set(jobId, (job = this.runtime(row)));
+    }
     if (!job) throw new TroveError('JOB_NOT_FOUND', `This coordinator runs no job ${jobId.slice(0, 80)}.`);
     return job;
+  }
+
+  /** Picks up jobs published, and cancellations made, by another process on the same database. */
+  private refreshFromStore(): void {
+    for (const row of this.store.jobs()) {
+      const job = this.jobs.get(row.jobId);
+      if (!job) {
+        if (this.store.rounds(row.jobId).length === 0) this.jobs.set(row.jobId, this.runtime(row));
+      } else if (row.state === 'cancelled' && job.row.state !== 'cancelled') {
+        this.cancelJob(row.jobId);
+      }
+    }
   }
 
   document(jobId: string): JobDocument {
@@ -537,6 +581,7 @@ export class RoundRunner {
   /** Does whatever is due now: stage deadlines, round starts, on-chain closes to retry. */
   async tick(): Promise<void> {
     if (this.closed) return;
+    this.refreshFromStore();
     const now = this.now();
     for (const job of this.jobs.values()) {
       if (job.row.state !== 'enrolling' && job.row.state !== 'running') continue;
@@ -558,26 +603,13 @@ export class RoundRunner {
     this.schedule();
   }
 
-  /** Public status of a job. */
+  /** Public status of a job, with the live stage of the round in progress. */
   status(jobId: string): JobStatus {
     const job = this.job(jobId);
-    const rounds: RoundSummary[] = this.store.rounds(jobId).map((r) => ({
-      round: r.round,
-      stage: job.active?.index === r.round ? job.active.stage : r.stage,
-      invited: r.roster.length,
-      included: r.included ? r.included.length : null,
-      validation: r.validation,
-      closed: r.closeTx && r.groupRoot && r.groupSize !== null ? { groupRoot: r.groupRoot, groupSize: r.groupSize, tx: r.closeTx } : null,
-    }));
-    return {
-      jobId,
-      specHash: job.row.specHash,
-      state: job.row.state,
-      roundsTotal: job.doc.rounds,
-      enrolled: this.store.activeParticipants(jobId).length,
-      currentRound: this.nextRoundIndex(job),
-      rounds,
-    };
+    const status = storedStatus(this.store, jobId);
+    for (const r of status.rounds) if (job.active?.index === r.round) r.stage = job.active.stage;
+    status.currentRound = this.nextRoundIndex(job);
+    return status;
   }
 
   private schedule(): void {
