@@ -194,14 +194,15 @@ export class Contributor {
    * Waits for an invitation, fetches the global model, and takes part in the round with `update`
    * weighted by `examples`. With dropAfterSharing it goes silent once it has shared its keys.
    */
-  async runRound(jobId: string, doc: JobDocument, update: Float64Array, examples: number, options: { dropAfterSharing?: boolean; beforeMaskedInput?: () => Promise<void> } = {}): Promise<RoundOutcome> {
+  async runRound(jobId: string, doc: JobDocument, update: Float64Array, examples: number, options: { dropAfterSharing?: boolean; dropAtStart?: boolean; round?: number; beforeMaskedInput?: () => Promise<void> } = {}): Promise<RoundOutcome> {
     let info = await this.client.round(jobId, this.keys);
     await until(async () => {
       info = await this.client.round(jobId, this.keys);
-      return info.state === 'invited';
+      return info.state === 'invited' && info.round >= (options.round ?? 0);
     }, 20_000, 'an invitation');
     if (info.state !== 'invited') throw new Error('not invited');
     const { round, clientId } = info;
+    if (options.dropAtStart) return { clientId, stage: 'dropped', input: new Float64Array(0) };
     const vectorLength = update.length;
     const model = await this.client.model(jobId, round, this.keys, vectorLength);
     if (model.length !== vectorLength) throw new Error('model size');

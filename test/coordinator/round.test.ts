@@ -170,6 +170,39 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     expect(findUnmasked(planted, outcomes[0]!.input, params)).toBe('quantized');
   });
 
+  it('records a round with too few survivors as aborted, runs the next from the same model, and finishes after the last round', async () => {
+    const { jobId, document: doc } = await rig.publish({ rounds: 1 });
+    const contributors = Array.from({ length: 4 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `abort-${i}`));
+    for (const c of contributors) await c.enroll(jobId);
+    await rig.runner.tick();
+    const d = roundVectorLength(doc) - 1;
+    // Round 0: two contributors never answer; the minimum of four cannot be met.
+    const first = contributors.map((c, i) => c.runRound(jobId, doc, updateFor(20 + i, d), 100, { dropAtStart: i >= 2 }));
+    await Promise.all(first.slice(2));
+    await until(() => rig.store.events(jobId, 0).filter((e) => e.kind === 'message').length === 2, 20_000, 'two advertised keys');
+    rig.clock.advance(doc.aggregation.deadlines.advertiseKeysMs + 1);
+    await rig.runner.tick();
+    expect((await Promise.all(first.slice(0, 2))).map((o) => o.stage)).toEqual(['aborted', 'aborted']);
+    const aborted = rig.runner.status(jobId);
+    expect(aborted.state).toBe('running');
+    expect(aborted.rounds[0]).toMatchObject({ round: 0, stage: 'aborted', included: null, closed: null });
+    expect(rig.store.round(jobId, 0)!.abortReason).toMatch(/fewer than 4/);
+    // Round 1 starts from the same model, with everyone still enrolled, and closes.
+    expect(rig.store.model(jobId, 1)).toEqual(rig.store.model(jobId, 0));
+    await rig.runner.tick();
+    const second = await Promise.all(contributors.map((c, i) => c.runRound(jobId, doc, updateFor(30 + i, d), 100, { round: 1 })));
+    await rig.runner.settled();
+    expect(second.map((o) => o.stage)).toEqual(['done', 'done', 'done', 'done']);
+    const status = rig.runner.status(jobId);
+    expect(status.state).toBe('finished');
+    expect(status.rounds.map((r) => r.stage)).toEqual(['aborted', 'closed']);
+    expect(await contributors[0]!.client.round(jobId, contributors[0]!.keys)).toEqual({ state: 'finished', reason: 'completed' });
+    // Only the paid round is on-chain: it is round 0 there.
+    const onChain = await rig.chain.at('RoundRewards', rig.chain.deployment.contracts.RoundRewards).getFunction('getRound')(BigInt(jobId), 0n);
+    expect(BigInt(onChain.root)).toBe(new Group(contributors.map((c) => c.identity.commitment)).root);
+    await expectCode(contributors[0]!.enroll(jobId), 'JOB_NOT_ACTIVE');
+  });
+
   it('continues a round after a restart between masked inputs and unmasking, to the same result', async () => {
     const { jobId, document: doc } = await rig.publish(ROUND);
     const contributors = Array.from({ length: 4 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `restart-${i}`));
