@@ -489,13 +489,18 @@ export class RoundRunner {
 
   private advanceIfReady(job: JobRuntime, active: ActiveRound): void {
     const now = this.now();
+    let advanced = false;
     while (COLLECTING.has(active.stage) && active.server.canAdvance(now)) {
       this.store.appendEvent(job.row.jobId, active.index, 'advance', now);
       this.enqueue(active, active.server.advance(now));
       this.afterAdvance(job, active);
+      advanced = true;
     }
-    this.wake();
-    this.schedule();
+    // Waiting inboxes change only when a stage closes: an accepted message alone wakes nobody.
+    if (advanced) {
+      this.wake();
+      this.schedule();
+    }
   }
 
   /** Brings the stored stage in line with the state machine and acts on a finished round. */
