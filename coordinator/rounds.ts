@@ -602,7 +602,7 @@ export class RoundRunner {
           continue;
         }
         this.considerStart(job);
-        if (job.readyAt !== undefined && now >= job.readyAt) await this.startRound(job);
+        if (job.readyAt !== undefined && this.now() >= job.readyAt) await this.startRound(job);
       }
     }
     this.schedule();
