@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Wallet } from 'ethers';
+import { isTroveError } from '../common/errors.js';
 import { CoordinatorClient, fromHex, sha256Hex, signRequest, toHex } from '../common/jobs/client.js';
 import { parseJobDocument, roundVectorLength, type JobDocument } from '../common/jobs/document.js';
 import { AUTH_HEADERS, requestSigningString } from '../common/jobs/protocol.js';
@@ -102,22 +103,27 @@ async function secureRound(n: number, updates: Float64Array[], examples: number[
     await runner.tick();
     await Promise.all(
       keys.map(async (k, i) => {
-        const info = await client.round('1', k);
+        const info = await retrying(() => client.round('1', k));
         if (info.state !== 'invited') throw new Error(`not invited: ${JSON.stringify(info)}`);
-        await client.model('1', info.round, k, d);
+        await retrying(() => client.model('1', info.round, k, d));
         let t = performance.now();
         const input = weightedInput(updates[i]!, examples[i]!, doc.aggregation.maxExamples, doc.aggregation.clipRange);
         const secagg = await SecAggClient.create({ id: info.clientId, signingKeys: k, roster: info.roster.map(fromHex), roundId: fromHex(info.roundId), input });
         cpu[i]! += performance.now() - t;
         let after = 0;
         while (secagg.stage !== 'done' && secagg.stage !== 'aborted') {
-          const box = await client.inbox('1', info.round, k, after, 20_000);
+          const box = await retrying(() => client.inbox('1', info.round, k, after, 20_000));
           for (const m of box.messages) {
             after = m.seq;
             t = performance.now();
             const reply = secagg.handle(m.data);
             cpu[i]! += performance.now() - t;
-            if (reply) await client.send('1', info.round, k, reply);
+            if (reply) {
+              // A message whose acknowledgement was lost is already in: its repeat is a replay.
+              await retrying(() => client.send('1', info.round, k, reply)).catch((err: unknown) => {
+                if (!isTroveError(err, 'SECAGG_REPLAY')) throw err;
+              });
+            }
           }
         }
       }),
@@ -130,6 +136,20 @@ async function secureRound(n: number, updates: Float64Array[], examples: number[
     await server.close();
     store.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Retries while the coordinator cannot be reached, as the app does; counts the retries. */
+let retries = 0;
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isTroveError(err, 'COORDINATOR_UNREACHABLE') || attempt >= 5) throw err;
+      retries++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 }
 
@@ -220,8 +240,9 @@ async function main(): Promise<void> {
         secure.clientCpuMs.toFixed(1).padStart(21),
         plain.clientCpuMs.toFixed(2).padStart(19),
         (secure.clientCpuMs / plain.clientCpuMs).toFixed(1).padStart(10),
-      ].join(''),
+      ].join('') + (retries > 0 ? `  (${retries} requests retried after a broken connection)` : ''),
     );
+    retries = 0;
   }
 }
 

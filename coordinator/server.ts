@@ -335,8 +335,13 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
       if (refused) res.once('finish', () => req.destroy());
     });
   });
-  server.requestTimeout = MAX_INBOX_WAIT_MS + 30_000;
-  server.headersTimeout = 20_000;
+  // Generous enough for a busy coordinator (closing a stage of a large round takes a while),
+  // and longer than the longest inbox wait.
+  server.requestTimeout = MAX_INBOX_WAIT_MS + 95_000;
+  server.headersTimeout = 60_000;
+  // Clients close idle connections first (they honour the Keep-Alive hint), so a request is never
+  // sent on a socket the server is closing.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
