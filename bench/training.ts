@@ -18,9 +18,10 @@ import { parseTrainingJobSpec, type TrainingJobSpec, type TrainingJobSpecInput }
 import { NodeWorkerLauncher } from '../main/services/worker/launcher.js';
 import { WorkerSupervisor } from '../main/services/worker/supervisor.js';
 import { loadTf, selectBackend, type BackendChoice } from '../worker/training/backend.js';
-import { SeededRandom } from '../worker/training/random.js';
+import { SeededRandom } from '../common/model/random.js';
 import { createTrainer, runLocalStep } from '../worker/training/local-step.js';
-import { TfjsTrainer, initialWeights, type LocalTrainer } from '../worker/training/trainers.js';
+import { initialWeights } from '../common/model/weights.js';
+import { TfjsTrainer, type LocalTrainer } from '../worker/training/trainers.js';
 import { median } from './median.js';
 
 const ROWS = 50_000;

@@ -166,7 +166,9 @@ export function weightShapesOf(model: TrainingJobSpec['model']): WeightShape[] {
       out.push({ layer: i, name: 'moving_variance', shape: [width], trainable: false });
     }
   });
-  return out;
+  // TensorFlow.js lists every trainable weight first, then the non-trainable ones (batch-norm's
+  // moving statistics), each group in layer order.
+  return [...out.filter((w) => w.trainable), ...out.filter((w) => !w.trainable)];
 }
 
 export function parameterCountOf(model: TrainingJobSpec['model']): number {

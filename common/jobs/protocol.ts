@@ -21,6 +21,7 @@
 //                                             one secure-aggregation message (binary)       [signed]
 import { z } from 'zod';
 import type { TroveErrorCode } from '../errors.js';
+import { sodiumNow } from '../secagg/sodium.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -156,4 +157,17 @@ export const errorResponseSchema = z
   .strict();
 export interface ErrorResponse {
   error: { code: TroveErrorCode; message: string };
+}
+
+/**
+ * The field element an enrollment's Semaphore signature signs: BLAKE2b-256 of
+ * enrollmentMessage(jobId, signingKeyHex), big-endian, shifted right by 8 bits so it is below the
+ * Baby Jubjub field (call after loadSodium).
+ */
+export function enrollmentMessageField(jobId: string, signingKeyHex: string): bigint {
+  const sodium = sodiumNow();
+  const digest = sodium.crypto_generichash(32, sodium.from_string(enrollmentMessage(jobId, signingKeyHex)), null);
+  let value = 0n;
+  for (const b of digest) value = (value << 8n) | BigInt(b);
+  return value >> 8n;
 }

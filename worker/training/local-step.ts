@@ -7,9 +7,10 @@ import { TroveError, isTroveError } from '../../common/errors.js';
 import { parseTrainingJobSpec, parameterCountOf, type TrainingJobSpec } from '../../common/jobspec.js';
 import type { BackendReport, LocalStepResult, TrainingProgress } from '../../common/worker-protocol.js';
 import { loadTf, selectBackend, type BackendChoice, type SelectOptions } from './backend.js';
-import { buildTrainingMatrix } from './features.js';
-import { SeededRandom } from './random.js';
-import { DenseKernelTrainer, TfjsTrainer, initialWeights, type LocalTrainer } from './trainers.js';
+import { buildTrainingMatrix } from '../../common/model/features.js';
+import { SeededRandom } from '../../common/model/random.js';
+import { initialWeights } from '../../common/model/weights.js';
+import { DenseKernelTrainer, TfjsTrainer, type LocalTrainer } from './trainers.js';
 
 export interface LocalStepInput {
   /** The training spec, as received (validated here before anything else happens). */

@@ -2,10 +2,10 @@
 // Both take and give weights as one flat Float32Array in TensorFlow.js's order, so a global
 // model moves between contributors on different engines unchanged.
 import type * as TfTypes from '@tensorflow/tfjs';
-import { weightShapesOf, type LayerSpec, type TrainingJobSpec } from '../../common/jobspec.js';
+import { type LayerSpec, type TrainingJobSpec } from '../../common/jobspec.js';
 import type { Tf } from './backend.js';
 import { DenseMlpKernel, type DenseLoss, type DenseOptimizer } from './kernel/dense-mlp.js';
-import { SeededRandom, glorotUniform } from './random.js';
+import { SeededRandom } from '../../common/model/random.js';
 
 export interface BatchOutcome {
   loss: number;
@@ -23,22 +23,6 @@ export interface LocalTrainer {
   evaluate(x: Float32Array, y: Float32Array, rows: number | Uint32Array): BatchOutcome;
   /** Frees every tensor and buffer this trainer holds (model, optimizer state). */
   dispose(): void;
-}
-
-/** Initial weights for a fresh model: Glorot-uniform kernels, zero biases, identity batch-norm. */
-export function initialWeights(model: TrainingJobSpec['model'], seed: number): Float32Array {
-  const shapes = weightShapesOf(model);
-  const total = shapes.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
-  const out = new Float32Array(total);
-  const rng = new SeededRandom(seed ^ 0x5eed1717);
-  let o = 0;
-  for (const w of shapes) {
-    const size = w.shape.reduce((a, b) => a * b, 1);
-    if (w.name === 'kernel') out.set(glorotUniform(rng, w.shape[0]!, w.shape[1]!), o);
-    else if (w.name === 'gamma' || w.name === 'moving_variance') out.fill(1, o, o + size);
-    o += size;
-  }
-  return out;
 }
 
 function denseLoss(spec: TrainingJobSpec): DenseLoss {

@@ -4,8 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainingJobSpec, type TrainingJobSpecInput } from '../../../common/jobspec.js';
 import { buildKernels } from '../../../scripts/build-kernels.js';
-import { SeededRandom } from '../../../worker/training/random.js';
-import { DenseKernelTrainer, TfjsTrainer, initialWeights } from '../../../worker/training/trainers.js';
+import { SeededRandom } from '../../../common/model/random.js';
+import { initialWeights } from '../../../common/model/weights.js';
+import { DenseKernelTrainer, TfjsTrainer } from '../../../worker/training/trainers.js';
 
 beforeAll(async () => {
   tf.enableProdMode();

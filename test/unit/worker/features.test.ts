@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ColumnarRows } from '../../../common/dataset.js';
 import { isTroveError } from '../../../common/errors.js';
 import { parseTrainingJobSpec } from '../../../common/jobspec.js';
-import { buildTrainingMatrix } from '../../../worker/training/features.js';
+import { buildTrainingMatrix } from '../../../common/model/features.js';
 import { healthSpec } from '../../fixtures/training-data.js';
 
 function rows(): ColumnarRows {

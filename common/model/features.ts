@@ -1,9 +1,9 @@
 // Turns the columns a job reads into the model's input matrix and targets, exactly as the spec
 // says: fixed scaling, one-hot vocabularies, missing values imputed, flagged or dropped. The
 // mapping depends only on the spec, so every contributor produces the same inputs.
-import type { ColumnData, ColumnarRows } from '../../common/dataset.js';
-import { TroveError } from '../../common/errors.js';
-import { featureWidth, inputWidthOf, outputWidthOf, type FeatureSpec, type TrainingJobSpec } from '../../common/jobspec.js';
+import type { ColumnData, ColumnarRows } from '../dataset.js';
+import { TroveError } from '../errors.js';
+import { featureWidth, inputWidthOf, outputWidthOf, type FeatureSpec, type TrainingJobSpec } from '../jobspec.js';
 
 export interface TrainingMatrix {
   /** Inputs [rows x width], row-major. */

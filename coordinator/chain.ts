@@ -1,0 +1,144 @@
+// The researcher's and the coordinator's transactions: publishing a job with its escrow, closing
+// each round with its contributor group, and cancelling. A node that cannot be reached is
+// CHAIN_UNREACHABLE; a contract that refuses is CHAIN_REJECTED naming the contract's own error.
+import { Contract, Interface, isCallException, isError, type ContractRunner, type Provider, type Signer, type TransactionReceipt } from 'ethers';
+import { TroveError } from '../common/errors.js';
+import type { JobDocument } from '../common/jobs/document.js';
+import { loadArtifact, type ContractName } from '../contracts/artifacts.js';
+import type { TroveDeployment } from '../contracts/deploy.js';
+
+/** Every custom error the contracts a coordinator calls can revert with. */
+let errorsInterface: Interface | undefined;
+function contractErrors(): Interface {
+  errorsInterface ??= new Interface(
+    (['RoundRewards', 'JobRegistry', 'TroveToken'] as const).flatMap((n) => (loadArtifact(n).abi as { type: string }[]).filter((f) => f.type === 'error')) as never,
+  );
+  return errorsInterface;
+}
+
+function contract(name: ContractName, address: string, runner: ContractRunner): Contract {
+  return new Contract(address, loadArtifact(name).abi as never, runner);
+}
+
+/** Turns an ethers failure into CHAIN_REJECTED (with the revert's name) or CHAIN_UNREACHABLE. */
+export function chainError(err: unknown, action: string): TroveError {
+  if (err instanceof TroveError) return err;
+  if (isCallException(err)) {
+    let name: string | undefined;
+    let args: string[] = [];
+    if (err.data) {
+      try {
+        const parsed = contractErrors().parseError(err.data);
+        if (parsed) {
+          name = parsed.name;
+          args = parsed.args.map((a: unknown) => String(a));
+        }
+      } catch {
+        name = undefined;
+      }
+    }
+    const reason = name ? `${name}(${args.join(', ')})` : (err.reason ?? 'the transaction reverted');
+    return new TroveError('CHAIN_REJECTED', `The chain refused to ${action}: ${reason}.`, { error: name ?? null, args }, { cause: err });
+  }
+  if (isError(err, 'INSUFFICIENT_FUNDS') || isError(err, 'NONCE_EXPIRED') || isError(err, 'REPLACEMENT_UNDERPRICED')) {
+    return new TroveError('CHAIN_REJECTED', `The chain refused to ${action}: ${err.shortMessage}.`, { error: err.code }, { cause: err });
+  }
+  return new TroveError('CHAIN_UNREACHABLE', `The chain cannot be reached to ${action}. Check the RPC address and try again.`, undefined, { cause: err });
+}
+
+async function send(action: string, tx: () => Promise<{ wait(): Promise<TransactionReceipt | null> }>): Promise<TransactionReceipt> {
+  let receipt: TransactionReceipt | null;
+  try {
+    receipt = await (await tx()).wait();
+  } catch (err) {
+    throw chainError(err, action);
+  }
+  if (!receipt || receipt.status !== 1) throw new TroveError('CHAIN_REJECTED', `The chain refused to ${action}: the transaction failed.`);
+  return receipt;
+}
+
+export interface PublishedJob {
+  jobId: string;
+  tx: string;
+  /** What left the researcher's account: the reward escrow plus the stake. */
+  escrow: bigint;
+  stake: bigint;
+}
+
+/**
+ * Approves the reward token for the escrow and stake, publishes the job in JobRegistry and reads
+ * its id from the JobPublished event.
+ */
+export async function publishJob(researcher: Signer, deployment: TroveDeployment, document: JobDocument, specHash: string, specURI: string): Promise<PublishedJob> {
+  const registry = contract('JobRegistry', deployment.contracts.JobRegistry, researcher);
+  const token = contract('TroveToken', document.reward.token, researcher);
+  let stakeBps: bigint;
+  try {
+    stakeBps = BigInt(await registry.getFunction('stakeBps')());
+  } catch (err) {
+    throw chainError(err, 'read the registry');
+  }
+  const escrow = BigInt(document.reward.perRound) * BigInt(document.rounds);
+  const stake = (escrow * stakeBps) / 10_000n;
+  await send('approve the reward escrow', () => token.getFunction('approve')(deployment.contracts.JobRegistry, escrow + stake));
+  const receipt = await send('publish the job', () =>
+    registry.getFunction('publish')({
+      specHash,
+      specURI,
+      coordinator: document.coordinator.address,
+      rewardToken: document.reward.token,
+      rewardPerRound: BigInt(document.reward.perRound),
+      rounds: document.rounds,
+      minContributors: document.minContributors,
+      deadline: document.deadline,
+      bondAmount: BigInt(document.reward.bond),
+    }),
+  );
+  for (const log of receipt.logs) {
+    const parsed = registry.interface.parseLog(log);
+    if (parsed?.name === 'JobPublished') return { jobId: (parsed.args[0] as bigint).toString(), tx: receipt.hash, escrow, stake };
+  }
+  throw new TroveError('CHAIN_REJECTED', 'The publish transaction was mined without a JobPublished event.');
+}
+
+/** Closes the next round of a job on-chain with its contributor group; returns the transaction hash. */
+export async function closeRoundOnChain(
+  coordinator: Signer,
+  deployment: TroveDeployment,
+  jobId: string,
+  group: { root: bigint; size: number },
+  bonds: { included: bigint[]; dropped: bigint[] },
+): Promise<string> {
+  const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, coordinator);
+  const receipt = await send(`close a round of job ${jobId}`, () => rewards.getFunction('closeRound')(BigInt(jobId), group.root, group.size, bonds.included, bonds.dropped));
+  return receipt.hash;
+}
+
+/** Which of `commitments` have a bond posted and pending for the job's current round. */
+export async function pendingBonds(provider: Provider, deployment: TroveDeployment, jobId: string, commitments: readonly string[]): Promise<Set<string>> {
+  const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, provider);
+  const out = new Set<string>();
+  try {
+    for (const c of commitments) {
+      const bond = (await rewards.getFunction('bondOf')(BigInt(jobId), BigInt(c))) as { owner: string; status: bigint };
+      // BondStatus.Posted is 1: posted and not yet settled by a close.
+      if (BigInt(bond.status) === 1n) out.add(c);
+    }
+  } catch (err) {
+    throw chainError(err, 'read the posted bonds');
+  }
+  return out;
+}
+
+/** Cancels (settles) a job: unearned escrow and the stake go back to the researcher. */
+export async function cancelJob(researcher: Signer, deployment: TroveDeployment, jobId: string): Promise<{ tx: string; refund: bigint; stake: bigint; cancelled: boolean }> {
+  const registry = contract('JobRegistry', deployment.contracts.JobRegistry, researcher);
+  const receipt = await send(`cancel job ${jobId}`, () => registry.getFunction('settle')(BigInt(jobId)));
+  for (const log of receipt.logs) {
+    const parsed = registry.interface.parseLog(log);
+    if (parsed?.name === 'JobSettled') {
+      return { tx: receipt.hash, refund: parsed.args[1] as bigint, stake: parsed.args[2] as bigint, cancelled: parsed.args[3] as boolean };
+    }
+  }
+  throw new TroveError('CHAIN_REJECTED', 'The cancel transaction was mined without a JobSettled event.');
+}

@@ -1,0 +1,258 @@
+// The researcher's command line: publish a job, serve its rounds, and read the results.
+//
+//   npm run coordinator -- publish coordinator/jobs/sleep-mood.json --validation validation.csv
+//   npm run coordinator -- serve
+//   npm run coordinator -- status 1
+//   npm run coordinator -- results 1 --out results/
+//   npm run coordinator -- cancel 1
+//
+// Options: --rpc (default http://127.0.0.1:8545), --deployment (the file deploy:contracts writes,
+// default deployments/local.json), --db (default coordinator.db), --host/--port (default
+// 127.0.0.1:8787) and --url (the address contributors reach, default http://host:port).
+// The researcher key is TROVE_RESEARCHER_KEY and the coordinator key TROVE_COORDINATOR_KEY; on a
+// local anvil chain (id 31337) they default to anvil's well-known development accounts.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { JsonRpcProvider, NonceManager, Wallet } from 'ethers';
+import { TroveError } from '../common/errors.js';
+import type { TroveDeployment } from '../contracts/deploy.js';
+import { cancelJob } from './chain.js';
+import { completeJobDocument, publishJobDocument } from './jobs.js';
+import { RoundRunner, storedStatus } from './rounds.js';
+import { startCoordinatorServer } from './server.js';
+import { CoordinatorStore, modelBytes } from './store.js';
+
+/** anvil's development accounts 1 and 2: public knowledge, accepted only on a local chain. */
+const ANVIL_RESEARCHER_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+const ANVIL_COORDINATOR_KEY = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a';
+
+const USAGE = `usage: npm run coordinator -- <command> [options]
+  publish <job.json> [--validation file.csv]   sign, escrow and register a job
+  serve                                        run the rounds of every job in the database
+  status <jobId>                               the job's state and its rounds
+  results <jobId> [--out dir]                  per-round outcome; writes each round's model
+  cancel <jobId>                               end the job and refund the unspent escrow
+options: --rpc URL  --deployment FILE  --db FILE  --host HOST  --port PORT  --url URL`;
+
+interface Options {
+  rpc: string;
+  deployment: string;
+  db: string;
+  host: string;
+  port: number;
+  url: string;
+  validation?: string;
+  out?: string;
+}
+
+function fail(message: string): never {
+  throw new TroveError('INVALID_INPUT', message);
+}
+
+function readDeployment(file: string): TroveDeployment {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as TroveDeployment;
+  } catch (err) {
+    throw new TroveError('INVALID_INPUT', `Cannot read the deployment file ${file}: run \`npm run deploy:contracts\` first or pass --deployment.`, undefined, { cause: err });
+  }
+}
+
+async function chain(options: Options) {
+  const provider = new JsonRpcProvider(options.rpc, undefined, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 250 });
+  let chainId: bigint;
+  try {
+    chainId = (await provider.getNetwork()).chainId;
+  } catch (err) {
+    provider.destroy();
+    throw new TroveError('CHAIN_UNREACHABLE', `The chain at ${options.rpc} cannot be reached.`, undefined, { cause: err });
+  }
+  const deployment = readDeployment(options.deployment);
+  if (deployment.chainId !== chainId.toString()) fail(`The deployment file is for chain ${deployment.chainId}, but ${options.rpc} is chain ${chainId}.`);
+  const key = (name: string, local: string) => {
+    const value = process.env[name] ?? (chainId === 31337n ? local : undefined);
+    if (!value) fail(`Set ${name} to use chain ${chainId}.`);
+    return new NonceManager(new Wallet(value, provider));
+  };
+  return {
+    provider,
+    deployment,
+    researcher: () => key('TROVE_RESEARCHER_KEY', ANVIL_RESEARCHER_KEY),
+    coordinator: () => key('TROVE_COORDINATOR_KEY', ANVIL_COORDINATOR_KEY),
+  };
+}
+
+async function publish(file: string, options: Options): Promise<void> {
+  const c = await chain(options);
+  const store = new CoordinatorStore(options.db);
+  try {
+    const researcher = c.researcher();
+    let input: unknown;
+    try {
+      input = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new TroveError('INVALID_JOB_SPEC', `Cannot read the job file ${file} as JSON.`, undefined, { cause: err });
+    }
+    const document = completeJobDocument(input, {
+      researcher: await researcher.getAddress(),
+      coordinatorAddress: await c.coordinator().getAddress(),
+      coordinatorUrl: options.url,
+      deployment: c.deployment,
+      nowMs: Date.now(),
+    });
+    const validationCsv = options.validation ? readFileSync(options.validation, 'utf8') : null;
+    const runner = await RoundRunner.open({ store, timers: false });
+    const job = await publishJobDocument({ runner, researcher, deployment: c.deployment, document, validationCsv });
+    runner.close();
+    console.log(`published job ${job.jobId}: spec ${job.specHash}`);
+    console.log(`  escrow ${job.escrow} + stake ${job.stake} of ${document.reward.symbol} (${document.reward.token}), tx ${job.tx}`);
+    console.log(`  document at ${job.specURI}`);
+  } finally {
+    store.close();
+    c.provider.destroy();
+  }
+}
+
+async function serve(options: Options): Promise<void> {
+  const c = await chain(options);
+  const store = new CoordinatorStore(options.db);
+  const runner = await RoundRunner.open({
+    store,
+    chain: { coordinator: c.coordinator(), provider: c.provider, deployment: c.deployment },
+    onError: (err) => console.error(err instanceof Error ? err.message : err),
+  });
+  const server = await startCoordinatorServer({ runner, host: options.host, port: options.port });
+  console.log(`coordinator listening on ${server.url} (contributors reach it at ${options.url}); database ${options.db}`);
+  for (const row of store.jobs()) console.log(`  job ${row.jobId}: ${row.state}`);
+  await new Promise<void>((done) => {
+    const stop = () => done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  runner.close();
+  await server.close();
+  await runner.settled();
+  store.close();
+  c.provider.destroy();
+}
+
+function status(jobId: string, options: Options): void {
+  const store = new CoordinatorStore(options.db);
+  try {
+    const s = storedStatus(store, jobId);
+    console.log(`job ${s.jobId} (${s.specHash}): ${s.state}, ${s.enrolled} enrolled, round ${s.currentRound} of ${s.roundsTotal}`);
+    for (const r of s.rounds) {
+      const v = r.validation ? `, validation loss ${r.validation.loss.toFixed(4)}${r.validation.accuracy === null ? '' : ` accuracy ${r.validation.accuracy.toFixed(3)}`}` : '';
+      console.log(`  round ${r.round}: ${r.stage}, ${r.invited} invited${r.included === null ? '' : `, ${r.included} included`}${v}${r.closed ? `, closed in ${r.closed.tx}` : ''}`);
+    }
+  } finally {
+    store.close();
+  }
+}
+
+function results(jobId: string, options: Options): void {
+  const store = new CoordinatorStore(options.db);
+  try {
+    storedStatus(store, jobId);
+    const rounds = store.rounds(jobId).map((r) => ({
+      round: r.round,
+      stage: r.stage,
+      invited: r.roster.length,
+      /** Client ids (roster positions) whose update is in the round's model. */
+      included: r.included,
+      validation: r.validation,
+      onChain: r.closeTx ? { tx: r.closeTx, groupRoot: r.groupRoot, groupSize: r.groupSize } : null,
+      abortReason: r.abortReason,
+      model: null as string | null,
+    }));
+    if (options.out) {
+      mkdirSync(options.out, { recursive: true });
+      const initial = store.model(jobId, 0);
+      if (initial) writeFileSync(join(options.out, 'model-initial.f32'), modelBytes(initial));
+      for (const r of rounds) {
+        const model = r.stage === 'closed' || r.stage === 'closing' ? store.model(jobId, r.round + 1) : undefined;
+        if (!model) continue;
+        r.model = `model-round-${r.round}.f32`;
+        writeFileSync(join(options.out, r.model), modelBytes(model));
+      }
+      writeFileSync(join(options.out, 'results.json'), `${JSON.stringify({ jobId, rounds }, null, 2)}\n`);
+    }
+    console.log(JSON.stringify({ jobId, rounds }, null, 2));
+  } finally {
+    store.close();
+  }
+}
+
+async function cancel(jobId: string, options: Options): Promise<void> {
+  const c = await chain(options);
+  try {
+    const out = await cancelJob(c.researcher(), c.deployment, jobId);
+    const store = new CoordinatorStore(options.db);
+    try {
+      if (store.job(jobId)) store.setJobState(jobId, 'cancelled');
+    } finally {
+      store.close();
+    }
+    console.log(`job ${jobId} ${out.cancelled ? 'cancelled' : 'settled'}: refunded ${out.refund} and the stake ${out.stake}, tx ${out.tx}`);
+  } finally {
+    c.provider.destroy();
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      rpc: { type: 'string', default: 'http://127.0.0.1:8545' },
+      deployment: { type: 'string', default: 'deployments/local.json' },
+      db: { type: 'string', default: 'coordinator.db' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '8787' },
+      url: { type: 'string' },
+      validation: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const [command, arg] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, not ${values.port}.`);
+  const options: Options = {
+    rpc: values.rpc,
+    deployment: values.deployment,
+    db: values.db,
+    host: values.host,
+    port,
+    url: values.url ?? `http://${values.host.includes(':') ? `[${values.host}]` : values.host}:${port}`,
+    validation: values.validation,
+    out: values.out,
+  };
+  const needArg = (what: string) => arg ?? fail(`${command} needs ${what}.\n${USAGE}`);
+  switch (command) {
+    case 'publish':
+      return publish(needArg('a job file'), options);
+    case 'serve':
+      return serve(options);
+    case 'status':
+      return status(needArg('a job id'), options);
+    case 'results':
+      return results(needArg('a job id'), options);
+    case 'cancel':
+      return cancel(needArg('a job id'), options);
+    default:
+      fail(`Unknown command ${command}.\n${USAGE}`);
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err instanceof TroveError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,67 @@
+// Publishing a job: completing the researcher's job file from the keys, the coordinator's address
+// and the deployment, signing it, escrowing the reward on-chain and registering it with the
+// round runner, which then serves the document at the URI the chain points to.
+import { getAddress, type Signer } from 'ethers';
+import { TroveError } from '../common/errors.js';
+import { parseJobDocument, type JobDocument } from '../common/jobs/document.js';
+import { jobSpecHash, signJobDocument } from '../contracts/job-document.js';
+import type { TroveDeployment } from '../contracts/deploy.js';
+import { publishJob, type PublishedJob } from './chain.js';
+import type { RoundRunner } from './rounds.js';
+
+/** How long a job runs when its file names no deadline. */
+export const DEFAULT_JOB_DAYS = 30;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Fills what a job file may leave out: the researcher's address (from the signing key), the
+ * coordinator (this server's URL and closing key), the chain id and reward token (from the
+ * deployment) and the deadline. What the file does say is kept, and the result is checked whole.
+ */
+export function completeJobDocument(
+  input: unknown,
+  fill: { researcher: string; coordinatorAddress: string; coordinatorUrl: string; deployment: TroveDeployment; nowMs: number },
+): JobDocument {
+  if (!isRecord(input)) throw new TroveError('INVALID_JOB_SPEC', 'The job file must hold a JSON object.');
+  const researcher = isRecord(input.researcher) ? input.researcher : {};
+  const coordinator = isRecord(input.coordinator) ? input.coordinator : {};
+  const reward = isRecord(input.reward) ? input.reward : {};
+  return parseJobDocument({
+    ...input,
+    researcher: { ...researcher, address: researcher.address ?? getAddress(fill.researcher) },
+    coordinator: { url: coordinator.url ?? fill.coordinatorUrl, address: coordinator.address ?? getAddress(fill.coordinatorAddress) },
+    chainId: input.chainId ?? fill.deployment.chainId,
+    reward: { ...reward, token: reward.token ?? fill.deployment.contracts.TroveToken },
+    deadline: input.deadline ?? Math.floor(fill.nowMs / 1000) + DEFAULT_JOB_DAYS * 86_400,
+  });
+}
+
+/** Where the chain says the document lives: this coordinator's spec route. */
+export function specUri(coordinatorUrl: string, specHash: string): string {
+  return `${coordinatorUrl.replace(/\/+$/, '')}/v1/specs/${specHash}`;
+}
+
+/** Signs, publishes with escrow, and registers the job with the runner. */
+export async function publishJobDocument(options: {
+  runner: RoundRunner;
+  researcher: Signer;
+  deployment: TroveDeployment;
+  document: JobDocument;
+  validationCsv?: string | null;
+}): Promise<PublishedJob & { specHash: string; specURI: string }> {
+  const { document } = options;
+  if (document.chainId !== options.deployment.chainId) {
+    throw new TroveError('INVALID_JOB_SPEC', `The job names chain ${document.chainId}, but the deployment is on chain ${options.deployment.chainId}.`);
+  }
+  const signed = await signJobDocument(document, options.researcher);
+  const specHash = jobSpecHash(document);
+  const uri = specUri(document.coordinator.url, specHash);
+  // Checked before any token moves: a validation file that does not fit the job fails here.
+  if (options.validationCsv) options.runner.checkValidation(document, options.validationCsv);
+  const published = await publishJob(options.researcher, options.deployment, document, specHash, uri);
+  options.runner.addJob({ jobId: published.jobId, specHash, signed, validationCsv: options.validationCsv ?? null, publishTx: published.tx });
+  return { ...published, specHash, specURI: uri };
+}

@@ -1,0 +1,78 @@
+// The researcher's command line against a local chain: publish a job file that leaves the
+// addresses out, read its status and results, and cancel it for the refund.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { writeDeployment } from '../../contracts/deploy.js';
+import { main } from '../../coordinator/cli.js';
+import { CoordinatorStore } from '../../coordinator/store.js';
+import { initialWeights } from '../../common/model/weights.js';
+import { parseJobDocument } from '../../common/jobs/document.js';
+import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
+import { SLEEP_MOOD_JOB, validationCsv } from './fixtures.js';
+
+describe('coordinator CLI', () => {
+  let chain: TroveChain;
+  let dir: string;
+  let args: string[];
+  let tokenAddress: string;
+
+  async function run(...argv: string[]): Promise<string> {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void lines.push(parts.join(' ')));
+    try {
+      await main([...argv, ...args]);
+    } finally {
+      spy.mockRestore();
+    }
+    return lines.join('\n');
+  }
+
+  beforeAll(async () => {
+    chain = await startTroveChain();
+    dir = mkdtempSync(join(tmpdir(), 'trove-coordinator-cli-'));
+    writeDeployment(join(dir, 'deployment.json'), chain.deployment);
+    const token = await chain.deploy('TestToken', ['Test Dollar', 'TUSD']);
+    tokenAddress = await token.getAddress();
+    await mined(token.connect(chain.accounts.researcher).getFunction('mint')(await chain.accounts.researcher.getAddress(), 10n ** 24n));
+    // No addresses, chain id or deadline: publish fills them in.
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ ...SLEEP_MOOD_JOB, reward: { ...(SLEEP_MOOD_JOB.reward as object), token: tokenAddress, perRound: '1000' } }));
+    writeFileSync(join(dir, 'validation.csv'), validationCsv());
+    args = ['--rpc', chain.chain.url, '--deployment', join(dir, 'deployment.json'), '--db', join(dir, 'coordinator.db'), '--url', 'http://127.0.0.1:18787'];
+  });
+  afterAll(async () => {
+    await chain?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes, reports status and results, and cancels with a refund', async () => {
+    const published = await run('publish', join(dir, 'job.json'), '--validation', join(dir, 'validation.csv'));
+    expect(published).toMatch(/^published job 1: spec 0x[0-9a-f]{64}/);
+    expect(published).toContain('document at http://127.0.0.1:18787/v1/specs/0x');
+
+    const store = new CoordinatorStore(join(dir, 'coordinator.db'));
+    const row = store.job('1')!;
+    const doc = parseJobDocument((JSON.parse(row.signedJson) as { document: unknown }).document);
+    expect(doc.researcher.address).toBe(await chain.accounts.researcher.getAddress());
+    expect(doc.coordinator).toEqual({ url: 'http://127.0.0.1:18787', address: await chain.accounts.coordinator.getAddress() });
+    expect(doc.chainId).toBe('31337');
+    expect(row.validationCsv).toBe(readFileSync(join(dir, 'validation.csv'), 'utf8'));
+    store.close();
+
+    expect(await run('status', '1')).toMatch(/^job 1 \(0x[0-9a-f]{64}\): enrolling, 0 enrolled, round 0 of 3$/);
+    const out = join(dir, 'results');
+    const results = JSON.parse(await run('results', '1', '--out', out)) as { jobId: string; rounds: unknown[] };
+    expect(results).toEqual({ jobId: '1', rounds: [] });
+    expect(new Uint8Array(readFileSync(join(out, 'model-initial.f32')))).toEqual(new Uint8Array(initialWeights(doc.training.model, doc.training.local.seed).buffer));
+
+    const researcher = await chain.accounts.researcher.getAddress();
+    const token = chain.at('TestToken', tokenAddress);
+    const before = BigInt(await token.getFunction('balanceOf')(researcher));
+    expect(await run('cancel', '1')).toMatch(/^job 1 cancelled: refunded 3000 and the stake 150, tx 0x/);
+    expect(BigInt(await token.getFunction('balanceOf')(researcher)) - before).toBe(3150n);
+    expect(await run('status', '1')).toMatch(/cancelled/);
+    await expect(run('cancel', '1')).rejects.toMatchObject({ code: 'CHAIN_REJECTED', details: { error: 'JobNotActive' } });
+    await expect(run('status', '2')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+  });
+});

@@ -1,0 +1,238 @@
+// A researcher's coordinator on a local chain, and contributors that speak the real protocol:
+// per-job Ed25519 keys and Semaphore identities, CoordinatorClient over HTTP, SecAggClient for
+// the round.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Identity } from '@semaphore-protocol/identity';
+import type { Contract } from 'ethers';
+import { isTroveError } from '../../common/errors.js';
+import { CoordinatorClient, fromHex, toHex } from '../../common/jobs/client.js';
+import type { JobDocument, JobDocumentInput } from '../../common/jobs/document.js';
+import { enrollmentMessageField, type EnrollRequest } from '../../common/jobs/protocol.js';
+import { checkRoundParams, roundIdFor } from '../../common/jobs/rounds.js';
+import { weightedInput } from '../../common/secagg/fedavg.js';
+import { generateSigningKeyPair, type SigningKeyPair } from '../../common/secagg/keys.js';
+import { SecAggClient } from '../../common/secagg/client.js';
+import { loadSodium } from '../../common/secagg/sodium.js';
+import { MessageType } from '../../common/secagg/wire.js';
+import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
+import { completeJobDocument, publishJobDocument } from '../../coordinator/jobs.js';
+import { RoundRunner } from '../../coordinator/rounds.js';
+import { startCoordinatorServer, type CoordinatorServer, type CoordinatorServerOptions } from '../../coordinator/server.js';
+import { CoordinatorStore } from '../../coordinator/store.js';
+import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
+
+export const SLEEP_MOOD_JOB = JSON.parse(readFileSync(new URL('../../coordinator/jobs/sleep-mood.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+
+/** Polls `condition` until it holds or `timeoutMs` passes. */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Real time plus a jump the test controls, so stage deadlines pass without waiting for them. */
+export class TestClock {
+  shift = 0;
+  readonly now = (): number => Date.now() + this.shift;
+  advance(ms: number): void {
+    this.shift += ms;
+  }
+}
+
+export interface CoordinatorRig {
+  chain: TroveChain;
+  token: Contract;
+  dir: string;
+  dbFile: string;
+  clock: TestClock;
+  store: CoordinatorStore;
+  runner: RoundRunner;
+  server: CoordinatorServer;
+  /** Stops the server and runner and closes the database (the chain keeps running). */
+  stop(): Promise<void>;
+  /** Reopens the same database with a fresh runner and server on the same address. */
+  restart(): Promise<void>;
+  /** Publishes a job built from the sleep-mood example with `overrides`. */
+  publish(overrides?: Partial<JobDocumentInput>, validationCsv?: string | null): Promise<{ jobId: string; document: JobDocument; specHash: string; specURI: string; tx: string; escrow: bigint; stake: bigint }>;
+  close(): Promise<void>;
+}
+
+export async function startRig(serverOptions: Partial<CoordinatorServerOptions> = {}): Promise<CoordinatorRig> {
+  await loadSodium();
+  const chain = await startTroveChain();
+  const token = await chain.deploy('TestToken', ['Test Dollar', 'TUSD']);
+  await mined(token.connect(chain.accounts.researcher).getFunction('mint')(await chain.accounts.researcher.getAddress(), 10n ** 30n));
+  const dir = mkdtempSync(join(tmpdir(), 'trove-coordinator-'));
+  const dbFile = join(dir, 'coordinator.db');
+  const clock = new TestClock();
+  let port = 0;
+  const open = async () => {
+    const store = new CoordinatorStore(dbFile);
+    const runner = await RoundRunner.open({
+      store,
+      chain: { coordinator: chain.accounts.coordinator, provider: chain.provider, deployment: chain.deployment },
+      now: clock.now,
+      startDelayMs: 0,
+      timers: false,
+    });
+    const server = await startCoordinatorServer({ runner, now: clock.now, ...serverOptions, port });
+    port = Number(new URL(server.url).port);
+    return { store, runner, server };
+  };
+  let parts = await open();
+  const rig: CoordinatorRig = {
+    chain,
+    token,
+    dir,
+    dbFile,
+    clock,
+    get store() {
+      return parts.store;
+    },
+    get runner() {
+      return parts.runner;
+    },
+    get server() {
+      return parts.server;
+    },
+    stop: async () => {
+      parts.runner.close();
+      await parts.server.close();
+      parts.store.close();
+    },
+    restart: async () => {
+      parts = await open();
+    },
+    publish: async (overrides = {}, validationCsv = null) => {
+      const document = completeJobDocument(
+        { ...SLEEP_MOOD_JOB, reward: { ...(SLEEP_MOOD_JOB.reward as object), token: await token.getAddress() }, ...overrides },
+        {
+          researcher: await chain.accounts.researcher.getAddress(),
+          coordinatorAddress: await chain.accounts.coordinator.getAddress(),
+          coordinatorUrl: parts.server.url,
+          deployment: chain.deployment,
+          nowMs: clock.now(),
+        },
+      );
+      const published = await publishJobDocument({ runner: parts.runner, researcher: chain.accounts.researcher, deployment: chain.deployment, document, validationCsv });
+      return { ...published, document };
+    },
+    close: async () => {
+      await rig.stop().catch(() => undefined);
+      await chain.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return rig;
+}
+
+/** A validation set: other people's diaries than any contributor's. */
+export function validationCsv(): string {
+  const [header, ...rest] = sleepDiaryCsv(9001, 120).trimEnd().split('\n');
+  const more = sleepDiaryCsv(9002, 120).trimEnd().split('\n').slice(1);
+  return [header, ...rest, ...more].join('\n') + '\n';
+}
+
+export interface RoundOutcome {
+  clientId: number;
+  stage: string;
+  /** The vector this contributor put into secure aggregation (weightedInput of its update). */
+  input: Float64Array;
+}
+
+/** Retries while the coordinator cannot be reached (it may be restarting), as the app does. */
+async function retrying<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isTroveError(err, 'COORDINATOR_UNREACHABLE') || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/** One contributor: its per-job keys, and the round as the app runs it. */
+export class Contributor {
+  readonly keys: SigningKeyPair;
+  readonly identity: Identity;
+  readonly client: CoordinatorClient;
+
+  constructor(
+    baseUrl: string,
+    readonly now: () => number,
+    seed: string,
+  ) {
+    this.keys = generateSigningKeyPair();
+    this.identity = new Identity(`trove-coordinator-test-${seed}`);
+    this.client = new CoordinatorClient({ baseUrl, now, timeoutMs: 20_000 });
+  }
+
+  get keyHex(): string {
+    return toHex(this.keys.publicKey);
+  }
+
+  enrollBody(jobId: string, identity = this.identity, keyHex = this.keyHex): EnrollRequest {
+    const signature = identity.signMessage(enrollmentMessageField(jobId, keyHex));
+    return {
+      commitment: identity.commitment.toString(),
+      identityPublicKey: [identity.publicKey[0].toString(), identity.publicKey[1].toString()],
+      identitySignature: { R8: [signature.R8[0].toString(), signature.R8[1].toString()], S: signature.S.toString() },
+    };
+  }
+
+  enroll(jobId: string) {
+    return this.client.enroll(jobId, this.keys, this.enrollBody(jobId));
+  }
+
+  /**
+   * Waits for an invitation, fetches the global model, and takes part in the round with `update`
+   * weighted by `examples`. With dropAfterSharing it goes silent once it has shared its keys.
+   */
+  async runRound(jobId: string, doc: JobDocument, update: Float64Array, examples: number, options: { dropAfterSharing?: boolean; dropAtStart?: boolean; round?: number; beforeMaskedInput?: () => Promise<void> } = {}): Promise<RoundOutcome> {
+    let info = await this.client.round(jobId, this.keys);
+    await until(async () => {
+      info = await this.client.round(jobId, this.keys);
+      return info.state === 'invited' && info.round >= (options.round ?? 0);
+    }, 20_000, 'an invitation');
+    if (info.state !== 'invited') throw new Error('not invited');
+    const { round, clientId } = info;
+    if (options.dropAtStart) return { clientId, stage: 'dropped', input: new Float64Array(0) };
+    const vectorLength = update.length;
+    const model = await this.client.model(jobId, round, this.keys, vectorLength);
+    if (model.length !== vectorLength) throw new Error('model size');
+    const input = weightedInput(update, examples, doc.aggregation.maxExamples, doc.aggregation.clipRange);
+    const expectedRoundId = roundIdFor(doc.chainId, jobId, round);
+    const secagg = await SecAggClient.create({
+      id: clientId,
+      signingKeys: this.keys,
+      roster: info.roster.map(fromHex),
+      roundId: fromHex(info.roundId),
+      input,
+      acceptParams: (p) => checkRoundParams(doc, p, expectedRoundId),
+    });
+    let after = 0;
+    for (;;) {
+      const box = await retrying(() => this.client.inbox(jobId, round, this.keys, after, 2_000));
+      for (const m of box.messages) {
+        after = m.seq;
+        const reply = secagg.handle(m.data);
+        if (reply) {
+          if (reply[1] === MessageType.MaskedInput) await options.beforeMaskedInput?.();
+          // A message whose acknowledgement was lost is already in: its repeat is refused as a replay.
+          await retrying(() => this.client.send(jobId, round, this.keys, reply)).catch((err: unknown) => {
+            if (!isTroveError(err, 'SECAGG_REPLAY')) throw err;
+          });
+        }
+        if (options.dropAfterSharing && secagg.stage === 'share-keys') return { clientId, stage: 'dropped', input };
+      }
+      if (secagg.stage === 'done' || secagg.stage === 'aborted') return { clientId, stage: secagg.stage, input };
+      if (box.messages.length === 0 && (box.stage === 'closed' || box.stage === 'aborted')) return { clientId, stage: secagg.stage, input };
+    }
+  }
+}

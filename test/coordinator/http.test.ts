@@ -1,0 +1,169 @@
+// Requests a coordinator must refuse: malformed, oversize, unsigned, forged, replayed, skewed or
+// too frequent. Each gets its typed error and HTTP status, and none of them changes any state.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signRequest } from '../../common/jobs/client.js';
+import { errorResponseSchema, MAX_CLOCK_SKEW_MS, MAX_JSON_BODY_BYTES } from '../../common/jobs/protocol.js';
+import { generateSigningKeyPair, type SigningKeyPair } from '../../common/secagg/keys.js';
+import { startCoordinatorServer } from '../../coordinator/server.js';
+import { Contributor, startRig, type CoordinatorRig } from './fixtures.js';
+
+interface Answer {
+  status: number;
+  code: string | undefined;
+  headers: Headers;
+}
+
+describe('coordinator HTTP: refusals are typed and change nothing', () => {
+  let rig: CoordinatorRig;
+  let jobId: string;
+  let specHash: string;
+  let members: Contributor[];
+
+  /** Sends a request, signed with `keys` unless told otherwise, and reads the error code. */
+  async function call(
+    method: string,
+    path: string,
+    options: { keys?: SigningKeyPair; body?: Uint8Array | string; time?: number; signedPath?: string; headers?: Record<string, string>; base?: string } = {},
+  ): Promise<Answer> {
+    const body = typeof options.body === 'string' ? new TextEncoder().encode(options.body) : (options.body ?? new Uint8Array(0));
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.keys) Object.assign(headers, signRequest(options.keys, method, options.signedPath ?? path, body, options.time ?? rig.clock.now()));
+    const res = await fetch(`${options.base ?? rig.server.url}${path}`, { method, headers, body: body.length > 0 ? body.slice() : undefined });
+    const text = await res.text();
+    let code: string | undefined;
+    if (!res.ok && res.status !== 204) {
+      const parsed = errorResponseSchema.safeParse(JSON.parse(text));
+      expect(parsed.success, `error body of ${method} ${path}: ${text}`).toBe(true);
+      code = parsed.data?.error.code;
+    }
+    return { status: res.status, code, headers: res.headers };
+  }
+
+  /** Everything the coordinator keeps about the job. */
+  function snapshot(): string {
+    const db = rig.store.db;
+    return JSON.stringify({
+      participants: db.prepare('SELECT * FROM participants ORDER BY seq').all(),
+      rounds: db.prepare('SELECT * FROM rounds ORDER BY job_id, round').all(),
+      events: db.prepare('SELECT job_id, round, seq, kind, at, hex(data) FROM round_events ORDER BY job_id, round, seq').all(),
+      status: rig.runner.status(jobId),
+    });
+  }
+
+  beforeAll(async () => {
+    rig = await startRig();
+    ({ jobId, specHash } = await rig.publish({ rounds: 1 }));
+    members = Array.from({ length: 4 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `http-${i}`));
+    for (const m of members) await m.enroll(jobId);
+    await rig.runner.tick();
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+
+  it('serves the public routes and refuses unknown jobs, documents and routes with 404', async () => {
+    expect((await call('GET', `/v1/jobs/${jobId}`)).status).toBe(200);
+    expect((await call('GET', `/v1/specs/${specHash}`)).status).toBe(200);
+    expect(await call('GET', '/v1/jobs/999')).toMatchObject({ status: 404, code: 'JOB_NOT_FOUND' });
+    expect(await call('GET', `/v1/specs/0x${'ab'.repeat(32)}`)).toMatchObject({ status: 404, code: 'JOB_NOT_FOUND' });
+    expect(await call('GET', '/v2/anything')).toMatchObject({ status: 404 });
+    expect(await call('PUT', `/v1/jobs/${jobId}`)).toMatchObject({ status: 400, code: 'INVALID_INPUT' });
+  });
+
+  it('answers malformed, oversize, unsigned, forged, replayed and skewed requests with their typed errors, changing nothing', async () => {
+    const before = snapshot();
+    const member = members[0]!;
+    const stranger = generateSigningKeyPair();
+    const round = `/v1/jobs/${jobId}/round`;
+    const messages = `/v1/jobs/${jobId}/rounds/0/messages`;
+
+    // Malformed: not JSON, not an enrollment, not a secure-aggregation message.
+    expect(await call('POST', `/v1/jobs/${jobId}/enroll`, { keys: stranger, body: '{"commitment":' })).toMatchObject({ status: 400, code: 'INVALID_INPUT' });
+    expect(await call('POST', `/v1/jobs/${jobId}/enroll`, { keys: stranger, body: '{"commitment":"1"}' })).toMatchObject({ status: 400, code: 'INVALID_INPUT' });
+    expect(await call('POST', messages, { keys: member.keys, body: new Uint8Array(200).fill(7) })).toMatchObject({ status: 400, code: 'SECAGG_MALFORMED' });
+    expect(await call('GET', `/v1/jobs/${jobId}/rounds/0/inbox?after=-1`, { keys: member.keys })).toMatchObject({ status: 400, code: 'INVALID_INPUT' });
+    expect(await call('GET', `/v1/jobs/${jobId}/rounds/0/inbox?after=0&waitMs=999999`, { keys: member.keys })).toMatchObject({ status: 400, code: 'INVALID_INPUT' });
+
+    // Oversize: a JSON body over the limit, declared or streamed, and a message larger than any of the round's.
+    expect(await call('POST', `/v1/jobs/${jobId}/enroll`, { keys: stranger, body: 'x'.repeat(MAX_JSON_BODY_BYTES + 1) })).toMatchObject({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+    const chunk = new Uint8Array(10_000).fill(32);
+    const streamed = await fetch(`${rig.server.url}/v1/jobs/${jobId}/enroll`, {
+      method: 'POST',
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(chunk);
+          controller.enqueue(chunk);
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect(((await streamed.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(await call('POST', messages, { keys: member.keys, body: new Uint8Array(rig.runner.maxMessageBytes(jobId) + 1) })).toMatchObject({
+      status: 413,
+      code: 'PAYLOAD_TOO_LARGE',
+    });
+
+    // Unsigned, signed for another path, signed by a key that never enrolled.
+    expect(await call('GET', round)).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    expect(await call('GET', round, { keys: member.keys, signedPath: `/v1/jobs/${jobId}` })).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    expect(await call('GET', round, { keys: stranger })).toMatchObject({ status: 403, code: 'NOT_ENROLLED' });
+    expect(await call('DELETE', `/v1/jobs/${jobId}/enroll`, { keys: stranger })).toMatchObject({ status: 403, code: 'NOT_ENROLLED' });
+
+    // Skewed either way by more than the allowed window.
+    expect(await call('GET', round, { keys: member.keys, time: rig.clock.now() - MAX_CLOCK_SKEW_MS - 1_000 })).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    expect(await call('GET', round, { keys: member.keys, time: rig.clock.now() + MAX_CLOCK_SKEW_MS + 1_000 })).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+
+    // Replayed: the same signed request twice; and a leave signed as a GET of the same path.
+    const time = rig.clock.now();
+    const asGet = signRequest(members[1]!.keys, 'GET', `/v1/jobs/${jobId}/enroll`, new Uint8Array(0), time);
+    expect((await fetch(`${rig.server.url}/v1/jobs/${jobId}/enroll`, { method: 'DELETE', headers: asGet })).status).toBe(401);
+    const replayGet = signRequest(members[1]!.keys, 'GET', round, new Uint8Array(0), time);
+    expect((await fetch(`${rig.server.url}${round}`, { headers: replayGet })).status).toBe(200);
+    const again = await fetch(`${rig.server.url}${round}`, { headers: replayGet });
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED');
+
+    // A model of a round that does not exist, and a message for another round.
+    expect(await call('GET', `/v1/jobs/${jobId}/models/7`, { keys: member.keys })).toMatchObject({ status: 404, code: 'JOB_NOT_FOUND' });
+    expect(await call('POST', `/v1/jobs/${jobId}/rounds/5/messages`, { keys: member.keys, body: new Uint8Array(100) })).toMatchObject({
+      status: 409,
+      code: 'SECAGG_WRONG_ROUND',
+    });
+    expect(await call('GET', `/v1/jobs/${jobId}/rounds/5/inbox`, { keys: member.keys })).toMatchObject({ status: 409, code: 'SECAGG_WRONG_ROUND' });
+
+    expect(snapshot()).toBe(before);
+  });
+
+  it('rate limits per key and per address with 429 and Retry-After, changing nothing', async () => {
+    const before = snapshot();
+    const tight = await startCoordinatorServer({ runner: rig.runner, now: rig.clock.now, perKey: { burst: 3, perSecond: 0.5 }, perAddress: { burst: 1000, perSecond: 1000 } });
+    try {
+      const member = members[2]!;
+      const path = `/v1/jobs/${jobId}/round`;
+      for (let i = 0; i < 3; i++) expect((await call('GET', path, { keys: member.keys, base: tight.url })).status).toBe(200);
+      const limited = await call('GET', path, { keys: member.keys, base: tight.url });
+      expect(limited).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      // Another key is not held back by this one.
+      expect((await call('GET', path, { keys: members[3]!.keys, base: tight.url })).status).toBe(200);
+    } finally {
+      await tight.close();
+    }
+    const byAddress = await startCoordinatorServer({ runner: rig.runner, now: rig.clock.now, perAddress: { burst: 2, perSecond: 0.5 } });
+    try {
+      expect((await call('GET', `/v1/jobs/${jobId}`, { base: byAddress.url })).status).toBe(200);
+      expect((await call('GET', `/v1/jobs/${jobId}`, { base: byAddress.url })).status).toBe(200);
+      const limited = await call('GET', `/v1/jobs/${jobId}`, { base: byAddress.url });
+      expect(limited).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    } finally {
+      await byAddress.close();
+    }
+    expect(snapshot()).toBe(before);
+  });
+});
