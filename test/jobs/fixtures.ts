@@ -13,7 +13,9 @@ import { mined, type TroveChain } from '../fixtures/trove-chain.js';
 export const PER_ROUND = 1_000n * 10n ** 6n;
 
 /** A job over the sleep diary: predict mood from sleep, steps, caffeine and exercise. */
-export function sleepJob(over: { researcher: string; coordinator: { url: string; address: string }; token: string; chainId: string; deadline: number } & Partial<JobDocumentInput>): JobDocument {
+export function sleepJob(
+  over: { researcher: string; coordinator: { url: string; address: string }; token: string; chainId: string; deadline: number } & Omit<Partial<JobDocumentInput>, 'researcher' | 'coordinator' | 'chainId' | 'deadline'>,
+): JobDocument {
   const { researcher, coordinator, token, chainId, deadline, ...rest } = over;
   return parseJobDocument({
     version: 1,
