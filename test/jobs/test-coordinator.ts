@@ -43,10 +43,11 @@ export class TestCoordinator extends EventEmitter<{ post: [Uint8Array]; request:
   private readonly wake = new EventEmitter();
   readonly roundNumber = 0;
 
+  /** The job it runs; a test publishing the job on-chain sets the document and id once it knows them. */
   constructor(
-    private readonly doc: JobDocument,
+    public doc: JobDocument,
     private readonly chainId: string,
-    private readonly jobId: string,
+    public jobId: string,
     private readonly hooks: CoordinatorHooks = {},
   ) {
     super();
