@@ -3,7 +3,7 @@
 // the specHash on-chain, was signed by the researcher who published it, and says the same as the
 // chain about everything that is paid or enforced there (coordinator, rounds, minimum, reward,
 // bond, token, deadline, chain). Anything else is hidden, with the reason.
-import { Contract, JsonRpcProvider, getAddress, type Log, type EventLog } from 'ethers';
+import { Contract, JsonRpcProvider, Network, getAddress, type Log, type EventLog } from 'ethers';
 import { MAX_JOB_DOCUMENT_BYTES, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError } from '../../../common/errors.js';
 import { verifySignedJob } from '../../../contracts/job-document.js';
@@ -76,7 +76,8 @@ export class JobDiscovery {
     readonly config: JobsChainConfig,
     options: DiscoveryOptions = {},
   ) {
-    this.provider = new JsonRpcProvider(config.rpcUrl, undefined, { staticNetwork: true, batchMaxCount: 1 });
+    // The chain is known in advance: no network detection (which retries and logs on its own).
+    this.provider = new JsonRpcProvider(config.rpcUrl, Network.from(BigInt(config.chainId)), { staticNetwork: true, batchMaxCount: 1 });
     this.registry = new Contract(getAddress(config.registry), REGISTRY_ABI, this.provider);
     this.fetcher = options.fetch ?? fetch;
     this.documentTimeoutMs = options.documentTimeoutMs ?? 10_000;
@@ -87,9 +88,9 @@ export class JobDiscovery {
   async discover(): Promise<Discovery> {
     let events: PublishedJob[];
     try {
-      const network = await this.provider.getNetwork();
-      if (network.chainId.toString() !== this.config.chainId) {
-        throw new TroveError('CHAIN_UNREACHABLE', `The chain at the configured address is chain ${network.chainId}, not chain ${this.config.chainId}.`);
+      const chainId = BigInt((await this.provider.send('eth_chainId', [])) as string);
+      if (chainId.toString() !== this.config.chainId) {
+        throw new TroveError('CHAIN_UNREACHABLE', `The chain at the configured address is chain ${chainId}, not chain ${this.config.chainId}.`);
       }
       const logs = await this.registry.queryFilter(this.registry.filters.JobPublished!(), this.config.fromBlock ?? 0, 'latest');
       events = logs.filter(isEventLog).map(toPublishedJob);

@@ -415,18 +415,28 @@ export class JobsService {
     }, () => undefined);
   }
 
+  /** Keeps the round's outcome in the vault (it may have locked meanwhile: then the next start asks again). */
   private async roundEnded(jobId: string, round: number, contributed: boolean): Promise<void> {
-    const record = this.records()[jobId];
-    if (!record || !this.o.vault.isUnlocked) return;
-    await this.saveRecord(jobId, { ...record, lastRound: round, roundsContributed: record.roundsContributed + (contributed ? 1 : 0) }).catch(() => undefined);
-    this.changed(jobId);
+    try {
+      const record = this.records()[jobId];
+      if (!record) return;
+      await this.saveRecord(jobId, { ...record, lastRound: round, roundsContributed: record.roundsContributed + (contributed ? 1 : 0) });
+      this.changed(jobId);
+    } catch {
+      // locked or closing: nothing to keep now
+    }
   }
 
   private async finish(jobId: string): Promise<void> {
-    const record = this.records()[jobId];
-    if (!record || record.state !== 'joined') return;
-    await this.saveRecord(jobId, { ...record, state: 'finished' }).catch(() => undefined);
-    await this.o.vault.recordActivity('job.finished', `"${record.document.title}" has finished; this device took part in ${record.roundsContributed} rounds.`, { job: jobId }).catch(() => undefined);
+    try {
+      const record = this.records()[jobId];
+      if (!record || record.state !== 'joined') return;
+      await this.saveRecord(jobId, { ...record, state: 'finished' });
+      await this.o.vault.recordActivity('job.finished', `"${record.document.title}" has finished; this device took part in ${record.roundsContributed} rounds.`, { job: jobId });
+      this.changed(jobId);
+    } catch {
+      // locked or closing: the next start sees the job finished again
+    }
   }
 
   private async stopOne(jobId: string): Promise<void> {
