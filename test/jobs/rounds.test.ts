@@ -46,7 +46,7 @@ function jobDocument(): JobDocument {
   });
 }
 
-async function setUp(hooks: CoordinatorHooks = {}): Promise<{ p: JobParticipation; c: TestCoordinator; vault: Vault; doc: JobDocument }> {
+async function setUp(hooks: CoordinatorHooks = {}, mayRun?: () => { ok: true } | { ok: false; reason: string }): Promise<{ p: JobParticipation; c: TestCoordinator; vault: Vault; doc: JobDocument }> {
   const vault = await newVault(t);
   const datasetId = await importDiary(vault, t.file('diary.csv'));
   const doc = jobDocument();
@@ -64,6 +64,8 @@ async function setUp(hooks: CoordinatorHooks = {}): Promise<{ p: JobParticipatio
     backoffMs: () => 50,
     inboxWaitMs: 1_000,
     maxPollMs: 200,
+    policyRecheckMs: 50,
+    ...(mayRun ? { mayRun } : {}),
   });
   running.push({ p, c });
   return { p, c, vault, doc };
@@ -184,5 +186,19 @@ describe('taking part in rounds', () => {
     expect(c.result!.contributors).toEqual([0, 1, 2]);
     expect(kinds(vault)).toContain('job.round-done');
     expect(vault.checkIntegrity()).toMatchObject({ ok: true });
+  }, 30_000);
+
+  it('waits while the run policy says no, asking the coordinator nothing, and goes on when it says yes', async () => {
+    let onBattery = true;
+    const { p, c } = await setUp({}, () => (onBattery ? { ok: false, reason: 'Waiting for the device to be plugged in.' } : { ok: true }));
+    const paused = when(p, 'status', (s) => s === 'paused');
+    const detail = when(p, 'progress', (r) => r.detail === 'Waiting for the device to be plugged in.');
+    p.start();
+    await paused;
+    await detail;
+    expect(c.requests).toEqual([]);
+    const asked = new Promise<string>((resolve) => c.once('request', resolve));
+    onBattery = false;
+    expect(await asked).toBe('GET /v1/jobs/1/round');
   }, 30_000);
 });

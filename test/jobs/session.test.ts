@@ -69,8 +69,8 @@ describe('jobs through the app session', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function open() {
-    const session = await AppSession.start(options);
+  async function open(opts: AppSessionOptions = options) {
+    const session = await AppSession.start(opts);
     const internal: string[] = [];
     const router = createRouter(sessionHandlers(session), { onInternalError: (channel, err) => internal.push(`${channel}: ${String(err)}`) });
     const call = async <T>(channel: string, request: unknown = {}): Promise<T> => {
@@ -154,5 +154,62 @@ describe('jobs through the app session', () => {
     expect(integrity.ok).toBe(true);
     again.session.close();
     expect(again.internal).toEqual([]);
+  }, 60_000);
+
+  it('leaves a joined job: the coordinator is told, nothing more runs, and the log says so', async () => {
+    const block = await chain.provider.getBlock('latest');
+    const waiting = await new TestCoordinator(job.document, chain.chainId.toString(), '0', { waiting: true }).start();
+    try {
+      const document = sleepJob({
+        researcher: await chain.accounts.researcher.getAddress(),
+        token: job.document.reward.token,
+        chainId: chain.chainId.toString(),
+        deadline: block!.timestamp + 30 * 86_400,
+        title: 'Sleep and mood, again',
+        coordinator: { url: waiting.url, address: await chain.accounts.coordinator.getAddress() },
+      });
+      const second = await publishJob(chain, docs, document);
+      waiting.doc = document;
+      waiting.jobId = second.jobId;
+      const app = await open({ ...options, dataDir: join(dir, 'second') });
+      await app.call('vault.create', { passphrase: PASSPHRASE });
+      const blob = new Blob([sleepDiaryCsv(4, 60)]);
+      const staged = await uploadFile({ name: 'diary.csv', size: blob.size, slice: (a, b) => blob.slice(a, b) }, (c, r) => app.router.handle(c, r));
+      if (!staged.ok) throw new Error(staged.error.message);
+      const report = await app.call<{ datasetId: string }>('import.start', { importId: 'diary-import-2', file: staged.value.token, policy: 'reject-import' });
+      await app.call('jobs.refresh');
+
+      const roundRequest = `GET /v1/jobs/${second.jobId}/round`;
+      const polled = new Promise<string>((resolve) => {
+        const seen = (r: string): void => {
+          if (r !== roundRequest) return;
+          waiting.off('request', seen);
+          resolve(r);
+        };
+        waiting.on('request', seen);
+      });
+      const isWaiting = app.changed((c) => c.jobId === second.jobId && c.participation.state === 'waiting');
+      await app.call('jobs.optIn', { jobId: second.jobId, datasetId: report.datasetId, columns: DIARY_MAPPING });
+      expect(await polled).toBe(roundRequest);
+      expect(waiting.requests[0]).toBe(`POST /v1/jobs/${second.jobId}/enroll`);
+      await isWaiting;
+
+      const left = await app.call<JobCardValue>('jobs.optOut', { jobId: second.jobId });
+      expect(left.participation.state).toBe('left');
+      expect(waiting.requests).toContain(`DELETE /v1/jobs/${second.jobId}/enroll`);
+      const asked = waiting.requests.length;
+      // Leaving twice is refused; the job stays on the list as left.
+      await expect(app.call('jobs.optOut', { jobId: second.jobId })).rejects.toMatchObject({ code: 'NOT_ENROLLED' });
+      const view = await app.call<JobsViewValue>('jobs.list');
+      expect(view.jobs.find((j) => j.jobId === second.jobId)!.participation.state).toBe('left');
+      const activity = await app.call<{ entries: { kind: string; summary: string }[] }>('activity.list', { offset: 0, limit: 50 });
+      expect(activity.entries[0]).toMatchObject({ kind: 'job.leave', summary: expect.stringMatching(/^Left "Sleep and mood, again"\. Nothing more runs for it on this device\.$/) });
+      expect(activity.entries.some((e) => e.kind === 'job.data-granted')).toBe(false);
+      app.session.close();
+      expect(waiting.requests.length).toBe(asked);
+      expect(app.internal).toEqual([]);
+    } finally {
+      await waiting.close();
+    }
   }, 60_000);
 });

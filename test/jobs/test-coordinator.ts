@@ -20,6 +20,8 @@ import { weightedInput } from '../../common/secagg/fedavg.js';
 export interface CoordinatorHooks {
   /** Replaces the Setup message's parameters. */
   setupParams?: (honest: RoundParams) => RoundParams;
+  /** Keeps every contributor waiting for the first round. */
+  waiting?: boolean;
   /** Replaces the invitation the app receives. */
   invite?: (honest: Record<string, unknown>) => unknown;
   /** Bytes of model to send instead of the model's size. */
@@ -162,6 +164,7 @@ export class TestCoordinator extends EventEmitter<{ post: [Uint8Array]; request:
     try {
       if (req.method === 'GET' && url.pathname === `${base}/round`) {
         if (this.finished) return this.json(res, 200, { state: 'finished', reason: 'completed' });
+        if (this.hooks.waiting) return this.json(res, 200, { state: 'waiting', nextRound: 0, retryAfterMs: 100 });
         if (!this.round) await this.openRound(key);
         const r = this.round!;
         const honest = {
