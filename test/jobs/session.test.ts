@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobCardValue, JobsViewValue } from '../../common/ipc/contract.js';
+import { events, type JobCardValue, type JobsViewValue } from '../../common/ipc/contract.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import { createRouter } from '../../main/ipc/router.js';
 import { sessionHandlers } from '../../main/ipc/handlers.js';
@@ -82,7 +82,8 @@ describe('jobs through the app session', () => {
     const waiters: { match: (c: JobCardValue) => boolean; resolve: (c: JobCardValue) => void }[] = [];
     session.onEvent((event, payload) => {
       if (event !== 'jobs.changed') return;
-      const card = (payload as { job: JobCardValue }).job;
+      // Every event must be one the renderer's contract accepts.
+      const card = events['jobs.changed'].parse(payload).job;
       changes.push(card);
       for (const w of [...waiters]) {
         if (!w.match(card)) continue;
