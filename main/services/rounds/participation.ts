@@ -198,11 +198,16 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     while (!this.stopped) {
       const allowed = this.o.mayRun?.() ?? { ok: true };
       if (!allowed.ok) {
+        // The reason shows on the job's card until the policy lets work start.
+        this.current = { round: this.lastRound === null ? 0 : this.lastRound + 1, step: 'waiting', progress: null, detail: allowed.reason };
         this.setStatus('paused');
-        this.current = null;
-        this.emit('progress', { round: this.lastRound ?? 0, step: 'waiting', progress: null, detail: allowed.reason });
+        this.emit('progress', this.current);
         await this.sleep(this.o.policyRecheckMs ?? 60_000);
         continue;
+      }
+      if (this.statusNow === 'paused') {
+        this.current = null;
+        this.setStatus('waiting');
       }
       let info: RoundInfo;
       try {
@@ -226,6 +231,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         await this.sleep(Math.max(100, Math.min(retry, this.o.maxPollMs ?? 30_000)));
         continue;
       }
+      this.current = null;
       this.setStatus('working');
       this.lastRound = info.round;
       try {
