@@ -288,7 +288,6 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     });
 
     this.step(round, 'masking', null, 'Agreeing on masks with the other contributors');
-    const examples = Math.min(step.exampleCount, doc.aggregation.maxExamples);
     const secagg = await SecAggClient.create({
       id: invite.clientId,
       signingKeys: identity.signing,
@@ -296,6 +295,22 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       roundId,
       acceptParams: (params) => checkRoundParams(doc, params, roundId),
     });
+    try {
+      await this.runSecAgg(invite, secagg, step);
+    } catch (err) {
+      // Whatever ended the round early, the round's keys and shares are wiped now.
+      secagg.abandon(isTroveError(err) ? err.message : 'the round failed');
+      throw err;
+    }
+    this.step(round, 'done', 1, 'Your masked update is in this round');
+    await this.o.vault.recordActivity('job.round-done', `Took part in round ${round} of "${doc.title}".`, { job: jobId, round });
+  }
+
+  /** Drives the secure-aggregation client through the round's inbox until its part is done. */
+  private async runSecAgg(invite: Extract<RoundInfo, { state: 'invited' }>, secagg: SecAggClient, step: LocalStepResult): Promise<void> {
+    const { document: doc, jobId, identity, client } = this.o;
+    const round = invite.round;
+    const examples = Math.min(step.exampleCount, doc.aggregation.maxExamples);
     const vectorLength = roundVectorLength(doc);
     const deadlines = doc.aggregation.deadlines;
     const roundEnds = this.now() + deadlines.advertiseKeysMs + deadlines.shareKeysMs + deadlines.collectMaskedInputsMs + deadlines.unmaskMs + 60_000;
@@ -354,8 +369,6 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         throw new TroveError('ROUND_ABORTED', `Round ${round} ended at the coordinator before this device's part was done.`);
       }
     }
-    this.step(round, 'done', 1, 'Your masked update is in this round');
-    await this.o.vault.recordActivity('job.round-done', `Took part in round ${round} of "${doc.title}".`, { job: jobId, round });
   }
 
   private async train(round: number, model: Float32Array): Promise<LocalStepResult> {
