@@ -22,6 +22,7 @@ const CHAIN = '31337';
 const JOB = '1';
 let supervisor: WorkerSupervisor;
 const running: { p: JobParticipation; c: TestCoordinator }[] = [];
+let vaults = 0;
 
 beforeAll(async () => {
   supervisor = new WorkerSupervisor({ launcher: await testWorkerLauncher(), defaultMemoryLimitMb: 512 });
@@ -46,9 +47,10 @@ function jobDocument(): JobDocument {
   });
 }
 
-async function setUp(hooks: CoordinatorHooks = {}, mayRun?: () => { ok: true } | { ok: false; reason: string }): Promise<{ p: JobParticipation; c: TestCoordinator; vault: Vault; doc: JobDocument }> {
-  const vault = await newVault(t);
-  const datasetId = await importDiary(vault, t.file('diary.csv'));
+async function setUp(hooks: CoordinatorHooks = {}, mayRun?: () => { ok: true } | { ok: false; reason: string }, lastRound: number | null = null): Promise<{ p: JobParticipation; c: TestCoordinator; vault: Vault; doc: JobDocument }> {
+  const n = ++vaults;
+  const vault = await newVault(t, {}, `vault-${n}.db`);
+  const datasetId = await importDiary(vault, t.file(`diary-${n}.csv`));
   const doc = jobDocument();
   const c = await new TestCoordinator(doc, CHAIN, JOB, hooks).start();
   const identity = await deriveJobIdentity(vault, { chainId: CHAIN, registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3', jobId: JOB });
@@ -65,6 +67,7 @@ async function setUp(hooks: CoordinatorHooks = {}, mayRun?: () => { ok: true } |
     inboxWaitMs: 1_000,
     maxPollMs: 200,
     policyRecheckMs: 50,
+    lastRound,
     ...(mayRun ? { mayRun } : {}),
   });
   running.push({ p, c });
@@ -200,5 +203,20 @@ describe('taking part in rounds', () => {
     const asked = new Promise<string>((resolve) => c.once('request', resolve));
     onBattery = false;
     expect(await asked).toBe('GET /v1/jobs/1/round');
+  }, 30_000);
+
+  it('after a restart, takes no part again in a round it already had, and joins the coordinator’s current round', async () => {
+    const done = await setUp({ round: 0 }, undefined, 0);
+    const waiting = when(done.p, 'status', (s) => s === 'waiting');
+    done.p.start();
+    await waiting;
+    await done.p.stop();
+    expect(done.c.requests.filter((r) => !r.startsWith('GET /v1/jobs/1/round'))).toEqual([]);
+
+    const later = await setUp({ round: 1 }, undefined, 0);
+    const contributed = when(later.p, 'contributed');
+    later.p.start();
+    expect(await contributed).toEqual([1]);
+    expect(later.c.result!.contributors).toEqual([0, 1, 2]);
   }, 30_000);
 });

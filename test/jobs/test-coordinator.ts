@@ -20,6 +20,8 @@ import { weightedInput } from '../../common/secagg/fedavg.js';
 export interface CoordinatorHooks {
   /** Replaces the Setup message's parameters. */
   setupParams?: (honest: RoundParams) => RoundParams;
+  /** The round the job is at (0 unless a test starts it later). */
+  round?: number;
   /** Keeps every contributor waiting for the first round. */
   waiting?: boolean;
   /** Replaces the invitation the app receives. */
@@ -43,7 +45,6 @@ export class TestCoordinator extends EventEmitter<{ post: [Uint8Array]; request:
   private round: { server: SecAggServer; peers: SecAggClient[]; roster: string[]; params: RoundParams; queue: Uint8Array[] } | null = null;
   private finished = false;
   private readonly wake = new EventEmitter();
-  readonly roundNumber = 0;
 
   /** The job it runs; a test publishing the job on-chain sets the document and id once it knows them. */
   constructor(
@@ -53,6 +54,10 @@ export class TestCoordinator extends EventEmitter<{ post: [Uint8Array]; request:
     private readonly hooks: CoordinatorHooks = {},
   ) {
     super();
+  }
+
+  get roundNumber(): number {
+    return this.hooks.round ?? 0;
   }
 
   get url(): string {
