@@ -123,6 +123,12 @@ export class SecAggClient {
     this.input = input;
   }
 
+  /** Leaves the round without finishing it (the contributor refused it or gave up), wiping its secrets. */
+  abandon(reason: string): void {
+    if (this.stageNow === 'done' || this.stageNow === 'aborted') return;
+    this.abort(reason);
+  }
+
   /** Handles one server message and returns the reply to send, if any. */
   handle(message: Uint8Array): Uint8Array | undefined {
     if (this.stageNow === 'done' || this.stageNow === 'aborted') {

@@ -1,10 +1,13 @@
 // `npm run host`: opens the real UI in Chromium, backed by the app's services, for a machine with
 // no Electron binary. Usage: npm run host -- [--data <folder>] [--headless] [--fast-kdf]
+// Jobs are read from the chain at TROVE_RPC_URL with the contracts of the deployment file named by
+// TROVE_DEPLOYMENT (as contracts/deploy.ts writes it); without both, the app shows no jobs.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { startHeadlessHost } from './headless.js';
+import { jobsChainConfigFromEnv } from '../services/jobs/config.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,8 +24,10 @@ const browser = await chromium.launch({
   args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+const chain = jobsChainConfigFromEnv();
 const host = await startHeadlessHost(page, {
   dataDir: resolve(values.data),
+  ...(chain ? { jobs: { chain } } : {}),
   // Fast key derivation only when asked: a throwaway vault for clicking through the UI.
   ...(values['fast-kdf'] ? { vault: { kdf: { opsLimit: 1, memLimit: 8 * 1024 * 1024 } } } : {}),
 });

@@ -2,11 +2,6 @@
 // the contract, so handlers receive typed, well-formed values.
 import type { AppSession } from '../services/session/session.js';
 import type { Handlers } from './router.js';
-import { TroveError } from '../../common/errors.js';
-
-function notYet(): never {
-  throw new TroveError('INVALID_INPUT', 'Jobs are not available in this build.');
-}
 
 export function sessionHandlers(session: AppSession): Handlers {
   return {
@@ -54,11 +49,10 @@ export function sessionHandlers(session: AppSession): Handlers {
     'activity.list': (r) => session.activity(r.offset, r.limit),
     'activity.verify': () => session.verifyActivity(),
 
-    // Wired to the jobs service in the next change.
-    'jobs.list': notYet,
-    'jobs.refresh': notYet,
-    'jobs.optIn': notYet,
-    'jobs.optOut': notYet,
-    'jobs.setRunPolicy': notYet,
+    'jobs.list': () => session.jobsList(),
+    'jobs.refresh': () => session.jobsRefresh(),
+    'jobs.optIn': (r) => session.jobsOptIn(r.jobId, r.datasetId, r.columns),
+    'jobs.optOut': (r) => session.jobsOptOut(r.jobId),
+    'jobs.setRunPolicy': (r) => session.jobsSetRunPolicy(r.policy),
   };
 }

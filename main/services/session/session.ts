@@ -8,9 +8,25 @@ import { randomBytes } from 'node:crypto';
 import type { ActivityEntry, ActivityVerification } from '../../../common/activity.js';
 import type { ColumnSummary, DatasetInfo, ImportPreview, ImportReport } from '../../../common/dataset.js';
 import { TroveError } from '../../../common/errors.js';
-import type { AppStatusValue, EventName, EventOf, RequestOf } from '../../../common/ipc/contract.js';
+import type { AppStatusValue, EventName, EventOf, JobCardValue, JobsViewValue, RequestOf, RunPolicyValue } from '../../../common/ipc/contract.js';
 import { Vault, backupVault, restoreVault, type RowsPage, type VaultOptions } from '../vault/index.js';
 import { FileStaging } from '../files/staging.js';
+import type { JobsChainConfig } from '../jobs/discovery.js';
+import { JobsService, UNKNOWN_PLATFORM, type JobsServiceOptions, type PlatformState } from '../jobs/service.js';
+import { NodeWorkerLauncher, type WorkerLauncher } from '../worker/launcher.js';
+import { WorkerSupervisor } from '../worker/supervisor.js';
+
+/** Where jobs come from and how they run; without it the app shows no jobs. */
+export interface JobsConfig {
+  chain: JobsChainConfig;
+  /** Starts worker processes for training (default: plain Node children). */
+  launcher?: WorkerLauncher;
+  /** Power and idle state for the run policy (default: unknown, so only 'always' runs). */
+  platform?: PlatformState;
+  fetch?: typeof fetch;
+  participation?: JobsServiceOptions['participation'];
+  discovery?: JobsServiceOptions['discovery'];
+}
 
 /** The OS keychain, for "remember on this device" (Electron safeStorage in the desktop app). */
 export interface DeviceKeychain {
@@ -32,6 +48,7 @@ export interface AppSessionOptions {
   chooseBackupTarget?: (suggestedName: string) => Promise<string | null>;
   /** Whether files may be staged by path (the desktop app) or only uploaded (a browser host). */
   stagePaths?: boolean;
+  jobs?: JobsConfig;
 }
 
 export interface BackupFile {
@@ -59,6 +76,9 @@ export class AppSession {
   private stopListening: (() => void) | null = null;
   private readonly listeners = new Set<Listener>();
   private readonly imports = new Map<string, AbortController>();
+  private jobsService: JobsService | null = null;
+  private jobsStarting: Promise<JobsService> | null = null;
+  private supervisor: WorkerSupervisor | null = null;
 
   private constructor(private readonly opts: AppSessionOptions) {
     this.vaultFile = join(opts.dataDir, VAULT_FILE);
@@ -78,6 +98,7 @@ export class AppSession {
       if (remembered !== null) {
         try {
           await session.vault!.unlock(remembered);
+          session.startJobs();
         } catch {
           session.keychain()?.clear();
         }
@@ -103,10 +124,14 @@ export class AppSession {
   private attach(vault: Vault): void {
     this.stopListening?.();
     this.vault = vault;
-    this.stopListening = vault.onLock((reason) => this.emit('vault.state', { status: this.status(), reason }));
+    this.stopListening = vault.onLock((reason) => {
+      void this.stopJobs();
+      this.emit('vault.state', { status: this.status(), reason });
+    });
   }
 
   private detach(): void {
+    void this.stopJobs();
     this.stopListening?.();
     this.stopListening = null;
     this.vault?.close();
@@ -136,6 +161,7 @@ export class AppSession {
       throw new TroveError('VAULT_EXISTS', 'This device already has a vault. Unlock it, or restore a backup over it from Settings.');
     }
     this.attach(await Vault.create(this.vaultFile, passphrase, this.opts.vault));
+    this.startJobs();
     const status = this.status();
     this.emit('vault.state', { status, reason: 'created' });
     return status;
@@ -144,6 +170,7 @@ export class AppSession {
   async unlock(passphrase: string, remember = false): Promise<AppStatusValue> {
     const vault = this.requireVault();
     await vault.unlock(passphrase);
+    this.startJobs();
     if (remember) this.keychain()?.write(passphrase);
     const status = this.status();
     this.emit('vault.state', { status, reason: 'unlocked' });
@@ -232,6 +259,7 @@ export class AppSession {
     }
     this.attach(await Vault.open(this.vaultFile, this.opts.vault));
     await this.vault!.unlock(passphrase);
+    this.startJobs();
     this.files.discard(token);
     const status = this.status();
     this.emit('vault.state', { status, reason: 'restored' });
@@ -319,9 +347,87 @@ export class AppSession {
     return this.requireVault().verifyActivity();
   }
 
+  // ------------------------------------------------------------------------------ jobs
+
+  /** Starts the jobs service (and background participation) for the unlocked vault. */
+  private startJobs(): void {
+    if (!this.opts.jobs || this.jobsService || this.jobsStarting) return;
+    this.jobsStarting = this.jobs().catch(() => null as never);
+  }
+
+  private async stopJobs(): Promise<void> {
+    const service = this.jobsService ?? (await this.jobsStarting?.catch(() => null)) ?? null;
+    this.jobsService = null;
+    this.jobsStarting = null;
+    await service?.close();
+  }
+
+  /** The jobs service of the unlocked vault, started on first use. */
+  private async jobs(): Promise<JobsService> {
+    const config = this.opts.jobs;
+    if (!config) throw new TroveError('INVALID_INPUT', 'Jobs are not set up in this build: no chain is configured.');
+    const vault = this.requireVault();
+    if (!vault.isUnlocked) throw new TroveError('VAULT_LOCKED', 'The vault is locked. Unlock it with your passphrase to continue.');
+    if (this.jobsService) return this.jobsService;
+    this.supervisor ??= new WorkerSupervisor({ launcher: config.launcher ?? new NodeWorkerLauncher() });
+    const service = new JobsService({
+      vault,
+      chain: config.chain,
+      supervisor: this.supervisor,
+      ...(config.platform ? { platform: config.platform } : {}),
+      ...(config.fetch ? { fetch: config.fetch } : {}),
+      ...(config.participation ? { participation: config.participation } : {}),
+      ...(config.discovery ? { discovery: config.discovery } : {}),
+      onChange: (job) => this.emit('jobs.changed', { job }),
+    });
+    this.jobsService = service;
+    await service.startParticipation();
+    if (this.jobsService !== service) {
+      await service.close();
+      throw new TroveError('VAULT_LOCKED', 'The vault was locked. Unlock it with your passphrase to continue.');
+    }
+    return service;
+  }
+
+  async jobsList(): Promise<JobsViewValue> {
+    if (!this.opts.jobs) return this.jobsOff();
+    return (await this.jobs()).list();
+  }
+
+  async jobsRefresh(): Promise<JobsViewValue> {
+    if (!this.opts.jobs) return this.jobsOff();
+    return (await this.jobs()).refresh();
+  }
+
+  async jobsOptIn(jobId: string, datasetId: string, columns: Record<string, string>): Promise<JobCardValue> {
+    return (await this.jobs()).optIn(jobId, datasetId, columns);
+  }
+
+  async jobsOptOut(jobId: string): Promise<JobCardValue> {
+    return (await this.jobs()).optOut(jobId);
+  }
+
+  async jobsSetRunPolicy(policy: RunPolicyValue): Promise<JobsViewValue> {
+    return (await this.jobs()).setRunPolicy(policy);
+  }
+
+  /** The view when no chain is configured: no jobs, and why. */
+  private jobsOff(): JobsViewValue {
+    const vault = this.requireVault();
+    if (!vault.isUnlocked) throw new TroveError('VAULT_LOCKED', 'The vault is locked. Unlock it with your passphrase to continue.');
+    return {
+      jobs: [],
+      hidden: [],
+      chain: { rpcUrl: '', reachable: false, problem: 'Jobs are not set up in this build: no chain is configured.' },
+      runPolicy: 'always',
+      platformReports: { power: UNKNOWN_PLATFORM.onBattery() !== null, idle: UNKNOWN_PLATFORM.idleSeconds() !== null },
+    };
+  }
+
   close(): void {
     for (const c of this.imports.values()) c.abort();
     this.files.discardAll();
     this.detach();
+    void this.supervisor?.stop();
   }
 }

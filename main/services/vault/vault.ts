@@ -45,7 +45,7 @@ import { ActivityLog } from './activity.js';
 import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
 import { DEFAULT_MAX_RECORD_BYTES, type SourceRecord, detectDelimiter, readCsv, readJsonArray, readJsonLines } from './import/sources.js';
 import { INVALID, convert, inferType, toCell, toValue, whyInvalid } from './import/types.js';
-import { DEFAULT_KDF, KeyRing, checkKdfParams, unwrapMasterKey, wrapMasterKey, type KdfParams } from './keys.js';
+import { DEFAULT_KDF, KeyRing, Purpose, checkKdfParams, unwrapMasterKey, wrapMasterKey, type KdfParams } from './keys.js';
 import { migrate } from './migrations/index.js';
 import { summarizeColumn } from './summary.js';
 
@@ -424,6 +424,20 @@ export class Vault {
       });
     } finally {
       sodium.memzero(masterKey);
+    }
+  }
+
+  /**
+   * A 32-byte seed for one job's identities: BLAKE2b keyed with the master key's job-identity
+   * purpose key over `context` (which names the chain, registry and job). The purpose key never
+   * leaves this method; the same vault (or its restore) always gives the same seed.
+   */
+  jobSeed(context: string): Uint8Array {
+    const key = this.requireKeys().purposeKey(Purpose.jobIdentity);
+    try {
+      return sodium.crypto_generichash(32, new TextEncoder().encode(context), key);
+    } finally {
+      sodium.memzero(key);
     }
   }
 

@@ -107,6 +107,9 @@ function validRequest(channel: Channel): Record<string, unknown> {
     'import.start': { importId: 'fuzz-import-1', file: token, policy: 'skip-rows' },
     'import.cancel': { importId: 'fuzz-import-1' },
     'activity.list': { offset: 0, limit: 10 },
+    'jobs.optIn': { jobId: '1', datasetId: id, columns: { sleep_hours: 'temp' } },
+    'jobs.optOut': { jobId: '1' },
+    'jobs.setRunPolicy': { policy: 'on-power' },
   };
   return examples[channel] ?? {};
 }

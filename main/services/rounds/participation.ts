@@ -1,0 +1,426 @@
+// Taking part in one joined job while the app is open: ask the coordinator for the current round,
+// and when invited, fetch the global model, train on the mapped columns in the worker, add this
+// contributor's share of the DP noise, and drive a secure-aggregation client through the round.
+// Only masked vectors ever leave the machine. Any answer the protocol does not allow ends the
+// round at once and nothing more is sent in it; a coordinator that cannot be reached is retried
+// with backoff; the next round is always tried afresh.
+import { EventEmitter } from 'node:events';
+import { columnsRead, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
+import type { CoordinatorClient } from '../../../common/jobs/client.js';
+import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
+import { checkRoundParams, roundIdFor } from '../../../common/jobs/rounds.js';
+import { TroveError, isTroveError, type TroveErrorCode } from '../../../common/errors.js';
+import { privatizeUpdate } from '../../../common/dp/noise.js';
+import { weightedInput } from '../../../common/secagg/fedavg.js';
+import { SecAggClient } from '../../../common/secagg/client.js';
+import { loadSodium } from '../../../common/secagg/sodium.js';
+import type { RoundStage } from '../../../common/secagg/stages.js';
+import { parameterCountOf, type TrainingJobSpec } from '../../../common/jobspec.js';
+import type { LocalStepResult } from '../../../common/worker-protocol.js';
+import type { Vault } from '../vault/index.js';
+import type { WorkerSupervisor } from '../worker/supervisor.js';
+import type { JobIdentity } from '../jobs/identity.js';
+
+export type RoundStep = 'waiting' | 'training' | 'masking' | 'uploading' | 'unmasking' | 'done';
+
+export interface RoundProgress {
+  round: number;
+  step: RoundStep;
+  /** 0..1 within the step, when known. */
+  progress: number | null;
+  detail: string;
+}
+
+export interface ParticipationProblem {
+  code: TroveErrorCode;
+  message: string;
+  /** The round it happened in, when it happened in one. */
+  round: number | null;
+}
+
+/** Which of the user's dataset columns stands for each column the job reads. */
+export interface ColumnMapping {
+  datasetId: string;
+  columns: Record<string, string>;
+}
+
+export type ParticipationStatus = 'idle' | 'waiting' | 'working' | 'paused' | 'finished' | 'stopped';
+
+export interface ParticipationEvents {
+  progress: [RoundProgress];
+  problem: [ParticipationProblem];
+  /** A round this contributor's masked update went into finished on this side. */
+  contributed: [number];
+  /** A round this participation took up ended, with its update in it or not. */
+  ended: [number, boolean];
+  status: [ParticipationStatus];
+}
+
+export interface ParticipationOptions {
+  jobId: string;
+  chainId: string;
+  document: JobDocument;
+  identity: JobIdentity;
+  client: CoordinatorClient;
+  vault: Vault;
+  supervisor: WorkerSupervisor;
+  mapping: ColumnMapping;
+  /** The last round already taken part in (or refused): rounds up to it are not run again. */
+  lastRound?: number | null;
+  /** Whether the run policy lets work start now; asked before each round. */
+  mayRun?: () => { ok: true } | { ok: false; reason: string };
+  /** Wait before retry `attempt` (1, 2, ...) after a failure. */
+  backoffMs?: (attempt: number) => number;
+  /** How often a paused participation checks the run policy again. */
+  policyRecheckMs?: number;
+  /** Longest wait for a round when the coordinator says nothing sooner. */
+  maxPollMs?: number;
+  inboxWaitMs?: number;
+  now?: () => number;
+  /** Limits of the worker task. */
+  training?: { timeLimitMs?: number; memoryLimitMb?: number };
+}
+
+const DEFAULT_BACKOFF = (attempt: number): number => Math.min(60_000, 1000 * 2 ** Math.min(attempt - 1, 6)) * (0.75 + 0.5 * Math.random());
+
+/** The job's training spec with its columns renamed to the user's: the worker reads only those. */
+export function mappedSpec(spec: TrainingJobSpec, mapping: ColumnMapping): TrainingJobSpec {
+  const to = (column: string): string => {
+    const mapped = mapping.columns[column];
+    if (!mapped) throw new TroveError('INVALID_INPUT', `The job reads "${column}", which is not mapped to a column of your dataset.`);
+    return mapped;
+  };
+  return {
+    ...spec,
+    features: spec.features.map((f) => ({ ...f, column: to(f.column) })),
+    label: { ...spec.label, column: to(spec.label.column) },
+  };
+}
+
+/** The client's stage read afresh (handle() moves it, which narrowing cannot see). */
+function stageOf(client: SecAggClient): RoundStage {
+  return client.stage;
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
+}
+
+export class JobParticipation extends EventEmitter<ParticipationEvents> {
+  private readonly o: ParticipationOptions;
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | null = null;
+  private lastRound: number | null;
+  private statusNow: ParticipationStatus = 'idle';
+  private current: RoundProgress | null = null;
+  private problemNow: ParticipationProblem | null = null;
+
+  constructor(options: ParticipationOptions) {
+    super();
+    this.o = options;
+    this.lastRound = options.lastRound ?? null;
+  }
+
+  get status(): ParticipationStatus {
+    return this.statusNow;
+  }
+
+  get round(): RoundProgress | null {
+    return this.current;
+  }
+
+  get problem(): ParticipationProblem | null {
+    return this.problemNow;
+  }
+
+  get lastRoundSeen(): number | null {
+    return this.lastRound;
+  }
+
+  start(): void {
+    this.loop ??= this.run().catch((err: unknown) => {
+      if (!this.abort.signal.aborted) this.report(err, null);
+    });
+  }
+
+  /** Stops at once: a round in progress is abandoned (nothing more is sent) and the worker task cancelled. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+    this.setStatus('stopped');
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private setStatus(status: ParticipationStatus): void {
+    if (this.statusNow === status) return;
+    this.statusNow = status;
+    this.emit('status', status);
+  }
+
+  private step(round: number, step: RoundStep, progress: number | null, detail: string): void {
+    this.current = { round, step, progress, detail };
+    this.emit('progress', this.current);
+  }
+
+  private report(err: unknown, round: number | null): void {
+    const problem: ParticipationProblem = isTroveError(err)
+      ? { code: err.code, message: err.message, round }
+      : { code: 'INVALID_INPUT', message: 'The round failed unexpectedly.', round };
+    this.problemNow = problem;
+    this.emit('problem', problem);
+  }
+
+  /** Waits `ms`, or less when stopped. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve();
+      const timer = setTimeout(done, ms);
+      const signal = this.abort.signal;
+      function done(): void {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private backoff(attempt: number): number {
+    return (this.o.backoffMs ?? DEFAULT_BACKOFF)(attempt);
+  }
+
+  private async run(): Promise<void> {
+    await loadSodium();
+    let failures = 0;
+    while (!this.stopped) {
+      const allowed = this.o.mayRun?.() ?? { ok: true };
+      if (!allowed.ok) {
+        // The reason shows on the job's card until the policy lets work start.
+        this.current = { round: this.lastRound === null ? 0 : this.lastRound + 1, step: 'waiting', progress: null, detail: allowed.reason };
+        this.setStatus('paused');
+        this.emit('progress', this.current);
+        await this.sleep(this.o.policyRecheckMs ?? 60_000);
+        continue;
+      }
+      if (this.statusNow === 'paused') {
+        this.current = null;
+        this.setStatus('waiting');
+      }
+      let info: RoundInfo;
+      try {
+        info = await this.o.client.round(this.o.jobId, this.o.identity.signing);
+        failures = 0;
+      } catch (err) {
+        if (this.stopped) return;
+        this.report(err, null);
+        this.setStatus('waiting');
+        await this.sleep(this.backoff(++failures));
+        continue;
+      }
+      if (info.state === 'finished') {
+        this.current = null;
+        this.setStatus('finished');
+        return;
+      }
+      if (info.state === 'waiting' || (this.lastRound !== null && info.round <= this.lastRound)) {
+        this.setStatus('waiting');
+        const retry = info.state === 'waiting' ? info.retryAfterMs : 1000;
+        await this.sleep(Math.max(100, Math.min(retry, this.o.maxPollMs ?? 30_000)));
+        continue;
+      }
+      this.current = null;
+      this.setStatus('working');
+      this.lastRound = info.round;
+      try {
+        await this.takePart(info);
+        this.problemNow = null;
+        this.emit('contributed', info.round);
+        this.emit('ended', info.round, true);
+      } catch (err) {
+        if (this.stopped) return;
+        this.emit('ended', info.round, false);
+        this.report(err, info.round);
+        await this.o.vault
+          .recordActivity('job.round-failed', `Round ${info.round} of "${this.o.document.title}" ended without this device's update: ${isTroveError(err) ? err.message : 'an unexpected failure'}`, {
+            job: this.o.jobId,
+            round: info.round,
+            code: isTroveError(err) ? err.code : 'UNKNOWN',
+          })
+          .catch(() => undefined);
+      }
+      this.current = null;
+      this.setStatus('waiting');
+    }
+  }
+
+  /** One round, from invitation to unmasking. Throws a TroveError saying why it ended early. */
+  private async takePart(invite: Extract<RoundInfo, { state: 'invited' }>): Promise<void> {
+    const { document: doc, jobId, identity, client } = this.o;
+    const round = invite.round;
+    const roundId = roundIdFor(this.o.chainId, jobId, round);
+    if (Buffer.from(roundId).toString('hex') !== invite.roundId) {
+      throw new TroveError('SECAGG_WRONG_ROUND', `The coordinator named round ${round} with an id that is not that round's. Nothing was sent.`);
+    }
+    if (invite.roster[invite.clientId] !== identity.signingKeyHex) {
+      throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator’s roster does not list this device where it says it does. Nothing was sent.');
+    }
+    if (new Set(invite.roster).size !== invite.roster.length) {
+      throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator’s roster lists the same contributor twice. Nothing was sent.');
+    }
+    if (invite.roster.length < doc.minContributors) {
+      throw new TroveError('SECAGG_UNSAFE_REQUEST', `The round invites ${invite.roster.length} contributors, fewer than the job's minimum of ${doc.minContributors}. Nothing was sent.`);
+    }
+    await this.o.vault.recordActivity('job.round-started', `Invited to round ${round} of "${doc.title}" with ${invite.roster.length} contributors.`, { job: jobId, round });
+
+    this.step(round, 'waiting', null, 'Fetching the current model');
+    const parameters = parameterCountOf(doc.training.model);
+    const model = await this.withRetry(round, () => client.model(jobId, round, identity.signing, parameters));
+    if (this.stopped || !model) throw new TroveError('CANCELLED', 'Stopped.');
+
+    const step = await this.train(round, model);
+    await this.o.vault.recordActivity('job.trained', `Trained "${doc.title}" for round ${round} on ${step.exampleCount} rows on this device.`, {
+      job: jobId,
+      round,
+      examples: step.exampleCount,
+    });
+
+    this.step(round, 'masking', null, 'Agreeing on masks with the other contributors');
+    const secagg = await SecAggClient.create({
+      id: invite.clientId,
+      signingKeys: identity.signing,
+      roster: invite.roster.map((hex) => Buffer.from(hex, 'hex')),
+      roundId,
+      acceptParams: (params) => checkRoundParams(doc, params, roundId),
+    });
+    try {
+      await this.runSecAgg(invite, secagg, step);
+    } catch (err) {
+      // Whatever ended the round early, the round's keys and shares are wiped now.
+      secagg.abandon(isTroveError(err) ? err.message : 'the round failed');
+      throw err;
+    }
+    this.step(round, 'done', 1, 'Your masked update is in this round');
+    await this.o.vault.recordActivity('job.round-done', `Took part in round ${round} of "${doc.title}".`, { job: jobId, round });
+  }
+
+  /** Drives the secure-aggregation client through the round's inbox until its part is done. */
+  private async runSecAgg(invite: Extract<RoundInfo, { state: 'invited' }>, secagg: SecAggClient, step: LocalStepResult): Promise<void> {
+    const { document: doc, jobId, identity, client } = this.o;
+    const round = invite.round;
+    const examples = Math.min(step.exampleCount, doc.aggregation.maxExamples);
+    const vectorLength = roundVectorLength(doc);
+    const deadlines = doc.aggregation.deadlines;
+    const roundEnds = this.now() + deadlines.advertiseKeysMs + deadlines.shareKeysMs + deadlines.collectMaskedInputsMs + deadlines.unmaskMs + 60_000;
+    let after = 0;
+    let inputSet = false;
+    let attempts = 0;
+    while (secagg.stage !== 'done') {
+      if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
+      if (this.now() > roundEnds) throw new TroveError('ROUND_ABORTED', `Round ${round} ran past its deadlines without finishing.`);
+      let inbox: Awaited<ReturnType<CoordinatorClient['inbox']>>;
+      try {
+        inbox = await client.inbox(jobId, round, identity.signing, after, this.o.inboxWaitMs ?? MAX_INBOX_WAIT_MS);
+        attempts = 0;
+      } catch (err) {
+        if (!isTroveError(err, 'COORDINATOR_UNREACHABLE') || this.stopped) throw err;
+        this.report(err, round);
+        await this.sleep(this.backoff(++attempts));
+        continue;
+      }
+      for (const m of inbox.messages) {
+        if (m.seq <= after) throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator sent messages out of order. Nothing more was sent.');
+        after = m.seq;
+        const before = secagg.stage;
+        // A message the client refuses throws here: the round ends and nothing more is sent.
+        const reply = secagg.handle(m.data);
+        if (secagg.stage === 'aborted') {
+          throw new TroveError('ROUND_ABORTED', `The coordinator abandoned round ${round}: ${secagg.abortedBecause ?? 'no reason given'}.`);
+        }
+        if (!inputSet && secagg.roundParams) {
+          // The noise share depends on the survivor minimum the round enforces (checked above).
+          const noised = privatizeUpdate(step.update, {
+            clipNorm: doc.training.local.clipNorm,
+            noiseMultiplier: doc.privacy.noiseMultiplier,
+            minContributors: secagg.roundParams.minimumSurvivors,
+          });
+          secagg.setInput(weightedInput(noised, examples, doc.aggregation.maxExamples, doc.aggregation.clipRange));
+          inputSet = true;
+        }
+        if (!reply) continue;
+        const uploading = before === 'share-keys' && secagg.stage === 'collect-masked-inputs';
+        if (uploading) this.step(round, 'uploading', null, `Sending a masked vector of ${vectorLength} numbers`);
+        // A resend after a lost answer may meet the coordinator's replay check: it already has it.
+        await this.withRetry(round, () => client.send(jobId, round, identity.signing, reply), (err, attempt) => attempt > 1 && isTroveError(err, 'SECAGG_REPLAY'));
+        if (uploading) {
+          await this.o.vault.recordActivity(
+            'job.upload',
+            `Sent a masked vector of ${vectorLength} numbers (${formatBytes(reply.length)}) to ${new URL(doc.coordinator.url).origin} for round ${round} of "${doc.title}"; no rows.`,
+            { job: jobId, round, numbers: vectorLength, bytes: reply.length, to: new URL(doc.coordinator.url).origin },
+          );
+          this.step(round, 'unmasking', null, 'Waiting for the others so the sum can be revealed');
+        } else if (stageOf(secagg) !== 'done') {
+          this.step(round, secagg.stage === 'collect-masked-inputs' ? 'unmasking' : 'masking', null, `Secure aggregation: ${secagg.stage}`);
+        }
+      }
+      if (inbox.messages.length === 0 && (inbox.stage === 'aborted' || inbox.stage === 'closed' || inbox.stage === 'closing') && stageOf(secagg) !== 'done') {
+        throw new TroveError('ROUND_ABORTED', `Round ${round} ended at the coordinator before this device's part was done.`);
+      }
+    }
+  }
+
+  private async train(round: number, model: Float32Array): Promise<LocalStepResult> {
+    const { document: doc, mapping } = this.o;
+    this.step(round, 'training', 0, 'Training on your data, on this device');
+    const spec = mappedSpec(doc.training, mapping);
+    const datasetColumns = [...new Set(columnsRead(doc.training).map((c) => mapping.columns[c]!))];
+    const grant = await this.o.vault.grant(mapping.datasetId, datasetColumns, `the job "${doc.title}"`);
+    const cancel = new AbortController();
+    const onStop = (): void => cancel.abort();
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      const result = await this.o.supervisor.run(
+        { kind: 'train-local', spec, globalWeights: model, data: grant },
+        {
+          signal: cancel.signal,
+          ...(this.o.training?.timeLimitMs ? { timeLimitMs: this.o.training.timeLimitMs } : {}),
+          ...(this.o.training?.memoryLimitMb ? { memoryLimitMb: this.o.training.memoryLimitMb } : {}),
+          onProgress: (p) => {
+            if (p.kind === 'backend') return;
+            const done = (p.epoch + (p.kind === 'epoch' ? 1 : p.batches > 0 ? p.batch / p.batches : 0)) / Math.max(1, p.epochs);
+            this.step(round, 'training', Math.max(0, Math.min(1, done)), `Epoch ${Math.min(p.epoch + 1, p.epochs)} of ${p.epochs}`);
+          },
+        },
+      );
+      if (result.kind !== 'train-local') throw new TroveError('TRAINING_FAILED', 'The worker answered with something other than a training step.');
+      if (result.step.update.length !== parameterCountOf(doc.training.model)) {
+        throw new TroveError('TRAINING_FAILED', 'The training step produced an update of the wrong size.');
+      }
+      return result.step;
+    } finally {
+      grant.dataKey.fill(0);
+      this.abort.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  /** Runs a coordinator call, retrying while the coordinator cannot be reached (with backoff). */
+  private async withRetry<T>(round: number, call: () => Promise<T>, delivered?: (err: unknown, attempt: number) => boolean): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        if (delivered?.(err, attempt)) return undefined;
+        if (!isTroveError(err, 'COORDINATOR_UNREACHABLE') || this.stopped || attempt >= 8) throw err;
+        this.report(err, round);
+        await this.sleep(this.backoff(attempt));
+        if (this.stopped) throw err;
+      }
+    }
+  }
+
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+}

@@ -1,0 +1,149 @@
+// Discovery on a real local chain with the real contracts: a published job whose signed document
+// checks out becomes a consent card; a document changed after publishing, one signed by someone
+// else, and one that disagrees with the chain are hidden with the reason. Opting in refuses a bad
+// column mapping and a job over the privacy budget before anything reaches the coordinator.
+import { Wallet } from 'ethers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobDocumentPrivacyCost } from '../../common/jobs/document.js';
+import { JobsService } from '../../main/services/jobs/service.js';
+import { WorkerSupervisor } from '../../main/services/worker/supervisor.js';
+import { openPrivacyLedger } from '../../main/services/privacy/ledger.js';
+import type { Vault } from '../../main/services/vault/index.js';
+import { startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
+import { newVault, useTempDir } from '../helpers/vault.js';
+import { testWorkerLauncher } from '../helpers/worker.js';
+import { DIARY_MAPPING, DocumentServer, deployToken, importDiary, publishJob, sleepJob, type Published } from './fixtures.js';
+
+const t = useTempDir();
+
+describe('job discovery on a local chain', () => {
+  let chain: TroveChain;
+  let enrollRequests = 0;
+  const docs = new DocumentServer((req, res) => {
+    if (!req.url?.includes('/enroll')) return false;
+    enrollRequests++;
+    res.writeHead(500).end();
+    return true;
+  });
+  let good: Published;
+  let tampered: Published;
+  let impostor: Published;
+  let disagreeing: Published;
+  let costly: Published;
+  let supervisor: WorkerSupervisor;
+
+  beforeAll(async () => {
+    chain = await startTroveChain();
+    await docs.start();
+    supervisor = new WorkerSupervisor({ launcher: await testWorkerLauncher() });
+    const token = await (await deployToken(chain)).getAddress();
+    const block = await chain.provider.getBlock('latest');
+    const base = {
+      researcher: await chain.accounts.researcher.getAddress(),
+      coordinator: { url: docs.url, address: await chain.accounts.coordinator.getAddress() },
+      token,
+      chainId: chain.chainId.toString(),
+      deadline: block!.timestamp + 30 * 86_400,
+    };
+    good = await publishJob(chain, docs, sleepJob(base));
+    // Served with a changed purpose: no longer the document whose hash is on-chain.
+    tampered = await publishJob(chain, docs, sleepJob({ ...base, title: 'Tampered' }), {
+      served: (s) => ({ ...s, document: { ...s.document, purpose: 'Something else entirely.' } }),
+    });
+    // Names another researcher and is signed by them, but published by the researcher's account.
+    const stranger = Wallet.createRandom();
+    impostor = await publishJob(chain, docs, sleepJob({ ...base, title: 'Impostor', researcher: stranger.address }), { signer: stranger });
+    // Signed correctly, but the chain escrows a smaller reward than the document promises.
+    disagreeing = await publishJob(chain, docs, sleepJob({ ...base, title: 'Underpaid' }), { chain: { rewardPerRound: 1n } });
+    // Little noise over many rounds: far over the default budget.
+    costly = await publishJob(chain, docs, sleepJob({ ...base, title: 'Costly', rounds: 200, privacy: { noiseMultiplier: 0.5, delta: 1e-6 } }));
+  }, 60_000);
+
+  afterAll(async () => {
+    await supervisor?.stop();
+    await docs.close();
+    await chain?.close();
+  });
+
+  async function service(vault: Vault): Promise<JobsService> {
+    const s = new JobsService({
+      vault,
+      supervisor,
+      chain: { rpcUrl: chain.chain.url, chainId: chain.chainId.toString(), registry: chain.deployment.contracts.JobRegistry, fromBlock: chain.deployment.blockNumber },
+    });
+    return s;
+  }
+
+  it('shows a checked job as a consent card and hides the others with the reason', async () => {
+    const vault = await newVault(t);
+    const jobs = await service(vault);
+    const view = await jobs.refresh();
+    expect(view.chain).toMatchObject({ reachable: true, problem: null });
+    expect(view.jobs.map((j) => j.title).sort()).toEqual(['Costly', 'Sleep and mood']);
+    const card = view.jobs.find((j) => j.jobId === good.jobId)!;
+    const cost = jobDocumentPrivacyCost(good.document);
+    expect(card).toMatchObject({
+      specHash: good.specHash,
+      researcher: { name: 'Sleep Lab', address: good.document.researcher.address },
+      coordinator: { url: docs.url },
+      vectorLength: 6 * 8 + 8 + 8 * 4 + 4 + 1,
+      rounds: 3,
+      minContributors: 3,
+      reward: { symbol: 'USD', perRound: good.document.reward.perRound, bond: '0' },
+      deadline: good.document.deadline * 1000,
+      privacy: { epsilon: cost.epsilon, spentEpsilon: 0, fits: true, budget: { epsilon: 10 } },
+      participation: { state: 'available', mapping: null, roundsContributed: 0, round: null, problem: null },
+    });
+    expect(card.columns).toEqual([
+      { name: 'sleep_hours', note: 'Hours slept', role: 'feature', kind: 'numeric' },
+      { name: 'steps', note: '', role: 'feature', kind: 'numeric' },
+      { name: 'caffeine_cups', note: '', role: 'feature', kind: 'numeric' },
+      { name: 'exercised', note: '', role: 'feature', kind: 'categorical' },
+      { name: 'mood', note: 'How the day felt', role: 'label', kind: 'class' },
+    ]);
+    const reasons = new Map(view.hidden.map((h) => [h.jobId, h.reason]));
+    expect(reasons.get(tampered.jobId)).toMatch(/does not match the hash registered on-chain/);
+    expect(reasons.get(impostor.jobId)).toMatch(/not signed by the researcher who published it/);
+    expect(reasons.get(disagreeing.jobId)).toMatch(/disagree about the reward per round/);
+    expect(view.hidden).toHaveLength(3);
+    expect(view.runPolicy).toBe('always');
+    expect(view.platformReports).toEqual({ power: false, idle: false });
+    await jobs.close();
+  });
+
+  it('says when the chain cannot be read, and keeps what it had', async () => {
+    const vault = await newVault(t);
+    const jobs = new JobsService({ vault, supervisor, chain: { rpcUrl: 'http://127.0.0.1:9', chainId: '31337', registry: chain.deployment.contracts.JobRegistry } });
+    const view = await jobs.refresh();
+    expect(view.chain.reachable).toBe(false);
+    expect(view.chain.problem).toMatch(/cannot be reached/);
+    expect(view.jobs).toEqual([]);
+    await jobs.close();
+  });
+
+  it('refuses an opt-in over the privacy budget, or with a bad mapping, before enrolling anything', async () => {
+    const vault = await newVault(t);
+    const datasetId = await importDiary(vault, t.file('diary.csv'));
+    const jobs = await service(vault);
+    const view = await jobs.refresh();
+    const costlyCard = view.jobs.find((j) => j.jobId === costly.jobId)!;
+    expect(costlyCard.privacy.fits).toBe(false);
+    expect(costlyCard.privacy.afterEpsilon).toBeGreaterThan(10);
+    const before = vault.activity().total;
+
+    await expect(jobs.optIn(costly.jobId, datasetId, DIARY_MAPPING)).rejects.toMatchObject({ code: 'PRIVACY_BUDGET_EXCEEDED' });
+    // A numeric column of the job mapped to text, a column left out, and an unknown job.
+    await expect(jobs.optIn(good.jobId, datasetId, { ...DIARY_MAPPING, sleep_hours: 'notes' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    const { mood: _mood, ...withoutLabel } = DIARY_MAPPING;
+    await expect(jobs.optIn(good.jobId, datasetId, withoutLabel)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(jobs.optIn(good.jobId, datasetId, { ...DIARY_MAPPING, mood: 'no such column' })).rejects.toMatchObject({ code: 'COLUMN_NOT_FOUND' });
+    await expect(jobs.optIn(tampered.jobId, datasetId, DIARY_MAPPING)).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+
+    expect(enrollRequests).toBe(0);
+    expect((await openPrivacyLedger(vault)).entries).toEqual([]);
+    expect(vault.activity().total).toBe(before);
+    expect(jobs.list().jobs.every((j) => j.participation.state === 'available')).toBe(true);
+    expect(vault.checkIntegrity()).toMatchObject({ ok: true, problems: [] });
+    await jobs.close();
+  });
+});

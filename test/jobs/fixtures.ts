@@ -1,0 +1,144 @@
+// Jobs on a real local chain: a sleep-diary job document, signed by a researcher's key and
+// published to the real JobRegistry with its reward escrowed, and a small HTTP server that hands
+// out signed documents the way a coordinator's /v1/specs route does.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Contract, Signer } from 'ethers';
+import { parseJobDocument, type JobDocument, type JobDocumentInput, type SignedJob } from '../../common/jobs/document.js';
+import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
+import { jobSpecHash, signJobDocument } from '../../contracts/job-document.js';
+import type { Vault } from '../../main/services/vault/index.js';
+import { mined, type TroveChain } from '../fixtures/trove-chain.js';
+
+export const PER_ROUND = 1_000n * 10n ** 6n;
+
+/** A job over the sleep diary: predict mood from sleep, steps, caffeine and exercise. */
+export function sleepJob(
+  over: { researcher: string; coordinator: { url: string; address: string }; token: string; chainId: string; deadline: number } & Omit<Partial<JobDocumentInput>, 'researcher' | 'coordinator' | 'chainId' | 'deadline'>,
+): JobDocument {
+  const { researcher, coordinator, token, chainId, deadline, ...rest } = over;
+  return parseJobDocument({
+    version: 1,
+    title: 'Sleep and mood',
+    purpose: 'Learn how sleep, activity and caffeine relate to mood, to advise on better rest.',
+    researcher: { name: 'Sleep Lab', address: researcher },
+    coordinator,
+    chainId,
+    columnNotes: { sleep_hours: 'Hours slept', mood: 'How the day felt' },
+    training: {
+      kind: 'federated-training',
+      features: [
+        { column: 'sleep_hours', kind: 'numeric', scaling: { kind: 'standard', mean: 7, std: 1 } },
+        { column: 'steps', kind: 'numeric', scaling: { kind: 'minmax', min: 0, max: 20000 } },
+        { column: 'caffeine_cups', kind: 'numeric', scaling: { kind: 'minmax', min: 0, max: 6 } },
+        { column: 'exercised', kind: 'categorical', categories: ['yes', 'no', 'sometimes'] },
+      ],
+      label: { column: 'mood', kind: 'class', classes: ['low', 'okay', 'good', 'great'] },
+      model: { inputWidth: 6, layers: [{ type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units: 4, activation: 'softmax' }], loss: 'categorical-crossentropy' },
+      optimizer: { kind: 'adam', learningRate: 0.01 },
+      local: { epochs: 2, batchSize: 32, heldOutFraction: 0.1, clipNorm: 1, seed: 7 },
+    },
+    rounds: 3,
+    minContributors: 3,
+    privacy: { noiseMultiplier: 2, delta: 1e-6 },
+    reward: { token, symbol: 'USD', decimals: 6, perRound: PER_ROUND.toString(), bond: '0' },
+    deadline,
+    aggregation: { clipRange: 1, maxExamples: 1000, deadlines: { advertiseKeysMs: 5000, shareKeysMs: 5000, collectMaskedInputsMs: 5000, unmaskMs: 5000 } },
+    ...rest,
+  });
+}
+
+/** Serves signed job documents at /v1/specs/:hash (and anything else a test adds). */
+export class DocumentServer {
+  readonly documents = new Map<string, unknown>();
+  private server: Server | null = null;
+  url = '';
+
+  constructor(private readonly extra?: (req: IncomingMessage, res: ServerResponse) => boolean) {}
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      if (this.extra?.(req, res)) return;
+      const match = /^\/v1\/specs\/(0x[0-9a-f]{64})$/.exec(req.url ?? '');
+      const doc = match ? this.documents.get(match[1]!) : undefined;
+      if (doc === undefined) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'JOB_NOT_FOUND', message: 'no such spec' } }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  uriOf(hash: string): string {
+    return `${this.url}/v1/specs/${hash}`;
+  }
+
+  async close(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+export interface Published {
+  jobId: string;
+  document: JobDocument;
+  signed: SignedJob;
+  specHash: string;
+}
+
+/**
+ * Signs `document` with `signer`, serves `served` (default: the signed document) under its hash,
+ * and publishes the job from `t.accounts.researcher` with on-chain parameters taken from the
+ * document unless `chain` overrides them.
+ */
+export async function publishJob(
+  t: TroveChain,
+  docs: DocumentServer,
+  document: JobDocument,
+  options: { signer?: Signer; served?: (signed: SignedJob) => unknown; chain?: Partial<{ rewardPerRound: bigint; rounds: number }> } = {},
+): Promise<Published> {
+  const signed = await signJobDocument(document, options.signer ?? t.accounts.researcher);
+  const specHash = jobSpecHash(document);
+  docs.documents.set(specHash, options.served ? options.served(signed) : signed);
+  const researcher = t.accounts.researcher;
+  const registry = t.at('JobRegistry', t.deployment.contracts.JobRegistry, researcher);
+  const rounds = options.chain?.rounds ?? document.rounds;
+  const perRound = options.chain?.rewardPerRound ?? BigInt(document.reward.perRound);
+  const total = perRound * BigInt(rounds) * 2n;
+  const token = t.at('TestToken', document.reward.token, researcher);
+  await mined(token.getFunction('mint')(await researcher.getAddress(), total));
+  await mined(token.getFunction('approve')(t.deployment.contracts.JobRegistry, total));
+  const receipt = await mined(
+    registry.getFunction('publish')({
+      specHash,
+      specURI: docs.uriOf(specHash),
+      coordinator: document.coordinator.address,
+      rewardToken: document.reward.token,
+      rewardPerRound: perRound,
+      rounds,
+      minContributors: document.minContributors,
+      deadline: BigInt(document.deadline),
+      bondAmount: BigInt(document.reward.bond),
+    }),
+  );
+  const event = receipt.logs.map((l) => registry.interface.parseLog(l)).find((e) => e?.name === 'JobPublished');
+  return { jobId: (event!.args.getValue('jobId') as bigint).toString(), document, signed, specHash };
+}
+
+export async function deployToken(t: TroveChain): Promise<Contract> {
+  return t.deploy('TestToken', ['Test dollar', 'USD']);
+}
+
+/** A sleep diary in the vault; returns its dataset id. */
+export async function importDiary(vault: Vault, file: string, seed = 1, days = 200): Promise<string> {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(file, sleepDiaryCsv(seed, days));
+  const report = await vault.importFile(file, { name: 'Sleep diary' });
+  return report.datasetId!;
+}
+
+/** The identity mapping: the diary's columns have the job's names. */
+export const DIARY_MAPPING = { sleep_hours: 'sleep_hours', steps: 'steps', caffeine_cups: 'caffeine_cups', exercised: 'exercised', mood: 'mood' };
