@@ -20,6 +20,8 @@ describe('job discovery on a local chain', () => {
   let chain: TroveChain;
   let enrollRequests = 0;
   const docs = new DocumentServer((req, res) => {
+    // A document host that never answers: the fetch must give up on its own.
+    if (req.url?.startsWith('/silent/')) return true;
     if (!req.url?.includes('/enroll')) return false;
     enrollRequests++;
     res.writeHead(500).end();
@@ -30,6 +32,8 @@ describe('job discovery on a local chain', () => {
   let impostor: Published;
   let disagreeing: Published;
   let costly: Published;
+  let oversize: Published;
+  let silent: Published;
   let supervisor: WorkerSupervisor;
 
   beforeAll(async () => {
@@ -57,6 +61,9 @@ describe('job discovery on a local chain', () => {
     disagreeing = await publishJob(chain, docs, sleepJob({ ...base, title: 'Underpaid' }), { chain: { rewardPerRound: 1n } });
     // Little noise over many rounds: far over the default budget.
     costly = await publishJob(chain, docs, sleepJob({ ...base, title: 'Costly', rounds: 200, privacy: { noiseMultiplier: 0.5, delta: 1e-6 } }));
+    // A valid signed document padded past the size cap.
+    oversize = await publishJob(chain, docs, sleepJob({ ...base, title: 'Oversize' }), { served: (s) => ({ ...s, padding: 'x'.repeat(300 * 1024) }) });
+    silent = await publishJob(chain, docs, sleepJob({ ...base, title: 'Silent' }), { uri: (hash) => `${docs.url}/silent/${hash}` });
   }, 60_000);
 
   afterAll(async () => {
@@ -70,6 +77,7 @@ describe('job discovery on a local chain', () => {
       vault,
       supervisor,
       chain: { rpcUrl: chain.chain.url, chainId: chain.chainId.toString(), registry: chain.deployment.contracts.JobRegistry, fromBlock: chain.deployment.blockNumber },
+      discovery: { documentTimeoutMs: 500 },
     });
     return s;
   }
@@ -105,7 +113,9 @@ describe('job discovery on a local chain', () => {
     expect(reasons.get(tampered.jobId)).toMatch(/does not match the hash registered on-chain/);
     expect(reasons.get(impostor.jobId)).toMatch(/not signed by the researcher who published it/);
     expect(reasons.get(disagreeing.jobId)).toMatch(/disagree about the reward per round/);
-    expect(view.hidden).toHaveLength(3);
+    expect(reasons.get(oversize.jobId)).toMatch(/larger than 256 KB/);
+    expect(reasons.get(silent.jobId)).toMatch(/cannot be fetched right now/);
+    expect(view.hidden).toHaveLength(5);
     expect(view.runPolicy).toBe('always');
     expect(view.platformReports).toEqual({ power: false, idle: false });
     await jobs.close();

@@ -98,7 +98,7 @@ export async function publishJob(
   t: TroveChain,
   docs: DocumentServer,
   document: JobDocument,
-  options: { signer?: Signer; served?: (signed: SignedJob) => unknown; chain?: Partial<{ rewardPerRound: bigint; rounds: number }> } = {},
+  options: { signer?: Signer; served?: (signed: SignedJob) => unknown; uri?: (hash: string) => string; chain?: Partial<{ rewardPerRound: bigint; rounds: number }> } = {},
 ): Promise<Published> {
   const signed = await signJobDocument(document, options.signer ?? t.accounts.researcher);
   const specHash = jobSpecHash(document);
@@ -114,7 +114,7 @@ export async function publishJob(
   const receipt = await mined(
     registry.getFunction('publish')({
       specHash,
-      specURI: docs.uriOf(specHash),
+      specURI: options.uri ? options.uri(specHash) : docs.uriOf(specHash),
       coordinator: document.coordinator.address,
       rewardToken: document.reward.token,
       rewardPerRound: perRound,
