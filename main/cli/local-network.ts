@@ -1,0 +1,174 @@
+// A whole Trove network on this machine: a local anvil chain with the real contracts, a
+// researcher's coordinator serving rounds over HTTP, and contributors, each a real vault with its
+// own data, its own worker process and the same jobs service the app runs. The demo runs on it,
+// and so do the end-to-end tests.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { JsonRpcProvider, NonceManager, Wallet, type Contract } from 'ethers';
+import { INTERACTIVE_KDF } from '../services/vault/keys.js';
+import type { JobDocument, JobDocumentInput } from '../../common/jobs/document.js';
+import { ANVIL_KEYS, startAnvil, type LocalChain } from '../../contracts/anvil.js';
+import { deployContract, deployTrove, type TroveDeployment } from '../../contracts/deploy.js';
+import { completeJobDocument, publishJobDocument } from '../../coordinator/jobs.js';
+import { RoundRunner } from '../../coordinator/rounds.js';
+import { startCoordinatorServer, type CoordinatorServer } from '../../coordinator/server.js';
+import { CoordinatorStore } from '../../coordinator/store.js';
+import { jobsChainConfig } from '../services/jobs/config.js';
+import type { JobsChainConfig } from '../services/jobs/discovery.js';
+import { JobsService, type JobsServiceOptions } from '../services/jobs/service.js';
+import { Vault } from '../services/vault/index.js';
+import type { WorkerLauncher } from '../services/worker/launcher.js';
+import { NodeWorkerLauncher } from '../services/worker/launcher.js';
+import { WorkerSupervisor } from '../services/worker/supervisor.js';
+
+/** The example job every part of the local network is set up for. */
+export const SLEEP_MOOD_JOB_FILE = new URL('../../coordinator/jobs/sleep-mood.json', import.meta.url);
+
+export interface LocalNetworkOptions {
+  /** Where the coordinator's database and the contributors' vaults are kept. */
+  dir: string;
+  /** Wait this long after a job has its minimum of contributors before inviting, so more can join. */
+  roundStartDelayMs?: number;
+  /** Told about background failures of the coordinator (a close that must be retried, ...). */
+  onCoordinatorError?: (err: unknown) => void;
+}
+
+export interface Contributor {
+  name: string;
+  vault: Vault;
+  jobs: JobsService;
+  supervisor: WorkerSupervisor;
+  /** The dataset the contributor's diary was imported as. */
+  datasetId: string;
+  /** Joins a job with each job column mapped to the dataset column of the same name. */
+  join(jobId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LocalNetwork {
+  chain: LocalChain;
+  provider: JsonRpcProvider;
+  deployment: TroveDeployment;
+  /** A test dollar the researcher pays rewards in (local chains only). */
+  token: Contract;
+  researcher: NonceManager;
+  coordinatorAccount: NonceManager;
+  store: CoordinatorStore;
+  runner: RoundRunner;
+  server: CoordinatorServer;
+  /** What the app needs to discover this network's jobs. */
+  jobsChain: JobsChainConfig;
+  /** Signs and publishes a job (the example by default) with its reward escrowed. */
+  publish(overrides?: Partial<JobDocumentInput>, validationCsv?: string | null): Promise<{ jobId: string; specHash: string; document: JobDocument }>;
+  /** A contributor with a fresh vault holding `csv` as its dataset. */
+  addContributor(name: string, csv: string, options?: { launcher?: WorkerLauncher; jobs?: Partial<JobsServiceOptions> }): Promise<Contributor>;
+  close(): Promise<void>;
+}
+
+export async function startLocalNetwork(options: LocalNetworkOptions): Promise<LocalNetwork> {
+  mkdirSync(options.dir, { recursive: true });
+  const chain = await startAnvil();
+  const contributors: Contributor[] = [];
+  let coordinator: { store: CoordinatorStore; runner: RoundRunner; server: CoordinatorServer } | undefined;
+  try {
+    const provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, pollingInterval: 100 });
+    const account = (i: number) => new NonceManager(new Wallet(ANVIL_KEYS[i]!, provider));
+    const [deployer, researcher, coordinatorAccount] = [account(0), account(1), account(2)];
+    const deployment = await deployTrove(deployer);
+    const token = (await deployContract(deployer, 'TestToken', ['Test Dollar', 'TUSD'])).connect(researcher) as Contract;
+    await (await token.getFunction('mint')(await researcher.getAddress(), 10n ** 30n)).wait();
+
+    const store = new CoordinatorStore(join(options.dir, 'coordinator.db'));
+    const runner = await RoundRunner.open({
+      store,
+      chain: { coordinator: coordinatorAccount, provider, deployment },
+      startDelayMs: options.roundStartDelayMs ?? 0,
+      ...(options.onCoordinatorError ? { onError: options.onCoordinatorError } : {}),
+    });
+    const server = await startCoordinatorServer({ runner });
+    coordinator = { store, runner, server };
+    const jobsChain = jobsChainConfig(chain.url, deployment);
+    const example = JSON.parse(readFileSync(SLEEP_MOOD_JOB_FILE, 'utf8')) as Record<string, unknown>;
+
+    const network: LocalNetwork = {
+      chain,
+      provider,
+      deployment,
+      token,
+      researcher,
+      coordinatorAccount,
+      store,
+      runner,
+      server,
+      jobsChain,
+      publish: async (overrides = {}, validationCsv = null) => {
+        const document = completeJobDocument(
+          { ...example, reward: { ...(example.reward as object), token: await token.getAddress() }, ...overrides },
+          {
+            researcher: await researcher.getAddress(),
+            coordinatorAddress: await coordinatorAccount.getAddress(),
+            coordinatorUrl: server.url,
+            deployment,
+            nowMs: Date.now(),
+          },
+        );
+        const published = await publishJobDocument({ runner, researcher, deployment, document, validationCsv });
+        return { jobId: published.jobId, specHash: published.specHash, document };
+      },
+      addContributor: async (name, csv, more = {}) => {
+        const home = join(options.dir, 'contributors', name);
+        mkdirSync(home, { recursive: true });
+        const file = join(home, 'diary.csv');
+        writeFileSync(file, csv);
+        const vault = await Vault.create(join(home, 'trove.vault'), `${name}: a passphrase for this simulated contributor`, { kdf: INTERACTIVE_KDF, autoLockMs: null });
+        const report = await vault.importFile(file, { name: 'Sleep diary', policy: 'skip-rows' });
+        const supervisor = new WorkerSupervisor({ launcher: more.launcher ?? new NodeWorkerLauncher() });
+        const jobs = new JobsService({ vault, chain: jobsChain, supervisor, ...more.jobs });
+        const datasetId = report.datasetId!;
+        const contributor: Contributor = {
+          name,
+          vault,
+          jobs,
+          supervisor,
+          datasetId,
+          join: async (jobId) => {
+            await jobs.refresh();
+            const card = jobs.cardOf(jobId);
+            const columns = Object.fromEntries(card.columns.map((c) => [c.name, c.name]));
+            await jobs.optIn(jobId, datasetId, columns);
+            await jobs.startParticipation();
+          },
+          close: async () => {
+            await jobs.close();
+            await supervisor.stop();
+            vault.close();
+          },
+        };
+        contributors.push(contributor);
+        return contributor;
+      },
+      close: async () => {
+        await Promise.allSettled(contributors.map((c) => c.close()));
+        runner.close();
+        await server.close();
+        store.close();
+        await chain.stop();
+      },
+    };
+    return network;
+  } catch (err) {
+    await Promise.allSettled(contributors.map((c) => c.close()));
+    if (coordinator) {
+      coordinator.runner.close();
+      await coordinator.server.close();
+      coordinator.store.close();
+    }
+    await chain.stop();
+    throw err;
+  }
+}
+
+/** Removes a network's folder (vaults, databases) once it is closed. */
+export function removeNetworkFolder(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,181 @@
+// The product's core loop, whole: a researcher publishes the sleep-and-mood job on a local chain;
+// ten contributors, each with a real vault of their own diary and a real worker process, discover
+// it, check it and join; three rounds of secure aggregation run through the real coordinator over
+// HTTP; two contributors' apps close in the middle of round 1 (after sharing their keys) and come
+// back for round 2. Every round must close on-chain with exactly the group whose masked updates
+// were summed, the global model must get better on the researcher's validation set, and the
+// coordinator's database must never hold a contributor's unmasked update.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Group } from '@semaphore-protocol/group';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseJobDocument, roundVectorLength, type JobDocument } from '../../common/jobs/document.js';
+import { buildTrainingMatrix } from '../../common/model/features.js';
+import { evaluateModel } from '../../common/model/evaluate.js';
+import { readValidationCsv } from '../../common/model/csv.js';
+import { initialWeights } from '../../common/model/weights.js';
+import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
+import { decodeMaskedInput, MessageType, readHeader } from '../../common/secagg/wire.js';
+import { loadArtifact } from '../../contracts/artifacts.js';
+import { removeNetworkFolder, startLocalNetwork, type Contributor, type LocalNetwork } from '../../main/cli/local-network.js';
+import { deriveJobIdentity } from '../../main/services/jobs/identity.js';
+import type { WorkerTask } from '../../common/worker-protocol.js';
+import { testWorkerLauncher } from '../helpers/worker.js';
+import { Contract } from 'ethers';
+
+const CONTRIBUTORS = 10;
+const DROPPING = ['c3', 'c7'];
+const DAYS = 200;
+
+/** Other people's diaries: the researcher's own validation set. */
+function validationCsv(): string {
+  const parts = [9001, 9002, 9003].map((seed) => sleepDiaryCsv(seed, 150).trimEnd().split('\n'));
+  return [parts[0]![0], ...parts.flatMap((p) => p.slice(1))].join('\n') + '\n';
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('federated rounds end to end', () => {
+  let dir: string;
+  let net: LocalNetwork;
+  let jobId: string;
+  let doc: JobDocument;
+  const people = new Map<string, Contributor>();
+  const commitments = new Map<string, string>();
+  /** Every update a worker handed back, before noise and masking: none may reach the coordinator. */
+  const rawUpdates: Float32Array[] = [];
+
+  async function addPerson(name: string, seed: number): Promise<Contributor> {
+    const person = await net.addContributor(name, sleepDiaryCsv(seed, DAYS), {
+      launcher: await testWorkerLauncher(),
+      jobs: { participation: { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000 } },
+    });
+    // Watch what the real worker returns; the value is passed on untouched.
+    const run = person.supervisor.run.bind(person.supervisor);
+    person.supervisor.run = async (task: WorkerTask, options) => {
+      const result = await run(task, options);
+      if (result.kind === 'train-local') rawUpdates.push(result.step.update.slice());
+      return result;
+    };
+    people.set(name, person);
+    return person;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trove-rounds-'));
+    net = await startLocalNetwork({ dir, roundStartDelayMs: 1_500 });
+    const published = await net.publish(
+      {
+        minContributors: 6,
+        aggregation: {
+          clipRange: 4,
+          maxExamples: 366,
+          serverLearningRate: 1,
+          deadlines: { advertiseKeysMs: 20_000, shareKeysMs: 20_000, collectMaskedInputsMs: 20_000, unmaskMs: 20_000 },
+        },
+      },
+      validationCsv(),
+    );
+    jobId = published.jobId;
+    doc = published.document;
+    for (let i = 0; i < CONTRIBUTORS; i++) await addPerson(`c${i}`, 100 + i);
+    for (const [name, person] of people) {
+      const identity = await deriveJobIdentity(person.vault, { chainId: net.jobsChain.chainId, registry: net.jobsChain.registry, jobId });
+      commitments.set(name, identity.semaphore.commitment.toString());
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await net?.close();
+    removeNetworkFolder(dir);
+  });
+
+  it('runs three rounds with two dropouts, closes each on-chain with its group, and the model improves', async () => {
+    // Everyone joins through the same discovery, checks and consent as the app.
+    for (const person of people.values()) await person.join(jobId);
+
+    // Two apps close once they have shared their keys in round 1, and reopen for round 2.
+    const dropped = new Set<string>();
+    for (const name of DROPPING) {
+      const participation = people.get(name)!.jobs.participation(jobId)!;
+      participation.on('progress', (p) => {
+        if (p.round === 1 && p.detail === 'Secure aggregation: share-keys' && !dropped.has(name)) {
+          dropped.add(name);
+          void people.get(name)!.jobs.stop();
+        }
+      });
+    }
+    await until(() => net.store.round(jobId, 1)?.stage === 'closed' || net.store.round(jobId, 1)?.stage === 'aborted', 150_000, 'round 1 to end');
+    expect([...dropped].sort()).toEqual(DROPPING);
+    for (const name of DROPPING) await people.get(name)!.jobs.startParticipation();
+
+    await until(() => net.store.job(jobId)?.state === 'finished', 150_000, 'the job to finish');
+
+    const rewards = new Contract(net.deployment.contracts.RoundRewards, loadArtifact('RoundRewards').abi as never, net.provider);
+    const rounds = net.store.rounds(jobId);
+    expect(rounds.map((r) => r.stage)).toEqual(['closed', 'closed', 'closed']);
+    for (const r of rounds) {
+      const included = r.included!.map((id) => r.commitments[id]!);
+      const expected = r.round === 1 ? [...people.keys()].filter((n) => !DROPPING.includes(n)) : [...people.keys()];
+      expect(new Set(included)).toEqual(new Set(expected.map((n) => commitments.get(n))));
+      const onChain = (await rewards.getFunction('getRound')(BigInt(jobId), BigInt(r.round))) as { root: bigint; size: bigint; paid: boolean };
+      expect(onChain.size).toBe(BigInt(included.length));
+      expect(onChain.root).toBe(new Group(included.map((c) => BigInt(c))).root);
+      expect(onChain.paid).toBe(true);
+    }
+
+    // Accuracy on the researcher's held-out diaries: better than the starting model, round over round.
+    const spec = parseJobDocument(doc).training;
+    const validation = buildTrainingMatrix(spec, readValidationCsv(validationCsv(), spec));
+    const start = evaluateModel(spec.model, initialWeights(spec.model, spec.local.seed), validation).accuracy!;
+    const accuracies = rounds.map((r) => r.validation!.accuracy!);
+    expect(accuracies[2]!).toBeGreaterThan(start + 0.1);
+    expect(accuracies[2]!).toBeGreaterThanOrEqual(accuracies[0]! - 0.02);
+
+    // Every contributor's app says what left the machine, and its vault still verifies.
+    for (const [name, person] of people) {
+      const card = person.jobs.cardOf(jobId);
+      expect(card.participation.roundsContributed).toBe(DROPPING.includes(name) ? 2 : 3);
+      const uploads = person.vault.activity(0, 500).entries.filter((e) => e.kind === 'job.upload');
+      expect(uploads.length).toBeGreaterThanOrEqual(DROPPING.includes(name) ? 2 : 3);
+      expect(person.vault.verifyActivity().ok).toBe(true);
+    }
+  }, 300_000);
+
+  it("keeps no contributor's unmasked update in the coordinator's database", () => {
+    expect(rawUpdates.length).toBeGreaterThanOrEqual(3 * CONTRIBUTORS - DROPPING.length);
+    const db = net.store.db;
+    // No raw update's bytes appear anywhere in the database.
+    const blobs: Buffer[] = [];
+    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]) {
+      for (const row of db.prepare(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[]) {
+        for (const value of Object.values(row)) if (Buffer.isBuffer(value)) blobs.push(value);
+      }
+    }
+    for (const update of rawUpdates) {
+      const needle = Buffer.from(update.buffer, update.byteOffset, Math.min(update.byteLength, 64));
+      for (const blob of blobs) expect(blob.includes(needle)).toBe(false);
+    }
+    // Every stored masked input looks like masked data: an unmasked quantized vector lies below
+    // 2^b (b = 24 or fewer quantization bits), masked coordinates are spread over all of Z_2^32.
+    const vectorLength = roundVectorLength(doc);
+    let masked = 0;
+    for (const r of net.store.rounds(jobId)) {
+      for (const e of net.store.events(jobId, r.round)) {
+        if (e.kind !== 'message' || !e.data || readHeader(e.data).type !== MessageType.MaskedInput) continue;
+        const { masked: words } = decodeMaskedInput(e.data, vectorLength);
+        const high = words.filter((w) => w >= 2 ** 24).length;
+        expect(high / words.length).toBeGreaterThan(0.9);
+        masked++;
+      }
+    }
+    expect(masked).toBe(3 * CONTRIBUTORS - DROPPING.length);
+  });
+});
