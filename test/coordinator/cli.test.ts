@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeDeployment } from '../../contracts/deploy.js';
-import { JsonRpcProvider, Wallet } from 'ethers';
+import { JsonRpcProvider, Network, Wallet } from 'ethers';
 import { cancelJob, closeRoundOnChain } from '../../coordinator/chain.js';
 import { main } from '../../coordinator/cli.js';
 import { CoordinatorStore } from '../../coordinator/store.js';
@@ -86,7 +86,7 @@ describe('coordinator CLI', () => {
     const err = await closeRoundOnChain(chain.accounts.researcher, chain.deployment, jobId, { root: 1n, size: 1 }, { included: [], dropped: [] }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'CHAIN_REJECTED', details: { error: 'NotCoordinator' } });
     expect((err as Error).message).toContain('NotCoordinator(');
-    const nowhere = new JsonRpcProvider('http://127.0.0.1:9', undefined, { staticNetwork: true });
+    const nowhere = new JsonRpcProvider('http://127.0.0.1:9', Network.from(31337n), { staticNetwork: true });
     try {
       const unreachable = await cancelJob(new Wallet(ANVIL_KEYS[1], nowhere), chain.deployment, jobId).catch((e: unknown) => e);
       expect(unreachable).toMatchObject({ code: 'CHAIN_UNREACHABLE' });
