@@ -557,10 +557,13 @@ export class RoundRunner {
         const included = (row.included ?? []).map((id) => row.commitments[id]!);
         let bonds = { included: [] as bigint[], dropped: [] as bigint[] };
         if (BigInt(job.doc.reward.bond) > 0n) {
-          const posted = await pendingBonds(chain.provider, chain.deployment, jobId, row.commitments);
+          // The contract wants every bond pending for the round accounted for, including those of
+          // contributors who enrolled after it started: not in the sum, so theirs are dropped.
+          const everyone = this.store.participants(jobId).map((p) => p.commitment);
+          const posted = await pendingBonds(chain.provider, chain.deployment, jobId, everyone);
           bonds = {
             included: included.filter((c) => posted.has(c)).map(BigInt),
-            dropped: row.commitments.filter((c) => posted.has(c) && !included.includes(c)).map(BigInt),
+            dropped: everyone.filter((c) => posted.has(c) && !included.includes(c)).map(BigInt),
           };
         }
         const tx = await closeRoundOnChain(chain.coordinator, chain.deployment, jobId, { root: BigInt(row.groupRoot!), size: row.groupSize! }, bonds);

@@ -259,6 +259,11 @@ export class CoordinatorStore {
     return r && participant(r);
   }
 
+  /** Everyone who ever enrolled in the job, in enrollment order. */
+  participants(jobId: string): ParticipantRow[] {
+    return (this.db.prepare('SELECT * FROM participants WHERE job_id = ? ORDER BY seq').all(jobId) as RawParticipant[]).map(participant);
+  }
+
   /** Participants who have not left, in enrollment order. */
   activeParticipants(jobId: string): ParticipantRow[] {
     return (this.db.prepare('SELECT * FROM participants WHERE job_id = ? AND left_at IS NULL ORDER BY seq').all(jobId) as RawParticipant[]).map(participant);

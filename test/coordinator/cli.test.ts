@@ -5,10 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeDeployment } from '../../contracts/deploy.js';
+import { JsonRpcProvider, Network, Wallet } from 'ethers';
+import { cancelJob, closeRoundOnChain } from '../../coordinator/chain.js';
 import { main } from '../../coordinator/cli.js';
 import { CoordinatorStore } from '../../coordinator/store.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { parseJobDocument } from '../../common/jobs/document.js';
+import { ANVIL_KEYS } from '../fixtures/anvil.js';
 import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
 import { SLEEP_MOOD_JOB, validationCsv } from './fixtures.js';
 
@@ -74,5 +77,33 @@ describe('coordinator CLI', () => {
     expect(await run('status', '1')).toMatch(/cancelled/);
     await expect(run('cancel', '1')).rejects.toMatchObject({ code: 'CHAIN_REJECTED', details: { error: 'JobNotActive' } });
     await expect(run('status', '2')).rejects.toMatchObject({ code: 'JOB_NOT_FOUND' });
+  });
+
+  it('names the contract error when the chain refuses, and says when the chain cannot be reached', async () => {
+    const published = await run('publish', join(dir, 'job.json'));
+    const jobId = /published job (\d+)/.exec(published)![1]!;
+    // Only the job's coordinator may close its rounds.
+    const err = await closeRoundOnChain(chain.accounts.researcher, chain.deployment, jobId, { root: 1n, size: 1 }, { included: [], dropped: [] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'CHAIN_REJECTED', details: { error: 'NotCoordinator' } });
+    expect((err as Error).message).toContain('NotCoordinator(');
+    const nowhere = new JsonRpcProvider('http://127.0.0.1:9', Network.from(31337n), { staticNetwork: true });
+    try {
+      const unreachable = await cancelJob(new Wallet(ANVIL_KEYS[1], nowhere), chain.deployment, jobId).catch((e: unknown) => e);
+      expect(unreachable).toMatchObject({ code: 'CHAIN_UNREACHABLE' });
+    } finally {
+      nowhere.destroy();
+    }
+    const saved = args;
+    args = args.map((a) => (a === chain.chain.url ? 'http://127.0.0.1:9' : a));
+    try {
+      await expect(run('publish', join(dir, 'job.json'))).rejects.toMatchObject({ code: 'CHAIN_UNREACHABLE' });
+    } finally {
+      args = saved;
+    }
+    // The same document again would escrow a second reward under the same hash: refused first.
+    const job = JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'fixed.json'), JSON.stringify({ ...job, deadline: 4_000_000_000 }));
+    await run('publish', join(dir, 'fixed.json'));
+    await expect(run('publish', join(dir, 'fixed.json'))).rejects.toMatchObject({ code: 'INVALID_JOB_SPEC' });
   });
 });

@@ -61,7 +61,7 @@ export interface CoordinatorRig {
   close(): Promise<void>;
 }
 
-export async function startRig(serverOptions: Partial<CoordinatorServerOptions> = {}): Promise<CoordinatorRig> {
+export async function startRig(serverOptions: Partial<CoordinatorServerOptions> = {}, runnerOptions: { timers?: boolean; startDelayMs?: number } = {}): Promise<CoordinatorRig> {
   await loadSodium();
   const chain = await startTroveChain();
   const token = await chain.deploy('TestToken', ['Test Dollar', 'TUSD']);
@@ -76,8 +76,8 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
       store,
       chain: { coordinator: chain.accounts.coordinator, provider: chain.provider, deployment: chain.deployment },
       now: clock.now,
-      startDelayMs: 0,
-      timers: false,
+      startDelayMs: runnerOptions.startDelayMs ?? 0,
+      timers: runnerOptions.timers ?? false,
     });
     const server = await startCoordinatorServer({ runner, now: clock.now, ...serverOptions, port });
     port = Number(new URL(server.url).port);

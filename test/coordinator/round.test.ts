@@ -16,7 +16,8 @@ import { quantizationErrorBound } from '../../common/secagg/quantize.js';
 import { MessageType } from '../../common/secagg/wire.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { validationMatrix } from '../../coordinator/rounds.js';
-import { Contributor, startRig, until, validationCsv, type CoordinatorRig } from './fixtures.js';
+import { mined } from '../fixtures/trove-chain.js';
+import { Contributor, SLEEP_MOOD_JOB, startRig, until, validationCsv, type CoordinatorRig } from './fixtures.js';
 
 const ROUND = { rounds: 1 };
 
@@ -168,6 +169,33 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     const levels = 2 ** params.quantizationBits - 1;
     for (let i = 0; i < d; i++) view.setUint32(4 * i, Math.floor((outcomes[0]!.input[i]! + params.clipRange) * (levels / (2 * params.clipRange))), true);
     expect(findUnmasked(planted, outcomes[0]!.input, params)).toBe('quantized');
+  });
+
+  it('returns the bonds of included contributors and forfeits the dropout\'s when it closes a bonded round', async () => {
+    const bond = 10n ** 18n;
+    const { jobId, document: doc } = await rig.publish({ rounds: 1, reward: { ...(SLEEP_MOOD_JOB.reward as object), token: await rig.token.getAddress(), bond: bond.toString() } as never });
+    const contributors = Array.from({ length: 5 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `bond-${i}`));
+    const owner = rig.chain.accounts.alice;
+    const rewards = rig.chain.at('RoundRewards', rig.chain.deployment.contracts.RoundRewards, owner);
+    await mined(rig.token.connect(owner).getFunction('mint')(await owner.getAddress(), 5n * bond));
+    await mined(rig.token.connect(owner).getFunction('approve')(rig.chain.deployment.contracts.RoundRewards, 5n * bond));
+    for (const c of contributors) {
+      await c.enroll(jobId);
+      await mined(rewards.getFunction('postBond')(BigInt(jobId), c.identity.commitment));
+    }
+    await rig.runner.tick();
+    const d = roundVectorLength(doc) - 1;
+    const running = contributors.map((c, i) => c.runRound(jobId, doc, updateFor(40 + i, d), 100, { dropAfterSharing: i === 1 }));
+    await running[1];
+    await until(() => maskedInputsAccepted(rig, jobId, 0) === 4, 20_000, 'four masked inputs');
+    rig.clock.advance(doc.aggregation.deadlines.collectMaskedInputsMs + 1);
+    await rig.runner.tick();
+    await Promise.all(running);
+    await rig.runner.settled();
+    expect(rig.runner.status(jobId).rounds[0]).toMatchObject({ stage: 'closed', included: 4 });
+    // BondStatus: 2 returned, 3 forfeited.
+    const statuses = await Promise.all(contributors.map(async (c) => Number((await rewards.getFunction('bondOf')(BigInt(jobId), c.identity.commitment)).status)));
+    expect(statuses).toEqual([2, 3, 2, 2, 2]);
   });
 
   it('records a round with too few survivors as aborted, runs the next from the same model, and finishes after the last round', async () => {
