@@ -9,7 +9,8 @@ import type { Contract } from 'ethers';
 import { isTroveError } from '../../common/errors.js';
 import { CoordinatorClient, fromHex, toHex } from '../../common/jobs/client.js';
 import type { JobDocument, JobDocumentInput } from '../../common/jobs/document.js';
-import { enrollmentMessageField, type EnrollRequest } from '../../common/jobs/protocol.js';
+import type { EnrollRequest } from '../../common/jobs/protocol.js';
+import { enrollmentRequest } from '../../contracts/enrollment.js';
 import { checkRoundParams, roundIdFor } from '../../common/jobs/rounds.js';
 import { weightedInput } from '../../common/secagg/fedavg.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../common/secagg/keys.js';
@@ -178,12 +179,7 @@ export class Contributor {
   }
 
   enrollBody(jobId: string, identity = this.identity, keyHex = this.keyHex): EnrollRequest {
-    const signature = identity.signMessage(enrollmentMessageField(jobId, keyHex));
-    return {
-      commitment: identity.commitment.toString(),
-      identityPublicKey: [identity.publicKey[0].toString(), identity.publicKey[1].toString()],
-      identitySignature: { R8: [signature.R8[0].toString(), signature.R8[1].toString()], S: signature.S.toString() },
-    };
+    return enrollmentRequest(identity, jobId, keyHex);
   }
 
   enroll(jobId: string) {

@@ -136,8 +136,10 @@ describe('federated rounds end to end', () => {
     const validation = buildTrainingMatrix(spec, readValidationCsv(validationCsv(), spec));
     const start = evaluateModel(spec.model, initialWeights(spec.model, spec.local.seed), validation).accuracy!;
     const accuracies = rounds.map((r) => r.validation!.accuracy!);
-    expect(accuracies[2]!).toBeGreaterThan(start + 0.1);
-    expect(accuracies[2]!).toBeGreaterThanOrEqual(accuracies[0]! - 0.02);
+    // Noise is part of every round (that is the privacy), so single rounds may wobble a little.
+    for (const a of accuracies) expect(a).toBeGreaterThan(start + 0.08);
+    expect(accuracies[2]!).toBeGreaterThan(start + 0.12);
+    expect(accuracies[2]!).toBeGreaterThanOrEqual(accuracies[0]! - 0.05);
 
     // Every contributor's app says what left the machine, and its vault still verifies.
     for (const [name, person] of people) {

@@ -6,6 +6,7 @@
 import { Identity } from '@semaphore-protocol/identity';
 import { getAddress } from 'ethers';
 import sodium from 'libsodium-wrappers-sumo';
+import { loadSodium } from '../../../common/secagg/sodium.js';
 import { enrollmentRequest } from '../../../contracts/enrollment.js';
 import type { EnrollRequest } from '../../../common/jobs/protocol.js';
 import { toHex } from '../../../common/jobs/client.js';
@@ -65,7 +66,8 @@ export class JobIdentity {
 
 /** Derives a job's identities from the (unlocked) vault. Throws VAULT_LOCKED when locked. */
 export async function deriveJobIdentity(vault: Vault, job: JobRef): Promise<JobIdentity> {
-  await sodium.ready;
+  // The common loader: enrollment hashing (common/jobs) needs it resolved, not only libsodium itself.
+  await loadSodium();
   return new JobIdentity(job, vault.jobSeed(jobSeedContext(job)));
 }
 
