@@ -1,76 +1,160 @@
-// A first run on embedded defaults: a fresh vault in a temporary folder, the sample sleep diary
-// imported (its three bad rows reported, then skipped), summaries, a backup restored elsewhere
-// and every sealed value verified. Nothing leaves the machine.
+// Trove's main job, end to end, on embedded defaults: a local chain with the contracts, a
+// researcher's coordinator publishing the sleep-and-mood job with its reward escrowed, your vault
+// with the sample sleep diary, the consent card, and three rounds of federated training with seven
+// other contributors (simulated: each a real vault of its own diary and a real worker process).
+// Only masked vectors leave any vault; every round closes on-chain with its contributor group.
 //
 //   npm run demo [-- --keep DIR]
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ImportReport } from '../../common/dataset.js';
-import { isTroveError } from '../../common/errors.js';
-import { Vault, backupVault, restoreVault } from '../services/vault/index.js';
-import { printReport, printSummary, progressLine } from './vault.js';
+import type { JobCardValue } from '../../common/ipc/contract.js';
+import { buildTrainingMatrix } from '../../common/model/features.js';
+import { evaluateModel } from '../../common/model/evaluate.js';
+import { readValidationCsv } from '../../common/model/csv.js';
+import { initialWeights } from '../../common/model/weights.js';
+import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
+import type { RoundProgress } from '../services/rounds/participation.js';
+import { startLocalNetwork, type Contributor, type LocalNetwork } from './local-network.js';
+import { bar } from './vault.js';
+import { bundledWorkerLauncher } from './worker-bundle.js';
 
 const SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/samples/sleep-diary.csv');
-const PASSPHRASE = 'demo: correct horse battery staple';
+const OTHERS = 7;
 
 function step(n: number, text: string): void {
   console.log(`\n${n}. ${text}`);
 }
 
+/** Other people's diaries, which the researcher keeps to check each new model. */
+function validationSet(): string {
+  const parts = [9001, 9002, 9003].map((seed) => sleepDiaryCsv(seed, 150).trimEnd().split('\n'));
+  return [parts[0]![0], ...parts.flatMap((p) => p.slice(1))].join('\n') + '\n';
+}
+
+function tokens(amount: string, decimals: number, symbol: string): string {
+  const v = BigInt(amount);
+  const unit = 10n ** BigInt(decimals);
+  const fraction = (v % unit).toString().padStart(decimals, '0').replace(/0+$/, '');
+  return `${v / unit}${fraction ? `.${fraction}` : ''} ${symbol}`;
+}
+
+function printConsentCard(card: JobCardValue): void {
+  const width = Math.max(...card.columns.map((c) => c.name.length));
+  console.log(`   ┌ ${card.title}`);
+  console.log(`   │ asked by ${card.researcher.name} (${card.researcher.address})`);
+  console.log(`   │ why: ${card.purpose}`);
+  console.log('   │ reads, on this computer only:');
+  for (const c of card.columns) console.log(`   │   ${c.name.padEnd(width)}  ${c.note}${c.role === 'label' ? ' (what the model predicts)' : ''}`);
+  console.log(`   │ leaves this computer: a masked vector of ${card.vectorLength} numbers per round, never a row;`);
+  console.log(`   │   it is combined with at least ${card.minContributors - 1} others' before anyone can read the sum`);
+  console.log(`   │ privacy cost: epsilon ${card.privacy.epsilon.toFixed(2)} (delta ${card.privacy.delta}); you have spent ${card.privacy.spentEpsilon.toFixed(2)} of ${card.privacy.budget.epsilon}`);
+  console.log(`   │ reward: ${tokens(card.reward.perRound, card.reward.decimals, card.reward.symbol)} per round, shared by the round's contributors; ${card.rounds} rounds`);
+  console.log(`   │ deadline: ${new Date(card.deadline).toISOString().slice(0, 10)}; rounds run by ${card.coordinator.url} (${card.coordinator.address})`);
+  console.log('   └ checked: the document matches the hash published on-chain and carries the researcher’s signature');
+}
+
+const STEP_WORDS: Record<RoundProgress['step'], string> = {
+  waiting: 'waiting',
+  training: 'training on your data',
+  masking: 'masking',
+  uploading: 'sending the masked vector',
+  unmasking: 'helping unmask the sum',
+  done: 'done',
+};
+
+/** Prints your device's round steps as they happen, one line per change of step. */
+function followYourRounds(you: Contributor, jobId: string): void {
+  let last = '';
+  you.jobs.participation(jobId)?.on('progress', (p) => {
+    const line = `   you, round ${p.round + 1}: ${STEP_WORDS[p.step]}${p.step === 'training' && p.progress !== null ? ` ${bar(p.progress, 20)}` : ''}`;
+    if (p.step === 'training' && p.progress !== null && p.progress < 1) return;
+    if (line !== last) console.log(line);
+    last = line;
+  });
+}
+
+async function waitForJob(net: LocalNetwork, jobId: string, onRound: (index: number) => void): Promise<void> {
+  const reported = new Set<number>();
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    for (const r of net.store.rounds(jobId)) {
+      if ((r.stage === 'closed' || r.stage === 'aborted') && !reported.has(r.round)) {
+        reported.add(r.round);
+        onRound(r.round);
+      }
+    }
+    if (net.store.job(jobId)?.state === 'finished' && net.store.rounds(jobId).every((r) => reported.has(r.round))) return;
+    if (Date.now() > deadline) throw new Error('The job did not finish within 10 minutes.');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function demo(args: string[]): Promise<void> {
   const keepAt = args.indexOf('--keep');
   const dir = keepAt >= 0 ? resolve(args[keepAt + 1] ?? 'trove-demo') : mkdtempSync(join(tmpdir(), 'trove-demo-'));
-  mkdirSync(dir, { recursive: true });
-  const vaultPath = join(dir, 'demo.vault');
   const started = Date.now();
+  let net: LocalNetwork | undefined;
   try {
-    step(1, 'Creating a vault. Argon2id turns the passphrase into a key (256 MiB, ~2 s on purpose).');
-    const vault = await Vault.create(vaultPath, PASSPHRASE, { autoLockMs: null });
-    console.log(`   vault ${vault.vaultId.slice(0, 8)}… at ${vaultPath}`);
+    step(1, 'Starting a local chain (anvil) and deploying the Trove contracts.');
+    net = await startLocalNetwork({ dir, roundStartDelayMs: 2_000 });
+    console.log(`   chain ${net.deployment.chainId} at ${net.chain.url}; JobRegistry ${net.deployment.contracts.JobRegistry}`);
 
-    step(2, 'Previewing the sample sleep diary: Trove proposes a type for each column.');
-    const preview = await vault.previewImport(SAMPLE);
-    for (const c of preview.columns) console.log(`   ${c.name.padEnd(15)} ${c.type.padEnd(9)} e.g. ${c.samples.slice(0, 3).map((v) => JSON.stringify(v)).join(', ')}`);
+    step(2, 'A researcher publishes the job "Sleep, steps and mood": signed, hashed, reward escrowed on-chain.');
+    const validation = validationSet();
+    const { jobId, specHash, document } = await net.publish({}, validation);
+    console.log(`   job ${jobId}, spec hash ${specHash.slice(0, 18)}…; coordinator at ${net.server.url}`);
 
-    step(3, 'Importing with the default policy: any bad row stops the import, and nothing is written.');
-    try {
-      await vault.importFile(SAMPLE);
-    } catch (err) {
-      if (!isTroveError(err, 'IMPORT_REJECTED')) throw err;
-      console.log(`   ${err.message}`);
-      printReport(err.details!.report as ImportReport);
-    }
+    step(3, 'Your vault: created, and your sleep diary imported (rows with problems skipped).');
+    const launcher = await bundledWorkerLauncher();
+    const you = await net.addContributor('you', await readFile(SAMPLE, 'utf8'), { launcher });
+    console.log(`   ${you.vault.count(you.datasetId)} days of your diary, sealed in ${join(dir, 'contributors', 'you', 'trove.vault')}`);
 
-    step(4, 'Importing again, skipping the bad rows.');
-    const report = await vault.importFile(SAMPLE, { policy: 'skip-rows', name: 'Sleep diary', onProgress: (p) => process.stdout.write(progressLine(p)) });
-    process.stdout.write('\n');
-    printReport(report);
-    const id = report.datasetId!;
+    step(4, 'Trove finds the job on-chain, checks its document, and shows you the consent card:');
+    await you.jobs.refresh();
+    printConsentCard(you.jobs.cardOf(jobId));
 
-    step(5, 'What the data looks like (computed from the sealed columns):');
-    vault.summarize(id).forEach(printSummary);
+    step(5, `You join, with your columns mapped by name. ${OTHERS} other contributors join too.`);
+    const others: Contributor[] = [];
+    for (let i = 0; i < OTHERS; i++) others.push(await net.addContributor(`neighbour-${i + 1}`, sleepDiaryCsv(500 + i, 240), { launcher }));
+    await you.join(jobId);
+    followYourRounds(you, jobId);
+    for (const other of others) await other.join(jobId);
+    console.log(`   ${net.store.activeParticipants(jobId).length} contributors enrolled; each trains in its own worker process`);
 
-    step(6, 'The file on disk holds no value, dataset name or column name in the clear:');
-    const disk = Buffer.concat(['', '-wal'].map((s) => { try { return readFileSync(vaultPath + s); } catch { return Buffer.alloc(0); } }));
-    for (const needle of ['Sleep diary', 'sleep_hours', 'late dinner']) console.log(`   "${needle}" found in vault file: ${disk.includes(needle) ? 'YES (bug!)' : 'no'}`);
+    step(6, `Three rounds of secure aggregation (${document.aggregation.deadlines.collectMaskedInputsMs / 1000} s at most per stage):`);
+    const spec = document.training;
+    const held = buildTrainingMatrix(spec, readValidationCsv(validation, spec));
+    const startAccuracy = evaluateModel(spec.model, initialWeights(spec.model, spec.local.seed), held).accuracy ?? 0;
+    const accuracy: number[] = [];
+    await waitForJob(net, jobId, (index) => {
+      const r = net!.store.round(jobId, index)!;
+      if (r.stage === 'aborted') {
+        console.log(`   round ${index + 1} was abandoned: ${r.abortReason ?? 'too few contributors'}; the next one starts from the same model`);
+        return;
+      }
+      accuracy.push(r.validation?.accuracy ?? 0);
+      console.log(
+        `   round ${index + 1} closed on-chain: ${r.groupSize} contributors in the group (root ${String(r.groupRoot).slice(0, 12)}…), ` +
+          `tx ${String(r.closeTx).slice(0, 12)}…; accuracy on the researcher's held-out diaries ${((r.validation?.accuracy ?? 0) * 100).toFixed(1)}%`,
+      );
+    });
 
-    step(7, 'Backing up to one encrypted file and restoring it into a new vault.');
-    await backupVault(vault, join(dir, 'demo.trovebackup'));
-    const restored = await restoreVault(join(dir, 'demo.trovebackup'), join(dir, 'restored.vault'), PASSPHRASE, { autoLockMs: null });
-    const check = restored.checkIntegrity();
-    console.log(`   restored: ${restored.count(id)} records; ${check.segments} sealed segments and ${check.activity.entries} log entries verified: ${check.ok ? 'OK' : check.problems.join('; ')}`);
-    restored.close();
+    step(7, 'How the shared model got better (accuracy predicting mood on diaries no contributor holds):');
+    const rows: [string, number][] = [['starting model', startAccuracy], ...accuracy.map((a, i): [string, number] => [`after round ${i + 1}`, a])];
+    for (const [label, a] of rows) console.log(`   ${label.padEnd(15)} ${bar(a, 40)} ${(a * 100).toFixed(1)}%`);
 
-    step(8, 'The activity log (hash-chained, sealed):');
-    for (const e of vault.activity().entries.reverse()) console.log(`   #${e.seq} ${e.summary}`);
-    console.log(`   verification: ${vault.verifyActivity().ok ? 'intact' : 'BROKEN'}`);
-
-    vault.lock();
-    console.log(`\nLocked: keys wiped from memory. Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
-    vault.close();
+    step(8, 'What left your computer, from your activity log:');
+    const entries = you.vault.activity(0, 500).entries.filter((e) => e.kind.startsWith('job.')).reverse();
+    for (const e of entries) console.log(`   #${e.seq} ${e.summary}`);
+    const card = you.jobs.cardOf(jobId);
+    console.log(`   log verification: ${you.vault.verifyActivity().ok ? 'intact' : 'BROKEN'}`);
+    console.log(`   privacy budget: epsilon ${card.privacy.spentEpsilon.toFixed(2)} of ${card.privacy.budget.epsilon} spent; rounds you contributed to: ${card.participation.roundsContributed}`);
+    console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. Your rewards wait on-chain for an anonymous claim.`);
   } finally {
+    await net?.close();
     if (keepAt < 0) rmSync(dir, { recursive: true, force: true });
     else console.log(`Files kept in ${dir}`);
   }

@@ -103,7 +103,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       jobsChain,
       publish: async (overrides = {}, validationCsv = null) => {
         const document = completeJobDocument(
-          { ...example, reward: { ...(example.reward as object), token: await token.getAddress() }, ...overrides },
+          { ...example, reward: { ...(example.reward as object), token: await token.getAddress(), symbol: 'TUSD' }, ...overrides },
           {
             researcher: await researcher.getAddress(),
             coordinatorAddress: await coordinatorAccount.getAddress(),

@@ -1,38 +1,8 @@
-// Worker processes for tests. The worker's TypeScript entry is bundled once per test file with
-// esbuild (packages stay external, resolved from the project's node_modules) and started with
-// plain node: a worker starts in a fraction of the time a TypeScript loader needs, and tests
-// restart workers often on purpose.
-import { build } from 'esbuild';
-import { mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { NodeWorkerLauncher } from '../../main/services/worker/launcher.js';
+// Worker processes for tests: the bundled worker the demo uses too, because tests restart
+// workers often on purpose and a TypeScript loader would make each start slow.
+import { bundledWorkerLauncher } from '../../main/cli/worker-bundle.js';
+import type { NodeWorkerLauncher } from '../../main/services/worker/launcher.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-let built: Promise<string> | undefined;
-
-function bundleWorker(): Promise<string> {
-  built ??= (async () => {
-    const dir = join(ROOT, 'node_modules', '.cache', 'trove-test-worker');
-    mkdirSync(dir, { recursive: true });
-    const outfile = join(dir, `main-${process.pid}.mjs`);
-    await build({
-      entryPoints: [join(ROOT, 'worker', 'main.ts')],
-      outfile,
-      bundle: true,
-      packages: 'external',
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      logLevel: 'silent',
-    });
-    process.once('exit', () => rmSync(outfile, { force: true }));
-    return outfile;
-  })();
-  return built;
-}
-
-export async function testWorkerLauncher(): Promise<NodeWorkerLauncher> {
-  return new NodeWorkerLauncher({ entry: await bundleWorker(), execArgv: [] });
+export function testWorkerLauncher(): Promise<NodeWorkerLauncher> {
+  return bundledWorkerLauncher();
 }

@@ -244,7 +244,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         this.emit('ended', info.round, false);
         this.report(err, info.round);
         await this.o.vault
-          .recordActivity('job.round-failed', `Round ${info.round} of "${this.o.document.title}" ended without this device's update: ${isTroveError(err) ? err.message : 'an unexpected failure'}`, {
+          .recordActivity('job.round-failed', `Round ${info.round + 1} of "${this.o.document.title}" ended without this device's update: ${isTroveError(err) ? err.message : 'an unexpected failure'}`, {
             job: this.o.jobId,
             round: info.round,
             code: isTroveError(err) ? err.code : 'UNKNOWN',
@@ -262,7 +262,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     const round = invite.round;
     const roundId = roundIdFor(this.o.chainId, jobId, round);
     if (Buffer.from(roundId).toString('hex') !== invite.roundId) {
-      throw new TroveError('SECAGG_WRONG_ROUND', `The coordinator named round ${round} with an id that is not that round's. Nothing was sent.`);
+      throw new TroveError('SECAGG_WRONG_ROUND', `The coordinator named round ${round + 1} with an id that is not that round's. Nothing was sent.`);
     }
     if (invite.roster[invite.clientId] !== identity.signingKeyHex) {
       throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator’s roster does not list this device where it says it does. Nothing was sent.');
@@ -273,7 +273,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     if (invite.roster.length < doc.minContributors) {
       throw new TroveError('SECAGG_UNSAFE_REQUEST', `The round invites ${invite.roster.length} contributors, fewer than the job's minimum of ${doc.minContributors}. Nothing was sent.`);
     }
-    await this.o.vault.recordActivity('job.round-started', `Invited to round ${round} of "${doc.title}" with ${invite.roster.length} contributors.`, { job: jobId, round });
+    await this.o.vault.recordActivity('job.round-started', `Invited to round ${round + 1} of "${doc.title}" with ${invite.roster.length} contributors.`, { job: jobId, round });
 
     this.step(round, 'waiting', null, 'Fetching the current model');
     const parameters = parameterCountOf(doc.training.model);
@@ -281,7 +281,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     if (this.stopped || !model) throw new TroveError('CANCELLED', 'Stopped.');
 
     const step = await this.train(round, model);
-    await this.o.vault.recordActivity('job.trained', `Trained "${doc.title}" for round ${round} on ${step.exampleCount} rows on this device.`, {
+    await this.o.vault.recordActivity('job.trained', `Trained "${doc.title}" for round ${round + 1} on ${step.exampleCount} rows on this device.`, {
       job: jobId,
       round,
       examples: step.exampleCount,
@@ -303,7 +303,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       throw err;
     }
     this.step(round, 'done', 1, 'Your masked update is in this round');
-    await this.o.vault.recordActivity('job.round-done', `Took part in round ${round} of "${doc.title}".`, { job: jobId, round });
+    await this.o.vault.recordActivity('job.round-done', `Took part in round ${round + 1} of "${doc.title}".`, { job: jobId, round });
   }
 
   /** Drives the secure-aggregation client through the round's inbox until its part is done. */
@@ -319,7 +319,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     let attempts = 0;
     while (secagg.stage !== 'done') {
       if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
-      if (this.now() > roundEnds) throw new TroveError('ROUND_ABORTED', `Round ${round} ran past its deadlines without finishing.`);
+      if (this.now() > roundEnds) throw new TroveError('ROUND_ABORTED', `Round ${round + 1} ran past its deadlines without finishing.`);
       let inbox: Awaited<ReturnType<CoordinatorClient['inbox']>>;
       try {
         inbox = await client.inbox(jobId, round, identity.signing, after, this.o.inboxWaitMs ?? MAX_INBOX_WAIT_MS);
@@ -337,7 +337,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         // A message the client refuses throws here: the round ends and nothing more is sent.
         const reply = secagg.handle(m.data);
         if (secagg.stage === 'aborted') {
-          throw new TroveError('ROUND_ABORTED', `The coordinator abandoned round ${round}: ${secagg.abortedBecause ?? 'no reason given'}.`);
+          throw new TroveError('ROUND_ABORTED', `The coordinator abandoned round ${round + 1}: ${secagg.abortedBecause ?? 'no reason given'}.`);
         }
         if (!inputSet && secagg.roundParams) {
           // The noise share depends on the survivor minimum the round enforces (checked above).
@@ -357,7 +357,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         if (uploading) {
           await this.o.vault.recordActivity(
             'job.upload',
-            `Sent a masked vector of ${vectorLength} numbers (${formatBytes(reply.length)}) to ${new URL(doc.coordinator.url).origin} for round ${round} of "${doc.title}"; no rows.`,
+            `Sent a masked vector of ${vectorLength} numbers (${formatBytes(reply.length)}) to ${new URL(doc.coordinator.url).origin} for round ${round + 1} of "${doc.title}"; no rows.`,
             { job: jobId, round, numbers: vectorLength, bytes: reply.length, to: new URL(doc.coordinator.url).origin },
           );
           this.step(round, 'unmasking', null, 'Waiting for the others so the sum can be revealed');
@@ -366,7 +366,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         }
       }
       if (inbox.messages.length === 0 && (inbox.stage === 'aborted' || inbox.stage === 'closed' || inbox.stage === 'closing') && stageOf(secagg) !== 'done') {
-        throw new TroveError('ROUND_ABORTED', `Round ${round} ended at the coordinator before this device's part was done.`);
+        throw new TroveError('ROUND_ABORTED', `Round ${round + 1} ended at the coordinator before this device's part was done.`);
       }
     }
   }
