@@ -99,7 +99,7 @@ export async function demo(args: string[]): Promise<void> {
   let net: LocalNetwork | undefined;
   try {
     step(1, 'Starting a local chain (anvil) and deploying the Trove contracts.');
-    net = await startLocalNetwork({ dir, roundStartDelayMs: 2_000 });
+    net = await startLocalNetwork({ dir, roundStartDelayMs: 3_000 });
     console.log(`   chain ${net.deployment.chainId} at ${net.chain.url}; JobRegistry ${net.deployment.contracts.JobRegistry}`);
 
     step(2, 'A researcher publishes the job "Sleep, steps and mood": signed, hashed, reward escrowed on-chain.');
@@ -121,7 +121,7 @@ export async function demo(args: string[]): Promise<void> {
     for (let i = 0; i < OTHERS; i++) others.push(await net.addContributor(`neighbour-${i + 1}`, sleepDiaryCsv(500 + i, 240), { launcher }));
     await you.join(jobId);
     followYourRounds(you, jobId);
-    for (const other of others) await other.join(jobId);
+    await Promise.all(others.map((other) => other.join(jobId)));
     console.log(`   ${net.store.activeParticipants(jobId).length} contributors enrolled; each trains in its own worker process`);
 
     step(6, `Three rounds of secure aggregation (${document.aggregation.deadlines.collectMaskedInputsMs / 1000} s at most per stage):`);

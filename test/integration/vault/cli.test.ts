@@ -1,4 +1,5 @@
-// The commands a new user runs, as they run them: the demo, and the vault CLI end to end.
+// The commands a new user runs, as they run them: the demo of the main job, the vault demo, and
+// the vault CLI end to end.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -20,8 +21,20 @@ function cli(script: string, args: string[], passphrase = 'a passphrase for the 
 describe('command line', () => {
   const t = useTempDir();
 
-  it('runs the demo on its embedded sample data', () => {
+  it('runs the main job end to end on embedded defaults', () => {
     const r = cli('demo.ts', []);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('checked: the document matches the hash published on-chain');
+    expect(r.out).toContain('leaves this computer: a masked vector of 33 numbers per round, never a row');
+    for (const round of [1, 2, 3]) expect(r.out).toMatch(new RegExp(`round ${round} closed on-chain: [4-8] contributors in the group`));
+    expect(r.out).toMatch(/Sent a masked vector of 33 numbers \(0\.\d KB\) to http:\/\/127\.0\.0\.1:\d+ for round 3/);
+    expect(r.out).toContain('log verification: intact');
+    expect(r.out).toContain('rounds you contributed to: 3');
+  }, 240_000);
+
+  it('runs the vault demo on its embedded sample data', () => {
+    const r = cli('vault-demo.ts', []);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('3 rows have problems, so nothing was imported.');
