@@ -142,3 +142,6 @@ export async function importDiary(vault: Vault, file: string, seed = 1, days = 2
 
 /** The identity mapping: the diary's columns have the job's names. */
 export const DIARY_MAPPING = { sleep_hours: 'sleep_hours', steps: 'steps', caffeine_cups: 'caffeine_cups', exercised: 'exercised', mood: 'mood' };
+
+/** The same for the sleep-mood example job the coordinator ships, which also reads resting heart rate. */
+export const SLEEP_MOOD_MAPPING = { ...DIARY_MAPPING, resting_hr: 'resting_hr' };
