@@ -4,7 +4,7 @@
 // and so do the end-to-end tests.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JsonRpcProvider, NonceManager, Wallet, type Contract } from 'ethers';
+import { JsonRpcProvider, NonceManager, Wallet, type Contract, type Signer } from 'ethers';
 import { INTERACTIVE_KDF } from '../services/vault/keys.js';
 import type { JobDocument, JobDocumentInput } from '../../common/jobs/document.js';
 import { ANVIL_KEYS, startAnvil, type LocalChain } from '../../contracts/anvil.js';
@@ -23,6 +23,41 @@ import { WorkerSupervisor } from '../services/worker/supervisor.js';
 
 /** The example job every part of the local network is set up for. */
 export const SLEEP_MOOD_JOB_FILE = new URL('../../coordinator/jobs/sleep-mood.json', import.meta.url);
+
+/** The example job file as a researcher writes it: addresses, chain and deadline left out. */
+export function sleepMoodExample(): Record<string, unknown> {
+  return JSON.parse(readFileSync(SLEEP_MOOD_JOB_FILE, 'utf8')) as Record<string, unknown>;
+}
+
+/**
+ * Completes the example job (with `overrides`) for a coordinator, paid in `token`, and publishes it
+ * with its reward escrowed, as the coordinator's publish command does with a job file.
+ */
+export async function publishExampleJob(o: {
+  runner: RoundRunner;
+  researcher: Signer;
+  coordinatorAccount: Signer;
+  coordinatorUrl: string;
+  deployment: TroveDeployment;
+  token: string;
+  nowMs: number;
+  overrides?: Partial<JobDocumentInput>;
+  validationCsv?: string | null;
+}) {
+  const example = sleepMoodExample();
+  const document = completeJobDocument(
+    { ...example, reward: { ...(example.reward as object), token: o.token }, ...o.overrides },
+    {
+      researcher: await o.researcher.getAddress(),
+      coordinatorAddress: await o.coordinatorAccount.getAddress(),
+      coordinatorUrl: o.coordinatorUrl,
+      deployment: o.deployment,
+      nowMs: o.nowMs,
+    },
+  );
+  const published = await publishJobDocument({ runner: o.runner, researcher: o.researcher, deployment: o.deployment, document, validationCsv: o.validationCsv ?? null });
+  return { ...published, document };
+}
 
 export interface LocalNetworkOptions {
   /** Where the coordinator's database and the contributors' vaults are kept. */
@@ -88,7 +123,6 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     const server = await startCoordinatorServer({ runner });
     coordinator = { store, runner, server };
     const jobsChain = jobsChainConfig(chain.url, deployment);
-    const example = JSON.parse(readFileSync(SLEEP_MOOD_JOB_FILE, 'utf8')) as Record<string, unknown>;
 
     const network: LocalNetwork = {
       chain,
@@ -102,18 +136,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       server,
       jobsChain,
       publish: async (overrides = {}, validationCsv = null) => {
-        const document = completeJobDocument(
-          { ...example, reward: { ...(example.reward as object), token: await token.getAddress() }, ...overrides },
-          {
-            researcher: await researcher.getAddress(),
-            coordinatorAddress: await coordinatorAccount.getAddress(),
-            coordinatorUrl: server.url,
-            deployment,
-            nowMs: Date.now(),
-          },
-        );
-        const published = await publishJobDocument({ runner, researcher, deployment, document, validationCsv });
-        return { jobId: published.jobId, specHash: published.specHash, document };
+        const published = await publishExampleJob({ runner, researcher, coordinatorAccount, coordinatorUrl: server.url, deployment, token: await token.getAddress(), nowMs: Date.now(), overrides, validationCsv });
+        return { jobId: published.jobId, specHash: published.specHash, document: published.document };
       },
       addContributor: async (name, csv, more = {}) => {
         const home = join(options.dir, 'contributors', name);

@@ -87,27 +87,28 @@ describe('job discovery on a local chain', () => {
     const jobs = await service(vault);
     const view = await jobs.refresh();
     expect(view.chain).toMatchObject({ reachable: true, problem: null });
-    expect(view.jobs.map((j) => j.title).sort()).toEqual(['Costly', 'Sleep and mood']);
+    expect(view.jobs.map((j) => j.title).sort()).toEqual(['Costly', 'Sleep, steps and mood']);
     const card = view.jobs.find((j) => j.jobId === good.jobId)!;
     const cost = jobDocumentPrivacyCost(good.document);
     expect(card).toMatchObject({
       specHash: good.specHash,
-      researcher: { name: 'Sleep Lab', address: good.document.researcher.address },
+      researcher: { name: 'Sleep & Mood Lab', address: good.document.researcher.address },
       coordinator: { url: docs.url },
-      vectorLength: 6 * 8 + 8 + 8 * 4 + 4 + 1,
+      vectorLength: 7 * 4 + 4 + 1,
       rounds: 3,
-      minContributors: 3,
-      reward: { symbol: 'USD', perRound: good.document.reward.perRound, bond: '0' },
+      minContributors: 4,
+      reward: { symbol: 'TROVE', perRound: good.document.reward.perRound, bond: '0' },
       deadline: good.document.deadline * 1000,
       privacy: { epsilon: cost.epsilon, spentEpsilon: 0, fits: true, budget: { epsilon: 10 } },
       participation: { state: 'available', mapping: null, roundsContributed: 0, round: null, problem: null },
     });
     expect(card.columns).toEqual([
-      { name: 'sleep_hours', note: 'Hours slept', role: 'feature', kind: 'numeric' },
-      { name: 'steps', note: '', role: 'feature', kind: 'numeric' },
-      { name: 'caffeine_cups', note: '', role: 'feature', kind: 'numeric' },
-      { name: 'exercised', note: '', role: 'feature', kind: 'categorical' },
-      { name: 'mood', note: 'How the day felt', role: 'label', kind: 'class' },
+      { name: 'sleep_hours', note: 'Hours slept the night before', role: 'feature', kind: 'numeric' },
+      { name: 'steps', note: 'Steps walked that day', role: 'feature', kind: 'numeric' },
+      { name: 'resting_hr', note: 'Resting heart rate', role: 'feature', kind: 'numeric' },
+      { name: 'caffeine_cups', note: 'Cups of coffee or tea', role: 'feature', kind: 'numeric' },
+      { name: 'exercised', note: 'Whether you exercised (yes, no, sometimes)', role: 'feature', kind: 'categorical' },
+      { name: 'mood', note: 'Your mood rating for the day', role: 'label', kind: 'class' },
     ]);
     const reasons = new Map(view.hidden.map((h) => [h.jobId, h.reason]));
     expect(reasons.get(tampered.jobId)).toMatch(/does not match the hash registered on-chain/);

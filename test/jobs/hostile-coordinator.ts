@@ -36,6 +36,8 @@ export function hostileJobDocument(): JobDocument {
     token: Wallet.createRandom().address,
     chainId: HOSTILE_CHAIN,
     deadline: Math.floor(Date.now() / 1000) + 86_400,
+    // The app and the two other keys it is shown.
+    minContributors: 3,
   });
 }
 

@@ -17,7 +17,7 @@ import type { Vault } from '../../main/services/vault/index.js';
 import { Contributor, startRig, type CoordinatorRig } from '../coordinator/fixtures.js';
 import { newVault, useTempDir } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
-import { DIARY_MAPPING, SLEEP_MOOD_MAPPING, importDiary } from './fixtures.js';
+import { DIARY_MAPPING, importDiary } from './fixtures.js';
 import { HOSTILE_CHAIN, HOSTILE_JOB, HostileCoordinator, hostileJobDocument, type Hostility } from './hostile-coordinator.js';
 
 const t = useTempDir();
@@ -88,7 +88,7 @@ async function appIn(
     client,
     vault,
     supervisor,
-    mapping: { datasetId, columns: SLEEP_MOOD_MAPPING },
+    mapping: { datasetId, columns: DIARY_MAPPING },
     lastRound: options.lastRound ?? null,
     ...(options.mayRun ? { mayRun: options.mayRun } : {}),
   });
@@ -179,7 +179,7 @@ describe('taking part in rounds with the real coordinator', () => {
     const [masked] = maskedInputs(jobId, 0);
     expect(upload.details).toEqual({ job: jobId, round: 0, numbers: d, bytes: masked!.length, to: rig.server.url });
     const granted = vault.activity(0, 100).entries.find((e) => e.kind === 'job.data-granted')!;
-    expect((granted.details!.columns as string[]).sort()).toEqual(Object.values(SLEEP_MOOD_MAPPING).sort());
+    expect((granted.details!.columns as string[]).sort()).toEqual(Object.values(DIARY_MAPPING).sort());
     expect(vault.checkIntegrity()).toMatchObject({ ok: true });
   }, 30_000);
 

@@ -17,7 +17,7 @@ import { uploadFile } from '../../preload/api.js';
 import { Contributor, startRig, type CoordinatorRig } from '../coordinator/fixtures.js';
 import { FAST_KDF, PASSPHRASE } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
-import { SLEEP_MOOD_MAPPING as DIARY_MAPPING } from './fixtures.js';
+import { DIARY_MAPPING } from './fixtures.js';
 
 /** A recording of every request the app sends a coordinator, as "METHOD /path". */
 function recordingFetch(requests: string[]): typeof fetch {
