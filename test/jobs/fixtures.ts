@@ -6,11 +6,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Contract, Signer } from 'ethers';
-import { parseJobDocument, type JobDocument, type JobDocumentInput, type SignedJob } from '../../common/jobs/document.js';
+import { parseJobDocument, roundVectorLength, type JobDocument, type JobDocumentInput, type SignedJob } from '../../common/jobs/document.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import { sleepMoodExample } from '../../main/cli/local-network.js';
 import { jobSpecHash, signJobDocument } from '../../contracts/job-document.js';
 import type { Vault } from '../../main/services/vault/index.js';
+import { Contributor, type CoordinatorRig } from '../coordinator/fixtures.js';
 import { mined, type TroveChain } from '../fixtures/trove-chain.js';
 
 /**
@@ -127,3 +128,25 @@ export async function importDiary(vault: Vault, file: string, seed = 1, days = 2
 
 /** The identity mapping: the diary's columns have the job's names. */
 export const DIARY_MAPPING = { sleep_hours: 'sleep_hours', steps: 'steps', resting_hr: 'resting_hr', caffeine_cups: 'caffeine_cups', exercised: 'exercised', mood: 'mood' };
+
+/** Records every request made through it as "METHOD /path", then tells `onResponse` once it is answered. */
+export function recordingFetch(requests: string[], onResponse?: (request: string) => void): typeof fetch {
+  return async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const request = `${init?.method ?? 'GET'} ${url.pathname}`;
+    requests.push(request);
+    const res = await fetch(input, init);
+    onResponse?.(request);
+    return res;
+  };
+}
+
+/** Two other contributors enrolled in a job on the rig's coordinator; `round(n)` runs their part of round n. */
+export async function otherContributors(rig: CoordinatorRig, jobId: string, doc: JobDocument, name: string) {
+  const others = [1, 2].map((i) => new Contributor(rig.server.url, rig.clock.now, `${name}-${jobId}-${i}`));
+  for (const c of others) await c.enroll(jobId);
+  const d = roundVectorLength(doc) - 1;
+  return {
+    round: (round: number) => Promise.all(others.map((c, i) => c.runRound(jobId, doc, new Float64Array(d).fill(0.01 * (i + 1)), 100, { round }))),
+  };
+}

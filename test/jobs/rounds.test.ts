@@ -14,10 +14,10 @@ import { deriveJobIdentity } from '../../main/services/jobs/identity.js';
 import { JobParticipation, type ParticipationEvents, type ParticipationOptions, type ParticipationProblem, type RoundStep } from '../../main/services/rounds/participation.js';
 import { WorkerSupervisor } from '../../main/services/worker/supervisor.js';
 import type { Vault } from '../../main/services/vault/index.js';
-import { Contributor, startRig, type CoordinatorRig } from '../coordinator/fixtures.js';
+import { startRig, type CoordinatorRig } from '../coordinator/fixtures.js';
 import { newVault, useTempDir } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
-import { DIARY_MAPPING, importDiary } from './fixtures.js';
+import { DIARY_MAPPING, importDiary, otherContributors, recordingFetch } from './fixtures.js';
 import { HOSTILE_CHAIN, HOSTILE_JOB, HostileCoordinator, hostileJobDocument, type Hostility } from './hostile-coordinator.js';
 
 const t = useTempDir();
@@ -47,18 +47,6 @@ async function diaryVault(): Promise<{ vault: Vault; datasetId: string }> {
   const n = ++vaults;
   const vault = await newVault(t, {}, `vault-${n}.db`);
   return { vault, datasetId: await importDiary(vault, t.file(`diary-${n}.csv`)) };
-}
-
-/** Every request the app sends the coordinator, as "METHOD /path". */
-function recordingFetch(requests: string[], onResponse?: (request: string) => void): typeof fetch {
-  return async (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    const request = `${init?.method ?? 'GET'} ${url.pathname}`;
-    requests.push(request);
-    const res = await fetch(input, init);
-    onResponse?.(request);
-    return res;
-  };
 }
 
 /** A job on the real coordinator: three contributors a round, `rounds` rounds. */
@@ -94,16 +82,6 @@ async function appIn(
   });
   running.push(p);
   return { p, vault, datasetId, requests };
-}
-
-/** Two other contributors, enrolled; `round(n)` runs their part of round n. */
-async function peers(jobId: string, doc: JobDocument) {
-  const others = [1, 2].map((i) => new Contributor(rig.server.url, rig.clock.now, `jobs-${jobId}-${i}`));
-  for (const c of others) await c.enroll(jobId);
-  const d = roundVectorLength(doc) - 1;
-  return {
-    round: (round: number) => Promise.all(others.map((c, i) => c.runRound(jobId, doc, new Float64Array(d).fill(0.01 * (i + 1)), 100, { round }))),
-  };
 }
 
 async function hostileApp(hostility: Hostility) {
@@ -154,7 +132,7 @@ function maskedInputs(jobId: string, round: number): Uint8Array[] {
 describe('taking part in rounds with the real coordinator', () => {
   it('trains, masks and uploads in an honest round, and logs what left the machine', async () => {
     const { jobId, doc } = await publish();
-    const others = await peers(jobId, doc);
+    const others = await otherContributors(rig, jobId, doc, 'rounds');
     const { p, vault, requests } = await appIn(jobId, doc);
     const steps = new Set<RoundStep>();
     p.on('progress', (r) => steps.add(r.step));
@@ -185,7 +163,7 @@ describe('taking part in rounds with the real coordinator', () => {
 
   it('waits out a coordinator that stops mid-round, then finishes the round with nothing lost once it is back', async () => {
     const { jobId, doc } = await publish();
-    const others = await peers(jobId, doc);
+    const others = await otherContributors(rig, jobId, doc, 'rounds');
     let posts = 0;
     let stopped: Promise<void> | null = null;
     // Stopped once the app's key shares are in: everyone is then past the invitation.
@@ -231,7 +209,7 @@ describe('taking part in rounds with the real coordinator', () => {
 
   it('after a restart, takes no part again in a round it already had, and joins the coordinator’s current round', async () => {
     const { jobId, doc } = await publish(2);
-    const others = await peers(jobId, doc);
+    const others = await otherContributors(rig, jobId, doc, 'rounds');
     const first = await appIn(jobId, doc);
     const contributed = when(first.p, 'contributed');
     first.p.start();

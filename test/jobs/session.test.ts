@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events, type JobCardValue, type JobsViewValue } from '../../common/ipc/contract.js';
-import { roundVectorLength, type JobDocument } from '../../common/jobs/document.js';
+import type { JobDocument } from '../../common/jobs/document.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import { createRouter } from '../../main/ipc/router.js';
 import { sessionHandlers } from '../../main/ipc/handlers.js';
@@ -17,16 +17,7 @@ import { uploadFile } from '../../preload/api.js';
 import { Contributor, startRig, type CoordinatorRig } from '../coordinator/fixtures.js';
 import { FAST_KDF, PASSPHRASE } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
-import { DIARY_MAPPING } from './fixtures.js';
-
-/** A recording of every request the app sends a coordinator, as "METHOD /path". */
-function recordingFetch(requests: string[]): typeof fetch {
-  return (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    requests.push(`${init?.method ?? 'GET'} ${url.pathname}`);
-    return fetch(input, init);
-  };
-}
+import { DIARY_MAPPING, otherContributors, recordingFetch } from './fixtures.js';
 
 describe('jobs through the app session', () => {
   let rig: CoordinatorRig;
@@ -60,14 +51,6 @@ describe('jobs through the app session', () => {
     await rig?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
-
-  /** Two other contributors enrolled in `jobId`, taking part in its first round. */
-  async function othersIn(jobId: string, doc: JobDocument) {
-    const others = [1, 2].map((i) => new Contributor(rig.server.url, rig.clock.now, `session-${jobId}-${i}`));
-    for (const c of others) await c.enroll(jobId);
-    const d = roundVectorLength(doc) - 1;
-    return Promise.all(others.map((c, i) => c.runRound(jobId, doc, new Float64Array(d).fill(0.01 * (i + 1)), 100)));
-  }
 
   async function open(opts: AppSessionOptions = options) {
     const session = await AppSession.start(opts);
@@ -114,7 +97,7 @@ describe('jobs through the app session', () => {
     expect(card.participation.state).toBe('available');
     expect(card.coordinator.url).toBe(rig.server.url);
 
-    const others = othersIn(job.jobId, job.document);
+    const others = (await otherContributors(rig, job.jobId, job.document, 'session')).round(0);
     const done = app.changed((c) => c.participation.roundsContributed === 1);
     const joined = await app.call<JobCardValue>('jobs.optIn', { jobId: job.jobId, datasetId: report.datasetId, columns: DIARY_MAPPING });
     expect(joined.participation).toMatchObject({ mapping: { datasetId: report.datasetId, columns: DIARY_MAPPING } });
