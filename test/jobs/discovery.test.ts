@@ -1,10 +1,12 @@
 // Discovery on a real local chain with the real contracts: a published job whose signed document
 // checks out becomes a consent card; a document changed after publishing, one signed by someone
 // else, and one that disagrees with the chain are hidden with the reason. Opting in refuses a bad
-// column mapping and a job over the privacy budget before anything reaches the coordinator.
-import { Wallet } from 'ethers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// column mapping and a job over the privacy budget before anything reaches the coordinator. On a
+// long chain the events are read a page of blocks at a time.
+import { JsonRpcProvider, Wallet, toQuantity } from 'ethers';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { jobDocumentPrivacyCost } from '../../common/jobs/document.js';
+import { JobDiscovery } from '../../main/services/jobs/discovery.js';
 import { JobsService } from '../../main/services/jobs/service.js';
 import { WorkerSupervisor } from '../../main/services/worker/supervisor.js';
 import { openPrivacyLedger } from '../../main/services/privacy/ledger.js';
@@ -156,5 +158,64 @@ describe('job discovery on a local chain', () => {
     expect(jobs.list().jobs.every((j) => j.participation.state === 'available')).toBe(true);
     expect(vault.checkIntegrity()).toMatchObject({ ok: true, problems: [] });
     await jobs.close();
+  });
+});
+
+describe('job discovery on a long chain', () => {
+  // Mining thousands of blocks on anvil takes minutes, so the pages here are small; the default
+  // (DEFAULT_BLOCKS_PER_QUERY) pages the same way over a real chain's millions.
+  const PAGE = 100;
+
+  it('finds jobs published hundreds of blocks apart, searching a page of blocks per query', async () => {
+    const chain = await startTroveChain();
+    const docs = await new DocumentServer().start();
+    const config = { rpcUrl: chain.chain.url, chainId: chain.chainId.toString(), registry: chain.deployment.contracts.JobRegistry, fromBlock: chain.deployment.blockNumber };
+    const discovery = new JobDiscovery(config, { blocksPerQuery: PAGE });
+    const ranges: [number, number][] = [];
+    // Watches the real provider's requests; every one still goes to the chain.
+    const send = vi.spyOn(JsonRpcProvider.prototype, 'send');
+    try {
+      const token = await (await deployToken(chain)).getAddress();
+      const block = await chain.provider.getBlock('latest');
+      const base = {
+        researcher: await chain.accounts.researcher.getAddress(),
+        coordinator: { url: docs.url, address: await chain.accounts.coordinator.getAddress() },
+        token,
+        chainId: chain.chainId.toString(),
+        deadline: block!.timestamp + 30 * 86_400,
+      };
+      const early = await publishJob(chain, docs, sleepJob({ ...base, title: 'Early' }));
+      await chain.provider.send('anvil_mine', [toQuantity(2 * PAGE + 17)]);
+      const later = await publishJob(chain, docs, sleepJob({ ...base, title: 'Later' }));
+      await chain.provider.send('anvil_mine', [toQuantity(PAGE + 3)]);
+      const latest = await chain.provider.getBlockNumber();
+
+      send.mockClear();
+      const found = await discovery.discover();
+      for (const [method, params] of send.mock.calls) {
+        if (method !== 'eth_getLogs') continue;
+        const range = (params as [{ fromBlock: string; toBlock: string }])[0];
+        ranges.push([Number(range.fromBlock), Number(range.toBlock)]);
+      }
+      expect(found.jobs.map((j) => [j.event.jobId, j.document.title])).toEqual([
+        [early.jobId, 'Early'],
+        [later.jobId, 'Later'],
+      ]);
+      // Contiguous pages of at most PAGE blocks, from the deployment to the latest.
+      const from = chain.deployment.blockNumber ?? 0;
+      expect(ranges.length).toBe(Math.ceil((latest - from + 1) / PAGE));
+      expect(ranges.length).toBeGreaterThanOrEqual(4);
+      expect(ranges[0]![0]).toBe(from);
+      expect(ranges.at(-1)![1]).toBe(latest);
+      ranges.forEach(([a, b], i) => {
+        expect(b - a + 1).toBeLessThanOrEqual(PAGE);
+        if (i > 0) expect(a).toBe(ranges[i - 1]![1] + 1);
+      });
+    } finally {
+      send.mockRestore();
+      discovery.close();
+      await docs.close();
+      await chain.close();
+    }
   });
 });
