@@ -18,10 +18,10 @@ import { SecAggClient } from '../../common/secagg/client.js';
 import { loadSodium } from '../../common/secagg/sodium.js';
 import { MessageType } from '../../common/secagg/wire.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
-import { publishExampleJob, sleepMoodExample } from '../../main/cli/local-network.js';
-import { RoundRunner } from '../../coordinator/rounds.js';
-import { startCoordinatorServer, type CoordinatorServer, type CoordinatorServerOptions } from '../../coordinator/server.js';
-import { CoordinatorStore } from '../../coordinator/store.js';
+import { openCoordinator, publishExampleJob, sleepMoodExample } from '../../main/cli/local-network.js';
+import type { RoundRunner } from '../../coordinator/rounds.js';
+import type { CoordinatorServer, CoordinatorServerOptions } from '../../coordinator/server.js';
+import type { CoordinatorStore } from '../../coordinator/store.js';
 import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
 
 export const SLEEP_MOOD_JOB = sleepMoodExample();
@@ -73,17 +73,18 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
   const clock = new TestClock();
   let port = 0;
   const open = async () => {
-    const store = new CoordinatorStore(dbFile);
-    const runner = await RoundRunner.open({
-      store,
-      chain: { coordinator: chain.accounts.coordinator, provider: chain.provider, deployment: chain.deployment },
-      now: clock.now,
-      startDelayMs: runnerOptions.startDelayMs ?? 0,
-      timers: runnerOptions.timers ?? false,
-    });
-    const server = await startCoordinatorServer({ runner, now: clock.now, ...serverOptions, port });
-    port = Number(new URL(server.url).port);
-    return { store, runner, server };
+    const parts = await openCoordinator(
+      dbFile,
+      {
+        chain: { coordinator: chain.accounts.coordinator, provider: chain.provider, deployment: chain.deployment },
+        now: clock.now,
+        startDelayMs: runnerOptions.startDelayMs ?? 0,
+        timers: runnerOptions.timers ?? false,
+      },
+      { now: clock.now, ...serverOptions, port },
+    );
+    port = Number(new URL(parts.server.url).port);
+    return parts;
   };
   let parts = await open();
   const rig: CoordinatorRig = {
@@ -101,11 +102,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
     get server() {
       return parts.server;
     },
-    stop: async () => {
-      parts.runner.close();
-      await parts.server.close();
-      parts.store.close();
-    },
+    stop: () => parts.close(),
     restart: async () => {
       parts = await open();
     },
