@@ -4,14 +4,14 @@
 // and so do the end-to-end tests.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JsonRpcProvider, NonceManager, Wallet, type Contract } from 'ethers';
+import { JsonRpcProvider, NonceManager, Wallet, type Contract, type Signer } from 'ethers';
 import { INTERACTIVE_KDF } from '../services/vault/keys.js';
 import type { JobDocument, JobDocumentInput } from '../../common/jobs/document.js';
 import { ANVIL_KEYS, startAnvil, type LocalChain } from '../../contracts/anvil.js';
 import { deployContract, deployTrove, type TroveDeployment } from '../../contracts/deploy.js';
 import { completeJobDocument, publishJobDocument } from '../../coordinator/jobs.js';
-import { RoundRunner } from '../../coordinator/rounds.js';
-import { startCoordinatorServer, type CoordinatorServer } from '../../coordinator/server.js';
+import { RoundRunner, type RoundRunnerOptions } from '../../coordinator/rounds.js';
+import { startCoordinatorServer, type CoordinatorServer, type CoordinatorServerOptions } from '../../coordinator/server.js';
 import { CoordinatorStore } from '../../coordinator/store.js';
 import { jobsChainConfig } from '../services/jobs/config.js';
 import type { JobsChainConfig } from '../services/jobs/discovery.js';
@@ -23,6 +23,83 @@ import { WorkerSupervisor } from '../services/worker/supervisor.js';
 
 /** The example job every part of the local network is set up for. */
 export const SLEEP_MOOD_JOB_FILE = new URL('../../coordinator/jobs/sleep-mood.json', import.meta.url);
+
+/** A researcher's coordinator: its database, round runner and HTTP server. */
+export interface LocalCoordinator {
+  store: CoordinatorStore;
+  runner: RoundRunner;
+  server: CoordinatorServer;
+  /** Stops the server and runner and closes the database. */
+  close(): Promise<void>;
+}
+
+/** Opens the coordinator database `dbFile` with a round runner and serves it over HTTP. */
+export async function openCoordinator(
+  dbFile: string,
+  runner: Omit<RoundRunnerOptions, 'store'>,
+  server: Omit<CoordinatorServerOptions, 'runner'> = {},
+): Promise<LocalCoordinator> {
+  const store = new CoordinatorStore(dbFile);
+  try {
+    const opened = await RoundRunner.open({ ...runner, store });
+    try {
+      const http = await startCoordinatorServer({ ...server, runner: opened });
+      return {
+        store,
+        runner: opened,
+        server: http,
+        close: async () => {
+          opened.close();
+          await http.close();
+          store.close();
+        },
+      };
+    } catch (err) {
+      opened.close();
+      throw err;
+    }
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+/** The example job file as a researcher writes it: addresses, chain and deadline left out. */
+export function sleepMoodExample(): Record<string, unknown> {
+  return JSON.parse(readFileSync(SLEEP_MOOD_JOB_FILE, 'utf8')) as Record<string, unknown>;
+}
+
+/**
+ * Completes the example job (with `overrides`) for a coordinator, paid in `token`, and publishes it
+ * with its reward escrowed, as the coordinator's publish command does with a job file.
+ */
+export async function publishExampleJob(o: {
+  runner: RoundRunner;
+  researcher: Signer;
+  coordinatorAccount: Signer;
+  coordinatorUrl: string;
+  deployment: TroveDeployment;
+  token: string;
+  /** The reward token's symbol, as the consent card shows it. */
+  tokenSymbol: string;
+  nowMs: number;
+  overrides?: Partial<JobDocumentInput>;
+  validationCsv?: string | null;
+}) {
+  const example = sleepMoodExample();
+  const document = completeJobDocument(
+    { ...example, reward: { ...(example.reward as object), token: o.token, symbol: o.tokenSymbol }, ...o.overrides },
+    {
+      researcher: await o.researcher.getAddress(),
+      coordinatorAddress: await o.coordinatorAccount.getAddress(),
+      coordinatorUrl: o.coordinatorUrl,
+      deployment: o.deployment,
+      nowMs: o.nowMs,
+    },
+  );
+  const published = await publishJobDocument({ runner: o.runner, researcher: o.researcher, deployment: o.deployment, document, validationCsv: o.validationCsv ?? null });
+  return { ...published, document };
+}
 
 export interface LocalNetworkOptions {
   /** Where the coordinator's database and the contributors' vaults are kept. */
@@ -69,7 +146,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
   mkdirSync(options.dir, { recursive: true });
   const chain = await startAnvil();
   const contributors: Contributor[] = [];
-  let coordinator: { store: CoordinatorStore; runner: RoundRunner; server: CoordinatorServer } | undefined;
+  let coordinator: LocalCoordinator | undefined;
   try {
     const provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true, pollingInterval: 100 });
     const account = (i: number) => new NonceManager(new Wallet(ANVIL_KEYS[i]!, provider));
@@ -78,17 +155,13 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     const token = (await deployContract(deployer, 'TestToken', ['Test Dollar', 'TUSD'])).connect(researcher) as Contract;
     await (await token.getFunction('mint')(await researcher.getAddress(), 10n ** 30n)).wait();
 
-    const store = new CoordinatorStore(join(options.dir, 'coordinator.db'));
-    const runner = await RoundRunner.open({
-      store,
+    coordinator = await openCoordinator(join(options.dir, 'coordinator.db'), {
       chain: { coordinator: coordinatorAccount, provider, deployment },
       startDelayMs: options.roundStartDelayMs ?? 0,
       ...(options.onCoordinatorError ? { onError: options.onCoordinatorError } : {}),
     });
-    const server = await startCoordinatorServer({ runner });
-    coordinator = { store, runner, server };
+    const { store, runner, server } = coordinator;
     const jobsChain = jobsChainConfig(chain.url, deployment);
-    const example = JSON.parse(readFileSync(SLEEP_MOOD_JOB_FILE, 'utf8')) as Record<string, unknown>;
 
     const network: LocalNetwork = {
       chain,
@@ -102,18 +175,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       server,
       jobsChain,
       publish: async (overrides = {}, validationCsv = null) => {
-        const document = completeJobDocument(
-          { ...example, reward: { ...(example.reward as object), token: await token.getAddress(), symbol: 'TUSD' }, ...overrides },
-          {
-            researcher: await researcher.getAddress(),
-            coordinatorAddress: await coordinatorAccount.getAddress(),
-            coordinatorUrl: server.url,
-            deployment,
-            nowMs: Date.now(),
-          },
-        );
-        const published = await publishJobDocument({ runner, researcher, deployment, document, validationCsv });
-        return { jobId: published.jobId, specHash: published.specHash, document };
+        const published = await publishExampleJob({ runner, researcher, coordinatorAccount, coordinatorUrl: server.url, deployment, token: await token.getAddress(), tokenSymbol: 'TUSD', nowMs: Date.now(), overrides, validationCsv });
+        return { jobId: published.jobId, specHash: published.specHash, document: published.document };
       },
       addContributor: async (name, csv, more = {}) => {
         const home = join(options.dir, 'contributors', name);
@@ -149,20 +212,14 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       },
       close: async () => {
         await Promise.allSettled(contributors.map((c) => c.close()));
-        runner.close();
-        await server.close();
-        store.close();
+        await coordinator?.close();
         await chain.stop();
       },
     };
     return network;
   } catch (err) {
     await Promise.allSettled(contributors.map((c) => c.close()));
-    if (coordinator) {
-      coordinator.runner.close();
-      await coordinator.server.close();
-      coordinator.store.close();
-    }
+    await coordinator?.close();
     await chain.stop();
     throw err;
   }

@@ -4,11 +4,14 @@
 import { BrowserWindow, Menu, Notification, Tray, app, dialog, ipcMain, nativeImage, type MenuItemConstructorOptions } from 'electron';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { jobsChainConfigFromEnv } from '../services/jobs/config.js';
+import type { JobsChainConfig } from '../services/jobs/discovery.js';
 import { AppSession } from '../services/session/session.js';
 import { createRouter } from '../ipc/router.js';
 import { sessionHandlers } from '../ipc/handlers.js';
 import { bindIpc } from './ipc.js';
 import { safeStorageKeychain } from './keychain.js';
+import { powerMonitorPlatform } from './platform.js';
 import { createMainWindow, hardenContents, hardenSession, registerAppScheme, serveRenderer } from './window.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -42,8 +45,10 @@ async function run(): Promise<void> {
   serveRenderer(RENDERER);
 
   const dataDir = app.getPath('userData');
+  const chain = jobsChain();
   const session = await AppSession.start({
     dataDir,
+    ...(chain ? { jobs: { chain, platform: powerMonitorPlatform() } } : {}),
     stagePaths: true,
     keychain: safeStorageKeychain(join(dataDir, 'remembered-passphrase.bin')),
     notify: (title, body) => {
@@ -94,6 +99,16 @@ async function run(): Promise<void> {
     tray?.destroy();
     session.close();
   });
+}
+
+/** The jobs chain from TROVE_RPC_URL and TROVE_DEPLOYMENT; a bad setting turns jobs off, not the app. */
+function jobsChain(): JobsChainConfig | undefined {
+  try {
+    return jobsChainConfigFromEnv();
+  } catch (err) {
+    console.error(`[trove] jobs are off: ${err instanceof Error ? err.message : 'unknown error'}`);
+    return undefined;
+  }
 }
 
 function menuTemplate(lock: () => void): MenuItemConstructorOptions[] {

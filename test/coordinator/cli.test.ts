@@ -80,7 +80,12 @@ describe('coordinator CLI', () => {
   });
 
   it('names the contract error when the chain refuses, and says when the chain cannot be reached', async () => {
-    const published = await run('publish', join(dir, 'job.json'));
+    // A job file without a deadline gets now + 30 days in whole seconds, so publishing job.json
+    // again within the same second as the first test would be the same document (and refused):
+    // this test publishes its own.
+    const job = JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, 'another.json'), JSON.stringify({ ...job, title: 'Sleep and mood, another' }));
+    const published = await run('publish', join(dir, 'another.json'));
     const jobId = /published job (\d+)/.exec(published)![1]!;
     // Only the job's coordinator may close its rounds.
     const err = await closeRoundOnChain(chain.accounts.researcher, chain.deployment, jobId, { root: 1n, size: 1 }, { included: [], dropped: [] }).catch((e: unknown) => e);
@@ -93,15 +98,15 @@ describe('coordinator CLI', () => {
     } finally {
       nowhere.destroy();
     }
+    writeFileSync(join(dir, 'unpublished.json'), JSON.stringify({ ...job, title: 'Sleep and mood, never published' }));
     const saved = args;
     args = args.map((a) => (a === chain.chain.url ? 'http://127.0.0.1:9' : a));
     try {
-      await expect(run('publish', join(dir, 'job.json'))).rejects.toMatchObject({ code: 'CHAIN_UNREACHABLE' });
+      await expect(run('publish', join(dir, 'unpublished.json'))).rejects.toMatchObject({ code: 'CHAIN_UNREACHABLE' });
     } finally {
       args = saved;
     }
     // The same document again would escrow a second reward under the same hash: refused first.
-    const job = JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(dir, 'fixed.json'), JSON.stringify({ ...job, deadline: 4_000_000_000 }));
     await run('publish', join(dir, 'fixed.json'));
     await expect(run('publish', join(dir, 'fixed.json'))).rejects.toMatchObject({ code: 'INVALID_JOB_SPEC' });

@@ -1,7 +1,7 @@
 // A researcher's coordinator on a local chain, and contributors that speak the real protocol:
 // per-job Ed25519 keys and Semaphore identities, CoordinatorClient over HTTP, SecAggClient for
 // the round.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Identity } from '@semaphore-protocol/identity';
@@ -18,13 +18,13 @@ import { SecAggClient } from '../../common/secagg/client.js';
 import { loadSodium } from '../../common/secagg/sodium.js';
 import { MessageType } from '../../common/secagg/wire.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
-import { completeJobDocument, publishJobDocument } from '../../coordinator/jobs.js';
-import { RoundRunner } from '../../coordinator/rounds.js';
-import { startCoordinatorServer, type CoordinatorServer, type CoordinatorServerOptions } from '../../coordinator/server.js';
-import { CoordinatorStore } from '../../coordinator/store.js';
+import { openCoordinator, publishExampleJob, sleepMoodExample } from '../../main/cli/local-network.js';
+import type { RoundRunner } from '../../coordinator/rounds.js';
+import type { CoordinatorServer, CoordinatorServerOptions } from '../../coordinator/server.js';
+import type { CoordinatorStore } from '../../coordinator/store.js';
 import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
 
-export const SLEEP_MOOD_JOB = JSON.parse(readFileSync(new URL('../../coordinator/jobs/sleep-mood.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+export const SLEEP_MOOD_JOB = sleepMoodExample();
 
 /** Polls `condition` until it holds or `timeoutMs` passes. */
 export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
@@ -67,22 +67,24 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
   const chain = await startTroveChain();
   const token = await chain.deploy('TestToken', ['Test Dollar', 'TUSD']);
   await mined(token.connect(chain.accounts.researcher).getFunction('mint')(await chain.accounts.researcher.getAddress(), 10n ** 30n));
+  const tokenAddress = await token.getAddress();
   const dir = mkdtempSync(join(tmpdir(), 'trove-coordinator-'));
   const dbFile = join(dir, 'coordinator.db');
   const clock = new TestClock();
   let port = 0;
   const open = async () => {
-    const store = new CoordinatorStore(dbFile);
-    const runner = await RoundRunner.open({
-      store,
-      chain: { coordinator: chain.accounts.coordinator, provider: chain.provider, deployment: chain.deployment },
-      now: clock.now,
-      startDelayMs: runnerOptions.startDelayMs ?? 0,
-      timers: runnerOptions.timers ?? false,
-    });
-    const server = await startCoordinatorServer({ runner, now: clock.now, ...serverOptions, port });
-    port = Number(new URL(server.url).port);
-    return { store, runner, server };
+    const parts = await openCoordinator(
+      dbFile,
+      {
+        chain: { coordinator: chain.accounts.coordinator, provider: chain.provider, deployment: chain.deployment },
+        now: clock.now,
+        startDelayMs: runnerOptions.startDelayMs ?? 0,
+        timers: runnerOptions.timers ?? false,
+      },
+      { now: clock.now, ...serverOptions, port },
+    );
+    port = Number(new URL(parts.server.url).port);
+    return parts;
   };
   let parts = await open();
   const rig: CoordinatorRig = {
@@ -100,28 +102,23 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
     get server() {
       return parts.server;
     },
-    stop: async () => {
-      parts.runner.close();
-      await parts.server.close();
-      parts.store.close();
-    },
+    stop: () => parts.close(),
     restart: async () => {
       parts = await open();
     },
-    publish: async (overrides = {}, validationCsv = null) => {
-      const document = completeJobDocument(
-        { ...SLEEP_MOOD_JOB, reward: { ...(SLEEP_MOOD_JOB.reward as object), token: await token.getAddress() }, ...overrides },
-        {
-          researcher: await chain.accounts.researcher.getAddress(),
-          coordinatorAddress: await chain.accounts.coordinator.getAddress(),
-          coordinatorUrl: parts.server.url,
-          deployment: chain.deployment,
-          nowMs: clock.now(),
-        },
-      );
-      const published = await publishJobDocument({ runner: parts.runner, researcher: chain.accounts.researcher, deployment: chain.deployment, document, validationCsv });
-      return { ...published, document };
-    },
+    publish: (overrides = {}, validationCsv = null) =>
+      publishExampleJob({
+        runner: parts.runner,
+        researcher: chain.accounts.researcher,
+        coordinatorAccount: chain.accounts.coordinator,
+        coordinatorUrl: parts.server.url,
+        deployment: chain.deployment,
+        token: tokenAddress,
+        tokenSymbol: 'TUSD',
+        nowMs: clock.now(),
+        overrides,
+        validationCsv,
+      }),
     close: async () => {
       await rig.stop().catch(() => undefined);
       await chain.close();

@@ -1,10 +1,12 @@
 // Discovery on a real local chain with the real contracts: a published job whose signed document
 // checks out becomes a consent card; a document changed after publishing, one signed by someone
 // else, and one that disagrees with the chain are hidden with the reason. Opting in refuses a bad
-// column mapping and a job over the privacy budget before anything reaches the coordinator.
-import { Wallet } from 'ethers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// column mapping and a job over the privacy budget before anything reaches the coordinator. On a
+// long chain the events are read a page of blocks at a time.
+import { JsonRpcProvider, Wallet, toQuantity } from 'ethers';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { jobDocumentPrivacyCost } from '../../common/jobs/document.js';
+import { JobDiscovery } from '../../main/services/jobs/discovery.js';
 import { JobsService } from '../../main/services/jobs/service.js';
 import { WorkerSupervisor } from '../../main/services/worker/supervisor.js';
 import { openPrivacyLedger } from '../../main/services/privacy/ledger.js';
@@ -87,27 +89,28 @@ describe('job discovery on a local chain', () => {
     const jobs = await service(vault);
     const view = await jobs.refresh();
     expect(view.chain).toMatchObject({ reachable: true, problem: null });
-    expect(view.jobs.map((j) => j.title).sort()).toEqual(['Costly', 'Sleep and mood']);
+    expect(view.jobs.map((j) => j.title).sort()).toEqual(['Costly', 'Sleep, steps and mood']);
     const card = view.jobs.find((j) => j.jobId === good.jobId)!;
     const cost = jobDocumentPrivacyCost(good.document);
     expect(card).toMatchObject({
       specHash: good.specHash,
-      researcher: { name: 'Sleep Lab', address: good.document.researcher.address },
+      researcher: { name: 'Sleep & Mood Lab', address: good.document.researcher.address },
       coordinator: { url: docs.url },
-      vectorLength: 6 * 8 + 8 + 8 * 4 + 4 + 1,
+      vectorLength: 7 * 4 + 4 + 1,
       rounds: 3,
-      minContributors: 3,
-      reward: { symbol: 'USD', perRound: good.document.reward.perRound, bond: '0' },
+      minContributors: 4,
+      reward: { symbol: 'TROVE', perRound: good.document.reward.perRound, bond: '0' },
       deadline: good.document.deadline * 1000,
       privacy: { epsilon: cost.epsilon, spentEpsilon: 0, fits: true, budget: { epsilon: 10 } },
       participation: { state: 'available', mapping: null, roundsContributed: 0, round: null, problem: null },
     });
     expect(card.columns).toEqual([
-      { name: 'sleep_hours', note: 'Hours slept', role: 'feature', kind: 'numeric' },
-      { name: 'steps', note: '', role: 'feature', kind: 'numeric' },
-      { name: 'caffeine_cups', note: '', role: 'feature', kind: 'numeric' },
-      { name: 'exercised', note: '', role: 'feature', kind: 'categorical' },
-      { name: 'mood', note: 'How the day felt', role: 'label', kind: 'class' },
+      { name: 'sleep_hours', note: 'Hours slept the night before', role: 'feature', kind: 'numeric' },
+      { name: 'steps', note: 'Steps walked that day', role: 'feature', kind: 'numeric' },
+      { name: 'resting_hr', note: 'Resting heart rate', role: 'feature', kind: 'numeric' },
+      { name: 'caffeine_cups', note: 'Cups of coffee or tea', role: 'feature', kind: 'numeric' },
+      { name: 'exercised', note: 'Whether you exercised (yes, no, sometimes)', role: 'feature', kind: 'categorical' },
+      { name: 'mood', note: 'Your mood rating for the day', role: 'label', kind: 'class' },
     ]);
     const reasons = new Map(view.hidden.map((h) => [h.jobId, h.reason]));
     expect(reasons.get(tampered.jobId)).toMatch(/does not match the hash registered on-chain/);
@@ -155,5 +158,64 @@ describe('job discovery on a local chain', () => {
     expect(jobs.list().jobs.every((j) => j.participation.state === 'available')).toBe(true);
     expect(vault.checkIntegrity()).toMatchObject({ ok: true, problems: [] });
     await jobs.close();
+  });
+});
+
+describe('job discovery on a long chain', () => {
+  // Mining thousands of blocks on anvil takes minutes, so the pages here are small; the default
+  // (DEFAULT_BLOCKS_PER_QUERY) pages the same way over a real chain's millions.
+  const PAGE = 100;
+
+  it('finds jobs published hundreds of blocks apart, searching a page of blocks per query', async () => {
+    const chain = await startTroveChain();
+    const docs = await new DocumentServer().start();
+    const config = { rpcUrl: chain.chain.url, chainId: chain.chainId.toString(), registry: chain.deployment.contracts.JobRegistry, fromBlock: chain.deployment.blockNumber };
+    const discovery = new JobDiscovery(config, { blocksPerQuery: PAGE });
+    const ranges: [number, number][] = [];
+    // Watches the real provider's requests; every one still goes to the chain.
+    const send = vi.spyOn(JsonRpcProvider.prototype, 'send');
+    try {
+      const token = await (await deployToken(chain)).getAddress();
+      const block = await chain.provider.getBlock('latest');
+      const base = {
+        researcher: await chain.accounts.researcher.getAddress(),
+        coordinator: { url: docs.url, address: await chain.accounts.coordinator.getAddress() },
+        token,
+        chainId: chain.chainId.toString(),
+        deadline: block!.timestamp + 30 * 86_400,
+      };
+      const early = await publishJob(chain, docs, sleepJob({ ...base, title: 'Early' }));
+      await chain.provider.send('anvil_mine', [toQuantity(2 * PAGE + 17)]);
+      const later = await publishJob(chain, docs, sleepJob({ ...base, title: 'Later' }));
+      await chain.provider.send('anvil_mine', [toQuantity(PAGE + 3)]);
+      const latest = await chain.provider.getBlockNumber();
+
+      send.mockClear();
+      const found = await discovery.discover();
+      for (const [method, params] of send.mock.calls) {
+        if (method !== 'eth_getLogs') continue;
+        const range = (params as [{ fromBlock: string; toBlock: string }])[0];
+        ranges.push([Number(range.fromBlock), Number(range.toBlock)]);
+      }
+      expect(found.jobs.map((j) => [j.event.jobId, j.document.title])).toEqual([
+        [early.jobId, 'Early'],
+        [later.jobId, 'Later'],
+      ]);
+      // Contiguous pages of at most PAGE blocks, from the deployment to the latest.
+      const from = chain.deployment.blockNumber ?? 0;
+      expect(ranges.length).toBe(Math.ceil((latest - from + 1) / PAGE));
+      expect(ranges.length).toBeGreaterThanOrEqual(4);
+      expect(ranges[0]![0]).toBe(from);
+      expect(ranges.at(-1)![1]).toBe(latest);
+      ranges.forEach(([a, b], i) => {
+        expect(b - a + 1).toBeLessThanOrEqual(PAGE);
+        if (i > 0) expect(a).toBe(ranges[i - 1]![1] + 1);
+      });
+    } finally {
+      send.mockRestore();
+      discovery.close();
+      await docs.close();
+      await chain.close();
+    }
   });
 });

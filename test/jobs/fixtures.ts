@@ -1,49 +1,35 @@
-// Jobs on a real local chain: a sleep-diary job document, signed by a researcher's key and
-// published to the real JobRegistry with its reward escrowed, and a small HTTP server that hands
-// out signed documents the way a coordinator's /v1/specs route does.
+// Jobs on a real local chain for discovery's hostile cases: the example sleep-diary job document,
+// signed by a researcher's key and published straight to the real JobRegistry with its reward
+// escrowed, and a small HTTP server that hands out signed documents the way a coordinator's
+// /v1/specs route does. Unlike the real coordinator's publish, both can be made to lie: a changed
+// document, another signer, on-chain terms that disagree, a host that never answers.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Contract, Signer } from 'ethers';
-import { parseJobDocument, type JobDocument, type JobDocumentInput, type SignedJob } from '../../common/jobs/document.js';
+import { parseJobDocument, roundVectorLength, type JobDocument, type JobDocumentInput, type SignedJob } from '../../common/jobs/document.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
+import { sleepMoodExample } from '../../main/cli/local-network.js';
 import { jobSpecHash, signJobDocument } from '../../contracts/job-document.js';
 import type { Vault } from '../../main/services/vault/index.js';
+import { Contributor, type CoordinatorRig } from '../coordinator/fixtures.js';
 import { mined, type TroveChain } from '../fixtures/trove-chain.js';
 
-export const PER_ROUND = 1_000n * 10n ** 6n;
-
-/** A job over the sleep diary: predict mood from sleep, steps, caffeine and exercise. */
+/**
+ * The coordinator's example job over the sleep diary (predict mood from sleep, steps, resting heart
+ * rate, caffeine and exercise), completed with the given addresses, chain and deadline.
+ */
 export function sleepJob(
   over: { researcher: string; coordinator: { url: string; address: string }; token: string; chainId: string; deadline: number } & Omit<Partial<JobDocumentInput>, 'researcher' | 'coordinator' | 'chainId' | 'deadline'>,
 ): JobDocument {
   const { researcher, coordinator, token, chainId, deadline, ...rest } = over;
+  const example = sleepMoodExample();
   return parseJobDocument({
-    version: 1,
-    title: 'Sleep and mood',
-    purpose: 'Learn how sleep, activity and caffeine relate to mood, to advise on better rest.',
-    researcher: { name: 'Sleep Lab', address: researcher },
+    ...example,
+    researcher: { ...(example.researcher as object), address: researcher },
     coordinator,
     chainId,
-    columnNotes: { sleep_hours: 'Hours slept', mood: 'How the day felt' },
-    training: {
-      kind: 'federated-training',
-      features: [
-        { column: 'sleep_hours', kind: 'numeric', scaling: { kind: 'standard', mean: 7, std: 1 } },
-        { column: 'steps', kind: 'numeric', scaling: { kind: 'minmax', min: 0, max: 20000 } },
-        { column: 'caffeine_cups', kind: 'numeric', scaling: { kind: 'minmax', min: 0, max: 6 } },
-        { column: 'exercised', kind: 'categorical', categories: ['yes', 'no', 'sometimes'] },
-      ],
-      label: { column: 'mood', kind: 'class', classes: ['low', 'okay', 'good', 'great'] },
-      model: { inputWidth: 6, layers: [{ type: 'dense', units: 8, activation: 'relu' }, { type: 'dense', units: 4, activation: 'softmax' }], loss: 'categorical-crossentropy' },
-      optimizer: { kind: 'adam', learningRate: 0.01 },
-      local: { epochs: 2, batchSize: 32, heldOutFraction: 0.1, clipNorm: 1, seed: 7 },
-    },
-    rounds: 3,
-    minContributors: 3,
-    privacy: { noiseMultiplier: 2, delta: 1e-6 },
-    reward: { token, symbol: 'USD', decimals: 6, perRound: PER_ROUND.toString(), bond: '0' },
+    reward: { ...(example.reward as object), token },
     deadline,
-    aggregation: { clipRange: 1, maxExamples: 1000, deadlines: { advertiseKeysMs: 5000, shareKeysMs: 5000, collectMaskedInputsMs: 5000, unmaskMs: 5000 } },
     ...rest,
   });
 }
@@ -141,4 +127,26 @@ export async function importDiary(vault: Vault, file: string, seed = 1, days = 2
 }
 
 /** The identity mapping: the diary's columns have the job's names. */
-export const DIARY_MAPPING = { sleep_hours: 'sleep_hours', steps: 'steps', caffeine_cups: 'caffeine_cups', exercised: 'exercised', mood: 'mood' };
+export const DIARY_MAPPING = { sleep_hours: 'sleep_hours', steps: 'steps', resting_hr: 'resting_hr', caffeine_cups: 'caffeine_cups', exercised: 'exercised', mood: 'mood' };
+
+/** Records every request made through it as "METHOD /path", then tells `onResponse` once it is answered. */
+export function recordingFetch(requests: string[], onResponse?: (request: string) => void): typeof fetch {
+  return async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const request = `${init?.method ?? 'GET'} ${url.pathname}`;
+    requests.push(request);
+    const res = await fetch(input, init);
+    onResponse?.(request);
+    return res;
+  };
+}
+
+/** Two other contributors enrolled in a job on the rig's coordinator; `round(n)` runs their part of round n. */
+export async function otherContributors(rig: CoordinatorRig, jobId: string, doc: JobDocument, name: string) {
+  const others = [1, 2].map((i) => new Contributor(rig.server.url, rig.clock.now, `${name}-${jobId}-${i}`));
+  for (const c of others) await c.enroll(jobId);
+  const d = roundVectorLength(doc) - 1;
+  return {
+    round: (round: number) => Promise.all(others.map((c, i) => c.runRound(jobId, doc, new Float64Array(d).fill(0.01 * (i + 1)), 100, { round }))),
+  };
+}

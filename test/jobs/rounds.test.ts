@@ -1,77 +1,109 @@
-// The rounds engine against a coordinator over real HTTP, with a real vault, real per-job
-// identities and training in a real worker process. An honest round goes from invitation to
-// unmasking with only a masked vector leaving; a coordinator that lies about the round, sends
-// garbage or an oversize model is refused with a typed error and gets nothing more; one that
-// vanishes mid-round is retried until it is back, and the round completes.
-import { Wallet } from 'ethers';
+// The rounds engine with a real vault, real per-job identities and training in a real worker
+// process. Honest rounds run against the real coordinator (chain, runner and HTTP server) with two
+// other contributors speaking the same protocol: a round goes from invitation to unmasking with
+// only a masked vector leaving, survives the coordinator stopping mid-round and starting again on
+// the same port and database, and resumes at the coordinator's current round after an app
+// restart. A hostile coordinator that lies about the round, sends garbage or an oversize model is
+// refused with a typed error and gets nothing more.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinatorClient } from '../../common/jobs/client.js';
 import { roundVectorLength, type JobDocument } from '../../common/jobs/document.js';
 import { parameterCountOf } from '../../common/jobspec.js';
+import { MessageType, readHeader } from '../../common/secagg/wire.js';
 import { deriveJobIdentity } from '../../main/services/jobs/identity.js';
-import { JobParticipation, type ParticipationEvents, type ParticipationProblem, type RoundStep } from '../../main/services/rounds/participation.js';
+import { JobParticipation, type ParticipationEvents, type ParticipationOptions, type ParticipationProblem, type RoundStep } from '../../main/services/rounds/participation.js';
 import { WorkerSupervisor } from '../../main/services/worker/supervisor.js';
 import type { Vault } from '../../main/services/vault/index.js';
+import { startRig, type CoordinatorRig } from '../coordinator/fixtures.js';
 import { newVault, useTempDir } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
-import { DIARY_MAPPING, importDiary, sleepJob } from './fixtures.js';
-import { TestCoordinator, type CoordinatorHooks } from './test-coordinator.js';
+import { DIARY_MAPPING, importDiary, otherContributors, recordingFetch } from './fixtures.js';
+import { HOSTILE_CHAIN, HOSTILE_JOB, HostileCoordinator, hostileJobDocument, type Hostility } from './hostile-coordinator.js';
 
 const t = useTempDir();
-const CHAIN = '31337';
-const JOB = '1';
 let supervisor: WorkerSupervisor;
-const running: { p: JobParticipation; c: TestCoordinator }[] = [];
+let rig: CoordinatorRig;
+const running: JobParticipation[] = [];
+const hostile: HostileCoordinator[] = [];
 let vaults = 0;
 
 beforeAll(async () => {
   supervisor = new WorkerSupervisor({ launcher: await testWorkerLauncher(), defaultMemoryLimitMb: 512 });
+  // The coordinator's own timers start rounds and close stages, as in production.
+  rig = await startRig({}, { timers: true, startDelayMs: 0 });
 });
 afterAll(async () => {
   await supervisor.stop();
+  await rig?.close();
 });
 afterEach(async () => {
-  for (const { p, c } of running.splice(0)) {
-    await p.stop();
-    await c.close();
-  }
+  for (const p of running.splice(0)) await p.stop();
+  for (const c of hostile.splice(0)) await c.close();
 });
 
-function jobDocument(): JobDocument {
-  return sleepJob({
-    researcher: Wallet.createRandom().address,
-    coordinator: { url: 'http://coordinator.test', address: Wallet.createRandom().address },
-    token: Wallet.createRandom().address,
-    chainId: CHAIN,
-    deadline: Math.floor(Date.now() / 1000) + 86_400,
-  });
-}
+const FAST: Partial<ParticipationOptions> = { backoffMs: () => 50, inboxWaitMs: 1_000, maxPollMs: 200, policyRecheckMs: 50 };
 
-async function setUp(hooks: CoordinatorHooks = {}, mayRun?: () => { ok: true } | { ok: false; reason: string }, lastRound: number | null = null): Promise<{ p: JobParticipation; c: TestCoordinator; vault: Vault; doc: JobDocument }> {
+async function diaryVault(): Promise<{ vault: Vault; datasetId: string }> {
   const n = ++vaults;
   const vault = await newVault(t, {}, `vault-${n}.db`);
-  const datasetId = await importDiary(vault, t.file(`diary-${n}.csv`));
-  const doc = jobDocument();
-  const c = await new TestCoordinator(doc, CHAIN, JOB, hooks).start();
-  const identity = await deriveJobIdentity(vault, { chainId: CHAIN, registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3', jobId: JOB });
+  return { vault, datasetId: await importDiary(vault, t.file(`diary-${n}.csv`)) };
+}
+
+/** A job on the real coordinator: three contributors a round, `rounds` rounds. */
+async function publish(rounds = 1): Promise<{ jobId: string; doc: JobDocument }> {
+  const { jobId, document } = await rig.publish({ rounds, minContributors: 3 });
+  return { jobId, doc: document };
+}
+
+/** The app enrolled in `jobId` (as opt-in does) and its participation, not yet started. */
+async function appIn(
+  jobId: string,
+  doc: JobDocument,
+  options: { vault?: { vault: Vault; datasetId: string }; lastRound?: number | null; mayRun?: ParticipationOptions['mayRun']; onResponse?: (request: string) => void } = {},
+) {
+  const { vault, datasetId } = options.vault ?? (await diaryVault());
+  const identity = await deriveJobIdentity(vault, { chainId: doc.chainId, registry: rig.chain.deployment.contracts.JobRegistry, jobId });
+  const requests: string[] = [];
+  const client = new CoordinatorClient({ baseUrl: rig.server.url, timeoutMs: 5_000, fetch: recordingFetch(requests, options.onResponse) });
+  if (options.vault === undefined) await client.enroll(jobId, identity.signing, identity.enrollment());
+  requests.length = 0;
   const p = new JobParticipation({
-    jobId: JOB,
-    chainId: CHAIN,
+    ...FAST,
+    jobId,
+    chainId: doc.chainId,
+    document: doc,
+    identity,
+    client,
+    vault,
+    supervisor,
+    mapping: { datasetId, columns: DIARY_MAPPING },
+    lastRound: options.lastRound ?? null,
+    ...(options.mayRun ? { mayRun: options.mayRun } : {}),
+  });
+  running.push(p);
+  return { p, vault, datasetId, requests };
+}
+
+async function hostileApp(hostility: Hostility) {
+  const { vault, datasetId } = await diaryVault();
+  const doc = hostileJobDocument();
+  const c = await new HostileCoordinator(doc, hostility).start();
+  hostile.push(c);
+  const identity = await deriveJobIdentity(vault, { chainId: HOSTILE_CHAIN, registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3', jobId: HOSTILE_JOB });
+  const p = new JobParticipation({
+    ...FAST,
+    jobId: HOSTILE_JOB,
+    chainId: HOSTILE_CHAIN,
     document: doc,
     identity,
     client: new CoordinatorClient({ baseUrl: c.url, timeoutMs: 5_000 }),
     vault,
     supervisor,
     mapping: { datasetId, columns: DIARY_MAPPING },
-    backoffMs: () => 50,
-    inboxWaitMs: 1_000,
-    maxPollMs: 200,
-    policyRecheckMs: 50,
-    lastRound,
-    ...(mayRun ? { mayRun } : {}),
+    lastRound: null,
   });
-  running.push({ p, c });
-  return { p, c, vault, doc };
+  running.push(p);
+  return { p, c, vault };
 }
 
 /** Resolves with the first `event` whose arguments satisfy `match`. */
@@ -92,39 +124,119 @@ function kinds(vault: Vault): string[] {
   return vault.activity(0, 100).entries.map((e) => e.kind).reverse();
 }
 
-describe('taking part in rounds', () => {
+/** The masked inputs the coordinator accepted in a round. */
+function maskedInputs(jobId: string, round: number): Uint8Array[] {
+  return rig.store.events(jobId, round).flatMap((e) => (e.kind === 'message' && readHeader(e.data).type === MessageType.MaskedInput ? [e.data] : []));
+}
+
+describe('taking part in rounds with the real coordinator', () => {
   it('trains, masks and uploads in an honest round, and logs what left the machine', async () => {
-    const { p, c, vault, doc } = await setUp();
+    const { jobId, doc } = await publish();
+    const others = await otherContributors(rig, jobId, doc, 'rounds');
+    const { p, vault, requests } = await appIn(jobId, doc);
     const steps = new Set<RoundStep>();
     p.on('progress', (r) => steps.add(r.step));
     const contributed = when(p, 'contributed');
     const finished = when(p, 'status', (s) => s === 'finished');
     p.start();
+    const peerOutcomes = await others.round(0);
     expect(await contributed).toEqual([0]);
     await finished;
+    await rig.runner.settled();
 
-    expect(c.posts).toHaveLength(4); // keys, shares, masked vector, unmasking shares
-    const result = c.result!;
-    expect(result.contributors).toEqual([0, 1, 2]);
-    const trained = vault.activity(0, 100).entries.find((e) => e.kind === 'job.trained')!;
-    const examples = trained.details!.examples as number;
-    expect(examples).toBeGreaterThan(100);
-    // The sum's last coordinate is the example weights: this device's and the two others'.
+    expect(peerOutcomes.map((o) => o.stage)).toEqual(['done', 'done']);
+    expect(requests.filter((r) => r.startsWith('POST'))).toHaveLength(4); // keys, shares, masked vector, unmasking shares
+    expect(rig.runner.status(jobId).rounds[0]).toMatchObject({ stage: 'closed', invited: 3, included: 3 });
     const d = roundVectorLength(doc);
-    expect(result.sum[d - 1]).toBeCloseTo(examples / doc.aggregation.maxExamples + 2 * c.peerWeight, 3);
-
     expect(['training', 'masking', 'uploading', 'unmasking', 'done'].every((s) => steps.has(s as RoundStep))).toBe(true);
     expect(kinds(vault)).toEqual(expect.arrayContaining(['job.round-started', 'job.data-granted', 'job.trained', 'job.upload', 'job.round-done']));
     const upload = vault.activity(0, 100).entries.find((e) => e.kind === 'job.upload')!;
-    expect(upload.summary).toMatch(new RegExp(`^Sent a masked vector of ${d} numbers \\([0-9.]+ KB\\) to http://coordinator.test .*; no rows\\.$`));
-    expect(upload.details).toEqual({ job: JOB, round: 0, numbers: d, bytes: c.posts[2]!.length, to: 'http://coordinator.test' });
+    const origin = rig.server.url.replace(/[.]/g, '\\.');
+    expect(upload.summary).toMatch(new RegExp(`^Sent a masked vector of ${d} numbers \\([0-9.]+ KB\\) to ${origin} .*; no rows\\.$`));
+    // What the log says left is what the coordinator holds: a masked vector of the same size.
+    const [masked] = maskedInputs(jobId, 0);
+    expect(upload.details).toEqual({ job: jobId, round: 0, numbers: d, bytes: masked!.length, to: rig.server.url });
     const granted = vault.activity(0, 100).entries.find((e) => e.kind === 'job.data-granted')!;
     expect((granted.details!.columns as string[]).sort()).toEqual(Object.values(DIARY_MAPPING).sort());
     expect(vault.checkIntegrity()).toMatchObject({ ok: true });
   }, 30_000);
 
+  it('waits out a coordinator that stops mid-round, then finishes the round with nothing lost once it is back', async () => {
+    const { jobId, doc } = await publish();
+    const others = await otherContributors(rig, jobId, doc, 'rounds');
+    let posts = 0;
+    let stopped: Promise<void> | null = null;
+    // Stopped once the app's key shares are in: everyone is then past the invitation.
+    const onResponse = (request: string): void => {
+      if (request.startsWith('POST') && ++posts === 2) stopped ??= rig.stop();
+    };
+    const { p, vault } = await appIn(jobId, doc, { onResponse });
+    const unreachable = when(p, 'problem', (problem) => problem.code === 'COORDINATOR_UNREACHABLE' && problem.round === 0);
+    const contributed = when(p, 'contributed');
+    p.start();
+    const peerOutcomes = others.round(0);
+    await unreachable;
+    await stopped;
+    await rig.restart();
+    expect(await contributed).toEqual([0]);
+    expect((await peerOutcomes).map((o) => o.stage)).toEqual(['done', 'done']);
+    await rig.runner.settled();
+    expect(rig.runner.status(jobId).rounds[0]).toMatchObject({ stage: 'closed', invited: 3, included: 3 });
+    expect(kinds(vault)).toContain('job.round-done');
+    expect(vault.checkIntegrity()).toMatchObject({ ok: true });
+  }, 30_000);
+
+  it('waits while the run policy says no, asking the coordinator nothing, and goes on when it says yes', async () => {
+    const { jobId, doc } = await publish();
+    let onBattery = true;
+    let enrolled = false;
+    let firstAsked: (request: string) => void = () => undefined;
+    const asked = new Promise<string>((resolve) => (firstAsked = resolve));
+    const { p, requests } = await appIn(jobId, doc, {
+      mayRun: () => (onBattery ? { ok: false, reason: 'Waiting for the device to be plugged in.' } : { ok: true }),
+      onResponse: (request) => enrolled && firstAsked(request),
+    });
+    enrolled = true;
+    const paused = when(p, 'status', (s) => s === 'paused');
+    const detail = when(p, 'progress', (r) => r.detail === 'Waiting for the device to be plugged in.');
+    p.start();
+    await paused;
+    await detail;
+    expect(requests).toEqual([]);
+    onBattery = false;
+    expect(await asked).toBe(`GET /v1/jobs/${jobId}/round`);
+  }, 30_000);
+
+  it('after a restart, takes no part again in a round it already had, and joins the coordinator’s current round', async () => {
+    const { jobId, doc } = await publish(2);
+    const others = await otherContributors(rig, jobId, doc, 'rounds');
+    const first = await appIn(jobId, doc);
+    const contributed = when(first.p, 'contributed');
+    first.p.start();
+    const round0 = others.round(0);
+    expect(await contributed).toEqual([0]);
+    await round0;
+    await first.p.stop();
+
+    // The app starts again knowing it had round 0; the coordinator has moved on to round 1.
+    const later = await appIn(jobId, doc, { vault: { vault: first.vault, datasetId: first.datasetId }, lastRound: 0 });
+    const again = when(later.p, 'contributed');
+    later.p.start();
+    const round1 = others.round(1);
+    expect(await again).toEqual([1]);
+    await round1;
+    await rig.runner.settled();
+    expect(later.requests.some((r) => r.includes('/rounds/0/') || r.endsWith('/models/0'))).toBe(false);
+    expect(rig.runner.status(jobId).rounds.map((r) => [r.stage, r.included])).toEqual([
+      ['closed', 3],
+      ['closed', 3],
+    ]);
+  }, 30_000);
+});
+
+describe('a hostile coordinator', () => {
   it('refuses round settings that lower the survivor minimum, and sends nothing', async () => {
-    const { p, c, vault } = await setUp({ setupParams: (honest) => ({ ...honest, minimumSurvivors: 2 }) });
+    const { p, c, vault } = await hostileApp({ setupParams: (honest) => ({ ...honest, minimumSurvivors: 2 }) });
     const problem = when(p, 'problem', problemWith('SECAGG_UNSAFE_REQUEST'));
     p.start();
     const [found] = await problem;
@@ -136,7 +248,7 @@ describe('taking part in rounds', () => {
   }, 30_000);
 
   it('refuses an invitation to a round under another round id before fetching anything', async () => {
-    const { p, c } = await setUp({ invite: (honest) => ({ ...honest, roundId: 'ff'.repeat(16) }) });
+    const { p, c } = await hostileApp({ invite: (honest) => ({ ...honest, roundId: 'ff'.repeat(16) }) });
     const problem = when(p, 'problem', problemWith('SECAGG_WRONG_ROUND'));
     p.start();
     await problem;
@@ -146,7 +258,7 @@ describe('taking part in rounds', () => {
   }, 30_000);
 
   it('refuses a model larger than the job’s, before any data is read', async () => {
-    const { p, c, vault } = await setUp({ modelBytes: 4 * parameterCountOf(jobDocument().training.model) + 4 });
+    const { p, c, vault } = await hostileApp({ modelBytes: 4 * parameterCountOf(hostileJobDocument().training.model) + 4 });
     const problem = when(p, 'problem', problemWith('COORDINATOR_PROTOCOL'));
     p.start();
     const [found] = await problem;
@@ -158,7 +270,7 @@ describe('taking part in rounds', () => {
 
   it('refuses garbage in the inbox mid-round and sends nothing after it', async () => {
     const garbage = JSON.stringify({ messages: [{ seq: 2, data: Buffer.from('not a secure-aggregation message at all').toString('base64') }], stage: 'share-keys' });
-    const { p, c, vault } = await setUp({ inbox: { afterPosts: 1, body: () => garbage } });
+    const { p, c, vault } = await hostileApp({ inbox: { afterPosts: 1, body: garbage } });
     const problem = when(p, 'problem', problemWith('SECAGG_MALFORMED'));
     p.start();
     await problem;
@@ -169,54 +281,11 @@ describe('taking part in rounds', () => {
   }, 30_000);
 
   it('refuses an inbox answer that is not JSON', async () => {
-    const { p, c } = await setUp({ inbox: { afterPosts: 0, body: () => '<html>oops</html>' } });
+    const { p, c } = await hostileApp({ inbox: { afterPosts: 0, body: '<html>oops</html>' } });
     const problem = when(p, 'problem', problemWith('COORDINATOR_PROTOCOL'));
     p.start();
     await problem;
     await p.stop();
     expect(c.posts).toHaveLength(0);
-  }, 30_000);
-
-  it('waits out a coordinator that vanishes mid-round, then finishes the round with nothing lost', async () => {
-    const { p, c, vault } = await setUp();
-    c.once('post', () => setImmediate(() => void c.goAway()));
-    const unreachable = when(p, 'problem', (problem) => problem.code === 'COORDINATOR_UNREACHABLE' && problem.round === 0);
-    const contributed = when(p, 'contributed');
-    p.start();
-    await unreachable;
-    await c.comeBack();
-    expect(await contributed).toEqual([0]);
-    expect(c.result!.contributors).toEqual([0, 1, 2]);
-    expect(kinds(vault)).toContain('job.round-done');
-    expect(vault.checkIntegrity()).toMatchObject({ ok: true });
-  }, 30_000);
-
-  it('waits while the run policy says no, asking the coordinator nothing, and goes on when it says yes', async () => {
-    let onBattery = true;
-    const { p, c } = await setUp({}, () => (onBattery ? { ok: false, reason: 'Waiting for the device to be plugged in.' } : { ok: true }));
-    const paused = when(p, 'status', (s) => s === 'paused');
-    const detail = when(p, 'progress', (r) => r.detail === 'Waiting for the device to be plugged in.');
-    p.start();
-    await paused;
-    await detail;
-    expect(c.requests).toEqual([]);
-    const asked = new Promise<string>((resolve) => c.once('request', resolve));
-    onBattery = false;
-    expect(await asked).toBe('GET /v1/jobs/1/round');
-  }, 30_000);
-
-  it('after a restart, takes no part again in a round it already had, and joins the coordinator’s current round', async () => {
-    const done = await setUp({ round: 0 }, undefined, 0);
-    const waiting = when(done.p, 'status', (s) => s === 'waiting');
-    done.p.start();
-    await waiting;
-    await done.p.stop();
-    expect(done.c.requests.filter((r) => !r.startsWith('GET /v1/jobs/1/round'))).toEqual([]);
-
-    const later = await setUp({ round: 1 }, undefined, 0);
-    const contributed = when(later.p, 'contributed');
-    later.p.start();
-    expect(await contributed).toEqual([1]);
-    expect(later.c.result!.contributors).toEqual([0, 1, 2]);
   }, 30_000);
 });

@@ -1,50 +1,34 @@
 // The jobs channels end to end through the IPC router and the app session: a job published on a
-// real local chain shows as a card (checked against the IPC contract), the user opts in with a
-// column mapping, the round runs in the background with progress events, and after a restart
-// the job picks up where it was.
+// real local chain by the real coordinator shows as a card (checked against the IPC contract), the
+// user opts in with a column mapping, the round runs in the background with progress events
+// alongside two other contributors, and after a restart the job picks up where it was.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events, type JobCardValue, type JobsViewValue } from '../../common/ipc/contract.js';
+import type { JobDocument } from '../../common/jobs/document.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import { createRouter } from '../../main/ipc/router.js';
 import { sessionHandlers } from '../../main/ipc/handlers.js';
 import { jobsChainConfig } from '../../main/services/jobs/config.js';
 import { AppSession, type AppSessionOptions } from '../../main/services/session/session.js';
 import { uploadFile } from '../../preload/api.js';
-import { startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
+import { Contributor, startRig, type CoordinatorRig } from '../coordinator/fixtures.js';
 import { FAST_KDF, PASSPHRASE } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
-import { DIARY_MAPPING, DocumentServer, deployToken, publishJob, sleepJob, type Published } from './fixtures.js';
-import { TestCoordinator } from './test-coordinator.js';
+import { DIARY_MAPPING, otherContributors, recordingFetch } from './fixtures.js';
 
 describe('jobs through the app session', () => {
-  let chain: TroveChain;
-  const docs = new DocumentServer();
-  let coordinator: TestCoordinator;
-  let job: Published;
+  let rig: CoordinatorRig;
+  let job: { jobId: string; document: JobDocument };
+  const requests: string[] = [];
   let dir: string;
   let options: AppSessionOptions;
 
   beforeAll(async () => {
-    chain = await startTroveChain();
-    await docs.start();
-    const token = await (await deployToken(chain)).getAddress();
-    const block = await chain.provider.getBlock('latest');
-    const base = {
-      researcher: await chain.accounts.researcher.getAddress(),
-      token,
-      chainId: chain.chainId.toString(),
-      deadline: block!.timestamp + 30 * 86_400,
-    };
-    const placeholder = sleepJob({ ...base, coordinator: { url: 'http://127.0.0.1:1', address: Wallet.createRandom().address } });
-    coordinator = await new TestCoordinator(placeholder, chain.chainId.toString(), '0').start();
-    const document = sleepJob({ ...base, coordinator: { url: coordinator.url, address: await chain.accounts.coordinator.getAddress() } });
-    job = await publishJob(chain, docs, document);
-    coordinator.doc = document;
-    coordinator.jobId = job.jobId;
+    rig = await startRig({}, { timers: true, startDelayMs: 0 });
+    job = await rig.publish({ rounds: 1, minContributors: 3 });
     dir = mkdtempSync(join(tmpdir(), 'trove-jobs-'));
     options = {
       dataDir: join(dir, 'app'),
@@ -52,6 +36,7 @@ describe('jobs through the app session', () => {
       jobs: {
         chain: jsonRoundTrip(),
         launcher: await testWorkerLauncher(),
+        fetch: recordingFetch(requests),
         participation: { backoffMs: () => 50, inboxWaitMs: 1_000, maxPollMs: 200 },
       },
     };
@@ -59,13 +44,11 @@ describe('jobs through the app session', () => {
 
   /** The chain settings as the host reads them: from the deployment file's JSON. */
   function jsonRoundTrip() {
-    return jobsChainConfig(chain.chain.url, JSON.parse(JSON.stringify(chain.deployment)));
+    return jobsChainConfig(rig.chain.chain.url, JSON.parse(JSON.stringify(rig.chain.deployment)));
   }
 
   afterAll(async () => {
-    await coordinator?.close();
-    await docs.close();
-    await chain?.close();
+    await rig?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -112,19 +95,23 @@ describe('jobs through the app session', () => {
     expect(view.chain.reachable).toBe(true);
     const card = view.jobs.find((j) => j.jobId === job.jobId)!;
     expect(card.participation.state).toBe('available');
-    expect(card.coordinator.url).toBe(coordinator.url);
+    expect(card.coordinator.url).toBe(rig.server.url);
 
+    const others = (await otherContributors(rig, job.jobId, job.document, 'session')).round(0);
     const done = app.changed((c) => c.participation.roundsContributed === 1);
     const joined = await app.call<JobCardValue>('jobs.optIn', { jobId: job.jobId, datasetId: report.datasetId, columns: DIARY_MAPPING });
     expect(joined.participation).toMatchObject({ mapping: { datasetId: report.datasetId, columns: DIARY_MAPPING } });
     expect(['joined', 'waiting', 'working']).toContain(joined.participation.state);
     await done;
+    expect((await others).map((o) => o.stage)).toEqual(['done', 'done']);
     expect(app.changes.some((c) => c.participation.round?.step === 'training')).toBe(true);
-    expect(coordinator.result!.contributors).toEqual([0, 1, 2]);
+    await rig.runner.settled();
+    expect(rig.runner.status(job.jobId).rounds).toMatchObject([{ round: 0, stage: 'closed', invited: 3, included: 3 }]);
+    const roundEvents = rig.store.events(job.jobId, 0).length;
 
     const activity = await app.call<{ entries: { kind: string; summary: string; details?: Record<string, unknown> }[] }>('activity.list', { offset: 0, limit: 100 });
     const consent = activity.entries.find((e) => e.kind === 'job.consent')!;
-    expect(consent.summary).toMatch(/^Joined "Sleep and mood" by Sleep Lab: it reads "sleep_hours", .* each round sends a masked vector of \d+ numbers .* never rows/);
+    expect(consent.summary).toMatch(/^Joined "Sleep, steps and mood" by Sleep & Mood Lab: it reads "sleep_hours", .* each round sends a masked vector of \d+ numbers .* never rows/);
     expect(consent.details).toMatchObject({ job: job.jobId, dataset: report.datasetId, columns: DIARY_MAPPING });
     // The privacy cost is charged: the card now counts it as spent.
     const after = (await app.call<JobsViewValue>('jobs.list')).jobs.find((j) => j.jobId === job.jobId)!;
@@ -146,7 +133,8 @@ describe('jobs through the app session', () => {
     await again.call('vault.unlock', { passphrase: PASSPHRASE });
     const resumed = await finished;
     expect(resumed.participation.roundsContributed).toBe(1);
-    expect(coordinator.posts).toHaveLength(4);
+    // Nothing more reached the finished round.
+    expect(rig.store.events(job.jobId, 0)).toHaveLength(roundEvents);
 
     const policy = await again.call<JobsViewValue>('jobs.setRunPolicy', { policy: 'on-power' });
     expect(policy.runPolicy).toBe('on-power');
@@ -158,59 +146,39 @@ describe('jobs through the app session', () => {
   }, 60_000);
 
   it('leaves a joined job: the coordinator is told, nothing more runs, and the log says so', async () => {
-    const block = await chain.provider.getBlock('latest');
-    const waiting = await new TestCoordinator(job.document, chain.chainId.toString(), '0', { waiting: true }).start();
-    try {
-      const document = sleepJob({
-        researcher: await chain.accounts.researcher.getAddress(),
-        token: job.document.reward.token,
-        chainId: chain.chainId.toString(),
-        deadline: block!.timestamp + 30 * 86_400,
-        title: 'Sleep and mood, again',
-        coordinator: { url: waiting.url, address: await chain.accounts.coordinator.getAddress() },
-      });
-      const second = await publishJob(chain, docs, document);
-      waiting.doc = document;
-      waiting.jobId = second.jobId;
-      const app = await open({ ...options, dataDir: join(dir, 'second') });
-      await app.call('vault.create', { passphrase: PASSPHRASE });
-      const blob = new Blob([sleepDiaryCsv(4, 60)]);
-      const staged = await uploadFile({ name: 'diary.csv', size: blob.size, slice: (a, b) => blob.slice(a, b) }, (c, r) => app.router.handle(c, r));
-      if (!staged.ok) throw new Error(staged.error.message);
-      const report = await app.call<{ datasetId: string }>('import.start', { importId: 'diary-import-2', file: staged.value.token, policy: 'reject-import' });
-      await app.call('jobs.refresh');
+    // Three contributors a round and only this one enrolled: it waits for the first round.
+    const second = await rig.publish({ title: 'Sleep and mood, again', rounds: 1, minContributors: 3 });
+    const app = await open({ ...options, dataDir: join(dir, 'second') });
+    await app.call('vault.create', { passphrase: PASSPHRASE });
+    const blob = new Blob([sleepDiaryCsv(4, 60)]);
+    const staged = await uploadFile({ name: 'diary.csv', size: blob.size, slice: (a, b) => blob.slice(a, b) }, (c, r) => app.router.handle(c, r));
+    if (!staged.ok) throw new Error(staged.error.message);
+    const report = await app.call<{ datasetId: string }>('import.start', { importId: 'diary-import-2', file: staged.value.token, policy: 'reject-import' });
+    await app.call('jobs.refresh');
 
-      const roundRequest = `GET /v1/jobs/${second.jobId}/round`;
-      const polled = new Promise<string>((resolve) => {
-        const seen = (r: string): void => {
-          if (r !== roundRequest) return;
-          waiting.off('request', seen);
-          resolve(r);
-        };
-        waiting.on('request', seen);
-      });
-      const isWaiting = app.changed((c) => c.jobId === second.jobId && c.participation.state === 'waiting');
-      await app.call('jobs.optIn', { jobId: second.jobId, datasetId: report.datasetId, columns: DIARY_MAPPING });
-      expect(await polled).toBe(roundRequest);
-      expect(waiting.requests[0]).toBe(`POST /v1/jobs/${second.jobId}/enroll`);
-      await isWaiting;
+    const base = `/v1/jobs/${second.jobId}`;
+    const toJob = () => requests.filter((r) => r.includes(`${base}/`));
+    const isWaiting = app.changed((c) => c.jobId === second.jobId && c.participation.state === 'waiting');
+    await app.call('jobs.optIn', { jobId: second.jobId, datasetId: report.datasetId, columns: DIARY_MAPPING });
+    await isWaiting;
+    expect(toJob()[0]).toBe(`POST ${base}/enroll`);
+    expect(toJob()).toContain(`GET ${base}/round`);
+    expect((await new Contributor(rig.server.url, rig.clock.now, 'session-reader').client.status(second.jobId)).enrolled).toBe(1);
 
-      const left = await app.call<JobCardValue>('jobs.optOut', { jobId: second.jobId });
-      expect(left.participation.state).toBe('left');
-      expect(waiting.requests).toContain(`DELETE /v1/jobs/${second.jobId}/enroll`);
-      const asked = waiting.requests.length;
-      // Leaving twice is refused; the job stays on the list as left.
-      await expect(app.call('jobs.optOut', { jobId: second.jobId })).rejects.toMatchObject({ code: 'NOT_ENROLLED' });
-      const view = await app.call<JobsViewValue>('jobs.list');
-      expect(view.jobs.find((j) => j.jobId === second.jobId)!.participation.state).toBe('left');
-      const activity = await app.call<{ entries: { kind: string; summary: string }[] }>('activity.list', { offset: 0, limit: 50 });
-      expect(activity.entries[0]).toMatchObject({ kind: 'job.leave', summary: expect.stringMatching(/^Left "Sleep and mood, again"\. Nothing more runs for it on this device\.$/) });
-      expect(activity.entries.some((e) => e.kind === 'job.data-granted')).toBe(false);
-      app.session.close();
-      expect(waiting.requests.length).toBe(asked);
-      expect(app.internal).toEqual([]);
-    } finally {
-      await waiting.close();
-    }
+    const left = await app.call<JobCardValue>('jobs.optOut', { jobId: second.jobId });
+    expect(left.participation.state).toBe('left');
+    expect(toJob()).toContain(`DELETE ${base}/enroll`);
+    expect((await new Contributor(rig.server.url, rig.clock.now, 'session-reader').client.status(second.jobId)).enrolled).toBe(0);
+    const asked = toJob().length;
+    // Leaving twice is refused; the job stays on the list as left.
+    await expect(app.call('jobs.optOut', { jobId: second.jobId })).rejects.toMatchObject({ code: 'NOT_ENROLLED' });
+    const view = await app.call<JobsViewValue>('jobs.list');
+    expect(view.jobs.find((j) => j.jobId === second.jobId)!.participation.state).toBe('left');
+    const activity = await app.call<{ entries: { kind: string; summary: string }[] }>('activity.list', { offset: 0, limit: 50 });
+    expect(activity.entries[0]).toMatchObject({ kind: 'job.leave', summary: expect.stringMatching(/^Left "Sleep and mood, again"\. Nothing more runs for it on this device\.$/) });
+    expect(activity.entries.some((e) => e.kind === 'job.data-granted')).toBe(false);
+    app.session.close();
+    expect(toJob().length).toBe(asked);
+    expect(app.internal).toEqual([]);
   }, 60_000);
 });

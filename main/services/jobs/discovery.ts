@@ -61,13 +61,19 @@ export interface DiscoveryOptions {
   documentTimeoutMs?: number;
   /** Unix seconds now (tests move it). */
   nowSeconds?: () => number;
+  /** Blocks searched per event query (public RPC providers refuse long ranges). */
+  blocksPerQuery?: number;
 }
+
+/** A range most RPC providers accept for eth_getLogs. */
+export const DEFAULT_BLOCKS_PER_QUERY = 5_000;
 
 export class JobDiscovery {
   private readonly provider: JsonRpcProvider;
   private readonly registry: Contract;
   private readonly fetcher: typeof fetch;
   private readonly documentTimeoutMs: number;
+  private readonly blocksPerQuery: number;
   private readonly nowSeconds: () => number;
   /** Documents already verified, by job id and spec hash: a document never changes once published. */
   private readonly verified = new Map<string, JobDocument>();
@@ -81,6 +87,7 @@ export class JobDiscovery {
     this.registry = new Contract(getAddress(config.registry), REGISTRY_ABI, this.provider);
     this.fetcher = options.fetch ?? fetch;
     this.documentTimeoutMs = options.documentTimeoutMs ?? 10_000;
+    this.blocksPerQuery = Math.max(1, Math.floor(options.blocksPerQuery ?? DEFAULT_BLOCKS_PER_QUERY));
     this.nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
   }
 
@@ -92,8 +99,7 @@ export class JobDiscovery {
       if (chainId.toString() !== this.config.chainId) {
         throw new TroveError('CHAIN_UNREACHABLE', `The chain at the configured address is chain ${chainId}, not chain ${this.config.chainId}.`);
       }
-      const logs = await this.registry.queryFilter(this.registry.filters.JobPublished!(), this.config.fromBlock ?? 0, 'latest');
-      events = logs.filter(isEventLog).map(toPublishedJob);
+      events = (await this.publishedEvents()).filter(isEventLog).map(toPublishedJob);
     } catch (err) {
       if (err instanceof TroveError) throw err;
       throw new TroveError('CHAIN_UNREACHABLE', 'The chain cannot be reached, so no jobs could be read. Trove will try again.', undefined, { cause: err });
@@ -109,6 +115,17 @@ export class JobDiscovery {
       }
     }
     return { jobs, hidden };
+  }
+
+  /** JobPublished events from the deployment block to the latest, a page of blocks per query. */
+  private async publishedEvents() {
+    const latest = await this.provider.getBlockNumber();
+    const filter = this.registry.filters.JobPublished!();
+    const logs = [];
+    for (let from = this.config.fromBlock ?? 0; from <= latest; from += this.blocksPerQuery) {
+      logs.push(...(await this.registry.queryFilter(filter, from, Math.min(from + this.blocksPerQuery - 1, latest))));
+    }
+    return logs;
   }
 
   private async check(event: PublishedJob): Promise<DiscoveredJob> {

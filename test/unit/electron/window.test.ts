@@ -5,82 +5,21 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { state } from './electron-double.js';
 
-const h = vi.hoisted(() => {
-  type Fn = (...args: never[]) => unknown;
-  const state = {
-    windows: [] as { options: Record<string, unknown>; contents: FakeContents; loaded: string | null }[],
-    protocolHandler: null as null | ((req: { url: string }) => Promise<Response>),
-    privileged: [] as unknown[],
-    permissionRequest: null as null | Fn,
-    permissionCheck: null as null | Fn,
-    headersReceived: null as null | Fn,
-    beforeRequest: null as null | Fn,
-  };
-  class FakeContents {
-    readonly listeners = new Map<string, Fn>();
-    openHandler: null | ((d: { url: string }) => unknown) = null;
-    setWindowOpenHandler(fn: (d: { url: string }) => unknown) {
-      this.openHandler = fn;
-    }
-    on(event: string, fn: Fn) {
-      this.listeners.set(event, fn);
-      return this;
-    }
-    /** Fires an event the way Electron does, returning whether the default was prevented. */
-    fire(event: string, ...args: unknown[]): boolean {
-      let prevented = false;
-      const e = { preventDefault: () => (prevented = true) };
-      (this.listeners.get(event) as ((...a: unknown[]) => void) | undefined)?.(e, ...args);
-      return prevented;
-    }
-  }
-  class BrowserWindow {
-    readonly webContents = new FakeContents();
-    private readonly record: (typeof state.windows)[number];
-    constructor(options: Record<string, unknown>) {
-      this.record = { options, contents: this.webContents, loaded: null };
-      state.windows.push(this.record);
-    }
-    once() {}
-    show() {}
-    loadURL(url: string) {
-      this.record.loaded = url;
-      return Promise.resolve();
-    }
-  }
-  return { state, BrowserWindow };
-});
-
-vi.mock('electron', () => ({
-  BrowserWindow: h.BrowserWindow,
-  protocol: {
-    registerSchemesAsPrivileged: (schemes: unknown[]) => h.state.privileged.push(...schemes),
-    handle: (_scheme: string, fn: (req: { url: string }) => Promise<Response>) => (h.state.protocolHandler = fn),
-  },
-  session: {
-    defaultSession: {
-      setPermissionRequestHandler: (fn: never) => (h.state.permissionRequest = fn),
-      setPermissionCheckHandler: (fn: never) => (h.state.permissionCheck = fn),
-      webRequest: {
-        onHeadersReceived: (fn: never) => (h.state.headersReceived = fn),
-        onBeforeRequest: (fn: never) => (h.state.beforeRequest = fn),
-      },
-    },
-  },
-}));
+vi.mock('electron', () => import('./electron-double.js'));
 
 const { APP_URL, createMainWindow, hardenSession, registerAppScheme, serveRenderer } = await import('../../../main/electron/window.js');
 const { CONTENT_SECURITY_POLICY } = await import('../../../main/security.js');
 
 beforeEach(() => {
-  h.state.windows.length = 0;
+  state.windows.length = 0;
 });
 
 describe('the app window', () => {
   it('runs the renderer isolated and sandboxed, with no Node and web security on', () => {
     createMainWindow({ preload: '/app/dist/main/electron/preload.cjs' });
-    const win = h.state.windows[0]!;
+    const win = state.windows[0]!;
     expect(win.options.webPreferences).toMatchObject({
       contextIsolation: true,
       sandbox: true,
@@ -106,7 +45,7 @@ describe('the app window', () => {
 
   it('denies new windows, navigation away from the app, redirects and webviews', () => {
     createMainWindow({ preload: 'preload.cjs' });
-    const contents = h.state.windows[0]!.contents;
+    const contents = state.windows[0]!.contents;
     expect(contents.openHandler?.({ url: 'https://example.com/' })).toEqual({ action: 'deny' });
     expect(contents.openHandler?.({ url: APP_URL })).toEqual({ action: 'deny' });
     expect(contents.fire('will-navigate', 'https://example.com/')).toBe(true);
@@ -123,23 +62,23 @@ describe('the session', () => {
     hardenSession();
     const answers: boolean[] = [];
     for (const permission of ['media', 'geolocation', 'notifications', 'clipboard-read', 'openExternal']) {
-      (h.state.permissionRequest as (c: unknown, p: string, cb: (ok: boolean) => void) => void)(null, permission, (ok) => answers.push(ok));
+      (state.permissionRequest as (c: unknown, p: string, cb: (ok: boolean) => void) => void)(null, permission, (ok) => answers.push(ok));
     }
     expect(answers).toEqual([false, false, false, false, false]);
-    expect((h.state.permissionCheck as () => boolean)()).toBe(false);
+    expect((state.permissionCheck as () => boolean)()).toBe(false);
   });
 
   it('puts the strict CSP on every response and cancels remote requests', () => {
     hardenSession();
     let headers: Record<string, string[]> | undefined;
-    (h.state.headersReceived as (d: unknown, cb: (r: { responseHeaders: Record<string, string[]> }) => void) => void)(
+    (state.headersReceived as (d: unknown, cb: (r: { responseHeaders: Record<string, string[]> }) => void) => void)(
       { responseHeaders: { 'Content-Type': ['text/html'] } },
       (r) => (headers = r.responseHeaders),
     );
     expect(headers?.['Content-Security-Policy']).toEqual([CONTENT_SECURITY_POLICY]);
     const cancel = (url: string) => {
       let result: boolean | undefined;
-      (h.state.beforeRequest as (d: unknown, cb: (r: { cancel: boolean }) => void) => void)({ url }, (r) => (result = r.cancel));
+      (state.beforeRequest as (d: unknown, cb: (r: { cancel: boolean }) => void) => void)({ url }, (r) => (result = r.cancel));
       return result;
     };
     expect(cancel('https://example.com/tracker.js')).toBe(true);
@@ -163,14 +102,14 @@ describe('the session', () => {
 describe('the app:// protocol', () => {
   it('is registered as a secure standard scheme and serves only the built renderer, with the CSP', async () => {
     registerAppScheme();
-    expect(h.state.privileged).toContainEqual(expect.objectContaining({ scheme: 'app', privileges: expect.objectContaining({ standard: true, secure: true }) }));
+    expect(state.privileged).toContainEqual(expect.objectContaining({ scheme: 'app', privileges: expect.objectContaining({ standard: true, secure: true }) }));
     const root = mkdtempSync(join(tmpdir(), 'trove-renderer-'));
     mkdirSync(join(root, 'assets'));
     writeFileSync(join(root, 'index.html'), '<!doctype html><title>Trove</title>');
     writeFileSync(join(root, 'assets', 'app.js'), 'console.log(1)');
     writeFileSync(join(root, '..', 'secret.txt'), 'not for the page');
     serveRenderer(root);
-    const handler = h.state.protocolHandler!;
+    const handler = state.protocolHandler!;
     const page = await handler({ url: 'app://trove/index.html' });
     expect(page.status).toBe(200);
     expect(page.headers.get('Content-Security-Policy')).toBe(CONTENT_SECURITY_POLICY);
