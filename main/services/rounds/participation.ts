@@ -244,7 +244,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         this.emit('ended', info.round, false);
         this.report(err, info.round);
         await this.o.vault
-          .recordActivity('job.round-failed', `Round ${info.round} of "${this.o.document.title}" ended without this device's update: ${isTroveError(err) ? err.message : 'an unexpected failure'}`, {
+          .recordActivity('job.round-failed', `Round ${info.round + 1} of "${this.o.document.title}" ended without this device's update: ${isTroveError(err) ? err.message : 'an unexpected failure'}`, {
             job: this.o.jobId,
             round: info.round,
             code: isTroveError(err) ? err.code : 'UNKNOWN',
@@ -273,7 +273,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     if (invite.roster.length < doc.minContributors) {
       throw new TroveError('SECAGG_UNSAFE_REQUEST', `The round invites ${invite.roster.length} contributors, fewer than the job's minimum of ${doc.minContributors}. Nothing was sent.`);
     }
-    await this.o.vault.recordActivity('job.round-started', `Invited to round ${round} of "${doc.title}" with ${invite.roster.length} contributors.`, { job: jobId, round });
+    await this.o.vault.recordActivity('job.round-started', `Invited to round ${round + 1} of "${doc.title}" with ${invite.roster.length} contributors.`, { job: jobId, round });
 
     this.step(round, 'waiting', null, 'Fetching the current model');
     const parameters = parameterCountOf(doc.training.model);
@@ -281,7 +281,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     if (this.stopped || !model) throw new TroveError('CANCELLED', 'Stopped.');
 
     const step = await this.train(round, model);
-    await this.o.vault.recordActivity('job.trained', `Trained "${doc.title}" for round ${round} on ${step.exampleCount} rows on this device.`, {
+    await this.o.vault.recordActivity('job.trained', `Trained "${doc.title}" for round ${round + 1} on ${step.exampleCount} rows on this device.`, {
       job: jobId,
       round,
       examples: step.exampleCount,
@@ -303,7 +303,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       throw err;
     }
     this.step(round, 'done', 1, 'Your masked update is in this round');
-    await this.o.vault.recordActivity('job.round-done', `Took part in round ${round} of "${doc.title}".`, { job: jobId, round });
+    await this.o.vault.recordActivity('job.round-done', `Took part in round ${round + 1} of "${doc.title}".`, { job: jobId, round });
   }
 
   /** Drives the secure-aggregation client through the round's inbox until its part is done. */
@@ -357,7 +357,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         if (uploading) {
           await this.o.vault.recordActivity(
             'job.upload',
-            `Sent a masked vector of ${vectorLength} numbers (${formatBytes(reply.length)}) to ${new URL(doc.coordinator.url).origin} for round ${round} of "${doc.title}"; no rows.`,
+            `Sent a masked vector of ${vectorLength} numbers (${formatBytes(reply.length)}) to ${new URL(doc.coordinator.url).origin} for round ${round + 1} of "${doc.title}"; no rows.`,
             { job: jobId, round, numbers: vectorLength, bytes: reply.length, to: new URL(doc.coordinator.url).origin },
           );
           this.step(round, 'unmasking', null, 'Waiting for the others so the sum can be revealed');
