@@ -67,7 +67,10 @@ export interface LocalNetwork {
 
 export async function startLocalNetwork(options: LocalNetworkOptions): Promise<LocalNetwork> {
   mkdirSync(options.dir, { recursive: true });
-  const chain = await startAnvil();
+  // Blocks are mined at once for each transaction, and also every second: ethers notices a mined
+  // transaction by polling for new blocks, and one mined just before its first poll would
+  // otherwise leave it waiting on a quiet chain until some later transaction made a block.
+  const chain = await startAnvil({ args: ['--mixed-mining', '--block-time', '1'] });
   const contributors: Contributor[] = [];
   let coordinator: { store: CoordinatorStore; runner: RoundRunner; server: CoordinatorServer } | undefined;
   try {
