@@ -88,6 +88,9 @@ test('discover a published job, consent, join and take part in real rounds; the 
   await shot('4-one-round');
   await expect(app.getByRole('img', { name: '2 of 2 rounds contributed' })).toBeVisible({ timeout: 40_000 });
   await shot('5-finished');
+  // Its privacy cost now counts as spent by this job, not as over the budget.
+  await expect(app.getByRole('img', { name: /^Spent before: 0\. This job: [\d.]+\. Left after: [\d.]+ of 10$/ })).toBeVisible();
+  await expect(app.getByText('Over your budget.')).toHaveCount(0);
   expect(net.store.rounds(jobId).map((r) => r.stage)).toEqual(['closed', 'closed']);
 
   await nav(app, 'Activity').click();
@@ -98,6 +101,7 @@ test('discover a published job, consent, join and take part in real rounds; the 
   const detail = (entry: string, term: string) => app.locator(`.activity-entry[data-kind="${entry}"] dt:text-is("${term}") + dd`).first();
   await expect(detail('job.upload', 'Left this computer')).toContainText(`a masked list of ${numbers} numbers`);
   await expect(detail('job.upload', 'Left this computer')).toContainText(new URL(net.server.url).origin);
+  await expect(detail('job.trained', 'Rows used on this computer')).toHaveText(/^\d+$/);
   const consent = app.locator('.activity-entry[data-kind="job.consent"]');
   await expect(consent).toHaveCount(1);
   await expect(consent).toContainText(`Joined "${TITLE}"`);
@@ -136,7 +140,7 @@ test('a job whose document does not match its on-chain fingerprint is only named
   const hidden = app.locator('details.hidden-jobs');
   await expect(hidden).toContainText('1 job was not shown because its details did not match what was published');
   await hidden.locator('summary').click();
-  await expect(hidden).toContainText(/fingerprint|hash/i);
+  await expect(hidden).toContainText(`Job ${tampered.jobId}: The job document does not match the hash registered on-chain`);
   await expect(app.getByText('second study')).toHaveCount(0);
   await shot('notice');
 });
@@ -163,7 +167,13 @@ test.describe('without a reachable chain', () => {
     },
   });
 
-  test('the Jobs screen says the chain cannot be reached, with its address, and Retry reads it again', async ({ app, shot, page }) => {
+  test('the Jobs screen says the chain cannot be reached, with its address, and Retry reads it again', async ({ app, host, shot, page }) => {
+    let refreshes = 0;
+    const handle = host.router.handle.bind(host.router);
+    host.router.handle = (channel, payload) => {
+      if (channel === 'jobs.refresh') refreshes++;
+      return handle(channel, payload);
+    };
     await createVault(app);
     await nav(app, 'Jobs').click();
     const alert = app.getByRole('alert');
@@ -174,6 +184,7 @@ test.describe('without a reachable chain', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot('2-unreachable-narrow-dark');
     await alert.getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(() => refreshes).toBe(1);
     await expect(alert.getByRole('button', { name: 'Retry' })).toBeEnabled();
     await expect(alert).toContainText(rpcUrl);
     await expect(app.getByRole('list', { name: 'Jobs open to join' })).toHaveCount(0);
