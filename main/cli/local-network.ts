@@ -29,6 +29,12 @@ export interface LocalNetworkOptions {
   dir: string;
   /** Wait this long after a job has its minimum of contributors before inviting, so more can join. */
   roundStartDelayMs?: number;
+  /**
+   * Also mine a block this often, besides one for each transaction. ethers notices a mined
+   * transaction by polling for new blocks; one mined just before its first poll leaves it waiting
+   * on an otherwise quiet chain until a later transaction makes a block.
+   */
+  blockTimeSeconds?: number;
   /** Told about background failures of the coordinator (a close that must be retried, ...). */
   onCoordinatorError?: (err: unknown) => void;
 }
@@ -67,10 +73,7 @@ export interface LocalNetwork {
 
 export async function startLocalNetwork(options: LocalNetworkOptions): Promise<LocalNetwork> {
   mkdirSync(options.dir, { recursive: true });
-  // Blocks are mined at once for each transaction, and also every second: ethers notices a mined
-  // transaction by polling for new blocks, and one mined just before its first poll would
-  // otherwise leave it waiting on a quiet chain until some later transaction made a block.
-  const chain = await startAnvil({ args: ['--mixed-mining', '--block-time', '1'] });
+  const chain = await startAnvil(options.blockTimeSeconds ? { args: ['--mixed-mining', '--block-time', String(options.blockTimeSeconds)] } : {});
   const contributors: Contributor[] = [];
   let coordinator: { store: CoordinatorStore; runner: RoundRunner; server: CoordinatorServer } | undefined;
   try {
