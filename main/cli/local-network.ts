@@ -106,6 +106,12 @@ export interface LocalNetworkOptions {
   dir: string;
   /** Wait this long after a job has its minimum of contributors before inviting, so more can join. */
   roundStartDelayMs?: number;
+  /**
+   * Also mine a block this often, besides one for each transaction. ethers notices a mined
+   * transaction by polling for new blocks; one mined just before its first poll leaves it waiting
+   * on an otherwise quiet chain until a later transaction makes a block.
+   */
+  blockTimeSeconds?: number;
   /** Told about background failures of the coordinator (a close that must be retried, ...). */
   onCoordinatorError?: (err: unknown) => void;
 }
@@ -144,7 +150,7 @@ export interface LocalNetwork {
 
 export async function startLocalNetwork(options: LocalNetworkOptions): Promise<LocalNetwork> {
   mkdirSync(options.dir, { recursive: true });
-  const chain = await startAnvil();
+  const chain = await startAnvil(options.blockTimeSeconds ? { args: ['--mixed-mining', '--block-time', String(options.blockTimeSeconds)] } : {});
   const contributors: Contributor[] = [];
   let coordinator: LocalCoordinator | undefined;
   try {

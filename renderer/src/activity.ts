@@ -32,12 +32,13 @@ function humanize(key: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-const HANDLED = new Set(['vectorLength', 'bytes', 'bytesSent', 'coordinator', 'coordinatorUrl', 'columns', 'round', 'step', 'epsilon', 'jobId', 'title']);
+// The jobs service records a job as `job`; the dataset as an opaque id under `dataset`.
+const HANDLED = new Set(['job', 'jobId', 'title', 'dataset', 'numbers', 'vectorLength', 'bytes', 'bytesSent', 'to', 'coordinator', 'coordinatorUrl', 'columns', 'round', 'step', 'epsilon', 'delta', 'examples']);
 
 export function describeDetails(kind: string, details: Record<string, unknown> | undefined): DetailLine[] {
   if (!details) return [];
   const out: DetailLine[] = [];
-  const jobId = str(details.jobId);
+  const jobId = str(details.job) ?? str(details.jobId);
   if (jobId) out.push({ label: 'Job', value: str(details.title) ? `${String(details.title)} (number ${jobId})` : jobId });
   const round = num(details.round);
   if (round !== null) out.push({ label: 'Round', value: formatCount(roundNumber(round)) });
@@ -45,19 +46,24 @@ export function describeDetails(kind: string, details: Record<string, unknown> |
   if (step && step in STEP_LABELS) out.push({ label: 'Step', value: STEP_LABELS[step as RoundStep] });
   const columns = columnsOf(details.columns);
   if (columns) out.push({ label: 'Columns read', value: columns });
+  const examples = num(details.examples);
+  if (examples !== null) out.push({ label: 'Rows used on this computer', value: formatCount(examples) });
 
-  // What left the machine: the masked vector, its size and where it went, as one sentence.
-  const length = num(details.vectorLength);
+  // What leaves the machine: the masked vector, its size and where it goes, as one sentence. A
+  // consent says what each round will send; an upload, what was sent.
+  const length = num(details.numbers) ?? num(details.vectorLength);
   const bytes = num(details.bytes) ?? num(details.bytesSent);
-  const to = coordinatorOf(details.coordinator) ?? str(details.coordinatorUrl);
+  const to = str(details.to) ?? coordinatorOf(details.coordinator) ?? str(details.coordinatorUrl);
   if (length !== null || bytes !== null) {
     const what = length !== null ? `a masked list of ${formatCount(length)} numbers` : 'masked data';
-    out.push({ label: 'Left this computer', value: `${what}${bytes !== null ? ` (${formatBytes(bytes)})` : ''}${to ? `, sent to ${to}` : ''}` });
+    const sent = kind === 'job.consent' ? ['Each round sends', 'to'] : ['Left this computer', 'sent to'];
+    out.push({ label: sent[0]!, value: `${what}${bytes !== null ? ` (${formatBytes(bytes)})` : ''}${to ? `, ${sent[1]!} ${to}` : ''}` });
   } else if (to) {
     out.push({ label: kind.startsWith('job.') ? 'Coordinator' : 'Address', value: to });
   }
   const epsilon = num(details.epsilon);
-  if (epsilon !== null) out.push({ label: 'Privacy cost', value: formatEpsilon(epsilon) });
+  const delta = num(details.delta);
+  if (epsilon !== null) out.push({ label: 'Privacy cost', value: `${formatEpsilon(epsilon)}${delta !== null ? ` (delta ${delta.toExponential(0)})` : ''}` });
 
   for (const [key, value] of Object.entries(details)) {
     if (HANDLED.has(key) || /Id$|Hash$/.test(key)) continue;

@@ -1,181 +1,120 @@
-// The Jobs screens in the real renderer and headless host. The jobs service is not wired to the
-// router yet, so these tests answer the jobs.* channels from a stand-in that goes through the
-// same contract checks (a card that does not fit the contract fails the test). The end-to-end
-// run against a local chain and a real coordinator replaces the stand-in once the service lands.
+// The Jobs screens against a whole network on this machine: a local chain with the real
+// contracts, the researcher's real coordinator over HTTP, and simulated contributors running the
+// same jobs service and worker as the app. The app in the page discovers jobs on that chain,
+// checks their documents, joins and takes part in real rounds.
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { createRouter, type Handlers } from '../../main/ipc/router.js';
-import { sessionHandlers } from '../../main/ipc/handlers.js';
-import type { HeadlessHost } from '../../main/host/headless.js';
-import type { Vault } from '../../main/services/vault/vault.js';
-import type { EventOf, JobCardValue, JobsViewValue, RequestOf } from '../../common/ipc/contract.js';
+import { removeNetworkFolder, startLocalNetwork, type LocalNetwork } from '../../main/cli/local-network.js';
+import type { JobsConfig } from '../../main/services/session/session.js';
+import { roundVectorLength } from '../../common/jobs/document.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
-import { test, expect, createVault, importFile, nav } from './fixtures.js';
+import { testWorkerLauncher } from '../helpers/worker.js';
+import { test as base, expect, createVault, importFile, nav } from './fixtures.js';
 
-const DAY = 86_400_000;
+/** Short waits between polls, so rounds move at the pace of the work rather than of timers. */
+const FAST_PARTICIPATION: JobsConfig['participation'] = { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000 };
+const DAYS = 120;
+const TITLE = 'Sleep, steps and mood';
 
-function card(over: Partial<JobCardValue> = {}): JobCardValue {
-  return {
-    jobId: '7',
-    specHash: '0x' + 'ab'.repeat(32),
-    title: 'How sleep and activity shape mood',
-    purpose: 'We want to learn how sleep, steps, caffeine and exercise relate to how people feel the next day, to improve advice for people with poor sleep.',
-    researcher: { name: 'Sleep Lab, University of Example', address: '0x' + '1a'.repeat(20) },
-    coordinator: { url: 'https://coordinator.sleeplab.example', address: '0x' + '2b'.repeat(20) },
-    columns: [
-      { name: 'sleep_hours', note: 'How long you slept', role: 'feature', kind: 'numeric' },
-      { name: 'Steps', note: 'How active the day was', role: 'feature', kind: 'numeric' },
-      { name: 'caffeine', note: 'Cups of coffee or tea', role: 'feature', kind: 'numeric' },
-      { name: 'exercised', note: 'Whether you exercised', role: 'feature', kind: 'categorical' },
-      { name: 'mood', note: 'How you felt: what the model learns to predict', role: 'label', kind: 'class' },
-    ],
-    vectorLength: 1234,
-    rounds: 10,
-    minContributors: 5,
-    privacy: { epsilon: 1.5, delta: 1e-5, noiseMultiplier: 1.1, budget: { epsilon: 10, delta: 1e-5 }, spentEpsilon: 2, afterEpsilon: 3.5, fits: true },
-    reward: { token: '0x' + '3c'.repeat(20), symbol: 'TROVE', decimals: 18, perRound: '2500000000000000000', bond: '0' },
-    deadline: Date.now() + 30 * DAY,
-    participation: { state: 'available', mapping: null, roundsContributed: 0, round: null, problem: null },
-    ...over,
-  };
+const test = base.extend<{ net: LocalNetwork }>({
+  // eslint-disable-next-line no-empty-pattern -- Playwright fixtures take their dependencies as a destructured object
+  net: async ({}, use) => {
+    const dir = mkdtempSync(join(tmpdir(), 'trove-e2e-net-'));
+    const net = await startLocalNetwork({ dir, roundStartDelayMs: 500, blockTimeSeconds: 1 });
+    try {
+      await use(net);
+    } finally {
+      await net.close();
+      removeNetworkFolder(dir);
+    }
+  },
+  jobs: async ({ net }, use) => {
+    await use({ chain: net.jobsChain, launcher: await testWorkerLauncher(), participation: FAST_PARTICIPATION });
+  },
+});
+
+/** Imports a diary and closes the notice that says so, which would cover the screen in screenshots. */
+async function importDiary(app: Page, path: string): Promise<void> {
+  await importFile(app, path);
+  await app.getByRole('status').getByRole('button', { name: 'Dismiss' }).click();
 }
 
-function jobsView(over: Partial<JobsViewValue> = {}): JobsViewValue {
-  return {
-    jobs: [card()],
-    hidden: [],
-    chain: { rpcUrl: 'http://127.0.0.1:8545', reachable: true, problem: null },
-    runPolicy: 'always',
-    platformReports: { power: true, idle: true },
-    ...over,
-  };
-}
-
-/** Answers jobs.* from `jobs`, checked against the contract like every other channel. */
-function standIn(host: HeadlessHost, jobs: Partial<Handlers>): void {
-  const real = host.router.handle.bind(host.router);
-  const stand = createRouter({ ...sessionHandlers(host.session), ...jobs });
-  host.router.handle = (channel, payload) => (typeof channel === 'string' && channel.startsWith('jobs.') ? stand.handle(channel, payload) : real(channel, payload));
-}
-
-async function emit(page: Page, payload: EventOf<'jobs.changed'>): Promise<void> {
-  await page.evaluate((p) => (globalThis as unknown as { __troveHostEvent: (e: string, p: unknown) => void }).__troveHostEvent('jobs.changed', p), payload);
-}
-
-test('the chain cannot be reached: the Jobs screen says so with its address, and Retry reads it again', async ({ app, host, shot, page }) => {
-  let refreshed = 0;
-  standIn(host, {
-    'jobs.list': () => jobsView({ jobs: [], chain: { rpcUrl: 'http://127.0.0.1:8545', reachable: false, problem: 'connection refused' } }),
-    'jobs.refresh': () => {
-      refreshed++;
-      return jobsView();
-    },
-  });
-  await createVault(app);
+/** Opens the Jobs screen and reads the chain again, so jobs published after start-up show. */
+async function openJobs(app: Page): Promise<void> {
   await nav(app, 'Jobs').click();
   await expect(app.getByRole('heading', { name: 'Jobs', level: 1 })).toBeVisible();
-  const alert = app.getByRole('alert');
-  await expect(alert).toContainText('Trove cannot reach the job network');
-  await expect(alert).toContainText('http://127.0.0.1:8545');
-  await expect(alert).toContainText('connection refused');
-  await shot('1-unreachable');
-  await page.setViewportSize({ width: 640, height: 900 });
-  await page.emulateMedia({ colorScheme: 'dark' });
-  await shot('2-unreachable-narrow-dark');
+  await app.getByRole('button', { name: 'Check for new jobs' }).click();
+  await expect(app.getByRole('button', { name: 'Check for new jobs' })).toBeEnabled();
+}
 
-  await alert.getByRole('button', { name: 'Retry' }).click();
-  await expect(app.getByRole('alert')).toHaveCount(0);
-  expect(refreshed).toBe(1);
-  await expect(app.getByRole('list', { name: 'Jobs open to join' })).toContainText('How sleep and activity shape mood');
-});
-
-test('consent card, join with a pre-filled mapping, then follow the rounds live and leave', async ({ app, host, workFile, shot, page }) => {
-  let joined: RequestOf<'jobs.optIn'> | null = null;
-  let current = card();
-  standIn(host, {
-    'jobs.list': () => jobsView({ jobs: [current], hidden: [{ jobId: '9', reason: 'The document does not match the fingerprint registered on the chain.' }] }),
-    'jobs.optIn': (r) => {
-      joined = r;
-      current = card({ participation: { state: 'joined', mapping: { datasetId: r.datasetId, columns: r.columns }, roundsContributed: 0, round: null, problem: null } });
-      return current;
-    },
-    'jobs.optOut': () => (current = card({ participation: { ...current.participation, state: 'left', round: null } })),
-  });
+test('discover a published job, consent, join and take part in real rounds; the activity log says what left this computer', async ({ app, net, workFile, shot }) => {
+  test.setTimeout(100_000);
+  const { jobId, document } = await net.publish({ rounds: 2 });
   await createVault(app);
-  await importFile(app, workFile('diary.csv', sleepDiaryCsv(3, 40)));
-  await nav(app, 'Jobs').click();
+  await importDiary(app, workFile('diary.csv', sleepDiaryCsv(1, DAYS)));
+  await openJobs(app);
 
-  const hidden = app.locator('details.hidden-jobs');
-  await expect(hidden).toContainText('1 job was not shown because its details did not match what was published');
-  await hidden.locator('summary').click();
-  await expect(hidden).toContainText('does not match the fingerprint');
+  const open = app.getByRole('list', { name: 'Jobs open to join' });
+  await expect(open).toContainText(TITLE);
+  await expect(app.locator('details.hidden-jobs')).toHaveCount(0);
   await shot('1-list');
 
-  await app.getByRole('button', { name: 'How sleep and activity shape mood' }).click();
-  await expect(app.getByRole('heading', { name: 'How sleep and activity shape mood', level: 1 })).toBeVisible();
-  await expect(app.getByText('Sleep Lab, University of Example').first()).toBeVisible();
-  const reads = app.getByRole('table');
-  await expect(reads).toContainText('How long you slept');
-  await expect(app.getByText(/Your records never leave this computer\..*1,234 numbers.*at least 4 other people/)).toBeVisible();
-  await expect(app.getByRole('img', { name: /Spent before: 2\. This job: 1\.5\. Left after: 6\.5 of 10/ })).toBeVisible();
-  await expect(app.getByText('2.5 TROVE', { exact: false }).first()).toBeVisible();
-  await expect(app.getByText(/up to 0\.5 TROVE each/)).toBeVisible();
-
-  // Names that match (in any letter case) are filled in; the rest wait for the person.
-  await expect(app.getByLabel('sleep_hours')).toHaveValue('sleep_hours');
-  await expect(app.getByLabel('Steps')).toHaveValue('steps');
-  await expect(app.getByLabel('caffeine', { exact: true })).toHaveValue('');
-  await expect(app.getByLabel('exercised')).toHaveValue('exercised');
-  await expect(app.getByLabel('mood')).toHaveValue('mood');
-  // Only number columns are offered for a numeric column.
-  await expect(app.getByLabel('caffeine', { exact: true }).locator('option')).not.toContainText(['notes (text)']);
-  const joinButton = app.getByRole('button', { name: 'Join this job' });
-  await expect(joinButton).toBeDisabled();
-  await app.getByLabel('caffeine', { exact: true }).selectOption('caffeine_cups');
-  await expect(app.getByText(/By joining, you agree that Trove reads these 5 columns of "diary"/)).toBeVisible();
+  await open.getByRole('button', { name: TITLE }).click();
+  await expect(app.getByRole('heading', { name: TITLE, level: 1 })).toBeVisible();
+  await expect(app.getByText('Sleep & Mood Lab').first()).toBeVisible();
+  await expect(app.getByRole('table')).toContainText('Hours slept the night before');
+  // The diary's columns carry the job's names, so each is filled in already.
+  for (const column of ['sleep_hours', 'steps', 'resting_hr', 'caffeine_cups', 'exercised', 'mood']) await expect(app.getByLabel(column, { exact: true })).toHaveValue(column);
+  await expect(app.getByText(/By joining, you agree that Trove reads these 6 columns of "diary"/)).toBeVisible();
   await shot('2-consent');
-  await joinButton.click();
-
+  await app.getByRole('button', { name: 'Join this job' }).click();
   await expect(app.getByRole('heading', { name: 'Your part in this job' })).toBeFocused();
-  expect(joined).toMatchObject({ jobId: '7', columns: { sleep_hours: 'sleep_hours', Steps: 'steps', caffeine: 'caffeine_cups', exercised: 'exercised', mood: 'mood' } });
 
-  // A round moves on: the screen follows the main side's events.
-  current = card({ participation: { ...current.participation, state: 'working', roundsContributed: 2, round: { round: 2, step: 'training', progress: 0.4, detail: '31 of 40 days used' }, problem: null } });
-  await emit(page, { job: current });
-  await expect(app.getByRole('heading', { name: 'Round 3 of 10' })).toBeVisible();
-  await expect(app.getByRole('list', { name: 'Steps of this round' }).locator('[aria-current="step"]')).toHaveText('Learning from your data');
-  await expect(app.getByRole('progressbar')).toHaveAttribute('value', '0.4');
-  await expect(app.getByRole('img', { name: '2 of 10 rounds contributed' })).toBeVisible();
-  await shot('3-working');
-  await page.emulateMedia({ colorScheme: 'dark' });
-  await shot('4-working-dark');
-  await page.emulateMedia({ colorScheme: 'light' });
-  await nav(app, 'Jobs').click();
-  await expect(app.getByRole('list', { name: 'Jobs you joined' })).toContainText('Round 3 of 10: learning from your data');
-  await shot('5-list-joined');
-  await app.getByRole('button', { name: 'How sleep and activity shape mood' }).click();
+  // Three more people join with their own vaults and diaries: the job has its minimum of four.
+  const launcher = await testWorkerLauncher();
+  for (let i = 0; i < 3; i++) {
+    const person = await net.addContributor(`p${i}`, sleepDiaryCsv(10 + i, DAYS), { launcher, jobs: { participation: FAST_PARTICIPATION } });
+    await person.join(jobId);
+  }
 
-  current = card({ participation: { ...current.participation, state: 'paused', round: null, problem: { code: 'COORDINATOR_UNREACHABLE', message: 'The coordinator did not answer. Trove will try again in a few minutes; keep Trove open.' } } });
-  await emit(page, { job: current });
-  await expect(app.getByRole('alert')).toContainText('The coordinator did not answer.');
+  // The round moves through its steps on screen.
+  await expect(app.getByRole('heading', { name: /^Round [12] of 2$/ })).toBeVisible({ timeout: 30_000 });
+  await expect(app.getByRole('list', { name: 'Steps of this round' }).locator('[aria-current="step"]')).toBeVisible();
+  await shot('3-round');
+  await expect(app.getByRole('img', { name: '2 of 2 rounds contributed' })).toBeVisible({ timeout: 60_000 });
+  await expect(app.getByText('This job has finished.')).toBeVisible();
+  await shot('4-finished');
+  // Its privacy cost now counts as spent by this job, not as over the budget.
+  await expect(app.getByRole('img', { name: /^Spent before: 0\. This job: [\d.]+\. Left after: [\d.]+ of 10$/ })).toBeVisible();
+  await expect(app.getByText('Over your budget.')).toHaveCount(0);
+  expect(net.store.rounds(jobId).map((r) => r.stage)).toEqual(['closed', 'closed']);
 
-  await app.getByRole('button', { name: 'Leave this job…' }).click();
-  const dialog = app.getByRole('dialog', { name: 'Leave "How sleep and activity shape mood"?' });
-  await expect(dialog).toBeVisible();
-  await dialog.getByRole('button', { name: 'Leave job' }).click();
-  await expect(app.getByRole('heading', { name: 'Your part in this job' })).toHaveCount(0);
-  await expect(app.getByRole('heading', { name: 'Join this job' })).toBeFocused();
-  await expect(app.getByRole('button', { name: 'Join this job' })).toBeVisible();
+  await nav(app, 'Activity').click();
+  const numbers = roundVectorLength(document);
+  const uploads = app.locator('.activity-entry[data-kind="job.upload"]');
+  await expect(uploads).toHaveCount(2);
+  await expect(app.locator('.activity-entry[data-kind="job.round-done"]')).toHaveCount(2);
+  await expect(uploads.first()).toContainText(new RegExp(`a masked vector of ${numbers} numbers .*; no rows`));
+  const detail = (entry: string, term: string) => app.locator(`.activity-entry[data-kind="${entry}"] dt:text-is("${term}") + dd`).first();
+  await expect(detail('job.upload', 'Left this computer')).toContainText(`a masked list of ${numbers} numbers`);
+  await expect(detail('job.upload', 'Left this computer')).toContainText(new URL(net.server.url).origin);
+  await expect(detail('job.trained', 'Rows used on this computer')).toHaveText(/^\d+$/);
+  const consent = app.locator('.activity-entry[data-kind="job.consent"]');
+  await expect(consent).toHaveCount(1);
+  await expect(consent).toContainText(`Joined "${TITLE}"`);
+  await expect(detail('job.consent', 'Columns read')).toHaveText('sleep_hours, steps, resting_hr, caffeine_cups, exercised, mood');
+  await shot('5-activity');
 });
 
-test('a job over the privacy budget cannot be joined and says why', async ({ app, host, workFile, shot, page }) => {
-  standIn(host, {
-    'jobs.list': () =>
-      jobsView({ jobs: [card({ privacy: { epsilon: 4, delta: 1e-5, noiseMultiplier: 0.8, budget: { epsilon: 10, delta: 1e-5 }, spentEpsilon: 8, afterEpsilon: 12, fits: false } })] }),
-  });
+test('a job that would spend more privacy than the budget allows says so and cannot be joined', async ({ app, net, workFile, shot, page }) => {
+  await net.publish({ privacy: { noiseMultiplier: 0.3, delta: 1e-5 } });
   await createVault(app);
-  await importFile(app, workFile('diary.csv', sleepDiaryCsv(4, 20)));
-  await nav(app, 'Jobs').click();
-  await app.getByRole('button', { name: 'How sleep and activity shape mood' }).click();
+  await importDiary(app, workFile('diary.csv', sleepDiaryCsv(4, 30)));
+  await openJobs(app);
+  await app.getByRole('list', { name: 'Jobs open to join' }).getByRole('button', { name: TITLE }).click();
   await expect(app.getByText('Over your budget.')).toBeVisible();
   await expect(app.getByRole('button', { name: 'Join this job' })).toBeDisabled();
   // 200% zoom of the default window: nothing spills sideways.
@@ -184,52 +123,84 @@ test('a job over the privacy budget cannot be joined and says why', async ({ app
   await shot('narrow');
 });
 
-test('when Trove may work on jobs: choices the computer cannot report are explained and unavailable', async ({ app, host }) => {
-  let policy: JobsViewValue['runPolicy'] = 'always';
-  standIn(host, {
-    'jobs.list': () => jobsView({ runPolicy: policy, platformReports: { power: false, idle: true } }),
-    'jobs.setRunPolicy': (r) => {
-      policy = r.policy;
-      return jobsView({ runPolicy: policy, platformReports: { power: false, idle: true } });
-    },
-  });
+test('a job whose document does not match its on-chain fingerprint is only named in the notice, with the reason', async ({ app, net, shot }) => {
+  await net.publish();
+  const tampered = await net.publish({ title: 'Sleep, steps and mood (second study)' });
+  // The coordinator now serves a different document at the address registered on the chain.
+  const row = net.store.job(tampered.jobId)!;
+  const signed = JSON.parse(row.signedJson) as { document: { purpose: string } };
+  signed.document.purpose = 'We sell what we learn to advertisers.';
+  net.store.db.prepare('UPDATE jobs SET signed_json = ? WHERE job_id = ?').run(JSON.stringify(signed), tampered.jobId);
+
   await createVault(app);
-  await nav(app, 'Jobs').click();
-  const group = app.getByRole('group', { name: 'Work on jobs' });
-  await expect(group.getByLabel(/Only when this computer is plugged in/)).toBeDisabled();
-  await expect(app.getByText(/does not tell Trove whether it is plugged in/)).toBeVisible();
-  await group.getByLabel('Only when I am not using this computer').check();
-  await expect(group.getByLabel('Only when I am not using this computer')).toBeChecked();
-  expect(policy).toBe('when-idle');
+  await openJobs(app);
+  const open = app.getByRole('list', { name: 'Jobs open to join' });
+  await expect(open).toContainText(TITLE);
+  await expect(open.getByRole('listitem')).toHaveCount(1);
+  const hidden = app.locator('details.hidden-jobs');
+  await expect(hidden).toContainText('1 job was not shown because its details did not match what was published');
+  await hidden.locator('summary').click();
+  await expect(hidden).toContainText(`Job ${tampered.jobId}: The job document does not match the hash registered on-chain`);
+  await expect(app.getByText('second study')).toHaveCount(0);
+  await shot('notice');
 });
 
-test('job entries in the activity log say what was agreed and what left this computer', async ({ app, host, shot, page }) => {
-  await createVault(app);
-  // Written the way the jobs service records them: a consent, a round step, an upload.
-  const vault = (host.session as unknown as { requireVault(): Vault }).requireVault();
-  await vault.recordActivity('job.joined', 'Joined "How sleep and activity shape mood"', {
-    jobId: '7',
-    columns: { sleep_hours: 'sleep_hours', caffeine: 'caffeine_cups' },
-    epsilon: 1.5,
-    datasetId: 'ab'.repeat(16),
+/** A local port nothing listens on. */
+async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+test.describe('without a reachable chain', () => {
+  let rpcUrl = '';
+  test.beforeAll(async () => {
+    rpcUrl = `http://127.0.0.1:${await deadPort()}`;
   });
-  await vault.recordActivity('job.round', 'Round 1 of "How sleep and activity shape mood": learned from 38 records', { jobId: '7', round: 0, step: 'training' });
-  await vault.recordActivity('job.uploaded', 'Sent a masked result for round 1 of "How sleep and activity shape mood"', {
-    jobId: '7',
-    round: 0,
-    vectorLength: 1234,
-    bytes: 4936,
-    coordinator: { url: 'https://coordinator.sleeplab.example', address: '0x' + '2b'.repeat(20) },
+  // The headless host cannot read this computer's power state; it reports idle time only.
+  test.use({
+    // eslint-disable-next-line no-empty-pattern -- Playwright fixtures take their dependencies as a destructured object
+    jobs: async ({}, use) => {
+      await use({ chain: { rpcUrl, chainId: '31337', registry: '0x' + '11'.repeat(20) }, platform: { onBattery: () => null, idleSeconds: () => 0 } });
+    },
   });
-  await nav(app, 'Activity').click();
-  // Each detail is a term and its description.
-  const detail = (entry: string, term: string) => app.locator(`.activity-entry[data-kind="${entry}"] dt:text-is("${term}") + dd`);
-  await expect(detail('job.uploaded', 'Left this computer')).toHaveText('a masked list of 1,234 numbers (4.8 KB), sent to https://coordinator.sleeplab.example');
-  await expect(detail('job.uploaded', 'Round')).toHaveText('1');
-  await expect(detail('job.joined', 'Columns read')).toHaveText('sleep_hours, caffeine (your caffeine_cups)');
-  await expect(detail('job.round', 'Step')).toHaveText('Learning from your data');
-  await shot('1-activity');
-  await page.setViewportSize({ width: 640, height: 900 });
-  await page.emulateMedia({ colorScheme: 'dark' });
-  await shot('2-activity-narrow-dark');
+
+  test('the Jobs screen says the chain cannot be reached, with its address, and Retry reads it again', async ({ app, host, shot, page }) => {
+    let refreshes = 0;
+    const handle = host.router.handle.bind(host.router);
+    host.router.handle = (channel, payload) => {
+      if (channel === 'jobs.refresh') refreshes++;
+      return handle(channel, payload);
+    };
+    await createVault(app);
+    await nav(app, 'Jobs').click();
+    const alert = app.getByRole('alert');
+    await expect(alert).toContainText('Trove cannot reach the job network');
+    await expect(alert).toContainText(rpcUrl);
+    await shot('1-unreachable');
+    await page.setViewportSize({ width: 640, height: 900 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('2-unreachable-narrow-dark');
+    await alert.getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(() => refreshes).toBe(1);
+    await expect(alert.getByRole('button', { name: 'Retry' })).toBeEnabled();
+    await expect(alert).toContainText(rpcUrl);
+    await expect(app.getByRole('list', { name: 'Jobs open to join' })).toHaveCount(0);
+  });
+
+  test('when Trove may work on jobs: choices the computer cannot report are explained and unavailable', async ({ app }) => {
+    await createVault(app);
+    await nav(app, 'Jobs').click();
+    const group = app.getByRole('group', { name: 'Work on jobs' });
+    await expect(group.getByLabel(/Only when this computer is plugged in/)).toBeDisabled();
+    await expect(app.getByText(/does not tell Trove whether it is plugged in/)).toBeVisible();
+    await group.getByLabel('Only when I am not using this computer').check();
+    await expect(group.getByLabel('Only when I am not using this computer')).toBeChecked();
+    // The choice is kept in the vault: it is still there when the screen is read again.
+    await nav(app, 'Data').click();
+    await nav(app, 'Jobs').click();
+    await expect(app.getByRole('group', { name: 'Work on jobs' }).getByLabel('Only when I am not using this computer')).toBeChecked();
+  });
 });

@@ -4,7 +4,7 @@ import { describeDetails } from '../../renderer/src/activity.js';
 
 describe('activity details', () => {
   it('says what left the computer, how big it was and where it went', () => {
-    const lines = describeDetails('job.uploaded', { jobId: '7', round: 2, vectorLength: 1234, bytes: 4936, coordinator: { url: 'https://coord.example.org', address: '0xabc' } });
+    const lines = describeDetails('job.upload', { job: '7', round: 2, numbers: 1234, bytes: 4936, to: 'https://coord.example.org' });
     expect(lines).toEqual([
       { label: 'Job', value: '7' },
       { label: 'Round', value: '3' },
@@ -12,20 +12,35 @@ describe('activity details', () => {
     ]);
   });
 
-  it('reads a consent: the columns with the person\'s own names, and the privacy cost', () => {
-    const lines = describeDetails('job.joined', { jobId: '7', title: 'Sleep and mood', columns: { sleep_hours: 'sleep', mood: 'mood' }, epsilon: 1.2345, datasetId: 'ab'.repeat(16) });
+  it("reads a consent: the columns with the person's own names, what each round will send, and the privacy cost", () => {
+    const lines = describeDetails('job.consent', {
+      job: '7',
+      specHash: '0x12',
+      dataset: 'ab'.repeat(16),
+      columns: { sleep_hours: 'sleep', mood: 'mood' },
+      rounds: 3,
+      vectorLength: 33,
+      coordinator: 'https://coord.example.org',
+      epsilon: 1.2345,
+      delta: 1e-5,
+      reward: { token: '0xabc', perRound: '1' },
+    });
     expect(lines).toEqual([
-      { label: 'Job', value: 'Sleep and mood (number 7)' },
+      { label: 'Job', value: '7' },
       { label: 'Columns read', value: 'sleep_hours (your sleep), mood' },
-      { label: 'Privacy cost', value: '1.23' },
+      { label: 'Each round sends', value: 'a masked list of 33 numbers, to https://coord.example.org' },
+      { label: 'Privacy cost', value: '1.23 (delta 1e-5)' },
+      { label: 'Rounds', value: '3' },
     ]);
   });
 
   it('names round steps in words and shows other simple fields, leaving out ids and nested data', () => {
-    const lines = describeDetails('job.round', { step: 'masking', examples: 120, dropped: false, specHash: '0x12', nested: { a: 1 } });
+    const lines = describeDetails('job.trained', { job: '7', round: 0, step: 'masking', examples: 120, dropped: false, specHash: '0x12', nested: { a: 1 } });
     expect(lines).toEqual([
+      { label: 'Job', value: '7' },
+      { label: 'Round', value: '1' },
       { label: 'Step', value: 'Masking the result' },
-      { label: 'Examples', value: '120' },
+      { label: 'Rows used on this computer', value: '120' },
       { label: 'Dropped', value: 'no' },
     ]);
   });

@@ -7,7 +7,7 @@ import { CoordinatorClient } from '../../../common/jobs/client.js';
 import { columnsRead, jobDocumentPrivacyCost, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError, isTroveError } from '../../../common/errors.js';
 import type { JobCardValue, JobsViewValue, RunPolicyValue } from '../../../common/ipc/contract.js';
-import type { PrivacyLedger } from '../../../common/dp/ledger.js';
+import { composeCosts, type PrivacyLedger } from '../../../common/dp/ledger.js';
 import { openPrivacyLedger } from '../privacy/ledger.js';
 import type { Vault } from '../vault/index.js';
 import type { WorkerSupervisor } from '../worker/supervisor.js';
@@ -187,10 +187,17 @@ export class JobsService {
     let privacy: JobCardValue['privacy'];
     if (ledger) {
       const budget = ledger.budget;
-      const spent = ledger.spent().epsilon;
-      const check = ledger.check(cost);
-      // A joined job is already in what is spent.
-      privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget, spentEpsilon: spent, afterEpsilon: joined ? spent : check.after.epsilon, fits: joined || check.allowed };
+      // A job charged at opt-in (joined, finished or left since) is already in what is spent:
+      // "spent" is then what the other jobs spent, and "after" what is spent now.
+      const key = this.ledgerKey(jobId);
+      const entries = ledger.entries;
+      if (entries.some((e) => e.jobId === key)) {
+        const before = composeCosts(entries.filter((e) => e.jobId !== key).map((e) => e.cost), budget).epsilon;
+        privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget, spentEpsilon: before, afterEpsilon: ledger.spent().epsilon, fits: true };
+      } else {
+        const check = ledger.check(cost);
+        privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget, spentEpsilon: check.spent.epsilon, afterEpsilon: check.after.epsilon, fits: check.allowed };
+      }
     } else {
       privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget: { epsilon: 0, delta: 0 }, spentEpsilon: 0, afterEpsilon: cost.epsilon, fits: false };
     }
@@ -271,7 +278,9 @@ export class JobsService {
     const ledger = await this.privacyLedger();
     const cost = jobDocumentPrivacyCost(doc);
     const verdict = ledger.check(cost);
-    if (!verdict.allowed) {
+    // Joining again after leaving spends nothing new: the job's cost was charged the first time.
+    const charged = ledger.entries.some((e) => e.jobId === this.ledgerKey(jobId));
+    if (!verdict.allowed && !charged) {
       throw new TroveError(
         'PRIVACY_BUDGET_EXCEEDED',
         `Joining would take your privacy spending to epsilon ${verdict.after.epsilon.toFixed(2)}, over your budget of ${verdict.budget.epsilon}. You were not enrolled.`,
