@@ -109,7 +109,8 @@ export interface LocalNetworkOptions {
   /**
    * Also mine a block this often, besides one for each transaction. ethers notices a mined
    * transaction by polling for new blocks; one mined just before its first poll leaves it waiting
-   * on an otherwise quiet chain until a later transaction makes a block.
+   * on an otherwise quiet chain until a later transaction makes a block. 1 s by default; 0 for
+   * blocks only on transactions.
    */
   blockTimeSeconds?: number;
   /** Told about background failures of the coordinator (a close that must be retried, ...). */
@@ -150,7 +151,8 @@ export interface LocalNetwork {
 
 export async function startLocalNetwork(options: LocalNetworkOptions): Promise<LocalNetwork> {
   mkdirSync(options.dir, { recursive: true });
-  const chain = await startAnvil(options.blockTimeSeconds ? { args: ['--mixed-mining', '--block-time', String(options.blockTimeSeconds)] } : {});
+  const blockTime = options.blockTimeSeconds ?? 1;
+  const chain = await startAnvil(blockTime > 0 ? { args: ['--mixed-mining', '--block-time', String(blockTime)] } : {});
   const contributors: Contributor[] = [];
   let coordinator: LocalCoordinator | undefined;
   try {

@@ -23,7 +23,7 @@ const test = base.extend<{ net: LocalNetwork }>({
   // eslint-disable-next-line no-empty-pattern -- Playwright fixtures take their dependencies as a destructured object
   net: async ({}, use) => {
     const dir = mkdtempSync(join(tmpdir(), 'trove-e2e-net-'));
-    const net = await startLocalNetwork({ dir, roundStartDelayMs: 500, blockTimeSeconds: 1 });
+    const net = await startLocalNetwork({ dir, roundStartDelayMs: 500 });
     try {
       await use(net);
     } finally {

@@ -20,6 +20,7 @@ import { decodeMaskedInput, MessageType, readHeader } from '../../common/secagg/
 import { loadArtifact } from '../../contracts/artifacts.js';
 import { removeNetworkFolder, startLocalNetwork, type Contributor, type LocalNetwork } from '../../main/cli/local-network.js';
 import { deriveJobIdentity } from '../../main/services/jobs/identity.js';
+import { openPrivacyLedger } from '../../main/services/privacy/ledger.js';
 import type { WorkerTask } from '../../common/worker-protocol.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
 import { Contract } from 'ethers';
@@ -57,6 +58,8 @@ describe('federated rounds end to end', () => {
       launcher: await testWorkerLauncher(),
       jobs: { participation: { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000 } },
     });
+    // These contributors allow a larger privacy budget than the default, for the job below.
+    await (await openPrivacyLedger(person.vault)).setBudget({ epsilon: 25, delta: 1e-5 });
     // Watch what the real worker returns; the value is passed on untouched.
     const run = person.supervisor.run.bind(person.supervisor);
     person.supervisor.run = async (task: WorkerTask, options) => {
@@ -73,6 +76,11 @@ describe('federated rounds end to end', () => {
     net = await startLocalNetwork({ dir, roundStartDelayMs: 8_000 });
     const published = await net.publish(
       {
+        // At the example's noise multiplier of 1 (epsilon 9 over three rounds) and only ten
+        // contributors, a round's noise is as large as its signal: the model improves on average,
+        // but not surely within three rounds. Half that noise (epsilon 21) makes the test's claim
+        // (the model gets better) hold every time without changing anything it exercises.
+        privacy: { noiseMultiplier: 0.5, delta: 1e-5 },
         minContributors: 6,
         aggregation: {
           clipRange: 4,
@@ -138,8 +146,9 @@ describe('federated rounds end to end', () => {
     const start = evaluateModel(spec.model, initialWeights(spec.model, spec.local.seed), validation).accuracy!;
     const accuracies = rounds.map((r) => r.validation!.accuracy!);
     // Noise is part of every round (that is the privacy), so one round may undo a little of the
-    // last; every round's model must still beat the starting one clearly.
-    for (const a of accuracies) expect(a).toBeGreaterThan(start + 0.1);
+    // last; every round's model must beat the starting one clearly, and the last the first.
+    for (const a of accuracies) expect(a).toBeGreaterThan(start + 0.15);
+    expect(accuracies[2]!).toBeGreaterThanOrEqual(accuracies[0]! - 0.02);
 
     // Every contributor's app says what left the machine, and its vault still verifies.
     for (const [name, person] of people) {
