@@ -3,6 +3,7 @@
 // that is down answers COORDINATOR_UNREACHABLE; one that answers something the protocol does not
 // allow answers COORDINATOR_PROTOCOL; its own typed errors come back with their codes.
 import type { z } from 'zod';
+import { concatBytes } from '../bytes.js';
 import { TroveError, type TroveErrorCode } from '../errors.js';
 import type { SigningKeyPair } from '../secagg/keys.js';
 import { loadSodium, sodiumNow } from '../secagg/sodium.js';
@@ -165,11 +166,16 @@ interface RequestOptions {
   extraTimeMs?: number;
 }
 
-async function readLimited(res: Response, limit: number): Promise<Uint8Array> {
+/**
+ * Reads a response body of at most `limit` bytes, refusing more without reading it (by the
+ * declared length, or as soon as the stream passes the limit). The caller says what each failure
+ * means for it: a body too large, or a connection that broke off.
+ */
+export async function readCappedBody(res: Response, limit: number, errors: { tooLarge: () => TroveError; broken: (cause: unknown) => TroveError }): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length') ?? '0');
   if (declared > limit) {
     await res.body?.cancel();
-    throw new TroveError('COORDINATOR_PROTOCOL', `The coordinator sent ${declared} bytes where at most ${limit} are expected.`);
+    throw errors.tooLarge();
   }
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -182,21 +188,22 @@ async function readLimited(res: Response, limit: number): Promise<Uint8Array> {
       total += value.length;
       if (total > limit) {
         await reader.cancel();
-        throw new TroveError('COORDINATOR_PROTOCOL', `The coordinator sent more than the ${limit} bytes expected.`);
+        throw errors.tooLarge();
       }
       chunks.push(value);
     }
   } catch (err) {
     if (err instanceof TroveError) throw err;
-    throw new TroveError('COORDINATOR_UNREACHABLE', 'The connection to the coordinator broke off. Trove will try again.', undefined, { cause: err });
+    throw errors.broken(err);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(...chunks);
+}
+
+function readLimited(res: Response, limit: number): Promise<Uint8Array> {
+  return readCappedBody(res, limit, {
+    tooLarge: () => new TroveError('COORDINATOR_PROTOCOL', `The coordinator sent more than the ${limit} bytes expected.`),
+    broken: (cause) => new TroveError('COORDINATOR_UNREACHABLE', 'The connection to the coordinator broke off. Trove will try again.', undefined, { cause }),
+  });
 }
 
 function parseJson(bytes: Uint8Array): unknown {

@@ -7,6 +7,7 @@ import { Contract, JsonRpcProvider, Network, getAddress, type Log, type EventLog
 import { MAX_JOB_DOCUMENT_BYTES, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError } from '../../../common/errors.js';
 import { verifySignedJob } from '../../../contracts/job-document.js';
+import { readCappedBody } from '../../../common/jobs/client.js';
 
 /** Where the app reads jobs from. */
 export interface JobsChainConfig {
@@ -184,39 +185,11 @@ export class JobDiscovery {
   }
 }
 
-async function readCapped(res: Response, limit: number): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > limit) {
-    await res.body?.cancel();
-    throw new TroveError('JOB_SPEC_MISMATCH', `The job’s document is larger than ${limit / 1024} KB, so it was not read.`);
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = res.body?.getReader();
-  if (reader) {
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        total += value.length;
-        if (total > limit) {
-          await reader.cancel();
-          throw new TroveError('JOB_SPEC_MISMATCH', `The job’s document is larger than ${limit / 1024} KB, so it was not read.`);
-        }
-        chunks.push(value);
-      }
-    } catch (err) {
-      if (err instanceof TroveError) throw err;
-      throw new TroveError('COORDINATOR_UNREACHABLE', 'The job’s document could not be read to the end.', undefined, { cause: err });
-    }
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+function readCapped(res: Response, limit: number): Promise<Uint8Array> {
+  return readCappedBody(res, limit, {
+    tooLarge: () => new TroveError('JOB_SPEC_MISMATCH', `The job’s document is larger than ${limit / 1024} KB, so it was not read.`),
+    broken: (cause) => new TroveError('COORDINATOR_UNREACHABLE', 'The job’s document could not be read to the end.', undefined, { cause }),
+  });
 }
 
 function isEventLog(log: Log): log is EventLog {
