@@ -72,6 +72,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
   const dbFile = join(dir, 'coordinator.db');
   const clock = new TestClock();
   let port = 0;
+  let published = 0;
   const open = async () => {
     const parts = await openCoordinator(
       dbFile,
@@ -106,6 +107,8 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
     restart: async () => {
       parts = await open();
     },
+    // Each job a rig publishes ends a second after the one before, so no two documents are the
+    // same (the coordinator refuses to escrow a second reward under one hash).
     publish: (overrides = {}, validationCsv = null) =>
       publishExampleJob({
         runner: parts.runner,
@@ -116,7 +119,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
         token: tokenAddress,
         tokenSymbol: 'TUSD',
         nowMs: clock.now(),
-        overrides,
+        overrides: { deadline: Math.floor(clock.now() / 1000) + 30 * 86_400 + ++published, ...overrides },
         validationCsv,
       }),
     close: async () => {
