@@ -151,7 +151,9 @@ export async function demo(args: string[]): Promise<void> {
     for (const e of entries) console.log(`   #${e.seq} ${e.summary}`);
     const card = you.jobs.cardOf(jobId);
     console.log(`   log verification: ${you.vault.verifyActivity().ok ? 'intact' : 'BROKEN'}`);
-    console.log(`   privacy budget: epsilon ${card.privacy.spentEpsilon.toFixed(2)} of ${card.privacy.budget.epsilon} spent; rounds you contributed to: ${card.participation.roundsContributed}`);
+    console.log(
+      `   privacy budget: epsilon ${card.privacy.afterEpsilon.toFixed(2)} of ${card.privacy.budget.epsilon} spent (${card.privacy.epsilon.toFixed(2)} by this job); rounds you contributed to: ${card.participation.roundsContributed}`,
+    );
     console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. Your rewards wait on-chain for an anonymous claim.`);
   } finally {
     await net?.close();

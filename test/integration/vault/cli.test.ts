@@ -30,7 +30,7 @@ describe('command line', () => {
     for (const round of [1, 2, 3]) expect(r.out).toMatch(new RegExp(`round ${round} closed on-chain: [4-8] contributors in the group`));
     expect(r.out).toMatch(/Sent a masked vector of 33 numbers \(0\.\d KB\) to http:\/\/127\.0\.0\.1:\d+ for round 3/);
     expect(r.out).toContain('log verification: intact');
-    expect(r.out).toContain('rounds you contributed to: 3');
+    expect(r.out).toContain('privacy budget: epsilon 9.01 of 10 spent (9.01 by this job); rounds you contributed to: 3');
   }, 240_000);
 
   it('runs the vault demo on its embedded sample data', () => {
