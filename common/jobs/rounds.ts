@@ -2,7 +2,7 @@
 // round. The coordinator proposes parameters; the app accepts only these, so a coordinator cannot
 // lower the survivor minimum the privacy promise rests on, or change the vector's shape.
 import { TroveError } from '../errors.js';
-import { recommendedRoundParams, ROUND_ID_BYTES, type RoundParams } from '../secagg/params.js';
+import { recommendedNeighbourCount, recommendedRoundParams, ROUND_ID_BYTES, type RoundParams } from '../secagg/params.js';
 import { sodiumNow } from '../secagg/sodium.js';
 import { roundVectorLength, type JobDocument } from './document.js';
 
@@ -19,14 +19,9 @@ export function roundParamsFor(doc: JobDocument, roundId: Uint8Array, clientCoun
     clientCount,
     vectorLength: roundVectorLength(doc),
     clipRange: doc.aggregation.clipRange,
-    minimumSurvivors: Math.min(clientCount, Math.max(doc.minContributors, Math.floor(recommendedNeighbours(clientCount) / 2) + 1)),
+    minimumSurvivors: Math.min(clientCount, Math.max(doc.minContributors, Math.floor(recommendedNeighbourCount(clientCount) / 2) + 1)),
     deadlines: doc.aggregation.deadlines,
   });
-}
-
-function recommendedNeighbours(n: number): number {
-  const even = 2 * Math.ceil((3 * Math.log2(Math.max(n, 2))) / 2);
-  return even >= n - 1 ? n - 1 : even;
 }
 
 /**

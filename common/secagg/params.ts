@@ -86,6 +86,12 @@ export function validateRoundParams(p: RoundParams): RoundParams {
   return p;
 }
 
+/** k for n clients: about 3 log2 n, even, or n - 1 (full SecAgg) once that is no larger. */
+export function recommendedNeighbourCount(n: number): number {
+  const even = 2 * Math.ceil((3 * Math.log2(Math.max(n, 2))) / 2);
+  return even >= n - 1 ? n - 1 : even;
+}
+
 /**
  * Parameters with defaults suited to n clients: k grows with log2(n) (SecAgg+), t is just over
  * k/2 (the most dropouts a neighbourhood can survive while 2t > k), and the quantization uses
@@ -105,11 +111,7 @@ export function recommendedRoundParams(options: {
 }): RoundParams {
   const n = options.clientCount;
   const modulusBits = options.modulusBits ?? 32;
-  let k = options.neighbourCount;
-  if (k === undefined) {
-    const even = 2 * Math.ceil((3 * Math.log2(Math.max(n, 2))) / 2);
-    k = even >= n - 1 ? n - 1 : even;
-  }
+  const k = options.neighbourCount ?? recommendedNeighbourCount(n);
   const threshold = options.threshold ?? Math.floor(k / 2) + 1;
   const maxBits = Math.floor(Math.log2((2 ** modulusBits - 1) / n + 1));
   const params: RoundParams = {
