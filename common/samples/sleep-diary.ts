@@ -75,3 +75,9 @@ export function sleepDiaryCsv(seed: number, days: number): string {
   for (const day of sleepDiary(seed, days)) lines.push(SLEEP_DIARY_COLUMNS.map((c) => String(day[c])).join(','));
   return lines.join('\n') + '\n';
 }
+
+/** Several people's diaries in one CSV (one header): e.g. a researcher's validation set. */
+export function sleepDiariesCsv(seeds: readonly number[], days: number): string {
+  const lines = seeds.map((seed) => sleepDiaryCsv(seed, days).trimEnd().split('\n'));
+  return [lines[0]![0], ...lines.flatMap((l) => l.slice(1))].join('\n') + '\n';
+}

@@ -15,7 +15,7 @@ import { buildTrainingMatrix } from '../../common/model/features.js';
 import { evaluateModel } from '../../common/model/evaluate.js';
 import { readValidationCsv } from '../../common/model/csv.js';
 import { initialWeights } from '../../common/model/weights.js';
-import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
+import { sleepDiariesCsv, sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import type { RoundProgress } from '../services/rounds/participation.js';
 import { startLocalNetwork, type Contributor, type LocalNetwork } from './local-network.js';
 import { bar } from './vault.js';
@@ -29,10 +29,7 @@ function step(n: number, text: string): void {
 }
 
 /** Other people's diaries, which the researcher keeps to check each new model. */
-function validationSet(): string {
-  const parts = [9001, 9002, 9003].map((seed) => sleepDiaryCsv(seed, 150).trimEnd().split('\n'));
-  return [parts[0]![0], ...parts.flatMap((p) => p.slice(1))].join('\n') + '\n';
-}
+const validationSet = (): string => sleepDiariesCsv([9001, 9002, 9003], 150);
 
 function tokens(amount: string, decimals: number, symbol: string): string {
   const v = BigInt(amount);

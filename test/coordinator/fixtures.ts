@@ -17,7 +17,7 @@ import { generateSigningKeyPair, type SigningKeyPair } from '../../common/secagg
 import { SecAggClient } from '../../common/secagg/client.js';
 import { loadSodium } from '../../common/secagg/sodium.js';
 import { MessageType } from '../../common/secagg/wire.js';
-import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
+import { sleepDiariesCsv } from '../../common/samples/sleep-diary.js';
 import { openCoordinator, publishExampleJob, sleepMoodExample } from '../../main/cli/local-network.js';
 import type { RoundRunner } from '../../coordinator/rounds.js';
 import type { CoordinatorServer, CoordinatorServerOptions } from '../../coordinator/server.js';
@@ -133,9 +133,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
 
 /** A validation set: other people's diaries than any contributor's. */
 export function validationCsv(): string {
-  const [header, ...rest] = sleepDiaryCsv(9001, 120).trimEnd().split('\n');
-  const more = sleepDiaryCsv(9002, 120).trimEnd().split('\n').slice(1);
-  return [header, ...rest, ...more].join('\n') + '\n';
+  return sleepDiariesCsv([9001, 9002], 120);
 }
 
 export interface RoundOutcome {

@@ -15,7 +15,7 @@ import { buildTrainingMatrix } from '../../common/model/features.js';
 import { evaluateModel } from '../../common/model/evaluate.js';
 import { readValidationCsv } from '../../common/model/csv.js';
 import { initialWeights } from '../../common/model/weights.js';
-import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
+import { sleepDiariesCsv, sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import { decodeMaskedInput, MessageType, readHeader } from '../../common/secagg/wire.js';
 import { loadArtifact } from '../../contracts/artifacts.js';
 import { removeNetworkFolder, startLocalNetwork, type Contributor, type LocalNetwork } from '../../main/cli/local-network.js';
@@ -23,6 +23,7 @@ import { deriveJobIdentity } from '../../main/services/jobs/identity.js';
 import { openPrivacyLedger } from '../../main/services/privacy/ledger.js';
 import type { WorkerTask } from '../../common/worker-protocol.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
+import { until } from '../coordinator/fixtures.js';
 import { Contract } from 'ethers';
 
 const CONTRIBUTORS = 10;
@@ -30,18 +31,7 @@ const DROPPING = ['c3', 'c7'];
 const DAYS = 200;
 
 /** Other people's diaries: the researcher's own validation set. */
-function validationCsv(): string {
-  const parts = [9001, 9002, 9003].map((seed) => sleepDiaryCsv(seed, 150).trimEnd().split('\n'));
-  return [parts[0]![0], ...parts.flatMap((p) => p.slice(1))].join('\n') + '\n';
-}
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const validationCsv = (): string => sleepDiariesCsv([9001, 9002, 9003], 150);
 
 describe('federated rounds end to end', () => {
   let dir: string;
