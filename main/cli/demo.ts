@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { JobCardValue } from '../../common/ipc/contract.js';
+import { formatTokenAmount } from '../../common/tokens.js';
 import { buildTrainingMatrix } from '../../common/model/features.js';
 import { evaluateModel } from '../../common/model/evaluate.js';
 import { readValidationCsv } from '../../common/model/csv.js';
@@ -31,13 +32,6 @@ function step(n: number, text: string): void {
 /** Other people's diaries, which the researcher keeps to check each new model. */
 const validationSet = (): string => sleepDiariesCsv([9001, 9002, 9003], 150);
 
-function tokens(amount: string, decimals: number, symbol: string): string {
-  const v = BigInt(amount);
-  const unit = 10n ** BigInt(decimals);
-  const fraction = (v % unit).toString().padStart(decimals, '0').replace(/0+$/, '');
-  return `${v / unit}${fraction ? `.${fraction}` : ''} ${symbol}`;
-}
-
 function printConsentCard(card: JobCardValue): void {
   const width = Math.max(...card.columns.map((c) => c.name.length));
   console.log(`   ┌ ${card.title}`);
@@ -48,7 +42,7 @@ function printConsentCard(card: JobCardValue): void {
   console.log(`   │ leaves this computer: a masked vector of ${card.vectorLength} numbers per round, never a row;`);
   console.log(`   │   it is combined with at least ${card.minContributors - 1} others' before anyone can read the sum`);
   console.log(`   │ privacy cost: epsilon ${card.privacy.epsilon.toFixed(2)} (delta ${card.privacy.delta}); you have spent ${card.privacy.spentEpsilon.toFixed(2)} of ${card.privacy.budget.epsilon}`);
-  console.log(`   │ reward: ${tokens(card.reward.perRound, card.reward.decimals, card.reward.symbol)} per round, shared by the round's contributors; ${card.rounds} rounds`);
+  console.log(`   │ reward: ${formatTokenAmount(card.reward.perRound, card.reward.decimals, card.reward.symbol)} per round, shared by the round's contributors; ${card.rounds} rounds`);
   console.log(`   │ deadline: ${new Date(card.deadline).toISOString().slice(0, 10)}; rounds run by ${card.coordinator.url} (${card.coordinator.address})`);
   console.log('   └ checked: the document matches the hash published on-chain and carries the researcher’s signature');
 }

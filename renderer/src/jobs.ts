@@ -51,20 +51,6 @@ export function mappingComplete(jobColumns: readonly JobColumn[], columns: reado
   });
 }
 
-/**
- * A token amount given in its smallest unit (a decimal string) as a person reads it: whole
- * units with thousands separators, then only the decimals that are not zero. Exact, because
- * BigInt does the splitting, however many decimals the token has.
- */
-export function formatTokenAmount(smallest: string, decimals: number, symbol?: string): string {
-  const digits = /^[0-9]+$/.test(smallest) ? BigInt(smallest) : 0n;
-  const scale = 10n ** BigInt(decimals);
-  const whole = digits / scale;
-  const fraction = decimals > 0 ? (digits % scale).toString().padStart(decimals, '0').replace(/0+$/, '') : '';
-  const text = `${whole.toLocaleString('en')}${fraction ? `.${fraction}` : ''}`;
-  return symbol ? `${text} ${symbol}` : text;
-}
-
 /** An amount split evenly among `parts` people, in the smallest unit (rounded down). */
 export function shareOf(smallest: string, parts: number): string {
   if (!/^[0-9]+$/.test(smallest) || parts < 1) return '0';

@@ -1,6 +1,7 @@
 // The Jobs screens' pure rules: column mapping, token amounts and the privacy budget bar.
 import { describe, expect, it } from 'vitest';
-import { budgetSplit, canJoin, formatEpsilon, formatTokenAmount, isCompatible, mappingComplete, matchCount, prefillMapping, shareOf, type JobColumn } from '../../renderer/src/jobs.js';
+import { formatTokenAmount } from '../../common/tokens.js';
+import { budgetSplit, canJoin, formatEpsilon, isCompatible, mappingComplete, matchCount, prefillMapping, shareOf, type JobColumn } from '../../renderer/src/jobs.js';
 import type { JobCardValue } from '../../common/ipc/contract.js';
 
 const JOB_COLUMNS: JobColumn[] = [

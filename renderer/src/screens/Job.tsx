@@ -8,13 +8,13 @@ import { call, messageOf } from '../ipc.js';
 import { useApp, useJobs } from '../store.js';
 import { ConfirmDialog, ErrorMessage, Progress, ScreenTitle } from '../components/ui.js';
 import { BudgetBar, RoundsChart } from '../components/Charts.js';
+import { formatTokenAmount } from '../../../common/tokens.js';
 import { formatCount, formatDate, TYPE_LABELS } from '../format.js';
 import {
   budgetSplit,
   canJoin,
   compatibleColumns,
   formatEpsilon,
-  formatTokenAmount,
   isJoined,
   mappingComplete,
   matchCount,

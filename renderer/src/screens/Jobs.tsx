@@ -7,7 +7,8 @@ import { messageOf } from '../ipc.js';
 import { useApp, useJobs } from '../store.js';
 import { ErrorMessage, ScreenTitle } from '../components/ui.js';
 import { formatCount, formatDate } from '../format.js';
-import { formatTokenAmount, isJoined, roundNumber, STATE_LABELS, STEP_LABELS } from '../jobs.js';
+import { formatTokenAmount } from '../../../common/tokens.js';
+import { isJoined, roundNumber, STATE_LABELS, STEP_LABELS } from '../jobs.js';
 
 export function JobsScreen() {
   const view = useJobs((s) => s.view);
