@@ -2,7 +2,7 @@
 // researcher's coordinator serving rounds over HTTP, and contributors, each a real vault with its
 // own data, its own worker process and the same jobs service the app runs. The demo runs on it,
 // and so do the end-to-end tests.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JsonRpcProvider, NonceManager, Wallet, type Contract, type Signer } from 'ethers';
 import { INTERACTIVE_KDF } from '../services/vault/keys.js';
@@ -233,7 +233,3 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
   }
 }
 
-/** Removes a network's folder (vaults, databases) once it is closed. */
-export function removeNetworkFolder(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-}

@@ -2,12 +2,12 @@
 // contracts, the researcher's real coordinator over HTTP, and simulated contributors running the
 // same jobs service and worker as the app. The app in the page discovers jobs on that chain,
 // checks their documents, joins and takes part in real rounds.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { removeNetworkFolder, startLocalNetwork, type LocalNetwork } from '../../main/cli/local-network.js';
+import { startLocalNetwork, type LocalNetwork } from '../../main/cli/local-network.js';
 import type { JobsConfig } from '../../main/services/session/session.js';
 import { roundVectorLength } from '../../common/jobs/document.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
@@ -28,7 +28,7 @@ const test = base.extend<{ net: LocalNetwork }>({
       await use(net);
     } finally {
       await net.close();
-      removeNetworkFolder(dir);
+      rmSync(dir, { recursive: true, force: true });
     }
   },
   jobs: async ({ net }, use) => {

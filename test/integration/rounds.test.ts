@@ -5,7 +5,7 @@
 // back for round 2. Every round must close on-chain with exactly the group whose masked updates
 // were summed, the global model must get better on the researcher's validation set, and the
 // coordinator's database must never hold a contributor's unmasked update.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Group } from '@semaphore-protocol/group';
@@ -18,7 +18,7 @@ import { initialWeights } from '../../common/model/weights.js';
 import { sleepDiariesCsv, sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import { decodeMaskedInput, MessageType, readHeader } from '../../common/secagg/wire.js';
 import { loadArtifact } from '../../contracts/artifacts.js';
-import { removeNetworkFolder, startLocalNetwork, type Contributor, type LocalNetwork } from '../../main/cli/local-network.js';
+import { startLocalNetwork, type Contributor, type LocalNetwork } from '../../main/cli/local-network.js';
 import { deriveJobIdentity } from '../../main/services/jobs/identity.js';
 import { openPrivacyLedger } from '../../main/services/privacy/ledger.js';
 import type { WorkerTask } from '../../common/worker-protocol.js';
@@ -92,7 +92,7 @@ describe('federated rounds end to end', () => {
 
   afterAll(async () => {
     await net?.close();
-    removeNetworkFolder(dir);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('runs three rounds with two dropouts, closes each on-chain with its group, and the model improves', async () => {
