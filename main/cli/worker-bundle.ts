@@ -11,7 +11,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 let built: Promise<string> | undefined;
 
-function bundleWorker(): Promise<string> {
+/** The path of the bundled worker entry (built once per process). */
+export function bundledWorkerEntry(): Promise<string> {
   built ??= (async () => {
     const dir = join(ROOT, 'node_modules', '.cache', 'trove-worker');
     mkdirSync(dir, { recursive: true });
@@ -33,5 +34,5 @@ function bundleWorker(): Promise<string> {
 }
 
 export async function bundledWorkerLauncher(): Promise<NodeWorkerLauncher> {
-  return new NodeWorkerLauncher({ entry: await bundleWorker(), execArgv: [] });
+  return new NodeWorkerLauncher({ entry: await bundledWorkerEntry(), execArgv: [] });
 }

@@ -12,6 +12,7 @@ import { sessionHandlers } from '../ipc/handlers.js';
 import { bindIpc } from './ipc.js';
 import { safeStorageKeychain } from './keychain.js';
 import { powerMonitorPlatform } from './platform.js';
+import { UtilityWorkerLauncher } from './worker-launcher.js';
 import { createMainWindow, hardenContents, hardenSession, registerAppScheme, serveRenderer } from './window.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -48,7 +49,7 @@ async function run(): Promise<void> {
   const chain = jobsChain();
   const session = await AppSession.start({
     dataDir,
-    ...(chain ? { jobs: { chain, platform: powerMonitorPlatform() } } : {}),
+    ...(chain ? { jobs: { chain, platform: powerMonitorPlatform(), launcher: new UtilityWorkerLauncher() } } : {}),
     stagePaths: true,
     keychain: safeStorageKeychain(join(dataDir, 'remembered-passphrase.bin')),
     notify: (title, body) => {

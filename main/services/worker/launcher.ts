@@ -1,5 +1,5 @@
 // Starting a worker process, behind one interface: plain Node children here (tests, the headless
-// host, the CLI); main/electron/ adds an implementation on Electron's utilityProcess with the
+// host, the CLI); main/electron/worker-launcher.ts implements it on Electron's utilityProcess with the
 // same shape (fork with execArgv, postMessage, exit, stderr).
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -1,6 +1,9 @@
 // A recording double of the parts of Electron the main process uses, so its modules load and can be
 // checked under plain Node (no Electron binary is needed). Tests mock 'electron' with this module
 // and read what was recorded from `state`, or set what powerMonitor answers.
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 export type Fn = (...args: never[]) => unknown;
 export const state = {
   windows: [] as { options: Record<string, unknown>; contents: FakeContents; loaded: string | null }[],
@@ -72,4 +75,46 @@ export const powerMonitor = {
     return power.onBattery();
   },
   getSystemIdleTime: (): number => power.idleSeconds(),
+};
+
+/**
+ * utilityProcess on a real Node child: the module runs in its own process with the memory limit
+ * and environment it was given, and sees `process.parentPort` as a utility process does (a small
+ * preload maps it onto the child's IPC channel). Only the message port is emulated.
+ */
+export class FakeUtilityProcess extends EventEmitter {
+  readonly stderr: NodeJS.ReadableStream | null;
+  constructor(private readonly child: ChildProcess) {
+    super();
+    this.stderr = child.stderr;
+    child.on('message', (m) => this.emit('message', m));
+    child.on('error', () => undefined);
+    // A utility process reports an exit code only; a killed one reports a non-zero code.
+    child.on('close', (code) => this.emit('exit', code ?? 1));
+  }
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+  postMessage(message: unknown): void {
+    if (this.child.connected) this.child.send(message as never);
+  }
+  kill(): boolean {
+    return this.child.kill('SIGKILL');
+  }
+}
+
+export const forkedUtilities: { modulePath: string; options: { execArgv?: string[]; stdio?: unknown; serviceName?: string; env?: NodeJS.ProcessEnv } }[] = [];
+
+export const utilityProcess = {
+  fork(modulePath: string, args: string[] = [], options: { execArgv?: string[]; stdio?: unknown; serviceName?: string; env?: NodeJS.ProcessEnv } = {}): FakeUtilityProcess {
+    forkedUtilities.push({ modulePath, options });
+    const parentPort = fileURLToPath(new URL('./utility-parent-port.mjs', import.meta.url));
+    const child = fork(modulePath, args, {
+      execArgv: [...(options.execArgv ?? []), '--import', pathToFileURL(parentPort).href],
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: options.env ?? process.env,
+    });
+    return new FakeUtilityProcess(child);
+  },
 };
