@@ -24,6 +24,9 @@ function describeIssues(err: ZodError): string {
   return `The request is not valid${where}: ${first.message}.`;
 }
 
+/** Said when a request was carried out but its answer failed the contract check. */
+export const ANSWER_UNREADABLE = 'Trove carried out this request but could not show its result. Go back and open the page again to see where things stand; restart the app if it keeps happening.';
+
 export function toIpcError(err: unknown): IpcErrorValue {
   if (err instanceof TroveError) return err.toJSON();
   if (err instanceof ZodError) return { code: 'INVALID_INPUT', message: describeIssues(err) };
@@ -45,7 +48,8 @@ export function createRouter(handlers: Handlers, opts: RouterOptions = {}): Rout
         const response = spec.response.safeParse(result);
         if (!response.success) {
           opts.onInternalError?.(channel, new Error(`response does not match the contract: ${describeIssues(response.error)}`));
-          return { ok: false, error: toIpcError(new Error('bad response')) };
+          // The handler ran, so whatever it did is done: say so, rather than "nothing changed".
+          return { ok: false, error: { code: 'INTERNAL', message: ANSWER_UNREADABLE } };
         }
         return { ok: true, value: response.data };
       } catch (err) {

@@ -139,3 +139,22 @@ describe('preload builder', () => {
     expect(got).toEqual([{ importId: 'abcdefgh', bytesRead: 1, totalBytes: 2, rowsRead: 3, rowsRejected: 0 }]);
   });
 });
+
+describe('router answers that fail the contract', () => {
+  it('says the request was carried out, not that nothing changed, when only the answer is malformed', async () => {
+    const { createRouter, ANSWER_UNREADABLE } = await import('../../../main/ipc/router.js');
+    const seen: string[] = [];
+    let ran = 0;
+    const handlers = { 'app.status': () => (ran++, { vault: 'not-a-state' }) } as unknown as Parameters<typeof createRouter>[0];
+    const router = createRouter(handlers, { onInternalError: (channel) => seen.push(channel) });
+    const r = await router.handle('app.status', {});
+    expect(ran).toBe(1);
+    expect(r).toEqual({ ok: false, error: { code: 'INTERNAL', message: ANSWER_UNREADABLE } });
+    expect(ANSWER_UNREADABLE).not.toMatch(/not changed/);
+    expect(seen).toEqual(['app.status']);
+    // A handler that throws before doing anything keeps the "not changed" message.
+    const throwing = createRouter({ 'app.status': () => { throw new Error('boom'); } } as unknown as Parameters<typeof createRouter>[0]);
+    const t = await throwing.handle('app.status', {});
+    expect(t).toMatchObject({ ok: false, error: { code: 'INTERNAL', message: expect.stringMatching(/was not changed/) } });
+  });
+});
