@@ -3,6 +3,7 @@
 // the renderer's types come from it. Adding a channel here is the whole of declaring it.
 import { z } from 'zod';
 import { COLUMN_TYPES } from '../dataset.js';
+import { ACTIVITY_GROUPS } from '../activity.js';
 
 // ------------------------------------------------------------------------------ building blocks
 
@@ -236,7 +237,13 @@ export const channels = {
   'import.cancel': channel(z.strictObject({ importId: ImportId }), z.object({ cancelled: z.boolean() })),
 
   'activity.list': channel(
-    z.strictObject({ offset: z.number().int().min(0).max(2 ** 40), limit: z.number().int().min(1).max(500) }),
+    z.strictObject({
+      offset: z.number().int().min(0).max(2 ** 40),
+      limit: z.number().int().min(1).max(500),
+      /** Only entries of this group, and only those containing every word of `text`; total counts the matches. */
+      group: z.enum(ACTIVITY_GROUPS).optional(),
+      text: z.string().max(200).optional(),
+    }),
     z.object({ total: Count, entries: z.array(ActivityEntry) }),
   ),
   'activity.verify': channel(Empty, ActivityVerification),

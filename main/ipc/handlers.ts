@@ -46,7 +46,7 @@ export function sessionHandlers(session: AppSession): Handlers {
     'import.start': (r) => session.startImport(r),
     'import.cancel': (r) => session.cancelImport(r.importId),
 
-    'activity.list': (r) => session.activity(r.offset, r.limit),
+    'activity.list': (r) => session.activity(r.offset, r.limit, { ...(r.group ? { group: r.group } : {}), ...(r.text ? { text: r.text } : {}) }),
     'activity.verify': () => session.verifyActivity(),
 
     'jobs.list': () => session.jobsList(),

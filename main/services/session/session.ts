@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { ActivityEntry, ActivityVerification } from '../../../common/activity.js';
+import { matchesActivityFilter, type ActivityEntry, type ActivityFilter, type ActivityVerification } from '../../../common/activity.js';
 import type { ColumnSummary, DatasetInfo, ImportPreview, ImportReport } from '../../../common/dataset.js';
 import { TroveError } from '../../../common/errors.js';
 import type { AppStatusValue, EventName, EventOf, JobCardValue, JobsViewValue, RequestOf, RunPolicyValue } from '../../../common/ipc/contract.js';
@@ -339,8 +339,12 @@ export class AppSession {
 
   // ------------------------------------------------------------------------------ activity
 
-  activity(offset: number, limit: number): { total: number; entries: ActivityEntry[] } {
-    return this.requireVault().activity(offset, limit);
+  /** Newest first; with a filter, the page is taken from the matching entries (the log is read whole). */
+  activity(offset: number, limit: number, filter: ActivityFilter = {}): { total: number; entries: ActivityEntry[] } {
+    const vault = this.requireVault();
+    if (!filter.group && !filter.text?.trim()) return vault.activity(offset, limit);
+    const matching = vault.activity(0, Number.MAX_SAFE_INTEGER).entries.filter((e) => matchesActivityFilter(e, filter));
+    return { total: matching.length, entries: matching.slice(offset, offset + limit) };
   }
 
   verifyActivity(): ActivityVerification {

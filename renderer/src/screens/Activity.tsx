@@ -1,6 +1,7 @@
 // The activity log: every import, deletion, backup, setting change and job step (consents, rounds,
 // what left this computer), newest first, with the result of checking its hash chain.
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ActivityGroup } from '../../../common/activity.js';
 import type { ResponseOf } from '../../../common/ipc/contract.js';
 
 type ActivityEntry = ResponseOf<'activity.list'>['entries'][number];
@@ -11,28 +12,60 @@ import { formatCount, formatTime } from '../format.js';
 import { describeDetails } from '../activity.js';
 
 const PAGE = 50;
+/** Typing settles this long before the log is searched again. */
+const SEARCH_SETTLE_MS = 250;
+
+const GROUP_LABELS: Record<ActivityGroup | 'all', string> = {
+  all: 'Everything',
+  vault: 'Your vault and backups',
+  data: 'Your data',
+  jobs: 'Jobs',
+  sent: 'What left this computer',
+  earnings: 'Earnings',
+};
 
 export function ActivityScreen() {
   const [entries, setEntries] = useState<ActivityEntry[]>([]);
   const [total, setTotal] = useState<number | null>(null);
   const [verification, setVerification] = useState<ActivityVerification | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [group, setGroup] = useState<ActivityGroup | 'all'>('all');
+  const [text, setText] = useState('');
+  const [search, setSearch] = useState('');
+  // Answers can come back out of order while someone types: only the latest request's counts.
+  const latest = useRef(0);
 
   // The vault lists newest first.
-  const load = useCallback(async (offset: number) => {
-    try {
-      const page = await call('activity.list', { offset, limit: PAGE });
-      setTotal(page.total);
-      setEntries((prev) => (offset === 0 ? page.entries : [...prev, ...page.entries]));
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  }, []);
+  const load = useCallback(
+    async (offset: number) => {
+      const ticket = ++latest.current;
+      try {
+        const page = await call('activity.list', { offset, limit: PAGE, ...(group !== 'all' ? { group } : {}), ...(search ? { text: search } : {}) });
+        if (ticket !== latest.current) return;
+        setError(null);
+        setTotal(page.total);
+        setEntries((prev) => (offset === 0 ? page.entries : [...prev, ...page.entries]));
+      } catch (err) {
+        if (ticket === latest.current) setError(messageOf(err));
+      }
+    },
+    [group, search],
+  );
 
   useEffect(() => {
     void load(0);
-    call('activity.verify', {}).then(setVerification, (err: unknown) => setError(messageOf(err)));
   }, [load]);
+
+  useEffect(() => {
+    const t = setTimeout(() => setSearch(text.trim()), SEARCH_SETTLE_MS);
+    return () => clearTimeout(t);
+  }, [text]);
+
+  useEffect(() => {
+    call('activity.verify', {}).then(setVerification, (err: unknown) => setError(messageOf(err)));
+  }, []);
+
+  const filtered = group !== 'all' || search !== '';
 
   return (
     <>
@@ -55,6 +88,27 @@ export function ActivityScreen() {
         <p className="muted">Verifying the log…</p>
       )}
       <ErrorMessage error={error} />
+      <div className="toolbar activity-filters" role="search">
+        <label>
+          Search
+          <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="Words in an entry" maxLength={200} />
+        </label>
+        <label>
+          Show
+          <select value={group} onChange={(e) => setGroup(e.target.value as ActivityGroup | 'all')}>
+            {Object.entries(GROUP_LABELS).map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {filtered && total !== null ? (
+        <p className="muted" role="status">
+          {total === 0 ? 'No entries match.' : `${formatCount(total)} ${total === 1 ? 'entry matches' : 'entries match'}.`}
+        </p>
+      ) : null}
       <ol className="activity" aria-label="Activity log">
         {entries.map((e) => (
           <li key={e.seq} className="activity-entry" data-kind={e.kind}>

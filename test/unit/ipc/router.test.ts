@@ -158,3 +158,24 @@ describe('router answers that fail the contract', () => {
     expect(t).toMatchObject({ ok: false, error: { code: 'INTERNAL', message: expect.stringMatching(/was not changed/) } });
   });
 });
+
+describe('activity.list filters', () => {
+  it('narrows the whole log by group and words, counting only the matches, and refuses unknown groups', async () => {
+    await h.call('vault.create', { passphrase: PASSPHRASE });
+    for (const name of ['Morning steps', 'Sleep diary', 'Evening steps']) {
+      const token = await h.stage(`${name}.csv`, csv(4));
+      await h.call('import.start', { importId: `import-${name.length}${name[0]}`, file: token, policy: 'skip-rows', name });
+    }
+    const all = await h.call<{ total: number }>('activity.list', { offset: 0, limit: 50 });
+    expect(all.total).toBe(4);
+    const steps = await h.call<{ total: number; entries: { summary: string }[] }>('activity.list', { offset: 0, limit: 1, group: 'data', text: 'steps' });
+    expect(steps.total).toBe(2);
+    expect(steps.entries.map((e) => e.summary)).toEqual([expect.stringContaining('Evening steps')]);
+    const older = await h.call<{ entries: { summary: string }[] }>('activity.list', { offset: 1, limit: 1, group: 'data', text: 'steps' });
+    expect(older.entries.map((e) => e.summary)).toEqual([expect.stringContaining('Morning steps')]);
+    expect((await h.call<{ total: number }>('activity.list', { offset: 0, limit: 50, group: 'vault' })).total).toBe(1);
+    expect((await h.call<{ total: number }>('activity.list', { offset: 0, limit: 50, group: 'sent' })).total).toBe(0);
+    const bad = await h.router.handle('activity.list', { offset: 0, limit: 50, group: 'secrets' });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+  });
+});
