@@ -72,7 +72,8 @@ export const useApp = create<AppState>((set) => ({
   },
   notify: (tone, text) => {
     const id = nextNotice++;
-    set((s) => ({ notices: [...s.notices.slice(-3), { id, tone, text }] }));
+    // At most two at once: a pile of notices covers the controls it talks about.
+    set((s) => ({ notices: [...s.notices.slice(-1), { id, tone, text }] }));
     if (tone !== 'error') setTimeout(() => useApp.getState().dismiss(id), 6000);
   },
   dismiss: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
