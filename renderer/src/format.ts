@@ -1,5 +1,8 @@
 // How numbers, sizes and times read on screen.
 import type { ColumnType } from '../../common/dataset.js';
+import { formatDuration } from '../../common/units.js';
+
+export { formatBytes, formatCount, formatDuration, plural } from '../../common/units.js';
 
 /** Column types in words. */
 export const TYPE_LABELS: Record<ColumnType, string> = {
@@ -10,22 +13,6 @@ export const TYPE_LABELS: Record<ColumnType, string> = {
   date: 'Date',
   category: 'Category',
 };
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-export function formatCount(n: number): string {
-  return n.toLocaleString('en');
-}
 
 export function formatTime(ms: number): string {
   return new Date(ms).toLocaleString('en', { dateStyle: 'medium', timeStyle: 'short' });
@@ -42,11 +29,9 @@ export function formatNumber(v: number | null, type?: string): string {
   return v.toLocaleString('en', { maximumFractionDigits: 3 });
 }
 
-export function formatDuration(ms: number | null): string {
-  if (ms === null) return 'Never';
-  if (ms < 60_000) return `${Math.round(ms / 1000)} seconds`;
-  if (ms < 3600_000) return `${Math.round(ms / 60_000)} minutes`;
-  return `${Math.round(ms / 3600_000)} hours`;
+/** An auto-lock setting: a duration, or never. */
+export function formatLockAfter(ms: number | null): string {
+  return ms === null ? 'Never' : formatDuration(ms);
 }
 
 /** A cell as text: dates (ISO strings from the vault) without a midnight time, the rest as is. */

@@ -6,7 +6,7 @@ import { AppError, call, messageOf } from '../ipc.js';
 import { useApp, type Theme } from '../store.js';
 import { ErrorMessage, FilePicker, ScreenTitle } from '../components/ui.js';
 import { PassphraseStrength, estimateStrength } from '../components/PassphraseStrength.js';
-import { formatBytes, formatDuration, formatTime } from '../format.js';
+import { formatBytes, formatLockAfter, formatTime } from '../format.js';
 
 const AUTO_LOCK_CHOICES: (number | null)[] = [60_000, 5 * 60_000, 15 * 60_000, 30 * 60_000, 3600_000, null];
 
@@ -104,10 +104,10 @@ function AutoLock() {
       <label className="inline">
         Lock the vault after it is unused for
         <select value={value === null ? 'never' : String(value)} onChange={(e) => void change(e.target.value === 'never' ? null : Number(e.target.value))}>
-          {AUTO_LOCK_CHOICES.includes(value) ? null : <option value={String(value)}>{formatDuration(value)}</option>}
+          {AUTO_LOCK_CHOICES.includes(value) ? null : <option value={String(value)}>{formatLockAfter(value)}</option>}
           {AUTO_LOCK_CHOICES.map((ms) => (
             <option key={String(ms)} value={ms === null ? 'never' : String(ms)}>
-              {ms === null ? 'Never' : formatDuration(ms)}
+              {formatLockAfter(ms)}
             </option>
           ))}
         </select>
