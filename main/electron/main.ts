@@ -96,9 +96,16 @@ async function run(): Promise<void> {
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
-  app.on('before-quit', () => {
+  // Quitting waits for the session: jobs stop writing, then the vault closes and workers end.
+  let closed = false;
+  app.on('before-quit', (event) => {
+    if (closed) return;
+    event.preventDefault();
     tray?.destroy();
-    session.close();
+    void session.close().finally(() => {
+      closed = true;
+      app.quit();
+    });
   });
 }
 

@@ -46,7 +46,7 @@ export async function startHeadlessHost(page: HostPage, opts: AppSessionOptions)
     await page.goto(server.url);
   } catch (err) {
     await server?.close();
-    session.close();
+    await session.close();
     throw err;
   }
   const s = server;
@@ -55,7 +55,7 @@ export async function startHeadlessHost(page: HostPage, opts: AppSessionOptions)
     router,
     url: s.url,
     close: async () => {
-      session.close();
+      await session.close();
       await s.close();
     },
   };

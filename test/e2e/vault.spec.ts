@@ -81,7 +81,7 @@ test('restore from a backup on a new device, from the first screen', async ({ ap
   const staged = other.files.stagePath(workFile('sleep.csv', peopleCsv(24)));
   await other.startImport({ importId: 'other-device-1', file: staged.token, policy: 'skip-rows' });
   const backup = await other.backup();
-  other.close();
+  await other.close();
 
   await app.getByRole('button', { name: 'I have a backup' }).click();
   await expect(app.getByRole('heading', { name: 'Restore from a backup' })).toBeVisible();

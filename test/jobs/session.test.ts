@@ -124,7 +124,7 @@ describe('jobs through the app session', () => {
     // Locking stops the jobs; the channels then ask for the passphrase.
     await app.call('vault.lock');
     await expect(app.call('jobs.list')).rejects.toMatchObject({ code: 'VAULT_LOCKED' });
-    app.session.close();
+    await app.session.close();
     expect(app.internal).toEqual([]);
 
     // After a restart the joined job resumes at the coordinator's current round (all done now).
@@ -141,7 +141,7 @@ describe('jobs through the app session', () => {
     expect(policy.platformReports).toEqual({ power: false, idle: false });
     const integrity = await again.call<{ ok: boolean }>('vault.checkIntegrity');
     expect(integrity.ok).toBe(true);
-    again.session.close();
+    await again.session.close();
     expect(again.internal).toEqual([]);
   }, 60_000);
 
@@ -177,7 +177,7 @@ describe('jobs through the app session', () => {
     const activity = await app.call<{ entries: { kind: string; summary: string }[] }>('activity.list', { offset: 0, limit: 50 });
     expect(activity.entries[0]).toMatchObject({ kind: 'job.leave', summary: expect.stringMatching(/^Left "Sleep and mood, again"\. Nothing more runs for it on this device\.$/) });
     expect(activity.entries.some((e) => e.kind === 'job.data-granted')).toBe(false);
-    app.session.close();
+    await app.session.close();
     expect(toJob().length).toBe(asked);
     expect(app.internal).toEqual([]);
   }, 60_000);

@@ -130,12 +130,17 @@ export class AppSession {
     });
   }
 
-  private detach(): void {
-    void this.stopJobs();
+  /** Lets go of the vault: nothing new reaches it at once, and it closes once the jobs have stopped writing to it. */
+  private async detach(): Promise<void> {
+    const vault = this.vault;
     this.stopListening?.();
     this.stopListening = null;
-    this.vault?.close();
     this.vault = null;
+    try {
+      await this.stopJobs();
+    } finally {
+      vault?.close();
+    }
   }
 
   private requireVault(): Vault {
@@ -248,7 +253,7 @@ export class AppSession {
     const restored = await restoreVault(file, partial, passphrase, this.opts.vault);
     restored.close();
     try {
-      if (this.vault) this.detach();
+      if (this.vault) await this.detach();
       if (existsSync(this.vaultFile)) {
         const aside = join(this.opts.dataDir, `trove-replaced-${stamp()}.vault`);
         for (const suffix of ['', '-wal', '-shm']) if (existsSync(this.vaultFile + suffix)) renameSync(this.vaultFile + suffix, aside + suffix);
@@ -428,10 +433,11 @@ export class AppSession {
     };
   }
 
-  close(): void {
+  /** Ends the session: imports cancelled, jobs stopped, then the vault closed and the workers ended. */
+  async close(): Promise<void> {
     for (const c of this.imports.values()) c.abort();
     this.files.discardAll();
-    this.detach();
-    void this.supervisor?.stop();
+    await this.detach();
+    await this.supervisor?.stop();
   }
 }

@@ -24,9 +24,9 @@ beforeEach(async () => {
   unbind = bindIpc(ipcMain as never, h.router, h.session, () => contents as never);
 });
 
-afterEach(() => {
+afterEach(async () => {
   unbind();
-  h.close();
+  await h.close();
 });
 
 describe('Electron IPC binding', () => {

@@ -18,7 +18,7 @@ export interface Harness {
   call<T = unknown>(channel: string, request?: unknown): Promise<T>;
   /** Stages a file by upload, in chunks, as a browser host's preload does. */
   stage(name: string, contents: string | Uint8Array): Promise<string>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export async function harness(): Promise<Harness> {
@@ -43,8 +43,8 @@ export async function harness(): Promise<Harness> {
       if (!r.ok) throw Object.assign(new Error(r.error.message), { code: r.error.code });
       return r.value.token;
     },
-    close: () => {
-      session.close();
+    close: async () => {
+      await session.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

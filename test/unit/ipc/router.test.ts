@@ -10,8 +10,8 @@ let h: Harness;
 beforeEach(async () => {
   h = await harness();
 });
-afterEach(() => {
-  h.close();
+afterEach(async () => {
+  await h.close();
   expect(h.internalErrors).toEqual([]);
 });
 

@@ -38,7 +38,7 @@ describe('remember on this device', () => {
     first.lock();
     await first.unlock(PASSPHRASE, true);
     expect(first.status().remembered).toBe(true);
-    first.close();
+    await first.close();
 
     const second = await AppSession.start({ dataDir: dir, vault: { kdf: FAST_KDF }, keychain });
     expect(second.status().vault).toBe('unlocked');
@@ -47,23 +47,23 @@ describe('remember on this device', () => {
     expect(keychain.secret).toBe('harbor violet quiet 3');
     second.forgetDevice();
     expect(keychain.secret).toBeNull();
-    second.close();
+    await second.close();
 
     const third = await AppSession.start({ dataDir: dir, vault: { kdf: FAST_KDF }, keychain });
     expect(third.status().vault).toBe('locked');
-    third.close();
+    await third.close();
   });
 
   it('a remembered passphrase that no longer works is dropped, and the vault stays locked', async () => {
     const keychain = memoryKeychain();
     const s = await AppSession.start({ dataDir: dir, vault: { kdf: FAST_KDF }, keychain });
     await s.create(PASSPHRASE);
-    s.close();
+    await s.close();
     keychain.secret = 'stale passphrase';
     const again = await AppSession.start({ dataDir: dir, vault: { kdf: FAST_KDF }, keychain });
     expect(again.status().vault).toBe('locked');
     expect(keychain.secret).toBeNull();
-    again.close();
+    await again.close();
   });
 
   it('is not offered without a keychain', async () => {
@@ -72,7 +72,7 @@ describe('remember on this device', () => {
     s.lock();
     await s.unlock(PASSPHRASE, true);
     expect(s.status()).toMatchObject({ canRemember: false, remembered: false });
-    s.close();
+    await s.close();
   });
 });
 
@@ -80,14 +80,14 @@ describe('session', () => {
   it('says where the vault and backups live, inside its data folder', async () => {
     const s = await AppSession.start({ dataDir: dir });
     expect(s.status()).toEqual({ vault: 'none', storage: { vaultFile: join(dir, 'trove.vault'), backupsFolder: join(dir, 'backups') }, canRemember: false, remembered: false });
-    s.close();
+    await s.close();
   });
 
   it('refuses a second vault and names what to do instead', async () => {
     const s = await AppSession.start({ dataDir: dir, vault: { kdf: FAST_KDF } });
     await s.create(PASSPHRASE);
     await expect(s.create(PASSPHRASE)).rejects.toMatchObject({ code: 'VAULT_EXISTS', message: expect.stringMatching(/Unlock it, or restore/) });
-    s.close();
+    await s.close();
   });
 
   it('tells listeners when the vault locks itself after being idle', async () => {
@@ -107,6 +107,6 @@ describe('session', () => {
     });
     expect(reasons).toEqual(['created', 'idle']);
     expect(s.status().vault).toBe('locked');
-    s.close();
+    await s.close();
   });
 });
