@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 function supervisor(): WorkerSupervisor {
-  const s = new WorkerSupervisor({ launcher: new UtilityWorkerLauncher(entry), diagnostics: true, heartbeatTimeoutMs: 5_000, defaultMemoryLimitMb: 512 });
+  const s = new WorkerSupervisor({ launcher: new UtilityWorkerLauncher(entry), diagnostics: true, heartbeatTimeoutMs: 30_000, defaultMemoryLimitMb: 512 });
   supervisors.push(s);
   return s;
 }
@@ -70,7 +70,7 @@ describe('the utilityProcess worker launcher', () => {
   });
 
   it('keeps the diagnostic tasks out of a worker started without diagnostics', async () => {
-    const s = new WorkerSupervisor({ launcher: new UtilityWorkerLauncher(entry), heartbeatTimeoutMs: 5_000 });
+    const s = new WorkerSupervisor({ launcher: new UtilityWorkerLauncher(entry), heartbeatTimeoutMs: 30_000 });
     supervisors.push(s);
     const err = await failure(s.run({ kind: 'diagnostic', action: 'crash' }));
     expect(isTroveError(err)).toBe(true);
