@@ -24,7 +24,7 @@ import { SecAggClient } from '../common/secagg/client.js';
 import { weightedInput } from '../common/secagg/fedavg.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../common/secagg/keys.js';
 import { loadSodium, sodiumNow } from '../common/secagg/sodium.js';
-import { jobSpecHash, signJobDocument } from '../contracts/job-document.js';
+import { jobSpecHash, signJobDocument } from '../common/jobs/signed-document.js';
 import { RoundRunner } from '../coordinator/rounds.js';
 import { startCoordinatorServer } from '../coordinator/server.js';
 import { CoordinatorStore } from '../coordinator/store.js';

@@ -4,7 +4,7 @@
 import { getAddress, type Signer } from 'ethers';
 import { TroveError } from '../common/errors.js';
 import { parseJobDocument, type JobDocument } from '../common/jobs/document.js';
-import { jobSpecHash, signJobDocument } from '../contracts/job-document.js';
+import { jobSpecHash, signJobDocument } from '../common/jobs/signed-document.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
 import { publishJob, type PublishedJob } from './chain.js';
 import type { RoundRunner } from './rounds.js';

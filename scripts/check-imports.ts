@@ -1,11 +1,11 @@
 // Checks the import rules of DESIGN.md: a file's folder says which process it runs in, and an
 // import may not cross into an environment that process does not have.
 //
-//   common/    no node, electron or DOM module; only environment-free packages
-//   renderer/  only common/ and browser packages
-//   electron   imported only under main/electron/
-//   worker/    never main/ or renderer/
-//   coordinator/ never main/, renderer/, preload/ or worker/ (it is the researcher's program)
+// Two kinds of rule:
+//   folders:  FOLDER_RULES lists, per folder, the only project folders its files may import
+//             (like VS Code's code-import-patterns); the most specific pattern wins.
+//   packages: common/ uses only environment-free packages; renderer/ only browser packages;
+//             preload/ no node modules; 'electron' only under main/electron/.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -16,9 +16,51 @@ export const AREAS = ['main', 'preload', 'renderer', 'worker', 'common', 'contra
 type Area = (typeof AREAS)[number];
 
 /** Packages that run anywhere (no node, DOM or native code): the only ones common/ may use. */
-const ENVIRONMENT_FREE_PACKAGES = new Set(['zod', 'libsodium-wrappers-sumo']);
+const ENVIRONMENT_FREE_PACKAGES = new Set(['zod', 'libsodium-wrappers-sumo', 'ethers', '@semaphore-protocol/identity']);
 /** Packages the renderer may use besides common/: browser-only UI packages. */
 const BROWSER_PACKAGES = new Set(['react', 'react-dom', 'react-dom/client', 'zustand', 'zod', 'qrcode']);
+
+/**
+ * Which project files each folder may import. A pattern ending in '/**' covers a folder and all
+ * below it; anything else names one file. Test, bench and script folders may import anything.
+ */
+export const FOLDER_RULES: readonly { from: string; allow: readonly string[] }[] = [
+  { from: 'common/**', allow: ['common/**'] },
+  { from: 'renderer/**', allow: ['renderer/**', 'common/**'] },
+  { from: 'preload/**', allow: ['preload/**', 'common/**'] },
+  { from: 'worker/**', allow: ['worker/**', 'common/**'] },
+  { from: 'main/security.ts', allow: ['common/**'] },
+  { from: 'main/services/**', allow: ['main/services/**', 'common/**'] },
+  { from: 'main/ipc/**', allow: ['main/ipc/**', 'main/services/**', 'common/**'] },
+  { from: 'main/host/**', allow: ['main/host/**', 'main/ipc/**', 'main/services/**', 'main/security.ts', 'common/**'] },
+  {
+    from: 'main/electron/**',
+    allow: ['main/electron/**', 'main/ipc/**', 'main/services/**', 'main/security.ts', 'preload/api.ts', 'common/**'],
+  },
+  // The developer's command line tools: the demo runs a whole local network (chain, coordinator).
+  { from: 'main/cli/**', allow: ['main/cli/**', 'main/services/**', 'coordinator/**', 'contracts/**', 'common/**'] },
+  { from: 'contracts/**', allow: ['contracts/**', 'common/**'] },
+  { from: 'coordinator/**', allow: ['coordinator/**', 'contracts/**', 'common/**'] },
+  { from: 'test/**', allow: ['**'] },
+  { from: 'bench/**', allow: ['**'] },
+  { from: 'scripts/**', allow: ['**'] },
+];
+
+function matches(pattern: string, rel: string): boolean {
+  if (pattern === '**') return true;
+  if (pattern.endsWith('/**')) return rel.startsWith(pattern.slice(0, -2));
+  return rel === pattern;
+}
+
+/** The rule for a file: the matching pattern with the longest fixed prefix. */
+function folderRuleFor(rel: string): (typeof FOLDER_RULES)[number] | undefined {
+  let best: (typeof FOLDER_RULES)[number] | undefined;
+  for (const rule of FOLDER_RULES) {
+    if (!matches(rule.from, rel)) continue;
+    if (!best || rule.from.replace('/**', '').length > best.from.replace('/**', '').length) best = rule;
+  }
+  return best;
+}
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts'];
@@ -56,46 +98,39 @@ function importsOf(file: string): string[] {
   return info.importedFiles.map((f) => f.fileName);
 }
 
+const withoutExtension = (rel: string) => rel.replace(/\.(m|c)?[jt]sx?$/, '');
+
 /** The rule an import breaks, or undefined when it is allowed. */
 function brokenRule(fromRel: string, specifier: string, root: string): string | undefined {
   const from = areaOf(fromRel);
   if (!from) return undefined;
   const isRelative = specifier.startsWith('.') || specifier.startsWith('/');
-  const targetRel = isRelative ? relative(root, resolve(root, dirname(fromRel), specifier)) : undefined;
-  const targetArea = targetRel !== undefined ? areaOf(targetRel) : undefined;
-  if (targetRel !== undefined && (targetRel.startsWith('..') || targetArea === undefined)) {
+  const targetRel = isRelative ? relative(root, resolve(root, dirname(fromRel), specifier)).split(sep).join('/') : undefined;
+  if (targetRel !== undefined && (targetRel.startsWith('..') || areaOf(targetRel) === undefined)) {
     return 'imports reach outside the project folders';
   }
-  const pkg = isRelative ? undefined : packageName(specifier);
-  const inElectronFolder = fromRel.startsWith(join('main', 'electron') + sep);
+  const fromPosix = fromRel.split(sep).join('/');
 
-  if (pkg === 'electron' && !inElectronFolder) return "only main/electron/ may import 'electron'";
+  if (targetRel !== undefined) {
+    const rule = folderRuleFor(fromPosix);
+    if (!rule) return undefined;
+    const allowed = rule.allow.some((p) => (p.endsWith('**') ? matches(p, targetRel) : withoutExtension(p) === withoutExtension(targetRel)));
+    return allowed ? undefined : `${rule.from} may import only ${rule.allow.join(', ')}; not ${targetRel}`;
+  }
 
+  const pkg = packageName(specifier);
+  if (pkg === 'electron' && !fromPosix.startsWith('main/electron/')) return "only main/electron/ may import 'electron'";
   switch (from) {
     case 'common':
-      if (targetArea && targetArea !== 'common') return `common/ may not import ${targetArea}/`;
-      if (pkg && NODE_BUILTINS.has(specifier)) return 'common/ may not import node modules';
-      if (pkg && !ENVIRONMENT_FREE_PACKAGES.has(pkg)) return `common/ may only import environment-free packages, not '${pkg}'`;
+      if (NODE_BUILTINS.has(specifier)) return 'common/ may not import node modules';
+      if (!ENVIRONMENT_FREE_PACKAGES.has(pkg)) return `common/ may only import environment-free packages, not '${pkg}'`;
       return undefined;
     case 'renderer':
-      if (targetArea && targetArea !== 'renderer' && targetArea !== 'common') return `renderer/ may only import common/, not ${targetArea}/`;
-      if (pkg && NODE_BUILTINS.has(specifier)) return 'renderer/ may not import node modules';
-      if (pkg && !BROWSER_PACKAGES.has(pkg) && !BROWSER_PACKAGES.has(specifier)) return `renderer/ may only import browser packages, not '${pkg}'`;
-      return undefined;
-    case 'worker':
-      if (targetArea === 'main' || targetArea === 'renderer' || targetArea === 'preload') return `worker/ may not import ${targetArea}/`;
+      if (NODE_BUILTINS.has(specifier)) return 'renderer/ may not import node modules';
+      if (!BROWSER_PACKAGES.has(pkg) && !BROWSER_PACKAGES.has(specifier)) return `renderer/ may only import browser packages, not '${pkg}'`;
       return undefined;
     case 'preload':
-      if (targetArea && targetArea !== 'preload' && targetArea !== 'common') return `preload/ may only import common/, not ${targetArea}/`;
-      if (pkg && NODE_BUILTINS.has(specifier)) return 'preload/ runs sandboxed and may not import node modules';
-      return undefined;
-    case 'coordinator':
-      if (targetArea === 'main' || targetArea === 'renderer' || targetArea === 'preload' || targetArea === 'worker') {
-        return `coordinator/ may not import ${targetArea}/`;
-      }
-      return undefined;
-    case 'main':
-      if (targetArea === 'renderer') return 'main/ may not import renderer/';
+      if (NODE_BUILTINS.has(specifier)) return 'preload/ runs sandboxed and may not import node modules';
       return undefined;
     default:
       return undefined;

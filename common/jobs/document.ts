@@ -2,7 +2,7 @@
 // hash (over canonicalJson(document)) is registered on-chain in JobRegistry with the escrow, and
 // the researcher's Ethereum signature over that hash travels with it, so the app can prove that
 // the card it shows is the job the chain pays for. Hashing and signing need ethers and live in
-// contracts/job-document.ts; this file is the schema and the plain-language facts.
+// common/jobs/signed-document.ts; this file is the schema and the plain-language facts.
 import { z } from 'zod';
 import { jobPrivacyCost, type PrivacyCost } from '../dp/ledger.js';
 import { TroveError } from '../errors.js';

@@ -10,7 +10,7 @@ import { isTroveError } from '../../common/errors.js';
 import { CoordinatorClient, fromHex, toHex } from '../../common/jobs/client.js';
 import type { JobDocument, JobDocumentInput } from '../../common/jobs/document.js';
 import type { EnrollRequest } from '../../common/jobs/protocol.js';
-import { enrollmentRequest } from '../../contracts/enrollment.js';
+import { enrollmentRequest } from '../../common/jobs/enrollment.js';
 import { checkRoundParams, roundIdFor } from '../../common/jobs/rounds.js';
 import { weightedInput } from '../../common/secagg/fedavg.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../common/secagg/keys.js';

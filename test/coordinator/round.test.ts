@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Group } from '@semaphore-protocol/group';
 import { Identity } from '@semaphore-protocol/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifySignedJob } from '../../contracts/job-document.js';
+import { verifySignedJob } from '../../common/jobs/signed-document.js';
 import { isTroveError } from '../../common/errors.js';
 import { roundVectorLength, type JobDocument } from '../../common/jobs/document.js';
 import { roundParamsFor, roundIdFor } from '../../common/jobs/rounds.js';

@@ -9,7 +9,7 @@ import type { Contract, Signer } from 'ethers';
 import { parseJobDocument, roundVectorLength, type JobDocument, type JobDocumentInput, type SignedJob } from '../../common/jobs/document.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import { sleepMoodExample } from '../../main/cli/local-network.js';
-import { jobSpecHash, signJobDocument } from '../../contracts/job-document.js';
+import { jobSpecHash, signJobDocument } from '../../common/jobs/signed-document.js';
 import type { Vault } from '../../main/services/vault/index.js';
 import { Contributor, type CoordinatorRig } from '../coordinator/fixtures.js';
 import { mined, type TroveChain } from '../fixtures/trove-chain.js';

@@ -48,4 +48,28 @@ describe('import rules', () => {
       ].sort(),
     );
   });
+
+  it('keeps each folder to its own allowlist: services never reach the shell, the tools or the contracts', () => {
+    write('main/services/jobs/a.ts', "import { w } from '../../electron/window.js';\nimport { d } from '../../cli/demo.js';\nimport { e } from '../../../contracts/enrollment.js';\nimport { v } from '../vault/index.js';\nimport { x } from '../../../common/errors.js';\n");
+    write('main/ipc/router.ts', "import { s } from '../electron/main.js';\nimport { v } from '../services/vault/index.js';\n");
+    write('contracts/deploy.ts', "import { s } from '../main/services/session/session.js';\nimport { x } from '../common/errors.js';\n");
+    write('main/electron/main.ts', "import { a } from '../../preload/api.js';\nimport { b } from '../../preload/headless.js';\nimport { s } from '../security.js';\n");
+    write('main/cli/demo.ts', "import { c } from '../../coordinator/server.js';\nimport { r } from '../electron/main.js';\n");
+    write('test/anything.ts', "import { r } from '../main/electron/main.js';\n");
+
+    const found = checkImports(root);
+    expect(found.map((v) => `${v.file} ${v.specifier}`).sort()).toEqual(
+      [
+        'main/services/jobs/a.ts ../../electron/window.js',
+        'main/services/jobs/a.ts ../../cli/demo.js',
+        'main/services/jobs/a.ts ../../../contracts/enrollment.js',
+        'main/ipc/router.ts ../electron/main.js',
+        'contracts/deploy.ts ../main/services/session/session.js',
+        'main/electron/main.ts ../../preload/headless.js',
+        'main/cli/demo.ts ../electron/main.js',
+      ].sort(),
+    );
+    const services = found.find((v) => v.specifier === '../../electron/window.js');
+    expect(services?.rule).toBe('main/services/** may import only main/services/**, common/**; not main/electron/window.js');
+  });
 });

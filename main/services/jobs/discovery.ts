@@ -6,7 +6,7 @@
 import { Contract, JsonRpcProvider, Network, getAddress, type Log, type EventLog } from 'ethers';
 import { MAX_JOB_DOCUMENT_BYTES, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError } from '../../../common/errors.js';
-import { verifySignedJob } from '../../../contracts/job-document.js';
+import { verifySignedJob } from '../../../common/jobs/signed-document.js';
 import { readCappedBody } from '../../../common/jobs/client.js';
 
 /** Where the app reads jobs from. */

@@ -7,7 +7,7 @@ import { Identity } from '@semaphore-protocol/identity';
 import { getAddress } from 'ethers';
 import sodium from 'libsodium-wrappers-sumo';
 import { loadSodium } from '../../../common/secagg/sodium.js';
-import { enrollmentRequest } from '../../../contracts/enrollment.js';
+import { enrollmentRequest } from '../../../common/jobs/enrollment.js';
 import type { EnrollRequest } from '../../../common/jobs/protocol.js';
 import { toHex } from '../../../common/jobs/client.js';
 import type { SigningKeyPair } from '../../../common/secagg/keys.js';

@@ -3,7 +3,7 @@
 // EdDSA-Poseidon signs one field element, so the text is hashed first (enrollmentMessageField).
 // The app signs here; the coordinator checks with Identity.verifySignature.
 import { Identity } from '@semaphore-protocol/identity';
-import { enrollmentMessageField, type EnrollRequest } from '../common/jobs/protocol.js';
+import { enrollmentMessageField, type EnrollRequest } from './protocol.js';
 
 /** The body of an enroll request: the identity's commitment and public key, and its signature. */
 export function enrollmentRequest(identity: Identity, jobId: string, signingKeyHex: string): EnrollRequest {

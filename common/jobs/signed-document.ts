@@ -2,8 +2,8 @@
 // researcher's EIP-191 signature over that hash proves who wrote it. Shared by the coordinator
 // (which signs and publishes) and the app (which verifies before showing a consent card).
 import { getAddress, getBytes, keccak256, toUtf8Bytes, verifyMessage, type Signer } from 'ethers';
-import { canonicalJson, parseJobDocument, signedJobSchema, type JobDocument, type SignedJob } from '../common/jobs/document.js';
-import { TroveError } from '../common/errors.js';
+import { canonicalJson, parseJobDocument, signedJobSchema, type JobDocument, type SignedJob } from './document.js';
+import { TroveError } from '../errors.js';
 
 /** keccak256 of the document's canonical JSON: the specHash registered on-chain. */
 export function jobSpecHash(document: JobDocument): string {
