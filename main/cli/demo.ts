@@ -133,9 +133,10 @@ export async function demo(args: string[]): Promise<void> {
       );
     });
 
-    step(7, 'How the shared model got better (accuracy predicting mood on diaries no contributor holds):');
+    step(7, 'How the shared model changed (accuracy predicting mood on diaries no contributor holds):');
     const rows: [string, number][] = [['starting model', startAccuracy], ...accuracy.map((a, i): [string, number] => [`after round ${i + 1}`, a])];
     for (const [label, a] of rows) console.log(`   ${label.padEnd(15)} ${bar(a, 40)} ${(a * 100).toFixed(1)}%`);
+    console.log(`   ${accuracyChange(startAccuracy, accuracy.at(-1))}`);
 
     step(8, 'What left your computer, from your activity log:');
     const entries = you.vault.activity(0, 500).entries.filter((e) => e.kind.startsWith('job.')).reverse();
@@ -151,6 +152,15 @@ export async function demo(args: string[]): Promise<void> {
     if (keepAt < 0) rmSync(dir, { recursive: true, force: true });
     else console.log(`Files kept in ${dir}`);
   }
+}
+
+/** The change over the whole job in neutral words: the noise that protects people can also cost accuracy. */
+export function accuracyChange(start: number, end: number | undefined): string {
+  if (end === undefined) return 'No round finished, so the model did not change.';
+  const points = (end - start) * 100;
+  if (Math.abs(points) < 0.05) return `Overall: no change in accuracy (${(start * 100).toFixed(1)}%).`;
+  const direction = points > 0 ? 'better' : 'worse';
+  return `Overall: ${Math.abs(points).toFixed(1)} percentage points ${direction} than the starting model.`;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await demo(process.argv.slice(2));
