@@ -10,6 +10,8 @@ import { call, messageOf } from '../ipc.js';
 import { ErrorMessage, ScreenTitle } from '../components/ui.js';
 import { formatCount, formatTime } from '../format.js';
 import { describeDetails } from '../activity.js';
+import { toCsv } from '../../../common/csv-writer.js';
+import { saveFile } from '../download.js';
 
 const PAGE = 50;
 /** Typing settles this long before the log is searched again. */
@@ -66,6 +68,33 @@ export function ActivityScreen() {
   }, []);
 
   const filtered = group !== 'all' || search !== '';
+  const [exporting, setExporting] = useState<string | null>(null);
+
+  // The whole log (or what the filter shows), fetched page by page: it may be long.
+  const exportLog = async (format: 'csv' | 'json') => {
+    setExporting('Preparing the export…');
+    try {
+      const all: ActivityEntry[] = [];
+      for (;;) {
+        const page = await call('activity.list', { offset: all.length, limit: 500, ...(group !== 'all' ? { group } : {}), ...(search ? { text: search } : {}) });
+        all.push(...page.entries);
+        setExporting(`Preparing the export: ${formatCount(all.length)} of ${formatCount(page.total)} entries…`);
+        if (page.entries.length === 0 || all.length >= page.total) break;
+      }
+      const day = new Date().toISOString().slice(0, 10);
+      if (format === 'csv') {
+        const rows = all.map((e) => [new Date(e.at).toISOString(), e.seq, e.kind, e.summary, describeDetails(e.kind, e.details).map((l) => `${l.label}: ${l.value}`).join('; ')]);
+        saveFile(`trove-activity-${day}.csv`, toCsv([['time', 'number', 'kind', 'summary', 'details'], ...rows]), 'text/csv');
+      } else {
+        const json = all.map((e) => ({ time: new Date(e.at).toISOString(), number: e.seq, kind: e.kind, summary: e.summary, details: e.details ?? {} }));
+        saveFile(`trove-activity-${day}.json`, JSON.stringify(json, null, 2), 'application/json');
+      }
+      setExporting(`Exported ${formatCount(all.length)} ${all.length === 1 ? 'entry' : 'entries'}.`);
+    } catch (err) {
+      setExporting(null);
+      setError(messageOf(err));
+    }
+  };
 
   return (
     <>
@@ -103,7 +132,20 @@ export function ActivityScreen() {
             ))}
           </select>
         </label>
+        <span className="export">
+          <button type="button" onClick={() => void exportLog('csv')}>
+            Export as CSV
+          </button>
+          <button type="button" onClick={() => void exportLog('json')}>
+            Export as JSON
+          </button>
+        </span>
       </div>
+      {exporting ? (
+        <p className="muted" role="status" aria-live="polite">
+          {exporting} The file holds your log in the clear: keep it somewhere private.
+        </p>
+      ) : null}
       {filtered && total !== null ? (
         <p className="muted" role="status">
           {total === 0 ? 'No entries match.' : `${formatCount(total)} ${total === 1 ? 'entry matches' : 'entries match'}.`}
