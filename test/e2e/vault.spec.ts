@@ -57,6 +57,7 @@ test('back up, lose a dataset, restore the backup: the dataset is back', async (
 
   // A wrong passphrase for the backup restores nothing.
   await nav(app, 'Settings').click();
+  await app.getByRole('button', { name: 'Restore from a backup…' }).click();
   await app.getByTestId('restore-file').setInputFiles(join(host.session.backupsFolder, backupName!));
   await expect(app.getByText(`Backup file: ${backupName}`)).toBeVisible();
   await app.getByLabel('Passphrase of the backed-up vault').fill('not the passphrase');

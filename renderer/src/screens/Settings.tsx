@@ -1,4 +1,5 @@
-// Settings: passphrase, auto-lock, backups and restore, this device, appearance.
+// Settings, most used first: backups, auto-lock, this device and appearance, the passphrase;
+// replacing the vault with a backup last, set apart, because it cannot be undone from here.
 import { useEffect, useState, type FormEvent } from 'react';
 import type { ResponseOf } from '../../../common/ipc/contract.js';
 import type { StagedFileValue } from '../../../common/ipc/api.js';
@@ -15,15 +16,11 @@ export function SettingsScreen() {
     <>
       <ScreenTitle>Settings</ScreenTitle>
       <div className="settings">
-        <ChangePassphrase />
-        <AutoLock />
         <Backups />
-        <section className="panel" aria-labelledby="restore-title">
-          <h2 id="restore-title">Restore from a backup</h2>
-          <p className="muted">Replaces the vault on this device with the one in a backup file. The current vault is kept beside it, renamed with today's date.</p>
-          <RestoreForm />
-        </section>
+        <AutoLock />
         <DeviceAndLooks />
+        <ChangePassphrase />
+        <DangerZone />
       </div>
     </>
   );
@@ -193,7 +190,32 @@ function Backups() {
   );
 }
 
-/** Choose a backup file and give its passphrase; used in Settings and on first run. */
+/** Replacing the vault: behind a deliberate step, so nobody starts it by accident. */
+function DangerZone() {
+  const [open, setOpen] = useState(false);
+  return (
+    <section className="panel danger-zone" aria-labelledby="restore-title">
+      <h2 id="restore-title">Replace this vault with a backup</h2>
+      <p className="muted">
+        Replaces the vault on this device with the one in a backup file. The current vault is kept beside it, renamed with today's date. Jobs pause while the vault is replaced and then follow the restored vault.
+      </p>
+      {open ? (
+        <>
+          <RestoreForm />
+          <button type="button" className="link" onClick={() => setOpen(false)}>
+            Cancel
+          </button>
+        </>
+      ) : (
+        <button type="button" className="danger" onClick={() => setOpen(true)}>
+          Restore from a backup…
+        </button>
+      )}
+    </section>
+  );
+}
+
+/** Choose a backup file and give its passphrase; used in Settings, on Unlock and on first run. */
 export function RestoreForm() {
   const setStatus = useApp((s) => s.setStatus);
   const notify = useApp((s) => s.notify);

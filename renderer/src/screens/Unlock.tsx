@@ -3,6 +3,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { AppError, call, messageOf } from '../ipc.js';
 import { useApp } from '../store.js';
 import { ErrorMessage, ScreenTitle } from '../components/ui.js';
+import { RestoreForm } from './Settings.js';
 
 export function Unlock() {
   const status = useApp((s) => s.status);
@@ -12,6 +13,7 @@ export function Unlock() {
   const [remember, setRemember] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [restoring, setRestoring] = useState(false);
   const field = useRef<HTMLInputElement>(null);
   // After a failed attempt, the field (now empty) has focus again for the next try.
   useEffect(() => {
@@ -59,6 +61,26 @@ export function Unlock() {
             </button>
           </div>
         </form>
+        <details className="forgot">
+          <summary>Forgot your passphrase?</summary>
+          <p>
+            Nobody can open the vault without its passphrase, not even Trove: that is what keeps your data safe if this computer is lost. What you can do:
+          </p>
+          <ul>
+            <li>Try the passphrase you used before your last change, and check Caps Lock and the keyboard layout.</li>
+            <li>If you have a backup and remember the passphrase the vault had when it was made, restore it. This vault is kept beside it, renamed with today's date, in case the passphrase comes back to you.</li>
+          </ul>
+          {restoring ? (
+            <section aria-labelledby="unlock-restore-title">
+              <h2 id="unlock-restore-title">Restore from a backup</h2>
+              <RestoreForm />
+            </section>
+          ) : (
+            <button type="button" onClick={() => setRestoring(true)}>
+              Restore from a backup…
+            </button>
+          )}
+        </details>
         <p className="muted small">
           Vault file: <code className="path">{status?.storage.vaultFile}</code>
         </p>
