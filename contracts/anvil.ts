@@ -77,9 +77,9 @@ function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
 }
 
 /** Starts anvil; rejects (and leaves nothing running) if it is not answering within `timeoutMs`. */
-export async function startAnvil(options: { timeoutMs?: number; args?: string[] } = {}): Promise<LocalChain> {
+export async function startAnvil(options: { timeoutMs?: number; args?: string[]; port?: number } = {}): Promise<LocalChain> {
   const timeoutMs = options.timeoutMs ?? 20_000;
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const bin = anvilBinary();
   const command = bin.endsWith('.mjs') ? process.execPath : bin;

@@ -36,6 +36,8 @@ export interface TroveDeployment {
     SemaphoreVerifier: string;
   };
   parameters: Record<keyof TroveDeployOptions, string>;
+  /** On a development chain only: a reward token anyone can mint (see `coordinator -- chain`). */
+  testToken?: { address: string; symbol: string; decimals: number };
 }
 
 const E18 = 10n ** 18n;

@@ -1,5 +1,7 @@
 // The researcher's command line: publish a job, serve its rounds, and read the results.
 //
+//   npm run coordinator -- chain        (a development chain with a test reward token; keep it running)
+//   npm run coordinator -- faucet 0xYourAddress 1000
 //   npm run coordinator -- publish coordinator/jobs/sleep-mood.json --validation validation.csv
 //   npm run coordinator -- serve
 //   npm run coordinator -- status 1
@@ -17,8 +19,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import { TroveError } from '../common/errors.js';
+import { formatTokenAmount } from '../common/tokens.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
 import { cancelJob } from './chain.js';
+import { faucet, startLocalChain, STARTING_BALANCE } from './local-chain.js';
 import { completeJobDocument, publishJobDocument } from './jobs.js';
 import { RoundRunner, storedStatus } from './rounds.js';
 import { startCoordinatorServer } from './server.js';
@@ -29,6 +33,9 @@ const ANVIL_RESEARCHER_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a84
 const ANVIL_COORDINATOR_KEY = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a';
 
 const USAGE = `usage: npm run coordinator -- <command> [options]
+  chain [--port 8545]                          a development chain with the contracts and a test
+                                               reward token; writes the deployment file
+  faucet <address> [amount]                    test reward tokens for an address (development chain)
   publish <job.json> [--validation file.csv]   sign, escrow and register a job
   serve                                        run the rounds of every job in the database
   status <jobId>                               the job's state and its rounds
@@ -106,7 +113,8 @@ async function publish(file: string, options: Options): Promise<void> {
     const job = await publishJobDocument({ runner, researcher, deployment: c.deployment, document, validationCsv });
     runner.close();
     console.log(`published job ${job.jobId}: spec ${job.specHash}`);
-    console.log(`  escrow ${job.escrow} + stake ${job.stake} of ${document.reward.symbol} (${document.reward.token}), tx ${job.tx}`);
+    const amount = (smallest: unknown) => formatTokenAmount(String(smallest), document.reward.decimals, document.reward.symbol);
+    console.log(`  escrow ${amount(job.escrow)} + stake ${amount(job.stake)} (token ${document.reward.token}), tx ${job.tx}`);
     console.log(`  document at ${job.specURI}`);
   } finally {
     store.close();
@@ -184,6 +192,36 @@ function results(jobId: string, options: Options): void {
   }
 }
 
+async function localChain(options: Options, port: number): Promise<void> {
+  const running = await startLocalChain({ deploymentFile: options.deployment, port });
+  const test = running.deployment.testToken!;
+  const rpc = running.chain.url === 'http://127.0.0.1:8545' ? '' : ` --rpc ${running.chain.url}`;
+  console.log(`development chain at ${running.chain.url} (chain id ${running.deployment.chainId}); contracts written to ${options.deployment}`);
+  console.log(`  test reward token ${test.symbol} at ${test.address}; the researcher account ${running.researcher} holds ${STARTING_BALANCE.toLocaleString('en')} ${test.symbol}`);
+  console.log('next, in another terminal:');
+  console.log(`  npm run coordinator -- publish coordinator/jobs/sleep-mood.json${rpc}`);
+  console.log(`  npm run coordinator -- serve${rpc}`);
+  console.log(`  npm run coordinator -- status 1${rpc}`);
+  console.log('Ctrl-C stops the chain; everything on it is gone with it.');
+  await new Promise<void>((done) => {
+    process.once('SIGINT', () => done());
+    process.once('SIGTERM', () => done());
+  });
+  await running.stop();
+}
+
+async function faucetCommand(to: string, amount: string | undefined, options: Options): Promise<void> {
+  const c = await chain(options);
+  try {
+    if (amount !== undefined && !/^[0-9]{1,13}$/.test(amount)) fail(`The amount is a whole number of tokens, not ${amount}.`);
+    const whole = BigInt(amount ?? '1000');
+    await faucet(c.provider, c.deployment, to, whole);
+    console.log(`sent ${whole.toLocaleString('en')} ${c.deployment.testToken?.symbol ?? ''} to ${to}`);
+  } finally {
+    c.provider.destroy();
+  }
+}
+
 async function cancel(jobId: string, options: Options): Promise<void> {
   const c = await chain(options);
   try {
@@ -209,19 +247,20 @@ export async function main(argv: string[]): Promise<void> {
       deployment: { type: 'string', default: 'deployments/local.json' },
       db: { type: 'string', default: 'coordinator.db' },
       host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8787' },
+      port: { type: 'string' },
       url: { type: 'string' },
       validation: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
-  const [command, arg] = positionals;
+  const [command, arg, second] = positionals;
   if (values.help || !command) {
     console.log(USAGE);
     return;
   }
-  const port = Number(values.port);
+  // The coordinator listens on 8787 by default; a development chain on anvil's usual 8545.
+  const port = Number(values.port ?? (command === 'chain' ? 8545 : 8787));
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a port number, not ${values.port}.`);
   const options: Options = {
     rpc: values.rpc,
@@ -235,6 +274,10 @@ export async function main(argv: string[]): Promise<void> {
   };
   const needArg = (what: string) => arg ?? fail(`${command} needs ${what}.\n${USAGE}`);
   switch (command) {
+    case 'chain':
+      return localChain(options, port);
+    case 'faucet':
+      return faucetCommand(needArg('an address'), second, options);
     case 'publish':
       return publish(needArg('a job file'), options);
     case 'serve':

@@ -34,9 +34,19 @@ export function completeJobDocument(
     researcher: { ...researcher, address: researcher.address ?? getAddress(fill.researcher) },
     coordinator: { url: coordinator.url ?? fill.coordinatorUrl, address: coordinator.address ?? getAddress(fill.coordinatorAddress) },
     chainId: input.chainId ?? fill.deployment.chainId,
-    reward: { ...reward, token: reward.token ?? fill.deployment.contracts.TroveToken },
+    reward: { ...reward, ...defaultRewardToken(reward, fill.deployment) },
     deadline: input.deadline ?? Math.floor(fill.nowMs / 1000) + DEFAULT_JOB_DAYS * 86_400,
   });
+}
+
+/**
+ * The reward token when the job file names none: a development chain's test token (which the
+ * researcher can mint with `coordinator -- faucet`), otherwise the deployment's TroveToken.
+ */
+function defaultRewardToken(reward: Record<string, unknown>, deployment: TroveDeployment): Record<string, unknown> {
+  if (reward.token !== undefined) return {};
+  const test = deployment.testToken;
+  return test ? { token: test.address, symbol: test.symbol, decimals: test.decimals } : { token: deployment.contracts.TroveToken };
 }
 
 /** Where the chain says the document lives: this coordinator's spec route. */
