@@ -1,5 +1,5 @@
 // Small building blocks shared by the screens.
-import { useEffect, useRef, type ReactNode } from 'react';
+import { Fragment, useEffect, useRef, type ReactNode } from 'react';
 
 /** A screen's heading: takes focus when the screen opens, so keyboard and screen-reader users land on it. */
 export function ScreenTitle({ children, sub, focus = true }: { children: ReactNode; sub?: ReactNode; focus?: boolean }) {
@@ -104,5 +104,20 @@ export function FilePicker(props: { label: string; accept?: string; onFile: (fil
         }}
       />
     </div>
+  );
+}
+
+/** A file path that wraps only after a folder separator, never inside a name, when it must wrap. */
+export function PathText({ path }: { path: string | undefined }) {
+  const parts = (path ?? '').split(/(?<=[/\\])/);
+  return (
+    <code className="path">
+      {parts.map((part, i) => (
+        <Fragment key={i}>
+          {part}
+          {i < parts.length - 1 ? <wbr /> : null}
+        </Fragment>
+      ))}
+    </code>
   );
 }

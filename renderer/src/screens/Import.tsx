@@ -80,8 +80,8 @@ export function ImportWizard() {
         })),
       });
       staged.current = null;
+      // The report on this page says what was imported; a notice would only repeat it.
       setState({ step: 'done', report, name: name || file.name });
-      notify('success', `Imported ${formatCount(report.rowsImported)} records into "${name || file.name}".`);
     } catch (err) {
       if (err instanceof AppError && err.code === 'CANCELLED') {
         setState({ step: 'preview', file, preview });

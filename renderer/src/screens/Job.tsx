@@ -6,7 +6,7 @@ import type { DatasetInfo } from '../../../common/dataset.js';
 import type { JobCardValue } from '../../../common/ipc/contract.js';
 import { call, messageOf } from '../ipc.js';
 import { useApp, useJobs } from '../store.js';
-import { ConfirmDialog, ErrorMessage, Progress, ScreenTitle } from '../components/ui.js';
+import { ConfirmDialog, ErrorMessage, Progress, ScreenTitle, PathText } from '../components/ui.js';
 import { BudgetBar, RoundsChart } from '../components/Charts.js';
 import { formatTokenAmount } from '../../../common/tokens.js';
 import { formatCount, formatDate, TYPE_LABELS } from '../format.js';
@@ -96,7 +96,7 @@ function ConsentCard({ job }: { job: JobCardValue }) {
         <h2 id="why-title">Who is asking, and why</h2>
         <p className="purpose">{job.purpose}</p>
         <p className="small">
-          <strong>{job.researcher.name}</strong> · account <code className="path">{job.researcher.address}</code>
+          <strong>{job.researcher.name}</strong> · account <PathText path={job.researcher.address} />
         </p>
       </section>
 
@@ -182,16 +182,16 @@ function ConsentCard({ job }: { job: JobCardValue }) {
           <div>
             <dt>Runs the rounds</dt>
             <dd>
-              <code className="path">{job.coordinator.url}</code>
+              <PathText path={job.coordinator.url} />
               <span className="muted small">
                 {' '}
-                · account <code className="path">{job.coordinator.address}</code>
+                · account <PathText path={job.coordinator.address} />
               </span>
             </dd>
           </div>
         </dl>
         <p className="muted small">
-          Job {job.jobId} · published fingerprint <code className="path">{job.specHash}</code>
+          Job {job.jobId} · published fingerprint <PathText path={job.specHash} />
         </p>
       </section>
     </article>
@@ -315,7 +315,7 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
           <p className="agreement" id="join-agreement">
             By joining, you agree that Trove reads {job.columns.length === 1 ? 'this column' : `these ${job.columns.length} columns`} of "{dataset.name}" on this computer
             for up to {formatCount(job.rounds)} {job.rounds === 1 ? 'round' : 'rounds'} until {formatDate(job.deadline)}, and sends only a masked list of{' '}
-            {formatCount(job.vectorLength)} numbers per round to <code className="path">{job.coordinator.url}</code>, to be combined with at least {formatCount(others)}{' '}
+            {formatCount(job.vectorLength)} numbers per round to <PathText path={job.coordinator.url} />, to be combined with at least {formatCount(others)}{' '}
             other {others === 1 ? "person's" : "people's"} before anyone reads it. It uses {formatEpsilon(budgetSplit(job.privacy).jobEpsilon)} of your privacy budget of{' '}
             {formatEpsilon(job.privacy.budget.epsilon)}.
             You can leave at any time.

@@ -5,7 +5,7 @@ import { useEffect, useState } from 'react';
 import type { JobCardValue, JobsViewValue, RunPolicyValue } from '../../../common/ipc/contract.js';
 import { messageOf } from '../ipc.js';
 import { useApp, useJobs } from '../store.js';
-import { ErrorMessage, ScreenTitle } from '../components/ui.js';
+import { ErrorMessage, ScreenTitle, PathText } from '../components/ui.js';
 import { formatCount, formatDate } from '../format.js';
 import { formatTokenAmount } from '../../../common/tokens.js';
 import { isJoined, roundNumber, STATE_LABELS, STEP_LABELS } from '../jobs.js';
@@ -110,7 +110,7 @@ function ChainProblem({ chain, busy, onRetry }: { chain: JobsViewValue['chain'];
     <div className="panel error-panel" role="alert">
       <h2>Trove cannot reach the job network</h2>
       <p>
-        Jobs and their rewards are published on a blockchain, which Trove reads through <code className="path">{chain.rpcUrl}</code>. It did not answer
+        Jobs and their rewards are published on a blockchain, which Trove reads through <PathText path={chain.rpcUrl} />. It did not answer
         {chain.problem ? `: ${chain.problem}` : '.'}
       </p>
       <p>Check that this computer is online, then try again. Your data is not affected.</p>

@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { call, messageOf } from '../ipc.js';
 import { useApp } from '../store.js';
-import { ErrorMessage, ScreenTitle } from '../components/ui.js';
+import { ErrorMessage, ScreenTitle, PathText } from '../components/ui.js';
 import { PassphraseStrength, estimateStrength } from '../components/PassphraseStrength.js';
 import { RestoreForm } from './Settings.js';
 
@@ -29,7 +29,7 @@ function WhereThingsAre() {
       <ul>
         <li>
           <strong>Your data</strong> stays on this device, in one encrypted file:{' '}
-          <code className="path">{status?.storage.vaultFile}</code>
+          <PathText path={status?.storage.vaultFile} />
         </li>
         <li>
           <strong>Everything in it</strong> — values, dataset and column names, the activity log — is encrypted with a key only your passphrase unlocks.
@@ -38,7 +38,7 @@ function WhereThingsAre() {
           <strong>Your passphrase</strong> is never stored or sent anywhere. If you forget it, nobody can recover the vault; keep a backup and the passphrase safe.
         </li>
         <li>
-          <strong>Backups</strong> are encrypted too, and go to <code className="path">{status?.storage.backupsFolder}</code> unless you choose another place.
+          <strong>Backups</strong> are encrypted too, and go to <PathText path={status?.storage.backupsFolder} /> unless you choose another place.
         </li>
       </ul>
     </section>

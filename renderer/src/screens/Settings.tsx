@@ -5,7 +5,7 @@ import type { ResponseOf } from '../../../common/ipc/contract.js';
 import type { StagedFileValue } from '../../../common/ipc/api.js';
 import { AppError, call, messageOf } from '../ipc.js';
 import { useApp, type Theme } from '../store.js';
-import { ErrorMessage, FilePicker, ScreenTitle } from '../components/ui.js';
+import { ErrorMessage, FilePicker, ScreenTitle, PathText } from '../components/ui.js';
 import { PassphraseStrength, estimateStrength } from '../components/PassphraseStrength.js';
 import { formatBytes, formatLockAfter, formatTime } from '../format.js';
 
@@ -117,11 +117,11 @@ function AutoLock() {
 
 function Backups() {
   const status = useApp((s) => s.status);
-  const notify = useApp((s) => s.notify);
   const [backups, setBackups] = useState<ResponseOf<'vault.backups'> | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [integrity, setIntegrity] = useState<ResponseOf<'vault.checkIntegrity'> | null>(null);
+  const [written, setWritten] = useState<string | null>(null);
 
   useEffect(() => {
     call('vault.backups', {}).then(setBackups, (err: unknown) => setError(messageOf(err)));
@@ -133,7 +133,7 @@ function Backups() {
     try {
       const made = await call('vault.backup', {});
       if (made) {
-        notify('success', `Backup written: ${made.fileName} (${formatBytes(made.bytes)}).`);
+        setWritten(`Backup written: ${made.fileName} (${formatBytes(made.bytes)}).`);
         setBackups(await call('vault.backups', {}));
       }
     } catch (err) {
@@ -157,7 +157,7 @@ function Backups() {
       <h2 id="backup-title">Backups</h2>
       <p className="muted">
         A backup is one encrypted file; it opens only with the passphrase the vault has when you make it. Backups are saved in{' '}
-        <code className="path">{status?.storage.backupsFolder}</code>. Copy them somewhere safe, away from this device.
+        <PathText path={status?.storage.backupsFolder} />. Copy them somewhere safe, away from this device.
       </p>
       <div className="actions">
         <button type="button" className="primary" onClick={() => void backup()} disabled={busy}>
@@ -167,6 +167,11 @@ function Backups() {
           Check vault integrity
         </button>
       </div>
+      {written ? (
+        <p className="success" role="status">
+          {written}
+        </p>
+      ) : null}
       {integrity ? (
         <p className={integrity.ok ? 'success' : 'error'} role="status">
           {integrity.ok
@@ -293,7 +298,7 @@ function DeviceAndLooks() {
     <section className="panel" aria-labelledby="device-title">
       <h2 id="device-title">This device</h2>
       <p>
-        Vault file: <code className="path">{status?.storage.vaultFile}</code>
+        Vault file: <PathText path={status?.storage.vaultFile} />
       </p>
       {status?.remembered ? (
         <p>

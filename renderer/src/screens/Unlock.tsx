@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { AppError, call, messageOf } from '../ipc.js';
 import { useApp } from '../store.js';
-import { ErrorMessage, ScreenTitle } from '../components/ui.js';
+import { ErrorMessage, ScreenTitle, PathText } from '../components/ui.js';
 import { RestoreForm } from './Settings.js';
 
 export function Unlock() {
@@ -82,7 +82,7 @@ export function Unlock() {
           )}
         </details>
         <p className="muted small">
-          Vault file: <code className="path">{status?.storage.vaultFile}</code>
+          Vault file: <PathText path={status?.storage.vaultFile} />
         </p>
       </div>
     </main>
