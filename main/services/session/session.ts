@@ -15,6 +15,7 @@ import type { JobsChainConfig } from '../jobs/discovery.js';
 import { JobsService, UNKNOWN_PLATFORM, type JobsServiceOptions, type PlatformState } from '../jobs/service.js';
 import { NodeWorkerLauncher, type WorkerLauncher } from '../worker/launcher.js';
 import { WorkerSupervisor } from '../worker/supervisor.js';
+import { JobNotifier } from './job-notifications.js';
 
 /** Where jobs come from and how they run; without it the app shows no jobs. */
 export interface JobsConfig {
@@ -26,6 +27,8 @@ export interface JobsConfig {
   fetch?: typeof fetch;
   participation?: JobsServiceOptions['participation'];
   discovery?: JobsServiceOptions['discovery'];
+  /** How often to look for new jobs in the background, when notifications are on. */
+  discoverEveryMs?: number;
 }
 
 /** The OS keychain, for "remember on this device" (Electron safeStorage in the desktop app). */
@@ -42,7 +45,7 @@ export interface AppSessionOptions {
   /** Vault settings; tests pass a cheap key derivation here. */
   vault?: VaultOptions;
   keychain?: DeviceKeychain;
-  /** Tells the user that long work finished (an OS notification in the desktop app). */
+  /** Tells the user that long work finished, or job news (an OS notification in the desktop app). */
   notify?: (title: string, body: string) => void;
   /** Asks where to write a backup; null means the user cancelled. Default: the backups folder. */
   chooseBackupTarget?: (suggestedName: string) => Promise<string | null>;
@@ -63,6 +66,7 @@ const VAULT_FILE = 'trove.vault';
 const BACKUP_EXTENSION = '.trovebackup';
 const LONG_WORK_MS = 3000;
 const PROGRESS_INTERVAL_MS = 100;
+const DISCOVER_EVERY_MS = 15 * 60_000;
 
 function stamp(at = new Date()): string {
   return at.toISOString().replace(/[:]/g, '').replace('T', '-').slice(0, 17);
@@ -77,6 +81,8 @@ export class AppSession {
   private readonly listeners = new Set<Listener>();
   private readonly imports = new Map<string, AbortController>();
   private jobsService: JobsService | null = null;
+  private jobNotifier: JobNotifier | null = null;
+  private discoveryTimer: NodeJS.Timeout | null = null;
   private jobsStarting: Promise<JobsService> | null = null;
   private supervisor: WorkerSupervisor | null = null;
 
@@ -365,6 +371,9 @@ export class AppSession {
   }
 
   private async stopJobs(): Promise<void> {
+    if (this.discoveryTimer) clearInterval(this.discoveryTimer);
+    this.discoveryTimer = null;
+    this.jobNotifier = null;
     const service = this.jobsService ?? (await this.jobsStarting?.catch(() => null)) ?? null;
     this.jobsService = null;
     this.jobsStarting = null;
@@ -387,9 +396,13 @@ export class AppSession {
       ...(config.fetch ? { fetch: config.fetch } : {}),
       ...(config.participation ? { participation: config.participation } : {}),
       ...(config.discovery ? { discovery: config.discovery } : {}),
-      onChange: (job) => this.emit('jobs.changed', { job }),
+      onChange: (job) => {
+        this.jobNotifier?.sawCard(job);
+        this.emit('jobs.changed', { job });
+      },
     });
     this.jobsService = service;
+    this.watchForNews(service);
     await service.startParticipation();
     if (this.jobsService !== service) {
       await service.close();
@@ -400,12 +413,39 @@ export class AppSession {
 
   async jobsList(): Promise<JobsViewValue> {
     if (!this.opts.jobs) return this.jobsOff();
-    return (await this.jobs()).list();
+    const view = await (await this.jobs()).list();
+    this.jobNotifier?.sawList(view.jobs);
+    return view;
   }
 
   async jobsRefresh(): Promise<JobsViewValue> {
     if (!this.opts.jobs) return this.jobsOff();
-    return (await this.jobs()).refresh();
+    const view = await (await this.jobs()).refresh();
+    this.jobNotifier?.sawList(view.jobs);
+    return view;
+  }
+
+  /**
+   * With OS notifications on, new jobs are looked for in the background while the vault is
+   * unlocked, so a job that fits the person's data is news even when the Jobs screen is closed.
+   */
+  private watchForNews(service: JobsService): void {
+    const notify = this.opts.notify;
+    if (!notify) return;
+    const vault = this.requireVault();
+    this.jobNotifier = new JobNotifier(
+      (n) => notify(n.title, n.body),
+      () => vault.listDatasets().map((d) => d.columns.map((c) => c.name)),
+    );
+    const look = () => {
+      if (this.jobsService !== service) return;
+      service.refresh().then(
+        (view) => this.jobNotifier?.sawList(view.jobs),
+        () => undefined, // the chain is unreachable now: the Jobs screen says so when opened
+      );
+    };
+    this.discoveryTimer = setInterval(look, this.opts.jobs?.discoverEveryMs ?? DISCOVER_EVERY_MS);
+    this.discoveryTimer.unref();
   }
 
   async jobsOptIn(jobId: string, datasetId: string, columns: Record<string, string>): Promise<JobCardValue> {
