@@ -3,7 +3,7 @@
 // with one dropout yields the exact weighted FedAvg model, its validation score, and an on-chain
 // close whose group is the included contributors. The coordinator survives a restart mid-round,
 // and its database never holds a contributor's unmasked vector.
-import { readFileSync } from 'node:fs';
+import { databaseBytes, findUnmasked, quantizedBytes } from '../helpers/unmasked-scan.js';
 import { Group } from '@semaphore-protocol/group';
 import { Identity } from '@semaphore-protocol/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,22 +153,12 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     expect(Number(onChain.size)).toBe(4);
 
     // Nothing in the database file or its log is any contributor's unmasked vector.
-    const files = [rig.dbFile, `${rig.dbFile}-wal`].map((f) => {
-      try {
-        return new Uint8Array(readFileSync(f));
-      } catch {
-        return new Uint8Array(0);
-      }
-    });
+    const files = databaseBytes(rig.dbFile);
     for (const o of outcomes) {
       for (const bytes of files) expect(findUnmasked(bytes, o.input, params)).toBeUndefined();
     }
     // The scan does find a vector when one is there.
-    const planted = new Uint8Array(4 * d);
-    const view = new DataView(planted.buffer);
-    const levels = 2 ** params.quantizationBits - 1;
-    for (let i = 0; i < d; i++) view.setUint32(4 * i, Math.floor((outcomes[0]!.input[i]! + params.clipRange) * (levels / (2 * params.clipRange))), true);
-    expect(findUnmasked(planted, outcomes[0]!.input, params)).toBe('quantized');
+    expect(findUnmasked(quantizedBytes(outcomes[0]!.input, params), outcomes[0]!.input, params)).toBe('quantized');
   });
 
   it('returns the bonds of included contributors and forfeits the dropout\'s when it closes a bonded round', async () => {
@@ -268,37 +258,3 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     for (let i = 0; i < d; i++) expect(Math.abs(model[i]! - expected[i]!)).toBeLessThanOrEqual(bound + 1e-6);
   });
 });
-
-/**
- * Looks for a contributor's unmasked vector in `bytes`: its values as float32 or float64, or its
- * quantized words (either rounding of each coordinate) for 8 coordinates in a row.
- */
-function findUnmasked(bytes: Uint8Array, input: Float64Array, params: { clipRange: number; quantizationBits: number }): string | undefined {
-  const run = 8;
-  const d = input.length;
-  const levels = 2 ** params.quantizationBits - 1;
-  const scale = levels / (2 * params.clipRange);
-  const q = Array.from(input, (x) => Math.floor((Math.max(-params.clipRange, Math.min(params.clipRange, x)) + params.clipRange) * scale));
-  const f32 = new Uint8Array(Float32Array.from(input).buffer);
-  const f64 = new Uint8Array(Float64Array.from(input).buffer);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const contains = (needle: Uint8Array) => Buffer.from(bytes).indexOf(Buffer.from(needle)) >= 0;
-  for (let s = 0; s + run <= d; s++) {
-    if (contains(f32.subarray(4 * s, 4 * (s + run)))) return 'float32';
-    if (contains(f64.subarray(8 * s, 8 * (s + run)))) return 'float64';
-  }
-  for (let o = 0; o + 4 * run <= bytes.length; o++) {
-    const w0 = view.getUint32(o, true);
-    for (let s = 0; s + run <= d; s++) {
-      if (w0 !== q[s] && w0 !== q[s]! + 1) continue;
-      let k = 1;
-      while (k < run) {
-        const w = view.getUint32(o + 4 * k, true);
-        if (w !== q[s + k] && w !== q[s + k]! + 1) break;
-        k++;
-      }
-      if (k === run) return 'quantized';
-    }
-  }
-  return undefined;
-}

@@ -23,6 +23,8 @@ import { deriveJobIdentity } from '../../main/services/jobs/identity.js';
 import { openPrivacyLedger } from '../../main/services/privacy/ledger.js';
 import type { WorkerTask } from '../../common/worker-protocol.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
+import { databaseBytes, findUnmasked, quantizedBytes } from '../helpers/unmasked-scan.js';
+import { roundIdFor, roundParamsFor } from '../../common/jobs/rounds.js';
 import { until } from '../coordinator/fixtures.js';
 import { Contract } from 'ethers';
 
@@ -150,20 +152,19 @@ describe('federated rounds end to end', () => {
     }
   }, 300_000);
 
-  it("keeps no contributor's unmasked update in the coordinator's database", () => {
+  it("keeps no contributor's unmasked update in the coordinator's database", { timeout: 120_000 }, () => {
     expect(rawUpdates.length).toBeGreaterThanOrEqual(3 * CONTRIBUTORS - DROPPING.length);
-    const db = net.store.db;
-    // No raw update's bytes appear anywhere in the database.
-    const blobs: Buffer[] = [];
-    for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]) {
-      for (const row of db.prepare(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[]) {
-        for (const value of Object.values(row)) if (Buffer.isBuffer(value)) blobs.push(value);
-      }
-    }
+    // No raw update appears in the database file or its log, as floats or as quantized words;
+    // the same scan finds a planted quantized update (the control).
+    const params = { clipRange: doc.aggregation.clipRange, quantizationBits: roundParamsFor(doc, roundIdFor(doc.chainId, jobId, 0), CONTRIBUTORS).quantizationBits };
+    const files = databaseBytes(join(dir, 'coordinator.db'));
+    expect(files[0]!.length).toBeGreaterThan(0);
     for (const update of rawUpdates) {
-      const needle = Buffer.from(update.buffer, update.byteOffset, Math.min(update.byteLength, 64));
-      for (const blob of blobs) expect(blob.includes(needle)).toBe(false);
+      const input = Float64Array.from(update);
+      for (const bytes of files) expect(findUnmasked(bytes, input, params)).toBeUndefined();
     }
+    const control = Float64Array.from(rawUpdates[0]!);
+    expect(findUnmasked(quantizedBytes(control, params), control, params)).toBe('quantized');
     // Every stored masked input looks like masked data: an unmasked quantized vector lies below
     // 2^b (b = 24 or fewer quantization bits), masked coordinates are spread over all of Z_2^32.
     const vectorLength = roundVectorLength(doc);
