@@ -24,6 +24,13 @@ contract SemaphoreBatchVerifier is SemaphoreVerifier {
     error BatchLengthMismatch(uint256 proofs, uint256 publicInputs);
     /// @notice Semaphore has verification keys for tree depths 1 to 32 only.
     error UnsupportedDepth(uint256 merkleTreeDepth);
+    /// @notice The call was given too little gas to check the batch. A starved precompile fails
+    /// like an invalid proof would, so the check refuses to start rather than answer false.
+    error NotEnoughGas(uint256 needed, uint256 left);
+
+    /// @dev What the official single-proof path needs: four ecMul and ecAdd, four pairings (each
+    /// given a third more, as it does), its memory and the call into it.
+    uint256 private constant SINGLE_PROOF_GAS = 4 * (8000 + 200) + 241_333 + 30_000;
 
     /// @notice Whether every proof of the batch is valid, for one tree depth.
     /// @param points each proof packed as Semaphore packs it: [A.x, A.y, B.x1, B.x0, B.y1, B.y0, C.x, C.y]
@@ -60,9 +67,19 @@ contract SemaphoreBatchVerifier is SemaphoreVerifier {
         }
         for (uint256 i = 0; i < n; ++i) {
             uint256[8] calldata p = points[i];
+            _requireGas(SINGLE_PROOF_GAS);
             // The official verifier ends its call frame with `return`, so it is reached by a call.
             valid[i] = this.verifyProof([p[0], p[1]], [[p[2], p[3]], [p[4], p[5]]], [p[6], p[7]], publicInputs[i], merkleTreeDepth);
         }
+    }
+
+    function _requireGas(uint256 needed) private view {
+        if (gasleft() < needed) revert NotEnoughGas(needed, gasleft());
+    }
+
+    /// @dev Precompile gas of a batch of n (as given to each call) plus a margin for the rest.
+    function _batchGas(uint256 n) private pure returns (uint256) {
+        return n * (2 * (8000 + 200) + 2500) + 6 * (8000 + 200) + ((45000 + (n + 3) * 34000) * 4) / 3 + 40000;
     }
 
     function _checkShape(uint256 proofs, uint256 inputs, uint256 merkleTreeDepth) private pure {
@@ -79,8 +96,9 @@ contract SemaphoreBatchVerifier is SemaphoreVerifier {
         view
         returns (bool ok)
     {
-        uint256[14] memory vk = SemaphoreVerifierKeyPts.getPts(merkleTreeDepth);
         uint256 n = points.length;
+        _requireGas(_batchGas(n));
+        uint256[14] memory vk = SemaphoreVerifierKeyPts.getPts(merkleTreeDepth);
         // Every public input must be a field element, as the official verifier requires.
         for (uint256 i = 0; i < n; ++i) {
             uint256[4] calldata x = publicInputs[i];

@@ -125,6 +125,37 @@ contract SemaphoreBatchVerifierTest is Test {
         for (uint256 i = 0; i < 16; ++i) vm.assertEq(verdicts[i], i != 0, "only the broken proof is invalid");
     }
 
+    function test_tooLittleGasIsRefusedNotAnsweredFalse() public view {
+        (uint256[8][] memory points, uint256[4][] memory inputs) = firstProofs(16);
+        // Control: a starved official verifier answers false for a valid proof.
+        vm.assertFalse(
+            official.verifyProof{gas: 200_000}([points[0][0], points[0][1]], [[points[0][2], points[0][3]], [points[0][4], points[0][5]]], [points[0][6], points[0][7]], inputs[0], DEPTH),
+            "control: a starved single check says false"
+        );
+        try batch.verifyProofs{gas: 600_000}(points, inputs, DEPTH) returns (bool) {
+            vm.assertTrue(false, "a starved batch check must not answer");
+        } catch (bytes memory reason) {
+            vm.assertTrue(bytes4(reason) == SemaphoreBatchVerifier.NotEnoughGas.selector, "refused with NotEnoughGas");
+        }
+        points[3][0] ^= 1; // the fallback to single checks needs its gas too
+        try batch.verifyEach{gas: 1_500_000}(points, inputs, DEPTH) returns (bool[] memory) {
+            vm.assertTrue(false, "a starved verifyEach must not answer");
+        } catch (bytes memory reason) {
+            vm.assertTrue(bytes4(reason) == SemaphoreBatchVerifier.NotEnoughGas.selector, "refused with NotEnoughGas");
+        }
+    }
+
+    function testFuzz_aValidBatchIsNeverJudgedFalseForLackOfGas(uint256 size, uint256 gasGiven) public view {
+        size = bound(size, 1, 16);
+        gasGiven = bound(gasGiven, 100_000, 1_500_000);
+        (uint256[8][] memory points, uint256[4][] memory inputs) = firstProofs(size);
+        try batch.verifyProofs{gas: gasGiven}(points, inputs, DEPTH) returns (bool ok) {
+            vm.assertTrue(ok, "a valid batch that is answered is answered true");
+        } catch (bytes memory reason) {
+            vm.assertTrue(bytes4(reason) == SemaphoreBatchVerifier.NotEnoughGas.selector, "otherwise refused with NotEnoughGas");
+        }
+    }
+
     function test_rejectsTwoForgedProofsWhoseErrorsCancelInAPlainSum() public view {
         // The same valid proof twice, then C + G in one copy and C - G in the other: a sum with
         // equal weights would still balance, the random weights do not.
