@@ -14,7 +14,7 @@ import {SemaphoreVerifierKeyPts} from "@semaphore-protocol/contracts/base/Semaph
 /// each equation to a random power r_i and multiplies them, which merges the three fixed pairings:
 ///   prod_i e(-r_i A_i, B_i) * e(sum(r_i) alpha, beta) * e(sum(r_i vk_i), gamma) * e(sum(r_i C_i), delta) = 1.
 /// sum(r_i vk_i) = sum(r_i) IC_0 + sum_j (sum_i r_i x_ij) IC_j costs five scalar multiplications
-/// for the whole batch. r_0 = 1 and r_i (i > 0) = keccak256(seed, i) mod r, where the seed hashes
+/// for the whole batch. r_0 = 1 (its proof needs no scalar multiplication) and r_i (i > 0) = keccak256(seed, i) mod r, where the seed hashes
 /// every proof, every public input and the depth (Fiat-Shamir): a prover fixes the batch before
 /// it learns the r_i, so an invalid proof passes with probability about 1/r.
 contract SemaphoreBatchVerifier is SemaphoreVerifier {
@@ -153,15 +153,24 @@ contract SemaphoreBatchVerifier is SemaphoreVerifier {
                     mstore(slot, addmod(mload(slot), mulmod(w, calldataload(add(x, mul(j, 32))), r), r))
                 }
 
-                // (-w A_i, B_i): multiplying by the weight's negation negates the product.
                 let p := add(points.offset, mul(i, 256))
                 let pair := add(pairs, mul(i, 192))
-                ok := and(ok, mulTo(scratch, calldataload(p), calldataload(add(p, 32)), sub(r, w)))
-                copyPoint(scratch, pair)
                 calldatacopy(add(pair, 64), add(p, 64), 128)
-
+                switch i
+                case 0 {
+                    // w = 1: (-A, B) negated as the official verifier does (the pairing checks
+                    // that A is on the curve), and C added as it is.
+                    mstore(pair, calldataload(p))
+                    mstore(add(pair, 32), mod(sub(q, calldataload(add(p, 32))), q))
+                    calldatacopy(scratch, add(p, 192), 64)
+                }
+                default {
+                    // (-w A_i, B_i): multiplying by the weight's negation negates the product.
+                    ok := and(ok, mulTo(scratch, calldataload(p), calldataload(add(p, 32)), sub(r, w)))
+                    copyPoint(scratch, pair)
+                    ok := and(ok, mulTo(scratch, calldataload(add(p, 192)), calldataload(add(p, 224)), w))
+                }
                 // sum += w C_i
-                ok := and(ok, mulTo(scratch, calldataload(add(p, 192)), calldataload(add(p, 224)), w))
                 ok := and(ok, addInto(scratch, add(merged, 384)))
             }
 
