@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {MAX_DEPTH, MIN_DEPTH} from "@semaphore-protocol/contracts/base/Constants.sol";
 import {SemaphoreVerifier} from "@semaphore-protocol/contracts/base/SemaphoreVerifier.sol";
 import {SemaphoreVerifierKeyPts} from "@semaphore-protocol/contracts/base/SemaphoreVerifierKeyPts.sol";
+import {ISemaphoreBatchVerifier} from "./ISemaphoreBatchVerifier.sol";
 
 /// @title SemaphoreBatchVerifier
 /// @notice Verifies a batch of Semaphore v4 proofs with one multi-pairing: N + 3 pairings instead
@@ -11,32 +12,19 @@ import {SemaphoreVerifierKeyPts} from "@semaphore-protocol/contracts/base/Semaph
 /// @dev It is the official SemaphoreVerifier (inherited unchanged: the same verification keys for
 /// depths 1..32 and the same `verifyProof` for a single proof) plus a batch check. Each proof i
 /// satisfies e(-A_i, B_i) e(alpha, beta) e(vk_i, gamma) e(C_i, delta) = 1; the batch check raises
-/// each equation to a random power r_i and multiplies them, which merges the three fixed pairings:
-///   prod_i e(-r_i A_i, B_i) * e(sum(r_i) alpha, beta) * e(sum(r_i vk_i), gamma) * e(sum(r_i C_i), delta) = 1.
-/// sum(r_i vk_i) = sum(r_i) IC_0 + sum_j (sum_i r_i x_ij) IC_j costs five scalar multiplications
-/// for the whole batch. r_0 = 1 (its proof needs no scalar multiplication) and r_i (i > 0) = keccak256(seed, i) mod r, where the seed hashes
-/// every proof, every public input and the depth (Fiat-Shamir): a prover fixes the batch before
-/// it learns the r_i, so an invalid proof passes with probability about 1/r.
-contract SemaphoreBatchVerifier is SemaphoreVerifier {
-    /// @notice The batch has no proofs.
-    error EmptyBatch();
-    /// @notice The batch gives a different number of public-input sets than proofs.
-    error BatchLengthMismatch(uint256 proofs, uint256 publicInputs);
-    /// @notice Semaphore has verification keys for tree depths 1 to 32 only.
-    error UnsupportedDepth(uint256 merkleTreeDepth);
-    /// @notice The call was given too little gas to check the batch. A starved precompile fails
-    /// like an invalid proof would, so the check refuses to start rather than answer false.
-    error NotEnoughGas(uint256 needed, uint256 left);
-
+/// each equation to a weight w_i and multiplies them, which merges the three fixed pairings:
+///   prod_i e(-w_i A_i, B_i) * e(sum(w) alpha, beta) * e(sum(w_i vk_i), gamma) * e(sum(w_i C_i), delta) = 1.
+/// sum(w_i vk_i) = sum(w) IC_0 + sum_j (sum_i w_i x_ij) IC_j costs five scalar multiplications
+/// for the whole batch. w_0 = 1 (its proof needs no scalar multiplication) and, for i > 0,
+/// w_i = keccak256(seed, i) mod r, where the seed hashes every proof, every public input and the
+/// depth (Fiat-Shamir): a prover fixes the batch before it learns the weights, so an invalid
+/// proof passes with probability about 1/r.
+contract SemaphoreBatchVerifier is SemaphoreVerifier, ISemaphoreBatchVerifier {
     /// @dev What the official single-proof path needs: four ecMul and ecAdd, four pairings (each
     /// given a third more, as it does), its memory and the call into it.
     uint256 private constant SINGLE_PROOF_GAS = 4 * (8000 + 200) + 241_333 + 30_000;
 
-    /// @notice Whether every proof of the batch is valid, for one tree depth.
-    /// @param points each proof packed as Semaphore packs it: [A.x, A.y, B.x1, B.x0, B.y1, B.y0, C.x, C.y]
-    /// @param publicInputs each proof's [merkleTreeRoot, nullifier, hash(message), hash(scope)]
-    /// @param merkleTreeDepth the depth every proof of the batch was made for (1..32)
-    /// @return true only if every proof is valid; one invalid proof makes the whole batch false
+    /// @inheritdoc ISemaphoreBatchVerifier
     function verifyProofs(uint256[8][] calldata points, uint256[4][] calldata publicInputs, uint256 merkleTreeDepth)
         external
         view
@@ -46,13 +34,9 @@ contract SemaphoreBatchVerifier is SemaphoreVerifier {
         return _verifyBatch(points, publicInputs, merkleTreeDepth);
     }
 
-    /// @notice Each proof's own verdict, so a caller can pay the valid claims of a batch and skip
-    /// the rest. One batch check when all are valid; otherwise each proof goes through the official
-    /// single-proof check, so every verdict is exactly the official verifier's.
-    /// @param points as in `verifyProofs`
-    /// @param publicInputs as in `verifyProofs`
-    /// @param merkleTreeDepth as in `verifyProofs`
-    /// @return valid valid[i] is true if and only if proof i is valid
+    /// @inheritdoc ISemaphoreBatchVerifier
+    /// @dev One batch check when all are valid; otherwise each proof goes through the official
+    /// single-proof check, which is what makes every verdict the official one.
     function verifyEach(uint256[8][] calldata points, uint256[4][] calldata publicInputs, uint256 merkleTreeDepth)
         external
         view

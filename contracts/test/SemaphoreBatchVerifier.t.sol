@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {SemaphoreVerifier} from "@semaphore-protocol/contracts/base/SemaphoreVerifier.sol";
 import {Test} from "./utils/Test.sol";
+import {ISemaphoreBatchVerifier} from "../src/ISemaphoreBatchVerifier.sol";
 import {SemaphoreBatchVerifier} from "../src/SemaphoreBatchVerifier.sol";
 
 /// @dev The cheatcodes that read the proof fixtures the build makes.
@@ -135,13 +136,13 @@ contract SemaphoreBatchVerifierTest is Test {
         try batch.verifyProofs{gas: 600_000}(points, inputs, DEPTH) returns (bool) {
             vm.assertTrue(false, "a starved batch check must not answer");
         } catch (bytes memory reason) {
-            vm.assertTrue(bytes4(reason) == SemaphoreBatchVerifier.NotEnoughGas.selector, "refused with NotEnoughGas");
+            vm.assertTrue(bytes4(reason) == ISemaphoreBatchVerifier.NotEnoughGas.selector, "refused with NotEnoughGas");
         }
         points[3][0] ^= 1; // the fallback to single checks needs its gas too
         try batch.verifyEach{gas: 1_500_000}(points, inputs, DEPTH) returns (bool[] memory) {
             vm.assertTrue(false, "a starved verifyEach must not answer");
         } catch (bytes memory reason) {
-            vm.assertTrue(bytes4(reason) == SemaphoreBatchVerifier.NotEnoughGas.selector, "refused with NotEnoughGas");
+            vm.assertTrue(bytes4(reason) == ISemaphoreBatchVerifier.NotEnoughGas.selector, "refused with NotEnoughGas");
         }
     }
 
@@ -152,7 +153,7 @@ contract SemaphoreBatchVerifierTest is Test {
         try batch.verifyProofs{gas: gasGiven}(points, inputs, DEPTH) returns (bool ok) {
             vm.assertTrue(ok, "a valid batch that is answered is answered true");
         } catch (bytes memory reason) {
-            vm.assertTrue(bytes4(reason) == SemaphoreBatchVerifier.NotEnoughGas.selector, "otherwise refused with NotEnoughGas");
+            vm.assertTrue(bytes4(reason) == ISemaphoreBatchVerifier.NotEnoughGas.selector, "otherwise refused with NotEnoughGas");
         }
     }
 
@@ -204,13 +205,13 @@ contract SemaphoreBatchVerifierTest is Test {
         (uint256[8][] memory points, uint256[4][] memory inputs) = firstProofs(2);
         uint256[4][] memory oneInput = new uint256[4][](1);
         oneInput[0] = inputs[0];
-        vm.expectRevert(abi.encodeWithSelector(SemaphoreBatchVerifier.BatchLengthMismatch.selector, 2, 1));
+        vm.expectRevert(abi.encodeWithSelector(ISemaphoreBatchVerifier.BatchLengthMismatch.selector, 2, 1));
         batch.verifyProofs(points, oneInput, DEPTH);
-        vm.expectRevert(SemaphoreBatchVerifier.EmptyBatch.selector);
+        vm.expectRevert(ISemaphoreBatchVerifier.EmptyBatch.selector);
         batch.verifyProofs(new uint256[8][](0), new uint256[4][](0), DEPTH);
-        vm.expectRevert(abi.encodeWithSelector(SemaphoreBatchVerifier.UnsupportedDepth.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(ISemaphoreBatchVerifier.UnsupportedDepth.selector, 0));
         batch.verifyEach(points, inputs, 0);
-        vm.expectRevert(abi.encodeWithSelector(SemaphoreBatchVerifier.UnsupportedDepth.selector, 33));
+        vm.expectRevert(abi.encodeWithSelector(ISemaphoreBatchVerifier.UnsupportedDepth.selector, 33));
         batch.verifyProofs(points, inputs, 33);
     }
 
