@@ -172,6 +172,32 @@ contract SemaphoreBatchVerifierTest is Test {
         vm.assertFalse(batch.verifyProofs(points, inputs, DEPTH), "cancelling forgeries rejected");
     }
 
+    function ecMul(uint256 x, uint256 y, uint256 k) internal view returns (uint256 rx, uint256 ry) {
+        (bool success, bytes memory out) = address(0x07).staticcall(abi.encode(x, y, k));
+        require(success, "ecMul");
+        (rx, ry) = abi.decode(out, (uint256, uint256));
+    }
+
+    function test_weightsAreDrawnAfterTheBatchIsFixed() public view {
+        // A forger who knew the weights in advance: with w_0 = 1 and w_1 as the contract derives
+        // it for the honest batch, C_0 + w_1 G and C_1 - G keep w_0 C_0 + w_1 C_1 unchanged.
+        (uint256[8][] memory points, uint256[4][] memory inputs) = firstProofs(2);
+        bytes32 seed = keccak256(abi.encode(points, inputs, DEPTH));
+        uint256 w1 = uint256(keccak256(abi.encode(seed, uint256(1)))) % R;
+        (uint256 gx, uint256 gy) = ecMul(1, 2, w1);
+        (uint256 honestX, uint256 honestY) = ecMul(points[1][6], points[1][7], w1);
+        (honestX, honestY) = ecAdd(points[0][6], points[0][7], honestX, honestY);
+
+        (points[0][6], points[0][7]) = ecAdd(points[0][6], points[0][7], gx, gy);
+        (points[1][6], points[1][7]) = ecAdd(points[1][6], points[1][7], 1, Q - 2);
+        (uint256 forgedX, uint256 forgedY) = ecMul(points[1][6], points[1][7], w1);
+        (forgedX, forgedY) = ecAdd(points[0][6], points[0][7], forgedX, forgedY);
+        vm.assertTrue(forgedX == honestX && forgedY == honestY, "control: under the old weights the forgery balances");
+        vm.assertFalse(officialVerdict(points[0], inputs[0], DEPTH) || officialVerdict(points[1], inputs[1], DEPTH), "control: both proofs are forged");
+        // The forged batch hashes to a new seed, so its weights are new and the forgery fails.
+        vm.assertFalse(batch.verifyProofs(points, inputs, DEPTH), "forgery built for stale weights rejected");
+    }
+
     function test_rejectsAProofMovedToAnotherSlot() public view {
         (uint256[8][] memory points, uint256[4][] memory inputs) = firstProofs(8);
         (points[2], points[5]) = (points[5], points[2]);
