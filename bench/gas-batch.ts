@@ -82,16 +82,25 @@ async function main(): Promise<void> {
     console.log(`baseline: official SemaphoreVerifier.verifyProof, one proof per transaction: ${officialPerProof} (calldata ${officialCalldataPerProof}), mean of ${proofs.length} proofs\n`);
     console.log(`${'batch'.padStart(5)} ${'per proof'.padStart(10)} ${'official'.padStart(9)} ${'ratio'.padStart(6)} ${'pairings'.padStart(9)} ${'vs 4N'.padStart(6)}`);
 
-    const rows: { n: number; gas: bigint; calldata: bigint }[] = [];
+    const argsOf = (b: VerifierProof[]) => [b.map((p) => p.points), b.map((p) => p.publicInputs), merkleTreeDepth] as const;
+    const batchOf = (n: number): VerifierProof[] => Array.from({ length: n }, (_, i) => proofs[i % proofs.length]!);
+    const rows: { n: number; gas: bigint; calldata: bigint; each: bigint }[] = [];
     for (const n of SIZES) {
-      const b: VerifierProof[] = Array.from({ length: n }, (_, i) => proofs[i % proofs.length]!);
-      const args = [b.map((p) => p.points), b.map((p) => p.publicInputs), merkleTreeDepth] as const;
+      const args = argsOf(batchOf(n));
       if (!(await batch.getFunction('verifyProofs').staticCall(...args, { gasLimit }))) throw new Error(`the batch of ${n} was not accepted`);
       const m = await mined(batch.getFunction('verifyProofs').send(...args, { gasLimit }));
-      rows.push({ n, gas: m.gas, calldata: m.calldata });
+      const each = await mined(batch.getFunction('verifyEach').send(...args, { gasLimit }));
+      rows.push({ n, gas: m.gas, calldata: m.calldata, each: each.gas });
       const perProof = m.gas / BigInt(n);
       console.log(`${pad(n, 5)} ${pad(perProof, 10)} ${pad(officialPerProof, 9)} ${pad(ratio(perProof, officialPerProof), 6)} ${pad(n + 3, 9)} ${pad(4 * n, 6)}`);
     }
+    console.log('\nverifyEach (per-proof verdicts), all valid, per proof:');
+    for (const { n, gas, each } of rows) console.log(`${pad(n, 5)} ${pad(each / BigInt(n), 10)}  (+${(each - gas) / BigInt(n)} over verifyProofs)`);
+    const withBad = batchOf(16);
+    withBad[7] = { points: [...withBad[7]!.points], publicInputs: [...withBad[7]!.publicInputs] };
+    withBad[7].publicInputs[1]! += 1n;
+    const bad = await mined(batch.getFunction('verifyEach').send(...argsOf(withBad), { gasLimit }));
+    console.log(`  16 with one invalid proof: ${bad.gas} in all (${ratio(bad.gas, officialPerProof * 16n)} of 16 official checks)`);
 
     // Where the gas goes: precompile prices are fixed (EIP-1108), calldata is counted from the
     // transaction; the rest is hashing the batch for its weights, copying, the key table and dispatch.
