@@ -38,7 +38,7 @@ contract SemaphoreBatchVerifierTest is Test {
         }
     }
 
-    // ---------------------------------------------------------------- helpers
+    // ---------------------------------------------------------------- building batches
 
     function officialVerdict(uint256[8] memory p, uint256[4] memory x, uint256 depth) internal view returns (bool) {
         return official.verifyProof([p[0], p[1]], [[p[2], p[3]], [p[4], p[5]]], [p[6], p[7]], x, depth);
@@ -152,6 +152,18 @@ contract SemaphoreBatchVerifierTest is Test {
         (uint256[8][] memory points, uint256[4][] memory inputs) = firstProofs(size);
         try batch.verifyProofs{gas: gasGiven}(points, inputs, DEPTH) returns (bool ok) {
             vm.assertTrue(ok, "a valid batch that is answered is answered true");
+        } catch (bytes memory reason) {
+            vm.assertTrue(bytes4(reason) == ISemaphoreBatchVerifier.NotEnoughGas.selector, "otherwise refused with NotEnoughGas");
+        }
+    }
+
+    function testFuzz_verdictsAreNeverWrongForLackOfGas(uint256 bad, uint256 gasGiven) public view {
+        bad = bound(bad, 0, 3);
+        gasGiven = bound(gasGiven, 200_000, 2_500_000);
+        (uint256[8][] memory points, uint256[4][] memory inputs) = firstProofs(4);
+        inputs[bad][1] += 1;
+        try batch.verifyEach{gas: gasGiven}(points, inputs, DEPTH) returns (bool[] memory verdicts) {
+            for (uint256 i = 0; i < 4; ++i) vm.assertEq(verdicts[i], i != bad, "answered verdicts are right");
         } catch (bytes memory reason) {
             vm.assertTrue(bytes4(reason) == ISemaphoreBatchVerifier.NotEnoughGas.selector, "otherwise refused with NotEnoughGas");
         }
