@@ -16,8 +16,8 @@ import {ISemaphoreBatchVerifier} from "./ISemaphoreBatchVerifier.sol";
 ///   prod_i e(-w_i A_i, B_i) * e(sum(w) alpha, beta) * e(sum(w_i vk_i), gamma) * e(sum(w_i C_i), delta) = 1.
 /// sum(w_i vk_i) = sum(w) IC_0 + sum_j (sum_i w_i x_ij) IC_j costs five scalar multiplications
 /// for the whole batch. w_0 = 1 (its proof needs no scalar multiplication) and, for i > 0,
-/// w_i = keccak256(seed, i) mod r, where the seed hashes every proof, every public input and the
-/// depth (Fiat-Shamir): a prover fixes the batch before it learns the weights, so an invalid
+/// w_i = keccak256(seed, i) mod r, where the seed hashes every proof's points, every public input
+/// and the depth (Fiat-Shamir): a prover fixes the batch before it learns the weights, so an invalid
 /// proof passes with probability about 1/r.
 contract SemaphoreBatchVerifier is SemaphoreVerifier, ISemaphoreBatchVerifier {
     /// @dev What the official single-proof path needs: four ecMul and ecAdd, four pairings (each
@@ -83,13 +83,6 @@ contract SemaphoreBatchVerifier is SemaphoreVerifier, ISemaphoreBatchVerifier {
         uint256 n = points.length;
         _requireGas(_batchGas(n));
         uint256[14] memory vk = SemaphoreVerifierKeyPts.getPts(merkleTreeDepth);
-        // Every public input must be a field element, as the official verifier requires.
-        for (uint256 i = 0; i < n; ++i) {
-            uint256[4] calldata x = publicInputs[i];
-            if (x[0] >= r || x[1] >= r || x[2] >= r || x[3] >= r) return false;
-        }
-        bytes32 seed = keccak256(abi.encode(points, publicInputs, merkleTreeDepth));
-
         assembly ("memory-safe") {
             // A precompile that fails (a point off the curve) burns all the gas it was given, so
             // each call gets its EIP-1108 price plus a third, as in the official verifier: an
@@ -113,6 +106,13 @@ contract SemaphoreBatchVerifier is SemaphoreVerifier, ISemaphoreBatchVerifier {
             }
 
             let scratch := mload(0x40)
+            // The seed: keccak256 of every proof's points, then every proof's public inputs, then
+            // the depth, hashed from a copy that the pairing input overwrites afterwards.
+            calldatacopy(scratch, points.offset, mul(n, 256))
+            calldatacopy(add(scratch, mul(n, 256)), publicInputs.offset, mul(n, 128))
+            mstore(add(scratch, mul(n, 384)), merkleTreeDepth)
+            let seed := keccak256(scratch, add(mul(n, 384), 32))
+
             let sums := add(scratch, 128)
             let pairs := add(sums, 160)
             let merged := add(pairs, mul(n, 192))
@@ -133,8 +133,11 @@ contract SemaphoreBatchVerifier is SemaphoreVerifier, ISemaphoreBatchVerifier {
                 mstore(sums, addmod(mload(sums), w, r))
                 let x := add(publicInputs.offset, mul(i, 128))
                 for { let j := 0 } lt(j, 4) { j := add(j, 1) } {
+                    let input := calldataload(add(x, mul(j, 32)))
+                    // Every public input must be a field element, as the official verifier requires.
+                    if iszero(lt(input, r)) { ok := 0 }
                     let slot := add(sums, mul(add(j, 1), 32))
-                    mstore(slot, addmod(mload(slot), mulmod(w, calldataload(add(x, mul(j, 32))), r), r))
+                    mstore(slot, addmod(mload(slot), mulmod(w, input, r), r))
                 }
 
                 let p := add(points.offset, mul(i, 256))

@@ -194,7 +194,7 @@ contract SemaphoreBatchVerifierTest is Test {
         // A forger who knew the weights in advance: with w_0 = 1 and w_1 as the contract derives
         // it for the honest batch, C_0 + w_1 G and C_1 - G keep w_0 C_0 + w_1 C_1 unchanged.
         (uint256[8][] memory points, uint256[4][] memory inputs) = firstProofs(2);
-        bytes32 seed = keccak256(abi.encode(points, inputs, DEPTH));
+        bytes32 seed = keccak256(abi.encodePacked(points[0], points[1], inputs[0], inputs[1], DEPTH));
         uint256 w1 = uint256(keccak256(abi.encode(seed, uint256(1)))) % R;
         (uint256 gx, uint256 gy) = ecMul(1, 2, w1);
         (uint256 honestX, uint256 honestY) = ecMul(points[1][6], points[1][7], w1);
