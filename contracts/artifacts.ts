@@ -31,6 +31,7 @@ export type ContractName =
   | 'JobRegistry'
   | 'RoundRewards'
   | 'SemaphoreVerifier'
+  | 'SemaphoreBatchVerifier'
   | 'Semaphore'
   | 'PoseidonT3'
   | 'MerkleAirdrop'

@@ -1,11 +1,13 @@
 // Compiles the contracts with solc-js (offline, standard JSON) into contracts/out/artifacts and
-// copies the one Semaphore circuit this deployment uses into assets/circuits. Both outputs are
-// generated, never committed. Skips the compile when sources and settings are unchanged.
+// copies the one Semaphore circuit this deployment uses into assets/circuits; then makes the real
+// proofs the batch verifier is tested with (proof-fixtures.ts). All outputs are generated, never
+// committed. Skips the compile when sources and settings are unchanged.
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildProofFixtures } from './proof-fixtures.js';
 import { ARTIFACTS_DIR, CIRCUITS_DIR, CONTRACTS_DIR, TREE_DEPTH, type ContractArtifact, type ContractName } from './artifacts.js';
 
 const require = createRequire(import.meta.url);
@@ -27,6 +29,7 @@ const WANTED: ContractName[] = [
   'JobRegistry',
   'RoundRewards',
   'SemaphoreVerifier',
+  'SemaphoreBatchVerifier',
   'Semaphore',
   'PoseidonT3',
   'MerkleAirdrop',
@@ -128,4 +131,5 @@ export function buildContracts(log: (line: string) => void = console.log): void 
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   buildContracts();
+  await buildProofFixtures();
 }
