@@ -276,6 +276,8 @@ export type EventOf<E extends EventName> = z.output<(typeof events)[E]>;
 export type AppStatusValue = z.output<typeof AppStatus>;
 export type ImportReportValue = z.output<typeof ImportReport>;
 export type JobCardValue = z.output<typeof JobCard>;
+/** A job card as the contract checks it (the jobs service checks each card before listing it). */
+export const jobCardSchema = JobCard;
 export type JobsViewValue = z.output<typeof JobsView>;
 export type RunPolicyValue = z.output<typeof RunPolicy>;
 

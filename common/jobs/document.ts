@@ -106,6 +106,10 @@ function invalid(path: string, message: string): TroveError {
  * that every column with a note is read by the job, and that the deadlines fit in a day.
  */
 export function parseJobDocument(input: unknown): JobDocument {
+  // A key `__proto__` cannot be kept as a key by a plain object (the schema would drop the note,
+  // or the column would set a prototype), so a document that uses one is refused outright.
+  const notes = typeof input === 'object' && input !== null ? (input as { columnNotes?: unknown }).columnNotes : undefined;
+  if (typeof notes === 'object' && notes !== null && Object.hasOwn(notes, '__proto__')) throw invalid('columnNotes.__proto__', 'the name "__proto__" cannot be a column name');
   const parsed = jobDocumentSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -119,6 +123,7 @@ export function parseJobDocument(input: unknown): JobDocument {
     throw err;
   }
   const read = new Set(columnsRead(doc.training));
+  if (read.has('__proto__')) throw invalid('training', 'the name "__proto__" cannot be a column name');
   for (const column of Object.keys(doc.columnNotes)) {
     if (!read.has(column)) throw invalid(`columnNotes.${column}`, 'the job does not read this column');
   }

@@ -4,7 +4,7 @@
 // chain about everything that is paid or enforced there (coordinator, rounds, minimum, reward,
 // bond, token, deadline, chain). Anything else is hidden, with the reason.
 import { Contract, JsonRpcProvider, Network, getAddress, type Log, type EventLog } from 'ethers';
-import { MAX_JOB_DOCUMENT_BYTES, type JobDocument } from '../../../common/jobs/document.js';
+import { MAX_JOB_DOCUMENT_BYTES, jobDocumentPrivacyCost, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError } from '../../../common/errors.js';
 import { verifySignedJob } from '../../../contracts/job-document.js';
 import { readCappedBody } from '../../../common/jobs/client.js';
@@ -142,6 +142,7 @@ export class JobDiscovery {
       const signed = await this.fetchDocument(event.specURI);
       document = verifySignedJob(signed, event.specHash, event.researcher).document;
       checkAgreesWithChain(document, event, this.config.chainId);
+      checkPrivacyCost(document);
       this.verified.set(key, document);
     }
     let closedReason: string | null = null;
@@ -211,6 +212,16 @@ function toPublishedJob(log: EventLog): PublishedJob {
     deadline: Number(a.getValue('deadline') as bigint),
     bondAmount: a.getValue('bondAmount') as bigint,
   };
+}
+
+/** Throws JOB_SPEC_MISMATCH when the job's privacy cost is not a number the card can show (no noise at all). */
+export function checkPrivacyCost(doc: JobDocument): void {
+  const cost = jobDocumentPrivacyCost(doc);
+  if (!Number.isFinite(cost.epsilon) || !Number.isFinite(cost.delta)) {
+    throw new TroveError('JOB_SPEC_MISMATCH', `The job adds too little noise (noise multiplier ${doc.privacy.noiseMultiplier}): its privacy cost is unbounded, so it was refused.`, {
+      noiseMultiplier: doc.privacy.noiseMultiplier,
+    });
+  }
 }
 
 /** Throws JOB_SPEC_MISMATCH naming the first fact where the document and the chain disagree. */

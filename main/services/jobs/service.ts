@@ -6,7 +6,7 @@ import type { ColumnSchema } from '../../../common/dataset.js';
 import { CoordinatorClient } from '../../../common/jobs/client.js';
 import { columnsRead, jobDocumentPrivacyCost, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError, isTroveError } from '../../../common/errors.js';
-import type { JobCardValue, JobsViewValue, RunPolicyValue } from '../../../common/ipc/contract.js';
+import { jobCardSchema, type JobCardValue, type JobsViewValue, type RunPolicyValue } from '../../../common/ipc/contract.js';
 import { composeCosts, type PrivacyLedger } from '../../../common/dp/ledger.js';
 import { openPrivacyLedger } from '../privacy/ledger.js';
 import type { Vault } from '../vault/index.js';
@@ -156,11 +156,11 @@ export class JobsService {
         hidden.push({ jobId, reason: found.closedReason ?? 'The job is not open.' });
         continue;
       }
-      jobs.push(this.card(jobId, found.document, found.specHash, record, ledger));
+      this.listCard(jobs, hidden, jobId, () => this.card(jobId, found.document, found.specHash, record, ledger));
     }
     // Joined jobs stay visible (and keep running) while the chain cannot be read.
     for (const [jobId, record] of Object.entries(records)) {
-      if (!seen.has(jobId) && record.state === 'joined') jobs.push(this.card(jobId, record.document, record.specHash, record, ledger));
+      if (!seen.has(jobId) && record.state === 'joined') this.listCard(jobs, hidden, jobId, () => this.card(jobId, record.document, record.specHash, record, ledger));
     }
     const platform = this.o.platform ?? UNKNOWN_PLATFORM;
     return {
@@ -172,12 +172,24 @@ export class JobsService {
     };
   }
 
+  /**
+   * Adds one job's card to the list, or, when the card cannot be shown (it would break the IPC
+   * contract), lists the job as refused with the reason: one bad job never blanks the others.
+   */
+  private listCard(jobs: JobCardValue[], hidden: JobsViewValue['hidden'], jobId: string, build: () => JobCardValue): void {
+    try {
+      jobs.push(checkedCard(build()));
+    } catch (err) {
+      hidden.push({ jobId, reason: isTroveError(err) ? err.message : 'Trove cannot show this job’s card.' });
+    }
+  }
+
   /** The card of one job (JOB_NOT_FOUND when it is neither discovered nor joined). */
   cardOf(jobId: string): JobCardValue {
     const record = this.records()[jobId];
     const found = this.discovered.get(jobId);
-    if (found) return this.card(jobId, found.document, found.specHash, record, this.ledger);
-    if (record) return this.card(jobId, record.document, record.specHash, record, this.ledger);
+    if (found) return checkedCard(this.card(jobId, found.document, found.specHash, record, this.ledger));
+    if (record) return checkedCard(this.card(jobId, record.document, record.specHash, record, this.ledger));
     throw new TroveError('JOB_NOT_FOUND', 'That job is not among the jobs Trove found on-chain.', { jobId });
   }
 
@@ -210,7 +222,7 @@ export class JobsService {
       state = status === 'working' ? 'working' : status === 'waiting' ? 'waiting' : status === 'paused' ? 'paused' : status === 'finished' ? 'finished' : 'joined';
     }
     const problem = live?.problem ?? null;
-    const features = doc.training.features.map((f) => ({ name: f.column, note: doc.columnNotes[f.column] ?? '', role: 'feature' as const, kind: f.kind }));
+    const features = doc.training.features.map((f) => ({ name: f.column, note: columnNote(doc, f.column), role: 'feature' as const, kind: f.kind }));
     const label = doc.training.label;
     return {
       jobId,
@@ -219,7 +231,7 @@ export class JobsService {
       purpose: doc.purpose,
       researcher: { ...doc.researcher },
       coordinator: { ...doc.coordinator },
-      columns: [...features, { name: label.column, note: doc.columnNotes[label.column] ?? '', role: 'label', kind: label.kind }],
+      columns: [...features, { name: label.column, note: columnNote(doc, label.column), role: 'label', kind: label.kind }],
       vectorLength: roundVectorLength(doc),
       rounds: doc.rounds,
       minContributors: doc.minContributors,
@@ -338,9 +350,10 @@ export class JobsService {
     if (extra.length > 0) throw new TroveError('INVALID_INPUT', `The job does not read ${extra.map((c) => `"${c}"`).join(', ')}; map only the columns it reads.`);
     const kinds = new Map<string, string>([...doc.training.features.map((f) => [f.column, f.kind] as const), [doc.training.label.column, doc.training.label.kind]]);
     const used = new Set<string>();
-    const out: Record<string, string> = {};
+    const out: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const column of read) {
-      const mine = columns[column];
+      // Column names are the researcher's words: `constructor` is a key like any other here.
+      const mine = Object.hasOwn(columns, column) ? columns[column] : undefined;
       if (mine === undefined) throw new TroveError('INVALID_INPUT', `Choose which of your columns stands for "${column}".`, { column });
       const schema = dataset.columns.find((c) => c.name === mine);
       if (!schema) throw new TroveError('COLUMN_NOT_FOUND', `"${dataset.name}" has no column named "${mine}".`, { column: mine });
@@ -352,7 +365,7 @@ export class JobsService {
       used.add(mine);
       out[column] = mine;
     }
-    return { datasetId, columns: out };
+    return { datasetId, columns: { ...out } };
   }
 
   /** Leaves a job: nothing more runs for it, and the coordinator is told. */
@@ -467,6 +480,20 @@ export class JobsService {
     this.identities.close();
     this.discovery.close();
   }
+}
+
+/** What the researcher says a column is for; nothing for a column without a note of its own. */
+function columnNote(doc: JobDocument, column: string): string {
+  const note: unknown = Object.hasOwn(doc.columnNotes, column) ? doc.columnNotes[column] : undefined;
+  return typeof note === 'string' ? note : '';
+}
+
+/** The card as the IPC contract will check it; JOB_SPEC_MISMATCH naming the first fact that fails. */
+function checkedCard(card: JobCardValue): JobCardValue {
+  const parsed = jobCardSchema.safeParse(card);
+  if (parsed.success) return card;
+  const where = parsed.error.issues[0]?.path.map(String).join('.') ?? '';
+  throw new TroveError('JOB_SPEC_MISMATCH', `Trove cannot show this job: its ${where || 'card'} is not something the app can display. It was refused.`, { jobId: card.jobId, path: where });
 }
 
 function describePolicy(policy: RunPolicyValue): string {

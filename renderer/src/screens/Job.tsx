@@ -16,6 +16,7 @@ import {
   compatibleColumns,
   formatEpsilon,
   isJoined,
+  mappedTo,
   mappingComplete,
   matchCount,
   prefillMapping,
@@ -307,7 +308,7 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
           <fieldset className="policy mapping">
             <legend>Which of your columns stands for each column the job reads</legend>
             {job.columns.map((jc) => (
-              <MappingRow key={jc.name} column={jc} dataset={dataset} value={mapping[jc.name] ?? ''} onChange={(v) => setMapping({ ...mapping, [jc.name]: v })} />
+              <MappingRow key={jc.name} column={jc} dataset={dataset} value={mappedTo(mapping, jc.name)} onChange={(v) => setMapping({ ...mapping, [jc.name]: v })} />
             ))}
           </fieldset>
         ) : null}
