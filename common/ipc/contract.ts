@@ -136,6 +136,10 @@ const JobCard = z.object({
     /** Total epsilon spent if this job runs (its own cost composed with what is spent). */
     afterEpsilon: z.number(),
     fits: z.boolean(),
+    /** Epsilon over all rounds if every other member of the smallest group were the researcher's own. */
+    worstCaseEpsilon: z.number(),
+    /** Why the job does not fit the budget, in plain words; null when it fits. */
+    problem: z.string().max(500).nullable(),
   }),
   reward: z.object({ token: z.string(), symbol: z.string(), decimals: Count, perRound: z.string(), bond: z.string() }),
   /** Milliseconds since the epoch after which no round can close. */

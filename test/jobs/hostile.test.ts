@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels, type JobCardValue, type JobsViewValue } from '../../common/ipc/contract.js';
+import { jobDocumentPrivacyCost, jobDocumentWorstCaseCost } from '../../common/jobs/document.js';
 import { Vault } from '../../main/services/vault/index.js';
 import { FAST_KDF, PASSPHRASE } from '../helpers/vault.js';
 import { DIARY_MAPPING, publishJob, sleepJob, type Published } from './fixtures.js';
@@ -16,6 +17,8 @@ describe('hostile job documents through discovery and the IPC router', () => {
   let noiseless: Published;
   let protoNote: Published;
   let protoColumn: Published;
+  const floors: Record<string, Published> = {};
+  let costly: Published;
 
   beforeAll(async () => {
     h = await startHostileRig();
@@ -34,6 +37,17 @@ describe('hostile job documents through discovery and the IPC router', () => {
     const protoTraining = JSON.parse(JSON.stringify(sleepJob({ ...h.base }).training)) as { features: { column: string }[] };
     protoTraining.features[0]!.column = '__proto__';
     protoColumn = await publishJob(h.rig.chain, h.docs, hostile(sleepJob({ ...h.base, title: 'Prototype column' }), { training: protoTraining, columnNotes: {} }));
+    // Each signed and agreeing with the chain; each outside one privacy floor.
+    const outside: Record<string, Record<string, unknown>> = {
+      'little noise': { privacy: { noiseMultiplier: 0.2, delta: 1e-5 } },
+      'loose delta': { privacy: { noiseMultiplier: 1, delta: 1e-3 } },
+      'tiny delta': { privacy: { noiseMultiplier: 1, delta: 1e-15 } },
+      'huge group': { minContributors: 5000 },
+      // Shows epsilon 9.01 like the example, but each contributor adds 1/sqrt(1000) of the noise.
+      'thin own share': { minContributors: 1000 },
+    };
+    for (const [title, over] of Object.entries(outside)) floors[title] = await publishJob(h.rig.chain, h.docs, hostile(sleepJob({ ...h.base, title }), over));
+    costly = await publishJob(h.rig.chain, h.docs, sleepJob({ ...h.base, title: 'Costly', rounds: 200, privacy: { noiseMultiplier: 0.5, delta: 1e-6 } }));
   }, 90_000);
 
   afterAll(async () => {
@@ -45,7 +59,7 @@ describe('hostile job documents through discovery and the IPC router', () => {
     const datasetId = await createWithDiary(app);
     const view = await app.call<JobsViewValue>('jobs.refresh');
     expect(app.internal).toEqual([]);
-    expect(view.jobs.map((j) => j.jobId).sort()).toEqual([good.jobId, builtins.jobId].sort());
+    expect(view.jobs.map((j) => j.jobId).sort()).toEqual([good.jobId, builtins.jobId, costly.jobId].sort());
 
     const card = view.jobs.find((j) => j.jobId === builtins.jobId)!;
     expect(card.columns.slice(0, 2)).toEqual([
@@ -71,6 +85,35 @@ describe('hostile job documents through discovery and the IPC router', () => {
     const joined = await app.call<JobCardValue>('jobs.optIn', { jobId: builtins.jobId, datasetId, columns: { ...rest, constructor: 'sleep_hours', toString: 'steps' } });
     expect(joined.participation.mapping?.columns).toMatchObject({ constructor: 'sleep_hours', toString: 'steps' });
     expect((await app.call<JobsViewValue>('jobs.list')).jobs.find((j) => j.jobId === builtins.jobId)!.participation.mapping?.columns.constructor).toBe('sleep_hours');
+    expect(app.internal).toEqual([]);
+    await app.session.close();
+  }, 60_000);
+
+  it('refuses jobs outside the privacy floors, shows the worst-case cost, and says why a job over the budget cannot be joined', async () => {
+    const app = await openApp(await h.options());
+    await createWithDiary(app, 5);
+    const view = await app.call<JobsViewValue>('jobs.refresh');
+    const reasons = new Map(view.hidden.map((x) => [x.jobId, x.reason]));
+    expect(reasons.get(floors['little noise']!.jobId)).toMatch(/noise multiplier 0\.2 is outside what Trove accepts \(0\.3 to 100\)/);
+    expect(reasons.get(floors['loose delta']!.jobId)).toMatch(/delta 0\.001 is outside what Trove accepts/);
+    expect(reasons.get(floors['tiny delta']!.jobId)).toMatch(/delta 1e-15 is outside what Trove accepts/);
+    expect(reasons.get(floors['huge group']!.jobId)).toMatch(/group of at least 5000 is outside what Trove accepts \(2 to 1000\)/);
+    expect(reasons.get(floors['thin own share']!.jobId)).toMatch(/your own share of the noise \(0\.032\) is below 0\.1/);
+    // Positive control: by the usual reckoning the thin-share job costs what the example costs and
+    // fits the budget, so only the floor stops it from being offered.
+    const thin = floors['thin own share']!.document;
+    expect(jobDocumentPrivacyCost(thin).epsilon).toBeCloseTo(jobDocumentPrivacyCost(sleepJob({ ...h.base })).epsilon, 6);
+    expect(jobDocumentPrivacyCost(thin).epsilon).toBeLessThan(10);
+    expect(jobDocumentWorstCaseCost(thin).epsilon).toBeGreaterThan(1000);
+    for (const p of Object.values(floors)) expect(view.jobs.map((j) => j.jobId)).not.toContain(p.jobId);
+
+    const card = view.jobs.find((j) => j.jobId === good.jobId)!;
+    expect(card.privacy.worstCaseEpsilon).toBeCloseTo(jobDocumentWorstCaseCost(sleepJob({ ...h.base, rounds: 2, minContributors: 3 })).epsilon, 9);
+    expect(card.privacy.worstCaseEpsilon).toBeGreaterThan(card.privacy.epsilon);
+    expect(card.privacy.problem).toBeNull();
+    const over = view.jobs.find((j) => j.jobId === costly.jobId)!;
+    expect(over.privacy.fits).toBe(false);
+    expect(over.privacy.problem).toMatch(/^Joining would take your privacy spending from epsilon 0\.00 to \d+\.\d\d, over your budget of 10, so Trove will not join it\./);
     expect(app.internal).toEqual([]);
     await app.session.close();
   }, 60_000);

@@ -4,7 +4,7 @@
 // settings, so it picks up again after a restart.
 import type { ColumnSchema } from '../../../common/dataset.js';
 import { CoordinatorClient } from '../../../common/jobs/client.js';
-import { columnsRead, jobDocumentPrivacyCost, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
+import { columnsRead, jobDocumentPrivacyCost, jobDocumentWorstCaseCost, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError, isTroveError } from '../../../common/errors.js';
 import { jobCardSchema, type JobCardValue, type JobsViewValue, type RunPolicyValue } from '../../../common/ipc/contract.js';
 import { composeCosts, type PrivacyLedger } from '../../../common/dp/ledger.js';
@@ -205,14 +205,16 @@ export class JobsService {
       const entries = ledger.entries;
       if (entries.some((e) => e.jobId === key)) {
         const before = composeCosts(entries.filter((e) => e.jobId !== key).map((e) => e.cost), budget).epsilon;
-        privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget, spentEpsilon: before, afterEpsilon: ledger.spent().epsilon, fits: true };
+        privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget, spentEpsilon: before, afterEpsilon: ledger.spent().epsilon, fits: true, worstCaseEpsilon: 0, problem: null };
       } else {
         const check = ledger.check(cost);
-        privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget, spentEpsilon: check.spent.epsilon, afterEpsilon: check.after.epsilon, fits: check.allowed };
+        privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget, spentEpsilon: check.spent.epsilon, afterEpsilon: check.after.epsilon, fits: check.allowed, worstCaseEpsilon: 0, problem: null };
       }
     } else {
-      privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget: { epsilon: 0, delta: 0 }, spentEpsilon: 0, afterEpsilon: cost.epsilon, fits: false };
+      privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget: { epsilon: 0, delta: 0 }, spentEpsilon: 0, afterEpsilon: cost.epsilon, fits: false, worstCaseEpsilon: 0, problem: null };
     }
+    privacy.worstCaseEpsilon = jobDocumentWorstCaseCost(doc).epsilon;
+    privacy.problem = privacy.fits ? null : overBudgetReason(privacy);
     const live = this.live.get(jobId);
     let state: JobCardValue['participation']['state'] = 'available';
     if (record?.state === 'left') state = 'left';
@@ -480,6 +482,12 @@ export class JobsService {
     this.identities.close();
     this.discovery.close();
   }
+}
+
+/** Why a job's privacy cost does not fit the person's budget, and what to do. */
+function overBudgetReason(p: JobCardValue['privacy']): string {
+  if (!(p.budget.epsilon > 0)) return 'Your privacy budget cannot be read while the vault is locked. Unlock it to see whether this job fits.';
+  return `Joining would take your privacy spending from epsilon ${p.spentEpsilon.toFixed(2)} to ${p.afterEpsilon.toFixed(2)}, over your budget of ${p.budget.epsilon}, so Trove will not join it. Choose a job with a lower privacy cost.`;
 }
 
 /** What the researcher says a column is for; nothing for a column without a note of its own. */

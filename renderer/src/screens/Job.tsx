@@ -227,10 +227,14 @@ function PrivacyCost({ job }: { job: JobCardValue }) {
       </ul>
       {s.over ? (
         <p className="error" role="note">
-          <strong>Over your budget.</strong> Taking part would use more privacy than you have left, so Trove will not join this job. Look for a job with a lower
-          privacy cost.
+          <strong>Over your budget.</strong>{' '}
+          {p.problem ?? 'Taking part would use more privacy than you have left, so Trove will not join this job. Look for a job with a lower privacy cost.'}
         </p>
       ) : null}
+      <p className="muted" data-testid="worst-case-privacy">
+        If everyone else in the smallest group of {formatCount(job.minContributors)} were the researcher&rsquo;s own accounts, only the noise your computer adds would
+        protect you, and this job would cost {formatEpsilon(p.worstCaseEpsilon)}.
+      </p>
     </section>
   );
 }
