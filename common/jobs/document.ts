@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { jobPrivacyCost, type PrivacyCost } from '../dp/ledger.js';
 import { TroveError } from '../errors.js';
+import { hasHiddenCharacters, revealText } from './text.js';
 import { parameterCountOf, parseTrainingJobSpec, trainingJobSpec, type TrainingJobSpec } from '../jobspec.js';
 
 export const JOB_DOCUMENT_VERSION = 1;
@@ -125,6 +126,9 @@ export function parseJobDocument(input: unknown): JobDocument {
   checkPrivacyFloors(doc);
   const read = new Set(columnsRead(doc.training));
   if (read.has('__proto__')) throw invalid('training', 'the name "__proto__" cannot be a column name');
+  for (const column of read) {
+    if (hasHiddenCharacters(column)) throw invalid('training', `the column name "${revealText(column).text}" holds invisible or direction-changing characters`);
+  }
   for (const column of Object.keys(doc.columnNotes)) {
     if (!read.has(column)) throw invalid(`columnNotes.${column}`, 'the job does not read this column');
   }

@@ -80,10 +80,15 @@ export async function openApp(options: AppSessionOptions) {
 /** Creates the vault and imports a sleep diary through the channels; returns the dataset id. */
 export async function createWithDiary(app: Awaited<ReturnType<typeof openApp>>, seed = 3): Promise<string> {
   await app.call('vault.create', { passphrase: PASSPHRASE });
-  const blob = new Blob([sleepDiaryCsv(seed, 120)]);
-  const staged = await uploadFile({ name: 'diary.csv', size: blob.size, slice: (a, b) => blob.slice(a, b) }, (c, r) => app.router.handle(c, r));
+  return importCsv(app, 'diary.csv', sleepDiaryCsv(seed, 120), `diary-import-${seed}`);
+}
+
+/** Uploads and imports a CSV through the channels; returns the dataset id. */
+export async function importCsv(app: Awaited<ReturnType<typeof openApp>>, name: string, csv: string, importId: string): Promise<string> {
+  const blob = new Blob([csv]);
+  const staged = await uploadFile({ name, size: blob.size, slice: (a, b) => blob.slice(a, b) }, (c, r) => app.router.handle(c, r));
   if (!staged.ok) throw new Error(staged.error.message);
-  const report = await app.call<{ datasetId: string }>('import.start', { importId: `diary-import-${seed}`, file: staged.value.token, policy: 'reject-import' });
+  const report = await app.call<{ datasetId: string }>('import.start', { importId, file: staged.value.token, policy: 'reject-import' });
   return report.datasetId;
 }
 

@@ -8,7 +8,7 @@ import { jobDocumentPrivacyCost, jobDocumentWorstCaseCost } from '../../common/j
 import { Vault } from '../../main/services/vault/index.js';
 import { FAST_KDF, PASSPHRASE } from '../helpers/vault.js';
 import { DIARY_MAPPING, publishJob, sleepJob, type Published } from './fixtures.js';
-import { createWithDiary, hostile, openApp, startHostileRig, type HostileRig } from './hostile-session.js';
+import { createWithDiary, hostile, importCsv, openApp, startHostileRig, type HostileRig } from './hostile-session.js';
 
 describe('hostile job documents through discovery and the IPC router', () => {
   let h: HostileRig;
@@ -19,6 +19,9 @@ describe('hostile job documents through discovery and the IPC router', () => {
   let protoColumn: Published;
   const floors: Record<string, Published> = {};
   let costly: Published;
+  let tricks: Published;
+  let hiddenColumn: Published;
+  let lookAlike: Published;
 
   beforeAll(async () => {
     h = await startHostileRig();
@@ -48,6 +51,24 @@ describe('hostile job documents through discovery and the IPC router', () => {
     };
     for (const [title, over] of Object.entries(outside)) floors[title] = await publishJob(h.rig.chain, h.docs, hostile(sleepJob({ ...h.base, title }), over));
     costly = await publishJob(h.rig.chain, h.docs, sleepJob({ ...h.base, title: 'Costly', rounds: 200, privacy: { noiseMultiplier: 0.5, delta: 1e-6 } }));
+    tricks = await publishJob(
+      h.rig.chain,
+      h.docs,
+      sleepJob({
+        ...h.base,
+        title: 'Sleep study \u202Egnp.exe\u202C',
+        researcher: h.base.researcher,
+        purpose: 'Line one.\nLine two\u0007 with a bell and a \u200Bzero-width space.',
+      }),
+    );
+    // The researcher's name is set after the fact: sleepJob keeps the example's name.
+    const renamedResearcher = sleepJob({ ...h.base, title: 'Look-alike lab' });
+    renamedResearcher.researcher = { ...renamedResearcher.researcher, name: 'Sleep & Mood L\u0430b\u2066' };
+    renamedResearcher.columnNotes = { ...renamedResearcher.columnNotes, mood: 'Your mood\u001b[2J rating' };
+    lookAlike = await publishJob(h.rig.chain, h.docs, renamedResearcher);
+    const invisible = JSON.parse(JSON.stringify(sleepJob({ ...h.base }).training)) as { features: { column: string }[] };
+    invisible.features[0]!.column = 'sleep\u200B_hours';
+    hiddenColumn = await publishJob(h.rig.chain, h.docs, hostile(sleepJob({ ...h.base, title: 'Hidden column' }), { training: invisible, columnNotes: {} }));
   }, 90_000);
 
   afterAll(async () => {
@@ -59,7 +80,9 @@ describe('hostile job documents through discovery and the IPC router', () => {
     const datasetId = await createWithDiary(app);
     const view = await app.call<JobsViewValue>('jobs.refresh');
     expect(app.internal).toEqual([]);
-    expect(view.jobs.map((j) => j.jobId).sort()).toEqual([good.jobId, builtins.jobId, costly.jobId].sort());
+    const shown = view.jobs.map((j) => j.jobId);
+    expect(shown).toEqual(expect.arrayContaining([good.jobId, builtins.jobId]));
+    for (const refused of [noiseless, protoNote, protoColumn]) expect(shown).not.toContain(refused.jobId);
 
     const card = view.jobs.find((j) => j.jobId === builtins.jobId)!;
     expect(card.columns.slice(0, 2)).toEqual([
@@ -114,6 +137,39 @@ describe('hostile job documents through discovery and the IPC router', () => {
     const over = view.jobs.find((j) => j.jobId === costly.jobId)!;
     expect(over.privacy.fits).toBe(false);
     expect(over.privacy.problem).toMatch(/^Joining would take your privacy spending from epsilon 0\.00 to \d+\.\d\d, over your budget of 10, so Trove will not join it\./);
+    expect(app.internal).toEqual([]);
+    await app.session.close();
+  }, 60_000);
+
+  it('shows hidden characters in the researcher’s words as code points, flags look-alike letters and a job that reads every column', async () => {
+    const app = await openApp(await h.options());
+    await createWithDiary(app, 6);
+    const view = await app.call<JobsViewValue>('jobs.refresh');
+    // Positive control: the signed documents do hold the characters.
+    expect(tricks.document.title).toContain('\u202E');
+    expect(lookAlike.document.researcher.name).toContain('\u0430');
+
+    const t = view.jobs.find((j) => j.jobId === tricks.jobId)!;
+    expect(t.title).toBe('Sleep study [U+202E]gnp.exe[U+202C]');
+    expect(t.purpose).toBe('Line one.\nLine two[U+0007] with a bell and a [U+200B]zero-width space.');
+    expect(t.warnings).toEqual([expect.stringMatching(/invisible or direction-changing characters/)]);
+    const l = view.jobs.find((j) => j.jobId === lookAlike.jobId)!;
+    expect(l.researcher.name).toBe('Sleep & Mood L\u0430b[U+2066]');
+    expect(l.columns.find((c) => c.name === 'mood')!.note).toBe('Your mood[U+001B][2J rating');
+    expect(l.warnings).toEqual([
+      expect.stringMatching(/invisible or direction-changing/),
+      'The researcher’s name mixes letters of different alphabets (Latin, Cyrillic), which can imitate another name.',
+    ]);
+    // No card anywhere carries a hidden character.
+    const hidden = (text: string) => [...text].some((ch) => /[\p{Cc}\p{Cf}]/u.test(ch) && ch !== '\n');
+    for (const card of view.jobs) expect([card.title, card.purpose, card.researcher.name, ...card.columns.flatMap((c) => [c.name, c.note])].filter(hidden)).toEqual([]);
+    expect(view.hidden.find((x) => x.jobId === hiddenColumn.jobId)?.reason).toMatch(/column name "sleep\[U\+200B\]_hours" holds invisible or direction-changing characters/);
+    // The example reads 6 of the diary's 9 columns: no flag. A dataset of exactly those 6 is flagged.
+    expect(view.jobs.find((j) => j.jobId === good.jobId)!.warnings).toEqual([]);
+    const csv = ['sleep_hours,steps,resting_hr,caffeine_cups,exercised,mood', '7,8000,60,1,yes,good', '6,5000,62,2,no,low'].join('\n') + '\n';
+    await importCsv(app, 'just-these.csv', csv, 'just-these-1');
+    const again = await app.call<JobsViewValue>('jobs.list');
+    expect(again.jobs.find((j) => j.jobId === good.jobId)!.warnings).toEqual(['This job reads every column of your dataset "just-these". Check that it needs all of them.']);
     expect(app.internal).toEqual([]);
     await app.session.close();
   }, 60_000);

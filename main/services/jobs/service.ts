@@ -6,6 +6,7 @@ import type { ColumnSchema } from '../../../common/dataset.js';
 import { CoordinatorClient } from '../../../common/jobs/client.js';
 import { columnsRead, jobDocumentPrivacyCost, jobDocumentWorstCaseCost, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError, isTroveError } from '../../../common/errors.js';
+import { mixedScripts, revealText, type RevealedText } from '../../../common/jobs/text.js';
 import { jobCardSchema, type JobCardValue, type JobsViewValue, type RunPolicyValue } from '../../../common/ipc/contract.js';
 import { composeCosts, type PrivacyLedger } from '../../../common/dp/ledger.js';
 import { openPrivacyLedger } from '../privacy/ledger.js';
@@ -224,16 +225,18 @@ export class JobsService {
       state = status === 'working' ? 'working' : status === 'waiting' ? 'waiting' : status === 'paused' ? 'paused' : status === 'finished' ? 'finished' : 'joined';
     }
     const problem = live?.problem ?? null;
-    const features = doc.training.features.map((f) => ({ name: f.column, note: columnNote(doc, f.column), role: 'feature' as const, kind: f.kind }));
+    const text = cardText(doc);
+    const features = doc.training.features.map((f) => ({ name: f.column, note: text.note(f.column), role: 'feature' as const, kind: f.kind }));
     const label = doc.training.label;
     return {
       jobId,
       specHash,
-      title: doc.title,
-      purpose: doc.purpose,
-      researcher: { ...doc.researcher },
+      title: text.title,
+      purpose: text.purpose,
+      researcher: { name: text.researcher, address: doc.researcher.address },
+      warnings: [...text.warnings, ...this.readsEveryColumn(doc)],
       coordinator: { ...doc.coordinator },
-      columns: [...features, { name: label.column, note: columnNote(doc, label.column), role: 'label', kind: label.kind }],
+      columns: [...features, { name: label.column, note: text.note(label.column), role: 'label', kind: label.kind }],
       vectorLength: roundVectorLength(doc),
       rounds: doc.rounds,
       minContributors: doc.minContributors,
@@ -248,6 +251,16 @@ export class JobsService {
         problem: problem ? { code: problem.code, message: problem.message } : null,
       },
     };
+  }
+
+  /** A warning for each of the person's datasets whose every column the job would read. */
+  private readsEveryColumn(doc: JobDocument): string[] {
+    if (!this.o.vault.isUnlocked) return [];
+    const read = new Set(columnsRead(doc.training));
+    return this.o.vault
+      .listDatasets()
+      .filter((d) => d.columns.length > 0 && d.columns.every((c) => read.has(c.name)))
+      .map((d) => `This job reads every column of your dataset "${revealText(d.name, { max: 120 }).text}". Check that it needs all of them.`);
   }
 
   private changed(jobId: string): void {
@@ -323,7 +336,7 @@ export class JobsService {
     const dataset = this.o.vault.dataset(mapping.datasetId);
     await this.o.vault.recordActivity(
       'job.consent',
-      `Joined "${doc.title}" by ${doc.researcher.name}: it reads ${Object.entries(mapping.columns)
+      `Joined "${revealText(doc.title).text}" by ${revealText(doc.researcher.name).text}: it reads ${Object.entries(mapping.columns)
         .map(([job, mine]) => (job === mine ? `"${mine}"` : `"${mine}" (as "${job}")`))
         .join(', ')} of "${dataset.name}" on this device, for up to ${doc.rounds} rounds until ${new Date(doc.deadline * 1000).toISOString().slice(0, 10)}; each round sends a masked vector of ${roundVectorLength(doc)} numbers to ${new URL(doc.coordinator.url).origin}, never rows; privacy cost epsilon ${cost.epsilon.toFixed(3)}, delta ${cost.delta}.`,
       {
@@ -386,7 +399,7 @@ export class JobsService {
     await this.saveRecord(jobId, { ...record, state: 'left' });
     await this.o.vault.recordActivity(
       'job.leave',
-      `Left "${record.document.title}". Nothing more runs for it on this device${told ? '' : '; the coordinator could not be told, and this device will not answer it'}.`,
+      `Left "${revealText(record.document.title).text}". Nothing more runs for it on this device${told ? '' : '; the coordinator could not be told, and this device will not answer it'}.`,
       { job: jobId, roundsContributed: record.roundsContributed },
     );
     this.changed(jobId);
@@ -456,7 +469,7 @@ export class JobsService {
       const record = this.records()[jobId];
       if (!record || record.state !== 'joined') return;
       await this.saveRecord(jobId, { ...record, state: 'finished' });
-      await this.o.vault.recordActivity('job.finished', `"${record.document.title}" has finished; this device took part in ${record.roundsContributed} rounds.`, { job: jobId });
+      await this.o.vault.recordActivity('job.finished', `"${revealText(record.document.title).text}" has finished; this device took part in ${record.roundsContributed} rounds.`, { job: jobId });
       this.changed(jobId);
     } catch {
       // locked or closing: the next start sees the job finished again
@@ -488,6 +501,27 @@ export class JobsService {
 function overBudgetReason(p: JobCardValue['privacy']): string {
   if (!(p.budget.epsilon > 0)) return 'Your privacy budget cannot be read while the vault is locked. Unlock it to see whether this job fits.';
   return `Joining would take your privacy spending from epsilon ${p.spentEpsilon.toFixed(2)} to ${p.afterEpsilon.toFixed(2)}, over your budget of ${p.budget.epsilon}, so Trove will not join it. Choose a job with a lower privacy cost.`;
+}
+
+/** The researcher's words as the card shows them, and what the person should notice about them. */
+function cardText(doc: JobDocument): { title: string; purpose: string; researcher: string; note: (column: string) => string; warnings: string[] } {
+  const title = revealText(doc.title, { max: 200 });
+  const purpose = revealText(doc.purpose, { multiline: true, max: 4000 });
+  const researcher = revealText(doc.researcher.name, { max: 300 });
+  const notes = new Map<string, RevealedText>();
+  for (const column of columnsRead(doc.training)) notes.set(column, revealText(columnNote(doc, column), { max: 600 }));
+  const warnings: string[] = [];
+  if ([title, purpose, researcher, ...notes.values()].some((t) => t.revealed)) {
+    warnings.push('The researcher’s text holds invisible or direction-changing characters, which can make it read differently from what it says. Trove shows each one as [U+…].');
+  }
+  const lookAlike = (what: string, text: string) => {
+    const scripts = mixedScripts(text);
+    if (scripts.length > 0) warnings.push(`${what} mixes letters of different alphabets (${scripts.join(', ')}), which can imitate another name.`);
+  };
+  lookAlike('The researcher’s name', doc.researcher.name);
+  lookAlike('The job’s title', doc.title);
+  for (const column of columnsRead(doc.training)) lookAlike(`The column name "${column}"`, column);
+  return { title: title.text, purpose: purpose.text, researcher: researcher.text, note: (column) => notes.get(column)?.text ?? '', warnings: warnings.slice(0, 10) };
 }
 
 /** What the researcher says a column is for; nothing for a column without a note of its own. */

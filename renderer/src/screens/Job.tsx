@@ -93,6 +93,16 @@ function ConsentCard({ job }: { job: JobCardValue }) {
   const others = Math.max(job.minContributors - 1, 1);
   return (
     <article className="consent" aria-label="What this job asks of you">
+      {job.warnings.length > 0 ? (
+        <section className="panel warnings" aria-labelledby="warnings-title" data-testid="job-warnings">
+          <h2 id="warnings-title">Check before you join</h2>
+          <ul>
+            {job.warnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <section className="panel" aria-labelledby="why-title">
         <h2 id="why-title">Who is asking, and why</h2>
         <p className="purpose">{job.purpose}</p>
