@@ -79,6 +79,8 @@ describe('job discovery on a local chain', () => {
       vault,
       supervisor,
       chain: { rpcUrl: chain.chain.url, chainId: chain.chainId.toString(), registry: chain.deployment.contracts.JobRegistry, fromBlock: chain.deployment.blockNumber },
+      // Documents and the coordinator are on loopback.
+      allowLocalNetwork: true,
       discovery: { documentTimeoutMs: 500 },
     });
     return s;

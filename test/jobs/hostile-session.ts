@@ -51,6 +51,8 @@ export async function startHostileRig(): Promise<HostileRig> {
       jobs: {
         chain: jobsChainConfig(rig.chain.chain.url, JSON.parse(JSON.stringify(rig.chain.deployment))),
         launcher,
+        // The rig is on loopback; the address policy's own tests turn this off.
+        allowLocalNetwork: true,
         discovery: { documentTimeoutMs: 1_000 },
         participation: { backoffMs: () => 50, inboxWaitMs: 500, maxPollMs: 200 },
         ...extra,

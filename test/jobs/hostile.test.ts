@@ -1,6 +1,8 @@
 // Jobs a hostile researcher publishes, correctly signed and hashed, followed through the real
 // discovery and the IPC router of an app session: each is refused with its reason or shown
 // safely, and none of them blanks the Jobs screen for the others, joined ones included.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels, type JobCardValue, type JobsViewValue } from '../../common/ipc/contract.js';
@@ -172,6 +174,85 @@ describe('hostile job documents through discovery and the IPC router', () => {
     expect(again.jobs.find((j) => j.jobId === good.jobId)!.warnings).toEqual(['This job reads every column of your dataset "just-these". Check that it needs all of them.']);
     expect(app.internal).toEqual([]);
     await app.session.close();
+  }, 60_000);
+
+  it('sends nothing to a document host on loopback, in any spelling, unless a local network is allowed', async () => {
+    const arrived: string[] = [];
+    const listener = createServer((req, res) => {
+      arrived.push(`${req.method} ${req.url}`);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as AddressInfo).port;
+    const spellings = ['127.0.0.1', 'localhost', '[::ffff:127.0.0.1]', '2130706433', '0177.0.0.1'];
+    const jobs: Published[] = [];
+    for (const host of spellings) jobs.push(await publishJob(h.rig.chain, h.docs, sleepJob({ ...h.base, title: `At ${host}` }), { uri: (hash) => `http://${host}:${port}/${hash}` }));
+    try {
+      const app = await openApp(await h.options({ allowLocalNetwork: false }));
+      await createWithDiary(app, 7);
+      const view = await app.call<JobsViewValue>('jobs.refresh');
+      const reasons = new Map(view.hidden.map((x) => [x.jobId, x.reason]));
+      for (const [i, host] of spellings.entries()) {
+        // Named as the URL parser writes the host: [::ffff:7f00:1], and 127.0.0.1 for 2130706433.
+        const shown = new URL(`http://${host}:${port}/`).host;
+        expect(reasons.get(jobs[i]!.jobId)).toBe(`Trove did not contact the job’s document at ${shown}: it is on this computer, a local network or a reserved range. A job may only use public internet addresses.`);
+      }
+      // The example job's document and coordinator are on loopback too: refused, not shown.
+      expect(reasons.get(good.jobId)).toMatch(/^Trove did not contact the job’s document/);
+      expect(view.jobs).toEqual([]);
+      expect(arrived).toEqual([]);
+      expect(app.internal).toEqual([]);
+      await app.session.close();
+
+      // Positive control: with the developer setting the same documents are requested.
+      const dev = await openApp(await h.options({ allowLocalNetwork: true }));
+      await createWithDiary(dev, 8);
+      await dev.call<JobsViewValue>('jobs.refresh');
+      expect(arrived.length).toBeGreaterThanOrEqual(spellings.length);
+      await dev.session.close();
+    } finally {
+      listener.closeAllConnections();
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
+    }
+  }, 60_000);
+
+  it('answers the jobs list within 2 s with eight silent document hosts on-chain, and shows the jobs whose documents did arrive', async () => {
+    const silent: Server[] = [];
+    const asked: string[] = [];
+    const jobs: Published[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        // Accepts the request and never answers.
+        const s = createServer((req) => asked.push(req.url ?? ''));
+        await new Promise<void>((resolve) => s.listen(0, `127.0.0.${i + 2}`, resolve));
+        silent.push(s);
+        const at = s.address() as AddressInfo;
+        jobs.push(await publishJob(h.rig.chain, h.docs, sleepJob({ ...h.base, title: `Silent ${i}` }), { uri: (hash) => `http://${at.address}:${at.port}/${hash}` }));
+      }
+      const app = await openApp(await h.options({ discovery: { documentTimeoutMs: 10_000 } }));
+      await createWithDiary(app, 9);
+      const started = performance.now();
+      const view = await app.call<JobsViewValue>('jobs.refresh');
+      const list = await app.call<JobsViewValue>('jobs.list');
+      const took = performance.now() - started;
+      console.log(`jobs.refresh + jobs.list with 8 silent document hosts: ${Math.round(took)} ms`);
+      expect(took).toBeLessThan(2_000);
+      expect(asked).toHaveLength(8);
+      expect(view.jobs.map((j) => j.jobId)).toContain(good.jobId);
+      expect(list.jobs.map((j) => j.jobId)).toContain(good.jobId);
+      const reasons = new Map(view.hidden.map((x) => [x.jobId, x.reason]));
+      for (const j of jobs) expect(reasons.get(j.jobId)).toMatch(/has not arrived yet\. Trove keeps trying/);
+      // A second refresh does not ask the silent hosts again while their first fetch is under way.
+      await app.call<JobsViewValue>('jobs.refresh');
+      expect(asked).toHaveLength(8);
+      expect(app.internal).toEqual([]);
+      await app.session.close();
+    } finally {
+      for (const s of silent) {
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+    }
   }, 60_000);
 
   it('lists a joined job that can no longer be shown as refused, and the other jobs, joined ones included, as before', async () => {

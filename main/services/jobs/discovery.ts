@@ -64,6 +64,21 @@ export interface DiscoveryOptions {
   nowSeconds?: () => number;
   /** Blocks searched per event query (public RPC providers refuse long ranges). */
   blocksPerQuery?: number;
+  /** How long one discovery waits for all documents together; later ones show at the next refresh. */
+  documentBudgetMs?: number;
+  /** Follow redirects: only with a fetch that checks every address it is sent to. */
+  followRedirects?: boolean;
+}
+
+/** Short enough that the jobs list never waits on a silent host for long. */
+export const DEFAULT_DOCUMENT_BUDGET_MS = 1_000;
+
+function originOf(uri: string): string {
+  try {
+    return new URL(uri).origin;
+  } catch {
+    return 'its address';
+  }
 }
 
 /** A range most RPC providers accept for eth_getLogs. */
@@ -78,6 +93,10 @@ export class JobDiscovery {
   private readonly nowSeconds: () => number;
   /** Documents already verified, by job id and spec hash: a document never changes once published. */
   private readonly verified = new Map<string, JobDocument>();
+  /** Document fetches under way, by job id and spec hash; they outlive a refresh that stopped waiting. */
+  private readonly fetching = new Map<string, Promise<JobDocument>>();
+  private readonly documentBudgetMs: number;
+  private readonly followRedirects: boolean;
 
   constructor(
     readonly config: JobsChainConfig,
@@ -88,6 +107,8 @@ export class JobDiscovery {
     this.registry = new Contract(getAddress(config.registry), REGISTRY_ABI, this.provider);
     this.fetcher = options.fetch ?? fetch;
     this.documentTimeoutMs = options.documentTimeoutMs ?? 10_000;
+    this.documentBudgetMs = options.documentBudgetMs ?? DEFAULT_DOCUMENT_BUDGET_MS;
+    this.followRedirects = options.followRedirects ?? false;
     this.blocksPerQuery = Math.max(1, Math.floor(options.blocksPerQuery ?? DEFAULT_BLOCKS_PER_QUERY));
     this.nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
   }
@@ -105,17 +126,33 @@ export class JobDiscovery {
       if (err instanceof TroveError) throw err;
       throw new TroveError('CHAIN_UNREACHABLE', 'The chain cannot be reached, so no jobs could be read. Trove will try again.', undefined, { cause: err });
     }
-    const jobs: DiscoveredJob[] = [];
-    const hidden: Discovery['hidden'] = [];
-    for (const event of events) {
-      try {
-        jobs.push(await this.check(event));
-      } catch (err) {
-        if (err instanceof TroveError && err.code === 'CHAIN_UNREACHABLE') throw err;
-        hidden.push({ jobId: event.jobId, reason: err instanceof TroveError ? err.message : 'The job could not be checked.' });
+    // Every job is checked at once, and documents get one short budget together: a host that is
+    // slow or silent is listed as not arrived yet, and its fetch goes on for the next refresh.
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.documentBudgetMs);
+    });
+    try {
+      const results = await Promise.all(
+        events.map(async (event) => {
+          try {
+            return { event, job: await this.check(event, budget), reason: undefined };
+          } catch (err) {
+            if (err instanceof TroveError && err.code === 'CHAIN_UNREACHABLE') throw err;
+            return { event, job: undefined, reason: err instanceof TroveError ? err.message : 'The job could not be checked.' };
+          }
+        }),
+      );
+      const jobs: DiscoveredJob[] = [];
+      const hidden: Discovery['hidden'] = [];
+      for (const r of results) {
+        if (r.job) jobs.push(r.job);
+        else hidden.push({ jobId: r.event.jobId, reason: r.reason ?? 'The job could not be checked.' });
       }
+      return { jobs, hidden };
+    } finally {
+      clearTimeout(timer);
     }
-    return { jobs, hidden };
   }
 
   /** JobPublished events from the deployment block to the latest, a page of blocks per query. */
@@ -129,7 +166,7 @@ export class JobDiscovery {
     return logs;
   }
 
-  private async check(event: PublishedJob): Promise<DiscoveredJob> {
+  private async check(event: PublishedJob, budget: Promise<'late'>): Promise<DiscoveredJob> {
     let onChain: { status: bigint; deadline: bigint; rounds: bigint; roundsClosed: bigint; specHash: string };
     try {
       onChain = (await this.registry.getFunction('getJob')(event.jobId)) as typeof onChain;
@@ -139,17 +176,35 @@ export class JobDiscovery {
     const key = `${event.jobId}:${event.specHash}`;
     let document = this.verified.get(key);
     if (!document) {
-      const signed = await this.fetchDocument(event.specURI);
-      document = verifySignedJob(signed, event.specHash, event.researcher).document;
-      checkAgreesWithChain(document, event, this.config.chainId);
-      checkPrivacyCost(document);
-      this.verified.set(key, document);
+      let pending = this.fetching.get(key);
+      if (!pending) {
+        pending = this.fetchAndVerify(event);
+        this.fetching.set(key, pending);
+        pending.then(
+          (doc) => this.verified.set(key, doc),
+          () => undefined,
+        ).finally(() => this.fetching.delete(key));
+      }
+      const first = await Promise.race([pending, budget]);
+      if (first === 'late') {
+        throw new TroveError('COORDINATOR_UNREACHABLE', `The job’s document at ${originOf(event.specURI)} has not arrived yet. Trove keeps trying and shows the job once it is checked.`);
+      }
+      document = first;
     }
     let closedReason: string | null = null;
     if (onChain.status !== STATUS_ACTIVE) closedReason = 'The job has ended on-chain.';
     else if (Number(onChain.deadline) <= this.nowSeconds()) closedReason = 'The job is past its deadline.';
     else if (onChain.roundsClosed >= onChain.rounds) closedReason = 'Every round of the job has run.';
     return { event, document, specHash: event.specHash, open: closedReason === null, closedReason };
+  }
+
+  /** Fetches, verifies and checks the job's document against the chain (one of these per job and hash at a time). */
+  private async fetchAndVerify(event: PublishedJob): Promise<JobDocument> {
+    const signed = await this.fetchDocument(event.specURI);
+    const document = verifySignedJob(signed, event.specHash, event.researcher).document;
+    checkAgreesWithChain(document, event, this.config.chainId);
+    checkPrivacyCost(document);
+    return document;
   }
 
   /** The signed document at `uri`: http(s) only, at most MAX_JOB_DOCUMENT_BYTES, within the time limit. */
@@ -165,8 +220,10 @@ export class JobDiscovery {
     }
     let res: Response;
     try {
-      res = await this.fetcher(url, { redirect: 'error', signal: AbortSignal.timeout(this.documentTimeoutMs) });
+      // Redirects are followed only by a fetch that checks each address (the service's policy).
+      res = await this.fetcher(url, { redirect: this.followRedirects ? 'follow' : 'error', signal: AbortSignal.timeout(this.documentTimeoutMs) });
     } catch (err) {
+      if (err instanceof TroveError) throw err;
       throw new TroveError('COORDINATOR_UNREACHABLE', `The job’s document at ${url.origin} cannot be fetched right now.`, undefined, { cause: err });
     }
     if (!res.ok) {

@@ -15,6 +15,7 @@ import type { WorkerSupervisor } from '../worker/supervisor.js';
 import { JobParticipation, type ColumnMapping, type ParticipationOptions } from '../rounds/participation.js';
 import { JobDiscovery, type DiscoveredJob, type DiscoveryOptions, type JobsChainConfig } from './discovery.js';
 import { JobIdentities, type JobRef } from './identity.js';
+import { policyFetch } from './address-policy.js';
 
 /** What the platform says about power and use; null where it cannot tell. */
 export interface PlatformState {
@@ -31,8 +32,15 @@ export interface JobsServiceOptions {
   chain: JobsChainConfig;
   supervisor: WorkerSupervisor;
   platform?: PlatformState;
-  /** Used for job documents and coordinators. */
+  /** Used for job documents and coordinators, under the address policy. */
   fetch?: typeof fetch;
+  /**
+   * Developer setting: let jobs use loopback and local-network addresses (the demo and the tests
+   * run on loopback). Off, a document or coordinator on such an address is refused unrequested.
+   */
+  allowLocalNetwork?: boolean;
+  /** Resolves host names for the address policy (default: the system resolver). */
+  lookup?: (host: string) => Promise<string[]>;
   discovery?: Omit<DiscoveryOptions, 'fetch'>;
   /** A job card changed (discovered, joined, a round step, a problem). */
   onChange?: (card: JobCardValue) => void;
@@ -64,6 +72,7 @@ export class JobsService {
   private readonly o: JobsServiceOptions;
   private readonly discovery: JobDiscovery;
   private readonly identities: JobIdentities;
+  private readonly coordinatorFetch: typeof fetch;
   private ledger: PrivacyLedger | null = null;
   private discovered = new Map<string, DiscoveredJob>();
   private hidden: JobsViewValue['hidden'] = [];
@@ -76,7 +85,10 @@ export class JobsService {
 
   constructor(options: JobsServiceOptions) {
     this.o = options;
-    this.discovery = new JobDiscovery(options.chain, { ...options.discovery, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    const policy = { allowLocalNetwork: options.allowLocalNetwork ?? false, ...(options.lookup ? { lookup: options.lookup } : {}) };
+    const base = options.fetch ?? fetch;
+    this.coordinatorFetch = policyFetch(base, policy, 'the job’s coordinator');
+    this.discovery = new JobDiscovery(options.chain, { ...options.discovery, fetch: policyFetch(base, policy, 'the job’s document'), followRedirects: true });
     this.identities = new JobIdentities(options.vault);
   }
 
@@ -108,7 +120,7 @@ export class JobsService {
   private client(url: string): CoordinatorClient {
     let c = this.clients.get(url);
     if (!c) {
-      c = new CoordinatorClient({ baseUrl: url, ...(this.o.fetch ? { fetch: this.o.fetch } : {}), ...(this.o.coordinatorTimeoutMs ? { timeoutMs: this.o.coordinatorTimeoutMs } : {}) });
+      c = new CoordinatorClient({ baseUrl: url, fetch: this.coordinatorFetch, ...(this.o.coordinatorTimeoutMs ? { timeoutMs: this.o.coordinatorTimeoutMs } : {}) });
       this.clients.set(url, c);
     }
     return c;

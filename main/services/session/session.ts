@@ -24,6 +24,8 @@ export interface JobsConfig {
   /** Power and idle state for the run policy (default: unknown, so only 'always' runs). */
   platform?: PlatformState;
   fetch?: typeof fetch;
+  /** Developer setting: jobs may use loopback and local-network addresses (demo and tests). */
+  allowLocalNetwork?: boolean;
   participation?: JobsServiceOptions['participation'];
   discovery?: JobsServiceOptions['discovery'];
 }
@@ -385,6 +387,7 @@ export class AppSession {
       supervisor: this.supervisor,
       ...(config.platform ? { platform: config.platform } : {}),
       ...(config.fetch ? { fetch: config.fetch } : {}),
+      ...(config.allowLocalNetwork ? { allowLocalNetwork: true } : {}),
       ...(config.participation ? { participation: config.participation } : {}),
       ...(config.discovery ? { discovery: config.discovery } : {}),
       onChange: (job) => this.emit('jobs.changed', { job }),
