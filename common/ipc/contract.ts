@@ -106,6 +106,9 @@ const BackupFile = z.object({ fileName: z.string(), bytes: Count, at: Timestamp 
 
 // ------------------------------------------------------------------------------ jobs
 
+/** The most columns a job's mapping may name (a job reads far fewer). */
+export const MAX_MAPPED_COLUMNS = 256;
+
 /** A job's id on-chain (JobRegistry), decimal. */
 export const JobId = z.string().regex(/^[1-9][0-9]{0,30}$/);
 
@@ -259,7 +262,16 @@ export const channels = {
   /** Reads the chain again for new jobs and fetches their documents. */
   'jobs.refresh': channel(Empty, JobsView),
   'jobs.optIn': channel(
-    z.strictObject({ jobId: JobId, datasetId: DatasetId, columns: z.record(z.string().max(256), z.string().max(256)) }),
+    z.strictObject({
+      jobId: JobId,
+      datasetId: DatasetId,
+      // A job reads at most MAX_MAPPED_COLUMNS columns; a mapping of more is refused before it is read.
+      columns: z
+        .custom<Record<string, string>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length <= MAX_MAPPED_COLUMNS, {
+          message: `a column mapping has at most ${MAX_MAPPED_COLUMNS} entries`,
+        })
+        .pipe(z.record(z.string().max(256), z.string().max(256))),
+    }),
     JobCard,
   ),
   'jobs.optOut': channel(z.strictObject({ jobId: JobId }), JobCard),

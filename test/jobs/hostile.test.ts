@@ -9,7 +9,8 @@ import { channels, type JobCardValue, type JobsViewValue } from '../../common/ip
 import { jobDocumentPrivacyCost, jobDocumentWorstCaseCost } from '../../common/jobs/document.js';
 import { Vault } from '../../main/services/vault/index.js';
 import { FAST_KDF, PASSPHRASE } from '../helpers/vault.js';
-import { DIARY_MAPPING, publishJob, sleepJob, type Published } from './fixtures.js';
+import { mined } from '../fixtures/trove-chain.js';
+import { DIARY_MAPPING, publishJob, recordingFetch, sleepJob, type Published } from './fixtures.js';
 import { createWithDiary, hostile, importCsv, openApp, startHostileRig, type HostileRig } from './hostile-session.js';
 
 describe('hostile job documents through discovery and the IPC router', () => {
@@ -154,11 +155,13 @@ describe('hostile job documents through discovery and the IPC router', () => {
     const t = view.jobs.find((j) => j.jobId === tricks.jobId)!;
     expect(t.title).toBe('Sleep study [U+202E]gnp.exe[U+202C]');
     expect(t.purpose).toBe('Line one.\nLine two[U+0007] with a bell and a [U+200B]zero-width space.');
-    expect(t.warnings).toEqual([expect.stringMatching(/invisible or direction-changing characters/)]);
+    // (these documents call the reward TROVE, which the token contract does not: a warning of its own)
+    const aboutText = (w: string[]) => w.filter((x) => !x.includes('the token contract says'));
+    expect(aboutText(t.warnings)).toEqual([expect.stringMatching(/invisible or direction-changing characters/)]);
     const l = view.jobs.find((j) => j.jobId === lookAlike.jobId)!;
     expect(l.researcher.name).toBe('Sleep & Mood L\u0430b[U+2066]');
     expect(l.columns.find((c) => c.name === 'mood')!.note).toBe('Your mood[U+001B][2J rating');
-    expect(l.warnings).toEqual([
+    expect(aboutText(l.warnings)).toEqual([
       expect.stringMatching(/invisible or direction-changing/),
       'The researcher’s name mixes letters of different alphabets (Latin, Cyrillic), which can imitate another name.',
     ]);
@@ -253,6 +256,72 @@ describe('hostile job documents through discovery and the IPC router', () => {
         await new Promise<void>((resolve) => s.close(() => resolve()));
       }
     }
+  }, 60_000);
+
+  it('shows the reward token as its contract describes itself, not as the document says', async () => {
+    const misnamed = await publishJob(h.rig.chain, h.docs, sleepJob({ ...h.base, title: 'Misnamed token', reward: { token: h.base.token, symbol: 'USDC', decimals: 6, perRound: '100000000000000000000', bond: '0' } }));
+    const app = await openApp(await h.options());
+    await createWithDiary(app, 10);
+    const view = await app.call<JobsViewValue>('jobs.refresh');
+    // Positive control: the signed document does say USDC with 6 decimals.
+    expect(misnamed.document.reward).toMatchObject({ symbol: 'USDC', decimals: 6 });
+    const card = view.jobs.find((j) => j.jobId === misnamed.jobId)!;
+    expect(card.reward).toMatchObject({ symbol: 'TUSD', decimals: 18 });
+    expect(card.warnings).toContain('The job’s document calls the reward USDC with 6 decimals; the token contract says TUSD with 18. Trove shows what the contract says.');
+    const honest = view.jobs.find((j) => j.jobId === good.jobId)!;
+    expect(honest.reward).toMatchObject({ symbol: 'TUSD', decimals: 18 });
+    expect(honest.warnings).toEqual([]);
+    await app.session.close();
+  }, 60_000);
+
+  it('refuses to join a job settled on-chain since it was discovered, sending nothing', async () => {
+    const settled = await h.rig.publish({ title: 'Settled soon', rounds: 1, minContributors: 3 });
+    const requests: string[] = [];
+    const app = await openApp(await h.options({ fetch: recordingFetch(requests) }));
+    const datasetId = await createWithDiary(app, 11);
+    const view = await app.call<JobsViewValue>('jobs.refresh');
+    // Positive control: at discovery the job was open and could be joined.
+    expect(view.jobs.find((j) => j.jobId === settled.jobId)!.participation.state).toBe('available');
+    const registry = h.rig.chain.at('JobRegistry', h.rig.chain.deployment.contracts.JobRegistry, h.rig.chain.accounts.researcher);
+    await mined(registry.getFunction('settle')(settled.jobId));
+    const before = await app.call<{ total: number }>('activity.list', { offset: 0, limit: 1 });
+    await expect(app.call('jobs.optIn', { jobId: settled.jobId, datasetId, columns: DIARY_MAPPING })).rejects.toMatchObject({
+      code: 'JOB_NOT_ACTIVE',
+      message: 'The job has ended on-chain. It can no longer be joined; nothing was sent.',
+    });
+    expect(requests.filter((r) => r.includes(`/v1/jobs/${settled.jobId}/`))).toEqual([]);
+    expect((await app.call<{ total: number }>('activity.list', { offset: 0, limit: 1 })).total).toBe(before.total);
+    expect((await app.call<{ ok: boolean }>('vault.checkIntegrity')).ok).toBe(true);
+    await app.session.close();
+  }, 60_000);
+
+  it('joins once when the same job is joined twice at the same moment, and refuses an oversized mapping at the contract', async () => {
+    const twice = await h.rig.publish({ title: 'Joined twice', rounds: 1, minContributors: 3 });
+    const requests: string[] = [];
+    const app = await openApp(await h.options({ fetch: recordingFetch(requests) }));
+    const datasetId = await createWithDiary(app, 12);
+    await app.call<JobsViewValue>('jobs.refresh');
+
+    const huge = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`c${i}`, 'steps']));
+    await expect(app.call('jobs.optIn', { jobId: twice.jobId, datasetId, columns: huge })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringMatching(/a column mapping has at most 256 entries/),
+    });
+    // Positive control: the contract accepts the job's own mapping.
+    expect(channels['jobs.optIn'].request.safeParse({ jobId: twice.jobId, datasetId, columns: DIARY_MAPPING }).success).toBe(true);
+
+    const [a, b] = await Promise.all([
+      app.call<JobCardValue>('jobs.optIn', { jobId: twice.jobId, datasetId, columns: DIARY_MAPPING }),
+      app.call<JobCardValue>('jobs.optIn', { jobId: twice.jobId, datasetId, columns: DIARY_MAPPING }),
+    ]);
+    expect(a.participation.mapping).toEqual(b.participation.mapping);
+    expect(requests.filter((r) => r === `POST /v1/jobs/${twice.jobId}/enroll`)).toHaveLength(1);
+    const consents = await app.call<{ entries: { kind: string; details?: { job?: string } }[] }>('activity.list', { offset: 0, limit: 100 });
+    expect(consents.entries.filter((e) => e.kind === 'job.consent' && e.details?.job === twice.jobId)).toHaveLength(1);
+    // Joining again once joined is refused as before.
+    await expect(app.call('jobs.optIn', { jobId: twice.jobId, datasetId, columns: DIARY_MAPPING })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    expect(app.internal).toEqual([]);
+    await app.session.close();
   }, 60_000);
 
   it('lists a joined job that can no longer be shown as refused, and the other jobs, joined ones included, as before', async () => {

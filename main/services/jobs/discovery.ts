@@ -3,7 +3,8 @@
 // the specHash on-chain, was signed by the researcher who published it, and says the same as the
 // chain about everything that is paid or enforced there (coordinator, rounds, minimum, reward,
 // bond, token, deadline, chain). Anything else is hidden, with the reason.
-import { Contract, JsonRpcProvider, Network, getAddress, type Log, type EventLog } from 'ethers';
+import { Contract, JsonRpcProvider, Network, getAddress, isCallException, type Log, type EventLog } from 'ethers';
+import { revealText } from '../../../common/jobs/text.js';
 import { MAX_JOB_DOCUMENT_BYTES, jobDocumentPrivacyCost, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError } from '../../../common/errors.js';
 import { verifySignedJob } from '../../../contracts/job-document.js';
@@ -23,6 +24,14 @@ const REGISTRY_ABI = [
   'event JobPublished(uint256 indexed jobId, address indexed researcher, address indexed coordinator, address rewardToken, bytes32 specHash, string specURI, uint128 rewardPerRound, uint32 rounds, uint32 minContributors, uint64 deadline, uint96 bondAmount, uint128 stake)',
   'function getJob(uint256 jobId) view returns (tuple(address researcher, uint64 deadline, uint32 rounds, address coordinator, uint32 roundsClosed, uint32 minContributors, uint8 status, address rewardToken, uint96 bondAmount, uint128 rewardPerRound, uint128 escrow, uint128 stake, bytes32 specHash))',
 ];
+
+const TOKEN_ABI = ['function symbol() view returns (string)', 'function decimals() view returns (uint8)'];
+
+/** The reward token as its contract describes itself (the document's words are not trusted for money). */
+export interface RewardToken {
+  symbol: string;
+  decimals: number;
+}
 
 /** JobRegistry's JobStatus.Active. */
 const STATUS_ACTIVE = 1n;
@@ -45,6 +54,8 @@ export interface DiscoveredJob {
   event: PublishedJob;
   document: JobDocument;
   specHash: string;
+  /** The reward token's symbol and decimals, read from the token contract. */
+  token: RewardToken;
   /** Whether the job can still run rounds: active on-chain, before its deadline, rounds left. */
   open: boolean;
   /** Why it cannot, when it cannot. */
@@ -94,8 +105,10 @@ export class JobDiscovery {
   /** Documents already verified, by job id and spec hash: a document never changes once published. */
   private readonly verified = new Map<string, JobDocument>();
   /** Document fetches under way, by job id and spec hash; they outlive a refresh that stopped waiting. */
-  private readonly fetching = new Map<string, Promise<JobDocument>>();
+  private readonly fetching = new Map<string, { pending: Promise<JobDocument>; startedAt: number }>();
   private readonly documentBudgetMs: number;
+  /** Reward tokens already read, by address: a token's symbol and decimals are fixed at deployment. */
+  private readonly tokens = new Map<string, Promise<RewardToken>>();
   private readonly followRedirects: boolean;
 
   constructor(
@@ -176,26 +189,80 @@ export class JobDiscovery {
     const key = `${event.jobId}:${event.specHash}`;
     let document = this.verified.get(key);
     if (!document) {
-      let pending = this.fetching.get(key);
-      if (!pending) {
-        pending = this.fetchAndVerify(event);
-        this.fetching.set(key, pending);
+      let fetching = this.fetching.get(key);
+      if (!fetching) {
+        const pending = this.fetchAndVerify(event);
+        fetching = { pending, startedAt: performance.now() };
+        this.fetching.set(key, fetching);
         pending.then(
           (doc) => this.verified.set(key, doc),
           () => undefined,
         ).finally(() => this.fetching.delete(key));
       }
-      const first = await Promise.race([pending, budget]);
+      // A fetch an earlier refresh already stopped waiting for is not waited for again.
+      const waitedOut = performance.now() - fetching.startedAt >= this.documentBudgetMs;
+      const first = await Promise.race([fetching.pending, waitedOut ? Promise.resolve('late' as const) : budget]);
       if (first === 'late') {
         throw new TroveError('COORDINATOR_UNREACHABLE', `The job’s document at ${originOf(event.specURI)} has not arrived yet. Trove keeps trying and shows the job once it is checked.`);
       }
       document = first;
     }
-    let closedReason: string | null = null;
-    if (onChain.status !== STATUS_ACTIVE) closedReason = 'The job has ended on-chain.';
-    else if (Number(onChain.deadline) <= this.nowSeconds()) closedReason = 'The job is past its deadline.';
-    else if (onChain.roundsClosed >= onChain.rounds) closedReason = 'Every round of the job has run.';
-    return { event, document, specHash: event.specHash, open: closedReason === null, closedReason };
+    const token = await this.rewardToken(event.rewardToken);
+    const closedReason = this.closedReason(onChain);
+    return { event, document, specHash: event.specHash, token, open: closedReason === null, closedReason };
+  }
+
+  private closedReason(onChain: { status: bigint; deadline: bigint; rounds: bigint; roundsClosed: bigint }): string | null {
+    if (onChain.status !== STATUS_ACTIVE) return 'The job has ended on-chain.';
+    if (Number(onChain.deadline) <= this.nowSeconds()) return 'The job is past its deadline.';
+    if (onChain.roundsClosed >= onChain.rounds) return 'Every round of the job has run.';
+    return null;
+  }
+
+  /**
+   * Reads the job's state on-chain again (at join: it may have been settled since discovery).
+   * Throws JOB_NOT_ACTIVE saying why when it can no longer run rounds, CHAIN_UNREACHABLE when the
+   * chain cannot be read.
+   */
+  async recheck(jobId: string): Promise<void> {
+    let onChain: { status: bigint; deadline: bigint; rounds: bigint; roundsClosed: bigint };
+    try {
+      onChain = (await this.registry.getFunction('getJob')(jobId)) as typeof onChain;
+    } catch (err) {
+      throw new TroveError('CHAIN_UNREACHABLE', 'The chain cannot be read, so the job could not be checked before joining. Nothing was sent; try again.', undefined, { cause: err });
+    }
+    const reason = this.closedReason(onChain);
+    if (reason !== null) throw new TroveError('JOB_NOT_ACTIVE', `${reason} It can no longer be joined; nothing was sent.`, { jobId });
+  }
+
+  /** The reward token's symbol and decimals from its contract, read once per token. */
+  private rewardToken(address: string): Promise<RewardToken> {
+    let pending = this.tokens.get(address);
+    if (!pending) {
+      pending = this.readToken(address);
+      this.tokens.set(address, pending);
+      pending.catch(() => this.tokens.delete(address));
+    }
+    return pending;
+  }
+
+  private async readToken(address: string): Promise<RewardToken> {
+    const token = new Contract(address, TOKEN_ABI, this.provider);
+    let symbol: unknown;
+    let decimals: unknown;
+    try {
+      [symbol, decimals] = await Promise.all([token.getFunction('symbol')(), token.getFunction('decimals')()]);
+    } catch (err) {
+      if (isCallException(err) || (err instanceof Error && 'code' in err && (err as { code: unknown }).code === 'BAD_DATA')) {
+        throw new TroveError('JOB_SPEC_MISMATCH', `The reward token at ${address} does not say its symbol and decimals, so the reward cannot be shown. The job was not shown.`);
+      }
+      throw new TroveError('CHAIN_UNREACHABLE', 'The chain cannot be reached, so no jobs could be read. Trove will try again.', undefined, { cause: err });
+    }
+    const places = Number(decimals);
+    if (typeof symbol !== 'string' || symbol.length === 0 || !Number.isInteger(places) || places > 36) {
+      throw new TroveError('JOB_SPEC_MISMATCH', `The reward token at ${address} describes itself in a way Trove cannot show (symbol or decimals). The job was not shown.`);
+    }
+    return { symbol: revealText(symbol, { max: 16 }).text, decimals: places };
   }
 
   /** Fetches, verifies and checks the job's document against the chain (one of these per job and hash at a time). */

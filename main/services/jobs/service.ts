@@ -13,7 +13,7 @@ import { openPrivacyLedger } from '../privacy/ledger.js';
 import type { Vault } from '../vault/index.js';
 import type { WorkerSupervisor } from '../worker/supervisor.js';
 import { JobParticipation, type ColumnMapping, type ParticipationOptions } from '../rounds/participation.js';
-import { JobDiscovery, type DiscoveredJob, type DiscoveryOptions, type JobsChainConfig } from './discovery.js';
+import { JobDiscovery, type DiscoveredJob, type DiscoveryOptions, type JobsChainConfig, type RewardToken } from './discovery.js';
 import { JobIdentities, type JobRef } from './identity.js';
 import { policyFetch } from './address-policy.js';
 
@@ -61,6 +61,8 @@ interface ParticipationRecord {
   roundsContributed: number;
   lastRound: number | null;
   joinedAt: number;
+  /** The reward token as its contract described itself at join (older records lack it). */
+  token?: RewardToken;
 }
 
 type Records = Record<string, ParticipationRecord>;
@@ -73,6 +75,8 @@ export class JobsService {
   private readonly discovery: JobDiscovery;
   private readonly identities: JobIdentities;
   private readonly coordinatorFetch: typeof fetch;
+  /** Joins under way, by job id. */
+  private readonly joining = new Map<string, Promise<JobCardValue>>();
   private ledger: PrivacyLedger | null = null;
   private discovered = new Map<string, DiscoveredJob>();
   private hidden: JobsViewValue['hidden'] = [];
@@ -169,7 +173,7 @@ export class JobsService {
         hidden.push({ jobId, reason: found.closedReason ?? 'The job is not open.' });
         continue;
       }
-      this.listCard(jobs, hidden, jobId, () => this.card(jobId, found.document, found.specHash, record, ledger));
+      this.listCard(jobs, hidden, jobId, () => this.card(jobId, found.document, found.specHash, record, ledger, found.token));
     }
     // Joined jobs stay visible (and keep running) while the chain cannot be read.
     for (const [jobId, record] of Object.entries(records)) {
@@ -201,12 +205,12 @@ export class JobsService {
   cardOf(jobId: string): JobCardValue {
     const record = this.records()[jobId];
     const found = this.discovered.get(jobId);
-    if (found) return checkedCard(this.card(jobId, found.document, found.specHash, record, this.ledger));
+    if (found) return checkedCard(this.card(jobId, found.document, found.specHash, record, this.ledger, found.token));
     if (record) return checkedCard(this.card(jobId, record.document, record.specHash, record, this.ledger));
     throw new TroveError('JOB_NOT_FOUND', 'That job is not among the jobs Trove found on-chain.', { jobId });
   }
 
-  private card(jobId: string, doc: JobDocument, specHash: string, record: ParticipationRecord | undefined, ledger: PrivacyLedger | null): JobCardValue {
+  private card(jobId: string, doc: JobDocument, specHash: string, record: ParticipationRecord | undefined, ledger: PrivacyLedger | null, onChainToken?: RewardToken): JobCardValue {
     const cost = jobDocumentPrivacyCost(doc);
     const joined = record?.state === 'joined';
     let privacy: JobCardValue['privacy'];
@@ -238,6 +242,13 @@ export class JobsService {
     }
     const problem = live?.problem ?? null;
     const text = cardText(doc);
+    // Money is shown as the token contract describes itself; the document's words only when the
+    // chain was never read for this job (a record joined by an older version, chain unreachable).
+    const token = onChainToken ?? record?.token ?? { symbol: doc.reward.symbol, decimals: doc.reward.decimals };
+    const tokenWarnings =
+      onChainToken && (onChainToken.symbol !== doc.reward.symbol || onChainToken.decimals !== doc.reward.decimals)
+        ? [`The job’s document calls the reward ${revealText(doc.reward.symbol, { max: 16 }).text} with ${doc.reward.decimals} decimals; the token contract says ${onChainToken.symbol} with ${onChainToken.decimals}. Trove shows what the contract says.`]
+        : [];
     const features = doc.training.features.map((f) => ({ name: f.column, note: text.note(f.column), role: 'feature' as const, kind: f.kind }));
     const label = doc.training.label;
     return {
@@ -246,14 +257,14 @@ export class JobsService {
       title: text.title,
       purpose: text.purpose,
       researcher: { name: text.researcher, address: doc.researcher.address },
-      warnings: [...text.warnings, ...this.readsEveryColumn(doc)],
+      warnings: [...text.warnings, ...tokenWarnings, ...this.readsEveryColumn(doc)],
       coordinator: { ...doc.coordinator },
       columns: [...features, { name: label.column, note: text.note(label.column), role: 'label', kind: label.kind }],
       vectorLength: roundVectorLength(doc),
       rounds: doc.rounds,
       minContributors: doc.minContributors,
       privacy,
-      reward: { token: doc.reward.token, symbol: doc.reward.symbol, decimals: doc.reward.decimals, perRound: doc.reward.perRound, bond: doc.reward.bond },
+      reward: { token: doc.reward.token, symbol: token.symbol, decimals: token.decimals, perRound: doc.reward.perRound, bond: doc.reward.bond },
       deadline: doc.deadline * 1000,
       participation: {
         state,
@@ -304,8 +315,21 @@ export class JobsService {
 
   // ------------------------------------------------------------------------------ consent
 
-  /** Joins a job with the user's column mapping; see the file header for every check on the way. */
-  async optIn(jobId: string, datasetId: string, columns: Record<string, string>): Promise<JobCardValue> {
+  /**
+   * Joins a job with the user's column mapping; see the file header for every check on the way.
+   * A second join of the same job while one is under way gets the first one's answer: one
+   * enrollment, one charge, one consent record.
+   */
+  optIn(jobId: string, datasetId: string, columns: Record<string, string>): Promise<JobCardValue> {
+    let pending = this.joining.get(jobId);
+    if (!pending) {
+      pending = this.join(jobId, datasetId, columns).finally(() => this.joining.delete(jobId));
+      this.joining.set(jobId, pending);
+    }
+    return pending;
+  }
+
+  private async join(jobId: string, datasetId: string, columns: Record<string, string>): Promise<JobCardValue> {
     const found = this.discovered.get(jobId);
     if (!found) throw new TroveError('JOB_NOT_FOUND', 'That job is not among the jobs Trove found on-chain. Refresh the list and try again.', { jobId });
     if (!found.open) throw new TroveError('JOB_NOT_ACTIVE', found.closedReason ?? 'The job is not open.', { jobId });
@@ -326,6 +350,8 @@ export class JobsService {
         { jobId, spentEpsilon: verdict.spent.epsilon, afterEpsilon: verdict.after.epsilon, budget: verdict.budget },
       );
     }
+    // The job may have been settled or closed on-chain since it was discovered.
+    await this.discovery.recheck(jobId);
     const identity = await this.identities.get(this.ref(jobId));
     const client = this.client(doc.coordinator.url);
     const enrolled = await client.enroll(jobId, identity.signing, identity.enrollment());
@@ -343,6 +369,7 @@ export class JobsService {
       roundsContributed: existing?.roundsContributed ?? 0,
       lastRound: existing?.lastRound ?? (enrolled.nextRound > 0 ? enrolled.nextRound - 1 : null),
       joinedAt: Date.now(),
+      token: found.token,
     };
     await this.saveRecord(jobId, record);
     const dataset = this.o.vault.dataset(mapping.datasetId);
