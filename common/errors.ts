@@ -51,6 +51,8 @@ export type TroveErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'COORDINATOR_UNREACHABLE'
   | 'COORDINATOR_PROTOCOL'
+  // A researcher-given address on this computer, a local network or a reserved range.
+  | 'ADDRESS_NOT_ALLOWED'
   | 'CHAIN_UNREACHABLE'
   | 'CHAIN_REJECTED';
 

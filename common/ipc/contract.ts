@@ -106,6 +106,9 @@ const BackupFile = z.object({ fileName: z.string(), bytes: Count, at: Timestamp 
 
 // ------------------------------------------------------------------------------ jobs
 
+/** The most columns a job's mapping may name (a job reads far fewer). */
+export const MAX_MAPPED_COLUMNS = 256;
+
 /** A job's id on-chain (JobRegistry), decimal. */
 export const JobId = z.string().regex(/^[1-9][0-9]{0,30}$/);
 
@@ -117,12 +120,15 @@ export const PARTICIPATION_STATES = ['available', 'joined', 'working', 'waiting'
 const JobCard = z.object({
   jobId: JobId,
   specHash: z.string(),
-  title: z.string(),
-  purpose: z.string(),
-  researcher: z.object({ name: z.string(), address: z.string() }),
+  /** Researcher-written text, with hidden characters shown as their code points ("[U+202E]"). */
+  title: z.string().max(200),
+  purpose: z.string().max(4000),
+  researcher: z.object({ name: z.string().max(300), address: z.string() }),
   coordinator: z.object({ url: z.string(), address: z.string() }),
   /** Every column the job reads, what the researcher says it is used for, and its role. */
-  columns: z.array(z.object({ name: z.string(), note: z.string(), role: z.enum(['feature', 'label']), kind: z.enum(['numeric', 'categorical', 'class', 'value']) })),
+  columns: z.array(z.object({ name: z.string().max(256), note: z.string().max(600), role: z.enum(['feature', 'label']), kind: z.enum(['numeric', 'categorical', 'class', 'value']) })),
+  /** Things the person should look at before joining, in plain words (hidden characters, look-alike letters, a job that reads every column). */
+  warnings: z.array(z.string().max(400)).max(20),
   /** What leaves the machine per round: a masked vector of this many numbers, never rows. */
   vectorLength: Count,
   rounds: Count,
@@ -136,6 +142,10 @@ const JobCard = z.object({
     /** Total epsilon spent if this job runs (its own cost composed with what is spent). */
     afterEpsilon: z.number(),
     fits: z.boolean(),
+    /** Epsilon over all rounds if every other member of the smallest group were the researcher's own. */
+    worstCaseEpsilon: z.number(),
+    /** Why the job does not fit the budget, in plain words; null when it fits. */
+    problem: z.string().max(500).nullable(),
   }),
   reward: z.object({ token: z.string(), symbol: z.string(), decimals: Count, perRound: z.string(), bond: z.string() }),
   /** Milliseconds since the epoch after which no round can close. */
@@ -252,7 +262,16 @@ export const channels = {
   /** Reads the chain again for new jobs and fetches their documents. */
   'jobs.refresh': channel(Empty, JobsView),
   'jobs.optIn': channel(
-    z.strictObject({ jobId: JobId, datasetId: DatasetId, columns: z.record(z.string().max(256), z.string().max(256)) }),
+    z.strictObject({
+      jobId: JobId,
+      datasetId: DatasetId,
+      // A job reads at most MAX_MAPPED_COLUMNS columns; a mapping of more is refused before it is read.
+      columns: z
+        .custom<Record<string, string>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length <= MAX_MAPPED_COLUMNS, {
+          message: `a column mapping has at most ${MAX_MAPPED_COLUMNS} entries`,
+        })
+        .pipe(z.record(z.string().max(256), z.string().max(256))),
+    }),
     JobCard,
   ),
   'jobs.optOut': channel(z.strictObject({ jobId: JobId }), JobCard),
@@ -276,6 +295,8 @@ export type EventOf<E extends EventName> = z.output<(typeof events)[E]>;
 export type AppStatusValue = z.output<typeof AppStatus>;
 export type ImportReportValue = z.output<typeof ImportReport>;
 export type JobCardValue = z.output<typeof JobCard>;
+/** A job card as the contract checks it (the jobs service checks each card before listing it). */
+export const jobCardSchema = JobCard;
 export type JobsViewValue = z.output<typeof JobsView>;
 export type RunPolicyValue = z.output<typeof RunPolicy>;
 

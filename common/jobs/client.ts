@@ -150,6 +150,7 @@ export class CoordinatorClient {
         signal: AbortSignal.timeout(this.timeoutMs + (options.extraTimeMs ?? 0)),
       });
     } catch (err) {
+      if (err instanceof TroveError) throw err;
       throw new TroveError('COORDINATOR_UNREACHABLE', `The job's coordinator at ${this.base.origin} cannot be reached. Trove will try again; your data stays on this machine.`, undefined, { cause: err });
     }
     const bytes = await readLimited(res, options.limit ?? MAX_RESPONSE_BYTES);

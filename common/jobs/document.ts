@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { jobPrivacyCost, type PrivacyCost } from '../dp/ledger.js';
 import { TroveError } from '../errors.js';
+import { hasHiddenCharacters, revealText } from './text.js';
 import { parameterCountOf, parseTrainingJobSpec, trainingJobSpec, type TrainingJobSpec } from '../jobspec.js';
 
 export const JOB_DOCUMENT_VERSION = 1;
@@ -106,6 +107,10 @@ function invalid(path: string, message: string): TroveError {
  * that every column with a note is read by the job, and that the deadlines fit in a day.
  */
 export function parseJobDocument(input: unknown): JobDocument {
+  // A key `__proto__` cannot be kept as a key by a plain object (the schema would drop the note,
+  // or the column would set a prototype), so a document that uses one is refused outright.
+  const notes = typeof input === 'object' && input !== null ? (input as { columnNotes?: unknown }).columnNotes : undefined;
+  if (typeof notes === 'object' && notes !== null && Object.hasOwn(notes, '__proto__')) throw invalid('columnNotes.__proto__', 'the name "__proto__" cannot be a column name');
   const parsed = jobDocumentSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -118,11 +123,61 @@ export function parseJobDocument(input: unknown): JobDocument {
     if (err instanceof TroveError) throw invalid(`training.${String(err.details?.path ?? '')}`, String(err.details?.reason ?? err.message));
     throw err;
   }
+  checkPrivacyFloors(doc);
   const read = new Set(columnsRead(doc.training));
+  if (read.has('__proto__')) throw invalid('training', 'the name "__proto__" cannot be a column name');
+  for (const column of read) {
+    if (hasHiddenCharacters(column)) throw invalid('training', `the column name "${revealText(column).text}" holds invisible or direction-changing characters`);
+  }
   for (const column of Object.keys(doc.columnNotes)) {
     if (!read.has(column)) throw invalid(`columnNotes.${column}`, 'the job does not read this column');
   }
   return doc;
+}
+
+/**
+ * The privacy a job must offer before Trove shows it (docs/jobs.md says why each one is where it
+ * is). Below the noise floor one round alone costs more than twice the default budget; a delta
+ * above its ceiling is a real chance of a full leak; and each contributor adds only
+ * noiseMultiplier / sqrt(minContributors) of the round's noise, so a large group of the
+ * researcher's own identities could leave a contributor with almost none of it.
+ */
+export const PRIVACY_FLOORS = {
+  minNoiseMultiplier: 0.3,
+  maxNoiseMultiplier: 100,
+  minDelta: 1e-12,
+  maxDelta: 1e-5,
+  minContributors: 2,
+  maxMinContributors: 1000,
+  /** noiseMultiplier / sqrt(minContributors): the noise one contributor adds on its own. */
+  minOwnNoiseMultiplier: 0.1,
+} as const;
+
+function checkPrivacyFloors(doc: JobDocument): void {
+  const f = PRIVACY_FLOORS;
+  const { noiseMultiplier: z, delta } = doc.privacy;
+  if (!(z >= f.minNoiseMultiplier && z <= f.maxNoiseMultiplier)) {
+    throw invalid('privacy.noiseMultiplier', `the noise multiplier ${z} is outside what Trove accepts (${f.minNoiseMultiplier} to ${f.maxNoiseMultiplier}): too little noise to protect you`);
+  }
+  if (!(delta >= f.minDelta && delta <= f.maxDelta)) {
+    throw invalid('privacy.delta', `delta ${delta} is outside what Trove accepts (${f.minDelta} to ${f.maxDelta})`);
+  }
+  const m = doc.minContributors;
+  if (!(m >= f.minContributors && m <= f.maxMinContributors)) {
+    throw invalid('minContributors', `a group of at least ${m} is outside what Trove accepts (${f.minContributors} to ${f.maxMinContributors})`);
+  }
+  const own = ownNoiseMultiplier(doc);
+  if (own < f.minOwnNoiseMultiplier) {
+    throw invalid(
+      'minContributors',
+      `with noise multiplier ${z} split over at least ${m} people, your own share of the noise (${own.toFixed(3)}) is below ${f.minOwnNoiseMultiplier}: if the others were the researcher's own, almost nothing would protect you`,
+    );
+  }
+}
+
+/** The noise one contributor adds on its own: the round's multiplier split over the smallest group. */
+export function ownNoiseMultiplier(doc: JobDocument): number {
+  return doc.privacy.noiseMultiplier / Math.sqrt(doc.minContributors);
 }
 
 /**
@@ -153,6 +208,14 @@ export function columnsRead(spec: TrainingJobSpec): string[] {
 /** The (epsilon, delta) the job spends from a contributor's budget if they take part in every round. */
 export function jobDocumentPrivacyCost(doc: JobDocument): PrivacyCost {
   return jobPrivacyCost([{ noiseMultiplier: doc.privacy.noiseMultiplier, steps: doc.rounds }], doc.privacy.delta);
+}
+
+/**
+ * The (epsilon, delta) the job spends over all its rounds if every other member of the smallest
+ * group were the researcher's own: only this contributor's share of the noise protects it.
+ */
+export function jobDocumentWorstCaseCost(doc: JobDocument): PrivacyCost {
+  return jobPrivacyCost([{ noiseMultiplier: ownNoiseMultiplier(doc), steps: doc.rounds }], doc.privacy.delta);
 }
 
 /** Length of the vector each contributor submits per round: the model's weights plus the example weight. */

@@ -194,7 +194,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
         const vault = await Vault.create(join(home, 'trove.vault'), `${name}: a passphrase for this simulated contributor`, { kdf: INTERACTIVE_KDF, autoLockMs: null });
         const report = await vault.importFile(file, { name: 'Sleep diary', policy: 'skip-rows' });
         const supervisor = new WorkerSupervisor({ launcher: more.launcher ?? new NodeWorkerLauncher() });
-        const jobs = new JobsService({ vault, chain: jobsChain, supervisor, ...more.jobs });
+        // The whole network runs on this computer's loopback, so the address policy must allow it.
+        const jobs = new JobsService({ vault, chain: jobsChain, supervisor, allowLocalNetwork: true, ...more.jobs });
         const datasetId = report.datasetId!;
         const contributor: Contributor = {
           name,

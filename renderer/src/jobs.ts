@@ -43,10 +43,16 @@ export function matchCount(jobColumns: readonly JobColumn[], columns: readonly D
   return Object.keys(prefillMapping(jobColumns, columns)).length;
 }
 
+/** The person's column chosen for a job column; a job column named `constructor` is no different. */
+export function mappedTo(mapping: Record<string, string>, jobColumn: string): string {
+  const mine: unknown = Object.hasOwn(mapping, jobColumn) ? mapping[jobColumn] : undefined;
+  return typeof mine === 'string' ? mine : '';
+}
+
 /** Whether every job column is mapped to a dataset column of a fitting type. */
 export function mappingComplete(jobColumns: readonly JobColumn[], columns: readonly DatasetColumn[], mapping: Record<string, string>): boolean {
   return jobColumns.every((jc) => {
-    const chosen = columns.find((c) => c.name === mapping[jc.name]);
+    const chosen = columns.find((c) => c.name === mappedTo(mapping, jc.name));
     return chosen !== undefined && isCompatible(jc.kind, chosen.type);
   });
 }

@@ -32,7 +32,7 @@ const test = base.extend<{ net: LocalNetwork }>({
     }
   },
   jobs: async ({ net }, use) => {
-    await use({ chain: net.jobsChain, launcher: await testWorkerLauncher(), participation: FAST_PARTICIPATION });
+    await use({ chain: net.jobsChain, launcher: await testWorkerLauncher(), participation: FAST_PARTICIPATION, allowLocalNetwork: true });
   },
 });
 

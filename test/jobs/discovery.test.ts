@@ -79,6 +79,8 @@ describe('job discovery on a local chain', () => {
       vault,
       supervisor,
       chain: { rpcUrl: chain.chain.url, chainId: chain.chainId.toString(), registry: chain.deployment.contracts.JobRegistry, fromBlock: chain.deployment.blockNumber },
+      // Documents and the coordinator are on loopback.
+      allowLocalNetwork: true,
       discovery: { documentTimeoutMs: 500 },
     });
     return s;
@@ -99,7 +101,8 @@ describe('job discovery on a local chain', () => {
       vectorLength: 7 * 4 + 4 + 1,
       rounds: 3,
       minContributors: 4,
-      reward: { symbol: 'TROVE', perRound: good.document.reward.perRound, bond: '0' },
+      // As the token contract says (TestToken 'USD'), not as the document says ('TROVE').
+      reward: { symbol: 'USD', decimals: 18, perRound: good.document.reward.perRound, bond: '0' },
       deadline: good.document.deadline * 1000,
       privacy: { epsilon: cost.epsilon, spentEpsilon: 0, fits: true, budget: { epsilon: 10 } },
       participation: { state: 'available', mapping: null, roundsContributed: 0, round: null, problem: null },

@@ -37,6 +37,8 @@ describe('jobs through the app session', () => {
         chain: jsonRoundTrip(),
         launcher: await testWorkerLauncher(),
         fetch: recordingFetch(requests),
+        // The rig's chain, documents and coordinator are on loopback.
+        allowLocalNetwork: true,
         participation: { backoffMs: () => 50, inboxWaitMs: 1_000, maxPollMs: 200 },
       },
     };

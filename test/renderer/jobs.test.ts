@@ -72,7 +72,7 @@ describe('token amounts', () => {
 });
 
 function privacy(spent: number, after: number, budget = 10, fits = after <= budget): JobCardValue['privacy'] {
-  return { epsilon: after - spent, delta: 1e-5, noiseMultiplier: 1.1, budget: { epsilon: budget, delta: 1e-5 }, spentEpsilon: spent, afterEpsilon: after, fits };
+  return { epsilon: after - spent, delta: 1e-5, noiseMultiplier: 1.1, budget: { epsilon: budget, delta: 1e-5 }, spentEpsilon: spent, afterEpsilon: after, fits, worstCaseEpsilon: after - spent, problem: fits ? null : 'over' };
 }
 
 describe('privacy budget bar', () => {

@@ -30,6 +30,14 @@ export function jobsChainConfig(rpcUrl: string, deployment: unknown): JobsChainC
 }
 
 /**
+ * The developer setting TROVE_ALLOW_LOCAL_NETWORK=1: jobs may use loopback and local-network
+ * addresses (a chain, documents and a coordinator all on this computer). Off unless set.
+ */
+export function allowLocalNetworkFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.TROVE_ALLOW_LOCAL_NETWORK === '1';
+}
+
+/**
  * Reads TROVE_RPC_URL and TROVE_DEPLOYMENT (a deployment file) from `env`; undefined when either
  * is missing (jobs are then off).
  */

@@ -3,8 +3,9 @@
 // the specHash on-chain, was signed by the researcher who published it, and says the same as the
 // chain about everything that is paid or enforced there (coordinator, rounds, minimum, reward,
 // bond, token, deadline, chain). Anything else is hidden, with the reason.
-import { Contract, JsonRpcProvider, Network, getAddress, type Log, type EventLog } from 'ethers';
-import { MAX_JOB_DOCUMENT_BYTES, type JobDocument } from '../../../common/jobs/document.js';
+import { Contract, JsonRpcProvider, Network, getAddress, isCallException, type Log, type EventLog } from 'ethers';
+import { revealText } from '../../../common/jobs/text.js';
+import { MAX_JOB_DOCUMENT_BYTES, jobDocumentPrivacyCost, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError } from '../../../common/errors.js';
 import { verifySignedJob } from '../../../common/jobs/signed-document.js';
 import { readCappedBody } from '../../../common/jobs/client.js';
@@ -23,6 +24,14 @@ const REGISTRY_ABI = [
   'event JobPublished(uint256 indexed jobId, address indexed researcher, address indexed coordinator, address rewardToken, bytes32 specHash, string specURI, uint128 rewardPerRound, uint32 rounds, uint32 minContributors, uint64 deadline, uint96 bondAmount, uint128 stake)',
   'function getJob(uint256 jobId) view returns (tuple(address researcher, uint64 deadline, uint32 rounds, address coordinator, uint32 roundsClosed, uint32 minContributors, uint8 status, address rewardToken, uint96 bondAmount, uint128 rewardPerRound, uint128 escrow, uint128 stake, bytes32 specHash))',
 ];
+
+const TOKEN_ABI = ['function symbol() view returns (string)', 'function decimals() view returns (uint8)'];
+
+/** The reward token as its contract describes itself (the document's words are not trusted for money). */
+export interface RewardToken {
+  symbol: string;
+  decimals: number;
+}
 
 /** JobRegistry's JobStatus.Active. */
 const STATUS_ACTIVE = 1n;
@@ -45,6 +54,8 @@ export interface DiscoveredJob {
   event: PublishedJob;
   document: JobDocument;
   specHash: string;
+  /** The reward token's symbol and decimals, read from the token contract. */
+  token: RewardToken;
   /** Whether the job can still run rounds: active on-chain, before its deadline, rounds left. */
   open: boolean;
   /** Why it cannot, when it cannot. */
@@ -64,6 +75,21 @@ export interface DiscoveryOptions {
   nowSeconds?: () => number;
   /** Blocks searched per event query (public RPC providers refuse long ranges). */
   blocksPerQuery?: number;
+  /** How long one discovery waits for all documents together; later ones show at the next refresh. */
+  documentBudgetMs?: number;
+  /** Follow redirects: only with a fetch that checks every address it is sent to. */
+  followRedirects?: boolean;
+}
+
+/** Short enough that the jobs list never waits on a silent host for long. */
+export const DEFAULT_DOCUMENT_BUDGET_MS = 1_000;
+
+function originOf(uri: string): string {
+  try {
+    return new URL(uri).origin;
+  } catch {
+    return 'its address';
+  }
 }
 
 /** A range most RPC providers accept for eth_getLogs. */
@@ -78,6 +104,12 @@ export class JobDiscovery {
   private readonly nowSeconds: () => number;
   /** Documents already verified, by job id and spec hash: a document never changes once published. */
   private readonly verified = new Map<string, JobDocument>();
+  /** Document fetches under way, by job id and spec hash; they outlive a refresh that stopped waiting. */
+  private readonly fetching = new Map<string, { pending: Promise<JobDocument>; startedAt: number }>();
+  private readonly documentBudgetMs: number;
+  /** Reward tokens already read, by address: a token's symbol and decimals are fixed at deployment. */
+  private readonly tokens = new Map<string, Promise<RewardToken>>();
+  private readonly followRedirects: boolean;
 
   constructor(
     readonly config: JobsChainConfig,
@@ -88,6 +120,8 @@ export class JobDiscovery {
     this.registry = new Contract(getAddress(config.registry), REGISTRY_ABI, this.provider);
     this.fetcher = options.fetch ?? fetch;
     this.documentTimeoutMs = options.documentTimeoutMs ?? 10_000;
+    this.documentBudgetMs = options.documentBudgetMs ?? DEFAULT_DOCUMENT_BUDGET_MS;
+    this.followRedirects = options.followRedirects ?? false;
     this.blocksPerQuery = Math.max(1, Math.floor(options.blocksPerQuery ?? DEFAULT_BLOCKS_PER_QUERY));
     this.nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
   }
@@ -105,17 +139,33 @@ export class JobDiscovery {
       if (err instanceof TroveError) throw err;
       throw new TroveError('CHAIN_UNREACHABLE', 'The chain cannot be reached, so no jobs could be read. Trove will try again.', undefined, { cause: err });
     }
-    const jobs: DiscoveredJob[] = [];
-    const hidden: Discovery['hidden'] = [];
-    for (const event of events) {
-      try {
-        jobs.push(await this.check(event));
-      } catch (err) {
-        if (err instanceof TroveError && err.code === 'CHAIN_UNREACHABLE') throw err;
-        hidden.push({ jobId: event.jobId, reason: err instanceof TroveError ? err.message : 'The job could not be checked.' });
+    // Every job is checked at once, and documents get one short budget together: a host that is
+    // slow or silent is listed as not arrived yet, and its fetch goes on for the next refresh.
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.documentBudgetMs);
+    });
+    try {
+      const results = await Promise.all(
+        events.map(async (event) => {
+          try {
+            return { event, job: await this.check(event, budget), reason: undefined };
+          } catch (err) {
+            if (err instanceof TroveError && err.code === 'CHAIN_UNREACHABLE') throw err;
+            return { event, job: undefined, reason: err instanceof TroveError ? err.message : 'The job could not be checked.' };
+          }
+        }),
+      );
+      const jobs: DiscoveredJob[] = [];
+      const hidden: Discovery['hidden'] = [];
+      for (const r of results) {
+        if (r.job) jobs.push(r.job);
+        else hidden.push({ jobId: r.event.jobId, reason: r.reason ?? 'The job could not be checked.' });
       }
+      return { jobs, hidden };
+    } finally {
+      clearTimeout(timer);
     }
-    return { jobs, hidden };
   }
 
   /** JobPublished events from the deployment block to the latest, a page of blocks per query. */
@@ -129,7 +179,7 @@ export class JobDiscovery {
     return logs;
   }
 
-  private async check(event: PublishedJob): Promise<DiscoveredJob> {
+  private async check(event: PublishedJob, budget: Promise<'late'>): Promise<DiscoveredJob> {
     let onChain: { status: bigint; deadline: bigint; rounds: bigint; roundsClosed: bigint; specHash: string };
     try {
       onChain = (await this.registry.getFunction('getJob')(event.jobId)) as typeof onChain;
@@ -139,16 +189,89 @@ export class JobDiscovery {
     const key = `${event.jobId}:${event.specHash}`;
     let document = this.verified.get(key);
     if (!document) {
-      const signed = await this.fetchDocument(event.specURI);
-      document = verifySignedJob(signed, event.specHash, event.researcher).document;
-      checkAgreesWithChain(document, event, this.config.chainId);
-      this.verified.set(key, document);
+      let fetching = this.fetching.get(key);
+      if (!fetching) {
+        const pending = this.fetchAndVerify(event);
+        fetching = { pending, startedAt: performance.now() };
+        this.fetching.set(key, fetching);
+        pending.then(
+          (doc) => this.verified.set(key, doc),
+          () => undefined,
+        ).finally(() => this.fetching.delete(key));
+      }
+      // A fetch an earlier refresh already stopped waiting for is not waited for again.
+      const waitedOut = performance.now() - fetching.startedAt >= this.documentBudgetMs;
+      const first = await Promise.race([fetching.pending, waitedOut ? Promise.resolve('late' as const) : budget]);
+      if (first === 'late') {
+        throw new TroveError('COORDINATOR_UNREACHABLE', `The job’s document at ${originOf(event.specURI)} has not arrived yet. Trove keeps trying and shows the job once it is checked.`);
+      }
+      document = first;
     }
-    let closedReason: string | null = null;
-    if (onChain.status !== STATUS_ACTIVE) closedReason = 'The job has ended on-chain.';
-    else if (Number(onChain.deadline) <= this.nowSeconds()) closedReason = 'The job is past its deadline.';
-    else if (onChain.roundsClosed >= onChain.rounds) closedReason = 'Every round of the job has run.';
-    return { event, document, specHash: event.specHash, open: closedReason === null, closedReason };
+    const token = await this.rewardToken(event.rewardToken);
+    const closedReason = this.closedReason(onChain);
+    return { event, document, specHash: event.specHash, token, open: closedReason === null, closedReason };
+  }
+
+  private closedReason(onChain: { status: bigint; deadline: bigint; rounds: bigint; roundsClosed: bigint }): string | null {
+    if (onChain.status !== STATUS_ACTIVE) return 'The job has ended on-chain.';
+    if (Number(onChain.deadline) <= this.nowSeconds()) return 'The job is past its deadline.';
+    if (onChain.roundsClosed >= onChain.rounds) return 'Every round of the job has run.';
+    return null;
+  }
+
+  /**
+   * Reads the job's state on-chain again (at join: it may have been settled since discovery).
+   * Throws JOB_NOT_ACTIVE saying why when it can no longer run rounds, CHAIN_UNREACHABLE when the
+   * chain cannot be read.
+   */
+  async recheck(jobId: string): Promise<void> {
+    let onChain: { status: bigint; deadline: bigint; rounds: bigint; roundsClosed: bigint };
+    try {
+      onChain = (await this.registry.getFunction('getJob')(jobId)) as typeof onChain;
+    } catch (err) {
+      throw new TroveError('CHAIN_UNREACHABLE', 'The chain cannot be read, so the job could not be checked before joining. Nothing was sent; try again.', undefined, { cause: err });
+    }
+    const reason = this.closedReason(onChain);
+    if (reason !== null) throw new TroveError('JOB_NOT_ACTIVE', `${reason} It can no longer be joined; nothing was sent.`, { jobId });
+  }
+
+  /** The reward token's symbol and decimals from its contract, read once per token. */
+  private rewardToken(address: string): Promise<RewardToken> {
+    let pending = this.tokens.get(address);
+    if (!pending) {
+      pending = this.readToken(address);
+      this.tokens.set(address, pending);
+      pending.catch(() => this.tokens.delete(address));
+    }
+    return pending;
+  }
+
+  private async readToken(address: string): Promise<RewardToken> {
+    const token = new Contract(address, TOKEN_ABI, this.provider);
+    let symbol: unknown;
+    let decimals: unknown;
+    try {
+      [symbol, decimals] = await Promise.all([token.getFunction('symbol')(), token.getFunction('decimals')()]);
+    } catch (err) {
+      if (isCallException(err) || (err instanceof Error && 'code' in err && (err as { code: unknown }).code === 'BAD_DATA')) {
+        throw new TroveError('JOB_SPEC_MISMATCH', `The reward token at ${address} does not say its symbol and decimals, so the reward cannot be shown. The job was not shown.`);
+      }
+      throw new TroveError('CHAIN_UNREACHABLE', 'The chain cannot be reached, so no jobs could be read. Trove will try again.', undefined, { cause: err });
+    }
+    const places = Number(decimals);
+    if (typeof symbol !== 'string' || symbol.length === 0 || !Number.isInteger(places) || places > 36) {
+      throw new TroveError('JOB_SPEC_MISMATCH', `The reward token at ${address} describes itself in a way Trove cannot show (symbol or decimals). The job was not shown.`);
+    }
+    return { symbol: revealText(symbol, { max: 16 }).text, decimals: places };
+  }
+
+  /** Fetches, verifies and checks the job's document against the chain (one of these per job and hash at a time). */
+  private async fetchAndVerify(event: PublishedJob): Promise<JobDocument> {
+    const signed = await this.fetchDocument(event.specURI);
+    const document = verifySignedJob(signed, event.specHash, event.researcher).document;
+    checkAgreesWithChain(document, event, this.config.chainId);
+    checkPrivacyCost(document);
+    return document;
   }
 
   /** The signed document at `uri`: http(s) only, at most MAX_JOB_DOCUMENT_BYTES, within the time limit. */
@@ -164,8 +287,10 @@ export class JobDiscovery {
     }
     let res: Response;
     try {
-      res = await this.fetcher(url, { redirect: 'error', signal: AbortSignal.timeout(this.documentTimeoutMs) });
+      // Redirects are followed only by a fetch that checks each address (the service's policy).
+      res = await this.fetcher(url, { redirect: this.followRedirects ? 'follow' : 'error', signal: AbortSignal.timeout(this.documentTimeoutMs) });
     } catch (err) {
+      if (err instanceof TroveError) throw err;
       throw new TroveError('COORDINATOR_UNREACHABLE', `The job’s document at ${url.origin} cannot be fetched right now.`, undefined, { cause: err });
     }
     if (!res.ok) {
@@ -211,6 +336,16 @@ function toPublishedJob(log: EventLog): PublishedJob {
     deadline: Number(a.getValue('deadline') as bigint),
     bondAmount: a.getValue('bondAmount') as bigint,
   };
+}
+
+/** Throws JOB_SPEC_MISMATCH when the job's privacy cost is not a number the card can show (no noise at all). */
+export function checkPrivacyCost(doc: JobDocument): void {
+  const cost = jobDocumentPrivacyCost(doc);
+  if (!Number.isFinite(cost.epsilon) || !Number.isFinite(cost.delta)) {
+    throw new TroveError('JOB_SPEC_MISMATCH', `The job adds too little noise (noise multiplier ${doc.privacy.noiseMultiplier}): its privacy cost is unbounded, so it was refused.`, {
+      noiseMultiplier: doc.privacy.noiseMultiplier,
+    });
+  }
 }
 
 /** Throws JOB_SPEC_MISMATCH naming the first fact where the document and the chain disagree. */

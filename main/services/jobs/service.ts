@@ -4,16 +4,18 @@
 // settings, so it picks up again after a restart.
 import type { ColumnSchema } from '../../../common/dataset.js';
 import { CoordinatorClient } from '../../../common/jobs/client.js';
-import { columnsRead, jobDocumentPrivacyCost, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
+import { columnsRead, jobDocumentPrivacyCost, jobDocumentWorstCaseCost, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError, isTroveError } from '../../../common/errors.js';
-import type { JobCardValue, JobsViewValue, RunPolicyValue } from '../../../common/ipc/contract.js';
+import { mixedScripts, revealText, type RevealedText } from '../../../common/jobs/text.js';
+import { jobCardSchema, type JobCardValue, type JobsViewValue, type RunPolicyValue } from '../../../common/ipc/contract.js';
 import { composeCosts, type PrivacyLedger } from '../../../common/dp/ledger.js';
 import { openPrivacyLedger } from '../privacy/ledger.js';
 import type { Vault } from '../vault/index.js';
 import type { WorkerSupervisor } from '../worker/supervisor.js';
 import { JobParticipation, type ColumnMapping, type ParticipationOptions } from '../rounds/participation.js';
-import { JobDiscovery, type DiscoveredJob, type DiscoveryOptions, type JobsChainConfig } from './discovery.js';
+import { JobDiscovery, type DiscoveredJob, type DiscoveryOptions, type JobsChainConfig, type RewardToken } from './discovery.js';
 import { JobIdentities, type JobRef } from './identity.js';
+import { policyFetch } from './address-policy.js';
 
 /** What the platform says about power and use; null where it cannot tell. */
 export interface PlatformState {
@@ -30,8 +32,15 @@ export interface JobsServiceOptions {
   chain: JobsChainConfig;
   supervisor: WorkerSupervisor;
   platform?: PlatformState;
-  /** Used for job documents and coordinators. */
+  /** Used for job documents and coordinators, under the address policy. */
   fetch?: typeof fetch;
+  /**
+   * Developer setting: let jobs use loopback and local-network addresses (the demo and the tests
+   * run on loopback). Off, a document or coordinator on such an address is refused unrequested.
+   */
+  allowLocalNetwork?: boolean;
+  /** Resolves host names for the address policy (default: the system resolver). */
+  lookup?: (host: string) => Promise<string[]>;
   discovery?: Omit<DiscoveryOptions, 'fetch'>;
   /** A job card changed (discovered, joined, a round step, a problem). */
   onChange?: (card: JobCardValue) => void;
@@ -52,6 +61,8 @@ interface ParticipationRecord {
   roundsContributed: number;
   lastRound: number | null;
   joinedAt: number;
+  /** The reward token as its contract described itself at join (older records lack it). */
+  token?: RewardToken;
 }
 
 type Records = Record<string, ParticipationRecord>;
@@ -63,6 +74,9 @@ export class JobsService {
   private readonly o: JobsServiceOptions;
   private readonly discovery: JobDiscovery;
   private readonly identities: JobIdentities;
+  private readonly coordinatorFetch: typeof fetch;
+  /** Joins under way, by job id. */
+  private readonly joining = new Map<string, Promise<JobCardValue>>();
   private ledger: PrivacyLedger | null = null;
   private discovered = new Map<string, DiscoveredJob>();
   private hidden: JobsViewValue['hidden'] = [];
@@ -75,7 +89,10 @@ export class JobsService {
 
   constructor(options: JobsServiceOptions) {
     this.o = options;
-    this.discovery = new JobDiscovery(options.chain, { ...options.discovery, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    const policy = { allowLocalNetwork: options.allowLocalNetwork ?? false, ...(options.lookup ? { lookup: options.lookup } : {}) };
+    const base = options.fetch ?? fetch;
+    this.coordinatorFetch = policyFetch(base, policy, 'the job’s coordinator');
+    this.discovery = new JobDiscovery(options.chain, { ...options.discovery, fetch: policyFetch(base, policy, 'the job’s document'), followRedirects: true });
     this.identities = new JobIdentities(options.vault);
   }
 
@@ -107,7 +124,7 @@ export class JobsService {
   private client(url: string): CoordinatorClient {
     let c = this.clients.get(url);
     if (!c) {
-      c = new CoordinatorClient({ baseUrl: url, ...(this.o.fetch ? { fetch: this.o.fetch } : {}), ...(this.o.coordinatorTimeoutMs ? { timeoutMs: this.o.coordinatorTimeoutMs } : {}) });
+      c = new CoordinatorClient({ baseUrl: url, fetch: this.coordinatorFetch, ...(this.o.coordinatorTimeoutMs ? { timeoutMs: this.o.coordinatorTimeoutMs } : {}) });
       this.clients.set(url, c);
     }
     return c;
@@ -156,11 +173,11 @@ export class JobsService {
         hidden.push({ jobId, reason: found.closedReason ?? 'The job is not open.' });
         continue;
       }
-      jobs.push(this.card(jobId, found.document, found.specHash, record, ledger));
+      this.listCard(jobs, hidden, jobId, () => this.card(jobId, found.document, found.specHash, record, ledger, found.token));
     }
     // Joined jobs stay visible (and keep running) while the chain cannot be read.
     for (const [jobId, record] of Object.entries(records)) {
-      if (!seen.has(jobId) && record.state === 'joined') jobs.push(this.card(jobId, record.document, record.specHash, record, ledger));
+      if (!seen.has(jobId) && record.state === 'joined') this.listCard(jobs, hidden, jobId, () => this.card(jobId, record.document, record.specHash, record, ledger));
     }
     const platform = this.o.platform ?? UNKNOWN_PLATFORM;
     return {
@@ -172,16 +189,28 @@ export class JobsService {
     };
   }
 
+  /**
+   * Adds one job's card to the list, or, when the card cannot be shown (it would break the IPC
+   * contract), lists the job as refused with the reason: one bad job never blanks the others.
+   */
+  private listCard(jobs: JobCardValue[], hidden: JobsViewValue['hidden'], jobId: string, build: () => JobCardValue): void {
+    try {
+      jobs.push(checkedCard(build()));
+    } catch (err) {
+      hidden.push({ jobId, reason: isTroveError(err) ? err.message : 'Trove cannot show this job’s card.' });
+    }
+  }
+
   /** The card of one job (JOB_NOT_FOUND when it is neither discovered nor joined). */
   cardOf(jobId: string): JobCardValue {
     const record = this.records()[jobId];
     const found = this.discovered.get(jobId);
-    if (found) return this.card(jobId, found.document, found.specHash, record, this.ledger);
-    if (record) return this.card(jobId, record.document, record.specHash, record, this.ledger);
+    if (found) return checkedCard(this.card(jobId, found.document, found.specHash, record, this.ledger, found.token));
+    if (record) return checkedCard(this.card(jobId, record.document, record.specHash, record, this.ledger));
     throw new TroveError('JOB_NOT_FOUND', 'That job is not among the jobs Trove found on-chain.', { jobId });
   }
 
-  private card(jobId: string, doc: JobDocument, specHash: string, record: ParticipationRecord | undefined, ledger: PrivacyLedger | null): JobCardValue {
+  private card(jobId: string, doc: JobDocument, specHash: string, record: ParticipationRecord | undefined, ledger: PrivacyLedger | null, onChainToken?: RewardToken): JobCardValue {
     const cost = jobDocumentPrivacyCost(doc);
     const joined = record?.state === 'joined';
     let privacy: JobCardValue['privacy'];
@@ -193,14 +222,16 @@ export class JobsService {
       const entries = ledger.entries;
       if (entries.some((e) => e.jobId === key)) {
         const before = composeCosts(entries.filter((e) => e.jobId !== key).map((e) => e.cost), budget).epsilon;
-        privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget, spentEpsilon: before, afterEpsilon: ledger.spent().epsilon, fits: true };
+        privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget, spentEpsilon: before, afterEpsilon: ledger.spent().epsilon, fits: true, worstCaseEpsilon: 0, problem: null };
       } else {
         const check = ledger.check(cost);
-        privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget, spentEpsilon: check.spent.epsilon, afterEpsilon: check.after.epsilon, fits: check.allowed };
+        privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget, spentEpsilon: check.spent.epsilon, afterEpsilon: check.after.epsilon, fits: check.allowed, worstCaseEpsilon: 0, problem: null };
       }
     } else {
-      privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget: { epsilon: 0, delta: 0 }, spentEpsilon: 0, afterEpsilon: cost.epsilon, fits: false };
+      privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget: { epsilon: 0, delta: 0 }, spentEpsilon: 0, afterEpsilon: cost.epsilon, fits: false, worstCaseEpsilon: 0, problem: null };
     }
+    privacy.worstCaseEpsilon = jobDocumentWorstCaseCost(doc).epsilon;
+    privacy.problem = privacy.fits ? null : overBudgetReason(privacy);
     const live = this.live.get(jobId);
     let state: JobCardValue['participation']['state'] = 'available';
     if (record?.state === 'left') state = 'left';
@@ -210,21 +241,30 @@ export class JobsService {
       state = status === 'working' ? 'working' : status === 'waiting' ? 'waiting' : status === 'paused' ? 'paused' : status === 'finished' ? 'finished' : 'joined';
     }
     const problem = live?.problem ?? null;
-    const features = doc.training.features.map((f) => ({ name: f.column, note: doc.columnNotes[f.column] ?? '', role: 'feature' as const, kind: f.kind }));
+    const text = cardText(doc);
+    // Money is shown as the token contract describes itself; the document's words only when the
+    // chain was never read for this job (a record joined by an older version, chain unreachable).
+    const token = onChainToken ?? record?.token ?? { symbol: doc.reward.symbol, decimals: doc.reward.decimals };
+    const tokenWarnings =
+      onChainToken && (onChainToken.symbol !== doc.reward.symbol || onChainToken.decimals !== doc.reward.decimals)
+        ? [`The job’s document calls the reward ${revealText(doc.reward.symbol, { max: 16 }).text} with ${doc.reward.decimals} decimals; the token contract says ${onChainToken.symbol} with ${onChainToken.decimals}. Trove shows what the contract says.`]
+        : [];
+    const features = doc.training.features.map((f) => ({ name: f.column, note: text.note(f.column), role: 'feature' as const, kind: f.kind }));
     const label = doc.training.label;
     return {
       jobId,
       specHash,
-      title: doc.title,
-      purpose: doc.purpose,
-      researcher: { ...doc.researcher },
+      title: text.title,
+      purpose: text.purpose,
+      researcher: { name: text.researcher, address: doc.researcher.address },
+      warnings: [...text.warnings, ...tokenWarnings, ...this.readsEveryColumn(doc)],
       coordinator: { ...doc.coordinator },
-      columns: [...features, { name: label.column, note: doc.columnNotes[label.column] ?? '', role: 'label', kind: label.kind }],
+      columns: [...features, { name: label.column, note: text.note(label.column), role: 'label', kind: label.kind }],
       vectorLength: roundVectorLength(doc),
       rounds: doc.rounds,
       minContributors: doc.minContributors,
       privacy,
-      reward: { token: doc.reward.token, symbol: doc.reward.symbol, decimals: doc.reward.decimals, perRound: doc.reward.perRound, bond: doc.reward.bond },
+      reward: { token: doc.reward.token, symbol: token.symbol, decimals: token.decimals, perRound: doc.reward.perRound, bond: doc.reward.bond },
       deadline: doc.deadline * 1000,
       participation: {
         state,
@@ -234,6 +274,16 @@ export class JobsService {
         problem: problem ? { code: problem.code, message: problem.message } : null,
       },
     };
+  }
+
+  /** A warning for each of the person's datasets whose every column the job would read. */
+  private readsEveryColumn(doc: JobDocument): string[] {
+    if (!this.o.vault.isUnlocked) return [];
+    const read = new Set(columnsRead(doc.training));
+    return this.o.vault
+      .listDatasets()
+      .filter((d) => d.columns.length > 0 && d.columns.every((c) => read.has(c.name)))
+      .map((d) => `This job reads every column of your dataset "${revealText(d.name, { max: 120 }).text}". Check that it needs all of them.`);
   }
 
   private changed(jobId: string): void {
@@ -265,8 +315,21 @@ export class JobsService {
 
   // ------------------------------------------------------------------------------ consent
 
-  /** Joins a job with the user's column mapping; see the file header for every check on the way. */
-  async optIn(jobId: string, datasetId: string, columns: Record<string, string>): Promise<JobCardValue> {
+  /**
+   * Joins a job with the user's column mapping; see the file header for every check on the way.
+   * A second join of the same job while one is under way gets the first one's answer: one
+   * enrollment, one charge, one consent record.
+   */
+  optIn(jobId: string, datasetId: string, columns: Record<string, string>): Promise<JobCardValue> {
+    let pending = this.joining.get(jobId);
+    if (!pending) {
+      pending = this.join(jobId, datasetId, columns).finally(() => this.joining.delete(jobId));
+      this.joining.set(jobId, pending);
+    }
+    return pending;
+  }
+
+  private async join(jobId: string, datasetId: string, columns: Record<string, string>): Promise<JobCardValue> {
     const found = this.discovered.get(jobId);
     if (!found) throw new TroveError('JOB_NOT_FOUND', 'That job is not among the jobs Trove found on-chain. Refresh the list and try again.', { jobId });
     if (!found.open) throw new TroveError('JOB_NOT_ACTIVE', found.closedReason ?? 'The job is not open.', { jobId });
@@ -287,6 +350,8 @@ export class JobsService {
         { jobId, spentEpsilon: verdict.spent.epsilon, afterEpsilon: verdict.after.epsilon, budget: verdict.budget },
       );
     }
+    // The job may have been settled or closed on-chain since it was discovered.
+    await this.discovery.recheck(jobId);
     const identity = await this.identities.get(this.ref(jobId));
     const client = this.client(doc.coordinator.url);
     const enrolled = await client.enroll(jobId, identity.signing, identity.enrollment());
@@ -304,12 +369,13 @@ export class JobsService {
       roundsContributed: existing?.roundsContributed ?? 0,
       lastRound: existing?.lastRound ?? (enrolled.nextRound > 0 ? enrolled.nextRound - 1 : null),
       joinedAt: Date.now(),
+      token: found.token,
     };
     await this.saveRecord(jobId, record);
     const dataset = this.o.vault.dataset(mapping.datasetId);
     await this.o.vault.recordActivity(
       'job.consent',
-      `Joined "${doc.title}" by ${doc.researcher.name}: it reads ${Object.entries(mapping.columns)
+      `Joined "${revealText(doc.title).text}" by ${revealText(doc.researcher.name).text}: it reads ${Object.entries(mapping.columns)
         .map(([job, mine]) => (job === mine ? `"${mine}"` : `"${mine}" (as "${job}")`))
         .join(', ')} of "${dataset.name}" on this device, for up to ${doc.rounds} rounds until ${new Date(doc.deadline * 1000).toISOString().slice(0, 10)}; each round sends a masked vector of ${roundVectorLength(doc)} numbers to ${new URL(doc.coordinator.url).origin}, never rows; privacy cost epsilon ${cost.epsilon.toFixed(3)}, delta ${cost.delta}.`,
       {
@@ -338,9 +404,10 @@ export class JobsService {
     if (extra.length > 0) throw new TroveError('INVALID_INPUT', `The job does not read ${extra.map((c) => `"${c}"`).join(', ')}; map only the columns it reads.`);
     const kinds = new Map<string, string>([...doc.training.features.map((f) => [f.column, f.kind] as const), [doc.training.label.column, doc.training.label.kind]]);
     const used = new Set<string>();
-    const out: Record<string, string> = {};
+    const out: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const column of read) {
-      const mine = columns[column];
+      // Column names are the researcher's words: `constructor` is a key like any other here.
+      const mine = Object.hasOwn(columns, column) ? columns[column] : undefined;
       if (mine === undefined) throw new TroveError('INVALID_INPUT', `Choose which of your columns stands for "${column}".`, { column });
       const schema = dataset.columns.find((c) => c.name === mine);
       if (!schema) throw new TroveError('COLUMN_NOT_FOUND', `"${dataset.name}" has no column named "${mine}".`, { column: mine });
@@ -352,7 +419,7 @@ export class JobsService {
       used.add(mine);
       out[column] = mine;
     }
-    return { datasetId, columns: out };
+    return { datasetId, columns: { ...out } };
   }
 
   /** Leaves a job: nothing more runs for it, and the coordinator is told. */
@@ -371,7 +438,7 @@ export class JobsService {
     await this.saveRecord(jobId, { ...record, state: 'left' });
     await this.o.vault.recordActivity(
       'job.leave',
-      `Left "${record.document.title}". Nothing more runs for it on this device${told ? '' : '; the coordinator could not be told, and this device will not answer it'}.`,
+      `Left "${revealText(record.document.title).text}". Nothing more runs for it on this device${told ? '' : '; the coordinator could not be told, and this device will not answer it'}.`,
       { job: jobId, roundsContributed: record.roundsContributed },
     );
     this.changed(jobId);
@@ -441,7 +508,7 @@ export class JobsService {
       const record = this.records()[jobId];
       if (!record || record.state !== 'joined') return;
       await this.saveRecord(jobId, { ...record, state: 'finished' });
-      await this.o.vault.recordActivity('job.finished', `"${record.document.title}" has finished; this device took part in ${record.roundsContributed} rounds.`, { job: jobId });
+      await this.o.vault.recordActivity('job.finished', `"${revealText(record.document.title).text}" has finished; this device took part in ${record.roundsContributed} rounds.`, { job: jobId });
       this.changed(jobId);
     } catch {
       // locked or closing: the next start sees the job finished again
@@ -467,6 +534,47 @@ export class JobsService {
     this.identities.close();
     this.discovery.close();
   }
+}
+
+/** Why a job's privacy cost does not fit the person's budget, and what to do. */
+function overBudgetReason(p: JobCardValue['privacy']): string {
+  if (!(p.budget.epsilon > 0)) return 'Your privacy budget cannot be read while the vault is locked. Unlock it to see whether this job fits.';
+  return `Joining would take your privacy spending from epsilon ${p.spentEpsilon.toFixed(2)} to ${p.afterEpsilon.toFixed(2)}, over your budget of ${p.budget.epsilon}, so Trove will not join it. Choose a job with a lower privacy cost.`;
+}
+
+/** The researcher's words as the card shows them, and what the person should notice about them. */
+function cardText(doc: JobDocument): { title: string; purpose: string; researcher: string; note: (column: string) => string; warnings: string[] } {
+  const title = revealText(doc.title, { max: 200 });
+  const purpose = revealText(doc.purpose, { multiline: true, max: 4000 });
+  const researcher = revealText(doc.researcher.name, { max: 300 });
+  const notes = new Map<string, RevealedText>();
+  for (const column of columnsRead(doc.training)) notes.set(column, revealText(columnNote(doc, column), { max: 600 }));
+  const warnings: string[] = [];
+  if ([title, purpose, researcher, ...notes.values()].some((t) => t.revealed)) {
+    warnings.push('The researcher’s text holds invisible or direction-changing characters, which can make it read differently from what it says. Trove shows each one as [U+…].');
+  }
+  const lookAlike = (what: string, text: string) => {
+    const scripts = mixedScripts(text);
+    if (scripts.length > 0) warnings.push(`${what} mixes letters of different alphabets (${scripts.join(', ')}), which can imitate another name.`);
+  };
+  lookAlike('The researcher’s name', doc.researcher.name);
+  lookAlike('The job’s title', doc.title);
+  for (const column of columnsRead(doc.training)) lookAlike(`The column name "${column}"`, column);
+  return { title: title.text, purpose: purpose.text, researcher: researcher.text, note: (column) => notes.get(column)?.text ?? '', warnings: warnings.slice(0, 10) };
+}
+
+/** What the researcher says a column is for; nothing for a column without a note of its own. */
+function columnNote(doc: JobDocument, column: string): string {
+  const note: unknown = Object.hasOwn(doc.columnNotes, column) ? doc.columnNotes[column] : undefined;
+  return typeof note === 'string' ? note : '';
+}
+
+/** The card as the IPC contract will check it; JOB_SPEC_MISMATCH naming the first fact that fails. */
+function checkedCard(card: JobCardValue): JobCardValue {
+  const parsed = jobCardSchema.safeParse(card);
+  if (parsed.success) return card;
+  const where = parsed.error.issues[0]?.path.map(String).join('.') ?? '';
+  throw new TroveError('JOB_SPEC_MISMATCH', `Trove cannot show this job: its ${where || 'card'} is not something the app can display. It was refused.`, { jobId: card.jobId, path: where });
 }
 
 function describePolicy(policy: RunPolicyValue): string {

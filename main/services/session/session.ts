@@ -25,6 +25,8 @@ export interface JobsConfig {
   /** Power and idle state for the run policy (default: unknown, so only 'always' runs). */
   platform?: PlatformState;
   fetch?: typeof fetch;
+  /** Developer setting: jobs may use loopback and local-network addresses (demo and tests). */
+  allowLocalNetwork?: boolean;
   participation?: JobsServiceOptions['participation'];
   discovery?: JobsServiceOptions['discovery'];
   /** How often to look for new jobs in the background, when notifications are on. */
@@ -394,6 +396,7 @@ export class AppSession {
       supervisor: this.supervisor,
       ...(config.platform ? { platform: config.platform } : {}),
       ...(config.fetch ? { fetch: config.fetch } : {}),
+      ...(config.allowLocalNetwork ? { allowLocalNetwork: true } : {}),
       ...(config.participation ? { participation: config.participation } : {}),
       ...(config.discovery ? { discovery: config.discovery } : {}),
       onChange: (job) => {

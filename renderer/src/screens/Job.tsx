@@ -16,6 +16,7 @@ import {
   compatibleColumns,
   formatEpsilon,
   isJoined,
+  mappedTo,
   mappingComplete,
   matchCount,
   prefillMapping,
@@ -92,6 +93,16 @@ function ConsentCard({ job }: { job: JobCardValue }) {
   const others = Math.max(job.minContributors - 1, 1);
   return (
     <article className="consent" aria-label="What this job asks of you">
+      {job.warnings.length > 0 ? (
+        <section className="panel warnings" aria-labelledby="warnings-title" data-testid="job-warnings">
+          <h2 id="warnings-title">Check before you join</h2>
+          <ul>
+            {job.warnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <section className="panel" aria-labelledby="why-title">
         <h2 id="why-title">Who is asking, and why</h2>
         <p className="purpose">{job.purpose}</p>
@@ -226,10 +237,14 @@ function PrivacyCost({ job }: { job: JobCardValue }) {
       </ul>
       {s.over ? (
         <p className="error" role="note">
-          <strong>Over your budget.</strong> Taking part would use more privacy than you have left, so Trove will not join this job. Look for a job with a lower
-          privacy cost.
+          <strong>Over your budget.</strong>{' '}
+          {p.problem ?? 'Taking part would use more privacy than you have left, so Trove will not join this job. Look for a job with a lower privacy cost.'}
         </p>
       ) : null}
+      <p className="muted" data-testid="worst-case-privacy">
+        If everyone else in the smallest group of {formatCount(job.minContributors)} were the researcher&rsquo;s own accounts, only the noise your computer adds would
+        protect you, and this job would cost {formatEpsilon(p.worstCaseEpsilon)}.
+      </p>
     </section>
   );
 }
@@ -307,7 +322,7 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
           <fieldset className="policy mapping">
             <legend>Which of your columns stands for each column the job reads</legend>
             {job.columns.map((jc) => (
-              <MappingRow key={jc.name} column={jc} dataset={dataset} value={mapping[jc.name] ?? ''} onChange={(v) => setMapping({ ...mapping, [jc.name]: v })} />
+              <MappingRow key={jc.name} column={jc} dataset={dataset} value={mappedTo(mapping, jc.name)} onChange={(v) => setMapping({ ...mapping, [jc.name]: v })} />
             ))}
           </fieldset>
         ) : null}
