@@ -33,14 +33,15 @@ describe('job notifications through the app session', () => {
       vault: { kdf: FAST_KDF, autoLockMs: null },
       stagePaths: true,
       notify: (title, body) => notices.push({ title, body }),
-      jobs: { chain: jobsChainConfig(rig.chain.chain.url, rig.chain.deployment), launcher: await testWorkerLauncher(), discoverEveryMs: 100 },
+      jobs: { chain: jobsChainConfig(rig.chain.chain.url, rig.chain.deployment), allowLocalNetwork: true, launcher: await testWorkerLauncher(), discoverEveryMs: 100 },
     });
     try {
       await session.create(PASSPHRASE);
       const file = join(dir, 'diary.csv');
       writeFileSync(file, sleepDiaryCsv(3, 60));
       await session.startImport({ importId: 'diary-1', file: session.files.stagePath(file).token, policy: 'skip-rows' });
-      expect((await session.jobsList()).jobs.map((j) => j.title)).toEqual(['Already there']);
+      const first = await session.jobsRefresh();
+      expect(first.jobs.map((j) => j.title)).toEqual(['Already there']);
 
       await rig.publish({ rounds: 1, title: 'Published later' } as never);
       await until(() => notices.length > 0, 20_000, 'a notification');

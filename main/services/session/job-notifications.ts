@@ -51,10 +51,13 @@ export class JobNotifier {
     private readonly datasets: () => readonly (readonly string[])[],
   ) {}
 
-  /** A whole list: the first one after unlock is what was already there. */
-  sawList(cards: readonly JobCardValue[]): void {
+  /**
+   * A list of cards. `discovered`: it comes from reading the chain afresh; the first such list
+   * after unlock is what was already there, and only later ones can hold news.
+   */
+  sawList(cards: readonly JobCardValue[], discovered: boolean): void {
     for (const card of cards) this.saw(card, this.primed);
-    this.primed = true;
+    if (discovered) this.primed = true;
   }
 
   /** One card changed. Before the first list, nothing is news yet. */

@@ -417,14 +417,14 @@ export class AppSession {
   async jobsList(): Promise<JobsViewValue> {
     if (!this.opts.jobs) return this.jobsOff();
     const view = await (await this.jobs()).list();
-    this.jobNotifier?.sawList(view.jobs);
+    this.jobNotifier?.sawList(view.jobs, false);
     return view;
   }
 
   async jobsRefresh(): Promise<JobsViewValue> {
     if (!this.opts.jobs) return this.jobsOff();
     const view = await (await this.jobs()).refresh();
-    this.jobNotifier?.sawList(view.jobs);
+    this.jobNotifier?.sawList(view.jobs, view.chain.reachable);
     return view;
   }
 
@@ -443,7 +443,7 @@ export class AppSession {
     const look = () => {
       if (this.jobsService !== service) return;
       service.refresh().then(
-        (view) => this.jobNotifier?.sawList(view.jobs),
+        (view) => this.jobNotifier?.sawList(view.jobs, view.chain.reachable),
         () => undefined, // the chain is unreachable now: the Jobs screen says so when opened
       );
     };

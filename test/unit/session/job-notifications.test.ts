@@ -14,10 +14,11 @@ function card(jobId: string, state: JobCardValue['participation']['state'], extr
       { name: 'sleep_hours', note: '', role: 'feature', kind: 'numeric' },
       { name: 'mood', note: '', role: 'label', kind: 'class' },
     ],
+    warnings: [],
     vectorLength: 10,
     rounds: 3,
     minContributors: 3,
-    privacy: { epsilon: 1, delta: 1e-5, noiseMultiplier: 1, budget: { epsilon: 10, delta: 1e-5 }, spentEpsilon: 0, afterEpsilon: 1, fits: extra.fits ?? true },
+    privacy: { epsilon: 1, worstCaseEpsilon: 1, delta: 1e-5, noiseMultiplier: 1, budget: { epsilon: 10, delta: 1e-5 }, spentEpsilon: 0, afterEpsilon: 1, fits: extra.fits ?? true, problem: null },
     reward: { token: '0x', symbol: 'TUSD', decimals: 18, perRound: '1', bond: '0' },
     deadline: 0,
     participation: {
@@ -53,9 +54,10 @@ describe('which job changes are news', () => {
     const told: string[] = [];
     const notifier = new JobNotifier((n) => told.push(n.title), () => DIARY);
     notifier.sawCard(card('0', 'available'));
-    notifier.sawList([card('0', 'available'), card('1', 'available')]);
+    notifier.sawList([card('0', 'available')], false);
+    notifier.sawList([card('0', 'available'), card('1', 'available')], true);
     expect(told).toEqual([]);
-    notifier.sawList([card('0', 'available'), card('1', 'available'), card('2', 'available')]);
+    notifier.sawList([card('0', 'available'), card('1', 'available'), card('2', 'available')], true);
     notifier.sawCard(card('1', 'finished', { rounds: 2 }));
     expect(told).toEqual(['A new job fits your data', '"Job 1" finished']);
   });
