@@ -1,4 +1,4 @@
-// Settings: passphrase, auto-lock, backups and restore, this device, appearance.
+// Settings: passphrase, auto-lock, backups and restore, local training, this device, appearance.
 import { useEffect, useState, type FormEvent } from 'react';
 import type { ResponseOf } from '../../../common/ipc/contract.js';
 import type { StagedFileValue } from '../../../common/ipc/api.js';
@@ -23,6 +23,7 @@ export function SettingsScreen() {
           <p className="muted">Replaces the vault on this device with the one in a backup file. The current vault is kept beside it, renamed with today's date.</p>
           <RestoreForm />
         </section>
+        <LocalTraining />
         <DeviceAndLooks />
       </div>
     </>
@@ -259,6 +260,33 @@ export function RestoreForm() {
         </button>
       </div>
     </form>
+  );
+}
+
+function LocalTraining() {
+  const [useGpu, setUseGpu] = useState<boolean | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    call('jobs.list', {}).then((v) => setUseGpu(v.useGpu), (err: unknown) => setError(messageOf(err)));
+  }, []);
+  const change = async (on: boolean) => {
+    setError(null);
+    try {
+      setUseGpu((await call('jobs.setUseGpu', { useGpu: on })).useGpu);
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  return (
+    <section className="panel" aria-labelledby="training-title">
+      <h2 id="training-title">Local training</h2>
+      <label className="check">
+        <input type="checkbox" checked={useGpu ?? true} disabled={useGpu === null} onChange={(e) => void change(e.target.checked)} />
+        Train on this device's GPU when it has one that passes a quick check
+      </label>
+      <p className="muted">Turn this off if the GPU makes the computer hot or slow during jobs; training then runs on the CPU. Each job's progress says where it trains.</p>
+      <ErrorMessage error={error} />
+    </section>
   );
 }
 
