@@ -86,3 +86,11 @@ describe('WebGPU backend selection', () => {
     expect(step.backend.reason).toContain('webgpu: only a software adapter');
   }, 60_000);
 });
+
+describe('a GPU that does not answer', () => {
+  it('counts as hung after the silence limit: the step is skipped with the reason, and the CPU trains', async () => {
+    const choice = await selectBackend(mlp, { nativeLoader: notInstalled, webgpu: { allowSoftware: true, silenceLimitMs: 1 } });
+    expect(choice.attempts[0]!.detail).toMatch(/^webgpu: no answer from the GPU within/);
+    expect(choice).toMatchObject({ backend: 'wasm', engine: 'dense-kernel' });
+  }, 60_000);
+});

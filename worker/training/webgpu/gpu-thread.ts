@@ -43,7 +43,10 @@ async function handle(msg: ToGpuThread): Promise<void> {
       abort?.abort();
       return;
     case 'lose':
-      device?.destroy();
+      if (device) {
+        device.destroy();
+        await device.lost;
+      }
       post({ id: msg.id, kind: 'done' });
       return;
     case 'train': {
