@@ -6,6 +6,7 @@ import { isTroveError } from '../../../common/errors.js';
 import { parseTrainingJobSpec } from '../../../common/jobspec.js';
 import { forgetGpuFailure, recordGpuFailure, selectBackend, type NativeLoader } from '../../../worker/training/backend.js';
 import { runLocalStep } from '../../../worker/training/local-step.js';
+import { DENSE_MLP_WGSL } from '../../../worker/training/webgpu/dense-mlp.wgsl.js';
 import { GpuSession } from '../../../worker/training/webgpu/gpu-session.js';
 import { healthSpec, healthTable } from '../../fixtures/training-data.js';
 import { useSwiftShader } from '../../helpers/webgpu.js';
@@ -92,5 +93,29 @@ describe('a GPU that does not answer', () => {
     const choice = await selectBackend(mlp, { nativeLoader: notInstalled, webgpu: { allowSoftware: true, silenceLimitMs: 1 } });
     expect(choice.attempts[0]!.detail).toMatch(/^webgpu: no answer from the GPU within/);
     expect(choice).toMatchObject({ backend: 'wasm', engine: 'dense-kernel' });
+  }, 60_000);
+});
+
+describe('the WGSL kernels', () => {
+  it('build and pass Dawn validation for the reference MLP, the example job and a regressor; a broken kernel does not', async () => {
+    const opened = await GpuSession.open({ allowSoftware: true });
+    if (!opened.ok) throw new Error(opened.reason);
+    const adam = { kind: 'adam', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
+    try {
+      expect(await opened.session.check({ sizes: [32, 64, 64, 2], hidden: ['relu', 'relu'], loss: 'softmax-crossentropy' }, adam, 256)).toEqual([]);
+      expect(await opened.session.check({ sizes: [11, 16, 16, 2], hidden: ['relu', 'relu'], loss: 'softmax-crossentropy' }, adam, 64)).toEqual([]);
+      expect(await opened.session.check({ sizes: [5, 8, 1], hidden: ['linear'], loss: 'mse' }, { kind: 'sgd', learningRate: 0.1 }, 16)).toEqual([]);
+    } finally {
+      await opened.session.close();
+    }
+    // positive control: the same check on kernels with a type error reports it
+    const broken = await GpuSession.open({ allowSoftware: true, wgsl: DENSE_MLP_WGSL.replace('acc = 0.0;', 'acc = 0u;') });
+    if (!broken.ok) throw new Error(broken.reason);
+    try {
+      const errors = await broken.session.check({ sizes: [4, 4, 2], hidden: ['relu'], loss: 'softmax-crossentropy' }, adam, 8);
+      expect(errors.join(' ')).toMatch(/could not compile/);
+    } finally {
+      await broken.session.close();
+    }
   }, 60_000);
 });

@@ -23,6 +23,8 @@ export type ToGpuThread =
   | { id: number; op: 'open'; options: GpuOpenOptions }
   | { id: number; op: 'train'; request: GpuTrainRequest }
   | { id: number; op: 'cancel' }
+  /** Builds the kernels and buffers for a network without running them: what Dawn's validation says. */
+  | { id: number; op: 'check'; shape: DenseMlpShape; optimizer: DenseOptimizer; batchSize: number }
   /** Destroys the device, as a driver reset or an unplugged GPU would (tests). */
   | { id: number; op: 'lose' };
 
@@ -34,4 +36,5 @@ export type FromGpuThread =
   | { id: number; kind: 'epoch'; epoch: number; losses: Float32Array; correct: Float32Array }
   | { id: number; kind: 'trained'; weights: Float32Array }
   | { id: number; kind: 'done' }
+  | { id: number; kind: 'checked'; errors: string[] }
   | { id: number; kind: 'failed'; code: string; message: string };

@@ -123,6 +123,21 @@ export class GpuSession {
     });
   }
 
+  /** Builds the kernels and buffers for a network without running them; Dawn's validation errors. */
+  async check(shape: GpuTrainRequest['shape'], optimizer: GpuTrainRequest['optimizer'], batchSize: number): Promise<string[]> {
+    const id = this.nextId++;
+    return new Promise<string[]>((resolve, reject) => {
+      const done = (m: FromGpuThread): void => {
+        if (m.id !== id) return;
+        this.thread.off('message', done);
+        if (m.kind === 'checked') resolve(m.errors);
+        else reject(new TroveError('GPU_FAILED', m.kind === 'failed' ? m.message : 'unexpected answer'));
+      };
+      this.thread.on('message', done);
+      this.thread.postMessage({ id, op: 'check', shape, optimizer, batchSize } satisfies ToGpuThread);
+    });
+  }
+
   /** Destroys the device under the session, as a driver reset would (tests). */
   async loseDevice(): Promise<void> {
     const id = this.nextId++;

@@ -39,6 +39,25 @@ async function handle(msg: ToGpuThread): Promise<void> {
       post({ id: msg.id, kind: 'opened', ok: true, adapterName: found.adapterName, software: found.software });
       return;
     }
+    case 'check': {
+      if (!device) {
+        post({ id: msg.id, kind: 'failed', code: 'GPU_FAILED', message: 'No GPU is open.' });
+        return;
+      }
+      device.pushErrorScope('validation');
+      let engine: DenseMlpGpu | undefined;
+      const errors: string[] = [];
+      try {
+        engine = await DenseMlpGpu.create(device, msg.shape, msg.batchSize, msg.optimizer, options.wgsl !== undefined ? { wgsl: options.wgsl } : {});
+      } catch (err) {
+        errors.push((err as Error).message);
+      }
+      const scoped = await device.popErrorScope();
+      if (scoped) errors.push(scoped.message);
+      engine?.dispose();
+      post({ id: msg.id, kind: 'checked', errors });
+      return;
+    }
     case 'cancel':
       abort?.abort();
       return;
