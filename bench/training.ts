@@ -5,6 +5,11 @@
 //   npm run bench:training                 selected backend vs numpy (+ TensorFlow.js wasm once)
 //   npm run bench:training -- --repeats 5  more runs per contender (the median is reported)
 //   npm run bench:training -- --no-tfjs    skip the TensorFlow.js wasm reference run
+//   npm run bench:training -- --no-webgpu  skip the WebGPU row
+//
+// The WebGPU row runs in a child process (bench/training-webgpu.ts) on the system's GPU, or, where
+// there is none, on SwiftShader's Vulkan driver (a CPU implementation: its rate says nothing
+// about GPUs) with a smaller data set; it is named with its adapter.
 //
 // The baseline runs twice per repeat: with the environment's OPENBLAS_CORETYPE (when one is set)
 // and with OpenBLAS detecting the core itself; the ratio is taken against the faster of the two,
@@ -23,6 +28,7 @@ import { createTrainer, runLocalStep } from '../worker/training/local-step.js';
 import { initialWeights } from '../common/model/weights.js';
 import { TfjsTrainer, type LocalTrainer } from '../worker/training/trainers.js';
 import { median } from './median.js';
+import { swiftShaderIcd } from '../test/helpers/webgpu.js';
 
 const ROWS = 50_000;
 const FEATURES = 32;
@@ -37,6 +43,31 @@ const args = process.argv.slice(2);
 const repeatsArg = args.indexOf('--repeats');
 const REPEATS = repeatsArg >= 0 ? Math.max(1, Number(args[repeatsArg + 1])) : 3;
 const WITH_TFJS = !args.includes('--no-tfjs');
+const WITH_WEBGPU = !args.includes('--no-webgpu');
+
+interface WebGpuRow {
+  adapter: string | null;
+  reason?: string;
+  software?: boolean;
+  rows?: number;
+  gpuSamplesPerSecond?: number;
+  wasmSamplesPerSecond?: number;
+  maxWeightDifference?: number;
+}
+
+/** Runs the WebGPU contender in a child process; a crash is reported as what it is. */
+function runWebGpu(software: boolean): { row: WebGpuRow | null; failure: string | null } {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'training-webgpu.ts');
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const icd = software ? swiftShaderIcd() : null;
+  if (icd) env.VK_ICD_FILENAMES = icd;
+  // a CPU implementation of a GPU gets a small data set: it is here to show the path works
+  const argv = ['--import', 'tsx', script, software ? '4096' : String(ROWS), software ? '1' : String(EPOCHS), ...(software ? ['--software'] : [])];
+  const out = spawnSync(process.execPath, argv, { env, encoding: 'utf8', timeout: 300_000 });
+  const line = out.stdout.trim().split('\n').pop() ?? '';
+  if (out.status === 0 && line.startsWith('{')) return { row: JSON.parse(line) as WebGpuRow, failure: null };
+  return { row: null, failure: out.signal ? `the process died (${out.signal})` : `the process exited with code ${out.status}: ${out.stderr.trim().split('\n').filter((l) => !l.includes('XDG_RUNTIME_DIR')).slice(-1)[0] ?? ''}` };
+}
 
 export function referenceSpec(): TrainingJobSpecInput {
   return {
@@ -113,7 +144,8 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, 'x.f32'), x);
     writeFileSync(join(dir, 'y.i32'), labels);
 
-    const choice: BackendChoice = await selectBackend(spec);
+    // the CPU contenders; the GPU has its own row below
+    const choice: BackendChoice = await selectBackend(spec, { from: 'tensorflow-gpu' });
     console.log(`backend: ${choice.backend} (${choice.engine})`);
     console.log(`reason:  ${choice.reason}`);
     console.log(`reference MLP ${FEATURES}-${HIDDEN}-${HIDDEN}-${CLASSES}, Adam, batch ${BATCH}, ${ROWS} rows, ${EPOCHS} epochs, ${REPEATS} runs each (median)\n`);
@@ -200,9 +232,31 @@ async function main(): Promise<void> {
       tfjsRate = (ROWS * EPOCHS) / run.seconds;
       console.log(`TensorFlow.js wasm (same model, 1 run): ${fmt(tfjsRate)} samples/s  (${(tfjsRate / base).toFixed(3)}x numpy; selected is ${(sel / tfjsRate).toFixed(1)}x tfjs-wasm)`);
     }
+    let webgpu: WebGpuRow | null = null;
+    let webgpuFailure: string | null = null;
+    if (WITH_WEBGPU) {
+      let run = runWebGpu(false);
+      let where = "this machine's GPU";
+      if (run.row && run.row.adapter === null) {
+        console.log(`WebGPU: ${run.row.reason}; trying SwiftShader's Vulkan driver (a CPU implementation)`);
+        run = runWebGpu(true);
+        where = 'SwiftShader (software adapter)';
+      }
+      webgpu = run.row;
+      webgpuFailure = run.failure ? `${where}: ${run.failure}` : null;
+      if (webgpu?.adapter) {
+        const kind = webgpu.software ? 'a software adapter (a CPU running GPU code), not a GPU' : 'a GPU';
+        console.log(
+          `WebGPU on ${webgpu.adapter} [${kind}], ${webgpu.rows} rows: ${fmt(webgpu.gpuSamplesPerSecond!)} samples/s vs the wasm kernel ${fmt(webgpu.wasmSamplesPerSecond!)} in the same process (${(webgpu.gpuSamplesPerSecond! / webgpu.wasmSamplesPerSecond!).toFixed(3)}x wasm, ${(webgpu.gpuSamplesPerSecond! / base).toFixed(4)}x numpy); largest weight difference ${webgpu.maxWeightDifference!.toExponential(1)}`,
+        );
+      } else console.log(`WebGPU: not measured (${webgpu?.reason ?? webgpuFailure})`);
+    }
     console.log(
       JSON.stringify({
         bench: 'training',
+        webgpuAdapter: webgpu?.adapter ?? null,
+        webgpuSamplesPerSecond: webgpu?.gpuSamplesPerSecond ?? null,
+        webgpuFailure: webgpu?.adapter ? null : (webgpu?.reason ?? webgpuFailure),
         backend: choice.backend,
         engine: choice.engine,
         samplesPerSecond: Math.round(sel),

@@ -24,6 +24,8 @@ export type WorkerTask =
       spec: unknown;
       globalWeights: Float32Array | null;
       data: TaskDataSource;
+      /** The person's setting "train on the GPU"; absent means on. */
+      useGpu?: boolean;
     }
   /** Probes of the worker itself; honoured only by a worker started with diagnostics on. */
   | { kind: 'diagnostic'; action: 'echo' | 'crash' | 'hang' | 'exhaust-memory' | 'exhaust-external-memory'; value?: unknown };
@@ -39,8 +41,8 @@ export interface TrainingProgress {
 }
 
 export interface BackendReport {
-  backend: 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-  engine: 'tfjs' | 'dense-kernel';
+  backend: 'webgpu' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  engine: 'tfjs' | 'dense-kernel' | 'webgpu';
   reason: string;
 }
 

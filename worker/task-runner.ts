@@ -81,6 +81,7 @@ export class TaskRunner {
         { spec, data: data.rows, globalWeights: task.globalWeights },
         {
           signal,
+          backend: { gpu: task.useGpu !== false },
           onProgress: progress,
           onBackend: (backend) => {
             progress({ kind: 'backend', backend });

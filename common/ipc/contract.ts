@@ -177,6 +177,8 @@ const JobsView = z.object({
   hidden: z.array(z.object({ jobId: JobId, reason: z.string() })),
   chain: z.object({ rpcUrl: z.string(), reachable: z.boolean(), problem: z.string().nullable() }),
   runPolicy: RunPolicy,
+  /** Whether local training may use the GPU (a setting; on by default). */
+  useGpu: z.boolean(),
   /** Whether the platform lets the app honour the policy (power and idle state are known). */
   platformReports: z.object({ power: z.boolean(), idle: z.boolean() }),
 });
@@ -276,6 +278,7 @@ export const channels = {
   ),
   'jobs.optOut': channel(z.strictObject({ jobId: JobId }), JobCard),
   'jobs.setRunPolicy': channel(z.strictObject({ policy: RunPolicy }), JobsView),
+  'jobs.setUseGpu': channel(z.strictObject({ useGpu: z.boolean() }), JobsView),
 } as const;
 
 export const events = {

@@ -14,20 +14,15 @@ let built: Promise<string> | undefined;
 /** The path of the bundled worker entry (built once per process). */
 export function bundledWorkerEntry(): Promise<string> {
   built ??= (async () => {
-    const dir = join(ROOT, 'node_modules', '.cache', 'trove-worker');
+    // one folder per process; the GPU thread's entry sits beside the worker's, where the worker
+    // looks for it (worker/training/webgpu/gpu-session.ts)
+    const dir = join(ROOT, 'node_modules', '.cache', 'trove-worker', String(process.pid));
     mkdirSync(dir, { recursive: true });
-    const outfile = join(dir, `main-${process.pid}.mjs`);
-    await build({
-      entryPoints: [join(ROOT, 'worker', 'main.ts')],
-      outfile,
-      bundle: true,
-      packages: 'external',
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      logLevel: 'silent',
-    });
-    process.once('exit', () => rmSync(outfile, { force: true }));
+    const outfile = join(dir, 'main.mjs');
+    const common = { bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', logLevel: 'silent' } as const;
+    await build({ ...common, entryPoints: [join(ROOT, 'worker', 'main.ts')], outfile });
+    await build({ ...common, entryPoints: [join(ROOT, 'worker', 'training', 'webgpu', 'gpu-thread.ts')], outfile: join(dir, 'gpu-thread.js') });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     return outfile;
   })();
   return built;

@@ -54,5 +54,6 @@ export function sessionHandlers(session: AppSession): Handlers {
     'jobs.optIn': (r) => session.jobsOptIn(r.jobId, r.datasetId, r.columns),
     'jobs.optOut': (r) => session.jobsOptOut(r.jobId),
     'jobs.setRunPolicy': (r) => session.jobsSetRunPolicy(r.policy),
+    'jobs.setUseGpu': (r) => session.jobsSetUseGpu(r.useGpu),
   };
 }

@@ -1,7 +1,8 @@
-// Chooses where training runs, in the order the product promises: native TensorFlow with CUDA,
-// native TensorFlow on the CPU, WebAssembly, then plain JavaScript. The native packages are
-// optional (they need libtensorflow at install time), so each step can fail; the choice and the
-// reason for it are reported to the UI and the log.
+// Chooses where training runs, in the order the product promises: the GPU through WebGPU (any
+// vendor, no CUDA), native TensorFlow with CUDA, native TensorFlow on the CPU, WebAssembly, then
+// plain JavaScript. Every step can fail (optional packages, no adapter, a GPU that fails its
+// self-test or failed before); the choice and the reason for each skipped step are reported to
+// the UI and the log. The person can turn the GPU off in Settings.
 //
 // "wasm" has two engines: plain dense networks (the allowlisted MLPs and logistic regression)
 // train on the worker's own fused WebAssembly SIMD kernel, anything else (dropout, batch-norm,
@@ -10,10 +11,13 @@ import type * as TfModule from '@tensorflow/tfjs';
 import { TroveError } from '../../common/errors.js';
 import type { TrainingJobSpec } from '../../common/jobspec.js';
 import { denseKernelAvailable } from './kernel/dense-mlp.js';
+import { denseOptimizerOf, denseShapeOf } from './dense-spec.js';
+import { GpuSession, type GpuSessionOptions } from './webgpu/gpu-session.js';
+import { selfTestGpu } from './webgpu/self-test.js';
 
-export const BACKEND_ORDER = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_ORDER = ['webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];
-export type Engine = 'tfjs' | 'dense-kernel';
+export type Engine = 'tfjs' | 'dense-kernel' | 'webgpu';
 
 export interface BackendAttempt {
   backend: BackendName;
@@ -27,6 +31,24 @@ export interface BackendChoice {
   /** One sentence for the UI and the log: what was chosen and why. */
   reason: string;
   attempts: BackendAttempt[];
+  /** The open GPU when engine is 'webgpu'; whoever trains on it closes it. */
+  gpu?: GpuSession;
+}
+
+/** Why the GPU is not tried again: it failed in an earlier step of this worker. */
+let gpuFailure: string | null = null;
+/** Why no GPU could be opened, per way of opening: adapters do not appear while a worker runs. */
+const gpuMissing = new Map<string, string>();
+
+/** A GPU that failed mid-round (lost, hung) is skipped from then on, until the worker restarts. */
+export function recordGpuFailure(message: string): void {
+  gpuFailure = message;
+}
+
+/** Lets the next step try the GPU again (the person turned it back on, or a test starts afresh). */
+export function forgetGpuFailure(): void {
+  gpuFailure = null;
+  gpuMissing.clear();
 }
 
 export type Tf = typeof TfModule;
@@ -76,9 +98,13 @@ function describeLoadError(err: unknown): string {
 }
 
 export interface SelectOptions {
-  /** Start the search further down the order (e.g. a user setting "never use the GPU"). */
+  /** Start the search further down the order. */
   from?: BackendName;
+  /** The person's setting: false skips every GPU backend. Default true. */
+  gpu?: boolean;
   nativeLoader?: NativeLoader;
+  /** How the WebGPU step opens its GPU (tests and the benchmark accept a software adapter). */
+  webgpu?: GpuSessionOptions;
 }
 
 /**
@@ -91,10 +117,23 @@ export async function selectBackend(spec: Pick<TrainingJobSpec, 'model' | 'optim
   let tf: Tf | undefined;
   const load = options.nativeLoader ?? defaultNativeLoader;
   const attempts: BackendAttempt[] = [];
-  const start = BACKEND_ORDER.indexOf(options.from ?? 'tensorflow-gpu');
+  const start = BACKEND_ORDER.indexOf(options.from ?? 'webgpu');
   const fit = denseKernelFit(spec);
 
   for (const backend of BACKEND_ORDER.slice(start)) {
+    if (options.gpu === false && (backend === 'webgpu' || backend === 'tensorflow-gpu')) {
+      attempts.push({ backend, ok: false, detail: `${backend} turned off in Settings` });
+      continue;
+    }
+    if (backend === 'webgpu') {
+      const gpu = await tryWebGpu(spec, fit, options.webgpu);
+      attempts.push({ backend, ok: gpu.ok, detail: gpu.detail });
+      if (gpu.ok) {
+        const choice = finish(backend, 'webgpu', `the model is a plain dense network: it trains on the GPU (${gpu.session.adapterName}) through WebGPU`);
+        return { ...choice, gpu: gpu.session };
+      }
+      continue;
+    }
     if (backend === 'tensorflow-gpu' || backend === 'tensorflow') {
       const pkg = backend === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
       try {
@@ -145,6 +184,35 @@ export async function selectBackend(spec: Pick<TrainingJobSpec, 'model' | 'optim
     const skipped = attempts.filter((a) => !a.ok).map((a) => a.detail);
     const reason = skipped.length > 0 ? `${backend}: ${why}; skipped ${skipped.join(', ')}` : `${backend}: ${why}`;
     return { backend, engine, reason, attempts };
+  }
+}
+
+/** Opens the GPU and checks it against the CPU kernel on the job's own network. */
+async function tryWebGpu(
+  spec: Pick<TrainingJobSpec, 'model' | 'optimizer'>,
+  fit: { ok: true } | { ok: false; reason: string },
+  options: GpuSessionOptions | undefined,
+): Promise<{ ok: true; session: GpuSession; detail: string } | { ok: false; detail: string }> {
+  if (!fit.ok) return { ok: false, detail: `webgpu: the GPU kernels do not cover ${fit.reason}` };
+  if (gpuFailure !== null) return { ok: false, detail: `webgpu skipped: the GPU failed in an earlier step (${gpuFailure})` };
+  const key = JSON.stringify(options ?? {});
+  const missing = gpuMissing.get(key);
+  if (missing !== undefined) return { ok: false, detail: `webgpu: ${missing}` };
+  const opened = await GpuSession.open(options);
+  if (!opened.ok) {
+    gpuMissing.set(key, opened.reason);
+    return { ok: false, detail: `webgpu: ${opened.reason}` };
+  }
+  const session = opened.session;
+  const full = spec as TrainingJobSpec;
+  try {
+    const test = await selfTestGpu(session, denseShapeOf(full), denseOptimizerOf(full));
+    if (test.ok) return { ok: true, session, detail: `WebGPU on ${session.adapterName}${session.software ? ' (a software adapter)' : ''}, ${test.detail}` };
+    await session.close();
+    return { ok: false, detail: `webgpu on ${session.adapterName}: ${test.detail}` };
+  } catch (err) {
+    await session.close();
+    return { ok: false, detail: `webgpu on ${session.adapterName}: self-test failed (${(err as Error).message})` };
   }
 }
 

@@ -6,7 +6,8 @@ import type { ColumnarRows } from '../../common/dataset.js';
 import { TroveError, isTroveError } from '../../common/errors.js';
 import { parseTrainingJobSpec, parameterCountOf, type TrainingJobSpec } from '../../common/jobspec.js';
 import type { BackendReport, LocalStepResult, TrainingProgress } from '../../common/worker-protocol.js';
-import { loadTf, selectBackend, type BackendChoice, type SelectOptions } from './backend.js';
+import { loadTf, recordGpuFailure, selectBackend, type BackendChoice, type SelectOptions } from './backend.js';
+import { GpuDenseTrainer } from './webgpu/trainer.js';
 import { buildTrainingMatrix } from '../../common/model/features.js';
 import { SeededRandom } from '../../common/model/random.js';
 import { initialWeights } from '../../common/model/weights.js';
@@ -34,7 +35,9 @@ export interface LocalStepOptions {
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** A batch-by-batch trainer for a CPU engine (the GPU trains whole rounds: see runOnGpu). */
 export async function createTrainer(spec: TrainingJobSpec, choice: BackendChoice): Promise<LocalTrainer> {
+  if (choice.engine === 'webgpu') throw new Error('the GPU trains whole rounds, not single batches');
   if (choice.engine === 'dense-kernel') return new DenseKernelTrainer(spec);
   return new TfjsTrainer(await loadTf(), spec);
 }
@@ -75,6 +78,9 @@ export async function runLocalStep(input: LocalStepInput, options: LocalStepOpti
 
   const choice = await selectBackend(spec, options.backend);
   options.onBackend?.({ backend: choice.backend, engine: choice.engine, reason: choice.reason });
+  if (choice.gpu) {
+    return runOnGpu(new GpuDenseTrainer(spec, choice.gpu), { spec, matrix, rng, trainIdx, heldIdx, input, choice, started }, options);
+  }
   const trainer = await createTrainer(spec, choice);
   try {
     const global = input.globalWeights ?? initialWeights(spec.model, spec.local.seed);
@@ -133,4 +139,91 @@ export async function runLocalStep(input: LocalStepInput, options: LocalStepOpti
   } finally {
     trainer.dispose();
   }
+}
+
+interface PreparedStep {
+  spec: TrainingJobSpec;
+  matrix: ReturnType<typeof buildTrainingMatrix>;
+  rng: SeededRandom;
+  trainIdx: Uint32Array;
+  heldIdx: Uint32Array;
+  input: LocalStepInput;
+  choice: BackendChoice;
+  started: number;
+}
+
+/**
+ * The local step on the GPU: the same seeded epochs as on the CPU, trained in one go on the GPU
+ * thread. A GPU that is lost or hangs fails the step with GPU_FAILED and is not tried again by
+ * this worker, so the next attempt trains on the CPU.
+ */
+async function runOnGpu(trainer: GpuDenseTrainer, p: PreparedStep, options: LocalStepOptions): Promise<LocalStepResult> {
+  const { spec, matrix, rng, trainIdx, heldIdx, choice } = p;
+  const { x, y } = matrix;
+  const trainRows = trainIdx.length;
+  const heldOut = heldIdx.length;
+  const batch = spec.local.batchSize;
+  const batchesPerEpoch = Math.ceil(trainRows / batch);
+  // the same draws from the same generator as the CPU loop, so both see the same batches
+  const epochs: Uint32Array[] = [];
+  for (let epoch = 0; epoch < spec.local.epochs; epoch++) {
+    const perm = rng.permutation(trainRows);
+    const order = new Uint32Array(trainRows);
+    for (let i = 0; i < trainRows; i++) order[i] = trainIdx[perm[i]!]!;
+    epochs.push(order);
+  }
+  const global = p.input.globalWeights ?? initialWeights(spec.model, spec.local.seed);
+  let trainLoss = 0;
+  let diverged: { epoch: number; batch: number } | null = null;
+  let local: Float32Array;
+  try {
+    if (options.signal?.aborted) throw new TroveError('CANCELLED', 'Training was cancelled.');
+    local = await trainer.trainRound(global, x, y, epochs, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onEpoch: ({ epoch, losses }) => {
+        let sum = 0;
+        for (let b = 0; b < losses.length; b++) {
+          const loss = losses[b]!;
+          if (!Number.isFinite(loss)) diverged ??= { epoch, batch: b };
+          const rows = Math.min(trainRows, (b + 1) * batch) - b * batch;
+          sum += loss * rows;
+          options.onProgress?.({ kind: 'batch', epoch, epochs: spec.local.epochs, batch: b, batches: batchesPerEpoch, loss });
+        }
+        trainLoss = sum / trainRows;
+        options.onProgress?.({ kind: 'epoch', epoch, epochs: spec.local.epochs, batch: batchesPerEpoch, batches: batchesPerEpoch, loss: trainLoss });
+      },
+    });
+  } catch (err) {
+    if (isTroveError(err, 'GPU_FAILED')) {
+      recordGpuFailure(err.message);
+      throw new TroveError('GPU_FAILED', `${err.message} The next attempt trains on the CPU.`, { adapter: trainer.adapterName });
+    }
+    if (isTroveError(err)) throw err;
+    throw new TroveError('TRAINING_FAILED', `Training failed: ${(err as Error).message}`, undefined, { cause: err });
+  } finally {
+    await trainer.close();
+  }
+  if (diverged) throw new TroveError('TRAINING_FAILED', 'Training diverged (the loss is no longer a finite number); the round is skipped.', diverged);
+
+  const update = new Float32Array(local.length);
+  for (let i = 0; i < local.length; i++) update[i] = local[i]! - global[i]!;
+  const norm = l2Norm(update);
+  const scale = norm > spec.local.clipNorm ? spec.local.clipNorm / norm : 1;
+  if (scale < 1) for (let i = 0; i < update.length; i++) update[i]! *= scale;
+  const held = heldOut > 0 ? trainer.evaluate(x, y, heldIdx) : null;
+  const classifier = spec.label.kind === 'class';
+  return {
+    update,
+    exampleCount: trainRows,
+    metrics: {
+      trainLoss,
+      heldOutLoss: held ? held.loss : null,
+      heldOutAccuracy: held && classifier ? held.correct / heldOut : null,
+      heldOutExamples: heldOut,
+      droppedRows: matrix.droppedRows,
+    },
+    clipping: { norm, clipNorm: spec.local.clipNorm, scale },
+    backend: { backend: choice.backend, engine: choice.engine, reason: choice.reason },
+    durationMs: performance.now() - p.started,
+  };
 }

@@ -2,9 +2,10 @@
 // Both take and give weights as one flat Float32Array in TensorFlow.js's order, so a global
 // model moves between contributors on different engines unchanged.
 import type * as TfTypes from '@tensorflow/tfjs';
-import { type LayerSpec, type TrainingJobSpec } from '../../common/jobspec.js';
+import type { TrainingJobSpec } from '../../common/jobspec.js';
 import type { Tf } from './backend.js';
-import { DenseMlpKernel, type DenseLoss, type DenseOptimizer } from './kernel/dense-mlp.js';
+import { DenseMlpKernel, type DenseOptimizer } from './kernel/dense-mlp.js';
+import { denseOptimizerOf, denseShapeOf } from './dense-spec.js';
 import { SeededRandom } from '../../common/model/random.js';
 
 export interface BatchOutcome {
@@ -25,25 +26,13 @@ export interface LocalTrainer {
   dispose(): void;
 }
 
-function denseLoss(spec: TrainingJobSpec): DenseLoss {
-  if (spec.model.loss === 'categorical-crossentropy') return 'softmax-crossentropy';
-  if (spec.model.loss === 'binary-crossentropy') return 'sigmoid-crossentropy';
-  return 'mse';
-}
-
 export class DenseKernelTrainer implements LocalTrainer {
   private readonly kernel: DenseMlpKernel;
   private readonly opt: DenseOptimizer;
 
   constructor(spec: TrainingJobSpec) {
-    const dense = spec.model.layers as Extract<LayerSpec, { type: 'dense' }>[];
-    const sizes = [spec.model.inputWidth, ...dense.map((l) => l.units)];
-    const hidden = dense.slice(0, -1).map((l) => (l.activation === 'relu' ? 'relu' : 'linear') as 'relu' | 'linear');
-    this.kernel = new DenseMlpKernel({ sizes, hidden, loss: denseLoss(spec) }, spec.local.batchSize);
-    const o = spec.optimizer;
-    if (o.kind === 'adam') this.opt = { kind: 'adam', learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon };
-    else if (o.kind === 'sgd') this.opt = { kind: 'sgd', learningRate: o.learningRate };
-    else throw new Error(`dense kernel: optimizer ${o.kind}`);
+    this.kernel = new DenseMlpKernel(denseShapeOf(spec), spec.local.batchSize);
+    this.opt = denseOptimizerOf(spec);
   }
 
   get parameterCount(): number {

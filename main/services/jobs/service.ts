@@ -68,6 +68,7 @@ interface ParticipationRecord {
 type Records = Record<string, ParticipationRecord>;
 
 const POLICY_SETTING = 'jobs.runPolicy';
+const GPU_SETTING = 'jobs.useGpu';
 const NUMERIC_TYPES: readonly ColumnSchema['type'][] = ['number', 'integer', 'boolean', 'date'];
 
 export class JobsService {
@@ -141,6 +142,15 @@ export class JobsService {
     return this.list();
   }
 
+  get useGpu(): boolean {
+    return this.o.vault.getSetting<boolean>(GPU_SETTING) ?? true;
+  }
+
+  async setUseGpu(useGpu: boolean): Promise<JobsViewValue> {
+    await this.o.vault.setSetting(GPU_SETTING, useGpu, useGpu ? 'Local training may use the GPU.' : 'Local training stays on the CPU (the GPU is turned off).');
+    return this.list();
+  }
+
   /** Whether the run policy lets job work start now, and why not. */
   mayRun(): { ok: true } | { ok: false; reason: string } {
     const policy = this.runPolicy;
@@ -185,6 +195,7 @@ export class JobsService {
       hidden,
       chain: { rpcUrl: this.o.chain.rpcUrl, reachable: this.chainReachable, problem: this.chainProblem },
       runPolicy: this.runPolicy,
+      useGpu: this.useGpu,
       platformReports: { power: platform.onBattery() !== null, idle: platform.idleSeconds() !== null },
     };
   }
@@ -478,6 +489,7 @@ export class JobsService {
         mapping: record.mapping,
         lastRound: record.lastRound,
         mayRun: () => this.mayRun(),
+        useGpu: () => this.useGpu,
       });
       this.live.set(jobId, p);
       p.on('progress', () => this.changed(jobId));

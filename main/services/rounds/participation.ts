@@ -79,6 +79,8 @@ export interface ParticipationOptions {
   now?: () => number;
   /** Limits of the worker task. */
   training?: { timeLimitMs?: number; memoryLimitMb?: number };
+  /** The person's setting: may training use the GPU (read at each round). */
+  useGpu?: () => boolean;
 }
 
 const DEFAULT_BACKOFF = (attempt: number): number => Math.min(60_000, 1000 * 2 ** Math.min(attempt - 1, 6)) * (0.75 + 0.5 * Math.random());
@@ -382,13 +384,17 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     this.abort.signal.addEventListener('abort', onStop, { once: true });
     try {
       const result = await this.o.supervisor.run(
-        { kind: 'train-local', spec, globalWeights: model, data: grant },
+        { kind: 'train-local', spec, globalWeights: model, data: grant, useGpu: this.o.useGpu?.() ?? true },
         {
           signal: cancel.signal,
           ...(this.o.training?.timeLimitMs ? { timeLimitMs: this.o.training.timeLimitMs } : {}),
           ...(this.o.training?.memoryLimitMb ? { memoryLimitMb: this.o.training.memoryLimitMb } : {}),
           onProgress: (p) => {
-            if (p.kind === 'backend') return;
+            if (p.kind === 'backend') {
+              const where = p.backend.engine === 'webgpu' ? 'on the GPU' : p.backend.backend === 'tensorflow-gpu' ? 'on the GPU (CUDA)' : 'on the CPU';
+              this.step(round, 'training', 0, `Training on your data, on this device, ${where} (${p.backend.reason})`);
+              return;
+            }
             const done = (p.epoch + (p.kind === 'epoch' ? 1 : p.batches > 0 ? p.batch / p.batches : 0)) / Math.max(1, p.epochs);
             this.step(round, 'training', Math.max(0, Math.min(1, done)), `Epoch ${Math.min(p.epoch + 1, p.epochs)} of ${p.epochs}`);
           },

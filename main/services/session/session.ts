@@ -463,6 +463,10 @@ export class AppSession {
     return (await this.jobs()).setRunPolicy(policy);
   }
 
+  async jobsSetUseGpu(useGpu: boolean): Promise<JobsViewValue> {
+    return (await this.jobs()).setUseGpu(useGpu);
+  }
+
   /** The view when no chain is configured: no jobs, and why. */
   private jobsOff(): JobsViewValue {
     const vault = this.requireVault();
@@ -472,6 +476,7 @@ export class AppSession {
       hidden: [],
       chain: { rpcUrl: '', reachable: false, problem: 'Jobs are not set up in this build: no chain is configured.' },
       runPolicy: 'always',
+      useGpu: true,
       platformReports: { power: UNKNOWN_PLATFORM.onBattery() !== null, idle: UNKNOWN_PLATFORM.idleSeconds() !== null },
     };
   }

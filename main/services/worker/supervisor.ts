@@ -64,7 +64,7 @@ interface LiveWorker {
 
 /** Codes a worker may report for a task; anything else is reported as a training failure. */
 const WORKER_REPORTABLE = new Set<TroveErrorCode>([
-  'INVALID_JOB_SPEC', 'INVALID_INPUT', 'TRAINING_FAILED', 'BACKEND_UNAVAILABLE', 'CANCELLED', 'CORRUPT_DATA',
+  'INVALID_JOB_SPEC', 'INVALID_INPUT', 'TRAINING_FAILED', 'BACKEND_UNAVAILABLE', 'GPU_FAILED', 'CANCELLED', 'CORRUPT_DATA',
   'INTEGRITY_FAILURE', 'COLUMN_NOT_FOUND', 'DATASET_NOT_FOUND', 'VAULT_NOT_FOUND',
 ]);
 

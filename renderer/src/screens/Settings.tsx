@@ -1,5 +1,5 @@
-// Settings, most used first: backups, auto-lock, this device and appearance, the passphrase;
-// replacing the vault with a backup last, set apart, because it cannot be undone from here.
+// Settings, most used first: backups, auto-lock, local training, this device and appearance, the
+// passphrase; replacing the vault with a backup last, set apart, because it cannot be undone from here.
 import { useEffect, useState, type FormEvent } from 'react';
 import type { ResponseOf } from '../../../common/ipc/contract.js';
 import type { StagedFileValue } from '../../../common/ipc/api.js';
@@ -18,6 +18,7 @@ export function SettingsScreen() {
       <div className="settings">
         <Backups />
         <AutoLock />
+        <LocalTraining />
         <DeviceAndLooks />
         <ChangePassphrase />
         <DangerZone />
@@ -286,6 +287,33 @@ export function RestoreForm() {
         </button>
       </div>
     </form>
+  );
+}
+
+function LocalTraining() {
+  const [useGpu, setUseGpu] = useState<boolean | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    call('jobs.list', {}).then((v) => setUseGpu(v.useGpu), (err: unknown) => setError(messageOf(err)));
+  }, []);
+  const change = async (on: boolean) => {
+    setError(null);
+    try {
+      setUseGpu((await call('jobs.setUseGpu', { useGpu: on })).useGpu);
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  return (
+    <section className="panel" aria-labelledby="training-title">
+      <h2 id="training-title">Local training</h2>
+      <label className="check">
+        <input type="checkbox" checked={useGpu ?? true} disabled={useGpu === null} onChange={(e) => void change(e.target.checked)} />
+        Train on this device's GPU when it has one that passes a quick check
+      </label>
+      <p className="muted">Turn this off if the GPU makes the computer hot or slow during jobs; training then runs on the CPU. Each job's progress says where it trains.</p>
+      <ErrorMessage error={error} />
+    </section>
   );
 }
 

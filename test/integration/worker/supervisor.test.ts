@@ -130,8 +130,9 @@ describe('worker supervisor', () => {
   it('stops a task at its time limit and runs the next one', async () => {
     const s = supervisor();
     let started = false;
-    // 16k rows, 100 epochs, batches of 16: far more work than fits in the limit
-    await expectCode(s.run(trainTask(20_000, 100, 16), { timeLimitMs: 1_000, onProgress: () => (started = true) }), 'TASK_TIMEOUT');
+    // 16k rows, 100 epochs, batches of 4: far more work than fits in the limit (which leaves a
+    // fresh worker time to look for a GPU before training starts)
+    await expectCode(s.run(trainTask(20_000, 100, 4), { timeLimitMs: 4_000, onProgress: () => (started = true) }), 'TASK_TIMEOUT');
     expect(started).toBe(true);
     expect(await s.run(echo('next'))).toEqual({ kind: 'diagnostic', value: 'next' });
   });

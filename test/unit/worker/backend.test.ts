@@ -17,6 +17,7 @@ describe('training backend selection', () => {
     expect(choice.backend).toBe('wasm');
     expect(choice.engine).toBe('dense-kernel');
     expect(choice.attempts.map((a) => [a.backend, a.ok])).toEqual([
+      ['webgpu', false],
       ['tensorflow-gpu', false],
       ['tensorflow', false],
       ['wasm', true],
@@ -36,8 +37,8 @@ describe('training backend selection', () => {
     // present but broken: the package loads, yet no 'tensorflow' backend gets registered
     const broken: NativeLoader = () => Promise.resolve({});
     const choice = await selectBackend(withDropout, { nativeLoader: broken });
-    expect(choice.attempts[0]).toMatchObject({ backend: 'tensorflow-gpu', ok: false });
-    expect(choice.attempts[1]).toMatchObject({ backend: 'tensorflow', ok: false });
+    expect(choice.attempts[1]).toMatchObject({ backend: 'tensorflow-gpu', ok: false });
+    expect(choice.attempts[2]).toMatchObject({ backend: 'tensorflow', ok: false });
     expect(choice.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0])).toBe(3);
