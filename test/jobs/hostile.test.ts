@@ -324,6 +324,39 @@ describe('hostile job documents through discovery and the IPC router', () => {
     await app.session.close();
   }, 60_000);
 
+  it('estimates what training takes on this computer, and refuses memory and time bombs before anything runs', async () => {
+    const example = sleepJob({ ...h.base });
+    const dense = (units: number, activation = 'relu') => ({ type: 'dense', units, activation });
+    const memoryBomb = sleepJob({
+      ...h.base,
+      title: 'Memory bomb',
+      training: { ...example.training, model: { ...example.training.model, layers: [dense(2048), dense(2048), dense(4, 'softmax')] }, local: { ...example.training.local, batchSize: 8192 } },
+      aggregation: { ...example.aggregation, maxExamples: 20_000_000 },
+    } as never);
+    const timeBomb = sleepJob({
+      ...h.base,
+      title: 'Time bomb',
+      training: { ...example.training, model: { ...example.training.model, layers: [dense(4096), dense(256), dense(4, 'softmax')] }, local: { ...example.training.local, epochs: 100 } },
+      aggregation: { ...example.aggregation, maxExamples: 10_000 },
+    } as never);
+    // Positive control: both pass every check of the document and its training spec.
+    expect(memoryBomb.training.model.layers).toHaveLength(3);
+    expect(timeBomb.training.local.epochs).toBe(100);
+    const published = { memory: await publishJob(h.rig.chain, h.docs, memoryBomb), time: await publishJob(h.rig.chain, h.docs, timeBomb) };
+
+    const app = await openApp(await h.options({ discovery: { documentTimeoutMs: 1_000, flopsPerSecond: 1e9 } }));
+    await createWithDiary(app, 13);
+    const view = await app.call<JobsViewValue>('jobs.refresh');
+    const reasons = new Map(view.hidden.map((x) => [x.jobId, x.reason]));
+    expect(reasons.get(published.memory.jobId)).toMatch(/^The job would need about [\d.]+ GB of memory to train, more than the 1\.0 GB Trove allows, so it was refused\.$/);
+    expect(reasons.get(published.time.jobId)).toMatch(/^The job would train for about \d+ minutes a round on this computer, more than the 15 minutes Trove allows, so it was refused\.$/);
+    const card = view.jobs.find((j) => j.jobId === good.jobId)!;
+    expect(card.resources).toMatchObject({ parameters: 32, uploadBytes: 4 * card.vectorLength });
+    expect(card.resources.summary).toMatch(/^A model of 32 numbers\. Training uses up to [\d.]+ MB of memory and takes under a second a round on this computer; each round sends 132 B\.$/);
+    expect(app.internal).toEqual([]);
+    await app.session.close();
+  }, 60_000);
+
   it('lists a joined job that can no longer be shown as refused, and the other jobs, joined ones included, as before', async () => {
     const options = await h.options();
     const app = await openApp(options);

@@ -6,6 +6,7 @@ import type { ColumnSchema } from '../../../common/dataset.js';
 import { CoordinatorClient } from '../../../common/jobs/client.js';
 import { columnsRead, jobDocumentPrivacyCost, jobDocumentWorstCaseCost, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError, isTroveError } from '../../../common/errors.js';
+import { describeResources, estimateResources } from '../../../common/jobs/resources.js';
 import { mixedScripts, revealText, type RevealedText } from '../../../common/jobs/text.js';
 import { jobCardSchema, type JobCardValue, type JobsViewValue, type RunPolicyValue } from '../../../common/ipc/contract.js';
 import { composeCosts, type PrivacyLedger } from '../../../common/dp/ledger.js';
@@ -260,6 +261,10 @@ export class JobsService {
       warnings: [...text.warnings, ...tokenWarnings, ...this.readsEveryColumn(doc)],
       coordinator: { ...doc.coordinator },
       columns: [...features, { name: label.column, note: text.note(label.column), role: 'label', kind: label.kind }],
+      resources: (() => {
+        const e = estimateResources(doc, doc.aggregation.maxExamples, this.discovery.flopsPerSecond);
+        return { ...e, summary: describeResources(e) };
+      })(),
       vectorLength: roundVectorLength(doc),
       rounds: doc.rounds,
       minContributors: doc.minContributors,

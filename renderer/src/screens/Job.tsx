@@ -144,6 +144,11 @@ function ConsentCard({ job }: { job: JobCardValue }) {
         </p>
       </section>
 
+      <section className="panel" aria-labelledby="resources-title" data-testid="job-resources">
+        <h2 id="resources-title">What it takes on this computer</h2>
+        <p>{job.resources.summary}</p>
+      </section>
+
       <PrivacyCost job={job} />
 
       <section className="panel" aria-labelledby="terms-title">
