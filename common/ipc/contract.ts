@@ -123,7 +123,8 @@ const JobCard = z.object({
   /** Researcher-written text, with hidden characters shown as their code points ("[U+202E]"). */
   title: z.string().max(200),
   purpose: z.string().max(4000),
-  researcher: z.object({ name: z.string().max(300), address: z.string() }),
+  /** attestedName: the name the app's signed list of known researchers gives this address, if any. */
+  researcher: z.object({ name: z.string().max(300), address: z.string(), attestedName: z.string().max(300).nullable() }),
   coordinator: z.object({ url: z.string(), address: z.string() }),
   /** Every column the job reads, what the researcher says it is used for, and its role. */
   columns: z.array(z.object({ name: z.string().max(256), note: z.string().max(600), role: z.enum(['feature', 'label']), kind: z.enum(['numeric', 'categorical', 'class', 'value']) })),

@@ -10,6 +10,8 @@ import { jobDocumentPrivacyCost, jobDocumentWorstCaseCost } from '../../common/j
 import { Vault } from '../../main/services/vault/index.js';
 import { FAST_KDF, PASSPHRASE } from '../helpers/vault.js';
 import { mined } from '../fixtures/trove-chain.js';
+import { attestationMessage } from '../../common/jobs/attestations.js';
+import { loadSodium, sodiumNow } from '../../common/secagg/sodium.js';
 import { DIARY_MAPPING, publishJob, recordingFetch, sleepJob, type Published } from './fixtures.js';
 import { createWithDiary, hostile, importCsv, openApp, startHostileRig, type HostileRig } from './hostile-session.js';
 
@@ -355,6 +357,45 @@ describe('hostile job documents through discovery and the IPC router', () => {
     expect(card.resources.summary).toMatch(/^A model of 32 numbers\. Training uses up to [\d.]+ MB of memory and takes under a second a round on this computer; each round sends 132 B\.$/);
     expect(app.internal).toEqual([]);
     await app.session.close();
+  }, 60_000);
+
+  it('names a researcher from a signed list of known researchers, and warns when another account uses a known name', async () => {
+    await loadSodium();
+    const sodium = sodiumNow();
+    const seed = 20;
+    console.log(`attestation key seed: ${seed}`);
+    const keys = sodium.crypto_sign_seed_keypair(new Uint8Array(32).fill(seed));
+    const sign = (list: { version: 1; researchers: { name: string; address: string }[] }) => ({
+      list,
+      signature: sodium.to_hex(sodium.crypto_sign_detached(sodium.from_string(attestationMessage(list)), keys.privateKey)),
+    });
+    const elsewhere = '0x' + '42'.repeat(20);
+    // The example's researcher calls itself "Sleep & Mood Lab"; the list gives that name to another account.
+    const list = sign({ version: 1, researchers: [{ name: 'Sleep & Mood Lab', address: elsewhere }, { name: 'Trusted Lab', address: h.base.researcher }] });
+    const requests: string[] = [];
+    const app = await openApp(await h.options({ fetch: recordingFetch(requests), attestations: { signed: list, publicKey: sodium.to_hex(keys.publicKey) } }));
+    const datasetId = await createWithDiary(app, 14);
+    const view = await app.call<JobsViewValue>('jobs.refresh');
+    const card = view.jobs.find((j) => j.jobId === good.jobId)!;
+    expect(card.researcher).toEqual({ name: 'Sleep & Mood Lab', address: h.base.researcher, attestedName: 'Trusted Lab' });
+    expect(card.warnings[0]).toBe(
+      `The job calls its researcher "Sleep & Mood Lab", the name of a known researcher, but it comes from another account (${h.base.researcher}, not ${elsewhere}). It may be someone else using their name.`,
+    );
+    const joinable = await h.rig.publish({ title: 'Attested join', rounds: 1, minContributors: 3 });
+    await app.call<JobsViewValue>('jobs.refresh');
+    await app.call('jobs.optIn', { jobId: joinable.jobId, datasetId, columns: DIARY_MAPPING });
+    const activity = await app.call<{ entries: { kind: string; details?: Record<string, unknown> }[] }>('activity.list', { offset: 0, limit: 20 });
+    expect(activity.entries.find((e) => e.kind === 'job.consent')!.details).toMatchObject({ researcher: { address: h.base.researcher, name: 'Sleep & Mood Lab', attestedName: 'Trusted Lab' } });
+    await app.session.close();
+
+    // Positive control: a list signed by another key attests nothing, so neither the name nor the warning appear.
+    const forged = { ...list, list: { ...list.list, researchers: [...list.list.researchers, { name: 'Extra', address: elsewhere }] } };
+    const other = await openApp(await h.options({ attestations: { signed: forged, publicKey: sodium.to_hex(keys.publicKey) } }));
+    await createWithDiary(other, 15);
+    const plain = (await other.call<JobsViewValue>('jobs.refresh')).jobs.find((j) => j.jobId === good.jobId)!;
+    expect(plain.researcher.attestedName).toBeNull();
+    expect(plain.warnings).toEqual([]);
+    await other.session.close();
   }, 60_000);
 
   it('lists a joined job that can no longer be shown as refused, and the other jobs, joined ones included, as before', async () => {

@@ -26,6 +26,8 @@ export interface JobsConfig {
   fetch?: typeof fetch;
   /** Developer setting: jobs may use loopback and local-network addresses (demo and tests). */
   allowLocalNetwork?: boolean;
+  /** A signed list of known researchers and the key it must be signed with. */
+  attestations?: JobsServiceOptions['attestations'];
   participation?: JobsServiceOptions['participation'];
   discovery?: JobsServiceOptions['discovery'];
 }
@@ -388,6 +390,7 @@ export class AppSession {
       ...(config.platform ? { platform: config.platform } : {}),
       ...(config.fetch ? { fetch: config.fetch } : {}),
       ...(config.allowLocalNetwork ? { allowLocalNetwork: true } : {}),
+      ...(config.attestations ? { attestations: config.attestations } : {}),
       ...(config.participation ? { participation: config.participation } : {}),
       ...(config.discovery ? { discovery: config.discovery } : {}),
       onChange: (job) => this.emit('jobs.changed', { job }),

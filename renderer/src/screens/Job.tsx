@@ -109,6 +109,11 @@ function ConsentCard({ job }: { job: JobCardValue }) {
         <p className="small">
           <strong>{job.researcher.name}</strong> · account <code className="path">{job.researcher.address}</code>
         </p>
+        <p className="small muted" data-testid="researcher-identity">
+          {job.researcher.attestedName !== null
+            ? `Trove's signed list of known researchers names this account ${job.researcher.attestedName}.`
+            : "This account is not on Trove's signed list of known researchers: the name above is the researcher's own."}
+        </p>
       </section>
 
       <section className="panel" aria-labelledby="reads-title">
