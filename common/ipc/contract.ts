@@ -123,12 +123,15 @@ const JobCard = z.object({
   /** Researcher-written text, with hidden characters shown as their code points ("[U+202E]"). */
   title: z.string().max(200),
   purpose: z.string().max(4000),
-  researcher: z.object({ name: z.string().max(300), address: z.string() }),
+  /** attestedName: the name the app's signed list of known researchers gives this address, if any. */
+  researcher: z.object({ name: z.string().max(300), address: z.string(), attestedName: z.string().max(300).nullable() }),
   coordinator: z.object({ url: z.string(), address: z.string() }),
   /** Every column the job reads, what the researcher says it is used for, and its role. */
   columns: z.array(z.object({ name: z.string().max(256), note: z.string().max(600), role: z.enum(['feature', 'label']), kind: z.enum(['numeric', 'categorical', 'class', 'value']) })),
   /** Things the person should look at before joining, in plain words (hidden characters, look-alike letters, a job that reads every column). */
   warnings: z.array(z.string().max(400)).max(20),
+  /** What training would take on this computer, estimated from the model and the data size. */
+  resources: z.object({ parameters: Count, memoryBytes: Count, secondsPerRound: z.number().min(0), uploadBytes: Count, summary: z.string().max(400) }),
   /** What leaves the machine per round: a masked vector of this many numbers, never rows. */
   vectorLength: Count,
   rounds: Count,

@@ -145,6 +145,25 @@ test('a job whose document does not match its on-chain fingerprint is only named
   await shot('notice');
 });
 
+test('the card reveals hidden characters, warns about a look-alike name, and says what the job takes on this computer', async ({ app, net, workFile, shot }) => {
+  const title = 'Sleep study \u202Egnp.exe\u202C';
+  await net.publish({ title, purpose: 'We study sleep.\u200B Only a masked update leaves.', researcher: { name: 'Sleep & Mood L\u0430b' } } as never);
+  await createVault(app);
+  await importDiary(app, workFile('diary.csv', sleepDiaryCsv(5, 30)));
+  await openJobs(app);
+  await app.getByRole('list', { name: 'Jobs open to join' }).getByRole('button', { name: 'Sleep study [U+202E]gnp.exe[U+202C]' }).click();
+  const warnings = app.getByTestId('job-warnings');
+  await expect(warnings).toContainText('Check before you join');
+  await expect(warnings).toContainText('invisible or direction-changing characters');
+  await expect(warnings).toContainText('The researcher’s name mixes letters of different alphabets (Latin, Cyrillic)');
+  await expect(app.locator('.purpose')).toHaveText('We study sleep.[U+200B] Only a masked update leaves.');
+  await expect(app.getByTestId('job-resources')).toContainText(/A model of 32 numbers\. Training uses up to [\d.]+ MB of memory and takes under a second a round on this computer; each round sends 132 B\./);
+  await expect(app.getByTestId('worst-case-privacy')).toContainText('If everyone else in the smallest group of 4 were the researcher’s own accounts');
+  // Nothing on the page carries the override itself.
+  expect(await app.locator('body').innerText()).not.toContain('\u202E');
+  await shot('hostile-card');
+});
+
 /** A local port nothing listens on. */
 async function deadPort(): Promise<number> {
   const server = createServer();

@@ -10,6 +10,8 @@ import { jobDocumentPrivacyCost, jobDocumentWorstCaseCost } from '../../common/j
 import { Vault } from '../../main/services/vault/index.js';
 import { FAST_KDF, PASSPHRASE } from '../helpers/vault.js';
 import { mined } from '../fixtures/trove-chain.js';
+import { attestationMessage } from '../../common/jobs/attestations.js';
+import { loadSodium, sodiumNow } from '../../common/secagg/sodium.js';
 import { DIARY_MAPPING, publishJob, recordingFetch, sleepJob, type Published } from './fixtures.js';
 import { createWithDiary, hostile, importCsv, openApp, startHostileRig, type HostileRig } from './hostile-session.js';
 
@@ -322,6 +324,78 @@ describe('hostile job documents through discovery and the IPC router', () => {
     await expect(app.call('jobs.optIn', { jobId: twice.jobId, datasetId, columns: DIARY_MAPPING })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     expect(app.internal).toEqual([]);
     await app.session.close();
+  }, 60_000);
+
+  it('estimates what training takes on this computer, and refuses memory and time bombs before anything runs', async () => {
+    const example = sleepJob({ ...h.base });
+    const dense = (units: number, activation = 'relu') => ({ type: 'dense', units, activation });
+    const memoryBomb = sleepJob({
+      ...h.base,
+      title: 'Memory bomb',
+      training: { ...example.training, model: { ...example.training.model, layers: [dense(2048), dense(2048), dense(4, 'softmax')] }, local: { ...example.training.local, batchSize: 8192 } },
+      aggregation: { ...example.aggregation, maxExamples: 20_000_000 },
+    } as never);
+    const timeBomb = sleepJob({
+      ...h.base,
+      title: 'Time bomb',
+      training: { ...example.training, model: { ...example.training.model, layers: [dense(4096), dense(256), dense(4, 'softmax')] }, local: { ...example.training.local, epochs: 100 } },
+      aggregation: { ...example.aggregation, maxExamples: 10_000 },
+    } as never);
+    // Positive control: both pass every check of the document and its training spec.
+    expect(memoryBomb.training.model.layers).toHaveLength(3);
+    expect(timeBomb.training.local.epochs).toBe(100);
+    const published = { memory: await publishJob(h.rig.chain, h.docs, memoryBomb), time: await publishJob(h.rig.chain, h.docs, timeBomb) };
+
+    const app = await openApp(await h.options({ discovery: { documentTimeoutMs: 1_000, flopsPerSecond: 1e9 } }));
+    await createWithDiary(app, 13);
+    const view = await app.call<JobsViewValue>('jobs.refresh');
+    const reasons = new Map(view.hidden.map((x) => [x.jobId, x.reason]));
+    expect(reasons.get(published.memory.jobId)).toMatch(/^The job would need about [\d.]+ GB of memory to train, more than the 1\.0 GB Trove allows, so it was refused\.$/);
+    expect(reasons.get(published.time.jobId)).toMatch(/^The job would train for about \d+ minutes a round on this computer, more than the 15 minutes Trove allows, so it was refused\.$/);
+    const card = view.jobs.find((j) => j.jobId === good.jobId)!;
+    expect(card.resources).toMatchObject({ parameters: 32, uploadBytes: 4 * card.vectorLength });
+    expect(card.resources.summary).toMatch(/^A model of 32 numbers\. Training uses up to [\d.]+ MB of memory and takes under a second a round on this computer; each round sends 132 B\.$/);
+    expect(app.internal).toEqual([]);
+    await app.session.close();
+  }, 60_000);
+
+  it('names a researcher from a signed list of known researchers, and warns when another account uses a known name', async () => {
+    await loadSodium();
+    const sodium = sodiumNow();
+    const seed = 20;
+    console.log(`attestation key seed: ${seed}`);
+    const keys = sodium.crypto_sign_seed_keypair(new Uint8Array(32).fill(seed));
+    const sign = (list: { version: 1; researchers: { name: string; address: string }[] }) => ({
+      list,
+      signature: sodium.to_hex(sodium.crypto_sign_detached(sodium.from_string(attestationMessage(list)), keys.privateKey)),
+    });
+    const elsewhere = '0x' + '42'.repeat(20);
+    // The example's researcher calls itself "Sleep & Mood Lab"; the list gives that name to another account.
+    const list = sign({ version: 1, researchers: [{ name: 'Sleep & Mood Lab', address: elsewhere }, { name: 'Trusted Lab', address: h.base.researcher }] });
+    const requests: string[] = [];
+    const app = await openApp(await h.options({ fetch: recordingFetch(requests), attestations: { signed: list, publicKey: sodium.to_hex(keys.publicKey) } }));
+    const datasetId = await createWithDiary(app, 14);
+    const view = await app.call<JobsViewValue>('jobs.refresh');
+    const card = view.jobs.find((j) => j.jobId === good.jobId)!;
+    expect(card.researcher).toEqual({ name: 'Sleep & Mood Lab', address: h.base.researcher, attestedName: 'Trusted Lab' });
+    expect(card.warnings[0]).toBe(
+      `The job calls its researcher "Sleep & Mood Lab", the name of a known researcher, but it comes from another account (${h.base.researcher}, not ${elsewhere}). It may be someone else using their name.`,
+    );
+    const joinable = await h.rig.publish({ title: 'Attested join', rounds: 1, minContributors: 3 });
+    await app.call<JobsViewValue>('jobs.refresh');
+    await app.call('jobs.optIn', { jobId: joinable.jobId, datasetId, columns: DIARY_MAPPING });
+    const activity = await app.call<{ entries: { kind: string; details?: Record<string, unknown> }[] }>('activity.list', { offset: 0, limit: 20 });
+    expect(activity.entries.find((e) => e.kind === 'job.consent')!.details).toMatchObject({ researcher: { address: h.base.researcher, name: 'Sleep & Mood Lab', attestedName: 'Trusted Lab' } });
+    await app.session.close();
+
+    // Positive control: a list signed by another key attests nothing, so neither the name nor the warning appear.
+    const forged = { ...list, list: { ...list.list, researchers: [...list.list.researchers, { name: 'Extra', address: elsewhere }] } };
+    const other = await openApp(await h.options({ attestations: { signed: forged, publicKey: sodium.to_hex(keys.publicKey) } }));
+    await createWithDiary(other, 15);
+    const plain = (await other.call<JobsViewValue>('jobs.refresh')).jobs.find((j) => j.jobId === good.jobId)!;
+    expect(plain.researcher.attestedName).toBeNull();
+    expect(plain.warnings).toEqual([]);
+    await other.session.close();
   }, 60_000);
 
   it('lists a joined job that can no longer be shown as refused, and the other jobs, joined ones included, as before', async () => {

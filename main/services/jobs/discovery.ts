@@ -5,6 +5,8 @@
 // bond, token, deadline, chain). Anything else is hidden, with the reason.
 import { Contract, JsonRpcProvider, Network, getAddress, isCallException, type Log, type EventLog } from 'ethers';
 import { revealText } from '../../../common/jobs/text.js';
+import { checkResources, estimateResources } from '../../../common/jobs/resources.js';
+import { machineFlopsPerSecond } from './machine-speed.js';
 import { MAX_JOB_DOCUMENT_BYTES, jobDocumentPrivacyCost, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError } from '../../../common/errors.js';
 import { verifySignedJob } from '../../../common/jobs/signed-document.js';
@@ -79,6 +81,8 @@ export interface DiscoveryOptions {
   documentBudgetMs?: number;
   /** Follow redirects: only with a fetch that checks every address it is sent to. */
   followRedirects?: boolean;
+  /** This computer's speed for the resource estimate (default: measured once). */
+  flopsPerSecond?: number;
 }
 
 /** Short enough that the jobs list never waits on a silent host for long. */
@@ -110,6 +114,8 @@ export class JobDiscovery {
   /** Reward tokens already read, by address: a token's symbol and decimals are fixed at deployment. */
   private readonly tokens = new Map<string, Promise<RewardToken>>();
   private readonly followRedirects: boolean;
+  /** This computer's speed, for the resource estimate. */
+  readonly flopsPerSecond: number;
 
   constructor(
     readonly config: JobsChainConfig,
@@ -122,6 +128,7 @@ export class JobDiscovery {
     this.documentTimeoutMs = options.documentTimeoutMs ?? 10_000;
     this.documentBudgetMs = options.documentBudgetMs ?? DEFAULT_DOCUMENT_BUDGET_MS;
     this.followRedirects = options.followRedirects ?? false;
+    this.flopsPerSecond = options.flopsPerSecond ?? machineFlopsPerSecond();
     this.blocksPerQuery = Math.max(1, Math.floor(options.blocksPerQuery ?? DEFAULT_BLOCKS_PER_QUERY));
     this.nowSeconds = options.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
   }
@@ -271,6 +278,7 @@ export class JobDiscovery {
     const document = verifySignedJob(signed, event.specHash, event.researcher).document;
     checkAgreesWithChain(document, event, this.config.chainId);
     checkPrivacyCost(document);
+    checkResources(estimateResources(document, document.aggregation.maxExamples, this.flopsPerSecond));
     return document;
   }
 

@@ -6,6 +6,8 @@ import type { ColumnSchema } from '../../../common/dataset.js';
 import { CoordinatorClient } from '../../../common/jobs/client.js';
 import { columnsRead, jobDocumentPrivacyCost, jobDocumentWorstCaseCost, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError, isTroveError } from '../../../common/errors.js';
+import { describeResources, estimateResources } from '../../../common/jobs/resources.js';
+import { verifyAttestations, type Attestations } from '../../../common/jobs/attestations.js';
 import { mixedScripts, revealText, type RevealedText } from '../../../common/jobs/text.js';
 import { jobCardSchema, type JobCardValue, type JobsViewValue, type RunPolicyValue } from '../../../common/ipc/contract.js';
 import { composeCosts, type PrivacyLedger } from '../../../common/dp/ledger.js';
@@ -39,6 +41,8 @@ export interface JobsServiceOptions {
    * run on loopback). Off, a document or coordinator on such an address is refused unrequested.
    */
   allowLocalNetwork?: boolean;
+  /** A signed list of known researchers (name -> address) and the Ed25519 key (hex) it must be signed with. */
+  attestations?: { signed: unknown; publicKey: string };
   /** Resolves host names for the address policy (default: the system resolver). */
   lookup?: (host: string) => Promise<string[]>;
   discovery?: Omit<DiscoveryOptions, 'fetch'>;
@@ -76,6 +80,7 @@ export class JobsService {
   private readonly discovery: JobDiscovery;
   private readonly identities: JobIdentities;
   private readonly coordinatorFetch: typeof fetch;
+  private attestations: Attestations | null = null;
   /** Joins under way, by job id. */
   private readonly joining = new Map<string, Promise<JobCardValue>>();
   private ledger: PrivacyLedger | null = null;
@@ -267,10 +272,14 @@ export class JobsService {
       specHash,
       title: text.title,
       purpose: text.purpose,
-      researcher: { name: text.researcher, address: doc.researcher.address },
-      warnings: [...text.warnings, ...tokenWarnings, ...this.readsEveryColumn(doc)],
+      researcher: { name: text.researcher, address: doc.researcher.address, attestedName: this.attestedName(doc) },
+      warnings: [...this.identityWarnings(doc), ...text.warnings, ...tokenWarnings, ...this.readsEveryColumn(doc)],
       coordinator: { ...doc.coordinator },
       columns: [...features, { name: label.column, note: text.note(label.column), role: 'label', kind: label.kind }],
+      resources: (() => {
+        const e = estimateResources(doc, doc.aggregation.maxExamples, this.discovery.flopsPerSecond);
+        return { ...e, summary: describeResources(e) };
+      })(),
       vectorLength: roundVectorLength(doc),
       rounds: doc.rounds,
       minContributors: doc.minContributors,
@@ -285,6 +294,20 @@ export class JobsService {
         problem: problem ? { code: problem.code, message: problem.message } : null,
       },
     };
+  }
+
+  private attestedName(doc: JobDocument): string | null {
+    const name = this.attestations?.nameOf(doc.researcher.address) ?? null;
+    return name === null ? null : revealText(name, { max: 300 }).text;
+  }
+
+  /** A warning when the job's display name is a known researcher's name at another address. */
+  private identityWarnings(doc: JobDocument): string[] {
+    const known = this.attestations?.addressesNamed(doc.researcher.name) ?? [];
+    if (known.length === 0 || known.includes(doc.researcher.address.toLowerCase())) return [];
+    return [
+      `The job calls its researcher "${revealText(doc.researcher.name, { max: 120 }).text}", the name of a known researcher, but it comes from another account (${doc.researcher.address}, not ${known[0]}). It may be someone else using their name.`,
+    ];
   }
 
   /** A warning for each of the person's datasets whose every column the job would read. */
@@ -311,6 +334,10 @@ export class JobsService {
   /** Reads the chain again. A chain that cannot be read leaves the last view, with the problem. */
   async refresh(): Promise<JobsViewValue> {
     await this.privacyLedger();
+    if (this.o.attestations && !this.attestations) {
+      // A list that does not verify attests nothing: cards then show addresses only.
+      this.attestations = await verifyAttestations(this.o.attestations.signed, this.o.attestations.publicKey).catch(() => null);
+    }
     try {
       const found = await this.discovery.discover();
       this.discovered = new Map(found.jobs.map((j) => [j.event.jobId, j]));
@@ -397,6 +424,7 @@ export class JobsService {
         rounds: doc.rounds,
         vectorLength: roundVectorLength(doc),
         coordinator: doc.coordinator.url,
+        researcher: { address: doc.researcher.address, name: revealText(doc.researcher.name).text, attestedName: this.attestedName(doc) },
         epsilon: cost.epsilon,
         delta: cost.delta,
         reward: { token: doc.reward.token, perRound: doc.reward.perRound },

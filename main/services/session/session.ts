@@ -27,6 +27,8 @@ export interface JobsConfig {
   fetch?: typeof fetch;
   /** Developer setting: jobs may use loopback and local-network addresses (demo and tests). */
   allowLocalNetwork?: boolean;
+  /** A signed list of known researchers and the key it must be signed with. */
+  attestations?: JobsServiceOptions['attestations'];
   participation?: JobsServiceOptions['participation'];
   discovery?: JobsServiceOptions['discovery'];
   /** How often to look for new jobs in the background, when notifications are on. */
@@ -397,6 +399,7 @@ export class AppSession {
       ...(config.platform ? { platform: config.platform } : {}),
       ...(config.fetch ? { fetch: config.fetch } : {}),
       ...(config.allowLocalNetwork ? { allowLocalNetwork: true } : {}),
+      ...(config.attestations ? { attestations: config.attestations } : {}),
       ...(config.participation ? { participation: config.participation } : {}),
       ...(config.discovery ? { discovery: config.discovery } : {}),
       onChange: (job) => {

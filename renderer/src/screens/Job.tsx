@@ -109,6 +109,11 @@ function ConsentCard({ job }: { job: JobCardValue }) {
         <p className="small">
           <strong>{job.researcher.name}</strong> · account <PathText path={job.researcher.address} />
         </p>
+        <p className="small muted" data-testid="researcher-identity">
+          {job.researcher.attestedName !== null
+            ? `Trove's signed list of known researchers names this account ${job.researcher.attestedName}.`
+            : "This account is not on Trove's signed list of known researchers: the name above is the researcher's own."}
+        </p>
       </section>
 
       <section className="panel" aria-labelledby="reads-title">
@@ -142,6 +147,11 @@ function ConsentCard({ job }: { job: JobCardValue }) {
           means nothing on its own. It is combined with the lists of at least {formatCount(others)} other {others === 1 ? 'person' : 'people'} before anyone,
           the researcher included, can read the total.
         </p>
+      </section>
+
+      <section className="panel" aria-labelledby="resources-title" data-testid="job-resources">
+        <h2 id="resources-title">What it takes on this computer</h2>
+        <p>{job.resources.summary}</p>
       </section>
 
       <PrivacyCost job={job} />
