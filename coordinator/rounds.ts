@@ -75,7 +75,7 @@ interface JobRuntime {
   closeRetryAt: number;
 }
 
-const COLLECTING = new Set<RoundStageName>(['advertise-keys', 'share-keys', 'collect-masked-inputs', 'unmask']);
+const COLLECTING = new Set<RoundStageName>(['advertise-keys', 'share-keys', 'collect-masked-inputs', 'consistency-check', 'unmask']);
 
 /** The validation set as the job's training matrix; INVALID_INPUT when it does not fit the job. */
 export function validationMatrix(doc: JobDocument, csv: string): TrainingMatrix {

@@ -145,7 +145,7 @@ describe('taking part in rounds with the real coordinator', () => {
     await rig.runner.settled();
 
     expect(peerOutcomes.map((o) => o.stage)).toEqual(['done', 'done']);
-    expect(requests.filter((r) => r.startsWith('POST'))).toHaveLength(4); // keys, shares, masked vector, unmasking shares
+    expect(requests.filter((r) => r.startsWith('POST'))).toHaveLength(5); // keys, shares, masked vector, signed survivor set, unmasking shares
     expect(rig.runner.status(jobId).rounds[0]).toMatchObject({ stage: 'closed', invited: 3, included: 3 });
     const d = roundVectorLength(doc);
     expect(['training', 'masking', 'uploading', 'unmasking', 'done'].every((s) => steps.has(s as RoundStep))).toBe(true);

@@ -313,7 +313,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     const examples = Math.min(step.exampleCount, doc.aggregation.maxExamples);
     const vectorLength = roundVectorLength(doc);
     const deadlines = doc.aggregation.deadlines;
-    const roundEnds = this.now() + deadlines.advertiseKeysMs + deadlines.shareKeysMs + deadlines.collectMaskedInputsMs + deadlines.unmaskMs + 60_000;
+    // The consistency check runs under the unmask deadline too, hence unmaskMs twice.
+    const roundEnds = this.now() + deadlines.advertiseKeysMs + deadlines.shareKeysMs + deadlines.collectMaskedInputsMs + 2 * deadlines.unmaskMs + 60_000;
     let after = 0;
     let inputSet = false;
     let attempts = 0;
@@ -362,7 +363,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
           );
           this.step(round, 'unmasking', null, 'Waiting for the others so the sum can be revealed');
         } else if (stageOf(secagg) !== 'done') {
-          this.step(round, secagg.stage === 'collect-masked-inputs' ? 'unmasking' : 'masking', null, `Secure aggregation: ${secagg.stage}`);
+          const unmasking = secagg.stage === 'collect-masked-inputs' || secagg.stage === 'consistency-check';
+          this.step(round, unmasking ? 'unmasking' : 'masking', null, unmasking ? 'Confirming with the others who is in the sum' : `Secure aggregation: ${secagg.stage}`);
         }
       }
       if (inbox.messages.length === 0 && (inbox.stage === 'aborted' || inbox.stage === 'closed' || inbox.stage === 'closing') && stageOf(secagg) !== 'done') {
