@@ -2,7 +2,8 @@
 // round. The coordinator proposes parameters; the app accepts only these, so a coordinator cannot
 // lower the survivor minimum the privacy promise rests on, or change the vector's shape.
 import { TroveError } from '../errors.js';
-import { recommendedNeighbourCount, recommendedRoundParams, ROUND_ID_BYTES, type RoundParams } from '../secagg/params.js';
+import { recommendedRoundParams, ROUND_ID_BYTES, type RoundParams } from '../secagg/params.js';
+import { neighbourhoodFor } from '../secagg/sizing.js';
 import { sodiumNow } from '../secagg/sodium.js';
 import { roundVectorLength, type JobDocument } from './document.js';
 
@@ -19,7 +20,7 @@ export function roundParamsFor(doc: JobDocument, roundId: Uint8Array, clientCoun
     clientCount,
     vectorLength: roundVectorLength(doc),
     clipRange: doc.aggregation.clipRange,
-    minimumSurvivors: Math.min(clientCount, Math.max(doc.minContributors, Math.floor(recommendedNeighbourCount(clientCount) / 2) + 1)),
+    minimumSurvivors: Math.min(clientCount, Math.max(doc.minContributors, neighbourhoodFor(clientCount).threshold)),
     deadlines: doc.aggregation.deadlines,
   });
 }

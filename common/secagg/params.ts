@@ -2,6 +2,7 @@
 // graph and checks the same invariants from these, so a round cannot start with settings that
 // would overflow the modulus or let the server collect both kinds of shares of one client.
 import { TroveError } from '../errors.js';
+import { neighbourhoodFor, type CollusionAssumptions } from './sizing.js';
 
 export const ROUND_ID_BYTES = 16;
 
@@ -86,16 +87,10 @@ export function validateRoundParams(p: RoundParams): RoundParams {
   return p;
 }
 
-/** k for n clients: about 3 log2 n, even, or n - 1 (full SecAgg) once that is no larger. */
-export function recommendedNeighbourCount(n: number): number {
-  const even = 2 * Math.ceil((3 * Math.log2(Math.max(n, 2))) / 2);
-  return even >= n - 1 ? n - 1 : even;
-}
-
 /**
- * Parameters with defaults suited to n clients: k grows with log2(n) (SecAgg+), t is just over
- * k/2 (the most dropouts a neighbourhood can survive while 2t > k), and the quantization uses
- * as many bits as the modulus allows for n clients.
+ * Parameters with defaults suited to n clients: k and t sized for the stated collusion and dropout
+ * assumptions (sizing.ts, after Bell et al. 2020), and the quantization uses as many bits as the
+ * modulus allows for n clients. A caller that fixes k alone gets t = floor(k/2) + 1.
  */
 export function recommendedRoundParams(options: {
   roundId: Uint8Array;
@@ -108,11 +103,13 @@ export function recommendedRoundParams(options: {
   quantizationBits?: number;
   modulusBits?: number;
   deadlines?: Partial<StageDeadlines>;
+  assumptions?: CollusionAssumptions;
 }): RoundParams {
   const n = options.clientCount;
   const modulusBits = options.modulusBits ?? 32;
-  const k = options.neighbourCount ?? recommendedNeighbourCount(n);
-  const threshold = options.threshold ?? Math.floor(k / 2) + 1;
+  const sized = options.neighbourCount === undefined ? neighbourhoodFor(n, options.assumptions) : undefined;
+  const k = options.neighbourCount ?? sized?.neighbourCount ?? n - 1;
+  const threshold = options.threshold ?? sized?.threshold ?? Math.floor(k / 2) + 1;
   const maxBits = Math.floor(Math.log2((2 ** modulusBits - 1) / n + 1));
   const params: RoundParams = {
     roundId: options.roundId,
