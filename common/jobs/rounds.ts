@@ -50,3 +50,16 @@ export function checkRoundParams(doc: JobDocument, proposed: RoundParams, expect
     throw new TroveError('SECAGG_UNSAFE_REQUEST', `The round invites ${proposed.clientCount} contributors, fewer than the job's minimum of ${doc.minContributors}. Nothing was sent.`);
   }
 }
+
+/**
+ * Throws ROUND_LIMIT_REACHED for a round index at or past the job's number of rounds: the privacy
+ * cost a contributor was charged covers `doc.rounds` releases and no more.
+ */
+export function checkRoundIndex(doc: JobDocument, round: number): void {
+  if (!Number.isInteger(round) || round < 0 || round >= doc.rounds) {
+    throw new TroveError('ROUND_LIMIT_REACHED', `The coordinator invited you to round ${round + 1} of a job that has ${doc.rounds} rounds. Nothing was sent.`, {
+      round,
+      rounds: doc.rounds,
+    });
+  }
+}

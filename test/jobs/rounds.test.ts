@@ -257,6 +257,29 @@ describe('a hostile coordinator', () => {
     expect(c.requests.some((r) => r.includes('/models/'))).toBe(false);
   }, 30_000);
 
+  it('refuses a round index at or past the job\'s number of rounds before fetching anything', async () => {
+    const rounds = hostileJobDocument().rounds;
+    const { p, c } = await hostileApp({ invite: (honest) => ({ ...honest, round: rounds }) });
+    const problem = when(p, 'problem', problemWith('ROUND_LIMIT_REACHED'));
+    p.start();
+    const [found] = await problem;
+    expect(found.message).toContain(`has ${rounds} rounds`);
+    await p.stop();
+    expect(c.posts).toHaveLength(0);
+    expect(c.requests.some((r) => r.includes('/models/'))).toBe(false);
+  }, 30_000);
+
+  it('positive control: the last charged round passes the cap and meets the next check', async () => {
+    const rounds = hostileJobDocument().rounds;
+    // The invitation names round `rounds - 1` with round 0's id: past the cap check, the id check refuses it.
+    const { p } = await hostileApp({ invite: (honest) => ({ ...honest, round: rounds - 1 }) });
+    const problem = when(p, 'problem', (x) => x.code === 'SECAGG_WRONG_ROUND' || x.code === 'ROUND_LIMIT_REACHED');
+    p.start();
+    const [found] = await problem;
+    await p.stop();
+    expect(found.code).toBe(rounds > 1 ? 'SECAGG_WRONG_ROUND' : 'ROUND_LIMIT_REACHED');
+  }, 30_000);
+
   it('refuses a model larger than the job’s, before any data is read', async () => {
     const { p, c, vault } = await hostileApp({ modelBytes: 4 * parameterCountOf(hostileJobDocument().training.model) + 4 });
     const problem = when(p, 'problem', problemWith('COORDINATOR_PROTOCOL'));

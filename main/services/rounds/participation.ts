@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { columnsRead, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import type { CoordinatorClient } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
-import { checkRoundParams, roundIdFor } from '../../../common/jobs/rounds.js';
+import { checkRoundIndex, checkRoundParams, roundIdFor } from '../../../common/jobs/rounds.js';
 import { TroveError, isTroveError, type TroveErrorCode } from '../../../common/errors.js';
 import { privatizeUpdate } from '../../../common/dp/noise.js';
 import { weightedInput } from '../../../common/secagg/fedavg.js';
@@ -79,6 +79,11 @@ export interface ParticipationOptions {
   now?: () => number;
   /** Limits of the worker task. */
   training?: { timeLimitMs?: number; memoryLimitMb?: number };
+  /**
+   * Counts round `round` against what the privacy budget was charged, just before its masked
+   * update leaves; throws to refuse (the round then ends and nothing is sent).
+   */
+  recordRelease?: (round: number) => Promise<void>;
 }
 
 const DEFAULT_BACKOFF = (attempt: number): number => Math.min(60_000, 1000 * 2 ** Math.min(attempt - 1, 6)) * (0.75 + 0.5 * Math.random());
@@ -260,6 +265,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
   private async takePart(invite: Extract<RoundInfo, { state: 'invited' }>): Promise<void> {
     const { document: doc, jobId, identity, client } = this.o;
     const round = invite.round;
+    checkRoundIndex(doc, round);
     const roundId = roundIdFor(this.o.chainId, jobId, round);
     if (Buffer.from(roundId).toString('hex') !== invite.roundId) {
       throw new TroveError('SECAGG_WRONG_ROUND', `The coordinator named round ${round + 1} with an id that is not that round's. Nothing was sent.`);
@@ -352,7 +358,10 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         }
         if (!reply) continue;
         const uploading = before === 'share-keys' && secagg.stage === 'collect-masked-inputs';
-        if (uploading) this.step(round, 'uploading', null, `Sending a masked vector of ${vectorLength} numbers`);
+        if (uploading) {
+          await this.o.recordRelease?.(round);
+          this.step(round, 'uploading', null, `Sending a masked vector of ${vectorLength} numbers`);
+        }
         // A resend after a lost answer may meet the coordinator's replay check: it already has it.
         await this.withRetry(round, () => client.send(jobId, round, identity.signing, reply), (err, attempt) => attempt > 1 && isTroveError(err, 'SECAGG_REPLAY'));
         if (uploading) {
