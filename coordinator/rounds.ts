@@ -13,7 +13,7 @@ import { TroveError } from '../common/errors.js';
 import { parseJobDocument, roundVectorLength, signedJobSchema, type JobDocument, type SignedJob } from '../common/jobs/document.js';
 import { toHex } from '../common/jobs/client.js';
 import type { EnrollResponse, JobStatus, RoundInfo, RoundSummary } from '../common/jobs/protocol.js';
-import { roundIdFor, roundParamsFor } from '../common/jobs/rounds.js';
+import { modelHashOf, roundIdFor, roundParamsFor } from '../common/jobs/rounds.js';
 import { readValidationCsv } from '../common/model/csv.js';
 import { evaluateModel, type Evaluation } from '../common/model/evaluate.js';
 import { buildTrainingMatrix, type TrainingMatrix } from '../common/model/features.js';
@@ -421,9 +421,16 @@ export class RoundRunner {
     return this.store.rounds(jobId).filter((r) => r.stage === 'closed').length;
   }
 
+  /** The hash of the model round `round` trains from: every contributor of the round is served this one. */
+  private roundModelHash(job: JobRuntime, round: number): Uint8Array {
+    const model = this.store.model(job.row.jobId, round);
+    if (!model) throw new TroveError('INVALID_INPUT', `Round ${round + 1} of job ${job.row.jobId} has no model to start from.`);
+    return modelHashOf(model);
+  }
+
   private async createRound(job: JobRuntime, row: RoundRow): Promise<ActiveRound> {
     const roundId = roundIdFor(job.doc.chainId, job.row.jobId, row.round);
-    const params = roundParamsFor(job.doc, roundId, row.roster.length);
+    const params = roundParamsFor(job.doc, roundId, row.roster.length, this.roundModelHash(job, row.round));
     const server = await SecAggServer.create(
       params,
       row.roster.map((k) => Uint8Array.from(Buffer.from(k, 'hex'))),

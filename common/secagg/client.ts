@@ -59,6 +59,24 @@ export interface SecAggClientOptions {
    * default (checkSurvivorSet) in the product; tests replace it to show what it prevents.
    */
   checkSurvivors?: (view: SurvivorView) => void;
+  /** BLAKE2b-256 of the model this client was served (modelHashOf); the round's Setup must name it. */
+  modelHash?: Uint8Array;
+  /**
+   * Compares a neighbour's signed model hash with this client's. Always the default in the product;
+   * tests replace it to show what it prevents.
+   */
+  checkNeighbourModel?: (ours: Uint8Array, theirs: Uint8Array, neighbour: number) => void;
+}
+
+/** Throws SECAGG_MODEL_MISMATCH unless a neighbour was served the same model as this client. */
+export function requireSameModel(ours: Uint8Array, theirs: Uint8Array, neighbour: number): void {
+  if (!sameBytes(ours, theirs)) {
+    throw new TroveError(
+      'SECAGG_MODEL_MISMATCH',
+      `Contributor ${neighbour} was served a different model from yours: the coordinator may be singling someone out. Nothing was sent.`,
+      { neighbour },
+    );
+  }
 }
 
 /** The message type that ends each waiting stage of the client. */
@@ -227,13 +245,16 @@ export class SecAggClient {
       throw new TroveError('INVALID_INPUT', `The round expects ${params.vectorLength} values, this client's update has ${this.input.length}.`);
     }
     this.options.acceptParams?.(params);
+    if (this.options.modelHash && !sameBytes(this.options.modelHash, params.modelHash)) {
+      throw new TroveError('SECAGG_MODEL_MISMATCH', 'The round names a different model from the one you were served. Nothing was sent.');
+    }
     const s = sodiumNow();
     this.params = params;
     this.graph = new NeighbourGraph(params);
     this.cipherKeys = s.crypto_box_keypair();
     this.maskKeys = s.crypto_box_keypair();
     this.stageNow = 'advertise-keys';
-    const body = encodeAdvertiseKeys(params.roundId, this.id, this.cipherKeys.publicKey, this.maskKeys.publicKey);
+    const body = encodeAdvertiseKeys(params.roundId, this.id, this.cipherKeys.publicKey, this.maskKeys.publicKey, params.modelHash);
     return signMessage(body, this.options.signingKeys.secretKey);
   }
 
@@ -250,6 +271,14 @@ export class SecAggClient {
       if (accepted.has(keys.sender)) throw new TroveError('SECAGG_REPLAY', `Client ${keys.sender}'s keys appear twice.`);
       verifyMessage(raw, this.options.roster[keys.sender], keys.sender);
       accepted.set(keys.sender, keys);
+    }
+    const checkModel = this.options.checkNeighbourModel ?? requireSameModel;
+    try {
+      for (const keys of accepted.values()) checkModel(params.modelHash, keys.modelHash, keys.sender);
+    } catch (err) {
+      // A coordinator that served two models learns nothing more from this client in this round.
+      this.abort(err instanceof Error ? err.message : String(err));
+      throw err;
     }
     if (accepted.size < params.threshold) this.abortBelowThreshold('neighbours advertised keys', accepted.size, params.threshold);
 

@@ -5,6 +5,9 @@ import { TroveError } from '../errors.js';
 import { neighbourhoodFor, type CollusionAssumptions } from './sizing.js';
 
 export const ROUND_ID_BYTES = 16;
+export const MODEL_HASH_BYTES = 32;
+/** The model hash of a round that aggregates something other than a model update. */
+export const NO_MODEL = new Uint8Array(MODEL_HASH_BYTES);
 
 /** How long the server waits in each stage before it closes it with whoever has answered. */
 export interface StageDeadlines {
@@ -34,6 +37,11 @@ export interface RoundParams {
   /** m: sums are taken modulo 2^m (8..32; 32 by default). */
   modulusBits: number;
   deadlines: StageDeadlines;
+  /**
+   * BLAKE2b-256 of the model every client of the round trains from; each client signs the hash it
+   * was served into its key advert, and its neighbours refuse a different one.
+   */
+  modelHash: Uint8Array;
 }
 
 export const DEFAULT_DEADLINES: StageDeadlines = {
@@ -80,6 +88,7 @@ export function validateRoundParams(p: RoundParams): RoundParams {
       modulusBits: p.modulusBits,
     });
   }
+  if (!(p.modelHash instanceof Uint8Array) || p.modelHash.length !== MODEL_HASH_BYTES) throw invalid(`A model hash must be ${MODEL_HASH_BYTES} bytes.`);
   const d = p.deadlines;
   for (const key of ['advertiseKeysMs', 'shareKeysMs', 'collectMaskedInputsMs', 'unmaskMs'] as const) {
     if (!isCount(d?.[key], 1, 0xffffffff)) throw invalid(`The ${key} deadline must be a positive number of milliseconds.`);
@@ -104,6 +113,7 @@ export function recommendedRoundParams(options: {
   modulusBits?: number;
   deadlines?: Partial<StageDeadlines>;
   assumptions?: CollusionAssumptions;
+  modelHash?: Uint8Array;
 }): RoundParams {
   const n = options.clientCount;
   const modulusBits = options.modulusBits ?? 32;
@@ -122,6 +132,7 @@ export function recommendedRoundParams(options: {
     quantizationBits: options.quantizationBits ?? Math.min(maxBits, modulusBits - 1, 24),
     modulusBits,
     deadlines: { ...DEFAULT_DEADLINES, ...options.deadlines },
+    modelHash: options.modelHash ?? NO_MODEL,
   };
   return validateRoundParams(params);
 }

@@ -12,7 +12,7 @@
 // Decoders check every length and count against the round's parameters before reading, and throw
 // SECAGG_MALFORMED for anything they cannot parse exactly.
 import { TroveError } from '../errors.js';
-import { ROUND_ID_BYTES, type RoundParams } from './params.js';
+import { MODEL_HASH_BYTES, ROUND_ID_BYTES, type RoundParams } from './params.js';
 import { SHARE_BYTES } from './shamir.js';
 import { wordsFromBytes, writeWords } from './sodium.js';
 
@@ -42,8 +42,8 @@ export enum MessageType {
 
 const LAST_MESSAGE_TYPE = MessageType.ConsistencySignature;
 
-export const ADVERTISE_KEYS_BYTES = HEADER_BYTES + 2 * PUBLIC_KEY_BYTES + SIGNATURE_BYTES;
-const SETUP_BODY_BYTES = 4 * 4 + 4 + 2 + 2 + 8 + 4 * 4;
+export const ADVERTISE_KEYS_BYTES = HEADER_BYTES + 2 * PUBLIC_KEY_BYTES + MODEL_HASH_BYTES + SIGNATURE_BYTES;
+const SETUP_BODY_BYTES = 4 * 4 + 4 + 2 + 2 + 8 + 4 * 4 + MODEL_HASH_BYTES;
 
 export interface Header {
   version: number;
@@ -123,6 +123,7 @@ export function encodeSetup(p: RoundParams, recipient: number): Uint8Array {
     view.setUint32(o, v, true);
     o += 4;
   }
+  bytes.set(p.modelHash, o);
   return bytes;
 }
 
@@ -149,6 +150,7 @@ export function decodeSetup(bytes: Uint8Array): { header: Header; params: RoundP
   const clipRange = view.getFloat64(o, true);
   o += 8;
   const deadlines = { advertiseKeysMs: u32(), shareKeysMs: u32(), collectMaskedInputsMs: u32(), unmaskMs: u32() };
+  const modelHash = bytes.slice(o, o + MODEL_HASH_BYTES);
   return {
     header,
     params: {
@@ -162,6 +164,7 @@ export function decodeSetup(bytes: Uint8Array): { header: Header; params: RoundP
       quantizationBits,
       modulusBits,
       deadlines,
+      modelHash,
     },
   };
 }
@@ -174,15 +177,18 @@ export interface AdvertisedKeys {
   cipherPublicKey: Uint8Array;
   /** X25519 key whose agreements seed the pairwise masks. */
   maskPublicKey: Uint8Array;
+  /** The hash of the model the sender was served. */
+  modelHash: Uint8Array;
   /** The whole signed message, as forwarded to neighbours. */
   raw: Uint8Array;
 }
 
 /** Builds the unsigned body; `sign` appends the signature. */
-export function encodeAdvertiseKeys(roundId: Uint8Array, sender: number, cipherPublicKey: Uint8Array, maskPublicKey: Uint8Array): Uint8Array {
+export function encodeAdvertiseKeys(roundId: Uint8Array, sender: number, cipherPublicKey: Uint8Array, maskPublicKey: Uint8Array, modelHash: Uint8Array): Uint8Array {
   const { bytes } = allocate(ADVERTISE_KEYS_BYTES, MessageType.AdvertiseKeys, roundId, sender);
   bytes.set(cipherPublicKey, HEADER_BYTES);
   bytes.set(maskPublicKey, HEADER_BYTES + PUBLIC_KEY_BYTES);
+  bytes.set(modelHash, HEADER_BYTES + 2 * PUBLIC_KEY_BYTES);
   return bytes;
 }
 
@@ -196,6 +202,7 @@ export function decodeAdvertiseKeys(bytes: Uint8Array): { header: Header; keys: 
       sender: header.party,
       cipherPublicKey: bytes.slice(HEADER_BYTES, HEADER_BYTES + PUBLIC_KEY_BYTES),
       maskPublicKey: bytes.slice(HEADER_BYTES + PUBLIC_KEY_BYTES, HEADER_BYTES + 2 * PUBLIC_KEY_BYTES),
+      modelHash: bytes.slice(HEADER_BYTES + 2 * PUBLIC_KEY_BYTES, HEADER_BYTES + 2 * PUBLIC_KEY_BYTES + MODEL_HASH_BYTES),
       raw: bytes,
     },
   };

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { columnsRead, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import type { CoordinatorClient } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
-import { checkRoundIndex, checkRoundParams, roundIdFor } from '../../../common/jobs/rounds.js';
+import { checkRoundIndex, checkRoundParams, modelHashOf, roundIdFor } from '../../../common/jobs/rounds.js';
 import { TroveError, isTroveError, type TroveErrorCode } from '../../../common/errors.js';
 import { privatizeUpdate } from '../../../common/dp/noise.js';
 import { weightedInput } from '../../../common/secagg/fedavg.js';
@@ -293,13 +293,16 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       examples: step.exampleCount,
     });
 
+    // The round's Setup and every neighbour's signed advert must name this same model.
+    const modelHash = modelHashOf(model);
     this.step(round, 'masking', null, 'Agreeing on masks with the other contributors');
     const secagg = await SecAggClient.create({
       id: invite.clientId,
       signingKeys: identity.signing,
       roster: invite.roster.map((hex) => Buffer.from(hex, 'hex')),
       roundId,
-      acceptParams: (params) => checkRoundParams(doc, params, roundId),
+      acceptParams: (params) => checkRoundParams(doc, params, roundId, modelHash),
+      modelHash,
     });
     try {
       await this.runSecAgg(invite, secagg, step);
