@@ -59,6 +59,11 @@ export interface SecAggClientOptions {
    * default (checkSurvivorSet) in the product; tests replace it to show what it prevents.
    */
   checkSurvivors?: (view: SurvivorView) => void;
+  /**
+   * Clamp the input to the clip range before quantizing (the default). False for an input that
+   * already carries DP noise: clamping noise changes the mechanism the privacy ledger charged.
+   */
+  clampInput?: boolean;
   /** BLAKE2b-256 of the model this client was served (modelHashOf); the round's Setup must name it. */
   modelHash?: Uint8Array;
   /**
@@ -339,7 +344,7 @@ export class SecAggClient {
     const d = params.vectorLength;
     const masked = new Uint32Array(d);
     // Rounding noise from a keystream under a fresh random key: one call, no 4d-byte allocation.
-    this.stream.expand(randomBytes(32), d, (rounding) => quantizeInto(input, params, rounding, masked));
+    this.stream.expand(randomBytes(32), d, (rounding) => quantizeInto(input, params, rounding, masked, this.options.clampInput ?? true));
     addMask(masked, this.stream, selfMaskKey(seed, params.roundId, this.id));
     for (const peer of received.keys()) {
       const key = this.pairKeys.get(peer);

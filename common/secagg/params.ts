@@ -129,7 +129,8 @@ export function recommendedRoundParams(options: {
     minimumSurvivors: options.minimumSurvivors ?? threshold,
     vectorLength: options.vectorLength,
     clipRange: options.clipRange,
-    quantizationBits: options.quantizationBits ?? Math.min(maxBits, modulusBits - 1, 24),
+    // Two bits below the most n clients allow: a noised sum may run past n clipped inputs' range.
+    quantizationBits: options.quantizationBits ?? Math.max(1, Math.min(maxBits - 2, modulusBits - 1, 24)),
     modulusBits,
     deadlines: { ...DEFAULT_DEADLINES, ...options.deadlines },
     modelHash: options.modelHash ?? NO_MODEL,

@@ -10,8 +10,7 @@ import type { CoordinatorClient } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
 import { checkRoundIndex, checkRoundParams, modelHashOf, roundIdFor } from '../../../common/jobs/rounds.js';
 import { TroveError, isTroveError, type TroveErrorCode } from '../../../common/errors.js';
-import { privatizeUpdate } from '../../../common/dp/noise.js';
-import { weightedInput } from '../../../common/secagg/fedavg.js';
+import { privatizeWeightedUpdate } from '../../../common/dp/noise.js';
 import { SecAggClient } from '../../../common/secagg/client.js';
 import { loadSodium } from '../../../common/secagg/sodium.js';
 import type { RoundStage } from '../../../common/secagg/stages.js';
@@ -303,6 +302,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       roundId,
       acceptParams: (params) => checkRoundParams(doc, params, roundId, modelHash),
       modelHash,
+      // The input carries this contributor's noise share: clamping it would change the mechanism.
+      clampInput: false,
     });
     try {
       await this.runSecAgg(invite, secagg, step);
@@ -351,12 +352,16 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         }
         if (!inputSet && secagg.roundParams) {
           // The noise share depends on the survivor minimum the round enforces (checked above).
-          const noised = privatizeUpdate(step.update, {
-            clipNorm: doc.training.local.clipNorm,
-            noiseMultiplier: doc.privacy.noiseMultiplier,
-            minContributors: secagg.roundParams.minimumSurvivors,
-          });
-          secagg.setInput(weightedInput(noised, examples, doc.aggregation.maxExamples, doc.aggregation.clipRange));
+          // Weighted first, then noised, count coordinate included (privatizeWeightedUpdate).
+          secagg.setInput(
+            privatizeWeightedUpdate(step.update, examples, {
+              clipNorm: doc.training.local.clipNorm,
+              noiseMultiplier: doc.privacy.noiseMultiplier,
+              minContributors: secagg.roundParams.minimumSurvivors,
+              maxExamples: doc.aggregation.maxExamples,
+              clipRange: doc.aggregation.clipRange,
+            }),
+          );
           inputSet = true;
         }
         if (!reply) continue;
