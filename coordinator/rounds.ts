@@ -311,7 +311,7 @@ export class RoundRunner {
     const job = this.job(jobId);
     this.requireParticipant(jobId, signingKey, false);
     if (job.row.state === 'cancelled') return { state: 'finished', reason: 'cancelled' };
-    if (job.row.state === 'finished') return { state: 'finished', reason: this.closedCount(jobId) >= job.doc.rounds ? 'completed' : 'expired' };
+    if (job.row.state === 'finished') return { state: 'finished', reason: this.store.rounds(jobId).length >= job.doc.rounds ? 'completed' : 'expired' };
     const a = job.active;
     if (a && a.stage !== 'closed' && a.stage !== 'aborted') {
       const clientId = a.roster.indexOf(signingKey);
@@ -453,9 +453,22 @@ export class RoundRunner {
     };
   }
 
+  /**
+   * The round cap: a job runs round indexes 0..rounds-1 and no more, aborted ones included, because
+   * each contributor's privacy budget was charged for `rounds` releases (and the app refuses more).
+   */
+  private finishIfNoRoundLeft(job: JobRuntime): boolean {
+    if (this.store.rounds(job.row.jobId).length < job.doc.rounds) return false;
+    this.store.setJobState(job.row.jobId, 'finished');
+    job.row = this.store.job(job.row.jobId)!;
+    job.readyAt = undefined;
+    return true;
+  }
+
   private considerStart(job: JobRuntime): void {
     if (job.row.state !== 'enrolling' && job.row.state !== 'running') return;
     if (job.active && job.active.stage !== 'closed' && job.active.stage !== 'aborted') return;
+    if (this.finishIfNoRoundLeft(job)) return;
     const enrolled = this.store.activeParticipants(job.row.jobId).length;
     if (enrolled < job.doc.minContributors) {
       job.readyAt = undefined;
@@ -574,7 +587,7 @@ export class RoundRunner {
           };
         }
         const tx = await closeRoundOnChain(chain.coordinator, chain.deployment, jobId, { root: BigInt(row.groupRoot!), size: row.groupSize! }, bonds);
-        const finished = this.closedCount(jobId) + 1 >= job.doc.rounds;
+        const finished = this.closedCount(jobId) + 1 >= job.doc.rounds || active.index + 1 >= job.doc.rounds;
         this.store.transaction(() => {
           this.store.setRoundClosed(jobId, active.index, tx, this.now());
           if (finished) this.store.setJobState(jobId, 'finished');
