@@ -1,17 +1,20 @@
 // Benchmark: one full simulated SecAgg+ round in a single process, per size, with 10% of the
 // clients dropping after sharing their keys (the costliest case for the server, which must then
 // remove the dropped clients' pairwise masks). Prints per-client compute time and bytes sent,
-// server time, and ratios against plain unmasked float32 summation measured in the same run.
+// server time, and ratios against plain unmasked float32 summation measured in the same run, and
+// the consistency check's share of the round (signing and checking the survivor set).
 //
 //   npm run bench:secagg                      all sizes (n = 100, 300, 1000; d = 10k, 100k)
 //   npm run bench:secagg -- 100x10000 300x100000   chosen sizes
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { SecAggClient } from '../common/secagg/client.js';
+import { verifySurvivorSignature } from '../common/secagg/consistency.js';
 import { generateSigningKeyPair } from '../common/secagg/keys.js';
 import { recommendedRoundParams } from '../common/secagg/params.js';
 import { SecAggServer, type Outgoing } from '../common/secagg/server.js';
 import { loadSodium } from '../common/secagg/sodium.js';
+import { decodeUnmaskRequest } from '../common/secagg/wire.js';
 
 const DROPOUT = 0.1;
 
@@ -60,9 +63,12 @@ async function benchOne({ n, d }: Size): Promise<Record<string, string | number>
   let unmaskCpuMs = 0;
   let plainSumMs = 0;
   let plainEncodeMs = 0;
+  /** Client and server time spent on the consistency check (signing and checking the survivor set). */
+  let consistencyMs = 0;
+  let consistencyClientMs = 0;
   const plain = new Float64Array(d);
 
-  const deliver = (outgoing: Outgoing[], stage: 'keys' | 'masked' | 'unmask'): void => {
+  const deliver = (outgoing: Outgoing[], stage: 'keys' | 'masked' | 'consistency' | 'unmask'): void => {
     for (const { to, message } of outgoing) {
       if (stage === 'masked' && dropped.has(to)) continue;
       const client = clients[to];
@@ -85,7 +91,14 @@ async function benchOne({ n, d }: Size): Promise<Record<string, string | number>
       const c0 = process.cpuUsage();
       const reply = client.handle(message);
       clientCpuMs[to] = (clientCpuMs[to] as number) + cpuMs(c0);
-      clientMs[to] = (clientMs[to] as number) + (performance.now() - t0);
+      const handled = performance.now() - t0;
+      clientMs[to] = (clientMs[to] as number) + handled;
+      // The unmask request carries the neighbours' signatures: checking them is consistency work.
+      if (stage === 'consistency' || stage === 'unmask') {
+        const checkMs = stage === 'consistency' ? handled : Math.min(handled, signatureCheckMs(message, roster));
+        consistencyMs += checkMs;
+        consistencyClientMs += checkMs;
+      }
       if (!reply) continue;
       if (stage === 'masked') uploadBytes[to] = (uploadBytes[to] as number) + reply.length;
       else keyBytes[to] = (keyBytes[to] as number) + reply.length;
@@ -96,6 +109,7 @@ async function benchOne({ n, d }: Size): Promise<Record<string, string | number>
       serverCpuMs += cpuMs(c1);
       serverMs += spent;
       if (stage === 'masked') maskedReceiveMs += spent;
+      if (stage === 'consistency') consistencyMs += spent;
     }
   };
   const step = (now: number): Outgoing[] => {
@@ -118,7 +132,11 @@ async function benchOne({ n, d }: Size): Promise<Record<string, string | number>
   deliver(out, 'masked'); // forwarded shares -> masked inputs (10% silent)
   now = server.stageDeadline;
   out = step(now);
-  deliver(out, 'unmask'); // unmask requests -> shares
+  deliver(out, 'consistency'); // survivor set -> signatures on it
+  const tc = performance.now();
+  out = step(now);
+  consistencyMs += performance.now() - tc;
+  deliver(out, 'unmask'); // unmask requests (with signatures) -> shares
   const tu = performance.now();
   const cu = process.cpuUsage();
   out = server.advance(now);
@@ -161,9 +179,25 @@ async function benchOne({ n, d }: Size): Promise<Record<string, string | number>
     'unmask ms': unmaskMs.toFixed(0),
     'unmask cpu ms': unmaskCpuMs.toFixed(0),
     'plain sum ms': plainSumMs.toFixed(1),
+    'consistency client ms (mean)': (consistencyClientMs / survivors.length).toFixed(2),
+    'consistency ms (all)': consistencyMs.toFixed(0),
+    // Client and server time with the check against the same run's time without its share.
+    'round with / without consistency': ((serverMs + sumOf(clientMs)) / (serverMs + sumOf(clientMs) - consistencyMs)).toFixed(3),
     'server / plain sum': (serverMs / plainSumMs).toFixed(1),
     'max |err|': worst.toExponential(2),
   };
+}
+
+function sumOf(xs: Float64Array): number {
+  return xs.reduce((a, x) => a + x, 0);
+}
+
+/** Time to verify the signatures an unmask request carries, measured on the message itself. */
+function signatureCheckMs(message: Uint8Array, roster: readonly Uint8Array[]): number {
+  const { request } = decodeUnmaskRequest(message, roster.length, roster.length);
+  const t = performance.now();
+  for (const s of request.signatures) verifySurvivorSignature(message.subarray(4, 20), request.survivors, s.signature, roster[s.signer]);
+  return performance.now() - t;
 }
 
 function cpuMs(since: NodeJS.CpuUsage): number {

@@ -39,9 +39,12 @@ export type TroveErrorCode =
   | 'SECAGG_NOT_NEIGHBOUR'
   | 'SECAGG_UNSAFE_REQUEST'
   | 'SECAGG_INCONSISTENT_SHARES'
+  | 'SECAGG_SURVIVORS_UNCONFIRMED'
+  | 'SECAGG_MODEL_MISMATCH'
   | 'ROUND_ABORTED'
   // Differential privacy.
   | 'PRIVACY_BUDGET_EXCEEDED'
+  | 'ROUND_LIMIT_REACHED'
   // Jobs and rounds between the app and a coordinator.
   | 'JOB_SPEC_MISMATCH'
   | 'JOB_NOT_FOUND'

@@ -13,7 +13,7 @@ import { TroveError } from '../common/errors.js';
 import { parseJobDocument, roundVectorLength, signedJobSchema, type JobDocument, type SignedJob } from '../common/jobs/document.js';
 import { toHex } from '../common/jobs/client.js';
 import type { EnrollResponse, JobStatus, RoundInfo, RoundSummary } from '../common/jobs/protocol.js';
-import { roundIdFor, roundParamsFor } from '../common/jobs/rounds.js';
+import { modelHashOf, roundIdFor, roundParamsFor } from '../common/jobs/rounds.js';
 import { readValidationCsv } from '../common/model/csv.js';
 import { evaluateModel, type Evaluation } from '../common/model/evaluate.js';
 import { buildTrainingMatrix, type TrainingMatrix } from '../common/model/features.js';
@@ -75,7 +75,7 @@ interface JobRuntime {
   closeRetryAt: number;
 }
 
-const COLLECTING = new Set<RoundStageName>(['advertise-keys', 'share-keys', 'collect-masked-inputs', 'unmask']);
+const COLLECTING = new Set<RoundStageName>(['advertise-keys', 'share-keys', 'collect-masked-inputs', 'consistency-check', 'unmask']);
 
 /** The validation set as the job's training matrix; INVALID_INPUT when it does not fit the job. */
 export function validationMatrix(doc: JobDocument, csv: string): TrainingMatrix {
@@ -311,7 +311,7 @@ export class RoundRunner {
     const job = this.job(jobId);
     this.requireParticipant(jobId, signingKey, false);
     if (job.row.state === 'cancelled') return { state: 'finished', reason: 'cancelled' };
-    if (job.row.state === 'finished') return { state: 'finished', reason: this.closedCount(jobId) >= job.doc.rounds ? 'completed' : 'expired' };
+    if (job.row.state === 'finished') return { state: 'finished', reason: this.store.rounds(jobId).length >= job.doc.rounds ? 'completed' : 'expired' };
     const a = job.active;
     if (a && a.stage !== 'closed' && a.stage !== 'aborted') {
       const clientId = a.roster.indexOf(signingKey);
@@ -421,9 +421,16 @@ export class RoundRunner {
     return this.store.rounds(jobId).filter((r) => r.stage === 'closed').length;
   }
 
+  /** The hash of the model round `round` trains from: every contributor of the round is served this one. */
+  private roundModelHash(job: JobRuntime, round: number): Uint8Array {
+    const model = this.store.model(job.row.jobId, round);
+    if (!model) throw new TroveError('INVALID_INPUT', `Round ${round + 1} of job ${job.row.jobId} has no model to start from.`);
+    return modelHashOf(model);
+  }
+
   private async createRound(job: JobRuntime, row: RoundRow): Promise<ActiveRound> {
     const roundId = roundIdFor(job.doc.chainId, job.row.jobId, row.round);
-    const params = roundParamsFor(job.doc, roundId, row.roster.length);
+    const params = roundParamsFor(job.doc, roundId, row.roster.length, this.roundModelHash(job, row.round));
     const server = await SecAggServer.create(
       params,
       row.roster.map((k) => Uint8Array.from(Buffer.from(k, 'hex'))),
@@ -446,9 +453,22 @@ export class RoundRunner {
     };
   }
 
+  /**
+   * The round cap: a job runs round indexes 0..rounds-1 and no more, aborted ones included, because
+   * each contributor's privacy budget was charged for `rounds` releases (and the app refuses more).
+   */
+  private finishIfNoRoundLeft(job: JobRuntime): boolean {
+    if (this.store.rounds(job.row.jobId).length < job.doc.rounds) return false;
+    this.store.setJobState(job.row.jobId, 'finished');
+    job.row = this.store.job(job.row.jobId)!;
+    job.readyAt = undefined;
+    return true;
+  }
+
   private considerStart(job: JobRuntime): void {
     if (job.row.state !== 'enrolling' && job.row.state !== 'running') return;
     if (job.active && job.active.stage !== 'closed' && job.active.stage !== 'aborted') return;
+    if (this.finishIfNoRoundLeft(job)) return;
     const enrolled = this.store.activeParticipants(job.row.jobId).length;
     if (enrolled < job.doc.minContributors) {
       job.readyAt = undefined;
@@ -567,7 +587,7 @@ export class RoundRunner {
           };
         }
         const tx = await closeRoundOnChain(chain.coordinator, chain.deployment, jobId, { root: BigInt(row.groupRoot!), size: row.groupSize! }, bonds);
-        const finished = this.closedCount(jobId) + 1 >= job.doc.rounds;
+        const finished = this.closedCount(jobId) + 1 >= job.doc.rounds || active.index + 1 >= job.doc.rounds;
         this.store.transaction(() => {
           this.store.setRoundClosed(jobId, active.index, tx, this.now());
           if (finished) this.store.setJobState(jobId, 'finished');

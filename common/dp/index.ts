@@ -1,5 +1,15 @@
 // Differential privacy: clipping, distributed noise, RDP accounting and the personal budget.
-export { clipL2, gaussianNoise, l2Norm, perContributorNoiseStddev, privatizeUpdate, type DistributedNoise } from './noise.js';
+export {
+  clipL2,
+  gaussianNoise,
+  l2Norm,
+  perContributorNoiseStddev,
+  privatizeUpdate,
+  privatizeWeightedUpdate,
+  weightedSensitivity,
+  type DistributedNoise,
+  type WeightedNoise,
+} from './noise.js';
 export {
   DEFAULT_RDP_ORDERS,
   RdpAccountant,

@@ -22,6 +22,10 @@ export interface LedgerEntry {
   cost: PrivacyCost;
   /** ISO 8601 time of the charge. */
   chargedAt: string;
+  /** How many releases (rounds) the charge covers; absent for charges made before releases were counted. */
+  releases?: number;
+  /** The rounds whose output has left the machine, each counted once. */
+  released?: number[];
 }
 
 export interface LedgerState {
@@ -70,8 +74,21 @@ function isState(x: unknown): x is LedgerState {
     x.version === 1 &&
     isBudget(x.budget) &&
     Array.isArray(x.entries) &&
-    x.entries.every((e) => isRecord(e) && typeof e.jobId === 'string' && e.jobId.length > 0 && typeof e.chargedAt === 'string' && isCost(e.cost))
+    x.entries.every(
+      (e) =>
+        isRecord(e) &&
+        typeof e.jobId === 'string' &&
+        e.jobId.length > 0 &&
+        typeof e.chargedAt === 'string' &&
+        isCost(e.cost) &&
+        (e.releases === undefined || isIndex(e.releases)) &&
+        (e.released === undefined || (Array.isArray(e.released) && e.released.every(isIndex))),
+    )
   );
+}
+
+function isIndex(x: unknown): x is number {
+  return typeof x === 'number' && Number.isInteger(x) && x >= 0;
 }
 
 const BAD_BUDGET = 'A privacy budget needs a non-negative epsilon and a delta between 0 and 1.';
@@ -186,8 +203,9 @@ export class PrivacyLedger {
    * Charges a job's cost, or refuses it with PRIVACY_BUDGET_EXCEEDED. Charging the same job
    * again with the same cost returns the existing entry; with a different cost it is refused.
    * The charge is saved before this resolves; a failed save leaves the ledger unchanged.
+   * `releases` is how many rounds the cost covers: release() lets no more than that leave.
    */
-  charge(jobId: string, cost: PrivacyCost, now: Date = new Date()): Promise<LedgerEntry> {
+  charge(jobId: string, cost: PrivacyCost, now: Date = new Date(), releases?: number): Promise<LedgerEntry> {
     return this.serialised(async () => {
       if (typeof jobId !== 'string' || jobId.length === 0) throw new TroveError('INVALID_INPUT', 'A job id is required.');
       const existing = this.state.entries.find((e) => e.jobId === jobId);
@@ -203,11 +221,42 @@ export class PrivacyLedger {
           { jobId, spentEpsilon: verdict.spent.epsilon, afterEpsilon: verdict.after.epsilon, afterDelta: verdict.after.delta, budget: verdict.budget },
         );
       }
-      const entry: LedgerEntry = { jobId, cost: structuredClone(cost), chargedAt: now.toISOString() };
+      if (releases !== undefined && !isIndex(releases)) throw new TroveError('INVALID_INPUT', 'The number of releases must be a whole number.');
+      const entry: LedgerEntry = { jobId, cost: structuredClone(cost), chargedAt: now.toISOString(), ...(releases === undefined ? {} : { releases, released: [] }) };
       const next: LedgerState = { ...this.state, entries: [...this.state.entries, entry] };
       await this.store.save(structuredClone(next));
       this.state = next;
       return structuredClone(entry);
+    });
+  }
+
+  /**
+   * Records that round `round` of a job is about to leave the machine, or refuses it with
+   * ROUND_LIMIT_REACHED: a round at or past the number the charge covers, a round already released
+   * (its noise would be spent twice), or a job charged without a release count. Saved before it
+   * resolves, so a crash cannot release a round uncounted.
+   */
+  release(jobId: string, round: number): Promise<void> {
+    return this.serialised(async () => {
+      const index = this.state.entries.findIndex((e) => e.jobId === jobId);
+      const entry = this.state.entries[index];
+      if (!entry) throw new TroveError('ROUND_LIMIT_REACHED', 'This job was never charged to your privacy budget, so nothing of it may leave. Join it again.', { jobId });
+      const charged = entry.releases;
+      if (charged === undefined) {
+        throw new TroveError('ROUND_LIMIT_REACHED', 'This job was charged before rounds were counted. Leave it and join it again to keep taking part.', { jobId });
+      }
+      if (!isIndex(round) || round >= charged) {
+        throw new TroveError('ROUND_LIMIT_REACHED', `The coordinator asked for round ${round + 1}, but your budget was charged for ${charged} rounds. Nothing was sent.`, { jobId, round, charged });
+      }
+      const released = entry.released ?? [];
+      if (released.includes(round)) {
+        throw new TroveError('ROUND_LIMIT_REACHED', `Round ${round + 1} already left this device once; sending it again would spend more privacy than was charged. Nothing was sent.`, { jobId, round });
+      }
+      const entries = this.state.entries.slice();
+      entries[index] = { ...entry, released: [...released, round] };
+      const next: LedgerState = { ...this.state, entries };
+      await this.store.save(structuredClone(next));
+      this.state = next;
     });
   }
 

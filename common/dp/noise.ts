@@ -48,11 +48,12 @@ export function perContributorNoiseStddev(p: DistributedNoise): number {
  * `length` independent N(0, stddev^2) samples (Box-Muller over 53-bit uniforms from the platform's
  * cryptographic random source). Adds into `into` when given.
  */
-export function gaussianNoise(length: number, stddev: number, into?: Float64Array): Float64Array {
+export function gaussianNoise(length: number, stddev: number, into?: Float64Array, random: (bytes: number) => Uint8Array = randomBytes): Float64Array {
   const out = into ?? new Float64Array(length);
   if (stddev === 0) return out;
   const pairs = Math.ceil(length / 2);
-  const words = new Uint32Array(randomBytes(16 * pairs).buffer);
+  const source = random(16 * pairs);
+  const words = new Uint32Array(source.buffer, source.byteOffset, 4 * pairs);
   for (let p = 0; p < pairs; p++) {
     // Two 53-bit uniforms in (0, 1]: never 0, so the logarithm is finite.
     const u1 = ((words[4 * p] as number) * 2097152 + ((words[4 * p + 1] as number) >>> 11) + 1) / 9007199254740992;
@@ -70,4 +71,40 @@ export function privatizeUpdate(update: ArrayLike<number>, p: DistributedNoise):
   const sd = perContributorNoiseStddev(p);
   const { clipped } = clipL2(update, p.clipNorm);
   return gaussianNoise(clipped.length, sd, clipped);
+}
+
+export interface WeightedNoise extends DistributedNoise {
+  /** Example counts are capped here; the weight is examples / maxExamples (at most 1). */
+  maxExamples: number;
+  /** Per-coordinate range of the aggregated vector (the secure-aggregation clip range c). */
+  clipRange: number;
+}
+
+/** S: the L2 sensitivity of one contributor's weighted vector, update and count coordinate together. */
+export function weightedSensitivity(p: Pick<WeightedNoise, 'clipNorm' | 'clipRange'>): number {
+  return Math.hypot(p.clipNorm, p.clipRange);
+}
+
+/**
+ * One contributor's vector for a weighted sum, noised after weighting (McMahan et al. 2018): the
+ * update is clipped to L2 norm C and to [-c, c] per coordinate, scaled by w = examples / maxExamples,
+ * and the count coordinate w·c is appended, so the whole vector has L2 norm at most S = sqrt(C² + c²).
+ * Every coordinate, the count included, then gets N(0, (z·S)²/m): a revealed sum of at least m
+ * contributors carries noise of standard deviation z·S whatever the example counts, which is the
+ * Gaussian mechanism the ledger charges. (Noising before weighting scales each share by w, and an
+ * exact count coordinate tells two rounds' sums apart by one person's rows.)
+ */
+export function privatizeWeightedUpdate(update: ArrayLike<number>, examples: number, p: WeightedNoise, random?: (bytes: number) => Uint8Array): Float64Array {
+  check(p);
+  if (!(p.maxExamples > 0 && Number.isFinite(p.maxExamples))) throw new TroveError('INVALID_INPUT', 'The maximum example count must be positive.');
+  if (!(p.clipRange > 0 && Number.isFinite(p.clipRange))) throw new TroveError('INVALID_INPUT', 'The clip range must be positive.');
+  if (!(examples >= 0 && Number.isFinite(examples))) throw new TroveError('INVALID_INPUT', 'The example count must be a non-negative number.', { examples });
+  const w = Math.min(examples, p.maxExamples) / p.maxExamples;
+  const { clipped } = clipL2(update, p.clipNorm);
+  const d = clipped.length;
+  const out = new Float64Array(d + 1);
+  for (let i = 0; i < d; i++) out[i] = w * Math.max(-p.clipRange, Math.min(p.clipRange, clipped[i] as number));
+  out[d] = w * p.clipRange;
+  const sd = (p.noiseMultiplier * weightedSensitivity(p)) / Math.sqrt(p.minContributors);
+  return gaussianNoise(d + 1, sd, out, random);
 }

@@ -86,7 +86,7 @@ export const enrollResponseSchema = z
 export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
 
 export const JOB_STATES = ['enrolling', 'running', 'finished', 'cancelled'] as const;
-export const ROUND_STAGES = ['advertise-keys', 'share-keys', 'collect-masked-inputs', 'unmask', 'closing', 'closed', 'aborted'] as const;
+export const ROUND_STAGES = ['advertise-keys', 'share-keys', 'collect-masked-inputs', 'consistency-check', 'unmask', 'closing', 'closed', 'aborted'] as const;
 
 export const roundSummarySchema = z
   .object({

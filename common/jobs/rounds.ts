@@ -2,9 +2,24 @@
 // round. The coordinator proposes parameters; the app accepts only these, so a coordinator cannot
 // lower the survivor minimum the privacy promise rests on, or change the vector's shape.
 import { TroveError } from '../errors.js';
-import { recommendedNeighbourCount, recommendedRoundParams, ROUND_ID_BYTES, type RoundParams } from '../secagg/params.js';
+import { recommendedRoundParams, ROUND_ID_BYTES, type RoundParams } from '../secagg/params.js';
+import { neighbourhoodFor } from '../secagg/sizing.js';
 import { sodiumNow } from '../secagg/sodium.js';
 import { roundVectorLength, type JobDocument } from './document.js';
+
+const MODEL_CONTEXT = 'trove/model/v1';
+
+/** BLAKE2b-256 of a model's weights as float32 little-endian, under a context (call after loadSodium). */
+export function modelHashOf(weights: Float32Array): Uint8Array {
+  const sodium = sodiumNow();
+  const bytes = new Uint8Array(4 * weights.length);
+  const view = new DataView(bytes.buffer);
+  weights.forEach((w, i) => view.setFloat32(4 * i, w, true));
+  const state = sodium.crypto_generichash_init(null, 32);
+  sodium.crypto_generichash_update(state, sodium.from_string(MODEL_CONTEXT));
+  sodium.crypto_generichash_update(state, bytes);
+  return sodium.crypto_generichash_final(state, 32);
+}
 
 /** 16 bytes naming round `round` of job `jobId` on chain `chainId` (BLAKE2b; call after loadSodium). */
 export function roundIdFor(chainId: string, jobId: string, round: number): Uint8Array {
@@ -13,13 +28,14 @@ export function roundIdFor(chainId: string, jobId: string, round: number): Uint8
 }
 
 /** The parameters of one round of a job with `clientCount` invited contributors. */
-export function roundParamsFor(doc: JobDocument, roundId: Uint8Array, clientCount: number): RoundParams {
+export function roundParamsFor(doc: JobDocument, roundId: Uint8Array, clientCount: number, modelHash: Uint8Array): RoundParams {
   return recommendedRoundParams({
+    modelHash,
     roundId,
     clientCount,
     vectorLength: roundVectorLength(doc),
     clipRange: doc.aggregation.clipRange,
-    minimumSurvivors: Math.min(clientCount, Math.max(doc.minContributors, Math.floor(recommendedNeighbourCount(clientCount) / 2) + 1)),
+    minimumSurvivors: Math.min(clientCount, Math.max(doc.minContributors, neighbourhoodFor(clientCount).threshold)),
     deadlines: doc.aggregation.deadlines,
   });
 }
@@ -28,8 +44,8 @@ export function roundParamsFor(doc: JobDocument, roundId: Uint8Array, clientCoun
  * Throws SECAGG_UNSAFE_REQUEST unless `proposed` is what roundParamsFor gives for this job, round
  * and roster size: the check a contributor runs before sending anything.
  */
-export function checkRoundParams(doc: JobDocument, proposed: RoundParams, expectedRoundId: Uint8Array): void {
-  const expected = roundParamsFor(doc, expectedRoundId, proposed.clientCount);
+export function checkRoundParams(doc: JobDocument, proposed: RoundParams, expectedRoundId: Uint8Array, servedModelHash: Uint8Array): void {
+  const expected = roundParamsFor(doc, expectedRoundId, proposed.clientCount, servedModelHash);
   const same =
     proposed.roundId.length === expected.roundId.length &&
     proposed.roundId.every((b, i) => b === expected.roundId[i]) &&
@@ -39,7 +55,9 @@ export function checkRoundParams(doc: JobDocument, proposed: RoundParams, expect
     proposed.vectorLength === expected.vectorLength &&
     proposed.clipRange === expected.clipRange &&
     proposed.quantizationBits === expected.quantizationBits &&
-    proposed.modulusBits === expected.modulusBits;
+    proposed.modulusBits === expected.modulusBits &&
+    proposed.modelHash.length === expected.modelHash.length &&
+    proposed.modelHash.every((b, i) => b === expected.modelHash[i]);
   if (!same) {
     throw new TroveError('SECAGG_UNSAFE_REQUEST', 'The coordinator proposed round settings that differ from the job you agreed to. Nothing was sent.', {
       proposed: { ...proposed, roundId: undefined },
@@ -47,5 +65,18 @@ export function checkRoundParams(doc: JobDocument, proposed: RoundParams, expect
   }
   if (proposed.clientCount < doc.minContributors) {
     throw new TroveError('SECAGG_UNSAFE_REQUEST', `The round invites ${proposed.clientCount} contributors, fewer than the job's minimum of ${doc.minContributors}. Nothing was sent.`);
+  }
+}
+
+/**
+ * Throws ROUND_LIMIT_REACHED for a round index at or past the job's number of rounds: the privacy
+ * cost a contributor was charged covers `doc.rounds` releases and no more.
+ */
+export function checkRoundIndex(doc: JobDocument, round: number): void {
+  if (!Number.isInteger(round) || round < 0 || round >= doc.rounds) {
+    throw new TroveError('ROUND_LIMIT_REACHED', `The coordinator invited you to round ${round + 1} of a job that has ${doc.rounds} rounds. Nothing was sent.`, {
+      round,
+      rounds: doc.rounds,
+    });
   }
 }

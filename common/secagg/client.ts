@@ -5,9 +5,12 @@
 //   setup                  <- Setup            -> AdvertiseKeys (signed X25519 keys)
 //   advertise-keys         <- NeighbourKeys    -> EncryptedShares (Shamir shares for each neighbour)
 //   share-keys             <- ForwardedShares  -> MaskedInput (input + self-mask + pairwise masks)
-//   collect-masked-inputs  <- UnmaskRequest    -> UnmaskResponse (one kind of share per neighbour)
+//   collect-masked-inputs  <- ConsistencyRequest -> ConsistencySignature (signs the survivor set)
+//   consistency-check      <- UnmaskRequest    -> UnmaskResponse (one kind of share per neighbour,
+//                                                 once t neighbours signed the same set)
 //   done | aborted
 import { TroveError } from '../errors.js';
+import { checkSurvivorSet, signSurvivorSet, type SurvivorView } from './consistency.js';
 import { NeighbourGraph } from './graph.js';
 import { openShares, pairMaskKey, sealShares, selfMaskKey, signMessage, verifyMessage, type SigningKeyPair } from './keys.js';
 import { addMask, reduceModulo, subtractMask } from './mask.js';
@@ -19,11 +22,13 @@ import { stageIndex, type RoundStage } from './stages.js';
 import {
   decodeAbort,
   decodeAdvertiseKeys,
+  decodeConsistencyRequest,
   decodeForwardedShares,
   decodeNeighbourKeys,
   decodeSetup,
   decodeUnmaskRequest,
   encodeAdvertiseKeys,
+  encodeConsistencySignature,
   encodeEncryptedShares,
   encodeMaskedInput,
   encodeUnmaskResponse,
@@ -49,6 +54,34 @@ export interface SecAggClientOptions {
   input?: ArrayLike<number>;
   /** Checks the server's parameters against what the client agreed to; throw to refuse them. */
   acceptParams?: (params: RoundParams) => void;
+  /**
+   * The survivor-set check run before signing the set and before revealing any share. Always the
+   * default (checkSurvivorSet) in the product; tests replace it to show what it prevents.
+   */
+  checkSurvivors?: (view: SurvivorView) => void;
+  /**
+   * Clamp the input to the clip range before quantizing (the default). False for an input that
+   * already carries DP noise: clamping noise changes the mechanism the privacy ledger charged.
+   */
+  clampInput?: boolean;
+  /** BLAKE2b-256 of the model this client was served (modelHashOf); the round's Setup must name it. */
+  modelHash?: Uint8Array;
+  /**
+   * Compares a neighbour's signed model hash with this client's. Always the default in the product;
+   * tests replace it to show what it prevents.
+   */
+  checkNeighbourModel?: (ours: Uint8Array, theirs: Uint8Array, neighbour: number) => void;
+}
+
+/** Throws SECAGG_MODEL_MISMATCH unless a neighbour was served the same model as this client. */
+export function requireSameModel(ours: Uint8Array, theirs: Uint8Array, neighbour: number): void {
+  if (!sameBytes(ours, theirs)) {
+    throw new TroveError(
+      'SECAGG_MODEL_MISMATCH',
+      `Contributor ${neighbour} was served a different model from yours: the coordinator may be singling someone out. Nothing was sent.`,
+      { neighbour },
+    );
+  }
 }
 
 /** The message type that ends each waiting stage of the client. */
@@ -56,13 +89,15 @@ const AWAITED: Partial<Record<RoundStage, MessageType>> = {
   setup: MessageType.Setup,
   'advertise-keys': MessageType.NeighbourKeys,
   'share-keys': MessageType.ForwardedShares,
-  'collect-masked-inputs': MessageType.UnmaskRequest,
+  'collect-masked-inputs': MessageType.ConsistencyRequest,
+  'consistency-check': MessageType.UnmaskRequest,
 };
 const STAGE_ENDED_BY: Partial<Record<MessageType, RoundStage>> = {
   [MessageType.Setup]: 'setup',
   [MessageType.NeighbourKeys]: 'advertise-keys',
   [MessageType.ForwardedShares]: 'share-keys',
-  [MessageType.UnmaskRequest]: 'collect-masked-inputs',
+  [MessageType.ConsistencyRequest]: 'collect-masked-inputs',
+  [MessageType.UnmaskRequest]: 'consistency-check',
 };
 
 interface HeldShares {
@@ -89,6 +124,8 @@ export class SecAggClient {
   private readonly stream = new MaskStream();
   /** Pairwise mask keys with each neighbour that advertised keys. */
   private pairKeys = new Map<number, Uint8Array>();
+  /** The survivor set this client signed in the consistency check. */
+  private signedSurvivors: number[] | undefined;
 
   private constructor(private readonly options: SecAggClientOptions) {
     this.id = options.id;
@@ -158,6 +195,8 @@ export class SecAggClient {
         return this.onNeighbourKeys(message);
       case MessageType.ForwardedShares:
         return this.onForwardedShares(message);
+      case MessageType.ConsistencyRequest:
+        return this.onConsistencyRequest(message);
       case MessageType.UnmaskRequest:
         return this.onUnmaskRequest(message);
       default:
@@ -184,6 +223,14 @@ export class SecAggClient {
 
   private wipe(): void {
     const s = sodiumNow();
+    if (this.stageNow === 'aborted') {
+      // A client that leaves the round reveals nothing later: drop the shares it holds.
+      for (const held of this.held.values()) {
+        s.memzero(held.seedShare);
+        s.memzero(held.keyShare);
+      }
+      this.held.clear();
+    }
     if (this.selfMaskSeed) s.memzero(this.selfMaskSeed);
     if (this.maskKeys) s.memzero(this.maskKeys.privateKey);
     if (this.cipherKeys) s.memzero(this.cipherKeys.privateKey);
@@ -203,13 +250,16 @@ export class SecAggClient {
       throw new TroveError('INVALID_INPUT', `The round expects ${params.vectorLength} values, this client's update has ${this.input.length}.`);
     }
     this.options.acceptParams?.(params);
+    if (this.options.modelHash && !sameBytes(this.options.modelHash, params.modelHash)) {
+      throw new TroveError('SECAGG_MODEL_MISMATCH', 'The round names a different model from the one you were served. Nothing was sent.');
+    }
     const s = sodiumNow();
     this.params = params;
     this.graph = new NeighbourGraph(params);
     this.cipherKeys = s.crypto_box_keypair();
     this.maskKeys = s.crypto_box_keypair();
     this.stageNow = 'advertise-keys';
-    const body = encodeAdvertiseKeys(params.roundId, this.id, this.cipherKeys.publicKey, this.maskKeys.publicKey);
+    const body = encodeAdvertiseKeys(params.roundId, this.id, this.cipherKeys.publicKey, this.maskKeys.publicKey, params.modelHash);
     return signMessage(body, this.options.signingKeys.secretKey);
   }
 
@@ -226,6 +276,14 @@ export class SecAggClient {
       if (accepted.has(keys.sender)) throw new TroveError('SECAGG_REPLAY', `Client ${keys.sender}'s keys appear twice.`);
       verifyMessage(raw, this.options.roster[keys.sender], keys.sender);
       accepted.set(keys.sender, keys);
+    }
+    const checkModel = this.options.checkNeighbourModel ?? requireSameModel;
+    try {
+      for (const keys of accepted.values()) checkModel(params.modelHash, keys.modelHash, keys.sender);
+    } catch (err) {
+      // A coordinator that served two models learns nothing more from this client in this round.
+      this.abort(err instanceof Error ? err.message : String(err));
+      throw err;
     }
     if (accepted.size < params.threshold) this.abortBelowThreshold('neighbours advertised keys', accepted.size, params.threshold);
 
@@ -286,7 +344,7 @@ export class SecAggClient {
     const d = params.vectorLength;
     const masked = new Uint32Array(d);
     // Rounding noise from a keystream under a fresh random key: one call, no 4d-byte allocation.
-    this.stream.expand(randomBytes(32), d, (rounding) => quantizeInto(input, params, rounding, masked));
+    this.stream.expand(randomBytes(32), d, (rounding) => quantizeInto(input, params, rounding, masked, this.options.clampInput ?? true));
     addMask(masked, this.stream, selfMaskKey(seed, params.roundId, this.id));
     for (const peer of received.keys()) {
       const key = this.pairKeys.get(peer);
@@ -304,38 +362,49 @@ export class SecAggClient {
     return signMessage(encodeMaskedInput(params.roundId, this.id, masked), this.options.signingKeys.secretKey);
   }
 
+  /** Runs the survivor-set check; a failed check ends this client's part in the round. */
+  private checkSurvivors(view: Omit<SurvivorView, 'self' | 'roundId' | 'threshold' | 'minimumSurvivors' | 'holds' | 'isNeighbour'>): void {
+    const { params, graph } = this.requireParams();
+    const check = this.options.checkSurvivors ?? checkSurvivorSet;
+    try {
+      check({
+        ...view,
+        self: this.id,
+        roundId: params.roundId,
+        threshold: params.threshold,
+        minimumSurvivors: params.minimumSurvivors,
+        holds: new Set(this.held.keys()),
+        isNeighbour: (id) => graph.areNeighbours(this.id, id),
+      });
+    } catch (err) {
+      this.abort(err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+  }
+
+  private onConsistencyRequest(message: Uint8Array): Uint8Array {
+    const { params } = this.requireParams();
+    const { survivors } = decodeConsistencyRequest(message, params.clientCount);
+    this.checkSurvivors({ survivors });
+    this.signedSurvivors = survivors;
+    this.stageNow = 'consistency-check';
+    const setSignature = signSurvivorSet(params.roundId, survivors, this.options.signingKeys.secretKey);
+    return signMessage(encodeConsistencySignature(params.roundId, this.id, setSignature), this.options.signingKeys.secretKey);
+  }
+
   private onUnmaskRequest(message: Uint8Array): Uint8Array {
     const { params } = this.requireParams();
-    const { request } = decodeUnmaskRequest(message, params.neighbourCount);
-    const asked = new Map<number, ShareKind>();
-    const note = (id: number, kind: ShareKind): void => {
-      const earlier = asked.get(id) ?? this.revealed.get(id);
-      if (earlier !== undefined && earlier !== kind) {
-        throw new TroveError(
-          'SECAGG_UNSAFE_REQUEST',
-          `The server asked for both the self-mask share and the mask-key share of client ${id}; revealing both would expose its input.`,
-          { client: id },
-        );
-      }
-      if (asked.has(id)) throw malformed(`Client ${id} is listed twice in the unmask request.`);
-      if (!this.held.has(id)) {
-        throw new TroveError('SECAGG_NOT_NEIGHBOUR', `This client holds no shares of client ${id}.`, { client: id });
-      }
-      asked.set(id, kind);
-    };
-    for (const id of request.survivors) note(id, ShareKind.SelfMaskSeed);
-    for (const id of request.dropped) note(id, ShareKind.MaskKey);
-    // The client itself survived (it is being asked), so it counts among the survivors.
-    if (request.survivors.length + 1 > request.survivorCount || request.survivorCount > params.clientCount) {
-      throw malformed('The unmask request reports an impossible number of survivors.');
-    }
-    if (request.survivorCount < params.minimumSurvivors) {
-      this.abortBelowThreshold('clients survived', request.survivorCount, params.minimumSurvivors);
-    }
+    const { request } = decodeUnmaskRequest(message, params.clientCount, params.neighbourCount);
+    this.checkSurvivors({ survivors: request.survivors, signed: this.signedSurvivors ?? [], signatures: request.signatures, roster: this.options.roster });
+    // The client derives what to reveal from the one set it signed: the self-mask seed share of each
+    // neighbour named a survivor, the mask-key share of each other neighbour it holds shares of.
+    const named = new Set(request.survivors);
     const shares: RevealedShare[] = [];
-    for (const [owner, kind] of asked) {
-      const held = this.held.get(owner);
-      if (!held) continue;
+    for (const [owner, held] of [...this.held].sort((a, b) => a[0] - b[0])) {
+      const kind = named.has(owner) ? ShareKind.SelfMaskSeed : ShareKind.MaskKey;
+      if (this.revealed.has(owner) && this.revealed.get(owner) !== kind) {
+        throw new TroveError('SECAGG_UNSAFE_REQUEST', `Revealing client ${owner}'s other share would expose its input.`, { client: owner });
+      }
       this.revealed.set(owner, kind);
       shares.push({ owner, kind, share: kind === ShareKind.SelfMaskSeed ? held.seedShare : held.keyShare });
     }

@@ -2,6 +2,7 @@
 export { SecAggClient, type SecAggClientOptions } from './client.js';
 export { SecAggServer, type AggregateResult, type Outgoing } from './server.js';
 export { recommendedRoundParams, validateRoundParams, DEFAULT_DEADLINES, ROUND_ID_BYTES, type RoundParams, type StageDeadlines } from './params.js';
+export { neighbourhoodFor, DEFAULT_ASSUMPTIONS, type CollusionAssumptions, type Neighbourhood } from './sizing.js';
 export { generateSigningKeyPair, type SigningKeyPair } from './keys.js';
 export { NeighbourGraph } from './graph.js';
 export { quantizationErrorBound, quantizationStep } from './quantize.js';

@@ -2,8 +2,12 @@
 // graph and checks the same invariants from these, so a round cannot start with settings that
 // would overflow the modulus or let the server collect both kinds of shares of one client.
 import { TroveError } from '../errors.js';
+import { neighbourhoodFor, type CollusionAssumptions } from './sizing.js';
 
 export const ROUND_ID_BYTES = 16;
+export const MODEL_HASH_BYTES = 32;
+/** The model hash of a round that aggregates something other than a model update. */
+export const NO_MODEL = new Uint8Array(MODEL_HASH_BYTES);
 
 /** How long the server waits in each stage before it closes it with whoever has answered. */
 export interface StageDeadlines {
@@ -33,6 +37,11 @@ export interface RoundParams {
   /** m: sums are taken modulo 2^m (8..32; 32 by default). */
   modulusBits: number;
   deadlines: StageDeadlines;
+  /**
+   * BLAKE2b-256 of the model every client of the round trains from; each client signs the hash it
+   * was served into its key advert, and its neighbours refuse a different one.
+   */
+  modelHash: Uint8Array;
 }
 
 export const DEFAULT_DEADLINES: StageDeadlines = {
@@ -79,6 +88,7 @@ export function validateRoundParams(p: RoundParams): RoundParams {
       modulusBits: p.modulusBits,
     });
   }
+  if (!(p.modelHash instanceof Uint8Array) || p.modelHash.length !== MODEL_HASH_BYTES) throw invalid(`A model hash must be ${MODEL_HASH_BYTES} bytes.`);
   const d = p.deadlines;
   for (const key of ['advertiseKeysMs', 'shareKeysMs', 'collectMaskedInputsMs', 'unmaskMs'] as const) {
     if (!isCount(d?.[key], 1, 0xffffffff)) throw invalid(`The ${key} deadline must be a positive number of milliseconds.`);
@@ -86,16 +96,10 @@ export function validateRoundParams(p: RoundParams): RoundParams {
   return p;
 }
 
-/** k for n clients: about 3 log2 n, even, or n - 1 (full SecAgg) once that is no larger. */
-export function recommendedNeighbourCount(n: number): number {
-  const even = 2 * Math.ceil((3 * Math.log2(Math.max(n, 2))) / 2);
-  return even >= n - 1 ? n - 1 : even;
-}
-
 /**
- * Parameters with defaults suited to n clients: k grows with log2(n) (SecAgg+), t is just over
- * k/2 (the most dropouts a neighbourhood can survive while 2t > k), and the quantization uses
- * as many bits as the modulus allows for n clients.
+ * Parameters with defaults suited to n clients: k and t sized for the stated collusion and dropout
+ * assumptions (sizing.ts, after Bell et al. 2020), and the quantization uses as many bits as the
+ * modulus allows for n clients. A caller that fixes k alone gets t = floor(k/2) + 1.
  */
 export function recommendedRoundParams(options: {
   roundId: Uint8Array;
@@ -108,11 +112,14 @@ export function recommendedRoundParams(options: {
   quantizationBits?: number;
   modulusBits?: number;
   deadlines?: Partial<StageDeadlines>;
+  assumptions?: CollusionAssumptions;
+  modelHash?: Uint8Array;
 }): RoundParams {
   const n = options.clientCount;
   const modulusBits = options.modulusBits ?? 32;
-  const k = options.neighbourCount ?? recommendedNeighbourCount(n);
-  const threshold = options.threshold ?? Math.floor(k / 2) + 1;
+  const sized = options.neighbourCount === undefined ? neighbourhoodFor(n, options.assumptions) : undefined;
+  const k = options.neighbourCount ?? sized?.neighbourCount ?? n - 1;
+  const threshold = options.threshold ?? sized?.threshold ?? Math.floor(k / 2) + 1;
   const maxBits = Math.floor(Math.log2((2 ** modulusBits - 1) / n + 1));
   const params: RoundParams = {
     roundId: options.roundId,
@@ -122,9 +129,11 @@ export function recommendedRoundParams(options: {
     minimumSurvivors: options.minimumSurvivors ?? threshold,
     vectorLength: options.vectorLength,
     clipRange: options.clipRange,
-    quantizationBits: options.quantizationBits ?? Math.min(maxBits, modulusBits - 1, 24),
+    // Two bits below the most n clients allow: a noised sum may run past n clipped inputs' range.
+    quantizationBits: options.quantizationBits ?? Math.max(1, Math.min(maxBits - 2, modulusBits - 1, 24)),
     modulusBits,
     deadlines: { ...DEFAULT_DEADLINES, ...options.deadlines },
+    modelHash: options.modelHash ?? NO_MODEL,
   };
   return validateRoundParams(params);
 }

@@ -6,6 +6,8 @@ import { TroveError } from '../errors.js';
 export interface QuantizationSettings {
   clipRange: number;
   quantizationBits: number;
+  /** m of the modulus 2^m the sum is taken in (32 when absent). */
+  modulusBits?: number;
 }
 
 /** The size of one quantization step. */
@@ -20,9 +22,11 @@ export function quantizationErrorBound(s: QuantizationSettings, count: number): 
 
 /**
  * Clips and quantizes `input` into `out` (Uint32 words). `random` holds one uniform 32-bit word
- * per coordinate for stochastic rounding.
+ * per coordinate for stochastic rounding. With `clamp` false (an input that already carries DP
+ * noise, which clamping would distort) a value outside [-c, c] is encoded as it is, modulo 2^m;
+ * dequantizeSum then decodes the sum exactly unless it leaves the modulus's range.
  */
-export function quantizeInto(input: ArrayLike<number>, s: QuantizationSettings, random: Uint32Array, out: Uint32Array): Uint32Array {
+export function quantizeInto(input: ArrayLike<number>, s: QuantizationSettings, random: Uint32Array, out: Uint32Array, clamp = true): Uint32Array {
   const d = input.length;
   if (out.length !== d || random.length < d) throw new Error('quantize: length mismatch');
   const c = s.clipRange;
@@ -31,10 +35,13 @@ export function quantizeInto(input: ArrayLike<number>, s: QuantizationSettings, 
   for (let i = 0; i < d; i++) {
     let x = input[i] as number;
     if (x !== x) notANumber(i);
-    if (x > c) x = c;
-    else if (x < -c) x = -c;
+    if (clamp) {
+      if (x > c) x = c;
+      else if (x < -c) x = -c;
+    } else if (!Number.isFinite(x)) notANumber(i);
     let q = Math.floor((x + c) * scale + (random[i] as number) * 2.3283064365386963e-10);
-    if (q > levels) q = levels;
+    if (clamp && q > levels) q = levels;
+    // A negative q is stored as its value modulo 2^32, which the modulus 2^m divides.
     out[i] = q;
   }
   return out;
@@ -44,11 +51,21 @@ function notANumber(index: number): never {
   throw new TroveError('INVALID_INPUT', 'The update contains a value that is not a number.', { index });
 }
 
-/** Decodes a sum of `count` quantized vectors (taken modulo 2^modulusBits) back to floats. */
+/**
+ * Decodes a sum of `count` quantized vectors (taken modulo 2^m) back to floats, centred: the
+ * result is exact for any sum within half the modulus of the offset count·(2^b - 1)/2, which
+ * covers every sum of clamped inputs and leaves room for noise (recommendedRoundParams keeps two
+ * spare bits).
+ */
 export function dequantizeSum(sum: Uint32Array, s: QuantizationSettings, count: number): Float64Array {
   const step = quantizationStep(s);
-  const offset = count * s.clipRange;
+  const modulus = 2 ** (s.modulusBits ?? 32);
+  const centre = (count * (2 ** s.quantizationBits - 1)) / 2;
   const out = new Float64Array(sum.length);
-  for (let i = 0; i < sum.length; i++) out[i] = (sum[i] as number) * step - offset;
+  for (let i = 0; i < sum.length; i++) {
+    let diff = ((((sum[i] as number) - centre) % modulus) + modulus) % modulus;
+    if (diff >= modulus / 2) diff -= modulus;
+    out[i] = diff * step;
+  }
   return out;
 }

@@ -4,11 +4,13 @@
 //
 //   advertise-keys         collect signed keys          -> NeighbourKeys to each client
 //   share-keys             collect encrypted shares     -> ForwardedShares to each client
-//   collect-masked-inputs  add masked inputs to the sum -> UnmaskRequest to each survivor
+//   collect-masked-inputs  add masked inputs to the sum -> ConsistencyRequest (the survivor set) to each survivor
+//   consistency-check      collect signatures on the set -> UnmaskRequest (set + neighbours' signatures) to each signer
 //   unmask                 collect revealed shares      -> result (or Abort below the threshold)
 //
 // Time is passed in (`now`, milliseconds): the library has no timers and no transport.
 import { TroveError } from '../errors.js';
+import { verifySurvivorSignature } from './consistency.js';
 import { NeighbourGraph } from './graph.js';
 import { pairMaskKey, selfMaskKey, verifyMessage } from './keys.js';
 import { addMask, addVector, reduceModulo, subtractMask } from './mask.js';
@@ -19,10 +21,12 @@ import { loadSodium, MaskStream, sodiumNow } from './sodium.js';
 import { STAGE_OF_MESSAGE, stageIndex, type RoundStage } from './stages.js';
 import {
   decodeAdvertiseKeys,
+  decodeConsistencySignature,
   decodeEncryptedShares,
   decodeMaskedInput,
   decodeUnmaskResponse,
   encodeAbort,
+  encodeConsistencyRequest,
   encodeForwardedShares,
   encodeNeighbourKeys,
   encodeSetup,
@@ -33,6 +37,7 @@ import {
   ShareKind,
   type AdvertisedKeys,
   type ShareEnvelope,
+  type SurvivorSignature,
 } from './wire.js';
 
 export interface Outgoing {
@@ -55,6 +60,7 @@ const COLLECTING: Partial<Record<RoundStage, MessageType>> = {
   'advertise-keys': MessageType.AdvertiseKeys,
   'share-keys': MessageType.EncryptedShares,
   'collect-masked-inputs': MessageType.MaskedInput,
+  'consistency-check': MessageType.ConsistencySignature,
   unmask: MessageType.UnmaskResponse,
 };
 
@@ -80,6 +86,8 @@ export class SecAggServer {
   /** U3: clients whose masked input is in the sum. */
   private survivors: number[] = [];
   private droppedAfterSharing: number[] = [];
+  /** Survivors' signatures over the survivor set. */
+  private readonly setSignatures = new Map<number, Uint8Array>();
   private readonly requested = new Map<number, Map<number, ShareKind>>();
   private readonly seedShares = new Map<number, SharePoint[]>();
   private readonly keyShares = new Map<number, SharePoint[]>();
@@ -154,6 +162,8 @@ export class SecAggServer {
           return this.closeShareKeys(now);
         case 'collect-masked-inputs':
           return this.closeCollectMaskedInputs(now);
+        case 'consistency-check':
+          return this.closeConsistencyCheck(now);
         case 'unmask':
           this.closeUnmask();
           return [];
@@ -200,6 +210,8 @@ export class SecAggServer {
         return this.onEncryptedShares(message, sender);
       case MessageType.MaskedInput:
         return this.onMaskedInput(message, sender);
+      case MessageType.ConsistencySignature:
+        return this.onConsistencySignature(message, sender);
       case MessageType.UnmaskResponse:
         return this.onUnmaskResponse(message, sender);
       default:
@@ -221,6 +233,8 @@ export class SecAggServer {
         return this.shares.has(sender);
       case MessageType.MaskedInput:
         return this.maskedFrom.has(sender);
+      case MessageType.ConsistencySignature:
+        return this.setSignatures.has(sender);
       case MessageType.UnmaskResponse:
         return this.responded.has(sender);
       default:
@@ -233,7 +247,7 @@ export class SecAggServer {
     this.expected = new Set(expected);
     const d = this.params.deadlines;
     const span =
-      stage === 'advertise-keys' ? d.advertiseKeysMs : stage === 'share-keys' ? d.shareKeysMs : stage === 'collect-masked-inputs' ? d.collectMaskedInputsMs : d.unmaskMs;
+      stage === 'advertise-keys' ? d.advertiseKeysMs : stage === 'share-keys' ? d.shareKeysMs : stage === 'collect-masked-inputs' ? d.collectMaskedInputsMs : d.unmaskMs; // the consistency check shares the unmask deadline
     this.deadline = now + span;
   }
 
@@ -328,23 +342,42 @@ export class SecAggServer {
     this.survivors = [...this.maskedFrom].sort((a, b) => a - b);
     this.requireAtLeast('clients sent masked inputs', this.survivors.length, Math.max(this.params.threshold, this.params.minimumSurvivors));
     this.droppedAfterSharing = this.shared.filter((id) => !this.maskedFrom.has(id));
-    const out: Outgoing[] = [];
-    for (const id of this.survivors) {
-      // Only neighbours that shared with `id` (U2) are asked about; a client that shared is
-      // asked about either as a survivor or as dropped, never both.
-      const sharedNeighbours = this.graph.neighbours(id).filter((v) => this.shares.has(v));
-      const survivors = sharedNeighbours.filter((v) => this.maskedFrom.has(v));
-      const dropped = sharedNeighbours.filter((v) => !this.maskedFrom.has(v));
-      const asked = new Map<number, ShareKind>();
-      for (const v of survivors) asked.set(v, ShareKind.SelfMaskSeed);
-      for (const v of dropped) asked.set(v, ShareKind.MaskKey);
-      this.requested.set(id, asked);
-      out.push({
-        to: id,
-        message: encodeUnmaskRequest(this.params.roundId, id, { survivorCount: this.survivors.length, survivors, dropped }),
-      });
+    const out = this.survivors.map((id) => ({ to: id, message: encodeConsistencyRequest(this.params.roundId, id, this.survivors) }));
+    this.enter('consistency-check', now, this.survivors);
+    return out;
+  }
+
+  // --- consistency-check --------------------------------------------------------------------------
+
+  private onConsistencySignature(message: Uint8Array, sender: number): void {
+    const { setSignature } = decodeConsistencySignature(message);
+    verifyMessage(message, this.roster[sender], sender);
+    if (!verifySurvivorSignature(this.params.roundId, this.survivors, setSignature, this.roster[sender])) {
+      throw new TroveError('SECAGG_BAD_SIGNATURE', `Client ${sender} did not sign the survivor set it was sent.`, { sender });
     }
-    this.enter('unmask', now, this.survivors);
+    this.setSignatures.set(sender, setSignature);
+    this.expected.delete(sender);
+  }
+
+  private closeConsistencyCheck(now: number): Outgoing[] {
+    const signers = [...this.setSignatures.keys()].sort((a, b) => a - b);
+    this.requireAtLeast('survivors signed the survivor set', signers.length, this.params.threshold);
+    const out: Outgoing[] = [];
+    for (const id of signers) {
+      // Only neighbours that shared with `id` (U2) are asked about: those in the survivor set for
+      // their self-mask seed, the others for their mask key. The client derives the same split.
+      const asked = new Map<number, ShareKind>();
+      for (const v of this.graph.neighbours(id)) {
+        if (this.shares.has(v)) asked.set(v, this.maskedFrom.has(v) ? ShareKind.SelfMaskSeed : ShareKind.MaskKey);
+      }
+      this.requested.set(id, asked);
+      const signatures: SurvivorSignature[] = this.graph
+        .neighbours(id)
+        .filter((v) => this.setSignatures.has(v))
+        .map((v) => ({ signer: v, signature: this.setSignatures.get(v) ?? new Uint8Array(0) }));
+      out.push({ to: id, message: encodeUnmaskRequest(this.params.roundId, id, { survivors: this.survivors, signatures }) });
+    }
+    this.enter('unmask', now, signers);
     return out;
   }
 

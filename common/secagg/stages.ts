@@ -1,7 +1,7 @@
 // The named stages of a round, in order, shared by the client and server state machines.
 import { MessageType } from './wire.js';
 
-export const STAGES = ['setup', 'advertise-keys', 'share-keys', 'collect-masked-inputs', 'unmask', 'done', 'aborted'] as const;
+export const STAGES = ['setup', 'advertise-keys', 'share-keys', 'collect-masked-inputs', 'consistency-check', 'unmask', 'done', 'aborted'] as const;
 export type RoundStage = (typeof STAGES)[number];
 
 /** The stage in which each message type is sent. */
@@ -15,6 +15,8 @@ export const STAGE_OF_MESSAGE: Record<MessageType, RoundStage> = {
   [MessageType.UnmaskRequest]: 'unmask',
   [MessageType.UnmaskResponse]: 'unmask',
   [MessageType.Abort]: 'aborted',
+  [MessageType.ConsistencyRequest]: 'consistency-check',
+  [MessageType.ConsistencySignature]: 'consistency-check',
 };
 
 export function stageIndex(stage: RoundStage): number {

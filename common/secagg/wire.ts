@@ -3,7 +3,7 @@
 // 64-byte Ed25519 signature by the client's roster key over BLAKE2b-512 of everything before it.
 //
 //   offset  size  field
-//   0       1     version (1)
+//   0       1     version (2, since the consistency check)
 //   1       1     type (MessageType)
 //   2       2     reserved, zero
 //   4       16    round id
@@ -12,11 +12,11 @@
 // Decoders check every length and count against the round's parameters before reading, and throw
 // SECAGG_MALFORMED for anything they cannot parse exactly.
 import { TroveError } from '../errors.js';
-import { ROUND_ID_BYTES, type RoundParams } from './params.js';
+import { MODEL_HASH_BYTES, ROUND_ID_BYTES, type RoundParams } from './params.js';
 import { SHARE_BYTES } from './shamir.js';
 import { wordsFromBytes, writeWords } from './sodium.js';
 
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 export const HEADER_BYTES = 24;
 export const SIGNATURE_BYTES = 64;
 export const PUBLIC_KEY_BYTES = 32;
@@ -36,10 +36,14 @@ export enum MessageType {
   UnmaskRequest = 7,
   UnmaskResponse = 8,
   Abort = 9,
+  ConsistencyRequest = 10,
+  ConsistencySignature = 11,
 }
 
-export const ADVERTISE_KEYS_BYTES = HEADER_BYTES + 2 * PUBLIC_KEY_BYTES + SIGNATURE_BYTES;
-const SETUP_BODY_BYTES = 4 * 4 + 4 + 2 + 2 + 8 + 4 * 4;
+const LAST_MESSAGE_TYPE = MessageType.ConsistencySignature;
+
+export const ADVERTISE_KEYS_BYTES = HEADER_BYTES + 2 * PUBLIC_KEY_BYTES + MODEL_HASH_BYTES + SIGNATURE_BYTES;
+const SETUP_BODY_BYTES = 4 * 4 + 4 + 2 + 2 + 8 + 4 * 4 + MODEL_HASH_BYTES;
 
 export interface Header {
   version: number;
@@ -78,7 +82,7 @@ export function readHeader(bytes: Uint8Array): Header {
   const version = view.getUint8(0);
   if (version !== WIRE_VERSION) throw malformed(`Unsupported message version ${version}.`, { version });
   const type = view.getUint8(1);
-  if (type < MessageType.Setup || type > MessageType.Abort) throw malformed(`Unknown message type ${type}.`, { type });
+  if (type < MessageType.Setup || type > LAST_MESSAGE_TYPE) throw malformed(`Unknown message type ${type}.`, { type });
   if (view.getUint16(2, true) !== 0) throw malformed('Reserved header bits are set.');
   return { version, type, roundId: bytes.subarray(4, 4 + ROUND_ID_BYTES), party: view.getUint32(20, true) };
 }
@@ -119,6 +123,7 @@ export function encodeSetup(p: RoundParams, recipient: number): Uint8Array {
     view.setUint32(o, v, true);
     o += 4;
   }
+  bytes.set(p.modelHash, o);
   return bytes;
 }
 
@@ -145,6 +150,7 @@ export function decodeSetup(bytes: Uint8Array): { header: Header; params: RoundP
   const clipRange = view.getFloat64(o, true);
   o += 8;
   const deadlines = { advertiseKeysMs: u32(), shareKeysMs: u32(), collectMaskedInputsMs: u32(), unmaskMs: u32() };
+  const modelHash = bytes.slice(o, o + MODEL_HASH_BYTES);
   return {
     header,
     params: {
@@ -158,6 +164,7 @@ export function decodeSetup(bytes: Uint8Array): { header: Header; params: RoundP
       quantizationBits,
       modulusBits,
       deadlines,
+      modelHash,
     },
   };
 }
@@ -170,15 +177,18 @@ export interface AdvertisedKeys {
   cipherPublicKey: Uint8Array;
   /** X25519 key whose agreements seed the pairwise masks. */
   maskPublicKey: Uint8Array;
+  /** The hash of the model the sender was served. */
+  modelHash: Uint8Array;
   /** The whole signed message, as forwarded to neighbours. */
   raw: Uint8Array;
 }
 
 /** Builds the unsigned body; `sign` appends the signature. */
-export function encodeAdvertiseKeys(roundId: Uint8Array, sender: number, cipherPublicKey: Uint8Array, maskPublicKey: Uint8Array): Uint8Array {
+export function encodeAdvertiseKeys(roundId: Uint8Array, sender: number, cipherPublicKey: Uint8Array, maskPublicKey: Uint8Array, modelHash: Uint8Array): Uint8Array {
   const { bytes } = allocate(ADVERTISE_KEYS_BYTES, MessageType.AdvertiseKeys, roundId, sender);
   bytes.set(cipherPublicKey, HEADER_BYTES);
   bytes.set(maskPublicKey, HEADER_BYTES + PUBLIC_KEY_BYTES);
+  bytes.set(modelHash, HEADER_BYTES + 2 * PUBLIC_KEY_BYTES);
   return bytes;
 }
 
@@ -192,6 +202,7 @@ export function decodeAdvertiseKeys(bytes: Uint8Array): { header: Header; keys: 
       sender: header.party,
       cipherPublicKey: bytes.slice(HEADER_BYTES, HEADER_BYTES + PUBLIC_KEY_BYTES),
       maskPublicKey: bytes.slice(HEADER_BYTES + PUBLIC_KEY_BYTES, HEADER_BYTES + 2 * PUBLIC_KEY_BYTES),
+      modelHash: bytes.slice(HEADER_BYTES + 2 * PUBLIC_KEY_BYTES, HEADER_BYTES + 2 * PUBLIC_KEY_BYTES + MODEL_HASH_BYTES),
       raw: bytes,
     },
   };
@@ -293,38 +304,106 @@ export function decodeMaskedInput(bytes: Uint8Array, vectorLength: number): { he
   return { header, masked: wordsFromBytes(bytes, vectorLength, HEADER_BYTES + 4) };
 }
 
-// --- UnmaskRequest (server -> client) ------------------------------------------------------------
+// --- ConsistencyRequest (server -> client) and ConsistencySignature (client -> server) -----------
 
-export interface UnmaskRequest {
-  /** How many clients' masked inputs the server holds in all. */
-  survivorCount: number;
-  /** Neighbours whose masked input arrived: the server asks for their self-mask seed shares. */
-  survivors: number[];
-  /** Neighbours that dropped after sharing keys: the server asks for their mask-key shares. */
-  dropped: number[];
+/** Reads `count` client ids at `offset`; they must be strictly increasing and below `clientCount`. */
+function readIds(view: DataView, offset: number, count: number, clientCount: number, what: string): number[] {
+  const ids: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = view.getUint32(offset + 4 * i, true);
+    if (id >= clientCount) throw malformed(`${what} names client ${id}, who is not invited.`, { id });
+    if (i > 0 && id <= (ids[i - 1] as number)) throw malformed(`${what} must list clients once each, in increasing order.`);
+    ids.push(id);
+  }
+  return ids;
 }
 
-export function encodeUnmaskRequest(roundId: Uint8Array, recipient: number, r: UnmaskRequest): Uint8Array {
-  const n = r.survivors.length + r.dropped.length;
-  const { bytes, view } = allocate(HEADER_BYTES + 12 + 4 * n, MessageType.UnmaskRequest, roundId, recipient);
-  view.setUint32(HEADER_BYTES, r.survivorCount, true);
-  view.setUint32(HEADER_BYTES + 4, r.survivors.length, true);
-  view.setUint32(HEADER_BYTES + 8, r.dropped.length, true);
-  [...r.survivors, ...r.dropped].forEach((id, i) => view.setUint32(HEADER_BYTES + 12 + 4 * i, id, true));
+/** The survivor set U3: every client whose masked input is in the sum, in increasing order. */
+export function encodeConsistencyRequest(roundId: Uint8Array, recipient: number, survivors: readonly number[]): Uint8Array {
+  const { bytes, view } = allocate(HEADER_BYTES + 4 + 4 * survivors.length, MessageType.ConsistencyRequest, roundId, recipient);
+  view.setUint32(HEADER_BYTES, survivors.length, true);
+  survivors.forEach((id, i) => view.setUint32(HEADER_BYTES + 4 + 4 * i, id, true));
   return bytes;
 }
 
-export function decodeUnmaskRequest(bytes: Uint8Array, maxEntries: number): { header: Header; request: UnmaskRequest } {
+export function decodeConsistencyRequest(bytes: Uint8Array, clientCount: number): { header: Header; survivors: number[] } {
   const header = readHeader(bytes);
-  if (bytes.length < HEADER_BYTES + 12) throw malformed('An unmask request is truncated.');
+  if (bytes.length < HEADER_BYTES + 4) throw malformed('A consistency request is truncated.');
   const view = viewOf(bytes);
-  const survivorCount = view.getUint32(HEADER_BYTES, true);
-  const s = readCount(view, HEADER_BYTES + 4, maxEntries, 'An unmask request');
-  const d = readCount(view, HEADER_BYTES + 8, maxEntries, 'An unmask request');
-  expectLength(bytes, HEADER_BYTES + 12 + 4 * (s + d), 'An unmask request');
-  const ids: number[] = [];
-  for (let i = 0; i < s + d; i++) ids.push(view.getUint32(HEADER_BYTES + 12 + 4 * i, true));
-  return { header, request: { survivorCount, survivors: ids.slice(0, s), dropped: ids.slice(s) } };
+  const count = readCount(view, HEADER_BYTES, clientCount, 'A consistency request');
+  expectLength(bytes, HEADER_BYTES + 4 + 4 * count, 'A consistency request');
+  return { header, survivors: readIds(view, HEADER_BYTES + 4, count, clientCount, 'A consistency request') };
+}
+
+export const CONSISTENCY_SIGNATURE_BYTES = HEADER_BYTES + SIGNATURE_BYTES + SIGNATURE_BYTES;
+
+/** The sender's signature over the survivor set, then (by signMessage) over the message. */
+export function encodeConsistencySignature(roundId: Uint8Array, sender: number, setSignature: Uint8Array): Uint8Array {
+  const { bytes } = allocate(CONSISTENCY_SIGNATURE_BYTES, MessageType.ConsistencySignature, roundId, sender);
+  bytes.set(setSignature, HEADER_BYTES);
+  return bytes;
+}
+
+export function decodeConsistencySignature(bytes: Uint8Array): { header: Header; setSignature: Uint8Array } {
+  const header = readHeader(bytes);
+  expectLength(bytes, CONSISTENCY_SIGNATURE_BYTES, 'A consistency signature');
+  return { header, setSignature: bytes.slice(HEADER_BYTES, HEADER_BYTES + SIGNATURE_BYTES) };
+}
+
+// --- UnmaskRequest (server -> client) ------------------------------------------------------------
+
+export interface SurvivorSignature {
+  signer: number;
+  signature: Uint8Array;
+}
+
+export interface UnmaskRequest {
+  /**
+   * The survivor set U3 the recipient signed. The recipient reveals the self-mask seed share of
+   * each neighbour in it and the mask-key share of each neighbour not in it: it derives both
+   * lists itself, so the server cannot ask different neighbours different things about one client
+   * without also showing them different sets.
+   */
+  survivors: number[];
+  /** Signatures over that same set by the recipient's neighbours in it. */
+  signatures: SurvivorSignature[];
+}
+
+const SURVIVOR_SIGNATURE_BYTES = 4 + SIGNATURE_BYTES;
+
+export function encodeUnmaskRequest(roundId: Uint8Array, recipient: number, r: UnmaskRequest): Uint8Array {
+  const s = r.survivors.length;
+  const length = HEADER_BYTES + 4 + 4 * s + 4 + r.signatures.length * SURVIVOR_SIGNATURE_BYTES;
+  const { bytes, view } = allocate(length, MessageType.UnmaskRequest, roundId, recipient);
+  view.setUint32(HEADER_BYTES, s, true);
+  r.survivors.forEach((id, i) => view.setUint32(HEADER_BYTES + 4 + 4 * i, id, true));
+  let o = HEADER_BYTES + 4 + 4 * s;
+  view.setUint32(o, r.signatures.length, true);
+  o += 4;
+  for (const sig of r.signatures) {
+    view.setUint32(o, sig.signer, true);
+    bytes.set(sig.signature, o + 4);
+    o += SURVIVOR_SIGNATURE_BYTES;
+  }
+  return bytes;
+}
+
+export function decodeUnmaskRequest(bytes: Uint8Array, clientCount: number, neighbourCount: number): { header: Header; request: UnmaskRequest } {
+  const header = readHeader(bytes);
+  if (bytes.length < HEADER_BYTES + 8) throw malformed('An unmask request is truncated.');
+  const view = viewOf(bytes);
+  const s = readCount(view, HEADER_BYTES, clientCount, 'An unmask request');
+  if (bytes.length < HEADER_BYTES + 8 + 4 * s) throw malformed('An unmask request is truncated.');
+  const survivors = readIds(view, HEADER_BYTES + 4, s, clientCount, 'An unmask request');
+  const at = HEADER_BYTES + 4 + 4 * s;
+  const c = readCount(view, at, neighbourCount, 'An unmask request');
+  expectLength(bytes, at + 4 + c * SURVIVOR_SIGNATURE_BYTES, 'An unmask request');
+  const signatures: SurvivorSignature[] = [];
+  for (let i = 0; i < c; i++) {
+    const o = at + 4 + i * SURVIVOR_SIGNATURE_BYTES;
+    signatures.push({ signer: view.getUint32(o, true), signature: bytes.slice(o + 4, o + SURVIVOR_SIGNATURE_BYTES) });
+  }
+  return { header, request: { survivors, signatures } };
 }
 
 // --- UnmaskResponse (client -> server) -----------------------------------------------------------

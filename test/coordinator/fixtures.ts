@@ -11,7 +11,7 @@ import { CoordinatorClient, fromHex, toHex } from '../../common/jobs/client.js';
 import type { JobDocument, JobDocumentInput } from '../../common/jobs/document.js';
 import type { EnrollRequest } from '../../common/jobs/protocol.js';
 import { enrollmentRequest } from '../../common/jobs/enrollment.js';
-import { checkRoundParams, roundIdFor } from '../../common/jobs/rounds.js';
+import { checkRoundParams, modelHashOf, roundIdFor } from '../../common/jobs/rounds.js';
 import { weightedInput } from '../../common/secagg/fedavg.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../common/secagg/keys.js';
 import { SecAggClient } from '../../common/secagg/client.js';
@@ -208,7 +208,8 @@ export class Contributor {
       roster: info.roster.map(fromHex),
       roundId: fromHex(info.roundId),
       input,
-      acceptParams: (p) => checkRoundParams(doc, p, expectedRoundId),
+      acceptParams: (p) => checkRoundParams(doc, p, expectedRoundId, modelHashOf(model)),
+      modelHash: modelHashOf(model),
     });
     let after = 0;
     for (;;) {

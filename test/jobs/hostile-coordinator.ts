@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Wallet } from 'ethers';
 import type { JobDocument } from '../../common/jobs/document.js';
-import { roundIdFor, roundParamsFor } from '../../common/jobs/rounds.js';
+import { modelHashOf, roundIdFor, roundParamsFor } from '../../common/jobs/rounds.js';
 import { parameterCountOf } from '../../common/jobspec.js';
 import { generateSigningKeyPair } from '../../common/secagg/keys.js';
 import type { RoundParams } from '../../common/secagg/params.js';
@@ -78,7 +78,7 @@ export class HostileCoordinator {
   private roundFor(appKeyHex: string): NonNullable<HostileCoordinator['setup']> {
     const roundId = roundIdFor(HOSTILE_CHAIN, HOSTILE_JOB, 0);
     const roster = [appKeyHex, ...[1, 2].map(() => Buffer.from(generateSigningKeyPair().publicKey).toString('hex'))];
-    const honest = roundParamsFor(this.doc, roundId, roster.length);
+    const honest = roundParamsFor(this.doc, roundId, roster.length, modelHashOf(new Float32Array(parameterCountOf(this.doc.training.model))));
     const params = this.hostility.setupParams ? this.hostility.setupParams(honest) : honest;
     return { roster, roundId: Buffer.from(roundId).toString('hex'), message: encodeSetup(params, 0) };
   }

@@ -145,7 +145,7 @@ describe('taking part in rounds with the real coordinator', () => {
     await rig.runner.settled();
 
     expect(peerOutcomes.map((o) => o.stage)).toEqual(['done', 'done']);
-    expect(requests.filter((r) => r.startsWith('POST'))).toHaveLength(4); // keys, shares, masked vector, unmasking shares
+    expect(requests.filter((r) => r.startsWith('POST'))).toHaveLength(5); // keys, shares, masked vector, signed survivor set, unmasking shares
     expect(rig.runner.status(jobId).rounds[0]).toMatchObject({ stage: 'closed', invited: 3, included: 3 });
     const d = roundVectorLength(doc);
     expect(['training', 'masking', 'uploading', 'unmasking', 'done'].every((s) => steps.has(s as RoundStep))).toBe(true);
@@ -255,6 +255,29 @@ describe('a hostile coordinator', () => {
     await p.stop();
     expect(c.posts).toHaveLength(0);
     expect(c.requests.some((r) => r.includes('/models/'))).toBe(false);
+  }, 30_000);
+
+  it('refuses a round index at or past the job\'s number of rounds before fetching anything', async () => {
+    const rounds = hostileJobDocument().rounds;
+    const { p, c } = await hostileApp({ invite: (honest) => ({ ...honest, round: rounds }) });
+    const problem = when(p, 'problem', problemWith('ROUND_LIMIT_REACHED'));
+    p.start();
+    const [found] = await problem;
+    expect(found.message).toContain(`has ${rounds} rounds`);
+    await p.stop();
+    expect(c.posts).toHaveLength(0);
+    expect(c.requests.some((r) => r.includes('/models/'))).toBe(false);
+  }, 30_000);
+
+  it('positive control: the last charged round passes the cap and meets the next check', async () => {
+    const rounds = hostileJobDocument().rounds;
+    // The invitation names round `rounds - 1` with round 0's id: past the cap check, the id check refuses it.
+    const { p } = await hostileApp({ invite: (honest) => ({ ...honest, round: rounds - 1 }) });
+    const problem = when(p, 'problem', (x) => x.code === 'SECAGG_WRONG_ROUND' || x.code === 'ROUND_LIMIT_REACHED');
+    p.start();
+    const [found] = await problem;
+    await p.stop();
+    expect(found.code).toBe(rounds > 1 ? 'SECAGG_WRONG_ROUND' : 'ROUND_LIMIT_REACHED');
   }, 30_000);
 
   it('refuses a model larger than the job’s, before any data is read', async () => {

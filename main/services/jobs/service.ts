@@ -394,7 +394,7 @@ export class JobsService {
     const client = this.client(doc.coordinator.url);
     const enrolled = await client.enroll(jobId, identity.signing, identity.enrollment());
     try {
-      await ledger.charge(this.ledgerKey(jobId), cost);
+      await ledger.charge(this.ledgerKey(jobId), cost, new Date(), doc.rounds);
     } catch (err) {
       await client.leave(jobId, identity.signing).catch(() => undefined);
       throw err;
@@ -518,6 +518,7 @@ export class JobsService {
         lastRound: record.lastRound,
         mayRun: () => this.mayRun(),
         useGpu: () => this.useGpu,
+        recordRelease: async (round) => (await this.privacyLedger()).release(this.ledgerKey(jobId), round),
       });
       this.live.set(jobId, p);
       p.on('progress', () => this.changed(jobId));

@@ -8,10 +8,9 @@ import { EventEmitter } from 'node:events';
 import { columnsRead, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import type { CoordinatorClient } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
-import { checkRoundParams, roundIdFor } from '../../../common/jobs/rounds.js';
+import { checkRoundIndex, checkRoundParams, modelHashOf, roundIdFor } from '../../../common/jobs/rounds.js';
 import { TroveError, isTroveError, type TroveErrorCode } from '../../../common/errors.js';
-import { privatizeUpdate } from '../../../common/dp/noise.js';
-import { weightedInput } from '../../../common/secagg/fedavg.js';
+import { privatizeWeightedUpdate } from '../../../common/dp/noise.js';
 import { SecAggClient } from '../../../common/secagg/client.js';
 import { loadSodium } from '../../../common/secagg/sodium.js';
 import type { RoundStage } from '../../../common/secagg/stages.js';
@@ -81,6 +80,11 @@ export interface ParticipationOptions {
   training?: { timeLimitMs?: number; memoryLimitMb?: number };
   /** The person's setting: may training use the GPU (read at each round). */
   useGpu?: () => boolean;
+  /**
+   * Counts round `round` against what the privacy budget was charged, just before its masked
+   * update leaves; throws to refuse (the round then ends and nothing is sent).
+   */
+  recordRelease?: (round: number) => Promise<void>;
 }
 
 const DEFAULT_BACKOFF = (attempt: number): number => Math.min(60_000, 1000 * 2 ** Math.min(attempt - 1, 6)) * (0.75 + 0.5 * Math.random());
@@ -262,6 +266,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
   private async takePart(invite: Extract<RoundInfo, { state: 'invited' }>): Promise<void> {
     const { document: doc, jobId, identity, client } = this.o;
     const round = invite.round;
+    checkRoundIndex(doc, round);
     const roundId = roundIdFor(this.o.chainId, jobId, round);
     if (Buffer.from(roundId).toString('hex') !== invite.roundId) {
       throw new TroveError('SECAGG_WRONG_ROUND', `The coordinator named round ${round + 1} with an id that is not that round's. Nothing was sent.`);
@@ -289,13 +294,18 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       examples: step.exampleCount,
     });
 
+    // The round's Setup and every neighbour's signed advert must name this same model.
+    const modelHash = modelHashOf(model);
     this.step(round, 'masking', null, 'Agreeing on masks with the other contributors');
     const secagg = await SecAggClient.create({
       id: invite.clientId,
       signingKeys: identity.signing,
       roster: invite.roster.map((hex) => Buffer.from(hex, 'hex')),
       roundId,
-      acceptParams: (params) => checkRoundParams(doc, params, roundId),
+      acceptParams: (params) => checkRoundParams(doc, params, roundId, modelHash),
+      modelHash,
+      // The input carries this contributor's noise share: clamping it would change the mechanism.
+      clampInput: false,
     });
     try {
       await this.runSecAgg(invite, secagg, step);
@@ -315,7 +325,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     const examples = Math.min(step.exampleCount, doc.aggregation.maxExamples);
     const vectorLength = roundVectorLength(doc);
     const deadlines = doc.aggregation.deadlines;
-    const roundEnds = this.now() + deadlines.advertiseKeysMs + deadlines.shareKeysMs + deadlines.collectMaskedInputsMs + deadlines.unmaskMs + 60_000;
+    // The consistency check runs under the unmask deadline too, hence unmaskMs twice.
+    const roundEnds = this.now() + deadlines.advertiseKeysMs + deadlines.shareKeysMs + deadlines.collectMaskedInputsMs + 2 * deadlines.unmaskMs + 60_000;
     let after = 0;
     let inputSet = false;
     let attempts = 0;
@@ -343,17 +354,24 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         }
         if (!inputSet && secagg.roundParams) {
           // The noise share depends on the survivor minimum the round enforces (checked above).
-          const noised = privatizeUpdate(step.update, {
-            clipNorm: doc.training.local.clipNorm,
-            noiseMultiplier: doc.privacy.noiseMultiplier,
-            minContributors: secagg.roundParams.minimumSurvivors,
-          });
-          secagg.setInput(weightedInput(noised, examples, doc.aggregation.maxExamples, doc.aggregation.clipRange));
+          // Weighted first, then noised, count coordinate included (privatizeWeightedUpdate).
+          secagg.setInput(
+            privatizeWeightedUpdate(step.update, examples, {
+              clipNorm: doc.training.local.clipNorm,
+              noiseMultiplier: doc.privacy.noiseMultiplier,
+              minContributors: secagg.roundParams.minimumSurvivors,
+              maxExamples: doc.aggregation.maxExamples,
+              clipRange: doc.aggregation.clipRange,
+            }),
+          );
           inputSet = true;
         }
         if (!reply) continue;
         const uploading = before === 'share-keys' && secagg.stage === 'collect-masked-inputs';
-        if (uploading) this.step(round, 'uploading', null, `Sending a masked vector of ${vectorLength} numbers`);
+        if (uploading) {
+          await this.o.recordRelease?.(round);
+          this.step(round, 'uploading', null, `Sending a masked vector of ${vectorLength} numbers`);
+        }
         // A resend after a lost answer may meet the coordinator's replay check: it already has it.
         await this.withRetry(round, () => client.send(jobId, round, identity.signing, reply), (err, attempt) => attempt > 1 && isTroveError(err, 'SECAGG_REPLAY'));
         if (uploading) {
@@ -364,7 +382,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
           );
           this.step(round, 'unmasking', null, 'Waiting for the others so the sum can be revealed');
         } else if (stageOf(secagg) !== 'done') {
-          this.step(round, secagg.stage === 'collect-masked-inputs' ? 'unmasking' : 'masking', null, `Secure aggregation: ${secagg.stage}`);
+          const unmasking = secagg.stage === 'collect-masked-inputs' || secagg.stage === 'consistency-check';
+          this.step(round, unmasking ? 'unmasking' : 'masking', null, unmasking ? 'Confirming with the others who is in the sum' : `Secure aggregation: ${secagg.stage}`);
         }
       }
       if (inbox.messages.length === 0 && (inbox.stage === 'aborted' || inbox.stage === 'closed' || inbox.stage === 'closing') && stageOf(secagg) !== 'done') {

@@ -145,7 +145,9 @@ function ConsentCard({ job }: { job: JobCardValue }) {
         <p className="leaves">
           <strong>Your records never leave this computer.</strong> Each round, Trove sends only a list of {formatCount(job.vectorLength)} numbers, masked so that it
           means nothing on its own. It is combined with the lists of at least {formatCount(others)} other {others === 1 ? 'person' : 'people'} before anyone,
-          the researcher included, can read the total.
+          the researcher included, can read the total. This holds even if the coordinator lies about who took part or sends you a different model, as long as
+          no more than 3 in 100 of the people in a round secretly work with it. The coordinator does see your computer&apos;s network address, when you send,
+          and how many people took part.
         </p>
       </section>
 
@@ -242,7 +244,9 @@ function PrivacyCost({ job }: { job: JobCardValue }) {
         </li>
         <li>
           <span className="swatch budget-left" aria-hidden="true" /> Left after it: {s.over ? 'none' : formatEpsilon(s.leftAfter)}
+          {!s.over && s.jobEpsilon > 0 ? ` — after this you can join ${formatCount(Math.floor(s.leftAfter / s.jobEpsilon))} more jobs like it` : ''}
         </li>
+        <li className="muted">Your budget does not renew by itself: what a job spends stays spent.</li>
         <li className="muted">Your budget: {formatEpsilon(p.budget.epsilon)}</li>
       </ul>
       {s.over ? (

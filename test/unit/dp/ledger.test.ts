@@ -100,3 +100,26 @@ describe('personal privacy budget ledger', () => {
     expect(ledger.check({ epsilon: 0.001, delta: 0 }).allowed).toBe(false);
   });
 });
+
+describe('releases against the charge', () => {
+  it('lets out each charged round once and no more, and keeps the count across a reopen', async () => {
+    const store = new MemoryLedgerStore();
+    const ledger = await PrivacyLedger.open(store, { epsilon: 10, delta: 1e-5 });
+    await ledger.charge('job', { epsilon: 1, delta: 1e-6 }, new Date('2026-01-01T00:00:00Z'), 3);
+    for (const round of [0, 2, 1]) await ledger.release('job', round);
+    for (const round of [3, 7, 1]) {
+      const err = await rejection(ledger.release('job', round));
+      expect(isTroveError(err, 'ROUND_LIMIT_REACHED')).toBe(true);
+    }
+    const reopened = await PrivacyLedger.open(store, { epsilon: 10, delta: 1e-5 });
+    expect(reopened.entries[0]?.released).toEqual([0, 2, 1]);
+    expect(isTroveError(await rejection(reopened.release('job', 2)), 'ROUND_LIMIT_REACHED')).toBe(true);
+  });
+
+  it('positive control: a job charged without a release count, or never charged, releases nothing', async () => {
+    const ledger = await PrivacyLedger.open(new MemoryLedgerStore(), { epsilon: 10, delta: 1e-5 });
+    await ledger.charge('old', { epsilon: 1, delta: 1e-6 });
+    expect(isTroveError(await rejection(ledger.release('old', 0)), 'ROUND_LIMIT_REACHED')).toBe(true);
+    expect(isTroveError(await rejection(ledger.release('unknown', 0)), 'ROUND_LIMIT_REACHED')).toBe(true);
+  });
+});

@@ -1,13 +1,13 @@
 // Runs whole rounds in one process: a server, n clients, and a dropout plan saying after which
 // stage each dropped client stops answering.
-import { SecAggClient } from '../../../common/secagg/client.js';
+import { SecAggClient, type SecAggClientOptions } from '../../../common/secagg/client.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../../common/secagg/keys.js';
 import type { RoundParams } from '../../../common/secagg/params.js';
 import { SecAggServer, type Outgoing } from '../../../common/secagg/server.js';
 import { loadSodium } from '../../../common/secagg/sodium.js';
 
 /** The stage before which a client goes silent (it never sends that stage's message). */
-export type DropPoint = 'advertise-keys' | 'share-keys' | 'collect-masked-inputs' | 'unmask';
+export type DropPoint = 'advertise-keys' | 'share-keys' | 'collect-masked-inputs' | 'consistency-check' | 'unmask';
 
 export interface RoundSetup {
   server: SecAggServer;
@@ -16,18 +16,22 @@ export interface RoundSetup {
   roster: Uint8Array[];
 }
 
-export async function makeRound(params: RoundParams, inputs: ArrayLike<number>[]): Promise<RoundSetup> {
+export async function makeRound(
+  params: RoundParams,
+  inputs: ArrayLike<number>[],
+  clientOptions: Partial<Pick<SecAggClientOptions, 'checkSurvivors' | 'clampInput'>> = {},
+): Promise<RoundSetup> {
   await loadSodium();
   const signing = Array.from({ length: params.clientCount }, () => generateSigningKeyPair());
   const roster = signing.map((k) => k.publicKey);
   const server = await SecAggServer.create(params, roster);
   const clients = await Promise.all(
-    signing.map((keys, id) => SecAggClient.create({ id, signingKeys: keys, roster, roundId: params.roundId, input: inputs[id] })),
+    signing.map((keys, id) => SecAggClient.create({ id, signingKeys: keys, roster, roundId: params.roundId, input: inputs[id], ...clientOptions })),
   );
   return { server, clients, signing, roster };
 }
 
-const ORDER: DropPoint[] = ['advertise-keys', 'share-keys', 'collect-masked-inputs', 'unmask'];
+const ORDER: DropPoint[] = ['advertise-keys', 'share-keys', 'collect-masked-inputs', 'consistency-check', 'unmask'];
 
 /**
  * Delivers messages stage by stage. A client in `drops` stops answering from its drop point on;

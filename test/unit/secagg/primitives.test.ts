@@ -8,9 +8,11 @@ import { combineShares, FIELD_PRIME, splitSecret } from '../../../common/secagg/
 import { loadSodium, MaskStream, randomBytes } from '../../../common/secagg/sodium.js';
 import {
   decodeSetup,
+  decodeConsistencyRequest,
   decodeUnmaskRequest,
   decodeUnmaskResponse,
   encodeSetup,
+  encodeConsistencyRequest,
   encodeUnmaskRequest,
   encodeUnmaskResponse,
   ShareKind,
@@ -100,7 +102,7 @@ describe('neighbour graph', () => {
 describe('parameters', () => {
   it('refuse settings that could overflow the modulus or weaken the threshold', () => {
     const good = recommendedRoundParams({ roundId: roundId(1), clientCount: 1000, vectorLength: 10, clipRange: 1 });
-    expect(good.neighbourCount).toBeLessThan(100);
+    expect(good.neighbourCount).toBeLessThan(good.clientCount - 1);
     expect(1000 * (2 ** good.quantizationBits - 1)).toBeLessThanOrEqual(2 ** 32 - 1);
     const bad = (patch: object) => {
       try {
@@ -175,16 +177,26 @@ describe('wire format', () => {
   it('round-trips setup, unmask request and unmask response', () => {
     const params = recommendedRoundParams({ roundId: roundId(5), clientCount: 300, vectorLength: 1234, clipRange: 0.75, deadlines: { unmaskMs: 1234 } });
     expect(decodeSetup(encodeSetup(params, 17)).params).toEqual(params);
-    const req = { survivorCount: 250, survivors: [1, 5, 9], dropped: [2] };
-    expect(decodeUnmaskRequest(encodeUnmaskRequest(params.roundId, 17, req), 26).request).toEqual(req);
+    const req = { survivors: [1, 5, 9, 17], signatures: [{ signer: 5, signature: randomBytes(64) }] };
+    expect(decodeUnmaskRequest(encodeUnmaskRequest(params.roundId, 17, req), 300, 26).request).toEqual(req);
+    expect(decodeConsistencyRequest(encodeConsistencyRequest(params.roundId, 17, [1, 5, 9, 17]), 300).survivors).toEqual([1, 5, 9, 17]);
     const shares = [{ owner: 3, kind: ShareKind.MaskKey, share: randomBytes(33) }];
     const decoded = decodeUnmaskResponse(encodeUnmaskResponse(params.roundId, 17, shares), 26).shares;
     expect(decoded.map((s) => ({ ...s, share: s.share.slice() }))).toEqual(shares);
   });
 
   it('rejects counts larger than the round allows before reading them', () => {
-    const req = encodeUnmaskRequest(roundId(1), 0, { survivorCount: 5, survivors: [1, 2, 3], dropped: [] });
-    expect(() => decodeUnmaskRequest(req, 2)).toThrowError(/more than the round allows/);
+    const req = encodeUnmaskRequest(roundId(1), 0, { survivors: [0, 1, 2, 3], signatures: [] });
+    expect(() => decodeUnmaskRequest(req, 3, 2)).toThrowError(/more than the round allows/);
+    const signed = encodeUnmaskRequest(roundId(1), 0, { survivors: [0, 1], signatures: [1, 2, 3].map((signer) => ({ signer, signature: new Uint8Array(64) })) });
+    expect(() => decodeUnmaskRequest(signed, 4, 2)).toThrowError(/more than the round allows/);
+  });
+
+  it('rejects survivor sets with repeated, unordered or uninvited ids', () => {
+    for (const ids of [[1, 1], [2, 1], [0, 9]]) {
+      expect(() => decodeConsistencyRequest(encodeConsistencyRequest(roundId(1), 0, ids), 4)).toThrowError(/once each|not invited/);
+      expect(() => decodeUnmaskRequest(encodeUnmaskRequest(roundId(1), 0, { survivors: ids, signatures: [] }), 4, 2)).toThrowError(/once each|not invited/);
+    }
   });
 });
 

@@ -1,20 +1,19 @@
 // What the server can and cannot learn: with the shares honest clients legitimately reveal it can
-// never unmask one client's input, and a server that asks for both kinds of shares of one client
-// is refused.
+// never unmask one client's input, and a client reveals only under the survivor set it signed.
 import { describe, expect, it } from 'vitest';
 import { isTroveError } from '../../../common/errors.js';
 import { selfMaskKey } from '../../../common/secagg/keys.js';
 import { subtractMask } from '../../../common/secagg/mask.js';
-import { recommendedRoundParams, validateRoundParams } from '../../../common/secagg/params.js';
+import { recommendedRoundParams } from '../../../common/secagg/params.js';
 import { combineShares, type SharePoint } from '../../../common/secagg/shamir.js';
 import { MaskStream } from '../../../common/secagg/sodium.js';
-import { decodeMaskedInput, decodeUnmaskResponse, encodeUnmaskRequest, ShareKind } from '../../../common/secagg/wire.js';
+import { decodeMaskedInput, decodeUnmaskRequest, decodeUnmaskResponse, encodeConsistencyRequest, encodeUnmaskRequest, ShareKind } from '../../../common/secagg/wire.js';
 import { makeRound, roundId } from './harness.js';
 
 const N = 12;
 const D = 64;
 
-async function roundUpToUnmask(seed: number, dropAfterSharing: number[]) {
+async function roundUpToUnmask(seed: number, dropAfterSharing: number[], signSurvivors = true) {
   const params = recommendedRoundParams({ roundId: roundId(seed), clientCount: N, vectorLength: D, clipRange: 1, neighbourCount: 8, threshold: 5 });
   const inputs = Array.from({ length: N }, (_, id) => Array.from({ length: D }, (_, i) => ((id * 31 + i * 17) % 100) / 100 - 0.5));
   const round = await makeRound(params, inputs);
@@ -32,8 +31,11 @@ async function roundUpToUnmask(seed: number, dropAfterSharing: number[]) {
   for (const r of deliver(server.advance(0)).values()) server.receive(r);
   const masked = deliver(server.advance(0), dropAfterSharing);
   for (const r of masked.values()) server.receive(r);
+  const consistency = server.advance(server.stageDeadline);
+  if (!signSurvivors) return { params, round, masked, consistency, requests: [], deliver };
+  for (const r of deliver(consistency).values()) server.receive(r);
   const requests = server.advance(server.stageDeadline);
-  return { params, round, masked, requests, deliver };
+  return { params, round, masked, consistency, requests, deliver };
 }
 
 describe('what the server learns', () => {
@@ -65,60 +67,44 @@ describe('what the server learns', () => {
     expect(inRange).toBeLessThan(4);
   });
 
-  it('a server asking for both shares of one client is refused by honest clients', async () => {
+  it('a client answers only under the survivor set it signed, and only once', async () => {
     const { params, round, requests } = await roundUpToUnmask(2, []);
     const target = requests[0];
     if (!target) throw new Error('no request');
     const holder = round.clients[target.to];
     if (!holder) throw new Error('no client');
+    const { request } = decodeUnmaskRequest(target.message, N, params.neighbourCount);
+    // The same signatures, but a set that leaves out one of the holder's neighbours.
     const neighbour = round.server.neighboursOf(target.to)[0] ?? 0;
-    const greedy = encodeUnmaskRequest(params.roundId, target.to, { survivorCount: N, survivors: [neighbour], dropped: [neighbour] });
+    const other = encodeUnmaskRequest(params.roundId, target.to, { ...request, survivors: request.survivors.filter((id) => id !== neighbour) });
     let caught: unknown;
     try {
-      holder.handle(greedy);
+      holder.handle(other);
     } catch (err) {
       caught = err;
     }
-    expect(isTroveError(caught, 'SECAGG_UNSAFE_REQUEST')).toBe(true);
-    // The client is still willing to answer a proper request, and only once.
-    expect(holder.stage).toBe('collect-masked-inputs');
-    expect(holder.handle(target.message)).toBeInstanceOf(Uint8Array);
-    const after = encodeUnmaskRequest(params.roundId, target.to, { survivorCount: N, survivors: [], dropped: [neighbour] });
-    expect(() => holder.handle(after)).toThrowError(/finished/);
+    expect(isTroveError(caught, 'SECAGG_SURVIVORS_UNCONFIRMED')).toBe(true);
+    expect(holder.stage).toBe('aborted');
+    expect(() => holder.handle(target.message)).toThrowError(/left/);
+    // An untouched client answers the proper request once.
+    const second = requests[1];
+    if (!second) throw new Error('no request');
+    expect(round.clients[second.to]?.handle(second.message)).toBeInstanceOf(Uint8Array);
+    expect(() => round.clients[second.to]?.handle(second.message)).toThrowError(/finished/);
   });
 
-  it('a server splitting a client\'s neighbours between the two kinds cannot reach the threshold for both', async () => {
-    const { params, round } = await roundUpToUnmask(3, []);
-    const victim = 0;
-    const holders = round.server.neighboursOf(victim);
-    const half = Math.ceil(holders.length / 2);
-    const seeds: SharePoint[] = [];
-    const keys: SharePoint[] = [];
-    holders.forEach((h, i) => {
-      const asSurvivor = i < half;
-      const message = encodeUnmaskRequest(params.roundId, h, {
-        survivorCount: N,
-        survivors: asSurvivor ? [victim] : [],
-        dropped: asSurvivor ? [] : [victim],
-      });
-      const reply = round.clients[h]?.handle(message);
-      for (const s of decodeUnmaskResponse(reply ?? new Uint8Array(0), N).shares) {
-        (s.kind === ShareKind.SelfMaskSeed ? seeds : keys).push({ x: h + 1, y: s.share });
-      }
-    });
-    // k = 8 and t = 5: at most one side of any split reaches 5 shares.
-    expect(seeds.length >= params.threshold && keys.length >= params.threshold).toBe(false);
-    expect(Math.min(seeds.length, keys.length)).toBeLessThan(params.threshold);
-    // And parameters that would allow it (2t <= k) are refused outright.
-    expect(() => validateRoundParams({ ...params, threshold: 4 })).toThrowError(/more than half/);
-  });
-
-  it('clients refuse to unmask when fewer than the minimum number of clients survived', async () => {
-    const { params, round, requests } = await roundUpToUnmask(4, []);
-    const target = requests[0];
+  it('clients refuse to sign a survivor set smaller than the minimum', async () => {
+    const { params, round, consistency } = await roundUpToUnmask(4, [], false);
+    const target = consistency[0];
     if (!target) throw new Error('no request');
-    const tooFew = encodeUnmaskRequest(params.roundId, target.to, { survivorCount: params.minimumSurvivors - 1, survivors: [], dropped: [] });
-    expect(() => round.clients[target.to]?.handle(tooFew)).toThrowError(/abandoned/);
+    const tooFew = [target.to, ...round.server.neighboursOf(target.to)].slice(0, params.minimumSurvivors - 1).sort((a, b) => a - b);
+    let caught: unknown;
+    try {
+      round.clients[target.to]?.handle(encodeConsistencyRequest(params.roundId, target.to, tooFew));
+    } catch (err) {
+      caught = err;
+    }
+    expect(isTroveError(caught, 'SECAGG_SURVIVORS_UNCONFIRMED')).toBe(true);
     expect(round.clients[target.to]?.stage).toBe('aborted');
   });
 });

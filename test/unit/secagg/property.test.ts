@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NeighbourGraph } from '../../../common/secagg/graph.js';
-import { validateRoundParams, DEFAULT_DEADLINES, type RoundParams } from '../../../common/secagg/params.js';
+import { validateRoundParams, DEFAULT_DEADLINES, NO_MODEL, type RoundParams } from '../../../common/secagg/params.js';
 import { loadSodium } from '../../../common/secagg/sodium.js';
 import { makeRound, plainSum, roundId, runRound, type DropPoint } from './harness.js';
 
@@ -44,6 +44,7 @@ const roundShape = fc
       quantizationBits: bits,
       modulusBits,
       deadlines: DEFAULT_DEADLINES,
+      modelHash: NO_MODEL,
     };
     return validateRoundParams(params);
   });

@@ -53,9 +53,10 @@ describe('known-answer vectors', () => {
       quantizationBits: 22,
       modulusBits: 32,
       deadlines: { advertiseKeysMs: 60000, shareKeysMs: 60000, collectMaskedInputsMs: 300000, unmaskMs: 1234 },
+      modelHash: Uint8Array.from({ length: 32 }, (_, i) => 0xa0 + i),
     };
     expect(hex(encodeSetup(params, 17))).toBe(
-      '01010000101112131415161718191a1b1c1d1e1f110000002c0100001a0000000e00000014000000d204000016200000000000000000e83f60ea000060ea0000e0930400d2040000',
+      '02010000101112131415161718191a1b1c1d1e1f110000002c0100001a0000000e00000014000000d204000016200000000000000000e83f60ea000060ea0000e0930400d2040000' + 'a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf',
     );
   });
 });

@@ -8,7 +8,8 @@ function card(jobId: string, state: JobCardValue['participation']['state'], extr
     specHash: '0x',
     title: `Job ${jobId}`,
     purpose: '',
-    researcher: { name: 'Lab', address: '0x' },
+    researcher: { name: 'Lab', address: '0x', attestedName: null },
+    resources: { parameters: 1, memoryBytes: 1, secondsPerRound: 1, uploadBytes: 1, summary: '' },
     coordinator: { url: 'http://127.0.0.1:1', address: '0x' },
     columns: [
       { name: 'sleep_hours', note: '', role: 'feature', kind: 'numeric' },
