@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels, type Channel } from '../../../common/ipc/contract.js';
 import { harness, csv, PASSPHRASE, type Harness } from './helpers.js';
+import { NASTY_STRINGS, fuzzer } from './fuzz-values.js';
 
 const KNOWN_CODES = new Set([
   'WRONG_PASSPHRASE', 'WEAK_PASSPHRASE', 'VAULT_LOCKED', 'VAULT_NOT_FOUND', 'VAULT_EXISTS', 'VAULT_BUSY', 'VAULT_TOO_NEW',
@@ -14,61 +15,7 @@ const KNOWN_CODES = new Set([
 const PER_CHANNEL = 160;
 const SEED = Number(process.env.TROVE_FUZZ_SEED ?? 0x7a0be);
 
-/** mulberry32: a small seeded generator, so a failure can be replayed with TROVE_FUZZ_SEED. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = rng(SEED);
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-const int = (n: number) => Math.floor(random() * n);
-
-const NASTY_STRINGS = [
-  '', ' ', 'a', '\u0000', '../../../../etc/passwd', '/etc/passwd', 'C:\\Windows\\win.ini', '%00', '\ud800', '🙂'.repeat(50),
-  'x'.repeat(5000), '__proto__', 'constructor', '{"a":1}', '<script>alert(1)</script>', 'DROP TABLE datasets;', '0'.repeat(32),
-  'f'.repeat(32), 'import-0001', 'NaN', '-1', '1e309', 'true', 'null', PASSPHRASE.slice(0, 5),
-];
-const NASTY_NUMBERS = [0, -0, 1, -1, 0.5, 2 ** 31, 2 ** 53, -(2 ** 53), Number.MAX_VALUE, Number.MIN_VALUE, NaN, Infinity, -Infinity, 9_999, 10_000, 10_001, 500, 501];
-
-function randomValue(depth = 0): unknown {
-  switch (int(depth > 2 ? 6 : 9)) {
-    case 0: return pick(NASTY_STRINGS);
-    case 1: return pick(NASTY_NUMBERS);
-    case 2: return random() < 0.5;
-    case 3: return null;
-    case 4: return undefined;
-    case 5: return Array.from({ length: int(4) }, () => int(256)).map((b) => b.toString(16).padStart(2, '0')).join('').padEnd(32, '0');
-    case 6: return Array.from({ length: int(5) }, () => randomValue(depth + 1));
-    case 7: return Object.fromEntries(Array.from({ length: int(5) }, () => [pick([...NASTY_STRINGS, 'id', 'file', 'passphrase', 'offset', 'limit', 'token']), randomValue(depth + 1)]));
-    default: return JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}');
-  }
-}
-
-/** A request that is almost right: the valid shape with one field wrong, missing or extra. */
-function mutate(valid: Record<string, unknown>): unknown {
-  const keys = Object.keys(valid);
-  const out: Record<string, unknown> = { ...valid };
-  switch (int(4)) {
-    case 0:
-      if (keys.length) delete out[pick(keys)];
-      return out;
-    case 1:
-      if (keys.length) out[pick(keys)] = randomValue();
-      return out;
-    case 2:
-      out[pick(['extra', '__proto__', 'admin', 'path'])] = randomValue();
-      return out;
-    default:
-      return randomValue();
-  }
-}
+const { pick, randomValue, mutate } = fuzzer(SEED);
 
 let h: Harness;
 let datasetId: string;
