@@ -51,6 +51,8 @@ export type TroveErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'COORDINATOR_UNREACHABLE'
   | 'COORDINATOR_PROTOCOL'
+  // The round's roster is not the one frozen on-chain when the round started.
+  | 'ROSTER_NOT_ON_CHAIN'
   | 'CHAIN_UNREACHABLE'
   | 'CHAIN_REJECTED';
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ContractFactory, JsonRpcProvider, NonceManager, Wallet, type BaseContract, type Signer } from 'ethers';
 import { TroveError } from '../common/errors.js';
-import { TREE_DEPTH, loadArtifact, type ContractName } from './artifacts.js';
+import { TREE_DEPTH, linkBytecode, loadArtifact, type ContractName } from './artifacts.js';
 
 export interface TroveDeployOptions {
   /** Researcher stake, basis points of a job's total reward. */
@@ -34,6 +34,8 @@ export interface TroveDeployment {
     JobRegistry: string;
     RoundRewards: string;
     SemaphoreVerifier: string;
+    /** The Poseidon library RoundRewards is linked against (it builds each round's group root). */
+    PoseidonT3: string;
   };
   parameters: Record<keyof TroveDeployOptions, string>;
 }
@@ -72,13 +74,14 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
   const verifier = await deployContract(signer, 'SemaphoreVerifier');
   const token = await deployContract(signer, 'TroveToken', [o.tokenCap, o.epochSeconds, o.initialEpochEmission, o.halvingIntervalEpochs]);
   const registry = await deployContract(signer, 'JobRegistry', [o.stakeBps]);
-  const rewards = await deployContract(signer, 'RoundRewards', [
-    await registry.getAddress(),
-    await token.getAddress(),
-    await verifier.getAddress(),
-    TREE_DEPTH,
-    o.topUpBps,
-  ]);
+  const poseidon = await deployContract(signer, 'PoseidonT3');
+  const poseidonAddress = await poseidon.getAddress();
+  const rewards = await deployContract(
+    signer,
+    'RoundRewards',
+    [await registry.getAddress(), await token.getAddress(), await verifier.getAddress(), TREE_DEPTH, o.topUpBps],
+    linkBytecode(loadArtifact('RoundRewards'), { PoseidonT3: poseidonAddress }),
+  );
   const rewardsAddress = await rewards.getAddress();
   await (await registry.getFunction('setRoundRewards')(rewardsAddress)).wait();
   await (await token.getFunction('setMinter')(rewardsAddress)).wait();
@@ -94,6 +97,7 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
       JobRegistry: await registry.getAddress(),
       RoundRewards: rewardsAddress,
       SemaphoreVerifier: await verifier.getAddress(),
+      PoseidonT3: poseidonAddress,
     },
     parameters: {
       stakeBps: String(o.stakeBps),

@@ -6,10 +6,12 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IJobRegistry} from "./IJobRegistry.sol";
 
-/// @notice Rounds-rewards view the registry needs before letting a researcher cancel.
-interface IRoundBonds {
-    /// @notice Bonds posted for the job's current round and not yet settled.
-    function pendingBonds(uint256 jobId) external view returns (uint256);
+/// @notice What the registry asks the round rewards contract.
+interface IRoundState {
+    /// @notice Whether the job's next round has been started (roster frozen) and not yet closed.
+    function roundInProgress(uint256 jobId) external view returns (bool);
+    /// @notice The largest group a round can have.
+    function maxGroupSize() external view returns (uint256);
 }
 
 /// @title JobRegistry
@@ -58,9 +60,9 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
     error RoundRewardsAlreadySet();
     /// @notice The token moved a different amount than asked (fee-on-transfer tokens are refused).
     error UnsupportedToken(IERC20 token, uint256 expected, uint256 received);
-    /// @notice Contributors have bonded for the current round: cancelling now would take back the
-    /// reward they are earning. Close the round first, or wait until the deadline.
-    error RoundInProgress(uint256 jobId, uint256 round, uint256 bondedContributors);
+    /// @notice A round has started: cancelling now would take back the reward its contributors are
+    /// earning. Let the coordinator close the round first, or wait until the deadline.
+    error RoundInProgress(uint256 jobId, uint256 round);
 
     /// @notice The round rewards contract was bound.
     event RoundRewardsSet(address indexed roundRewards);
@@ -109,7 +111,8 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         if (address(p.rewardToken) == address(0)) revert InvalidJob("rewardToken");
         if (p.rewardPerRound == 0) revert InvalidJob("rewardPerRound");
         if (p.rounds == 0) revert InvalidJob("rounds");
-        if (p.minContributors == 0) revert InvalidJob("minContributors");
+        if (roundRewards == address(0)) revert InvalidJob("roundRewards");
+        if (p.minContributors == 0 || p.minContributors > IRoundState(roundRewards).maxGroupSize()) revert InvalidJob("minContributors");
         if (p.deadline <= block.timestamp) revert InvalidJob("deadline");
         if (p.specHash == bytes32(0)) revert InvalidJob("specHash");
 
@@ -178,10 +181,7 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         if (job.status != JobStatus.Active) revert JobNotActive(jobId);
         if (msg.sender != job.researcher) revert NotResearcher(jobId, msg.sender);
         bool cancelled = job.roundsClosed < job.rounds && block.timestamp <= job.deadline;
-        if (cancelled) {
-            uint256 bonded = IRoundBonds(roundRewards).pendingBonds(jobId);
-            if (bonded != 0) revert RoundInProgress(jobId, job.roundsClosed, bonded);
-        }
+        if (cancelled && IRoundState(roundRewards).roundInProgress(jobId)) revert RoundInProgress(jobId, job.roundsClosed);
         refund = job.escrow;
         uint256 stake = job.stake;
         job.status = JobStatus.Settled;

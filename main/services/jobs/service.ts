@@ -12,6 +12,7 @@ import { openPrivacyLedger } from '../privacy/ledger.js';
 import type { Vault } from '../vault/index.js';
 import type { WorkerSupervisor } from '../worker/supervisor.js';
 import { JobParticipation, type ColumnMapping, type ParticipationOptions } from '../rounds/participation.js';
+import { onChainRosterCheck } from '../rounds/roster.js';
 import { JobDiscovery, type DiscoveredJob, type DiscoveryOptions, type JobsChainConfig } from './discovery.js';
 import { JobIdentities, type JobRef } from './identity.js';
 
@@ -411,6 +412,7 @@ export class JobsService {
         mapping: record.mapping,
         lastRound: record.lastRound,
         mayRun: () => this.mayRun(),
+        ...(this.o.chain.roundRewards ? { roster: onChainRosterCheck({ ...this.o.chain, roundRewards: this.o.chain.roundRewards }) } : {}),
       });
       this.live.set(jobId, p);
       p.on('progress', () => this.changed(jobId));

@@ -5,7 +5,7 @@
 import { Group } from '@semaphore-protocol/group';
 import { Identity } from '@semaphore-protocol/identity';
 import { generateProof } from '@semaphore-protocol/proof';
-import { type Contract } from 'ethers';
+import { hexlify, randomBytes, type Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TREE_DEPTH, circuitArtifacts } from '../../../contracts/artifacts.js';
 import { claimMessage, claimScope, toRoundClaim, type RoundClaim } from '../../../contracts/claims.js';
@@ -62,8 +62,28 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     return event!.args.getValue('jobId') as bigint;
   }
 
-  async function closeRound(jobId: bigint, group: Group, included: bigint[] = [], dropped: bigint[] = []) {
-    return mined(rewards.connect(t.accounts.coordinator).getFunction('closeRound')(jobId, group.root, group.size, included, dropped));
+  // Each job's enrollment index per identity; roster keys are fresh random bytes (only their hash matters here).
+  const enrolled = new Map<string, number>();
+
+  async function enroll(jobId: bigint, id: Identity, payer = rewards): Promise<number> {
+    const key = `${jobId}/${id.commitment}`;
+    const known = enrolled.get(key);
+    if (known !== undefined) return known;
+    const index = Number(await rewards.getFunction('enrollmentCount')(jobId));
+    await mined(payer.getFunction('enroll')(jobId, id.commitment, hexlify(randomBytes(32))));
+    enrolled.set(key, index);
+    return index;
+  }
+
+  /** Enrolls the roster (through the relayer), freezes it and closes with the `included` members. */
+  async function runRound(jobId: bigint, roster: Identity[], included: Identity[] = roster) {
+    const entries: number[] = [];
+    for (const id of roster) entries.push(await enroll(jobId, id));
+    const order = [...entries].sort((a, b) => a - b);
+    const coordinator = rewards.connect(t.accounts.coordinator) as Contract;
+    await mined(coordinator.getFunction('startRound')(jobId, order));
+    const positions = included.map((id) => order.indexOf(enrolled.get(`${jobId}/${id.commitment}`)!)).sort((a, b) => a - b);
+    return mined(coordinator.getFunction('closeRound')(jobId, positions));
   }
 
   function prove(id: Identity, group: Group, recipient: string, jobId: bigint, round: bigint): Promise<SemaphoreProof> {
@@ -82,10 +102,11 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     usd = await t.deploy('TestToken', ['Test Dollar', 'TUSD']);
 
     job = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 2, minimum: 3 });
-    await closeRound(job, round0);
-    await closeRound(job, round1);
+    await runRound(job, [alice, bob, carol, dave]);
+    await runRound(job, [alice, bob, carol]);
     belowMinimumJob = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 1, minimum: 3 });
-    await closeRound(belowMinimumJob, smallRound);
+    // a roster of three, two of them included: below the minimum
+    await runRound(belowMinimumJob, [alice, bob, carol], [alice, bob]);
 
     // A handful of real proofs (~1.6 s each), each reused wherever that is honest.
     proofs.aliceRound0 = await prove(alice, round0, recipientA, job, 0n);
@@ -99,6 +120,14 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
 
   afterAll(async () => {
     await t?.close();
+  });
+
+  it('the group root the contract builds from the roster is the Semaphore group of the included members', async () => {
+    const r0 = (await rewards.getFunction('getRound')(job, 0n)) as { root: bigint; size: bigint };
+    expect(r0.root).toBe(round0.root);
+    expect(r0.size).toBe(4n);
+    const small = (await rewards.getFunction('getRound')(belowMinimumJob, 0n)) as { root: bigint };
+    expect(small.root).toBe(smallRound.root);
   });
 
   it('scopes computed off-chain match the contract', async () => {
@@ -169,40 +198,76 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     expect(j.escrow).toBe(REWARD);
   });
 
-  it('only the coordinator can close a round', async () => {
+  it('only the coordinator can start or close a round', async () => {
     const other = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 1, minimum: 1 });
+    await enroll(other, alice);
     const asResearcher = rewards.connect(t.accounts.researcher) as Contract;
-    const err = await expectRevert(asResearcher, 'closeRound', [other, round0.root, round0.size, [], []], 'NotCoordinator');
+    const err = await expectRevert(asResearcher, 'startRound', [other, [0]], 'NotCoordinator');
     expect(err.args).toEqual([other, await t.accounts.researcher.getAddress()]);
+    await expectRevert(asResearcher, 'closeRound', [other, [0]], 'NotCoordinator');
   });
 
-  it('a cancel cannot take back the reward bonded contributors are working for; bonds come back at close', async () => {
+  it('a coordinator cannot pay its own identities: only roster members can be in the group', async () => {
+    const own = [0, 1, 2].map((i) => new Identity(`trove-test-coordinator-${i}`));
+    const target = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 1, minimum: 2 });
+    for (const id of [alice, bob, carol]) await enroll(target, id);
+    const coordinator = rewards.connect(t.accounts.coordinator) as Contract;
+    await mined(coordinator.getFunction('startRound')(target, [0, 1, 2]));
+    // its own identities enrolled after the roster froze cannot be included...
+    for (const id of own) await enroll(target, id);
+    await expectRevert(coordinator, 'closeRound', [target, [0, 3]], 'InvalidInclusion');
+    // ...nor can the size be inflated by naming a member twice
+    await expectRevert(coordinator, 'closeRound', [target, [0, 1, 1]], 'InvalidInclusion');
+    await mined(coordinator.getFunction('closeRound')(target, [0, 1, 2]));
+    const r = (await rewards.getFunction('getRound')(target, 0n)) as { size: bigint; perMember: bigint };
+    expect(r.size).toBe(3n);
+    expect(r.perMember).toBe(REWARD / 3n);
+    // A proof from the coordinator's own group is refused; an honest member's proof pays.
+    const ownGroup = new Group(own.map((i) => i.commitment));
+    const forged = await prove(own[0]!, ownGroup, recipientA, target, 0n);
+    await expectRevert(rewards, 'claim', [target, 0n, [toRoundClaim(recipientA, forged)]], 'InvalidProof');
+    const honest = await prove(carol, new Group([alice, bob, carol].map((i) => i.commitment)), recipientA, target, 0n);
+    await mined(rewards.getFunction('claim')(target, 0n, [toRoundClaim(recipientA, honest)], { gasLimit: CLAIM_GAS }));
+  });
+
+  it('a cancel cannot take back the reward of a started round; a bonded dropout pays the members, not the researcher', async () => {
     const bond = 50n * 10n ** 6n;
     const bonded = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 2, minimum: 1, bond });
-    const contributor = t.accounts.alice;
-    await mined(usd.connect(contributor).getFunction('mint')(recipientA, bond));
-    await mined(usd.connect(contributor).getFunction('approve')(t.deployment.contracts.RoundRewards, bond));
-    await mined(rewards.connect(contributor).getFunction('postBond')(bonded, carol.commitment));
+    // the contributors' relayer pays the bonds: no contributor wallet is linked to a commitment
+    const relayer = await t.accounts.relayer.getAddress();
+    await mined(usd.connect(t.accounts.relayer).getFunction('mint')(relayer, 3n * bond));
+    await mined(usd.connect(t.accounts.relayer).getFunction('approve')(t.deployment.contracts.RoundRewards, 3n * bond));
+    for (const id of [alice, bob, carol]) await enroll(bonded, id);
+    const coordinator = rewards.connect(t.accounts.coordinator) as Contract;
+    await mined(coordinator.getFunction('startRound')(bonded, [0, 1, 2]));
 
     const err = await expectRevert(registry, 'settle', [bonded], 'RoundInProgress');
-    expect(err.args).toEqual([bonded, 0n, 1n]);
+    expect(err.args).toEqual([bonded, 0n]);
 
-    const before = (await rewards.getFunction('creditOf')(recipientA, await usd.getAddress())) as bigint;
-    await closeRound(bonded, round1, [carol.commitment]);
-    expect(await rewards.getFunction('creditOf')(recipientA, await usd.getAddress())).toBe(before + bond);
+    const researcher = await t.accounts.researcher.getAddress();
+    const researcherCredit = (await rewards.getFunction('creditOf')(researcher, await usd.getAddress())) as bigint;
+    await mined(coordinator.getFunction('closeRound')(bonded, [0, 2]));
+    const r = (await rewards.getFunction('getRound')(bonded, 0n)) as { perMember: bigint };
+    expect(r.perMember).toBe(REWARD / 2n + bond / 2n);
+    expect(await rewards.getFunction('creditOf')(researcher, await usd.getAddress())).toBe(researcherCredit);
 
     // With the round closed, cancelling refunds only the round not yet earned.
-    const researcher = await t.accounts.researcher.getAddress();
     const balance = (await usd.getFunction('balanceOf')(researcher)) as bigint;
     await mined(registry.getFunction('settle')(bonded));
     const stake = (2n * REWARD * 500n) / 10_000n;
     expect(await usd.getFunction('balanceOf')(researcher)).toBe(balance + REWARD + stake);
+    // the kept bonds go back to whoever paid them
+    const before = (await rewards.getFunction('creditOf')(relayer, await usd.getAddress())) as bigint;
+    await mined(rewards.getFunction('reclaimBond')(bonded, 0));
+    await mined(rewards.getFunction('reclaimBond')(bonded, 2));
+    expect(await rewards.getFunction('creditOf')(relayer, await usd.getAddress())).toBe(before + 2n * bond);
+    await expectRevert(rewards, 'reclaimBond', [bonded, 1], 'BondNotReclaimable');
   });
 
   it('a hostile reward token cannot re-enter a withdrawal', async () => {
     const host = await t.deploy('HostileToken');
     const hostile = await publish({ token: await host.getAddress(), perRound: REWARD, rounds: 1, minimum: 1 });
-    await closeRound(hostile, smallRound);
+    await runRound(hostile, [alice, bob]);
     const proof = await prove(bob, smallRound, recipientB, hostile, 0n);
     await mined(rewards.getFunction('claim')(hostile, 0n, [toRoundClaim(recipientB, proof)], { gasLimit: CLAIM_GAS }));
 
