@@ -18,6 +18,10 @@ export interface TroveDeployOptions {
   stakeBps: number;
   /** Share of the emission pool each paid round receives, basis points. */
   topUpBps: number;
+  /** Shortest round, start to close, in seconds. */
+  minRoundSeconds: number;
+  /** A round not closed this long after its start can be expired (the stake pays its contributors). */
+  roundTimeoutSeconds: number;
   tokenCap: bigint;
   epochSeconds: bigint;
   initialEpochEmission: bigint;
@@ -46,6 +50,9 @@ const E18 = 10n ** 18n;
 export const DEFAULT_DEPLOY_OPTIONS: TroveDeployOptions = {
   stakeBps: 500,
   topUpBps: 1_000,
+  // A local chain's rounds take seconds; a public deployment sets minutes to hours.
+  minRoundSeconds: 0,
+  roundTimeoutSeconds: 24 * 3600,
   tokenCap: 100_000_000n * E18,
   epochSeconds: 7n * 24n * 3600n,
   initialEpochEmission: 961_538n * E18,
@@ -79,7 +86,7 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
   const rewards = await deployContract(
     signer,
     'RoundRewards',
-    [await registry.getAddress(), await token.getAddress(), await verifier.getAddress(), TREE_DEPTH, o.topUpBps],
+    [await registry.getAddress(), await token.getAddress(), await verifier.getAddress(), TREE_DEPTH, o.topUpBps, o.minRoundSeconds, o.roundTimeoutSeconds],
     linkBytecode(loadArtifact('RoundRewards'), { PoseidonT3: poseidonAddress }),
   );
   const rewardsAddress = await rewards.getAddress();
@@ -102,6 +109,8 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
     parameters: {
       stakeBps: String(o.stakeBps),
       topUpBps: String(o.topUpBps),
+      minRoundSeconds: String(o.minRoundSeconds),
+      roundTimeoutSeconds: String(o.roundTimeoutSeconds),
       tokenCap: o.tokenCap.toString(),
       epochSeconds: o.epochSeconds.toString(),
       initialEpochEmission: o.initialEpochEmission.toString(),

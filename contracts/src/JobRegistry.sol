@@ -60,8 +60,8 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
     error RoundRewardsAlreadySet();
     /// @notice The token moved a different amount than asked (fee-on-transfer tokens are refused).
     error UnsupportedToken(IERC20 token, uint256 expected, uint256 received);
-    /// @notice A round has started: cancelling now would take back the reward its contributors are
-    /// earning. Let the coordinator close the round first, or wait until the deadline.
+    /// @notice A round has started: settling now would take back the reward its contributors are
+    /// earning. Let the coordinator close the round, or expire it once it timed out (the stake pays).
     error RoundInProgress(uint256 jobId, uint256 round);
 
     /// @notice The round rewards contract was bound.
@@ -83,6 +83,8 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
     );
     /// @notice A round was closed; `paid` says whether its reward left the escrow.
     event RoundReleased(uint256 indexed jobId, uint256 indexed round, bool paid, uint256 amount);
+    /// @notice A round timed out: the escrow went back to the researcher and the stake to the round's contributors.
+    event StakeForfeited(uint256 indexed jobId, uint256 refund, uint256 stake);
     /// @notice The job was settled: unearned escrow and stake went back to the researcher.
     event JobSettled(uint256 indexed jobId, uint256 refund, uint256 stake, bool cancelled);
 
@@ -172,6 +174,21 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         emit RoundReleased(jobId, round, paid, amount);
     }
 
+    /// @inheritdoc IJobRegistry
+    function forfeitStake(uint256 jobId) external nonReentrant returns (uint256 stake) {
+        if (msg.sender != roundRewards) revert NotRoundRewards(msg.sender);
+        Job storage job = _jobs[jobId];
+        if (job.status != JobStatus.Active) revert JobNotActive(jobId);
+        uint256 refund = job.escrow;
+        stake = job.stake;
+        job.status = JobStatus.Settled;
+        job.escrow = 0;
+        job.stake = 0;
+        if (refund != 0) job.rewardToken.safeTransfer(job.researcher, refund);
+        if (stake != 0) job.rewardToken.safeTransfer(msg.sender, stake);
+        emit StakeForfeited(jobId, refund, stake);
+    }
+
     /// @notice Ends the job and returns the unearned escrow and the stake to the researcher.
     /// Before the deadline this cancels the job; rounds already paid stay with their contributors.
     /// @param jobId the job to settle
@@ -181,7 +198,8 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         if (job.status != JobStatus.Active) revert JobNotActive(jobId);
         if (msg.sender != job.researcher) revert NotResearcher(jobId, msg.sender);
         bool cancelled = job.roundsClosed < job.rounds && block.timestamp <= job.deadline;
-        if (cancelled && IRoundState(roundRewards).roundInProgress(jobId)) revert RoundInProgress(jobId, job.roundsClosed);
+        // A started round's reward is locked until the round closes or expires, deadline or not.
+        if (IRoundState(roundRewards).roundInProgress(jobId)) revert RoundInProgress(jobId, job.roundsClosed);
         refund = job.escrow;
         uint256 stake = job.stake;
         job.status = JobStatus.Settled;

@@ -101,6 +101,11 @@ contract RoundRewards is ReentrancyGuardTransient {
     uint8 public immutable treeDepth;
     /// @notice Share of the emission pool given to each paid round, in basis points.
     uint16 public immutable topUpBps;
+    /// @notice A round closes no sooner than this many seconds after it started.
+    uint32 public immutable minRoundSeconds;
+    /// @notice A round not closed this many seconds after it started (or by the job's deadline)
+    /// can be expired by anyone: the researcher's stake goes to the round's bonded contributors.
+    uint32 public immutable roundTimeoutSeconds;
 
     /// @notice Released emissions not yet assigned to a round.
     uint256 public emissionPool;
@@ -138,6 +143,12 @@ contract RoundRewards is ReentrancyGuardTransient {
     error RoundNotStarted(uint256 jobId, uint256 round);
     /// @notice Included positions must be increasing positions of the round's roster, at least one.
     error InvalidInclusion(uint256 jobId, uint256 round);
+    /// @notice The round started less than minRoundSeconds ago.
+    error RoundTooShort(uint256 jobId, uint256 round, uint256 closesFrom);
+    /// @notice The round ran past its timeout: it can only be expired now.
+    error RoundTimedOut(uint256 jobId, uint256 round);
+    /// @notice The round is not started, already closed, or not yet past its timeout or the deadline.
+    error RoundNotExpirable(uint256 jobId, uint256 round);
     /// @notice The round has not been closed.
     error RoundNotClosed(uint256 jobId, uint256 round);
     /// @notice The round closed with fewer contributors than the job's minimum: it pays nothing.
@@ -187,6 +198,9 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// @notice A roster member left out of the round's group forfeited its bond (to the round's
     /// paid members, or burned when the round pays nothing).
     event BondForfeited(uint256 indexed jobId, uint256 indexed round, uint256 enrollment, bool burned);
+    /// @notice The round was not closed in time: the job ended and the researcher's stake went to
+    /// the round's bonded contributors (burned when none was bonded).
+    event RoundExpired(uint256 indexed jobId, uint256 indexed round, uint256 stake, uint256 bondedMembers);
     /// @notice A bond went back to whoever paid it after the job ended.
     event BondReclaimed(uint256 indexed jobId, uint256 enrollment);
 
@@ -195,8 +209,21 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// @param verifier_ the deployed SemaphoreVerifier
     /// @param treeDepth_ Merkle tree depth of every group, 1 to 32
     /// @param topUpBps_ share of the emission pool each paid round receives
-    constructor(IJobRegistry registry_, TroveToken trove_, ISemaphoreVerifier verifier_, uint8 treeDepth_, uint16 topUpBps_) {
+    /// @param minRoundSeconds_ shortest time from a round's start to its close
+    /// @param roundTimeoutSeconds_ longest time from a round's start to its close, above the minimum
+    constructor(
+        IJobRegistry registry_,
+        TroveToken trove_,
+        ISemaphoreVerifier verifier_,
+        uint8 treeDepth_,
+        uint16 topUpBps_,
+        uint32 minRoundSeconds_,
+        uint32 roundTimeoutSeconds_
+    ) {
         if (treeDepth_ == 0 || treeDepth_ > 32 || topUpBps_ > 10_000) revert InvalidGroup(0, treeDepth_);
+        if (roundTimeoutSeconds_ <= minRoundSeconds_) revert InvalidGroup(0, roundTimeoutSeconds_);
+        minRoundSeconds = minRoundSeconds_;
+        roundTimeoutSeconds = roundTimeoutSeconds_;
         registry = registry_;
         trove = trove_;
         verifier = verifier_;
@@ -251,6 +278,9 @@ contract RoundRewards is ReentrancyGuardTransient {
         round = job.roundsClosed;
         Roster storage roster = _rosters[jobId][round];
         if (roster.hash == bytes32(0)) revert RoundNotStarted(jobId, round);
+        uint256 startedAt = roster.startedAt;
+        if (block.timestamp < startedAt + minRoundSeconds) revert RoundTooShort(jobId, round, startedAt + minRoundSeconds);
+        if (block.timestamp > startedAt + roundTimeoutSeconds) revert RoundTimedOut(jobId, round);
         uint256 size = included.length;
         uint256[] memory nodes = _includedCommitments(jobId, round, roster.size, included);
 
@@ -260,6 +290,40 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint256 forfeited = _forfeitDropouts(jobId, round, job, included, paid);
         uint256 root = _groupRoot(nodes);
         _record(jobId, round, root, uint32(size), paid, job, forfeited);
+    }
+
+    /// @notice Ends a job whose started round was not closed by its timeout or the job's deadline.
+    /// Anyone may call it. The unearned escrow goes back to the researcher, the researcher's stake is
+    /// split among whoever paid the bonds of the round's roster (burned when none was bonded), and
+    /// every bond not forfeited becomes reclaimable.
+    /// @param jobId the job
+    /// @return round the index of the round expired
+    function expireRound(uint256 jobId) external nonReentrant returns (uint256 round) {
+        IJobRegistry.Job memory job = registry.getJob(jobId);
+        round = job.roundsClosed;
+        Roster storage roster = _rosters[jobId][round];
+        bool due = block.timestamp > roster.startedAt + roundTimeoutSeconds || block.timestamp > job.deadline;
+        if (job.status != IJobRegistry.JobStatus.Active || roster.hash == bytes32(0) || roster.closed || !due) revert RoundNotExpirable(jobId, round);
+        roster.closed = true;
+        uint256 stake = registry.forfeitStake(jobId);
+
+        uint32[] storage entries = _rosterEntries[jobId][round];
+        Enrollment[] storage enrolled = _enrollments[jobId];
+        uint256 bonded;
+        for (uint256 i = 0; i < entries.length; ++i) {
+            if (enrolled[entries[i]].bond == BondStatus.Posted) ++bonded;
+        }
+        if (bonded == 0) {
+            _credit(BURN_ADDRESS, job.rewardToken, stake);
+        } else {
+            uint256 share = stake / bonded;
+            for (uint256 i = 0; i < entries.length; ++i) {
+                Enrollment storage e = enrolled[entries[i]];
+                if (e.bond == BondStatus.Posted) _credit(e.bondOwner, job.rewardToken, share);
+            }
+            if (stake % bonded != 0) _credit(BURN_ADDRESS, job.rewardToken, stake % bonded);
+        }
+        emit RoundExpired(jobId, round, stake, bonded);
     }
 
     /// @notice Credits members' shares of a closed round, one per claim (all or nothing).

@@ -35,6 +35,7 @@ contract Handler {
     uint256 public claimsPaid;
     uint256 public roundsClosed;
     uint256 public roundsStarted;
+    uint256 public roundsExpired;
     uint256 public enrollments;
     uint256 public bondsReclaimed;
     uint256 public nullifiersPaidTwice;
@@ -153,6 +154,8 @@ contract Handler {
         assembly ("memory-safe") {
             mstore(included, n)
         }
+        uint256 closesFrom = rewards.rosterOf(jobId, round).startedAt + rewards.minRoundSeconds();
+        if (size != 0 && block.timestamp < closesFrom) vm.warp(closesFrom);
         vm.prank(coordinator);
         try rewards.closeRound(jobId, included) {
             ++roundsClosed;
@@ -235,8 +238,19 @@ contract Handler {
         } catch {}
     }
 
+    /// Anyone expires a round its coordinator left open: the escrow goes back, the stake to the bonded.
+    function expireRound(uint256 jobSeed) external {
+        if (jobs.length == 0) return;
+        uint256 jobId = jobs[jobSeed % jobs.length];
+        uint256 refund = registry.getJob(jobId).escrow;
+        try rewards.expireRound(jobId) {
+            usdOut += refund;
+            ++roundsExpired;
+        } catch {}
+    }
+
     function advanceTime(uint32 secondsAhead) external {
-        vm.warp(block.timestamp + _bound(secondsAhead, 1, 12 hours));
+        vm.warp(block.timestamp + _bound(secondsAhead, 1, 18 hours));
     }
 
     /// @dev The first job from a random place on that fits (or the random one when none does), so

@@ -6,6 +6,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {Fixture} from "./utils/Fixture.sol";
 import {RoundRewards} from "../src/RoundRewards.sol";
 import {JobRegistry} from "../src/JobRegistry.sol";
+import {IJobRegistry} from "../src/IJobRegistry.sol";
 import {HostileToken} from "./mocks/HostileToken.sol";
 import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 import {ISemaphoreVerifier} from "@semaphore-protocol/contracts/interfaces/ISemaphoreVerifier.sol";
@@ -104,7 +105,7 @@ contract RoundRewardsTest is Fixture {
 
     function test_rosterLargerThanTheTreeReverts() public {
         // a deployment with depth-1 trees holds groups of at most 2
-        RoundRewards small = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), 1, TOP_UP_BPS);
+        RoundRewards small = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), 1, TOP_UP_BPS, MIN_ROUND, ROUND_TIMEOUT);
         vm.assertEq(small.maxGroupSize(), 2, "2^1");
         uint256 jobId = publishJob(900, 1, 1, 0);
         for (uint256 i = 1; i <= 3; ++i) small.enroll(jobId, i, bytes32(i));
@@ -163,8 +164,10 @@ contract RoundRewardsTest is Fixture {
         uint32[] memory own = enrollMany(jobId, 3);
         uint32[] memory included = new uint32[](2);
         (included[0], included[1]) = (1, own[0]);
+        readyToClose(jobId);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidInclusion.selector, jobId, 0));
-        closeWith(jobId, included);
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, included);
         // Positive control: a claim against a root of identities the coordinator chose fails
         // once the round closes with the roster's own members.
         closeWith(jobId, positions(3));
@@ -178,17 +181,23 @@ contract RoundRewardsTest is Fixture {
         start(jobId, enrollMany(jobId, 3));
         uint32[] memory repeated = new uint32[](4);
         (repeated[0], repeated[1], repeated[2], repeated[3]) = (0, 1, 2, 2);
+        readyToClose(jobId);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidInclusion.selector, jobId, 0));
-        closeWith(jobId, repeated);
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, repeated);
+        readyToClose(jobId);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidInclusion.selector, jobId, 0));
-        closeWith(jobId, new uint32[](0));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, new uint32[](0));
     }
 
     function test_closeBeforeTheRoundStartedReverts() public {
         uint256 jobId = publishJob(900, 3, 2, 0);
         enrollMany(jobId, 3);
+        readyToClose(jobId);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundNotStarted.selector, jobId, 0));
-        closeWith(jobId, positions(3));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, positions(3));
     }
 
     function test_closeByAnyoneButCoordinatorReverts() public {
@@ -204,8 +213,10 @@ contract RoundRewardsTest is Fixture {
         start(jobId, enrollMany(jobId, 3));
         uint64 deadline = registry.getJob(jobId).deadline;
         vm.warp(uint256(deadline) + 1);
+        readyToClose(jobId);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.DeadlinePassed.selector, jobId, deadline));
-        closeWith(jobId, positions(3));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, positions(3));
     }
 
     function test_startBeyondLastRoundReverts() public {
@@ -240,6 +251,72 @@ contract RoundRewardsTest is Fixture {
         close(jobId, 3);
         vm.assertEq(rewards.getRound(jobId, 0).perMember, 333, "share rounds down");
         vm.assertEq(rewards.creditOf(researcher, IERC20(address(usd))), 1, "remainder credited back");
+    }
+
+    // ---------------------------------------------------------------- round lifecycle
+
+    function test_closeBeforeTheMinimumDurationReverts() public {
+        uint256 jobId = publishJob(900, 2, 1, 0);
+        start(jobId, enrollMany(jobId, 2));
+        uint256 startedAt = block.timestamp;
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundTooShort.selector, jobId, 0, startedAt + MIN_ROUND));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, positions(2));
+        vm.warp(startedAt + MIN_ROUND);
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, positions(2));
+        vm.assertTrue(rewards.getRound(jobId, 0).paid, "closes once the minimum has run");
+    }
+
+    function test_closeAfterTheTimeoutReverts() public {
+        uint256 jobId = publishJob(900, 2, 1, 0);
+        start(jobId, enrollMany(jobId, 2));
+        vm.warp(block.timestamp + ROUND_TIMEOUT + 1);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundTimedOut.selector, jobId, 0));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, positions(2));
+    }
+
+    function test_settleCannotTakeBackAStartedRoundEvenAfterTheDeadline() public {
+        uint256 jobId = publishJob(900, 2, 1, 0);
+        start(jobId, enrollMany(jobId, 2));
+        vm.warp(uint256(registry.getJob(jobId).deadline) + 1);
+        vm.expectRevert(abi.encodeWithSelector(JobRegistry.RoundInProgress.selector, jobId, 0));
+        vm.prank(researcher);
+        registry.settle(jobId);
+    }
+
+    function test_anExpiredRoundPaysTheStakeToItsBondedContributors() public {
+        uint256 jobId = publishJob(1000, 2, 1, 60);
+        uint32[] memory entries = enrollMany(jobId, 3);
+        start(jobId, entries);
+        // Positive control: before the timeout nobody can expire it.
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundNotExpirable.selector, jobId, 0));
+        rewards.expireRound(jobId);
+        vm.warp(block.timestamp + ROUND_TIMEOUT + 1);
+        uint256 stake = registry.getJob(jobId).stake;
+        vm.prank(relayer);
+        rewards.expireRound(jobId);
+        vm.assertEq(usd.balanceOf(researcher), 2000, "the researcher gets the escrow back, not the stake");
+        vm.assertEq(uint256(registry.getJob(jobId).status), uint256(IJobRegistry.JobStatus.Settled), "job ended");
+        for (uint256 i = 0; i < 3; ++i) {
+            address payer = payerOf(rewards.enrollmentOf(jobId, entries[i]).commitment);
+            vm.prank(payer);
+            rewards.reclaimBond(jobId, entries[i]);
+            vm.assertEq(rewards.creditOf(payer, IERC20(address(usd))), 60 + stake / 3, "bond back plus a third of the stake");
+        }
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundNotExpirable.selector, jobId, 0));
+        rewards.expireRound(jobId);
+    }
+
+    function test_anExpiredRoundWithoutBondsBurnsTheStake() public {
+        uint256 jobId = publishJob(1000, 2, 1, 0);
+        start(jobId, enrollMany(jobId, 2));
+        vm.warp(uint256(registry.getJob(jobId).deadline) + 1);
+        rewards.expireRound(jobId);
+        vm.assertEq(rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd))), 100, "5% stake of 2000 burned");
+        vm.assertEq(rewards.creditOf(researcher, IERC20(address(usd))), 0, "not to the researcher");
+        vm.assertEq(rewards.creditOf(coordinator, IERC20(address(usd))), 0, "nor the coordinator");
     }
 
     // ---------------------------------------------------------------- claims

@@ -19,6 +19,8 @@ abstract contract Fixture is Test {
     uint256 internal constant EPOCH_EMISSION = 1_000e18;
     uint256 internal constant HALVING = 4;
     uint256 internal constant CAP = 10_000e18;
+    uint32 internal constant MIN_ROUND = 10 minutes;
+    uint32 internal constant ROUND_TIMEOUT = 2 days;
 
     address internal researcher = address(0xA11CE);
     address internal coordinator = address(0xC00D);
@@ -35,7 +37,7 @@ abstract contract Fixture is Test {
         trove = new TroveToken(CAP, EPOCH, EPOCH_EMISSION, HALVING);
         registry = new JobRegistry(STAKE_BPS);
         verifier = new MockSemaphoreVerifier();
-        rewards = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), DEPTH, TOP_UP_BPS);
+        rewards = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), DEPTH, TOP_UP_BPS, MIN_ROUND, ROUND_TIMEOUT);
         registry.setRoundRewards(address(rewards));
         trove.setMinter(address(rewards));
         usd = new TestToken("Test Dollar", "TUSD");
@@ -110,7 +112,15 @@ abstract contract Fixture is Test {
         for (uint256 i = 0; i < n; ++i) p[i] = uint32(i);
     }
 
+    /// @dev Moves time on to when the job's started round may close.
+    function readyToClose(uint256 jobId) internal {
+        RoundRewards.Roster memory r = rewards.rosterOf(jobId, registry.getJob(jobId).roundsClosed);
+        if (block.timestamp < r.startedAt + MIN_ROUND) vm.warp(r.startedAt + MIN_ROUND);
+    }
+
+    /// @dev Closes once the round has run its minimum duration.
     function closeWith(uint256 jobId, uint32[] memory included) internal returns (uint256 round) {
+        readyToClose(jobId);
         vm.prank(coordinator);
         round = rewards.closeRound(jobId, included);
     }

@@ -264,6 +264,30 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     await expectRevert(rewards, 'reclaimBond', [bonded, 1], 'BondNotReclaimable');
   });
 
+  it('a round its coordinator leaves open is expired by anyone after the timeout; the stake pays the bonded contributors', async () => {
+    const bond = 40n * 10n ** 6n;
+    const abandoned = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 1, minimum: 1, bond });
+    const relayer = await t.accounts.relayer.getAddress();
+    await mined(usd.connect(t.accounts.relayer).getFunction('mint')(relayer, 2n * bond));
+    await mined(usd.connect(t.accounts.relayer).getFunction('approve')(t.deployment.contracts.RoundRewards, 2n * bond));
+    for (const id of [alice, bob]) await enroll(abandoned, id);
+    const coordinator = rewards.connect(t.accounts.coordinator) as Contract;
+    await mined(coordinator.getFunction('startRound')(abandoned, [0, 1]));
+    await expectRevert(registry, 'settle', [abandoned], 'RoundInProgress');
+    // Positive control: before the timeout nobody can expire it.
+    await expectRevert(rewards, 'expireRound', [abandoned], 'RoundNotExpirable');
+    const timeout = (await rewards.getFunction('roundTimeoutSeconds')()) as bigint;
+    await t.provider.send('evm_increaseTime', [Number(timeout) + 1]);
+    await t.provider.send('evm_mine', []);
+    await expectRevert(coordinator, 'closeRound', [abandoned, [0, 1]], 'RoundTimedOut');
+    const before = (await rewards.getFunction('creditOf')(relayer, await usd.getAddress())) as bigint;
+    await mined(rewards.getFunction('expireRound')(abandoned));
+    await mined(rewards.getFunction('reclaimBond')(abandoned, 0));
+    await mined(rewards.getFunction('reclaimBond')(abandoned, 1));
+    const stake = (REWARD * 500n) / 10_000n;
+    expect(await rewards.getFunction('creditOf')(relayer, await usd.getAddress())).toBe(before + 2n * bond + stake);
+  });
+
   it('a hostile reward token cannot re-enter a withdrawal', async () => {
     const host = await t.deploy('HostileToken');
     const hostile = await publish({ token: await host.getAddress(), perRound: REWARD, rounds: 1, minimum: 1 });
