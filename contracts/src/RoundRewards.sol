@@ -184,6 +184,9 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// proof and readable from the transaction's input; one event per transaction keeps a claim's
     /// log cost to 32 bytes.
     event Claimed(uint256 indexed jobId, uint256 indexed round, uint256[] nullifiers);
+    /// @notice A claim in a batch was not paid; `reason` is the selector of the error it would revert
+    /// with on its own (InvalidProof, NullifierAlreadyUsed, ZeroRecipient, RoundFullyClaimed).
+    event ClaimSkipped(uint256 indexed jobId, uint256 indexed round, uint256 nullifier, bytes4 reason);
     /// @notice Credited tokens were paid out.
     event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
     /// @notice Round remainder that cannot be split evenly, credited to the job's researcher.
@@ -326,7 +329,9 @@ contract RoundRewards is ReentrancyGuardTransient {
         emit RoundExpired(jobId, round, stake, bonded);
     }
 
-    /// @notice Credits members' shares of a closed round, one per claim (all or nothing).
+    /// @notice Credits members' shares of a closed round, one per valid claim. Invalid, already used
+    /// or surplus claims are skipped with ClaimSkipped; a batch where none pays reverts with the
+    /// first one's error.
     /// Anyone may submit (a relayer pays the gas); each proof binds its recipient, so a proof copied
     /// from the mempool cannot be redirected. Batching a round's claims spreads the transaction's
     /// fixed costs over them.
@@ -335,9 +340,29 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// @param claims one or more claims on that round
     function claim(uint256 jobId, uint256 round, RoundClaim[] calldata claims) external nonReentrant {
         Payout memory p = _openRound(jobId, round, claims.length);
+        Round storage r = _rounds[jobId][round];
+        uint256 room = r.size - r.claimed;
         uint256[] memory nullifiers = new uint256[](claims.length);
+        uint256 paid;
+        bytes memory firstFailure;
         for (uint256 i = 0; i < claims.length; ++i) {
-            nullifiers[i] = _pay(p, claims[i]);
+            bytes memory failure = paid == room ? abi.encodeWithSelector(RoundFullyClaimed.selector, jobId, round) : _pay(p, claims[i]);
+            if (failure.length == 0) {
+                nullifiers[paid++] = claims[i].nullifier;
+            } else {
+                // One bad or front-run claim does not sink the relayer's whole batch.
+                emit ClaimSkipped(jobId, round, claims[i].nullifier, bytes4(failure));
+                if (firstFailure.length == 0) firstFailure = failure;
+            }
+        }
+        if (paid == 0) {
+            assembly ("memory-safe") {
+                revert(add(firstFailure, 32), mload(firstFailure))
+            }
+        }
+        r.claimed = uint32(r.claimed + paid);
+        assembly ("memory-safe") {
+            mstore(nullifiers, paid)
         }
         emit Claimed(jobId, round, nullifiers);
     }
@@ -486,15 +511,13 @@ contract RoundRewards is ReentrancyGuardTransient {
     // ---------------------------------------------------------------- internals
 
     /// @dev Checks the round can take `n` more claims, counts them, and returns what each pays.
-    function _openRound(uint256 jobId, uint256 round, uint256 n) private returns (Payout memory p) {
+    function _openRound(uint256 jobId, uint256 round, uint256 n) private view returns (Payout memory p) {
         if (n == 0) revert NoClaims();
         Round storage r = _rounds[jobId][round];
         p.root = r.root;
         if (p.root == 0) revert RoundNotClosed(jobId, round);
         if (!r.paid) revert RoundBelowMinimum(jobId, round);
-        uint256 claimed = r.claimed + n;
-        if (claimed > r.size) revert RoundFullyClaimed(jobId, round);
-        r.claimed = uint32(claimed);
+        if (r.claimed >= r.size) revert RoundFullyClaimed(jobId, round);
         p.jobId = jobId;
         p.round = round;
         p.scopeHash = _fieldHash(scopeOf(jobId, round));
@@ -503,9 +526,10 @@ contract RoundRewards is ReentrancyGuardTransient {
         if (address(p.token) == address(trove)) (p.amount, p.topUp) = (p.amount + p.topUp, 0);
     }
 
-    /// @dev Verifies one claim, spends its nullifier and credits its recipient.
-    function _pay(Payout memory p, RoundClaim calldata c) private returns (uint256 nullifier) {
-        nullifier = c.nullifier;
+    /// @dev Verifies one claim, spends its nullifier and credits its recipient; returns the error
+    /// it fails with (empty when it paid).
+    function _pay(Payout memory p, RoundClaim calldata c) private returns (bytes memory failure) {
+        uint256 nullifier = c.nullifier;
         address recipient = c.recipient;
         // The nullifier's slot in `_nullifierUsed`, computed once for the check and the write.
         uint256 slot;
@@ -516,9 +540,9 @@ contract RoundRewards is ReentrancyGuardTransient {
             slot := keccak256(0, 0x40)
             used := sload(slot)
         }
-        if (used) revert NullifierAlreadyUsed(nullifier);
-        if (recipient == address(0)) revert ZeroRecipient();
-        if (!_verify(p.root, nullifier, recipient, p.scopeHash, c.points)) revert InvalidProof(p.jobId, p.round, nullifier);
+        if (used) return abi.encodeWithSelector(NullifierAlreadyUsed.selector, nullifier);
+        if (recipient == address(0)) return abi.encodeWithSelector(ZeroRecipient.selector);
+        if (!_verify(p.root, nullifier, recipient, p.scopeHash, c.points)) return abi.encodeWithSelector(InvalidProof.selector, p.jobId, p.round, nullifier);
         assembly ("memory-safe") {
             sstore(slot, 1)
         }

@@ -195,12 +195,29 @@ contract Handler {
             c.nullifier = (uint256(keccak256(abi.encode(seed, i, "n"))) % 24) + 1;
             c.points[0] = verifier.commitment([root, c.nullifier, _fieldHash(uint256(uint160(c.recipient))), scopeHash], DEPTH);
         }
+        bool[] memory usedBefore = new bool[](batch.length);
+        for (uint256 i = 0; i < batch.length; ++i) usedBefore[i] = rewards.isNullifierUsed(batch[i].nullifier);
+        uint256 creditedBefore = _creditedUsd();
         try rewards.claim(jobId, round, batch) {
+            // Invalid and repeated claims are skipped: count each nullifier this batch spent, once,
+            // and check the credits grew by exactly one share per spent nullifier.
+            uint256 spent;
             for (uint256 i = 0; i < batch.length; ++i) {
-                ++claimsPaid;
-                if (++paysPerNullifier[batch[i].nullifier] > 1) ++nullifiersPaidTwice;
+                uint256 n = batch[i].nullifier;
+                bool firstInBatch = true;
+                for (uint256 j = 0; j < i; ++j) if (batch[j].nullifier == n) firstInBatch = false;
+                if (!usedBefore[i] && firstInBatch && rewards.isNullifierUsed(n)) {
+                    ++spent;
+                    ++claimsPaid;
+                    if (++paysPerNullifier[n] > 1) ++nullifiersPaidTwice;
+                }
             }
+            if (_creditedUsd() - creditedBefore != spent * rewards.getRound(jobId, round).perMember) ++nullifiersPaidTwice;
         } catch {}
+    }
+
+    function _creditedUsd() internal view returns (uint256 total) {
+        for (uint256 a = 0; a < actors.length; ++a) total += rewards.creditOf(actors[a], usd);
     }
 
     function withdraw(uint256 actorSeed, bool inTrove) external {

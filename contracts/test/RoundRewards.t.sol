@@ -409,25 +409,42 @@ contract RoundRewardsTest is Fixture {
         vm.assertEq(usd.balanceOf(alice), 600, "one withdrawal for both rounds");
     }
 
-    function test_batchIsAllOrNothing() public {
+    function test_batchSkipsAUsedOrInvalidClaimAndPaysTheRest() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        submit(claimOn(jobId, 0, 1, alice)); // front-run: nullifier 1 already paid
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](3);
+        batch[0] = claimOn(jobId, 0, 1, alice).claim;
+        batch[1] = claimOn(jobId, 0, 2, bob).claim;
+        batch[1].recipient = alice; // redirected: invalid
+        batch[2] = claimOn(jobId, 0, 3, bob).claim;
+        vm.prank(relayer);
+        rewards.claim(jobId, 0, batch);
+        vm.assertEq(rewards.creditOf(bob, IERC20(address(usd))), 300, "the valid claim paid");
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 300, "only alice's own claim");
+        vm.assertFalse(rewards.isNullifierUsed(2), "the invalid claim spent nothing");
+        vm.assertEq(rewards.getRound(jobId, 0).claimed, 2, "counted once each");
+    }
+
+    function test_batchWhereNothingPaysRevertsWithTheFirstError() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
         close(jobId, 3);
         RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](2);
         batch[0] = claimOn(jobId, 0, 1, alice).claim;
-        batch[1] = claimOn(jobId, 0, 1, bob).claim;
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.NullifierAlreadyUsed.selector, 1));
+        batch[0].recipient = bob;
+        batch[1] = batch[0];
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 1));
         rewards.claim(jobId, 0, batch);
-        vm.assertFalse(rewards.isNullifierUsed(1), "first claim rolled back");
-        vm.assertEq(rewards.getRound(jobId, 0).claimed, 0, "nothing counted");
     }
 
-    function test_batchLargerThanWhatIsLeftReverts() public {
+    function test_batchLargerThanWhatIsLeftPaysOnlyWhatIsLeft() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
         close(jobId, 2);
         RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](3);
         for (uint256 i = 0; i < 3; ++i) batch[i] = claimOn(jobId, 0, 10 + i, alice).claim;
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundFullyClaimed.selector, jobId, 0));
         rewards.claim(jobId, 0, batch);
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 900, "exactly the round's reward");
+        vm.assertFalse(rewards.isNullifierUsed(12), "the surplus claim is skipped");
     }
 
     function test_emptyClaimReverts() public {

@@ -113,6 +113,7 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     proofs.bobRound0 = await prove(bob, round0, recipientB, job, 0n);
     proofs.bobRound1 = await prove(bob, round1, recipientB, job, 1n);
     proofs.carolStaleRoot = await prove(carol, staleRound0, recipientA, job, 0n);
+    proofs.daveRound0 = await prove(dave, round0, recipientB, job, 0n);
     proofs.aliceRound0GroupForRound1 = await prove(alice, round0, recipientA, job, 1n);
     proofs.eveOutsider = await prove(eve, withOutsider, recipientA, job, 0n);
     proofs.aliceBelowMinimum = await prove(alice, smallRound, recipientA, belowMinimumJob, 0n);
@@ -177,6 +178,20 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     const replay = claimOf('aliceRound0', recipientA);
     expect(await rewards.getFunction('isNullifierUsed')(replay.nullifier)).toBe(true);
     await expectRevert(rewards, 'claim', [job, 0n, [replay]], 'NullifierAlreadyUsed');
+  });
+
+  it("a relayer's batch skips a used and an invalid claim and pays the valid one", async () => {
+    const batch = [claimOf('aliceRound0', recipientA), claimOf('carolStaleRoot', recipientA), claimOf('daveRound0', recipientB)];
+    const receipt = await mined(rewards.getFunction('claim')(job, 0n, batch, { gasLimit: CLAIM_GAS * 3n }));
+    const events = receipt.logs.map((l) => rewards.interface.parseLog(l));
+    const skipped = events.filter((e) => e?.name === 'ClaimSkipped').map((e) => [e!.args.getValue('nullifier') as bigint, e!.args.getValue('reason') as string]);
+    expect(skipped).toEqual([
+      [batch[0]!.nullifier, rewards.interface.getError('NullifierAlreadyUsed')!.selector],
+      [batch[1]!.nullifier, rewards.interface.getError('InvalidProof')!.selector],
+    ]);
+    const claimed = events.find((e) => e?.name === 'Claimed');
+    expect([...(claimed!.args.getValue('nullifiers') as bigint[])]).toEqual([batch[2]!.nullifier]);
+    expect(await rewards.getFunction('isNullifierUsed')(batch[1]!.nullifier)).toBe(false);
   });
 
   it("a proof against a stale root of the round's group is rejected", async () => {
