@@ -289,7 +289,13 @@ contract RoundRewards is ReentrancyGuardTransient {
 
         bool paid = size >= job.minContributors;
         roster.closed = true;
+        // Balance-checked: a token that takes a fee on transfer would leave the round short.
+        uint256 held = paid ? job.rewardToken.balanceOf(address(this)) : 0;
         registry.releaseRound(jobId, paid);
+        if (paid) {
+            uint256 received = job.rewardToken.balanceOf(address(this)) - held;
+            if (received != job.rewardPerRound) revert UnsupportedToken(job.rewardToken, job.rewardPerRound, received);
+        }
         uint256 forfeited = _forfeitDropouts(jobId, round, job, included, paid);
         uint256 root = _groupRoot(nodes);
         _record(jobId, round, root, uint32(size), paid, job, forfeited);

@@ -8,6 +8,7 @@ import {RoundRewards} from "../src/RoundRewards.sol";
 import {JobRegistry} from "../src/JobRegistry.sol";
 import {IJobRegistry} from "../src/IJobRegistry.sol";
 import {HostileToken} from "./mocks/HostileToken.sol";
+import {TransferFeeToken} from "./mocks/TestToken.sol";
 import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 import {ISemaphoreVerifier} from "@semaphore-protocol/contracts/interfaces/ISemaphoreVerifier.sol";
 
@@ -317,6 +318,24 @@ contract RoundRewardsTest is Fixture {
         vm.assertEq(rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd))), 100, "5% stake of 2000 burned");
         vm.assertEq(rewards.creditOf(researcher, IERC20(address(usd))), 0, "not to the researcher");
         vm.assertEq(rewards.creditOf(coordinator, IERC20(address(usd))), 0, "nor the coordinator");
+    }
+
+    function test_aTokenThatChargesOnTransferIsRefusedAtClose() public {
+        TransferFeeToken fee = new TransferFeeToken();
+        fee.mint(researcher, 1050);
+        vm.startPrank(researcher);
+        fee.approve(address(registry), 1050);
+        uint256 jobId = registry.publish(params(IERC20(address(fee)), 1000, 1, 1, 0));
+        vm.stopPrank();
+        start(jobId, enrollMany(jobId, 2));
+        readyToClose(jobId);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.UnsupportedToken.selector, address(fee), 1000, 990));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, positions(2));
+        // Positive control: the same round in an exact token closes and pays.
+        uint256 honest = publishJob(1000, 1, 1, 0);
+        close(honest, 2);
+        vm.assertTrue(rewards.getRound(honest, 0).paid, "closed");
     }
 
     // ---------------------------------------------------------------- claims
