@@ -135,11 +135,15 @@ export async function enrollOnChain(relayer: Signer, deployment: TroveDeployment
   return receipt.hash;
 }
 
-/** Freezes the roster of the job's next round (enrollment indices, increasing); returns the transaction hash. */
-export async function startRoundOnChain(coordinator: Signer, deployment: TroveDeployment, jobId: string, entries: readonly number[]): Promise<string> {
+/** Freezes the roster of the job's next round (enrollment indices, increasing); returns the transaction and the stored roster hash. */
+export async function startRoundOnChain(coordinator: Signer, deployment: TroveDeployment, jobId: string, entries: readonly number[]): Promise<{ tx: string; rosterHash: string }> {
   const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, coordinator);
   const receipt = await send(`start a round of job ${jobId}`, () => rewards.getFunction('startRound')(BigInt(jobId), [...entries]));
-  return receipt.hash;
+  for (const log of receipt.logs) {
+    const parsed = rewards.interface.parseLog(log);
+    if (parsed?.name === 'RoundStarted') return { tx: receipt.hash, rosterHash: parsed.args.getValue('rosterHash') as string };
+  }
+  throw new TroveError('CHAIN_REJECTED', 'The start transaction was mined without a RoundStarted event.');
 }
 
 /**

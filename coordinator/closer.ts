@@ -4,6 +4,7 @@
 // chain does not list (a bonded job's contributor who has not enrolled there) are left out.
 import { TroveError } from '../common/errors.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
+import { rosterHash } from '../contracts/roster.js';
 import { enrollOnChain, enrollmentsOnChain, startRoundOnChain } from './chain.js';
 import type { Provider, Signer } from 'ethers';
 
@@ -42,6 +43,11 @@ export async function freezeRoster<P extends RosterParticipant>(chain: ChainAcce
   if (listed.length < options.minimum) {
     throw new TroveError('CHAIN_REJECTED', `Only ${listed.length} of job ${jobId}'s contributors are enrolled on-chain; the round needs ${options.minimum}.`);
   }
-  await startRoundOnChain(chain.coordinator, chain.deployment, jobId, listed.map((x) => x.at));
-  return listed.map((x) => x.p);
+  const roster = listed.map((x) => x.p);
+  const started = await startRoundOnChain(chain.coordinator, chain.deployment, jobId, listed.map((x) => x.at));
+  // What every client will compare its invitation with: it must be this roster, in this order.
+  if (started.rosterHash !== rosterHash(roster.map((p) => p.signingKey))) {
+    throw new TroveError('CHAIN_REJECTED', `The roster frozen on-chain for job ${jobId} is not the one this coordinator is about to invite.`);
+  }
+  return roster;
 }
