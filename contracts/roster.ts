@@ -1,7 +1,7 @@
 // A round's roster as committed on-chain: RoundRewards.startRound stores keccak256 of the
 // roster's 32-byte Ed25519 signing keys concatenated in roster order. The coordinator computes it
 // to check what it froze; a contributor computes it from the roster it was sent and compares.
-// It lives beside the other chain-side helpers (claims.ts, enrollment.ts): common/ takes no keccak.
+// It lives beside the other chain-side code (claims.ts, enrollment.ts): common/ takes no keccak.
 import { concat, keccak256 } from 'ethers';
 import { TroveError } from '../common/errors.js';
 
