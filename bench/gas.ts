@@ -113,14 +113,21 @@ async function main(): Promise<void> {
     );
     const jobId = 1n;
 
-    // ---- bond
+    // ---- enroll every member through one relayer that pays their bonds (the first one is measured)
     const bonder = t.accounts.alice;
-    await (await usd.connect(bonder).getFunction('mint')(await bonder.getAddress(), 10n * 10n ** 6n)).wait();
-    await (await usd.connect(bonder).getFunction('approve')(t.deployment.contracts.RoundRewards, 10n * 10n ** 6n)).wait();
-    const bond = await gasOf(rewards.connect(bonder).getFunction('postBond')(jobId, members[0]!.commitment));
+    // the relayer is also the first claim's recipient, so the withdrawal below has a credit to pay
+    recipients[0] = await bonder.getAddress();
+    const bondAmount = 10n * 10n ** 6n;
+    await (await usd.connect(bonder).getFunction('mint')(await bonder.getAddress(), bondAmount * BigInt(MEMBERS))).wait();
+    await (await usd.connect(bonder).getFunction('approve')(t.deployment.contracts.RoundRewards, bondAmount * BigInt(MEMBERS))).wait();
+    const enrollOne = (i: number) => rewards.connect(bonder).getFunction('enroll')(jobId, members[i]!.commitment, `0x${(i + 1).toString(16).padStart(64, '0')}`);
+    const bond = await gasOf(enrollOne(0));
+    for (let i = 1; i < MEMBERS; i++) await (await enrollOne(i)).wait();
+    const everyone = members.map((_, i) => i);
 
-    // ---- close round (one bond included and returned; first top-up releases emissions)
-    const close = await gasOf(rewards.connect(coordinator).getFunction('closeRound')(jobId, group.root, group.size, [members[0]!.commitment], []));
+    // ---- start (roster of every member frozen) and close (group root built on-chain; first top-up releases emissions)
+    const start = await gasOf(rewards.connect(coordinator).getFunction('startRound')(jobId, everyone));
+    const close = await gasOf(rewards.connect(coordinator).getFunction('closeRound')(jobId, everyone));
 
     // ---- proofs
     const started = Date.now();
@@ -178,8 +185,9 @@ async function main(): Promise<void> {
     const perReturning = batchReturning.gas / BigInt(BATCH);
     const rows: [string, bigint][] = [
       ['publish job (escrow + stake, 2 rounds)', publish.gas],
-      ['post bond', bond.gas],
-      [`close round (group of ${MEMBERS}, 1 bond returned, emissions released)`, close.gas],
+      ['enroll (bond pulled from the relayer)', bond.gas],
+      [`start round (roster of ${MEMBERS} frozen)`, start.gas],
+      [`close round (LeanIMT root of ${MEMBERS} built on-chain, emissions released)`, close.gas],
       ['claim, own tx, new recipient', singleFresh.gas],
       ['claim, own tx, recipient already credited', singleReturning.gas],
       [`claim in a batch of ${BATCH}, new recipients (per claim)`, perFresh],

@@ -57,6 +57,8 @@ export type TroveErrorCode =
   | 'COORDINATOR_PROTOCOL'
   // A researcher-given address on this computer, a local network or a reserved range.
   | 'ADDRESS_NOT_ALLOWED'
+  // The round's roster is not the one frozen on-chain when the round started.
+  | 'ROSTER_NOT_ON_CHAIN'
   | 'CHAIN_UNREACHABLE'
   | 'CHAIN_REJECTED';
 

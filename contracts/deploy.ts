@@ -11,13 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ContractFactory, JsonRpcProvider, NonceManager, Wallet, type BaseContract, type Signer } from 'ethers';
 import { TroveError } from '../common/errors.js';
-import { TREE_DEPTH, loadArtifact, type ContractName } from './artifacts.js';
+import { TREE_DEPTH, linkBytecode, loadArtifact, type ContractName } from './artifacts.js';
 
 export interface TroveDeployOptions {
   /** Researcher stake, basis points of a job's total reward. */
   stakeBps: number;
   /** Share of the emission pool each paid round receives, basis points. */
   topUpBps: number;
+  /** Shortest round, start to close, in seconds. */
+  minRoundSeconds: number;
+  /** A round not closed this long after its start can be expired (the stake pays its contributors). */
+  roundTimeoutSeconds: number;
   tokenCap: bigint;
   epochSeconds: bigint;
   initialEpochEmission: bigint;
@@ -34,6 +38,8 @@ export interface TroveDeployment {
     JobRegistry: string;
     RoundRewards: string;
     SemaphoreVerifier: string;
+    /** The Poseidon library RoundRewards is linked against (it builds each round's group root). */
+    PoseidonT3: string;
   };
   parameters: Record<keyof TroveDeployOptions, string>;
   /** On a development chain only: a reward token anyone can mint (see `coordinator -- chain`). */
@@ -46,6 +52,9 @@ const E18 = 10n ** 18n;
 export const DEFAULT_DEPLOY_OPTIONS: TroveDeployOptions = {
   stakeBps: 500,
   topUpBps: 1_000,
+  // A local chain's rounds take seconds; a public deployment sets minutes to hours.
+  minRoundSeconds: 0,
+  roundTimeoutSeconds: 24 * 3600,
   tokenCap: 100_000_000n * E18,
   epochSeconds: 7n * 24n * 3600n,
   initialEpochEmission: 961_538n * E18,
@@ -74,13 +83,14 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
   const verifier = await deployContract(signer, 'SemaphoreVerifier');
   const token = await deployContract(signer, 'TroveToken', [o.tokenCap, o.epochSeconds, o.initialEpochEmission, o.halvingIntervalEpochs]);
   const registry = await deployContract(signer, 'JobRegistry', [o.stakeBps]);
-  const rewards = await deployContract(signer, 'RoundRewards', [
-    await registry.getAddress(),
-    await token.getAddress(),
-    await verifier.getAddress(),
-    TREE_DEPTH,
-    o.topUpBps,
-  ]);
+  const poseidon = await deployContract(signer, 'PoseidonT3');
+  const poseidonAddress = await poseidon.getAddress();
+  const rewards = await deployContract(
+    signer,
+    'RoundRewards',
+    [await registry.getAddress(), await token.getAddress(), await verifier.getAddress(), TREE_DEPTH, o.topUpBps, o.minRoundSeconds, o.roundTimeoutSeconds],
+    linkBytecode(loadArtifact('RoundRewards'), { PoseidonT3: poseidonAddress }),
+  );
   const rewardsAddress = await rewards.getAddress();
   await (await registry.getFunction('setRoundRewards')(rewardsAddress)).wait();
   await (await token.getFunction('setMinter')(rewardsAddress)).wait();
@@ -96,10 +106,13 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
       JobRegistry: await registry.getAddress(),
       RoundRewards: rewardsAddress,
       SemaphoreVerifier: await verifier.getAddress(),
+      PoseidonT3: poseidonAddress,
     },
     parameters: {
       stakeBps: String(o.stakeBps),
       topUpBps: String(o.topUpBps),
+      minRoundSeconds: String(o.minRoundSeconds),
+      roundTimeoutSeconds: String(o.roundTimeoutSeconds),
       tokenCap: o.tokenCap.toString(),
       epochSeconds: o.epochSeconds.toString(),
       initialEpochEmission: o.initialEpochEmission.toString(),

@@ -101,33 +101,60 @@ export async function publishJob(researcher: Signer, deployment: TroveDeployment
   throw new TroveError('CHAIN_REJECTED', 'The publish transaction was mined without a JobPublished event.');
 }
 
-/** Closes the next round of a job on-chain with its contributor group; returns the transaction hash. */
-export async function closeRoundOnChain(
-  coordinator: Signer,
-  deployment: TroveDeployment,
-  jobId: string,
-  group: { root: bigint; size: number },
-  bonds: { included: bigint[]; dropped: bigint[] },
-): Promise<string> {
-  const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, coordinator);
-  const receipt = await send(`close a round of job ${jobId}`, () => rewards.getFunction('closeRound')(BigInt(jobId), group.root, group.size, bonds.included, bonds.dropped));
+/** One enrolled entry of a job on-chain: its place in the job's enrollment list. */
+export interface OnChainEnrollment {
+  index: number;
+  commitment: string;
+  /** 32-byte Ed25519 signing key, hex without 0x. */
+  rosterKey: string;
+}
+
+/** Every entry enrolled in the job on-chain, in enrollment order. */
+export async function enrollmentsOnChain(provider: Provider, deployment: TroveDeployment, jobId: string): Promise<OnChainEnrollment[]> {
+  const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, provider);
+  try {
+    const count = Number(await rewards.getFunction('enrollmentCount')(BigInt(jobId)));
+    const out: OnChainEnrollment[] = [];
+    for (let index = 0; index < count; index++) {
+      const e = (await rewards.getFunction('enrollmentOf')(BigInt(jobId), index)) as { commitment: bigint; rosterKey: string };
+      out.push({ index, commitment: e.commitment.toString(), rosterKey: e.rosterKey.slice(2).toLowerCase() });
+    }
+    return out;
+  } catch (err) {
+    throw chainError(err, 'read the enrolled contributors');
+  }
+}
+
+/**
+ * Enrolls a contributor on-chain on its behalf (the coordinator relays, so the contributor needs
+ * no ETH); a job with a bond would take it from the relayer, so bonded contributors enroll themselves.
+ */
+export async function enrollOnChain(relayer: Signer, deployment: TroveDeployment, jobId: string, commitment: string, rosterKey: string): Promise<string> {
+  const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, relayer);
+  const receipt = await send(`enroll a contributor in job ${jobId}`, () => rewards.getFunction('enroll')(BigInt(jobId), BigInt(commitment), `0x${rosterKey}`));
   return receipt.hash;
 }
 
-/** Which of `commitments` have a bond posted and pending for the job's current round. */
-export async function pendingBonds(provider: Provider, deployment: TroveDeployment, jobId: string, commitments: readonly string[]): Promise<Set<string>> {
-  const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, provider);
-  const out = new Set<string>();
-  try {
-    for (const c of commitments) {
-      const bond = (await rewards.getFunction('bondOf')(BigInt(jobId), BigInt(c))) as { owner: string; status: bigint };
-      // BondStatus.Posted is 1: posted and not yet settled by a close.
-      if (BigInt(bond.status) === 1n) out.add(c);
-    }
-  } catch (err) {
-    throw chainError(err, 'read the posted bonds');
+/** Freezes the roster of the job's next round (enrollment indices, increasing); returns the transaction and the stored roster hash. */
+export async function startRoundOnChain(coordinator: Signer, deployment: TroveDeployment, jobId: string, entries: readonly number[]): Promise<{ tx: string; rosterHash: string }> {
+  const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, coordinator);
+  const receipt = await send(`start a round of job ${jobId}`, () => rewards.getFunction('startRound')(BigInt(jobId), [...entries]));
+  for (const log of receipt.logs) {
+    const parsed = rewards.interface.parseLog(log);
+    if (parsed?.name === 'RoundStarted') return { tx: receipt.hash, rosterHash: parsed.args.getValue('rosterHash') as string };
   }
-  return out;
+  throw new TroveError('CHAIN_REJECTED', 'The start transaction was mined without a RoundStarted event.');
+}
+
+/**
+ * Closes the job's started round on-chain with the roster positions whose masked update was in the
+ * sum; the contract builds the group from them. Returns the transaction hash.
+ */
+export async function closeRoundOnChain(coordinator: Signer, deployment: TroveDeployment, jobId: string, included: readonly number[]): Promise<string> {
+  const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, coordinator);
+  const sorted = [...included].sort((a, b) => a - b);
+  const receipt = await send(`close a round of job ${jobId}`, () => rewards.getFunction('closeRound')(BigInt(jobId), sorted));
+  return receipt.hash;
 }
 
 /** Cancels (settles) a job: unearned escrow and the stake go back to the researcher. */

@@ -24,7 +24,8 @@ import { loadSodium } from '../common/secagg/sodium.js';
 import { HEADER_BYTES, maskedInputBytes, readHeader, SIGNATURE_BYTES, SHARE_CIPHERTEXT_BYTES } from '../common/secagg/wire.js';
 import { SHARE_BYTES } from '../common/secagg/shamir.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
-import { closeRoundOnChain, pendingBonds } from './chain.js';
+import { closeRoundOnChain } from './chain.js';
+import { freezeRoster } from './closer.js';
 import { CoordinatorStore, type JobRow, type RoundRow, type RoundStageName } from './store.js';
 
 /** How the coordinator reaches the chain to close rounds. */
@@ -480,10 +481,20 @@ export class RoundRunner {
   /** Starts a round when enough contributors are enrolled and the start delay has passed. */
   private async startRound(job: JobRuntime): Promise<void> {
     const jobId = job.row.jobId;
-    const participants = this.store.activeParticipants(jobId);
+    let participants = this.store.activeParticipants(jobId);
+    job.readyAt = undefined;
+    if (this.chain) {
+      // The roster is frozen on-chain first, so every client can check it (coordinator/closer.ts).
+      try {
+        participants = await freezeRoster(this.chain, jobId, participants, { relay: BigInt(job.doc.reward.bond) === 0n, minimum: job.doc.minContributors });
+      } catch (err) {
+        job.readyAt = this.now() + this.closeRetryMs;
+        this.onError(err);
+        return;
+      }
+    }
     const index = this.store.rounds(jobId).length;
     const now = this.now();
-    job.readyAt = undefined;
     this.store.transaction(() => {
       this.store.addRound(
         jobId,
@@ -554,7 +565,8 @@ export class RoundRunner {
     const next = Float32Array.from(fedAvgStep(this.store.model(jobId, active.index)!, mean, agg.serverLearningRate));
     let validation: Evaluation | null = null;
     if (job.validation) validation = evaluateModel(job.doc.training.model, next, job.validation);
-    const group = new Group(result.contributors.map((id) => BigInt(active.commitments[id]!)));
+    // In roster order, as RoundRewards builds it from the included positions.
+    const group = new Group([...result.contributors].sort((a, b) => a - b).map((id) => BigInt(active.commitments[id]!)));
     this.store.transaction(() => {
       this.store.setRoundOutcome(jobId, active.index, {
         included: result.contributors,
@@ -574,19 +586,8 @@ export class RoundRunner {
         const chain = this.chain;
         if (!chain) throw new TroveError('CHAIN_UNREACHABLE', `Round ${active.index} of job ${jobId} is ready to close, but this coordinator has no chain configured.`);
         const row = this.store.round(jobId, active.index)!;
-        const included = (row.included ?? []).map((id) => row.commitments[id]!);
-        let bonds = { included: [] as bigint[], dropped: [] as bigint[] };
-        if (BigInt(job.doc.reward.bond) > 0n) {
-          // The contract wants every bond pending for the round accounted for, including those of
-          // contributors who enrolled after it started: not in the sum, so theirs are dropped.
-          const everyone = this.store.participants(jobId).map((p) => p.commitment);
-          const posted = await pendingBonds(chain.provider, chain.deployment, jobId, everyone);
-          bonds = {
-            included: included.filter((c) => posted.has(c)).map(BigInt),
-            dropped: everyone.filter((c) => posted.has(c) && !included.includes(c)).map(BigInt),
-          };
-        }
-        const tx = await closeRoundOnChain(chain.coordinator, chain.deployment, jobId, { root: BigInt(row.groupRoot!), size: row.groupSize! }, bonds);
+        // Roster positions: the contract builds the group of their commitments itself.
+        const tx = await closeRoundOnChain(chain.coordinator, chain.deployment, jobId, row.included ?? []);
         const finished = this.closedCount(jobId) + 1 >= job.doc.rounds || active.index + 1 >= job.doc.rounds;
         this.store.transaction(() => {
           this.store.setRoundClosed(jobId, active.index, tx, this.now());

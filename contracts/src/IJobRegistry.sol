@@ -32,6 +32,10 @@ interface IJobRegistry {
     /// @notice Returns a job (status None when it does not exist).
     function getJob(uint256 jobId) external view returns (Job memory);
 
+    /// @notice Ends a job whose round timed out: refunds the unearned escrow to the researcher and
+    /// sends the stake to the caller (the round rewards contract), which pays it to contributors.
+    function forfeitStake(uint256 jobId) external returns (uint256 stake);
+
     /// @notice Marks the job's next round closed; when `paid`, moves its reward to the caller.
     function releaseRound(uint256 jobId, bool paid) external returns (uint256 round);
 }

@@ -6,10 +6,12 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IJobRegistry} from "./IJobRegistry.sol";
 
-/// @notice Rounds-rewards view the registry needs before letting a researcher cancel.
-interface IRoundBonds {
-    /// @notice Bonds posted for the job's current round and not yet settled.
-    function pendingBonds(uint256 jobId) external view returns (uint256);
+/// @notice What the registry asks the round rewards contract.
+interface IRoundState {
+    /// @notice Whether the job's next round has been started (roster frozen) and not yet closed.
+    function roundInProgress(uint256 jobId) external view returns (bool);
+    /// @notice The largest group a round can have.
+    function maxGroupSize() external view returns (uint256);
 }
 
 /// @title JobRegistry
@@ -58,9 +60,9 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
     error RoundRewardsAlreadySet();
     /// @notice The token moved a different amount than asked (fee-on-transfer tokens are refused).
     error UnsupportedToken(IERC20 token, uint256 expected, uint256 received);
-    /// @notice Contributors have bonded for the current round: cancelling now would take back the
-    /// reward they are earning. Close the round first, or wait until the deadline.
-    error RoundInProgress(uint256 jobId, uint256 round, uint256 bondedContributors);
+    /// @notice A round has started: settling now would take back the reward its contributors are
+    /// earning. Let the coordinator close the round, or expire it once it timed out (the stake pays).
+    error RoundInProgress(uint256 jobId, uint256 round);
 
     /// @notice The round rewards contract was bound.
     event RoundRewardsSet(address indexed roundRewards);
@@ -81,6 +83,8 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
     );
     /// @notice A round was closed; `paid` says whether its reward left the escrow.
     event RoundReleased(uint256 indexed jobId, uint256 indexed round, bool paid, uint256 amount);
+    /// @notice A round timed out: the escrow went back to the researcher and the stake to the round's contributors.
+    event StakeForfeited(uint256 indexed jobId, uint256 refund, uint256 stake);
     /// @notice The job was settled: unearned escrow and stake went back to the researcher.
     event JobSettled(uint256 indexed jobId, uint256 refund, uint256 stake, bool cancelled);
 
@@ -109,7 +113,8 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         if (address(p.rewardToken) == address(0)) revert InvalidJob("rewardToken");
         if (p.rewardPerRound == 0) revert InvalidJob("rewardPerRound");
         if (p.rounds == 0) revert InvalidJob("rounds");
-        if (p.minContributors == 0) revert InvalidJob("minContributors");
+        if (roundRewards == address(0)) revert InvalidJob("roundRewards");
+        if (p.minContributors == 0 || p.minContributors > IRoundState(roundRewards).maxGroupSize()) revert InvalidJob("minContributors");
         if (p.deadline <= block.timestamp) revert InvalidJob("deadline");
         if (p.specHash == bytes32(0)) revert InvalidJob("specHash");
 
@@ -169,6 +174,21 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         emit RoundReleased(jobId, round, paid, amount);
     }
 
+    /// @inheritdoc IJobRegistry
+    function forfeitStake(uint256 jobId) external nonReentrant returns (uint256 stake) {
+        if (msg.sender != roundRewards) revert NotRoundRewards(msg.sender);
+        Job storage job = _jobs[jobId];
+        if (job.status != JobStatus.Active) revert JobNotActive(jobId);
+        uint256 refund = job.escrow;
+        stake = job.stake;
+        job.status = JobStatus.Settled;
+        job.escrow = 0;
+        job.stake = 0;
+        if (refund != 0) job.rewardToken.safeTransfer(job.researcher, refund);
+        if (stake != 0) job.rewardToken.safeTransfer(msg.sender, stake);
+        emit StakeForfeited(jobId, refund, stake);
+    }
+
     /// @notice Ends the job and returns the unearned escrow and the stake to the researcher.
     /// Before the deadline this cancels the job; rounds already paid stay with their contributors.
     /// @param jobId the job to settle
@@ -178,10 +198,8 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         if (job.status != JobStatus.Active) revert JobNotActive(jobId);
         if (msg.sender != job.researcher) revert NotResearcher(jobId, msg.sender);
         bool cancelled = job.roundsClosed < job.rounds && block.timestamp <= job.deadline;
-        if (cancelled) {
-            uint256 bonded = IRoundBonds(roundRewards).pendingBonds(jobId);
-            if (bonded != 0) revert RoundInProgress(jobId, job.roundsClosed, bonded);
-        }
+        // A started round's reward is locked until the round closes or expires, deadline or not.
+        if (IRoundState(roundRewards).roundInProgress(jobId)) revert RoundInProgress(jobId, job.roundsClosed);
         refund = job.escrow;
         uint256 stake = job.stake;
         job.status = JobStatus.Settled;

@@ -6,39 +6,52 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ISemaphoreVerifier} from "@semaphore-protocol/contracts/interfaces/ISemaphoreVerifier.sol";
+import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 import {IJobRegistry} from "./IJobRegistry.sol";
 import {TroveToken} from "./TroveToken.sol";
 
 /// @title RoundRewards
 /// @notice Closes rounds and pays their contributors anonymously.
 ///
-/// The job's coordinator closes a round by posting the Semaphore group (root and size) of the
-/// contributors whose masked update was included. Each member then claims an equal share with a
+/// Contributors enroll on-chain (commitment + secure-aggregation signing key, through any relayer).
+/// The job's coordinator starts a round by freezing its roster from enrolled entries, so every
+/// client checks the same roster and the coordinator cannot invent members later. It closes the
+/// round by naming which roster positions were included; the contract computes the Semaphore
+/// group (LeanIMT root) of exactly those commitments. Each member then claims an equal share with a
 /// Semaphore v4 proof: scope bound to (chain, this contract, job, round), message = recipient.
 /// Proofs are checked with the official SemaphoreVerifier's view function and this contract keeps
 /// its own nullifier set, so a proof copied from the mempool can neither be redirected nor burnt.
 /// Anyone may submit claims (a relayer pays the gas, possibly many claims in one transaction);
 /// claims credit balances that are withdrawn once, for any number of rounds.
 ///
-/// Optional contributor bonds are posted against a per-job identity commitment, returned when the
-/// round closes with the commitment included, and forfeited to the round's pool when the
-/// coordinator reports the commitment as a dropout.
+/// Optional contributor bonds are pulled at enrollment. A bonded entry frozen into a round's roster
+/// and left out of its group forfeits its bond to that round's paid members (burned when the round
+/// pays nothing); otherwise the payer takes it back once the job has ended.
 contract RoundRewards is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     enum BondStatus {
         None,
         Posted,
-        Returned,
         Forfeited,
         Reclaimed
     }
 
-    /// @notice A contributor's bond for one job.
-    struct Bond {
-        address owner;
-        uint32 round;
-        BondStatus status;
+    /// @notice One enrolled contributor of a job: its per-job Semaphore identity commitment, its
+    /// 32-byte Ed25519 secure-aggregation signing key, and its bond when the job asks for one.
+    struct Enrollment {
+        uint256 commitment;
+        bytes32 rosterKey;
+        address bondOwner;
+        BondStatus bond;
+    }
+
+    /// @notice A round's frozen roster: keccak256 of its roster keys in roster order, and its size.
+    struct Roster {
+        bytes32 hash;
+        uint32 size;
+        uint64 startedAt;
+        bool closed;
     }
 
     /// @notice A closed round. Packed into three slots so a claim reads little storage.
@@ -75,6 +88,9 @@ contract RoundRewards is ReentrancyGuardTransient {
     uint256 private constant SNARK_SCALAR_FIELD =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
+    /// @notice Forfeits that no member receives are credited here, where no one can withdraw them.
+    address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
+
     /// @notice Where jobs and their escrow live.
     IJobRegistry public immutable registry;
     /// @notice The reward token whose emissions top up paid rounds.
@@ -85,6 +101,11 @@ contract RoundRewards is ReentrancyGuardTransient {
     uint8 public immutable treeDepth;
     /// @notice Share of the emission pool given to each paid round, in basis points.
     uint16 public immutable topUpBps;
+    /// @notice A round closes no sooner than this many seconds after it started.
+    uint32 public immutable minRoundSeconds;
+    /// @notice A round not closed this many seconds after it started (or by the job's deadline)
+    /// can be expired by anyone: the researcher's stake goes to the round's bonded contributors.
+    uint32 public immutable roundTimeoutSeconds;
 
     /// @notice Released emissions not yet assigned to a round.
     uint256 public emissionPool;
@@ -94,20 +115,40 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// @dev What an account can withdraw for one token, in one slot so a claim writes storage once:
     /// the low 128 bits are the amount in that token, the high 128 bits the TROVE top-ups earned with it.
     mapping(address account => mapping(IERC20 token => uint256 packed)) private _credits;
-    mapping(uint256 jobId => mapping(uint256 commitment => Bond)) private _bonds;
-    mapping(uint256 jobId => uint256) private _pendingBonds;
+    mapping(uint256 jobId => Enrollment[]) private _enrollments;
+    mapping(uint256 jobId => mapping(uint256 commitment => bool)) private _commitmentEnrolled;
+    mapping(uint256 jobId => mapping(bytes32 rosterKey => bool)) private _rosterKeyEnrolled;
+    mapping(uint256 jobId => mapping(uint256 round => Roster)) private _rosters;
+    /// @dev Enrollment indices of each round's roster, in roster order.
+    mapping(uint256 jobId => mapping(uint256 round => uint32[])) private _rosterEntries;
 
     /// @notice Only the job's coordinator may close its rounds.
     error NotCoordinator(uint256 jobId, address caller);
     /// @notice The job does not exist or is settled.
     error JobNotActive(uint256 jobId);
+    /// @notice Every round of the job is already closed.
+    error AllRoundsClosed(uint256 jobId);
     /// @notice The job's deadline has passed.
     error DeadlinePassed(uint256 jobId, uint256 deadline);
-    /// @notice The posted group is empty, not a field element, too large for the tree depth, or
-    /// smaller than the bonds it includes.
+    /// @notice The tree depth is out of range (constructor).
     error InvalidGroup(uint256 root, uint256 size);
-    /// @notice Every bond posted for the round must be reported either included or dropped.
-    error BondsUnaccounted(uint256 jobId, uint256 pending, uint256 reported);
+    /// @notice The commitment is zero or not a field element, or the roster key is zero.
+    error InvalidEnrollment(uint256 jobId, uint256 commitment, bytes32 rosterKey);
+    /// @notice The commitment or the roster key is already enrolled in the job.
+    error AlreadyEnrolled(uint256 jobId, uint256 commitment, bytes32 rosterKey);
+    /// @notice A roster must list enrolled entries in increasing order, at least the job's minimum
+    /// and at most 2^treeDepth of them.
+    error InvalidRoster(uint256 jobId, uint256 size);
+    /// @notice The round's roster has not been frozen with startRound.
+    error RoundNotStarted(uint256 jobId, uint256 round);
+    /// @notice Included positions must be increasing positions of the round's roster, at least one.
+    error InvalidInclusion(uint256 jobId, uint256 round);
+    /// @notice The round started less than minRoundSeconds ago.
+    error RoundTooShort(uint256 jobId, uint256 round, uint256 closesFrom);
+    /// @notice The round ran past its timeout: it can only be expired now.
+    error RoundTimedOut(uint256 jobId, uint256 round);
+    /// @notice The round is not started, already closed, or not yet past its timeout or the deadline.
+    error RoundNotExpirable(uint256 jobId, uint256 round);
     /// @notice The round has not been closed.
     error RoundNotClosed(uint256 jobId, uint256 round);
     /// @notice The round closed with fewer contributors than the job's minimum: it pays nothing.
@@ -120,14 +161,8 @@ contract RoundRewards is ReentrancyGuardTransient {
     error InvalidProof(uint256 jobId, uint256 round, uint256 nullifier);
     /// @notice The zero address cannot receive rewards.
     error ZeroRecipient();
-    /// @notice The job takes no bonds.
-    error BondsNotRequired(uint256 jobId);
-    /// @notice A bond for this commitment is already posted for the job.
-    error BondAlreadyPosted(uint256 jobId, uint256 commitment);
-    /// @notice The bond is not posted for the round being closed (or at all).
-    error BondNotPosted(uint256 jobId, uint256 commitment);
-    /// @notice A bond can be reclaimed only by its owner, after the job ended without closing its round.
-    error BondNotReclaimable(uint256 jobId, uint256 commitment);
+    /// @notice A bond can be reclaimed only by whoever paid it, once the job has ended, if it was not forfeited.
+    error BondNotReclaimable(uint256 jobId, uint256 enrollment);
     /// @notice A claim transaction must carry at least one claim.
     error NoClaims();
     /// @notice Nothing to withdraw.
@@ -149,29 +184,49 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// proof and readable from the transaction's input; one event per transaction keeps a claim's
     /// log cost to 32 bytes.
     event Claimed(uint256 indexed jobId, uint256 indexed round, uint256[] nullifiers);
+    /// @notice A claim in a batch was not paid; `reason` is the selector of the error it would revert
+    /// with on its own (InvalidProof, NullifierAlreadyUsed, ZeroRecipient, RoundFullyClaimed).
+    event ClaimSkipped(uint256 indexed jobId, uint256 indexed round, uint256 nullifier, bytes4 reason);
     /// @notice Credited tokens were paid out.
     event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
-    /// @notice Round remainder that cannot be split evenly, or dropouts' bonds of an unpaid round,
-    /// credited to the job's researcher.
+    /// @notice Round remainder that cannot be split evenly, credited to the job's researcher.
     event ResearcherCredited(uint256 indexed jobId, uint256 indexed round, uint256 amount);
     /// @notice Newly released emissions entered the pool.
     event EmissionsReceived(uint256 amount, uint256 pool);
-    /// @notice A bond was posted for the job's current round.
-    event BondPosted(uint256 indexed jobId, uint256 indexed commitment, address indexed owner, uint256 round, uint256 amount);
-    /// @notice A bond was credited back to its owner (included in the round).
-    event BondReturned(uint256 indexed jobId, uint256 indexed commitment, uint256 round);
-    /// @notice A bond was forfeited (dropout) to the round's pool.
-    event BondForfeited(uint256 indexed jobId, uint256 indexed commitment, uint256 round);
-    /// @notice A bond was returned to its owner because its round never closed.
-    event BondReclaimed(uint256 indexed jobId, uint256 indexed commitment, uint256 round);
+    /// @notice A contributor enrolled in the job as entry `index`. The payer of any bond is not
+    /// logged: a contributor that enrolls through a relayer links no wallet to its commitment.
+    event Enrolled(uint256 indexed jobId, uint256 index, uint256 commitment, bytes32 rosterKey, uint256 bond);
+    /// @notice The coordinator froze the round's roster (again, if the round had to be restarted).
+    event RoundStarted(uint256 indexed jobId, uint256 indexed round, bytes32 rosterHash, uint32 size, uint32[] entries);
+    /// @notice A roster member left out of the round's group forfeited its bond (to the round's
+    /// paid members, or burned when the round pays nothing).
+    event BondForfeited(uint256 indexed jobId, uint256 indexed round, uint256 enrollment, bool burned);
+    /// @notice The round was not closed in time: the job ended and the researcher's stake went to
+    /// the round's bonded contributors (burned when none was bonded).
+    event RoundExpired(uint256 indexed jobId, uint256 indexed round, uint256 stake, uint256 bondedMembers);
+    /// @notice A bond went back to whoever paid it after the job ended.
+    event BondReclaimed(uint256 indexed jobId, uint256 enrollment);
 
     /// @param registry_ the job registry (it must bind this contract)
     /// @param trove_ the reward token (it must make this contract its minter)
     /// @param verifier_ the deployed SemaphoreVerifier
     /// @param treeDepth_ Merkle tree depth of every group, 1 to 32
     /// @param topUpBps_ share of the emission pool each paid round receives
-    constructor(IJobRegistry registry_, TroveToken trove_, ISemaphoreVerifier verifier_, uint8 treeDepth_, uint16 topUpBps_) {
+    /// @param minRoundSeconds_ shortest time from a round's start to its close
+    /// @param roundTimeoutSeconds_ longest time from a round's start to its close, above the minimum
+    constructor(
+        IJobRegistry registry_,
+        TroveToken trove_,
+        ISemaphoreVerifier verifier_,
+        uint8 treeDepth_,
+        uint16 topUpBps_,
+        uint32 minRoundSeconds_,
+        uint32 roundTimeoutSeconds_
+    ) {
         if (treeDepth_ == 0 || treeDepth_ > 32 || topUpBps_ > 10_000) revert InvalidGroup(0, treeDepth_);
+        if (roundTimeoutSeconds_ <= minRoundSeconds_) revert InvalidGroup(0, roundTimeoutSeconds_);
+        minRoundSeconds = minRoundSeconds_;
+        roundTimeoutSeconds = roundTimeoutSeconds_;
         registry = registry_;
         trove = trove_;
         verifier = verifier_;
@@ -181,42 +236,108 @@ contract RoundRewards is ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- rounds
 
-    /// @notice Closes the job's next round. Only the job's coordinator, before the deadline.
-    /// A round with fewer than the job's minimum contributors closes unpaid: its reward stays in
-    /// escrow for the researcher. Every bond posted for the round must be listed exactly once.
+    /// @notice Freezes the roster of the job's next round from enrolled entries and starts it.
+    /// Only the job's coordinator, before the deadline. A round that was started but not closed
+    /// (its secure aggregation had to be restarted) may be started again with a new roster; the
+    /// close is always bound to the roster frozen last, and clients check it before taking part.
     /// @param jobId the job
-    /// @param root Semaphore group root of the contributors whose masked update was included
-    /// @param size number of members in that group
-    /// @param includedBonds bonded commitments included in the round (bonds returned)
-    /// @param droppedBonds bonded commitments that registered but dropped out (bonds forfeited)
-    /// @return round the index of the round closed
-    function closeRound(
-        uint256 jobId,
-        uint256 root,
-        uint32 size,
-        uint256[] calldata includedBonds,
-        uint256[] calldata droppedBonds
-    ) external nonReentrant returns (uint256 round) {
-        IJobRegistry.Job memory job = registry.getJob(jobId);
-        if (job.status != IJobRegistry.JobStatus.Active) revert JobNotActive(jobId);
-        if (msg.sender != job.coordinator) revert NotCoordinator(jobId, msg.sender);
-        if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
-        if (root == 0 || root >= SNARK_SCALAR_FIELD || size == 0 || uint256(size) > (uint256(1) << treeDepth) || includedBonds.length > size) {
-            revert InvalidGroup(root, size);
+    /// @param entries enrollment indices of the roster, increasing; roster position i is entries[i]
+    /// @return round the index of the round started
+    /// @return rosterHash keccak256 of the entries' roster keys concatenated in roster order
+    function startRound(uint256 jobId, uint32[] calldata entries) external nonReentrant returns (uint256 round, bytes32 rosterHash) {
+        IJobRegistry.Job memory job = _coordinatedJob(jobId);
+        if (job.roundsClosed >= job.rounds) revert AllRoundsClosed(jobId);
+        round = job.roundsClosed;
+        uint256 n = entries.length;
+        if (n == 0 || n < job.minContributors || n > (uint256(1) << treeDepth)) revert InvalidRoster(jobId, n);
+        Enrollment[] storage enrolled = _enrollments[jobId];
+        bytes memory keys = new bytes(n * 32);
+        uint256 previous;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 entry = entries[i];
+            if ((i != 0 && entry <= previous) || entry >= enrolled.length) revert InvalidRoster(jobId, n);
+            previous = entry;
+            bytes32 key = enrolled[entry].rosterKey;
+            assembly ("memory-safe") {
+                mstore(add(add(keys, 32), mul(i, 32)), key)
+            }
         }
-        uint256 pending = _pendingBonds[jobId];
-        if (includedBonds.length + droppedBonds.length != pending) {
-            revert BondsUnaccounted(jobId, pending, includedBonds.length + droppedBonds.length);
-        }
-
-        bool paid = size >= job.minContributors;
-        round = registry.releaseRound(jobId, paid);
-        uint256 forfeited = _settleBonds(jobId, round, job, includedBonds, droppedBonds);
-        _pendingBonds[jobId] = 0;
-        _record(jobId, round, root, size, paid, job, forfeited);
+        rosterHash = keccak256(keys);
+        _rosters[jobId][round] = Roster({hash: rosterHash, size: uint32(n), startedAt: uint64(block.timestamp), closed: false});
+        _rosterEntries[jobId][round] = entries;
+        emit RoundStarted(jobId, round, rosterHash, uint32(n), entries);
     }
 
-    /// @notice Credits members' shares of a closed round, one per claim (all or nothing).
+    /// @notice Closes the job's started round with the roster positions whose masked update was
+    /// included. The contract builds the Semaphore group (LeanIMT root) of exactly those members'
+    /// commitments, so the coordinator can neither pay identities outside the roster nor inflate
+    /// the group's size. A round with fewer included than the job's minimum closes unpaid: its
+    /// reward stays in escrow. Bonded roster members left out forfeit their bond to the paid members.
+    /// @param jobId the job
+    /// @param included positions in the round's roster, increasing, at least one
+    /// @return round the index of the round closed
+    function closeRound(uint256 jobId, uint32[] calldata included) external nonReentrant returns (uint256 round) {
+        IJobRegistry.Job memory job = _coordinatedJob(jobId);
+        round = job.roundsClosed;
+        Roster storage roster = _rosters[jobId][round];
+        if (roster.hash == bytes32(0)) revert RoundNotStarted(jobId, round);
+        uint256 startedAt = roster.startedAt;
+        if (block.timestamp < startedAt + minRoundSeconds) revert RoundTooShort(jobId, round, startedAt + minRoundSeconds);
+        if (block.timestamp > startedAt + roundTimeoutSeconds) revert RoundTimedOut(jobId, round);
+        uint256 size = included.length;
+        uint256[] memory nodes = _includedCommitments(jobId, round, roster.size, included);
+
+        bool paid = size >= job.minContributors;
+        roster.closed = true;
+        // Balance-checked: a token that takes a fee on transfer would leave the round short.
+        uint256 held = paid ? job.rewardToken.balanceOf(address(this)) : 0;
+        registry.releaseRound(jobId, paid);
+        if (paid) {
+            uint256 received = job.rewardToken.balanceOf(address(this)) - held;
+            if (received != job.rewardPerRound) revert UnsupportedToken(job.rewardToken, job.rewardPerRound, received);
+        }
+        uint256 forfeited = _forfeitDropouts(jobId, round, job, included, paid);
+        uint256 root = _groupRoot(nodes);
+        _record(jobId, round, root, uint32(size), paid, job, forfeited);
+    }
+
+    /// @notice Ends a job whose started round was not closed by its timeout or the job's deadline.
+    /// Anyone may call it. The unearned escrow goes back to the researcher, the researcher's stake is
+    /// split among whoever paid the bonds of the round's roster (burned when none was bonded), and
+    /// every bond not forfeited becomes reclaimable.
+    /// @param jobId the job
+    /// @return round the index of the round expired
+    function expireRound(uint256 jobId) external nonReentrant returns (uint256 round) {
+        IJobRegistry.Job memory job = registry.getJob(jobId);
+        round = job.roundsClosed;
+        Roster storage roster = _rosters[jobId][round];
+        bool due = block.timestamp > roster.startedAt + roundTimeoutSeconds || block.timestamp > job.deadline;
+        if (job.status != IJobRegistry.JobStatus.Active || roster.hash == bytes32(0) || roster.closed || !due) revert RoundNotExpirable(jobId, round);
+        roster.closed = true;
+        uint256 stake = registry.forfeitStake(jobId);
+
+        uint32[] storage entries = _rosterEntries[jobId][round];
+        Enrollment[] storage enrolled = _enrollments[jobId];
+        uint256 bonded;
+        for (uint256 i = 0; i < entries.length; ++i) {
+            if (enrolled[entries[i]].bond == BondStatus.Posted) ++bonded;
+        }
+        if (bonded == 0) {
+            _credit(BURN_ADDRESS, job.rewardToken, stake);
+        } else {
+            uint256 share = stake / bonded;
+            for (uint256 i = 0; i < entries.length; ++i) {
+                Enrollment storage e = enrolled[entries[i]];
+                if (e.bond == BondStatus.Posted) _credit(e.bondOwner, job.rewardToken, share);
+            }
+            if (stake % bonded != 0) _credit(BURN_ADDRESS, job.rewardToken, stake % bonded);
+        }
+        emit RoundExpired(jobId, round, stake, bonded);
+    }
+
+    /// @notice Credits members' shares of a closed round, one per valid claim. Invalid, already used
+    /// or surplus claims are skipped with ClaimSkipped; a batch where none pays reverts with the
+    /// first one's error.
     /// Anyone may submit (a relayer pays the gas); each proof binds its recipient, so a proof copied
     /// from the mempool cannot be redirected. Batching a round's claims spreads the transaction's
     /// fixed costs over them.
@@ -225,9 +346,29 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// @param claims one or more claims on that round
     function claim(uint256 jobId, uint256 round, RoundClaim[] calldata claims) external nonReentrant {
         Payout memory p = _openRound(jobId, round, claims.length);
+        Round storage r = _rounds[jobId][round];
+        uint256 room = r.size - r.claimed;
         uint256[] memory nullifiers = new uint256[](claims.length);
+        uint256 paid;
+        bytes memory firstFailure;
         for (uint256 i = 0; i < claims.length; ++i) {
-            nullifiers[i] = _pay(p, claims[i]);
+            bytes memory failure = paid == room ? abi.encodeWithSelector(RoundFullyClaimed.selector, jobId, round) : _pay(p, claims[i]);
+            if (failure.length == 0) {
+                nullifiers[paid++] = claims[i].nullifier;
+            } else {
+                // One bad or front-run claim does not sink the relayer's whole batch.
+                emit ClaimSkipped(jobId, round, claims[i].nullifier, bytes4(failure));
+                if (firstFailure.length == 0) firstFailure = failure;
+            }
+        }
+        if (paid == 0) {
+            assembly ("memory-safe") {
+                revert(add(firstFailure, 32), mload(firstFailure))
+            }
+        }
+        r.claimed = uint32(r.claimed + paid);
+        assembly ("memory-safe") {
+            mstore(nullifiers, paid)
         }
         emit Claimed(jobId, round, nullifiers);
     }
@@ -252,45 +393,50 @@ contract RoundRewards is ReentrancyGuardTransient {
         }
     }
 
-    // ---------------------------------------------------------------- bonds
+    // ---------------------------------------------------------------- enrollment and bonds
 
-    /// @notice Posts the job's bond for its current round against a per-job identity commitment.
+    /// @notice Enrolls a contributor in a job. Anyone may submit it (a relayer, so the contributor
+    /// needs no ETH and links no wallet); the job's bond, if any, is pulled from the caller.
     /// @param jobId the job
     /// @param commitment the contributor's Semaphore identity commitment for this job
-    function postBond(uint256 jobId, uint256 commitment) external nonReentrant {
+    /// @param rosterKey the contributor's 32-byte Ed25519 secure-aggregation signing key
+    /// @return index the entry's enrollment index, which rosters refer to
+    function enroll(uint256 jobId, uint256 commitment, bytes32 rosterKey) external nonReentrant returns (uint256 index) {
         IJobRegistry.Job memory job = registry.getJob(jobId);
         if (job.status != IJobRegistry.JobStatus.Active || job.roundsClosed >= job.rounds) revert JobNotActive(jobId);
         if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
-        if (job.bondAmount == 0) revert BondsNotRequired(jobId);
-        Bond storage b = _bonds[jobId][commitment];
-        if (b.status == BondStatus.Posted) revert BondAlreadyPosted(jobId, commitment);
-        b.owner = msg.sender;
-        b.round = job.roundsClosed;
-        b.status = BondStatus.Posted;
-        ++_pendingBonds[jobId];
-
-        IERC20 token = job.rewardToken;
-        uint256 before = token.balanceOf(address(this));
-        token.safeTransferFrom(msg.sender, address(this), job.bondAmount);
-        uint256 received = token.balanceOf(address(this)) - before;
-        if (received != job.bondAmount) revert UnsupportedToken(token, job.bondAmount, received);
-
-        emit BondPosted(jobId, commitment, msg.sender, job.roundsClosed, job.bondAmount);
+        if (commitment == 0 || commitment >= SNARK_SCALAR_FIELD || rosterKey == bytes32(0)) revert InvalidEnrollment(jobId, commitment, rosterKey);
+        if (_commitmentEnrolled[jobId][commitment] || _rosterKeyEnrolled[jobId][rosterKey]) revert AlreadyEnrolled(jobId, commitment, rosterKey);
+        _commitmentEnrolled[jobId][commitment] = true;
+        _rosterKeyEnrolled[jobId][rosterKey] = true;
+        index = _enrollments[jobId].length;
+        bool bonded = job.bondAmount != 0;
+        _enrollments[jobId].push(
+            Enrollment({commitment: commitment, rosterKey: rosterKey, bondOwner: bonded ? msg.sender : address(0), bond: bonded ? BondStatus.Posted : BondStatus.None})
+        );
+        if (bonded) {
+            IERC20 token = job.rewardToken;
+            uint256 before = token.balanceOf(address(this));
+            token.safeTransferFrom(msg.sender, address(this), job.bondAmount);
+            uint256 received = token.balanceOf(address(this)) - before;
+            if (received != job.bondAmount) revert UnsupportedToken(token, job.bondAmount, received);
+        }
+        emit Enrolled(jobId, index, commitment, rosterKey, job.bondAmount);
     }
 
-    /// @notice Returns a posted bond to its owner when its round can no longer close
-    /// (the job was settled or its deadline passed).
+    /// @notice Credits a bond back to whoever paid it, once the job has ended (settled, every round
+    /// closed, or past its deadline) and the bond was not forfeited.
     /// @param jobId the job
-    /// @param commitment the commitment the bond was posted against
-    function reclaimBond(uint256 jobId, uint256 commitment) external nonReentrant {
+    /// @param index the enrollment index the bond was paid with
+    function reclaimBond(uint256 jobId, uint256 index) external nonReentrant {
         IJobRegistry.Job memory job = registry.getJob(jobId);
-        Bond storage b = _bonds[jobId][commitment];
-        bool ended = job.status != IJobRegistry.JobStatus.Active || block.timestamp > job.deadline;
-        if (b.status != BondStatus.Posted || b.owner != msg.sender || !ended) revert BondNotReclaimable(jobId, commitment);
-        b.status = BondStatus.Reclaimed;
-        --_pendingBonds[jobId];
+        if (index >= _enrollments[jobId].length) revert BondNotReclaimable(jobId, index);
+        Enrollment storage e = _enrollments[jobId][index];
+        bool ended = job.status != IJobRegistry.JobStatus.Active || job.roundsClosed >= job.rounds || block.timestamp > job.deadline;
+        if (e.bond != BondStatus.Posted || e.bondOwner != msg.sender || !ended) revert BondNotReclaimable(jobId, index);
+        e.bond = BondStatus.Reclaimed;
         _credit(msg.sender, job.rewardToken, job.bondAmount);
-        emit BondReclaimed(jobId, commitment, b.round);
+        emit BondReclaimed(jobId, index);
     }
 
     // ---------------------------------------------------------------- views
@@ -329,31 +475,55 @@ contract RoundRewards is ReentrancyGuardTransient {
         return _credits[account][token] >> 128;
     }
 
-    /// @notice A job's bond for a commitment.
+    /// @notice Number of enrolled entries of a job.
     /// @param jobId the job
-    /// @param commitment the identity commitment
-    function bondOf(uint256 jobId, uint256 commitment) external view returns (Bond memory) {
-        return _bonds[jobId][commitment];
+    function enrollmentCount(uint256 jobId) external view returns (uint256) {
+        return _enrollments[jobId].length;
     }
 
-    /// @notice Bonds posted for the job's current round and not yet returned, forfeited or reclaimed.
+    /// @notice One enrolled entry of a job.
     /// @param jobId the job
-    function pendingBonds(uint256 jobId) external view returns (uint256) {
-        return _pendingBonds[jobId];
+    /// @param index the enrollment index
+    function enrollmentOf(uint256 jobId, uint256 index) external view returns (Enrollment memory) {
+        return _enrollments[jobId][index];
+    }
+
+    /// @notice A round's frozen roster (hash zero when the round has not started).
+    /// @param jobId the job
+    /// @param round the round index
+    function rosterOf(uint256 jobId, uint256 round) external view returns (Roster memory) {
+        return _rosters[jobId][round];
+    }
+
+    /// @notice Enrollment indices of a round's roster, in roster order.
+    /// @param jobId the job
+    /// @param round the round index
+    function rosterEntries(uint256 jobId, uint256 round) external view returns (uint32[] memory) {
+        return _rosterEntries[jobId][round];
+    }
+
+    /// @notice Whether the job's next round has been started and not yet closed.
+    /// @param jobId the job
+    function roundInProgress(uint256 jobId) external view returns (bool) {
+        IJobRegistry.Job memory job = registry.getJob(jobId);
+        return job.roundsClosed < job.rounds && _rosters[jobId][job.roundsClosed].hash != bytes32(0);
+    }
+
+    /// @notice The largest group a round can have: 2^treeDepth.
+    function maxGroupSize() external view returns (uint256) {
+        return uint256(1) << treeDepth;
     }
 
     // ---------------------------------------------------------------- internals
 
     /// @dev Checks the round can take `n` more claims, counts them, and returns what each pays.
-    function _openRound(uint256 jobId, uint256 round, uint256 n) private returns (Payout memory p) {
+    function _openRound(uint256 jobId, uint256 round, uint256 n) private view returns (Payout memory p) {
         if (n == 0) revert NoClaims();
         Round storage r = _rounds[jobId][round];
         p.root = r.root;
         if (p.root == 0) revert RoundNotClosed(jobId, round);
         if (!r.paid) revert RoundBelowMinimum(jobId, round);
-        uint256 claimed = r.claimed + n;
-        if (claimed > r.size) revert RoundFullyClaimed(jobId, round);
-        r.claimed = uint32(claimed);
+        if (r.claimed >= r.size) revert RoundFullyClaimed(jobId, round);
         p.jobId = jobId;
         p.round = round;
         p.scopeHash = _fieldHash(scopeOf(jobId, round));
@@ -362,9 +532,10 @@ contract RoundRewards is ReentrancyGuardTransient {
         if (address(p.token) == address(trove)) (p.amount, p.topUp) = (p.amount + p.topUp, 0);
     }
 
-    /// @dev Verifies one claim, spends its nullifier and credits its recipient.
-    function _pay(Payout memory p, RoundClaim calldata c) private returns (uint256 nullifier) {
-        nullifier = c.nullifier;
+    /// @dev Verifies one claim, spends its nullifier and credits its recipient; returns the error
+    /// it fails with (empty when it paid).
+    function _pay(Payout memory p, RoundClaim calldata c) private returns (bytes memory failure) {
+        uint256 nullifier = c.nullifier;
         address recipient = c.recipient;
         // The nullifier's slot in `_nullifierUsed`, computed once for the check and the write.
         uint256 slot;
@@ -375,9 +546,9 @@ contract RoundRewards is ReentrancyGuardTransient {
             slot := keccak256(0, 0x40)
             used := sload(slot)
         }
-        if (used) revert NullifierAlreadyUsed(nullifier);
-        if (recipient == address(0)) revert ZeroRecipient();
-        if (!_verify(p.root, nullifier, recipient, p.scopeHash, c.points)) revert InvalidProof(p.jobId, p.round, nullifier);
+        if (used) return abi.encodeWithSelector(NullifierAlreadyUsed.selector, nullifier);
+        if (recipient == address(0)) return abi.encodeWithSelector(ZeroRecipient.selector);
+        if (!_verify(p.root, nullifier, recipient, p.scopeHash, c.points)) return abi.encodeWithSelector(InvalidProof.selector, p.jobId, p.round, nullifier);
         assembly ("memory-safe") {
             sstore(slot, 1)
         }
@@ -436,44 +607,95 @@ contract RoundRewards is ReentrancyGuardTransient {
         r.size = size;
         r.paid = paid;
         if (paid) {
-            uint256 pool = uint256(job.rewardPerRound) + forfeited;
-            uint128 perMember = SafeCast.toUint128(pool / size);
+            uint256 reward = job.rewardPerRound;
+            uint128 perMember = SafeCast.toUint128(reward / size + forfeited / size);
             uint128 topUpPerMember = SafeCast.toUint128(_takeTopUp() / size);
             r.perMember = perMember;
             r.topUpPerMember = topUpPerMember;
             emissionPool -= uint256(topUpPerMember) * size;
-            _creditResearcher(jobId, round, job, pool - uint256(perMember) * size);
+            // The reward's indivisible remainder goes back; the forfeits' is burned.
+            _creditResearcher(jobId, round, job, reward % size);
+            if (forfeited % size != 0) _credit(BURN_ADDRESS, job.rewardToken, forfeited % size);
             emit RoundClosed(jobId, round, root, size, true, perMember, topUpPerMember);
         } else {
-            _creditResearcher(jobId, round, job, forfeited);
             emit RoundClosed(jobId, round, root, size, false, 0, 0);
         }
     }
 
-    function _settleBonds(
-        uint256 jobId,
-        uint256 round,
-        IJobRegistry.Job memory job,
-        uint256[] calldata includedBonds,
-        uint256[] calldata droppedBonds
-    ) private returns (uint256 forfeited) {
-        for (uint256 i = 0; i < includedBonds.length; ++i) {
-            Bond storage b = _postedBond(jobId, round, includedBonds[i]);
-            b.status = BondStatus.Returned;
-            _credit(b.owner, job.rewardToken, job.bondAmount);
-            emit BondReturned(jobId, includedBonds[i], round);
-        }
-        for (uint256 i = 0; i < droppedBonds.length; ++i) {
-            Bond storage b = _postedBond(jobId, round, droppedBonds[i]);
-            b.status = BondStatus.Forfeited;
-            forfeited += job.bondAmount;
-            emit BondForfeited(jobId, droppedBonds[i], round);
+    /// @dev The job, checked active, before its deadline, and called by its coordinator.
+    function _coordinatedJob(uint256 jobId) private view returns (IJobRegistry.Job memory job) {
+        job = registry.getJob(jobId);
+        if (job.status != IJobRegistry.JobStatus.Active) revert JobNotActive(jobId);
+        if (msg.sender != job.coordinator) revert NotCoordinator(jobId, msg.sender);
+        if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
+    }
+
+    /// @dev The commitments at the included roster positions, in roster order.
+    function _includedCommitments(uint256 jobId, uint256 round, uint256 rosterSize, uint32[] calldata included)
+        private
+        view
+        returns (uint256[] memory nodes)
+    {
+        uint256 size = included.length;
+        if (size == 0 || size > rosterSize) revert InvalidInclusion(jobId, round);
+        uint32[] storage entries = _rosterEntries[jobId][round];
+        Enrollment[] storage enrolled = _enrollments[jobId];
+        nodes = new uint256[](size);
+        uint256 previous;
+        for (uint256 i = 0; i < size; ++i) {
+            uint256 position = included[i];
+            if ((i != 0 && position <= previous) || position >= rosterSize) revert InvalidInclusion(jobId, round);
+            previous = position;
+            nodes[i] = enrolled[entries[position]].commitment;
         }
     }
 
-    function _postedBond(uint256 jobId, uint256 round, uint256 commitment) private view returns (Bond storage b) {
-        b = _bonds[jobId][commitment];
-        if (b.status != BondStatus.Posted || b.round != round) revert BondNotPosted(jobId, commitment);
+    /// @dev Forfeits the bonds of roster members left out of the group: to the paid members when
+    /// the round pays, burned otherwise. Never to the researcher or the coordinator.
+    function _forfeitDropouts(uint256 jobId, uint256 round, IJobRegistry.Job memory job, uint32[] calldata included, bool paid)
+        private
+        returns (uint256 forfeited)
+    {
+        if (job.bondAmount == 0) return 0;
+        uint32[] storage entries = _rosterEntries[jobId][round];
+        Enrollment[] storage enrolled = _enrollments[jobId];
+        uint256 n = entries.length;
+        uint256 next;
+        for (uint256 position = 0; position < n; ++position) {
+            if (next < included.length && included[next] == position) {
+                ++next;
+                continue;
+            }
+            uint256 entry = entries[position];
+            Enrollment storage e = enrolled[entry];
+            if (e.bond != BondStatus.Posted) continue;
+            e.bond = BondStatus.Forfeited;
+            forfeited += job.bondAmount;
+            emit BondForfeited(jobId, round, entry, !paid);
+        }
+        if (!paid && forfeited != 0) {
+            _credit(BURN_ADDRESS, job.rewardToken, forfeited);
+            forfeited = 0;
+        }
+    }
+
+    /// @dev Root of the LeanIMT (Semaphore v4 group) with these leaves: each level hashes pairs
+    /// with Poseidon and carries an odd last node up unchanged. Overwrites `nodes`.
+    function _groupRoot(uint256[] memory nodes) private pure returns (uint256) {
+        uint256 n = nodes.length;
+        while (n > 1) {
+            uint256 half = n >> 1;
+            for (uint256 i = 0; i < half; ++i) {
+                nodes[i] = PoseidonT3.hash([nodes[2 * i], nodes[2 * i + 1]]);
+            }
+            if (n & 1 == 1) {
+                nodes[half] = nodes[n - 1];
+                n = half + 1;
+            } else {
+                n = half;
+            }
+        }
+        return nodes[0];
     }
 
     /// @dev Releases newly unlocked emissions into the pool and takes this round's share of it.

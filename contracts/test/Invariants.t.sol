@@ -27,7 +27,6 @@ contract Handler {
 
     address[] public actors;
     uint256[] public jobs;
-    mapping(uint256 jobId => uint256[]) internal _pendingCommitments;
     uint256 internal _nextCommitment = 1;
 
     uint256 public usdIn;
@@ -35,6 +34,10 @@ contract Handler {
     uint256 public troveOut;
     uint256 public claimsPaid;
     uint256 public roundsClosed;
+    uint256 public roundsStarted;
+    uint256 public roundsExpired;
+    uint256 public enrollments;
+    uint256 public bondsReclaimed;
     uint256 public nullifiersPaidTwice;
     mapping(uint256 nullifier => uint256) public paysPerNullifier;
 
@@ -90,7 +93,8 @@ contract Handler {
         usdIn += total;
     }
 
-    function postBond(uint256 jobSeed, uint256 actorSeed) external {
+    /// A contributor (or a relayer for one) enrolls a fresh commitment, paying the bond if asked.
+    function enroll(uint256 jobSeed, uint256 actorSeed) external {
         if (jobs.length == 0) return;
         uint256 jobId = jobs[jobSeed % jobs.length];
         IJobRegistry.Job memory job = registry.getJob(jobId);
@@ -99,41 +103,70 @@ contract Handler {
         usd.mint(actor, job.bondAmount);
         vm.startPrank(actor);
         usd.approve(address(rewards), job.bondAmount);
-        try rewards.postBond(jobId, commitment) {
-            _pendingCommitments[jobId].push(commitment);
+        try rewards.enroll(jobId, commitment, bytes32(commitment)) {
+            ++enrollments;
             usdIn += job.bondAmount;
-        } catch {}
+        } catch {
+            usd.transfer(address(0xdead00), job.bondAmount); // keep minted-but-unused tokens out of the books
+        }
         vm.stopPrank();
     }
 
-    function closeRound(uint256 jobSeed, uint8 size, uint256 dropMask) external {
+    /// The coordinator freezes a roster from a random subset of the enrolled entries.
+    /// The coordinator's usual path: start a round and close it.
+    function runRound(uint256 jobSeed, uint256 pickMask, uint256 includeMask) external {
+        this.startRound(jobSeed, pickMask);
+        this.closeRound(jobSeed, includeMask);
+    }
+
+    function startRound(uint256 jobSeed, uint256 pickMask) public {
         if (jobs.length == 0) return;
-        uint256 jobId = jobs[jobSeed % jobs.length];
-        uint256[] storage pending = _pendingCommitments[jobId];
-        uint256 drops;
-        for (uint256 i = 0; i < pending.length; ++i) if ((dropMask >> i) & 1 == 1) ++drops;
-        uint256[] memory included = new uint256[](pending.length - drops);
-        uint256[] memory dropped = new uint256[](drops);
-        (uint256 a, uint256 b) = (0, 0);
-        for (uint256 i = 0; i < pending.length; ++i) {
-            if ((dropMask >> i) & 1 == 1) dropped[b++] = pending[i];
-            else included[a++] = pending[i];
+        uint256 jobId = _jobWhere(jobSeed, _canStart);
+        uint256 count = rewards.enrollmentCount(jobId);
+        if (count > 64) count = 64;
+        uint32[] memory picked = new uint32[](count);
+        uint256 n;
+        for (uint256 i = 0; i < count; ++i) {
+            // Most rosters take everyone enrolled; the rest a random subset (often too small).
+            if (pickMask & 3 != 0 || (pickMask >> (i + 2)) & 1 == 1) picked[n++] = uint32(i);
         }
-        uint32 groupSize = uint32(_bound(size, included.length == 0 ? 1 : included.length, 6));
-        uint256 root = uint256(keccak256(abi.encode(jobId, block.timestamp, size))) >> 8; // a field element
+        assembly ("memory-safe") {
+            mstore(picked, n)
+        }
         vm.prank(coordinator);
-        try rewards.closeRound(jobId, root, groupSize, included, dropped) {
+        try rewards.startRound(jobId, picked) {
+            ++roundsStarted;
+        } catch {}
+    }
+
+    /// The coordinator closes the started round with a random subset of its roster.
+    function closeRound(uint256 jobSeed, uint256 includeMask) public {
+        if (jobs.length == 0) return;
+        uint256 jobId = _jobWhere(jobSeed, _inProgress);
+        uint256 round = registry.getJob(jobId).roundsClosed;
+        uint256 size = rewards.rosterOf(jobId, round).size;
+        uint32[] memory included = new uint32[](size);
+        uint256 n;
+        for (uint256 i = 0; i < size; ++i) {
+            // Most closes include everyone; the rest drop a random part of the roster.
+            if (includeMask & 3 != 0 || (includeMask >> (i + 2)) & 1 == 1 || i == 0) included[n++] = uint32(i);
+        }
+        assembly ("memory-safe") {
+            mstore(included, n)
+        }
+        uint256 closesFrom = rewards.rosterOf(jobId, round).startedAt + rewards.minRoundSeconds();
+        if (size != 0 && block.timestamp < closesFrom) vm.warp(closesFrom);
+        vm.prank(coordinator);
+        try rewards.closeRound(jobId, included) {
             ++roundsClosed;
-            delete _pendingCommitments[jobId];
         } catch {}
     }
 
     /// Nullifiers come from a small space so replays are tried often.
     function claim(uint256 jobSeed, uint8 roundSeed, uint8 nullifierSeed, uint256 actorSeed) external {
         if (jobs.length == 0) return;
-        uint256 jobId = jobs[jobSeed % jobs.length];
-        uint256 closed = registry.getJob(jobId).roundsClosed;
-        uint256 round = roundSeed % (closed == 0 ? 1 : closed);
+        uint256 jobId = _jobWhere(jobSeed, _hasClosedRound);
+        uint256 round = _roundToClaim(jobId, roundSeed);
         RoundRewards.Round memory r = rewards.getRound(jobId, round);
         RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](1);
         RoundRewards.RoundClaim memory c = batch[0];
@@ -151,9 +184,8 @@ contract Handler {
     /// A relayer's batch of up to three claims on one round; nullifiers may repeat inside it.
     function claimBatch(uint256 jobSeed, uint8 roundSeed, uint8 count, uint256 seed) external {
         if (jobs.length == 0) return;
-        uint256 jobId = jobs[jobSeed % jobs.length];
-        uint256 closed = registry.getJob(jobId).roundsClosed;
-        uint256 round = roundSeed % (closed == 0 ? 1 : closed);
+        uint256 jobId = _jobWhere(jobSeed, _hasClosedRound);
+        uint256 round = _roundToClaim(jobId, roundSeed);
         uint256 root = rewards.getRound(jobId, round).root;
         uint256 scopeHash = _fieldHash(rewards.scopeOf(jobId, round));
         RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](_bound(count, 1, 3));
@@ -163,12 +195,29 @@ contract Handler {
             c.nullifier = (uint256(keccak256(abi.encode(seed, i, "n"))) % 24) + 1;
             c.points[0] = verifier.commitment([root, c.nullifier, _fieldHash(uint256(uint160(c.recipient))), scopeHash], DEPTH);
         }
+        bool[] memory usedBefore = new bool[](batch.length);
+        for (uint256 i = 0; i < batch.length; ++i) usedBefore[i] = rewards.isNullifierUsed(batch[i].nullifier);
+        uint256 creditedBefore = _creditedUsd();
         try rewards.claim(jobId, round, batch) {
+            // Invalid and repeated claims are skipped: count each nullifier this batch spent, once,
+            // and check the credits grew by exactly one share per spent nullifier.
+            uint256 spent;
             for (uint256 i = 0; i < batch.length; ++i) {
-                ++claimsPaid;
-                if (++paysPerNullifier[batch[i].nullifier] > 1) ++nullifiersPaidTwice;
+                uint256 n = batch[i].nullifier;
+                bool firstInBatch = true;
+                for (uint256 j = 0; j < i; ++j) if (batch[j].nullifier == n) firstInBatch = false;
+                if (!usedBefore[i] && firstInBatch && rewards.isNullifierUsed(n)) {
+                    ++spent;
+                    ++claimsPaid;
+                    if (++paysPerNullifier[n] > 1) ++nullifiersPaidTwice;
+                }
             }
+            if (_creditedUsd() - creditedBefore != spent * rewards.getRound(jobId, round).perMember) ++nullifiersPaidTwice;
         } catch {}
+    }
+
+    function _creditedUsd() internal view returns (uint256 total) {
+        for (uint256 a = 0; a < actors.length; ++a) total += rewards.creditOf(actors[a], usd);
     }
 
     function withdraw(uint256 actorSeed, bool inTrove) external {
@@ -181,9 +230,12 @@ contract Handler {
         } catch {}
     }
 
+    /// Researchers settle now and then (a quarter of the calls); the first job runs all its rounds first.
     function settle(uint256 jobSeed) external {
-        if (jobs.length == 0) return;
+        if (jobs.length == 0 || (jobSeed >> 128) % 4 != 0) return;
         uint256 jobId = jobs[jobSeed % jobs.length];
+        IJobRegistry.Job memory job = registry.getJob(jobId);
+        if (jobId == jobs[0] && job.roundsClosed < job.rounds) return;
         uint256 stake = registry.getJob(jobId).stake;
         vm.prank(researcher);
         try registry.settle(jobId) returns (uint256 refund) {
@@ -194,19 +246,71 @@ contract Handler {
     function reclaimBond(uint256 jobSeed, uint256 index) external {
         if (jobs.length == 0) return;
         uint256 jobId = jobs[jobSeed % jobs.length];
-        uint256[] storage pending = _pendingCommitments[jobId];
-        if (pending.length == 0) return;
-        uint256 i = index % pending.length;
-        uint256 commitment = pending[i];
-        vm.prank(rewards.bondOf(jobId, commitment).owner);
-        try rewards.reclaimBond(jobId, commitment) {
-            pending[i] = pending[pending.length - 1];
-            pending.pop();
+        uint256 count = rewards.enrollmentCount(jobId);
+        if (count == 0) return;
+        uint256 i = index % count;
+        vm.prank(rewards.enrollmentOf(jobId, i).bondOwner);
+        try rewards.reclaimBond(jobId, i) {
+            ++bondsReclaimed;
+        } catch {}
+    }
+
+    /// Anyone expires a round its coordinator left open: the escrow goes back, the stake to the bonded.
+    function expireRound(uint256 jobSeed) external {
+        if (jobs.length == 0) return;
+        uint256 jobId = jobs[jobSeed % jobs.length];
+        uint256 refund = registry.getJob(jobId).escrow;
+        try rewards.expireRound(jobId) {
+            usdOut += refund;
+            ++roundsExpired;
         } catch {}
     }
 
     function advanceTime(uint32 secondsAhead) external {
-        vm.warp(block.timestamp + _bound(secondsAhead, 1, 3 days));
+        vm.warp(block.timestamp + _bound(secondsAhead, 1, 18 hours));
+    }
+
+    /// @dev The first job from a random place on that fits (or the random one when none does), so
+    /// the handlers mostly act where they can, and sometimes where they cannot.
+    function _jobWhere(uint256 seed, function(uint256) view returns (bool) fits) internal view returns (uint256) {
+        uint256 n = jobs.length;
+        if (seed % 8 == 0) return jobs[(seed >> 8) % n];
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 jobId = jobs[(seed % n + i) % n];
+            if (fits(jobId)) return jobId;
+        }
+        return jobs[seed % n];
+    }
+
+    function _canStart(uint256 jobId) internal view returns (bool) {
+        IJobRegistry.Job memory job = registry.getJob(jobId);
+        return job.status == IJobRegistry.JobStatus.Active && job.roundsClosed < job.rounds && rewards.enrollmentCount(jobId) >= job.minContributors
+            && block.timestamp <= job.deadline;
+    }
+
+    function _inProgress(uint256 jobId) internal view returns (bool) {
+        return rewards.roundInProgress(jobId) && block.timestamp <= registry.getJob(jobId).deadline;
+    }
+
+    function _hasClosedRound(uint256 jobId) internal view returns (bool) {
+        uint256 closed = registry.getJob(jobId).roundsClosed;
+        for (uint256 r = 0; r < closed; ++r) {
+            RoundRewards.Round memory round = rewards.getRound(jobId, r);
+            if (round.paid && round.claimed < round.size) return true;
+        }
+        return false;
+    }
+
+    /// @dev Mostly a paid round with shares left; sometimes any round, closed or not.
+    function _roundToClaim(uint256 jobId, uint256 seed) internal view returns (uint256) {
+        uint256 closed = registry.getJob(jobId).roundsClosed;
+        if (closed == 0 || seed % 8 == 0) return seed % (closed + 1);
+        for (uint256 i = 0; i < closed; ++i) {
+            uint256 r = (seed % closed + i) % closed;
+            RoundRewards.Round memory round = rewards.getRound(jobId, r);
+            if (round.paid && round.claimed < round.size) return r;
+        }
+        return seed % closed;
     }
 
     function _bound(uint256 x, uint256 lo, uint256 hi) internal pure returns (uint256) {
@@ -219,12 +323,17 @@ contract Handler {
 }
 
 contract InvariantsTest is Fixture {
-    Handler internal handler;
+    Handler public handler;
 
     function setUp() public {
         deploySystem();
         handler = new Handler(this, trove, registry, rewards, verifier, usd, researcher, coordinator);
         targetContract(address(handler));
+        // Every run starts with one job and two contributors, so rounds can start early.
+        handler.publish(1000, 4, 0, 1); // 5 rounds, minimum 1, bond 1
+
+        handler.enroll(0, 0);
+        handler.enroll(0, 1);
     }
 
     /// Every token that entered the system is either still held by it or was paid out: registry +
@@ -279,10 +388,21 @@ contract InvariantsTest is Fixture {
                     owedTrove += uint256(r.topUpPerMember) * (r.size - r.claimed);
                 }
             }
-            owedUsd += rewards.pendingBonds(jobId) * job.bondAmount;
+            for (uint256 e = 0; e < rewards.enrollmentCount(jobId); ++e) {
+                if (rewards.enrollmentOf(jobId, e).bond == RoundRewards.BondStatus.Posted) owedUsd += job.bondAmount;
+            }
         }
+        owedUsd += rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd)));
         vm.assertEq(usd.balanceOf(address(rewards)), owedUsd, "usd owed");
         vm.assertEq(trove.balanceOf(address(rewards)), owedTrove, "trove owed");
+    }
+
+    /// The run did something: an always-reverting handler would leave these at zero.
+    function afterInvariant() public view {
+        vm.assertGt(handler.enrollments(), 0, "contributors enrolled");
+        vm.assertGt(handler.roundsStarted(), 0, "rounds started");
+        vm.assertGt(handler.roundsClosed(), 0, "rounds closed");
+        vm.assertGt(handler.claimsPaid(), 0, "claims paid");
     }
 
     /// No nullifier is ever paid twice.

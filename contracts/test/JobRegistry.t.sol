@@ -70,35 +70,46 @@ contract JobRegistryTest is Fixture {
 
     function test_cancelRefundsOnlyUnearnedRounds() public {
         uint256 jobId = publishJob(1000, 4, 2, 0);
-        close(jobId, ROOT, 2);
-        close(jobId, ROOT + 1, 1); // below minimum: not earned
+        close(jobId, 2);
+        close(jobId, 1); // below minimum: not earned
         vm.prank(researcher);
         uint256 refund = registry.settle(jobId);
         vm.assertEq(refund, 3000, "rounds 1..3 back, round 0 stays earned");
         vm.assertEq(usd.balanceOf(address(rewards)), 1000, "earned round untouched");
         // contributors of the paid round still claim after the cancel
-        submit(claimFor(jobId, 0, ROOT, 1, address(0xA1)));
+        submit(claimOn(jobId, 0, 1, address(0xA1)));
         vm.assertEq(rewards.creditOf(address(0xA1), IERC20(address(usd))), 500, "claim after cancel");
     }
 
-    function test_cancelWhileBondedContributorsWorkReverts() public {
-        uint256 jobId = publishJob(1000, 4, 2, 60);
-        postBond(jobId, address(0xA1), 111);
-        vm.expectRevert(abi.encodeWithSelector(JobRegistry.RoundInProgress.selector, jobId, 0, 1));
+    function test_cancelWhileARoundIsInProgressReverts() public {
+        uint256 jobId = publishJob(1000, 4, 2, 0);
+        start(jobId, enrollMany(jobId, 2));
+        vm.expectRevert(abi.encodeWithSelector(JobRegistry.RoundInProgress.selector, jobId, 0));
         vm.prank(researcher);
         registry.settle(jobId);
         vm.assertEq(registry.getJob(jobId).escrow, 4000, "escrow kept");
+        // Positive control: once the round closes, the cancel goes through.
+        closeWith(jobId, positions(2));
+        vm.prank(researcher);
+        vm.assertEq(registry.settle(jobId), 3000, "only the rounds not earned");
     }
 
-    function test_settleAfterDeadlineIgnoresPendingBonds() public {
+    function test_settleAfterDeadlineLetsBondsBeReclaimed() public {
         uint256 jobId = publishJob(1000, 4, 2, 60);
-        postBond(jobId, address(0xA1), 111);
+        uint32 index = enrollAs(jobId, address(0xA1), 111);
         vm.warp(uint256(registry.getJob(jobId).deadline) + 1);
         vm.prank(researcher);
         vm.assertEq(registry.settle(jobId), 4000, "deadline passed: unearned escrow back");
         vm.prank(address(0xA1));
-        rewards.reclaimBond(jobId, 111);
+        rewards.reclaimBond(jobId, index);
         vm.assertEq(rewards.creditOf(address(0xA1), IERC20(address(usd))), 60, "bond back too");
+    }
+
+    function test_publishRejectsAMinimumAboveTheTreeCapacity() public {
+        JobRegistry.JobParams memory p = params(usd, 1000, 1, uint32((1 << 20) + 1), 0);
+        vm.expectRevert(abi.encodeWithSelector(JobRegistry.InvalidJob.selector, "minContributors"));
+        vm.prank(researcher);
+        registry.publish(p);
     }
 
     function test_onlyResearcherSettles() public {
@@ -121,10 +132,9 @@ contract JobRegistryTest is Fixture {
         uint256 jobId = publishJob(1000, 4, 2, 0);
         vm.prank(researcher);
         registry.settle(jobId);
-        uint256[] memory none = new uint256[](0);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.JobNotActive.selector, jobId));
         vm.prank(coordinator);
-        rewards.closeRound(jobId, ROOT, 2, none, none);
+        rewards.closeRound(jobId, positions(2));
     }
 
     function test_onlyRoundRewardsReleasesRounds() public {
@@ -167,7 +177,7 @@ contract JobRegistryTest is Fixture {
         for (uint256 i = 0; i < closes; ++i) {
             uint32 size = uint32(bound(uint256(keccak256(abi.encode(seed, i))), 1, 6));
             if (size >= minimum) ++paid;
-            close(jobId, ROOT + i, size);
+            close(jobId, size);
         }
         vm.prank(researcher);
         uint256 refund = registry.settle(jobId);

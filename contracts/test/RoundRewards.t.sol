@@ -6,7 +6,11 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {Fixture} from "./utils/Fixture.sol";
 import {RoundRewards} from "../src/RoundRewards.sol";
 import {JobRegistry} from "../src/JobRegistry.sol";
+import {IJobRegistry} from "../src/IJobRegistry.sol";
 import {HostileToken} from "./mocks/HostileToken.sol";
+import {TransferFeeToken} from "./mocks/TestToken.sol";
+import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
+import {ISemaphoreVerifier} from "@semaphore-protocol/contracts/interfaces/ISemaphoreVerifier.sol";
 
 contract RoundRewardsTest is Fixture {
     uint256 internal constant ROOT = 0x1234;
@@ -17,68 +21,218 @@ contract RoundRewardsTest is Fixture {
         deploySystem();
     }
 
+    // ---------------------------------------------------------------- enrollment and rosters
+
+    function test_anyoneEnrollsAContributorAndTheEntryIsListed() public {
+        uint256 jobId = publishJob(900, 3, 2, 0);
+        vm.prank(relayer);
+        uint256 index = rewards.enroll(jobId, 42, bytes32(uint256(7)));
+        vm.assertEq(index, 0, "first entry");
+        RoundRewards.Enrollment memory e = rewards.enrollmentOf(jobId, 0);
+        vm.assertEq(e.commitment, 42, "commitment");
+        vm.assertEq(uint256(e.rosterKey), 7, "roster key");
+        vm.assertEq(rewards.enrollmentCount(jobId), 1, "counted");
+    }
+
+    function test_enrollingACommitmentOrKeyTwiceReverts() public {
+        uint256 jobId = publishJob(900, 3, 2, 0);
+        rewards.enroll(jobId, 42, bytes32(uint256(7)));
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.AlreadyEnrolled.selector, jobId, 42, bytes32(uint256(8))));
+        rewards.enroll(jobId, 42, bytes32(uint256(8)));
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.AlreadyEnrolled.selector, jobId, 43, bytes32(uint256(7))));
+        rewards.enroll(jobId, 43, bytes32(uint256(7)));
+    }
+
+    function test_enrollingZeroOrOutOfFieldValuesReverts() public {
+        uint256 jobId = publishJob(900, 3, 2, 0);
+        uint256 field = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidEnrollment.selector, jobId, field, bytes32(uint256(1))));
+        rewards.enroll(jobId, field, bytes32(uint256(1)));
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidEnrollment.selector, jobId, 5, bytes32(0)));
+        rewards.enroll(jobId, 5, bytes32(0));
+    }
+
+    function test_enrollingAfterTheDeadlineReverts() public {
+        uint256 jobId = publishJob(900, 3, 2, 0);
+        uint64 deadline = registry.getJob(jobId).deadline;
+        vm.warp(uint256(deadline) + 1);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.DeadlinePassed.selector, jobId, deadline));
+        rewards.enroll(jobId, 42, bytes32(uint256(7)));
+    }
+
+    function test_startFreezesTheHashOfTheRosterKeysInRosterOrder() public {
+        uint256 jobId = publishJob(900, 3, 2, 0);
+        uint32[] memory entries = enrollMany(jobId, 4);
+        uint32[] memory roster = new uint32[](3);
+        (roster[0], roster[1], roster[2]) = (entries[0], entries[2], entries[3]);
+        vm.prank(coordinator);
+        (uint256 round, bytes32 hash) = rewards.startRound(jobId, roster);
+        bytes32 expected = keccak256(
+            abi.encodePacked(
+                rewards.enrollmentOf(jobId, entries[0]).rosterKey, rewards.enrollmentOf(jobId, entries[2]).rosterKey, rewards.enrollmentOf(jobId, entries[3]).rosterKey
+            )
+        );
+        vm.assertEq(round, 0, "first round");
+        vm.assertEq(uint256(hash), uint256(expected), "keccak of the keys in order");
+        RoundRewards.Roster memory r = rewards.rosterOf(jobId, 0);
+        vm.assertEq(uint256(r.hash), uint256(expected), "stored");
+        vm.assertEq(r.size, 3, "size");
+        vm.assertTrue(rewards.roundInProgress(jobId), "in progress");
+    }
+
+    function test_startByAnyoneButCoordinatorReverts() public {
+        uint256 jobId = publishJob(900, 3, 2, 0);
+        uint32[] memory entries = enrollMany(jobId, 2);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.NotCoordinator.selector, jobId, researcher));
+        vm.prank(researcher);
+        rewards.startRound(jobId, entries);
+    }
+
+    function test_rosterOfUnknownRepeatedOrTooFewEntriesReverts() public {
+        uint256 jobId = publishJob(900, 3, 2, 0);
+        uint32[] memory entries = enrollMany(jobId, 3);
+        uint32[] memory repeated = new uint32[](2);
+        (repeated[0], repeated[1]) = (entries[1], entries[1]);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidRoster.selector, jobId, 2));
+        start(jobId, repeated);
+        uint32[] memory unknown = new uint32[](2);
+        (unknown[0], unknown[1]) = (entries[2], 3);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidRoster.selector, jobId, 2));
+        start(jobId, unknown);
+        uint32[] memory single = new uint32[](1);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidRoster.selector, jobId, 1));
+        start(jobId, single);
+    }
+
+    function test_rosterLargerThanTheTreeReverts() public {
+        // a deployment with depth-1 trees holds groups of at most 2
+        RoundRewards small = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), 1, TOP_UP_BPS, MIN_ROUND, ROUND_TIMEOUT);
+        vm.assertEq(small.maxGroupSize(), 2, "2^1");
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        for (uint256 i = 1; i <= 3; ++i) small.enroll(jobId, i, bytes32(i));
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidRoster.selector, jobId, 3));
+        vm.prank(coordinator);
+        small.startRound(jobId, positions(3));
+    }
+
+    function test_restartingAnUnclosedRoundReplacesItsRoster() public {
+        uint256 jobId = publishJob(900, 3, 2, 0);
+        uint32[] memory entries = enrollMany(jobId, 3);
+        start(jobId, entries);
+        bytes32 first = rewards.rosterOf(jobId, 0).hash;
+        uint32[] memory fewer = new uint32[](2);
+        (fewer[0], fewer[1]) = (entries[0], entries[2]);
+        vm.assertEq(start(jobId, fewer), 0, "same round");
+        vm.assertTrue(rewards.rosterOf(jobId, 0).hash != first, "new roster");
+        vm.assertEq(rewards.rosterOf(jobId, 0).size, 2, "new size");
+    }
+
     // ---------------------------------------------------------------- closing rounds
 
     function test_coordinatorClosesRoundAndRewardLeavesEscrow() public {
         uint256 jobId = publishJob(900, 3, 2, 0);
-        uint256 round = close(jobId, ROOT, 3);
+        uint256 round = close(jobId, 3);
         vm.assertEq(round, 0, "first round");
         RoundRewards.Round memory r = rewards.getRound(jobId, 0);
-        vm.assertEq(r.root, ROOT, "root stored");
         vm.assertEq(r.size, 3, "size stored");
         vm.assertTrue(r.paid, "paid");
         vm.assertEq(r.perMember, 300, "equal share");
         vm.assertEq(registry.getJob(jobId).escrow, 1800, "escrow holds the two other rounds");
         vm.assertEq(usd.balanceOf(address(rewards)), 900, "reward moved to rewards");
+        vm.assertFalse(rewards.roundInProgress(jobId), "no round in progress");
+    }
+
+    function test_closeComputesTheLeanImtRootOfTheIncludedCommitments() public {
+        uint256 jobId = publishJob(900, 1, 2, 0);
+        uint32[] memory entries = enrollMany(jobId, 4);
+        start(jobId, entries);
+        uint32[] memory included = new uint32[](3);
+        (included[0], included[1], included[2]) = (0, 1, 3);
+        closeWith(jobId, included);
+        uint256 c0 = rewards.enrollmentOf(jobId, entries[0]).commitment;
+        uint256 c1 = rewards.enrollmentOf(jobId, entries[1]).commitment;
+        uint256 c3 = rewards.enrollmentOf(jobId, entries[3]).commitment;
+        // LeanIMT: pairs hashed, the odd last node carried up unchanged
+        uint256 expected = PoseidonT3.hash([PoseidonT3.hash([c0, c1]), c3]);
+        vm.assertEq(rootOf(jobId, 0), expected, "root of exactly the included members");
+        vm.assertEq(rewards.getRound(jobId, 0).size, 3, "size is the number included");
+    }
+
+    function test_coordinatorCannotPayIdentitiesOutsideTheRoster() public {
+        uint256 jobId = publishJob(900, 1, 2, 0);
+        start(jobId, enrollMany(jobId, 3));
+        // the coordinator's own identities, enrolled after the roster was frozen
+        uint32[] memory own = enrollMany(jobId, 3);
+        uint32[] memory included = new uint32[](2);
+        (included[0], included[1]) = (1, own[0]);
+        readyToClose(jobId);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidInclusion.selector, jobId, 0));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, included);
+        // Positive control: a claim against a root of identities the coordinator chose fails
+        // once the round closes with the roster's own members.
+        closeWith(jobId, positions(3));
+        TestClaim memory forged = claimFor(jobId, 0, 0xC0FFEE, 1, coordinator);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 1));
+        submit(forged);
+    }
+
+    function test_coordinatorCannotInflateTheGroupSize() public {
+        uint256 jobId = publishJob(900, 1, 2, 0);
+        start(jobId, enrollMany(jobId, 3));
+        uint32[] memory repeated = new uint32[](4);
+        (repeated[0], repeated[1], repeated[2], repeated[3]) = (0, 1, 2, 2);
+        readyToClose(jobId);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidInclusion.selector, jobId, 0));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, repeated);
+        readyToClose(jobId);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidInclusion.selector, jobId, 0));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, new uint32[](0));
+    }
+
+    function test_closeBeforeTheRoundStartedReverts() public {
+        uint256 jobId = publishJob(900, 3, 2, 0);
+        enrollMany(jobId, 3);
+        readyToClose(jobId);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundNotStarted.selector, jobId, 0));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, positions(3));
     }
 
     function test_closeByAnyoneButCoordinatorReverts() public {
         uint256 jobId = publishJob(900, 3, 2, 0);
-        uint256[] memory none = new uint256[](0);
+        start(jobId, enrollMany(jobId, 3));
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.NotCoordinator.selector, jobId, researcher));
         vm.prank(researcher);
-        rewards.closeRound(jobId, ROOT, 3, none, none);
+        rewards.closeRound(jobId, positions(3));
     }
 
     function test_closeAfterDeadlineReverts() public {
         uint256 jobId = publishJob(900, 3, 2, 0);
+        start(jobId, enrollMany(jobId, 3));
         uint64 deadline = registry.getJob(jobId).deadline;
         vm.warp(uint256(deadline) + 1);
-        uint256[] memory none = new uint256[](0);
+        readyToClose(jobId);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.DeadlinePassed.selector, jobId, deadline));
         vm.prank(coordinator);
-        rewards.closeRound(jobId, ROOT, 3, none, none);
+        rewards.closeRound(jobId, positions(3));
     }
 
-    function test_closeBeyondLastRoundReverts() public {
+    function test_startBeyondLastRoundReverts() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
-        close(jobId, ROOT, 2);
-        uint256[] memory none = new uint256[](0);
-        vm.expectRevert(abi.encodeWithSelector(JobRegistry.AllRoundsClosed.selector, jobId));
-        vm.prank(coordinator);
-        rewards.closeRound(jobId, ROOT + 1, 2, none, none);
-    }
-
-    function test_groupLargerThanTreeReverts() public {
-        uint256 jobId = publishJob(900, 1, 1, 0);
-        uint256[] memory none = new uint256[](0);
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidGroup.selector, ROOT, uint256(1 << 20) + 1));
-        vm.prank(coordinator);
-        rewards.closeRound(jobId, ROOT, uint32((1 << 20) + 1), none, none);
-    }
-
-    function test_rootOutsideTheFieldReverts() public {
-        uint256 jobId = publishJob(900, 1, 1, 0);
-        uint256 field = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
-        uint256[] memory none = new uint256[](0);
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidGroup.selector, field, 3));
-        vm.prank(coordinator);
-        rewards.closeRound(jobId, field, 3, none, none);
+        uint32[] memory late = enrollMany(jobId, 2);
+        close(jobId, 2);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.AllRoundsClosed.selector, jobId));
+        start(jobId, late);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.JobNotActive.selector, jobId));
+        rewards.enroll(jobId, 5, bytes32(uint256(5)));
     }
 
     function test_roundBelowMinimumClosesUnpaidAndKeepsEscrow() public {
         uint256 jobId = publishJob(900, 2, 3, 0);
-        close(jobId, ROOT, 2);
+        close(jobId, 2);
         RoundRewards.Round memory r = rewards.getRound(jobId, 0);
         vm.assertFalse(r.paid, "unpaid");
         vm.assertEq(registry.getJob(jobId).escrow, 1800, "escrow untouched");
@@ -87,26 +241,110 @@ contract RoundRewardsTest is Fixture {
 
     function test_claimOnRoundBelowMinimumReverts() public {
         uint256 jobId = publishJob(900, 2, 3, 0);
-        close(jobId, ROOT, 2);
-        TestClaim memory c = claimFor(jobId, 0, ROOT, 1, alice);
+        close(jobId, 2);
+        TestClaim memory c = claimOn(jobId, 0, 1, alice);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundBelowMinimum.selector, jobId, 0));
         submit(c);
     }
 
     function test_remainderOfUnevenSplitGoesToResearcher() public {
         uint256 jobId = publishJob(1000, 1, 1, 0);
-        close(jobId, ROOT, 3);
+        close(jobId, 3);
         vm.assertEq(rewards.getRound(jobId, 0).perMember, 333, "share rounds down");
         vm.assertEq(rewards.creditOf(researcher, IERC20(address(usd))), 1, "remainder credited back");
+    }
+
+    // ---------------------------------------------------------------- round lifecycle
+
+    function test_closeBeforeTheMinimumDurationReverts() public {
+        uint256 jobId = publishJob(900, 2, 1, 0);
+        start(jobId, enrollMany(jobId, 2));
+        uint256 startedAt = block.timestamp;
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundTooShort.selector, jobId, 0, startedAt + MIN_ROUND));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, positions(2));
+        vm.warp(startedAt + MIN_ROUND);
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, positions(2));
+        vm.assertTrue(rewards.getRound(jobId, 0).paid, "closes once the minimum has run");
+    }
+
+    function test_closeAfterTheTimeoutReverts() public {
+        uint256 jobId = publishJob(900, 2, 1, 0);
+        start(jobId, enrollMany(jobId, 2));
+        vm.warp(block.timestamp + ROUND_TIMEOUT + 1);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundTimedOut.selector, jobId, 0));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, positions(2));
+    }
+
+    function test_settleCannotTakeBackAStartedRoundEvenAfterTheDeadline() public {
+        uint256 jobId = publishJob(900, 2, 1, 0);
+        start(jobId, enrollMany(jobId, 2));
+        vm.warp(uint256(registry.getJob(jobId).deadline) + 1);
+        vm.expectRevert(abi.encodeWithSelector(JobRegistry.RoundInProgress.selector, jobId, 0));
+        vm.prank(researcher);
+        registry.settle(jobId);
+    }
+
+    function test_anExpiredRoundPaysTheStakeToItsBondedContributors() public {
+        uint256 jobId = publishJob(1000, 2, 1, 60);
+        uint32[] memory entries = enrollMany(jobId, 3);
+        start(jobId, entries);
+        // Positive control: before the timeout nobody can expire it.
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundNotExpirable.selector, jobId, 0));
+        rewards.expireRound(jobId);
+        vm.warp(block.timestamp + ROUND_TIMEOUT + 1);
+        uint256 stake = registry.getJob(jobId).stake;
+        vm.prank(relayer);
+        rewards.expireRound(jobId);
+        vm.assertEq(usd.balanceOf(researcher), 2000, "the researcher gets the escrow back, not the stake");
+        vm.assertEq(uint256(registry.getJob(jobId).status), uint256(IJobRegistry.JobStatus.Settled), "job ended");
+        for (uint256 i = 0; i < 3; ++i) {
+            address payer = payerOf(rewards.enrollmentOf(jobId, entries[i]).commitment);
+            vm.prank(payer);
+            rewards.reclaimBond(jobId, entries[i]);
+            vm.assertEq(rewards.creditOf(payer, IERC20(address(usd))), 60 + stake / 3, "bond back plus a third of the stake");
+        }
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundNotExpirable.selector, jobId, 0));
+        rewards.expireRound(jobId);
+    }
+
+    function test_anExpiredRoundWithoutBondsBurnsTheStake() public {
+        uint256 jobId = publishJob(1000, 2, 1, 0);
+        start(jobId, enrollMany(jobId, 2));
+        vm.warp(uint256(registry.getJob(jobId).deadline) + 1);
+        rewards.expireRound(jobId);
+        vm.assertEq(rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd))), 100, "5% stake of 2000 burned");
+        vm.assertEq(rewards.creditOf(researcher, IERC20(address(usd))), 0, "not to the researcher");
+        vm.assertEq(rewards.creditOf(coordinator, IERC20(address(usd))), 0, "nor the coordinator");
+    }
+
+    function test_aTokenThatChargesOnTransferIsRefusedAtClose() public {
+        TransferFeeToken fee = new TransferFeeToken();
+        fee.mint(researcher, 1050);
+        vm.startPrank(researcher);
+        fee.approve(address(registry), 1050);
+        uint256 jobId = registry.publish(params(IERC20(address(fee)), 1000, 1, 1, 0));
+        vm.stopPrank();
+        start(jobId, enrollMany(jobId, 2));
+        readyToClose(jobId);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.UnsupportedToken.selector, address(fee), 1000, 990));
+        vm.prank(coordinator);
+        rewards.closeRound(jobId, positions(2));
+        // Positive control: the same round in an exact token closes and pays.
+        uint256 honest = publishJob(1000, 1, 1, 0);
+        close(honest, 2);
+        vm.assertTrue(rewards.getRound(honest, 0).paid, "closed");
     }
 
     // ---------------------------------------------------------------- claims
 
     function test_relayerSubmitsClaimAndRecipientWithdraws() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
-        close(jobId, ROOT, 3);
+        close(jobId, 3);
         vm.prank(relayer);
-        submit(claimFor(jobId, 0, ROOT, 77, alice));
+        submit(claimOn(jobId, 0, 77, alice));
         vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 300, "credited");
         vm.assertTrue(rewards.isNullifierUsed(77), "nullifier spent");
         vm.prank(alice);
@@ -117,19 +355,19 @@ contract RoundRewardsTest is Fixture {
 
     function test_proofForAnotherRecipientReverts() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
-        close(jobId, ROOT, 3);
-        TestClaim memory c = claimFor(jobId, 0, ROOT, 77, alice);
+        close(jobId, 3);
+        TestClaim memory c = claimOn(jobId, 0, 77, alice);
         c.claim.recipient = bob; // front-runner copies the proof from the mempool and swaps the recipient
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 77));
         submit(c);
-        submit(claimFor(jobId, 0, ROOT, 77, alice));
+        submit(claimOn(jobId, 0, 77, alice));
         vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 300, "the honest claim still pays");
     }
 
     function test_replayedNullifierReverts() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
-        close(jobId, ROOT, 3);
-        TestClaim memory c = claimFor(jobId, 0, ROOT, 77, alice);
+        close(jobId, 3);
+        TestClaim memory c = claimOn(jobId, 0, 77, alice);
         submit(c);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.NullifierAlreadyUsed.selector, 77));
         submit(c);
@@ -137,10 +375,10 @@ contract RoundRewardsTest is Fixture {
 
     function test_proofAgainstAnotherRoundsRootReverts() public {
         uint256 jobId = publishJob(900, 2, 1, 0);
-        close(jobId, ROOT, 3);
-        close(jobId, ROOT + 1, 3);
+        close(jobId, 3);
+        close(jobId, 3);
         // made for round 0's group, submitted for round 1
-        TestClaim memory c = claimFor(jobId, 0, ROOT, 77, alice);
+        TestClaim memory c = claimOn(jobId, 0, 77, alice);
         c.round = 1;
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 1, 77));
         submit(c);
@@ -148,25 +386,25 @@ contract RoundRewardsTest is Fixture {
 
     function test_proofAgainstStaleRootOfSameRoundReverts() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
-        close(jobId, ROOT, 3);
-        TestClaim memory c = claimFor(jobId, 0, ROOT - 1, 77, alice);
+        close(jobId, 3);
+        TestClaim memory c = claimFor(jobId, 0, rootOf(jobId, 0) - 1, 77, alice);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 77));
         submit(c);
     }
 
     function test_claimOnUnclosedRoundReverts() public {
         uint256 jobId = publishJob(900, 2, 1, 0);
-        TestClaim memory c = claimFor(jobId, 0, ROOT, 77, alice);
+        TestClaim memory c = claimOn(jobId, 0, 77, alice);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundNotClosed.selector, jobId, 0));
         submit(c);
     }
 
     function test_claimsBeyondGroupSizeRevert() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
-        close(jobId, ROOT, 2);
-        submit(claimFor(jobId, 0, ROOT, 1, alice));
-        submit(claimFor(jobId, 0, ROOT, 2, alice));
-        TestClaim memory third = claimFor(jobId, 0, ROOT, 3, alice);
+        close(jobId, 2);
+        submit(claimOn(jobId, 0, 1, alice));
+        submit(claimOn(jobId, 0, 2, alice));
+        TestClaim memory third = claimOn(jobId, 0, 3, alice);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundFullyClaimed.selector, jobId, 0));
         submit(third);
         vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 900, "exactly the round's reward");
@@ -174,14 +412,14 @@ contract RoundRewardsTest is Fixture {
 
     function test_batchCreditsEveryRecipientAndWithdrawsOnceForManyRounds() public {
         uint256 jobId = publishJob(900, 2, 1, 0);
-        close(jobId, ROOT, 3);
-        close(jobId, ROOT + 1, 3);
+        close(jobId, 3);
+        close(jobId, 3);
         RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](2);
-        batch[0] = claimFor(jobId, 0, ROOT, 1, alice).claim;
-        batch[1] = claimFor(jobId, 0, ROOT, 2, bob).claim;
+        batch[0] = claimOn(jobId, 0, 1, alice).claim;
+        batch[1] = claimOn(jobId, 0, 2, bob).claim;
         vm.prank(relayer);
         rewards.claim(jobId, 0, batch);
-        submit(claimFor(jobId, 1, ROOT + 1, 3, alice));
+        submit(claimOn(jobId, 1, 3, alice));
         vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 600, "two rounds for alice");
         vm.assertEq(rewards.creditOf(bob, IERC20(address(usd))), 300, "one for bob");
         vm.assertEq(rewards.getRound(jobId, 0).claimed, 2, "round 0 counted");
@@ -190,30 +428,47 @@ contract RoundRewardsTest is Fixture {
         vm.assertEq(usd.balanceOf(alice), 600, "one withdrawal for both rounds");
     }
 
-    function test_batchIsAllOrNothing() public {
+    function test_batchSkipsAUsedOrInvalidClaimAndPaysTheRest() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
-        close(jobId, ROOT, 3);
-        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](2);
-        batch[0] = claimFor(jobId, 0, ROOT, 1, alice).claim;
-        batch[1] = claimFor(jobId, 0, ROOT, 1, bob).claim;
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.NullifierAlreadyUsed.selector, 1));
+        close(jobId, 3);
+        submit(claimOn(jobId, 0, 1, alice)); // front-run: nullifier 1 already paid
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](3);
+        batch[0] = claimOn(jobId, 0, 1, alice).claim;
+        batch[1] = claimOn(jobId, 0, 2, bob).claim;
+        batch[1].recipient = alice; // redirected: invalid
+        batch[2] = claimOn(jobId, 0, 3, bob).claim;
+        vm.prank(relayer);
         rewards.claim(jobId, 0, batch);
-        vm.assertFalse(rewards.isNullifierUsed(1), "first claim rolled back");
-        vm.assertEq(rewards.getRound(jobId, 0).claimed, 0, "nothing counted");
+        vm.assertEq(rewards.creditOf(bob, IERC20(address(usd))), 300, "the valid claim paid");
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 300, "only alice's own claim");
+        vm.assertFalse(rewards.isNullifierUsed(2), "the invalid claim spent nothing");
+        vm.assertEq(rewards.getRound(jobId, 0).claimed, 2, "counted once each");
     }
 
-    function test_batchLargerThanWhatIsLeftReverts() public {
+    function test_batchWhereNothingPaysRevertsWithTheFirstError() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
-        close(jobId, ROOT, 2);
-        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](3);
-        for (uint256 i = 0; i < 3; ++i) batch[i] = claimFor(jobId, 0, ROOT, 10 + i, alice).claim;
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RoundFullyClaimed.selector, jobId, 0));
+        close(jobId, 3);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](2);
+        batch[0] = claimOn(jobId, 0, 1, alice).claim;
+        batch[0].recipient = bob;
+        batch[1] = batch[0];
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 1));
         rewards.claim(jobId, 0, batch);
+    }
+
+    function test_batchLargerThanWhatIsLeftPaysOnlyWhatIsLeft() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 2);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](3);
+        for (uint256 i = 0; i < 3; ++i) batch[i] = claimOn(jobId, 0, 10 + i, alice).claim;
+        rewards.claim(jobId, 0, batch);
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 900, "exactly the round's reward");
+        vm.assertFalse(rewards.isNullifierUsed(12), "the surplus claim is skipped");
     }
 
     function test_emptyClaimReverts() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
-        close(jobId, ROOT, 2);
+        close(jobId, 2);
         vm.expectRevert(RoundRewards.NoClaims.selector);
         rewards.claim(jobId, 0, new RoundRewards.RoundClaim[](0));
     }
@@ -228,12 +483,12 @@ contract RoundRewardsTest is Fixture {
 
     function test_paidRoundIsToppedUpFromEmissions() public {
         uint256 jobId = publishJob(900, 2, 1, 0);
-        close(jobId, ROOT, 4);
+        close(jobId, 4);
         // epoch 0 unlocked 1000 TROVE; 10% of the pool tops the round up
         vm.assertEq(trove.totalSupply(), EPOCH_EMISSION, "epoch 0 released");
         vm.assertEq(rewards.getRound(jobId, 0).topUpPerMember, 25e18, "100 TROVE over 4 members");
         vm.assertEq(rewards.emissionPool(), 900e18, "rest stays pooled");
-        submit(claimFor(jobId, 0, ROOT, 9, alice));
+        submit(claimOn(jobId, 0, 9, alice));
         vm.assertEq(rewards.topUpOf(alice, IERC20(address(usd))), 25e18, "top-up credited in TROVE");
         vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 225, "reward credited in the job token");
         vm.prank(alice);
@@ -245,19 +500,19 @@ contract RoundRewardsTest is Fixture {
 
     function test_topUpsDrawThePoolDownAndEpochsRefillIt() public {
         uint256 jobId = publishJob(900, 4, 1, 0);
-        close(jobId, ROOT, 1);
-        close(jobId, ROOT + 1, 1);
+        close(jobId, 1);
+        close(jobId, 1);
         vm.assertEq(rewards.getRound(jobId, 0).topUpPerMember, 100e18, "10% of 1000");
         vm.assertEq(rewards.getRound(jobId, 1).topUpPerMember, 90e18, "10% of the 900 left");
         vm.warp(block.timestamp + EPOCH);
-        close(jobId, ROOT + 2, 1);
+        close(jobId, 1);
         vm.assertEq(rewards.getRound(jobId, 2).topUpPerMember, 181e18, "10% of 810 + epoch 1's 1000");
         vm.assertEq(trove.totalSupply(), 2 * EPOCH_EMISSION, "two epochs released");
     }
 
     function test_unpaidRoundGetsNoTopUp() public {
         uint256 jobId = publishJob(900, 1, 5, 0);
-        close(jobId, ROOT, 4);
+        close(jobId, 4);
         vm.assertEq(rewards.getRound(jobId, 0).topUpPerMember, 0, "no top-up");
         vm.assertEq(trove.totalSupply(), 0, "nothing released");
     }
@@ -265,100 +520,85 @@ contract RoundRewardsTest is Fixture {
     function test_jobPaidInTroveCreditsOneBalance() public {
         // earn TROVE through a first job, then publish a job paid in TROVE with it
         uint256 first = publishJob(900, 1, 1, 0);
-        close(first, ROOT, 1);
-        submit(claimFor(first, 0, ROOT, 1, researcher));
+        close(first, 1);
+        submit(claimOn(first, 0, 1, researcher));
         vm.startPrank(researcher);
         rewards.withdraw(IERC20(address(usd)));
         trove.approve(address(registry), 90e18 + 4.5e18);
         uint256 jobId = registry.publish(params(IERC20(address(trove)), 90e18, 1, 1, 0));
         vm.stopPrank();
-        close(jobId, ROOT + 1, 2);
+        close(jobId, 2);
         RoundRewards.Round memory r = rewards.getRound(jobId, 0);
-        submit(claimFor(jobId, 0, ROOT + 1, 2, alice));
+        submit(claimOn(jobId, 0, 2, alice));
         vm.assertEq(rewards.creditOf(alice, IERC20(address(trove))), uint256(r.perMember) + r.topUpPerMember, "one sum");
     }
 
     // ---------------------------------------------------------------- bonds
 
-    function test_includedBondIsReturnedAtClose() public {
+    function test_enrollmentPullsTheBondFromWhoeverSubmitsIt() public {
         uint256 jobId = publishJob(900, 2, 1, 50);
-        postBond(jobId, alice, 111);
-        uint256[] memory included = new uint256[](1);
-        included[0] = 111;
-        vm.prank(coordinator);
-        rewards.closeRound(jobId, ROOT, 3, included, new uint256[](0));
-        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 50, "bond back");
-        vm.assertEq(uint256(rewards.bondOf(jobId, 111).status), uint256(RoundRewards.BondStatus.Returned), "returned");
-        vm.assertEq(rewards.pendingBonds(jobId), 0, "nothing pending");
+        enrollAs(jobId, relayer, 111);
+        vm.assertEq(usd.balanceOf(address(rewards)), 50, "bond held");
+        RoundRewards.Enrollment memory e = rewards.enrollmentOf(jobId, 0);
+        vm.assertEq(e.bondOwner, relayer, "the payer owns the bond");
+        vm.assertEq(uint256(e.bond), uint256(RoundRewards.BondStatus.Posted), "posted");
     }
 
-    function test_droppedBondIsForfeitedToTheRoundsPool() public {
-        uint256 jobId = publishJob(900, 2, 1, 60);
-        postBond(jobId, alice, 111);
-        postBond(jobId, bob, 222);
-        uint256[] memory included = new uint256[](1);
-        included[0] = 111;
-        uint256[] memory dropped = new uint256[](1);
-        dropped[0] = 222;
-        vm.prank(coordinator);
-        rewards.closeRound(jobId, ROOT, 3, included, dropped);
-        vm.assertEq(rewards.getRound(jobId, 0).perMember, 320, "(900 + 60) / 3");
-        vm.assertEq(rewards.creditOf(bob, IERC20(address(usd))), 0, "dropout loses the bond");
-        vm.assertEq(uint256(rewards.bondOf(jobId, 222).status), uint256(RoundRewards.BondStatus.Forfeited), "forfeited");
-    }
-
-    function test_closeMustAccountForEveryBond() public {
-        uint256 jobId = publishJob(900, 2, 1, 60);
-        postBond(jobId, alice, 111);
-        postBond(jobId, bob, 222);
-        uint256[] memory included = new uint256[](1);
-        included[0] = 111;
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.BondsUnaccounted.selector, jobId, 2, 1));
-        vm.prank(coordinator);
-        rewards.closeRound(jobId, ROOT, 3, included, new uint256[](0));
-    }
-
-    function test_bondOfAnotherRoundCannotBeReported() public {
-        uint256 jobId = publishJob(900, 2, 1, 60);
-        uint256[] memory included = new uint256[](1);
-        included[0] = 999;
-        postBond(jobId, alice, 111);
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.BondNotPosted.selector, jobId, 999));
-        vm.prank(coordinator);
-        rewards.closeRound(jobId, ROOT, 3, included, new uint256[](0));
-    }
-
-    function test_bondOnJobWithoutBondsReverts() public {
-        uint256 jobId = publishJob(900, 2, 1, 0);
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.BondsNotRequired.selector, jobId));
+    function test_includedBondIsReclaimedByItsPayerOnceTheJobEnds() public {
+        uint256 jobId = publishJob(900, 1, 1, 50);
+        uint32 index = enrollAs(jobId, alice, 111);
+        uint32[] memory roster = new uint32[](1);
+        roster[0] = index;
+        start(jobId, roster);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.BondNotReclaimable.selector, jobId, index));
         vm.prank(alice);
-        rewards.postBond(jobId, 111);
-    }
-
-    function test_sameCommitmentCannotBondTwiceInARound() public {
-        uint256 jobId = publishJob(900, 2, 1, 60);
-        postBond(jobId, alice, 111);
-        usd.mint(bob, 60);
-        vm.startPrank(bob);
-        usd.approve(address(rewards), 60);
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.BondAlreadyPosted.selector, jobId, 111));
-        rewards.postBond(jobId, 111);
-        vm.stopPrank();
-    }
-
-    function test_bondIsReclaimableOnlyAfterTheJobEnds() public {
-        uint256 jobId = publishJob(900, 2, 1, 60);
-        postBond(jobId, alice, 111);
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.BondNotReclaimable.selector, jobId, 111));
-        vm.prank(alice);
-        rewards.reclaimBond(jobId, 111);
-        vm.warp(uint256(registry.getJob(jobId).deadline) + 1);
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.BondNotReclaimable.selector, jobId, 111));
+        rewards.reclaimBond(jobId, index);
+        closeWith(jobId, positions(1));
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.BondNotReclaimable.selector, jobId, index));
         vm.prank(bob);
-        rewards.reclaimBond(jobId, 111);
+        rewards.reclaimBond(jobId, index);
         vm.prank(alice);
-        rewards.reclaimBond(jobId, 111);
-        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 60, "bond back after the deadline");
+        rewards.reclaimBond(jobId, index);
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 50, "bond back");
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.BondNotReclaimable.selector, jobId, index));
+        vm.prank(alice);
+        rewards.reclaimBond(jobId, index);
+    }
+
+    function test_droppedBondIsForfeitedToThePaidMembersNotTheResearcher() public {
+        uint256 jobId = publishJob(900, 2, 1, 60);
+        start(jobId, enrollMany(jobId, 3));
+        uint32[] memory included = new uint32[](2);
+        (included[0], included[1]) = (0, 2);
+        closeWith(jobId, included);
+        vm.assertEq(rewards.getRound(jobId, 0).perMember, 480, "900 / 2 + 60 / 2");
+        vm.assertEq(rewards.creditOf(researcher, IERC20(address(usd))), 0, "nothing to the researcher");
+        vm.assertEq(uint256(rewards.enrollmentOf(jobId, 1).bond), uint256(RoundRewards.BondStatus.Forfeited), "forfeited");
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.BondNotReclaimable.selector, jobId, 1));
+        vm.prank(payerOf(1001));
+        rewards.reclaimBond(jobId, 1);
+    }
+
+    function test_droppedBondsOfAnUnpaidRoundAreBurned() public {
+        uint256 jobId = publishJob(900, 1, 3, 60);
+        start(jobId, enrollMany(jobId, 3));
+        closeWith(jobId, positions(2));
+        vm.assertFalse(rewards.getRound(jobId, 0).paid, "below the minimum");
+        vm.assertEq(rewards.creditOf(researcher, IERC20(address(usd))), 0, "nothing to the researcher");
+        vm.assertEq(rewards.creditOf(coordinator, IERC20(address(usd))), 0, "nothing to the coordinator");
+        vm.assertEq(rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd))), 60, "burned");
+    }
+
+    function test_aStrayBondCannotBlockAClose() public {
+        uint256 jobId = publishJob(900, 1, 1, 60);
+        start(jobId, enrollMany(jobId, 2));
+        // a stranger enrolls (and bonds) an unknown commitment after the roster froze
+        uint32 stray = enrollAs(jobId, bob, 0xBAD);
+        closeWith(jobId, positions(2));
+        vm.assertTrue(rewards.getRound(jobId, 0).paid, "closed and paid");
+        vm.prank(bob);
+        rewards.reclaimBond(jobId, stray);
+        vm.assertEq(rewards.creditOf(bob, IERC20(address(usd))), 60, "the stranger only gets its own bond back");
     }
 
     // ---------------------------------------------------------------- reentrancy
@@ -370,8 +610,8 @@ contract RoundRewardsTest is Fixture {
         host.approve(address(registry), 1050);
         uint256 jobId = registry.publish(params(IERC20(address(host)), 1000, 1, 1, 0));
         vm.stopPrank();
-        close(jobId, ROOT, 2);
-        submit(claimFor(jobId, 0, ROOT, 1, alice));
+        close(jobId, 2);
+        submit(claimOn(jobId, 0, 1, alice));
         // the token calls withdraw again from inside the payout
         host.arm(address(rewards), abi.encodeCall(RoundRewards.withdraw, (IERC20(address(host)))));
         vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
@@ -388,9 +628,9 @@ contract RoundRewardsTest is Fixture {
         host.approve(address(registry), 1050);
         uint256 jobId = registry.publish(params(IERC20(address(host)), 1000, 1, 1, 0));
         vm.stopPrank();
-        close(jobId, ROOT, 2);
-        submit(claimFor(jobId, 0, ROOT, 1, alice));
-        host.arm(address(rewards), abi.encodeCall(RoundRewards.claim, (jobId, 0, one(claimFor(jobId, 0, ROOT, 2, alice).claim))));
+        close(jobId, 2);
+        submit(claimOn(jobId, 0, 1, alice));
+        host.arm(address(rewards), abi.encodeCall(RoundRewards.claim, (jobId, 0, one(claimOn(jobId, 0, 2, alice).claim))));
         vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
         vm.prank(alice);
         rewards.withdraw(IERC20(address(host)));
@@ -405,9 +645,9 @@ contract RoundRewardsTest is Fixture {
         size = uint32(bound(size, 1, 40));
         uint256 n = bound(claims, 0, size);
         uint256 jobId = publishJob(perRound, 1, 1, 0);
-        close(jobId, ROOT, size);
+        close(jobId, size);
         for (uint256 i = 0; i < n; ++i) {
-            submit(claimFor(jobId, 0, ROOT, 1000 + i, alice));
+            submit(claimOn(jobId, 0, 1000 + i, alice));
         }
         uint256 credited = rewards.creditOf(alice, IERC20(address(usd)));
         vm.assertEq(credited, (uint256(perRound) / size) * n, "equal shares");
@@ -419,10 +659,10 @@ contract RoundRewardsTest is Fixture {
     /// A withdrawal pays exactly the credit and clears it.
     function testFuzz_withdrawPaysExactCredit(uint128 perRound, uint32 size) public {
         perRound = uint128(bound(perRound, 1, 1e30));
-        size = uint32(bound(size, 1, 1000));
+        size = uint32(bound(size, 1, 64));
         uint256 jobId = publishJob(perRound, 1, 1, 0);
-        close(jobId, ROOT, size);
-        submit(claimFor(jobId, 0, ROOT, 5, alice));
+        close(jobId, size);
+        submit(claimOn(jobId, 0, 5, alice));
         uint256 credit = rewards.creditOf(alice, IERC20(address(usd)));
         uint256 topUp = rewards.topUpOf(alice, IERC20(address(usd)));
         if (credit == 0 && topUp == 0) {
@@ -436,29 +676,32 @@ contract RoundRewardsTest is Fixture {
         vm.assertEq(rewards.topUpOf(alice, IERC20(address(usd))), 0, "top-up cleared");
     }
 
-    /// Bonds: returned plus forfeited always equals what was posted, and forfeits pay the round.
-    function testFuzz_bondsAreReturnedOrForfeitedNeverLost(uint96 bond, uint8 posted, uint8 droppedCount) public {
+    /// Bonds: forfeits of dropped roster members pay the included members (dust burned), kept
+    /// bonds go back to their payers, and nothing goes to the researcher.
+    function testFuzz_bondsAreReturnedOrForfeitedNeverLost(uint96 bond, uint8 rosterSize, uint8 droppedCount) public {
         bond = uint96(bound(bond, 1, 1e24));
-        uint256 n = bound(posted, 1, 12);
-        uint256 d = bound(droppedCount, 0, n);
+        uint256 n = bound(rosterSize, 1, 12);
+        uint256 d = bound(droppedCount, 0, n - 1);
         uint256 jobId = publishJob(1000, 1, 1, bond);
-        uint256[] memory included = new uint256[](n - d);
-        uint256[] memory dropped = new uint256[](d);
-        for (uint256 i = 0; i < n; ++i) {
-            postBond(jobId, address(uint160(0x1000 + i)), 500 + i);
-            if (i < d) dropped[i] = 500 + i;
-            else included[i - d] = 500 + i;
-        }
-        vm.prank(coordinator);
-        rewards.closeRound(jobId, ROOT, uint32(n), included, dropped);
+        uint32[] memory entries = enrollMany(jobId, n);
+        start(jobId, entries);
+        uint32[] memory included = new uint32[](n - d);
+        for (uint256 i = d; i < n; ++i) included[i - d] = uint32(i);
+        closeWith(jobId, included);
         uint256 returned;
-        for (uint256 i = d; i < n; ++i) {
-            returned += rewards.creditOf(address(uint160(0x1000 + i)), IERC20(address(usd)));
+        for (uint256 i = 0; i < n; ++i) {
+            address payer = payerOf(rewards.enrollmentOf(jobId, entries[i]).commitment);
+            if (i < d) continue;
+            vm.prank(payer);
+            rewards.reclaimBond(jobId, entries[i]);
+            returned += rewards.creditOf(payer, IERC20(address(usd)));
         }
-        vm.assertEq(returned, uint256(bond) * (n - d), "included bonds returned");
+        vm.assertEq(returned, uint256(bond) * (n - d), "kept bonds returned");
         RoundRewards.Round memory r = rewards.getRound(jobId, 0);
-        uint256 pool = 1000 + uint256(bond) * d;
-        vm.assertEq(uint256(r.perMember) * n + rewards.creditOf(researcher, IERC20(address(usd))), pool, "forfeits join the pool");
+        uint256 burned = rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd)));
+        uint256 toResearcher = rewards.creditOf(researcher, IERC20(address(usd)));
+        vm.assertEq(uint256(r.perMember) * (n - d) + toResearcher + burned, 1000 + uint256(bond) * d, "forfeits join the pool");
+        vm.assertLt(toResearcher, n - d, "the researcher gets at most the reward's dust");
         vm.assertEq(usd.balanceOf(address(rewards)), 1000 + uint256(bond) * n, "all held");
     }
 }

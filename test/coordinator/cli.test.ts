@@ -88,7 +88,7 @@ describe('coordinator CLI', () => {
     const published = await run('publish', join(dir, 'another.json'));
     const jobId = /published job (\d+)/.exec(published)![1]!;
     // Only the job's coordinator may close its rounds.
-    const err = await closeRoundOnChain(chain.accounts.researcher, chain.deployment, jobId, { root: 1n, size: 1 }, { included: [], dropped: [] }).catch((e: unknown) => e);
+    const err = await closeRoundOnChain(chain.accounts.researcher, chain.deployment, jobId, [0]).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'CHAIN_REJECTED', details: { error: 'NotCoordinator' } });
     expect((err as Error).message).toContain('NotCoordinator(');
     const nowhere = new JsonRpcProvider('http://127.0.0.1:9', Network.from(31337n), { staticNetwork: true });

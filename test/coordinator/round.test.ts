@@ -162,7 +162,7 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     expect(findUnmasked(quantizedBytes(outcomes[0]!.input, params), outcomes[0]!.input, params)).toBe('quantized');
   });
 
-  it('returns the bonds of included contributors and forfeits the dropout\'s when it closes a bonded round', async () => {
+  it('freezes the roster of bonded contributors enrolled on-chain and forfeits the dropout\'s bond to the others when it closes', async () => {
     const bond = 10n ** 18n;
     const { jobId, document: doc } = await rig.publish({ rounds: 1, reward: { ...(SLEEP_MOOD_JOB.reward as object), token: await rig.token.getAddress(), bond: bond.toString() } as never });
     const contributors = Array.from({ length: 5 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `bond-${i}`));
@@ -172,7 +172,8 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     await mined(rig.token.connect(owner).getFunction('approve')(rig.chain.deployment.contracts.RoundRewards, 5n * bond));
     for (const c of contributors) {
       await c.enroll(jobId);
-      await mined(rewards.getFunction('postBond')(BigInt(jobId), c.identity.commitment));
+      // a bonded job's contributors enroll on-chain themselves (here through one paying relayer)
+      await mined(rewards.getFunction('enroll')(BigInt(jobId), c.identity.commitment, `0x${c.keyHex}`));
     }
     await rig.runner.tick();
     const d = roundVectorLength(doc) - 1;
@@ -184,9 +185,12 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     await Promise.all(running);
     await rig.runner.settled();
     expect(rig.runner.status(jobId).rounds[0]).toMatchObject({ stage: 'closed', included: 4 });
-    // BondStatus: 2 returned, 3 forfeited.
-    const statuses = await Promise.all(contributors.map(async (c) => Number((await rewards.getFunction('bondOf')(BigInt(jobId), c.identity.commitment)).status)));
-    expect(statuses).toEqual([2, 3, 2, 2, 2]);
+    // BondStatus: 1 still posted (its payer takes it back now the job has ended), 2 forfeited.
+    const statuses = await Promise.all(contributors.map(async (_, i) => Number((await rewards.getFunction('enrollmentOf')(BigInt(jobId), i)).bond)));
+    expect(statuses).toEqual([1, 2, 1, 1, 1]);
+    const round = (await rewards.getFunction('getRound')(BigInt(jobId), 0n)) as { perMember: bigint; size: bigint };
+    expect(round.size).toBe(4n);
+    expect(round.perMember).toBe(BigInt(doc.reward.perRound) / 4n + bond / 4n);
   });
 
   it('records a round with too few survivors as aborted, runs the next from the same model, and finishes after the last round', async () => {

@@ -29,3 +29,18 @@ contract FeeOnTransferToken is ERC20 {
         super._update(from, to, value);
     }
 }
+
+/// @dev Takes a 1% fee on `transfer` only: `transferFrom` (the escrow deposit) moves the exact amount.
+contract TransferFeeToken is ERC20 {
+    constructor() ERC20("Transfer fee", "TFEE") {}
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function transfer(address to, uint256 value) public override returns (bool) {
+        uint256 fee = value / 100;
+        _burn(msg.sender, fee);
+        return super.transfer(to, value - fee);
+    }
+}

@@ -19,6 +19,8 @@ abstract contract Fixture is Test {
     uint256 internal constant EPOCH_EMISSION = 1_000e18;
     uint256 internal constant HALVING = 4;
     uint256 internal constant CAP = 10_000e18;
+    uint32 internal constant MIN_ROUND = 10 minutes;
+    uint32 internal constant ROUND_TIMEOUT = 2 days;
 
     address internal researcher = address(0xA11CE);
     address internal coordinator = address(0xC00D);
@@ -35,7 +37,7 @@ abstract contract Fixture is Test {
         trove = new TroveToken(CAP, EPOCH, EPOCH_EMISSION, HALVING);
         registry = new JobRegistry(STAKE_BPS);
         verifier = new MockSemaphoreVerifier();
-        rewards = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), DEPTH, TOP_UP_BPS);
+        rewards = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), DEPTH, TOP_UP_BPS, MIN_ROUND, ROUND_TIMEOUT);
         registry.setRoundRewards(address(rewards));
         trove.setMinter(address(rewards));
         usd = new TestToken("Test Dollar", "TUSD");
@@ -70,10 +72,74 @@ abstract contract Fixture is Test {
         vm.stopPrank();
     }
 
-    function close(uint256 jobId, uint256 root, uint32 size) internal returns (uint256 round) {
-        uint256[] memory none = new uint256[](0);
+    /// @dev Fresh commitments and roster keys: each enrollment gets new ones.
+    uint256 internal nextCommitment = 1000;
+
+    /// @dev Whoever pays the bond of the entry enrolled with `commitment` (a relayer-like account).
+    function payerOf(uint256 commitment) internal pure returns (address) {
+        return address(uint160(0xB000000 + commitment));
+    }
+
+    /// @dev Enrolls `commitment` with a roster key derived from it, funding the bond when required.
+    function enrollAs(uint256 jobId, address payer, uint256 commitment) internal returns (uint32 index) {
+        uint256 amount = registry.getJob(jobId).bondAmount;
+        if (amount != 0) {
+            usd.mint(payer, amount);
+            vm.prank(payer);
+            usd.approve(address(rewards), amount);
+        }
+        vm.prank(payer);
+        index = uint32(rewards.enroll(jobId, commitment, keccak256(abi.encode("roster key", commitment))));
+    }
+
+    /// @dev Enrolls `n` new contributors and returns their enrollment indices.
+    function enrollMany(uint256 jobId, uint256 n) internal returns (uint32[] memory entries) {
+        entries = new uint32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 c = nextCommitment++;
+            entries[i] = enrollAs(jobId, payerOf(c), c);
+        }
+    }
+
+    function start(uint256 jobId, uint32[] memory entries) internal returns (uint256 round) {
         vm.prank(coordinator);
-        round = rewards.closeRound(jobId, root, size, none, none);
+        (round,) = rewards.startRound(jobId, entries);
+    }
+
+    /// @dev Roster positions 0..n-1.
+    function positions(uint256 n) internal pure returns (uint32[] memory p) {
+        p = new uint32[](n);
+        for (uint256 i = 0; i < n; ++i) p[i] = uint32(i);
+    }
+
+    /// @dev Moves time on to when the job's started round may close.
+    function readyToClose(uint256 jobId) internal {
+        RoundRewards.Roster memory r = rewards.rosterOf(jobId, registry.getJob(jobId).roundsClosed);
+        if (block.timestamp < r.startedAt + MIN_ROUND) vm.warp(r.startedAt + MIN_ROUND);
+    }
+
+    /// @dev Closes once the round has run its minimum duration.
+    function closeWith(uint256 jobId, uint32[] memory included) internal returns (uint256 round) {
+        readyToClose(jobId);
+        vm.prank(coordinator);
+        round = rewards.closeRound(jobId, included);
+    }
+
+    /// @dev Runs a whole round: new contributors enroll and are frozen into the roster (at least the
+    /// job's minimum of them), and the first `size` of them are included.
+    function close(uint256 jobId, uint32 size) internal returns (uint256 round) {
+        uint256 minimum = registry.getJob(jobId).minContributors;
+        start(jobId, enrollMany(jobId, size > minimum ? size : minimum));
+        round = closeWith(jobId, positions(size));
+    }
+
+    function rootOf(uint256 jobId, uint256 round) internal view returns (uint256) {
+        return rewards.getRound(jobId, round).root;
+    }
+
+    /// @dev A claim on a closed round, against the root the contract computed.
+    function claimOn(uint256 jobId, uint256 round, uint256 nullifier, address recipient) internal view returns (TestClaim memory) {
+        return claimFor(jobId, round, rootOf(jobId, round), nullifier, recipient);
     }
 
     function fieldHash(uint256 value) internal pure returns (uint256) {
@@ -110,14 +176,5 @@ abstract contract Fixture is Test {
     /// @dev Submits one claim as a transaction of its own.
     function submit(TestClaim memory t) internal {
         rewards.claim(t.jobId, t.round, one(t.claim));
-    }
-
-    function postBond(uint256 jobId, address contributor, uint256 commitment) internal {
-        uint256 amount = registry.getJob(jobId).bondAmount;
-        usd.mint(contributor, amount);
-        vm.startPrank(contributor);
-        usd.approve(address(rewards), amount);
-        rewards.postBond(jobId, commitment);
-        vm.stopPrank();
     }
 }

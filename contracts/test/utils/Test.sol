@@ -20,6 +20,8 @@ interface Vm {
     function assertTrue(bool condition, string calldata err) external pure;
     function assertFalse(bool condition, string calldata err) external pure;
     function assertLe(uint256 left, uint256 right, string calldata err) external pure;
+    function assertGt(uint256 left, uint256 right, string calldata err) external pure;
+    function assertLt(uint256 left, uint256 right, string calldata err) external pure;
     function assertGe(uint256 left, uint256 right, string calldata err) external pure;
 }
 

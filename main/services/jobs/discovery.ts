@@ -18,6 +18,8 @@ export interface JobsChainConfig {
   chainId: string;
   /** The JobRegistry contract's address. */
   registry: string;
+  /** The RoundRewards contract: rosters frozen on-chain are checked against it. */
+  roundRewards?: string;
   /** The block the registry was deployed in: events before it are not searched. */
   fromBlock?: number;
 }

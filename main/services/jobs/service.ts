@@ -15,6 +15,7 @@ import { openPrivacyLedger } from '../privacy/ledger.js';
 import type { Vault } from '../vault/index.js';
 import type { WorkerSupervisor } from '../worker/supervisor.js';
 import { JobParticipation, type ColumnMapping, type ParticipationOptions } from '../rounds/participation.js';
+import { onChainRosterCheck } from '../rounds/roster.js';
 import { JobDiscovery, type DiscoveredJob, type DiscoveryOptions, type JobsChainConfig, type RewardToken } from './discovery.js';
 import { JobIdentities, type JobRef } from './identity.js';
 import { policyFetch } from './address-policy.js';
@@ -519,6 +520,7 @@ export class JobsService {
         mayRun: () => this.mayRun(),
         useGpu: () => this.useGpu,
         recordRelease: async (round) => (await this.privacyLedger()).release(this.ledgerKey(jobId), round),
+        ...(this.o.chain.roundRewards ? { roster: onChainRosterCheck({ ...this.o.chain, roundRewards: this.o.chain.roundRewards }) } : {}),
       });
       this.live.set(jobId, p);
       p.on('progress', () => this.changed(jobId));

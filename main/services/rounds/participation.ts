@@ -19,6 +19,7 @@ import type { LocalStepResult } from '../../../common/worker-protocol.js';
 import type { Vault } from '../vault/index.js';
 import type { WorkerSupervisor } from '../worker/supervisor.js';
 import type { JobIdentity } from '../jobs/identity.js';
+import type { RosterCheck } from './roster.js';
 
 export type RoundStep = 'waiting' | 'training' | 'masking' | 'uploading' | 'unmasking' | 'done';
 
@@ -64,6 +65,8 @@ export interface ParticipationOptions {
   vault: Vault;
   supervisor: WorkerSupervisor;
   mapping: ColumnMapping;
+  /** Checks each invitation's roster against the one frozen on-chain (main/services/rounds/roster.ts). */
+  roster?: RosterCheck;
   /** The last round already taken part in (or refused): rounds up to it are not run again. */
   lastRound?: number | null;
   /** Whether the run policy lets work start now; asked before each round. */
@@ -280,6 +283,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     if (invite.roster.length < doc.minContributors) {
       throw new TroveError('SECAGG_UNSAFE_REQUEST', `The round invites ${invite.roster.length} contributors, fewer than the job's minimum of ${doc.minContributors}. Nothing was sent.`);
     }
+    if (this.o.roster) await this.o.roster(jobId, invite.roster);
     await this.o.vault.recordActivity('job.round-started', `Invited to round ${round + 1} of "${doc.title}" with ${invite.roster.length} contributors.`, { job: jobId, round });
 
     this.step(round, 'waiting', null, 'Fetching the current model');

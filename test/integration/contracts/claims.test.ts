@@ -5,7 +5,7 @@
 import { Group } from '@semaphore-protocol/group';
 import { Identity } from '@semaphore-protocol/identity';
 import { generateProof } from '@semaphore-protocol/proof';
-import { type Contract } from 'ethers';
+import { hexlify, randomBytes, type Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TREE_DEPTH, circuitArtifacts } from '../../../contracts/artifacts.js';
 import { claimMessage, claimScope, toRoundClaim, type RoundClaim } from '../../../contracts/claims.js';
@@ -62,8 +62,28 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     return event!.args.getValue('jobId') as bigint;
   }
 
-  async function closeRound(jobId: bigint, group: Group, included: bigint[] = [], dropped: bigint[] = []) {
-    return mined(rewards.connect(t.accounts.coordinator).getFunction('closeRound')(jobId, group.root, group.size, included, dropped));
+  // Each job's enrollment index per identity; roster keys are fresh random bytes (only their hash matters here).
+  const enrolled = new Map<string, number>();
+
+  async function enroll(jobId: bigint, id: Identity, payer = rewards): Promise<number> {
+    const key = `${jobId}/${id.commitment}`;
+    const known = enrolled.get(key);
+    if (known !== undefined) return known;
+    const index = Number(await rewards.getFunction('enrollmentCount')(jobId));
+    await mined(payer.getFunction('enroll')(jobId, id.commitment, hexlify(randomBytes(32))));
+    enrolled.set(key, index);
+    return index;
+  }
+
+  /** Enrolls the roster (through the relayer), freezes it and closes with the `included` members. */
+  async function runRound(jobId: bigint, roster: Identity[], included: Identity[] = roster) {
+    const entries: number[] = [];
+    for (const id of roster) entries.push(await enroll(jobId, id));
+    const order = [...entries].sort((a, b) => a - b);
+    const coordinator = rewards.connect(t.accounts.coordinator) as Contract;
+    await mined(coordinator.getFunction('startRound')(jobId, order));
+    const positions = included.map((id) => order.indexOf(enrolled.get(`${jobId}/${id.commitment}`)!)).sort((a, b) => a - b);
+    return mined(coordinator.getFunction('closeRound')(jobId, positions));
   }
 
   function prove(id: Identity, group: Group, recipient: string, jobId: bigint, round: bigint): Promise<SemaphoreProof> {
@@ -82,16 +102,18 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     usd = await t.deploy('TestToken', ['Test Dollar', 'TUSD']);
 
     job = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 2, minimum: 3 });
-    await closeRound(job, round0);
-    await closeRound(job, round1);
+    await runRound(job, [alice, bob, carol, dave]);
+    await runRound(job, [alice, bob, carol]);
     belowMinimumJob = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 1, minimum: 3 });
-    await closeRound(belowMinimumJob, smallRound);
+    // a roster of three, two of them included: below the minimum
+    await runRound(belowMinimumJob, [alice, bob, carol], [alice, bob]);
 
     // A handful of real proofs (~1.6 s each), each reused wherever that is honest.
     proofs.aliceRound0 = await prove(alice, round0, recipientA, job, 0n);
     proofs.bobRound0 = await prove(bob, round0, recipientB, job, 0n);
     proofs.bobRound1 = await prove(bob, round1, recipientB, job, 1n);
     proofs.carolStaleRoot = await prove(carol, staleRound0, recipientA, job, 0n);
+    proofs.daveRound0 = await prove(dave, round0, recipientB, job, 0n);
     proofs.aliceRound0GroupForRound1 = await prove(alice, round0, recipientA, job, 1n);
     proofs.eveOutsider = await prove(eve, withOutsider, recipientA, job, 0n);
     proofs.aliceBelowMinimum = await prove(alice, smallRound, recipientA, belowMinimumJob, 0n);
@@ -99,6 +121,14 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
 
   afterAll(async () => {
     await t?.close();
+  });
+
+  it('the group root the contract builds from the roster is the Semaphore group of the included members', async () => {
+    const r0 = (await rewards.getFunction('getRound')(job, 0n)) as { root: bigint; size: bigint };
+    expect(r0.root).toBe(round0.root);
+    expect(r0.size).toBe(4n);
+    const small = (await rewards.getFunction('getRound')(belowMinimumJob, 0n)) as { root: bigint };
+    expect(small.root).toBe(smallRound.root);
   });
 
   it('scopes computed off-chain match the contract', async () => {
@@ -150,6 +180,20 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     await expectRevert(rewards, 'claim', [job, 0n, [replay]], 'NullifierAlreadyUsed');
   });
 
+  it("a relayer's batch skips a used and an invalid claim and pays the valid one", async () => {
+    const batch = [claimOf('aliceRound0', recipientA), claimOf('carolStaleRoot', recipientA), claimOf('daveRound0', recipientB)];
+    const receipt = await mined(rewards.getFunction('claim')(job, 0n, batch, { gasLimit: CLAIM_GAS * 3n }));
+    const events = receipt.logs.map((l) => rewards.interface.parseLog(l));
+    const skipped = events.filter((e) => e?.name === 'ClaimSkipped').map((e) => [e!.args.getValue('nullifier') as bigint, e!.args.getValue('reason') as string]);
+    expect(skipped).toEqual([
+      [batch[0]!.nullifier, rewards.interface.getError('NullifierAlreadyUsed')!.selector],
+      [batch[1]!.nullifier, rewards.interface.getError('InvalidProof')!.selector],
+    ]);
+    const claimed = events.find((e) => e?.name === 'Claimed');
+    expect([...(claimed!.args.getValue('nullifiers') as bigint[])]).toEqual([batch[2]!.nullifier]);
+    expect(await rewards.getFunction('isNullifierUsed')(batch[1]!.nullifier)).toBe(false);
+  });
+
   it("a proof against a stale root of the round's group is rejected", async () => {
     await expectRevert(rewards, 'claim', [job, 0n, [claimOf('carolStaleRoot', recipientA)]], 'InvalidProof');
   });
@@ -169,40 +213,100 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     expect(j.escrow).toBe(REWARD);
   });
 
-  it('only the coordinator can close a round', async () => {
+  it('only the coordinator can start or close a round', async () => {
     const other = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 1, minimum: 1 });
+    await enroll(other, alice);
     const asResearcher = rewards.connect(t.accounts.researcher) as Contract;
-    const err = await expectRevert(asResearcher, 'closeRound', [other, round0.root, round0.size, [], []], 'NotCoordinator');
+    const err = await expectRevert(asResearcher, 'startRound', [other, [0]], 'NotCoordinator');
     expect(err.args).toEqual([other, await t.accounts.researcher.getAddress()]);
+    await expectRevert(asResearcher, 'closeRound', [other, [0]], 'NotCoordinator');
   });
 
-  it('a cancel cannot take back the reward bonded contributors are working for; bonds come back at close', async () => {
+  it('a coordinator cannot pay its own identities: only roster members can be in the group', async () => {
+    const own = [0, 1, 2].map((i) => new Identity(`trove-test-coordinator-${i}`));
+    const target = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 1, minimum: 2 });
+    for (const id of [alice, bob, carol]) await enroll(target, id);
+    const coordinator = rewards.connect(t.accounts.coordinator) as Contract;
+    await mined(coordinator.getFunction('startRound')(target, [0, 1, 2]));
+    // its own identities enrolled after the roster froze cannot be included...
+    for (const id of own) await enroll(target, id);
+    await expectRevert(coordinator, 'closeRound', [target, [0, 3]], 'InvalidInclusion');
+    // ...nor can the size be inflated by naming a member twice
+    await expectRevert(coordinator, 'closeRound', [target, [0, 1, 1]], 'InvalidInclusion');
+    await mined(coordinator.getFunction('closeRound')(target, [0, 1, 2]));
+    const r = (await rewards.getFunction('getRound')(target, 0n)) as { size: bigint; perMember: bigint };
+    expect(r.size).toBe(3n);
+    expect(r.perMember).toBe(REWARD / 3n);
+    // A proof from the coordinator's own group is refused; an honest member's proof pays.
+    const ownGroup = new Group(own.map((i) => i.commitment));
+    const forged = await prove(own[0]!, ownGroup, recipientA, target, 0n);
+    await expectRevert(rewards, 'claim', [target, 0n, [toRoundClaim(recipientA, forged)]], 'InvalidProof');
+    const honest = await prove(carol, new Group([alice, bob, carol].map((i) => i.commitment)), recipientA, target, 0n);
+    await mined(rewards.getFunction('claim')(target, 0n, [toRoundClaim(recipientA, honest)], { gasLimit: CLAIM_GAS }));
+  });
+
+  it('a cancel cannot take back the reward of a started round; a bonded dropout pays the members, not the researcher', async () => {
     const bond = 50n * 10n ** 6n;
     const bonded = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 2, minimum: 1, bond });
-    const contributor = t.accounts.alice;
-    await mined(usd.connect(contributor).getFunction('mint')(recipientA, bond));
-    await mined(usd.connect(contributor).getFunction('approve')(t.deployment.contracts.RoundRewards, bond));
-    await mined(rewards.connect(contributor).getFunction('postBond')(bonded, carol.commitment));
+    // the contributors' relayer pays the bonds: no contributor wallet is linked to a commitment
+    const relayer = await t.accounts.relayer.getAddress();
+    await mined(usd.connect(t.accounts.relayer).getFunction('mint')(relayer, 3n * bond));
+    await mined(usd.connect(t.accounts.relayer).getFunction('approve')(t.deployment.contracts.RoundRewards, 3n * bond));
+    for (const id of [alice, bob, carol]) await enroll(bonded, id);
+    const coordinator = rewards.connect(t.accounts.coordinator) as Contract;
+    await mined(coordinator.getFunction('startRound')(bonded, [0, 1, 2]));
 
     const err = await expectRevert(registry, 'settle', [bonded], 'RoundInProgress');
-    expect(err.args).toEqual([bonded, 0n, 1n]);
+    expect(err.args).toEqual([bonded, 0n]);
 
-    const before = (await rewards.getFunction('creditOf')(recipientA, await usd.getAddress())) as bigint;
-    await closeRound(bonded, round1, [carol.commitment]);
-    expect(await rewards.getFunction('creditOf')(recipientA, await usd.getAddress())).toBe(before + bond);
+    const researcher = await t.accounts.researcher.getAddress();
+    const researcherCredit = (await rewards.getFunction('creditOf')(researcher, await usd.getAddress())) as bigint;
+    await mined(coordinator.getFunction('closeRound')(bonded, [0, 2]));
+    const r = (await rewards.getFunction('getRound')(bonded, 0n)) as { perMember: bigint };
+    expect(r.perMember).toBe(REWARD / 2n + bond / 2n);
+    expect(await rewards.getFunction('creditOf')(researcher, await usd.getAddress())).toBe(researcherCredit);
 
     // With the round closed, cancelling refunds only the round not yet earned.
-    const researcher = await t.accounts.researcher.getAddress();
     const balance = (await usd.getFunction('balanceOf')(researcher)) as bigint;
     await mined(registry.getFunction('settle')(bonded));
     const stake = (2n * REWARD * 500n) / 10_000n;
     expect(await usd.getFunction('balanceOf')(researcher)).toBe(balance + REWARD + stake);
+    // the kept bonds go back to whoever paid them
+    const before = (await rewards.getFunction('creditOf')(relayer, await usd.getAddress())) as bigint;
+    await mined(rewards.getFunction('reclaimBond')(bonded, 0));
+    await mined(rewards.getFunction('reclaimBond')(bonded, 2));
+    expect(await rewards.getFunction('creditOf')(relayer, await usd.getAddress())).toBe(before + 2n * bond);
+    await expectRevert(rewards, 'reclaimBond', [bonded, 1], 'BondNotReclaimable');
+  });
+
+  it('a round its coordinator leaves open is expired by anyone after the timeout; the stake pays the bonded contributors', async () => {
+    const bond = 40n * 10n ** 6n;
+    const abandoned = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 1, minimum: 1, bond });
+    const relayer = await t.accounts.relayer.getAddress();
+    await mined(usd.connect(t.accounts.relayer).getFunction('mint')(relayer, 2n * bond));
+    await mined(usd.connect(t.accounts.relayer).getFunction('approve')(t.deployment.contracts.RoundRewards, 2n * bond));
+    for (const id of [alice, bob]) await enroll(abandoned, id);
+    const coordinator = rewards.connect(t.accounts.coordinator) as Contract;
+    await mined(coordinator.getFunction('startRound')(abandoned, [0, 1]));
+    await expectRevert(registry, 'settle', [abandoned], 'RoundInProgress');
+    // Positive control: before the timeout nobody can expire it.
+    await expectRevert(rewards, 'expireRound', [abandoned], 'RoundNotExpirable');
+    const timeout = (await rewards.getFunction('roundTimeoutSeconds')()) as bigint;
+    await t.provider.send('evm_increaseTime', [Number(timeout) + 1]);
+    await t.provider.send('evm_mine', []);
+    await expectRevert(coordinator, 'closeRound', [abandoned, [0, 1]], 'RoundTimedOut');
+    const before = (await rewards.getFunction('creditOf')(relayer, await usd.getAddress())) as bigint;
+    await mined(rewards.getFunction('expireRound')(abandoned));
+    await mined(rewards.getFunction('reclaimBond')(abandoned, 0));
+    await mined(rewards.getFunction('reclaimBond')(abandoned, 1));
+    const stake = (REWARD * 500n) / 10_000n;
+    expect(await rewards.getFunction('creditOf')(relayer, await usd.getAddress())).toBe(before + 2n * bond + stake);
   });
 
   it('a hostile reward token cannot re-enter a withdrawal', async () => {
     const host = await t.deploy('HostileToken');
     const hostile = await publish({ token: await host.getAddress(), perRound: REWARD, rounds: 1, minimum: 1 });
-    await closeRound(hostile, smallRound);
+    await runRound(hostile, [alice, bob]);
     const proof = await prove(bob, smallRound, recipientB, hostile, 0n);
     await mined(rewards.getFunction('claim')(hostile, 0n, [toRoundClaim(recipientB, proof)], { gasLimit: CLAIM_GAS }));
 

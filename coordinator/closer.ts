@@ -1,0 +1,53 @@
+// The on-chain side of a round for the coordinator: before a round starts, every participant must
+// be enrolled on-chain (relayed here when the job takes no bond) and the roster frozen with
+// startRound, in enrollment order, so each client can check it against the chain. Participants the
+// chain does not list (a bonded job's contributor who has not enrolled there) are left out.
+import { TroveError } from '../common/errors.js';
+import type { TroveDeployment } from '../contracts/deploy.js';
+import { rosterHash } from '../common/jobs/roster-hash.js';
+import { enrollOnChain, enrollmentsOnChain, startRoundOnChain } from './chain.js';
+import type { Provider, Signer } from 'ethers';
+
+export interface RosterParticipant {
+  signingKey: string;
+  commitment: string;
+}
+
+export interface ChainAccess {
+  coordinator: Signer;
+  provider: Provider;
+  deployment: TroveDeployment;
+}
+
+/**
+ * Enrolls whoever is missing (when `relay`), freezes the roster on-chain and returns the
+ * participants in roster order. Throws when fewer than `minimum` can be on the roster.
+ */
+export async function freezeRoster<P extends RosterParticipant>(chain: ChainAccess, jobId: string, participants: readonly P[], options: { relay: boolean; minimum: number }): Promise<P[]> {
+  let enrolled = await enrollmentsOnChain(chain.provider, chain.deployment, jobId);
+  const byCommitment = new Map(enrolled.map((e) => [e.commitment, e]));
+  if (options.relay) {
+    let added = false;
+    for (const p of participants) {
+      if (byCommitment.has(p.commitment)) continue;
+      await enrollOnChain(chain.coordinator, chain.deployment, jobId, p.commitment, p.signingKey);
+      added = true;
+    }
+    if (added) enrolled = await enrollmentsOnChain(chain.provider, chain.deployment, jobId);
+  }
+  const index = new Map(enrolled.map((e) => [`${e.commitment}/${e.rosterKey}`, e.index]));
+  const listed = participants
+    .map((p) => ({ p, at: index.get(`${p.commitment}/${p.signingKey.toLowerCase()}`) }))
+    .filter((x): x is { p: P; at: number } => x.at !== undefined)
+    .sort((a, b) => a.at - b.at);
+  if (listed.length < options.minimum) {
+    throw new TroveError('CHAIN_REJECTED', `Only ${listed.length} of job ${jobId}'s contributors are enrolled on-chain; the round needs ${options.minimum}.`);
+  }
+  const roster = listed.map((x) => x.p);
+  const started = await startRoundOnChain(chain.coordinator, chain.deployment, jobId, listed.map((x) => x.at));
+  // What every client will compare its invitation with: it must be this roster, in this order.
+  if (started.rosterHash !== rosterHash(roster.map((p) => p.signingKey))) {
+    throw new TroveError('CHAIN_REJECTED', `The roster frozen on-chain for job ${jobId} is not the one this coordinator is about to invite.`);
+  }
+  return roster;
+}
