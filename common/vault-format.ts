@@ -22,6 +22,7 @@ export const SealKind = {
   activityEntry: 5,
   activityHead: 6,
   setting: 7,
+  vaultState: 8,
 } as const;
 export type SealKind = (typeof SealKind)[keyof typeof SealKind];
 

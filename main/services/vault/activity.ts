@@ -17,8 +17,9 @@ interface Head {
 }
 const GENESIS = '00'.repeat(32);
 
-function chainHash(keys: KeyRing, plaintext: Uint8Array): string {
-  return bytesToHex(sodium.crypto_generichash(32, plaintext, keys.activityChain));
+/** Keyed BLAKE2b-256 over an entry's exact JSON bytes, as sealed (docs/vault-format.md). */
+export function chainHash(chainKey: Uint8Array, plaintext: Uint8Array): string {
+  return bytesToHex(sodium.crypto_generichash(32, plaintext, chainKey));
 }
 
 export class ActivityLog {
@@ -43,7 +44,7 @@ export class ActivityLog {
     const entry: SealedEntry = { seq, at, kind, summary, ...(details ? { details } : {}), prev: head.hash };
     const plaintext = new TextEncoder().encode(JSON.stringify(entry));
     const sealed = seal(keys.activitySeal, plaintext, { kind: SealKind.activityEntry, vaultId: this.vaultId, slot: seq });
-    const newHead: Head = { seq, hash: chainHash(keys, plaintext) };
+    const newHead: Head = { seq, hash: chainHash(keys.activityChain, plaintext) };
     const sealedHead = seal(keys.activitySeal, new TextEncoder().encode(JSON.stringify(newHead)), { kind: SealKind.activityHead, vaultId: this.vaultId });
     this.db.prepare('INSERT INTO activity (seq, at, sealed) VALUES (?, ?, ?)').run(seq, at, sealed);
     this.db.prepare('INSERT INTO activity_head (id, sealed) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed').run(sealedHead);
@@ -86,7 +87,7 @@ export class ActivityLog {
       }
       const entry = JSON.parse(new TextDecoder().decode(plaintext)) as SealedEntry;
       if (entry.seq !== row.seq || entry.prev !== prevHash) return fail({ seq: row.seq, problem: 'out-of-order' });
-      prevHash = chainHash(keys, plaintext);
+      prevHash = chainHash(keys.activityChain, plaintext);
       count++;
       expected++;
     }

@@ -46,6 +46,7 @@ import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
 import { DEFAULT_MAX_RECORD_BYTES, type SourceRecord, detectDelimiter, readCsv, readJsonArray, readJsonLines } from './import/sources.js';
 import { INVALID, convert, inferType, toCell, toValue, whyInvalid } from './import/types.js';
 import { DEFAULT_KDF, KeyRing, Purpose, checkKdfParams, unwrapMasterKey, wrapMasterKey, type KdfParams } from './keys.js';
+import { type Header, readHeader, writeHeader } from './header.js';
 import { migrate } from './migrations/index.js';
 import { summarizeColumn } from './summary.js';
 
@@ -95,13 +96,6 @@ export interface IntegrityReport {
 /** What a worker needs to read granted columns itself: see worker/vault-grant-reader.ts. */
 export type VaultGrant = Extract<TaskDataSource, { kind: 'vault-grant' }>;
 
-interface Header {
-  formatVersion: number;
-  vaultId: Uint8Array;
-  kdf: KdfParams;
-  masterKeySealed: Uint8Array;
-  createdAt: number;
-}
 
 interface Manifest {
   name: string;
@@ -129,20 +123,6 @@ const PREVIEW_RECORDS = 200;
 const MAX_LISTED_REJECTIONS = 1000;
 const AUTO_LOCK_SETTING = 'autoLockMs';
 
-function headerChecksum(h: Omit<Header, never>): Buffer {
-  const canonical = JSON.stringify([
-    h.formatVersion,
-    bytesToHex(h.vaultId),
-    h.kdf.algorithm,
-    h.kdf.opsLimit,
-    h.kdf.memLimit,
-    bytesToHex(h.kdf.salt),
-    bytesToHex(h.masterKeySealed),
-    h.createdAt,
-  ]);
-  return Buffer.from(sodium.crypto_generichash(32, new TextEncoder().encode(canonical), null));
-}
-
 function openDatabase(path: string): Database.Database {
   let db: Database.Database;
   try {
@@ -157,38 +137,6 @@ function openDatabase(path: string): Database.Database {
   db.pragma('secure_delete = ON');
   db.pragma('temp_store = MEMORY');
   return db;
-}
-
-function readHeader(db: Database.Database): Header {
-  const row = db.prepare('SELECT * FROM header WHERE id = 1').get() as
-    | { format_version: number; vault_id: Buffer; kdf_algorithm: string; kdf_ops: number; kdf_mem: number; kdf_salt: Buffer; master_key_sealed: Buffer; created_at: number; checksum: Buffer }
-    | undefined;
-  if (!row) throw new TroveError('CORRUPT_DATA', 'This file is not a Trove vault (it has no vault header).');
-  if (row.format_version !== FORMAT_VERSION) {
-    throw new TroveError('VAULT_TOO_NEW', 'This vault uses a format this version of Trove cannot read. Update Trove to open it.', { formatVersion: row.format_version });
-  }
-  if (row.kdf_algorithm !== 'argon2id13') throw new TroveError('CORRUPT_DATA', 'The vault header names an unknown key-derivation algorithm.');
-  const header: Header = {
-    formatVersion: row.format_version,
-    vaultId: new Uint8Array(row.vault_id),
-    kdf: { algorithm: 'argon2id13', opsLimit: row.kdf_ops, memLimit: row.kdf_mem, salt: new Uint8Array(row.kdf_salt) },
-    masterKeySealed: new Uint8Array(row.master_key_sealed),
-    createdAt: row.created_at,
-  };
-  if (!headerChecksum(header).equals(row.checksum) || header.vaultId.length !== ID_BYTES) {
-    throw new TroveError('CORRUPT_DATA', "The vault's header is damaged, so it cannot be unlocked. Restore from a backup.");
-  }
-  checkKdfParams(header.kdf);
-  return header;
-}
-
-function writeHeader(db: Database.Database, h: Header): void {
-  db.prepare(
-    `INSERT INTO header (id, format_version, vault_id, kdf_algorithm, kdf_ops, kdf_mem, kdf_salt, master_key_sealed, created_at, checksum)
-     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT(id) DO UPDATE SET kdf_ops = excluded.kdf_ops, kdf_mem = excluded.kdf_mem, kdf_salt = excluded.kdf_salt,
-       master_key_sealed = excluded.master_key_sealed, checksum = excluded.checksum`,
-  ).run(h.formatVersion, Buffer.from(h.vaultId), h.kdf.algorithm, h.kdf.opsLimit, h.kdf.memLimit, Buffer.from(h.kdf.salt), Buffer.from(h.masterKeySealed), h.createdAt, headerChecksum(h));
 }
 
 function checkPassphrase(passphrase: string): void {
@@ -325,6 +273,7 @@ export class Vault {
   /** Unlocks with an already unwrapped master key (restore, tests of the format). */
   private becomeUnlocked(masterKey: Uint8Array): void {
     this.keys = new KeyRing(masterKey);
+    this.moveNamedSettings();
     const setting = this.getSetting<number | null>(AUTO_LOCK_SETTING);
     this.autoLockMs = this.opts.autoLockMs !== undefined ? this.opts.autoLockMs : setting !== undefined ? setting : DEFAULT_AUTO_LOCK_MS;
     this.touch();
@@ -443,20 +392,51 @@ export class Vault {
 
   // -------------------------------------------------------------------------------- settings
 
-  private settingPlace(name: string) {
-    const ownerId = sodium.crypto_generichash(ID_BYTES, new TextEncoder().encode(name), null);
-    return { kind: SealKind.setting, vaultId: this.header.vaultId, ownerId };
+  /** A setting's opaque id: keyed, so that nobody without the key can test a guessed name against the file. */
+  private settingId(name: string): Buffer {
+    return Buffer.from(sodium.crypto_generichash(ID_BYTES, new TextEncoder().encode(name), this.requireKeys().settingIds));
   }
 
   getSetting<T>(name: string): T | undefined {
-    const row = this.db.prepare('SELECT sealed FROM settings WHERE name = ?').get(name) as { sealed: Buffer } | undefined;
+    const id = this.settingId(name);
+    const row = this.db.prepare('SELECT sealed FROM settings WHERE id = ?').get(id) as { sealed: Buffer } | undefined;
     if (!row) return undefined;
-    return openJson<T>(this.requireKeys().settings, row.sealed, this.settingPlace(name), `setting "${name}"`);
+    const stored = openJson<{ name: unknown; value?: T }>(this.requireKeys().settings, row.sealed, { kind: SealKind.setting, vaultId: this.header.vaultId, ownerId: id }, 'settings');
+    if (stored === null || typeof stored !== 'object' || stored.name !== name) {
+      throw new TroveError('CORRUPT_DATA', "The vault's settings failed their integrity check: one was changed outside Trove. Restore from a backup.", { what: 'settings' });
+    }
+    return stored.value;
   }
 
   private putSetting(name: string, value: unknown): void {
-    const sealed = sealJson(this.requireKeys().settings, value, this.settingPlace(name));
-    this.db.prepare('INSERT INTO settings (name, sealed) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET sealed = excluded.sealed').run(name, sealed);
+    const id = this.settingId(name);
+    const sealed = sealJson(this.requireKeys().settings, { name, value }, { kind: SealKind.setting, vaultId: this.header.vaultId, ownerId: id });
+    this.db.prepare('INSERT INTO settings (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed').run(id, sealed);
+  }
+
+  /**
+   * Schema 4 moved settings from under their names to opaque ids; the values can only be re-sealed
+   * with the key, so the first unlock after the upgrade moves them and erases the named table.
+   */
+  private moveNamedSettings(): void {
+    const legacy = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settings_named'").get();
+    if (!legacy) return;
+    const keys = this.requireKeys();
+    const lost: string[] = [];
+    this.db.transaction(() => {
+      for (const row of this.db.prepare('SELECT name, sealed FROM settings_named').all() as { name: string; sealed: Buffer }[]) {
+        const ownerId = sodium.crypto_generichash(ID_BYTES, new TextEncoder().encode(row.name), null);
+        try {
+          this.putSetting(row.name, openJson(keys.settings, row.sealed, { kind: SealKind.setting, vaultId: this.header.vaultId, ownerId }, 'settings'));
+        } catch (err) {
+          if (!(err instanceof TroveError)) throw err;
+          lost.push(row.name);
+        }
+      }
+      this.db.exec('DELETE FROM settings_named; DROP TABLE settings_named');
+      if (lost.length) this.log.append('settings.changed', `${lost.length} ${lost.length === 1 ? 'setting was' : 'settings were'} damaged and could not be kept; ${lost.length === 1 ? 'it is' : 'they are'} back to the default.`);
+    })();
+    this.purgeWal();
   }
 
   /** Stores a sealed setting (any JSON value), recording the change in the activity log. */
@@ -532,11 +512,23 @@ export class Vault {
   /** Opens one segment of a block, checking it is the version and size the manifest says. */
   private readSegment(id: string, row: DatasetRow, entry: BlockEntry, col: number): Uint8Array {
     const [block, version] = entry;
-    const seg = this.db.prepare('SELECT sealed FROM segments WHERE dataset_id = ? AND block = ? AND col = ?').get(row.id, block, col) as { sealed: Buffer } | undefined;
+    const seg = this.db.prepare('SELECT version, sealed FROM segments WHERE dataset_id = ? AND block = ? AND col = ?').get(row.id, block, col) as { version: number; sealed: Buffer } | undefined;
     if (!seg) {
       throw new TroveError('INTEGRITY_FAILURE', 'Part of this dataset is missing from the vault file: it was changed outside Trove. Restore from a backup.', { block, column: col });
     }
+    // The sealed bytes are bound to the manifest's version already; the clear column must agree too,
+    // so a file whose bookkeeping was edited is named as such rather than read as if nothing happened.
+    if (seg.version !== version) {
+      throw new TroveError('INTEGRITY_FAILURE', 'Part of this dataset is not the version the dataset says it should be: it was changed outside Trove. Restore from a backup.', { block, column: col, version: seg.version, expected: version });
+    }
     return open(this.dataKey(id, row), seg.sealed, { kind: SealKind.segment, vaultId: this.header.vaultId, ownerId: row.id, slot: block, column: col, version }, 'dataset contents');
+  }
+
+  /** Segment rows the manifest does not name: a block it no longer lists, or a column it does not have. */
+  private orphanSegments(idBytes: Buffer, m: Manifest): { block: number; col: number }[] {
+    const blocks = new Set(m.blocks.map((b) => b[0]));
+    return (this.db.prepare('SELECT block, col FROM segments WHERE dataset_id = ?').all(idBytes) as { block: number; col: number }[])
+      .filter((s) => !blocks.has(s.block) || !Number.isInteger(s.col) || s.col < 0 || s.col > m.columns.length);
   }
 
   private readBlock(id: string, row: DatasetRow, m: Manifest, entry: BlockEntry, columnIndexes: readonly number[]): ColumnarRows {
@@ -978,9 +970,10 @@ export class Vault {
           total += entry[2];
         }
         if (total !== m.rowCount) problems.push(`Dataset "${m.name}" holds ${total} records but says ${m.rowCount}.`);
-        const stored = (this.db.prepare('SELECT count(*) AS n FROM segments WHERE dataset_id = ?').get(row.id) as { n: number }).n;
-        if (stored !== m.blocks.length * (m.columns.length + 1)) {
-          problems.push(`Dataset "${m.name}" has segments that belong to no block.`);
+        const orphans = this.orphanSegments(row.id, m);
+        if (orphans.length) {
+          const blocks = [...new Set(orphans.map((o) => o.block))];
+          problems.push(`Dataset "${m.name}" has ${orphans.length} ${orphans.length === 1 ? 'part that belongs' : 'parts that belong'} to no block (block ${blocks.slice(0, 5).join(', ')}${blocks.length > 5 ? ', …' : ''}): the file was changed outside Trove.`);
         }
       } catch (err) {
         problems.push(err instanceof TroveError ? err.message : String(err));

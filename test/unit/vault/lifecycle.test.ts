@@ -65,7 +65,7 @@ describe('vault lifecycle', () => {
     v.readRows(datasetId!); // unwraps and caches the dataset key
     const ring = (v as unknown as { keys: KeyRing }).keys;
     const keys = ring.allKeys();
-    expect(keys.length).toBe(5);
+    expect(keys.length).toBe(7); // master, log seal, log chain, settings, setting ids, vault state, one data key
     expect(keys.every((k) => k.some((b) => b !== 0))).toBe(true);
     v.lock();
     expect(keys.every((k) => k.every((b) => b === 0))).toBe(true);
