@@ -5,6 +5,7 @@ export type ActivityKind =
   | 'vault.created'
   | 'vault.unlocked'
   | 'vault.restored'
+  | 'vault.state-started'
   | 'passphrase.changed'
   | 'dataset.imported'
   | 'dataset.deleted'
@@ -26,6 +27,7 @@ export interface ActivityEntry {
 export type ActivityProblem =
   | { seq: number; problem: 'edited' }
   | { seq: number; problem: 'missing' }
+  | { seq: number; problem: 'head-missing' }
   | { seq: number; problem: 'out-of-order' }
   | { seq: number; problem: 'truncated'; lastSeen: number };
 

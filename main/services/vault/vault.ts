@@ -41,13 +41,25 @@ import {
   sodiumReady,
 } from '../../../common/vault-format.js';
 import type { TaskDataSource } from '../../../common/worker-protocol.js';
-import { ActivityLog } from './activity.js';
+import { ActivityLog, GENESIS } from './activity.js';
 import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
 import { DEFAULT_MAX_RECORD_BYTES, type SourceRecord, detectDelimiter, readCsv, readJsonArray, readJsonLines } from './import/sources.js';
 import { INVALID, convert, inferType, toCell, toValue, whyInvalid } from './import/types.js';
 import { DEFAULT_KDF, KeyRing, Purpose, checkKdfParams, unwrapMasterKey, wrapMasterKey, type KdfParams } from './keys.js';
 import { type Header, readHeader, writeHeader } from './header.js';
 import { migrate } from './migrations/index.js';
+import {
+  type StateContents,
+  type StateFinding,
+  type VaultState,
+  compareState,
+  datasetVersions,
+  describeState,
+  openState,
+  readSealedState,
+  stateDigestOfSettings,
+  writeState,
+} from './state.js';
 import { summarizeColumn } from './summary.js';
 
 export interface VaultOptions {
@@ -91,6 +103,8 @@ export interface IntegrityReport {
   segments: number;
   problems: string[];
   activity: ActivityVerification;
+  /** What differs between the file and the sealed record of its contents; empty when they agree. */
+  state: StateFinding[];
 }
 
 /** What a worker needs to read granted columns itself: see worker/vault-grant-reader.ts. */
@@ -194,6 +208,8 @@ export class Vault {
   private readonly aborters = new Set<AbortController>();
   private lockTimer: NodeJS.Timeout | null = null;
   private lastUse = 0;
+  /** The file has no sealed record yet (it comes from before schema 5): the next unlock starts one. */
+  private awaitingState = false;
   private autoLockMs: number | null = DEFAULT_AUTO_LOCK_MS;
   private readonly lockListeners = new Set<(reason: 'manual' | 'idle') => void>();
 
@@ -223,8 +239,12 @@ export class Vault {
       writeHeader(db, header);
       db.close();
       const vault = new Vault(path, openDatabase(path), header, opts);
-      vault.becomeUnlocked(masterKey);
-      vault.db.transaction(() => vault.log.append('vault.created', 'Vault created on this device.'))();
+      vault.becomeUnlocked(masterKey, true);
+      vault.db.transaction(() => {
+        // `sealedRecord` tells verify that this vault had its record from the start, so any later start is a removal.
+        vault.log.append('vault.created', 'Vault created on this device.', { sealedRecord: true });
+        vault.saveState(0);
+      })();
       return vault;
     } catch (err) {
       if (db.open) db.close();
@@ -262,7 +282,12 @@ export class Vault {
     if (this.keys) sodium.memzero(masterKey);
     else {
       this.becomeUnlocked(masterKey);
-      this.db.transaction(() => this.log.append('vault.unlocked', 'Vault unlocked.'))();
+      try {
+        this.commit(() => this.log.append('vault.unlocked', 'Vault unlocked.'))();
+      } catch (err) {
+        // A file changed outside Trove still opens for reading; verify names what changed.
+        if (!isDamage(err)) throw err;
+      }
     }
   }
 
@@ -271,9 +296,15 @@ export class Vault {
   }
 
   /** Unlocks with an already unwrapped master key (restore, tests of the format). */
-  private becomeUnlocked(masterKey: Uint8Array): void {
+  private becomeUnlocked(masterKey: Uint8Array, fresh = false): void {
     this.keys = new KeyRing(masterKey);
-    this.moveNamedSettings();
+    this.awaitingState = readSealedState(this.db) === null;
+    if (!fresh) try {
+      this.moveNamedSettings();
+      this.startState();
+    } catch (err) {
+      if (!isDamage(err)) throw err;
+    }
     const setting = this.getSetting<number | null>(AUTO_LOCK_SETTING);
     this.autoLockMs = this.opts.autoLockMs !== undefined ? this.opts.autoLockMs : setting !== undefined ? setting : DEFAULT_AUTO_LOCK_MS;
     this.touch();
@@ -312,7 +343,7 @@ export class Vault {
       return Promise.reject(new TroveError('INVALID_INPUT', 'Auto-lock must be between 10 seconds and 24 hours, or off.'));
     }
     return this.exclusive(() => {
-      this.db.transaction(() => {
+      this.commit(() => {
         this.putSetting(AUTO_LOCK_SETTING, ms);
         this.log.append('settings.changed', ms === null ? 'Auto-lock turned off.' : `Auto-lock set to ${Math.round(ms / 60_000)} min.`);
       })();
@@ -341,6 +372,75 @@ export class Vault {
     arm(this.autoLockMs);
   }
 
+  /**
+   * Runs a write in one transaction that first checks the file still matches the sealed record of
+   * its contents (so a change made outside Trove is never blessed by the next write) and then
+   * rewrites the record to match.
+   */
+  private commit<T>(fn: () => T): () => T {
+    return this.db.transaction(() => {
+      this.checkState();
+      const result = fn();
+      this.saveState();
+      return result;
+    });
+  }
+
+  /** The file as it is now, in the terms of the sealed record. */
+  private stateHere(): StateContents & { headMissing: boolean; entries: number } {
+    let log: { seq: number; hash: string };
+    let headMissing = false;
+    try {
+      const head = this.log.peekHead();
+      headMissing = head === null;
+      log = head ?? { seq: 0, hash: GENESIS };
+    } catch {
+      log = { seq: -1, hash: '' }; // a damaged head: verify's log section names it
+    }
+    return { log, headMissing, entries: this.log.entryCount(), datasets: datasetVersions(this.db), settings: stateDigestOfSettings(this.db) };
+  }
+
+  private storedState(): VaultState | null {
+    const sealed = readSealedState(this.db);
+    return sealed ? openState(this.requireKeys().vaultState, this.header.vaultId, sealed) : null;
+  }
+
+  private checkState(): void {
+    const stored = this.storedState();
+    if (!stored) {
+      if (this.awaitingState) return;
+      throw new TroveError('INTEGRITY_FAILURE', describeState({ problem: 'state-missing' }).message, { problem: 'state-missing' });
+    }
+    const findings = compareState(stored, this.stateHere());
+    if (findings.length) {
+      throw new TroveError('INTEGRITY_FAILURE', `Nothing was changed: ${findings[0]!.message} Your data can still be read.`, { problems: findings });
+    }
+  }
+
+  private saveState(startedAt?: number): void {
+    if (this.awaitingState && startedAt === undefined) return;
+    const previous = this.storedState();
+    const here = this.stateHere();
+    const state: VaultState = {
+      generation: (previous?.generation ?? 0) + 1,
+      startedAt: startedAt ?? previous?.startedAt ?? 0,
+      log: here.log,
+      datasets: here.datasets,
+      settings: here.settings,
+    };
+    writeState(this.db, this.requireKeys().vaultState, this.header.vaultId, state);
+    this.awaitingState = false;
+  }
+
+  /** A file from before schema 5 gets its sealed record at its first unlock, and the log says so. */
+  private startState(): void {
+    if (!this.awaitingState) return;
+    this.db.transaction(() => {
+      const entry = this.log.append('vault.state-started', 'Trove started keeping a sealed record of what this vault holds, so changes made outside Trove can be found.');
+      this.saveState(entry.seq);
+    })();
+  }
+
   private requireKeys(): KeyRing {
     if (!this.keys) throw new TroveError('VAULT_LOCKED', 'The vault is locked. Unlock it with your passphrase to continue.');
     this.lastUse = Date.now();
@@ -365,7 +465,7 @@ export class Vault {
       const { kdf, sealed } = wrapMasterKey(next, masterKey, this.header.vaultId, cost);
       await this.exclusive(() => {
         const header = { ...this.header, kdf, masterKeySealed: sealed };
-        this.db.transaction(() => {
+        this.commit(() => {
           writeHeader(this.db, header);
           this.log.append('passphrase.changed', 'Passphrase changed. Your data was not re-encrypted; only the key that unlocks it was.');
         })();
@@ -423,7 +523,7 @@ export class Vault {
     if (!legacy) return;
     const keys = this.requireKeys();
     const lost: string[] = [];
-    this.db.transaction(() => {
+    this.commit(() => {
       for (const row of this.db.prepare('SELECT name, sealed FROM settings_named').all() as { name: string; sealed: Buffer }[]) {
         const ownerId = sodium.crypto_generichash(ID_BYTES, new TextEncoder().encode(row.name), null);
         try {
@@ -442,7 +542,7 @@ export class Vault {
   /** Stores a sealed setting (any JSON value), recording the change in the activity log. */
   setSetting(name: string, value: unknown, summary?: string): Promise<void> {
     return this.exclusive(() =>
-      this.db.transaction(() => {
+      this.commit(() => {
         this.putSetting(name, value);
         if (summary) this.log.append('settings.changed', summary);
       })(),
@@ -622,7 +722,7 @@ export class Vault {
       const [blockNo, version] = entry;
       const dataKey = this.dataKey(id, row);
       const next: Manifest = { ...m, rowCount: m.rowCount - 1, updatedAt: Date.now(), blocks: [...m.blocks] };
-      this.db.transaction(() => {
+      this.commit(() => {
         this.db.prepare('DELETE FROM segments WHERE dataset_id = ? AND block = ?').run(row.id, blockNo);
         if (rows === 0) next.blocks.splice(at, 1);
         else {
@@ -642,7 +742,7 @@ export class Vault {
     return this.exclusive(() => {
       const row = this.datasetRow(id);
       const m = this.manifest(id, row);
-      this.db.transaction(() => {
+      this.commit(() => {
         this.db.prepare('DELETE FROM segments WHERE dataset_id = ?').run(row.id);
         this.db.prepare('DELETE FROM datasets WHERE id = ?').run(row.id);
         this.log.append('dataset.deleted', `Deleted dataset "${m.name}" (${m.rowCount} records); its key was destroyed.`, { dataset: id });
@@ -822,6 +922,7 @@ export class Vault {
       this.importing.add(id);
       this.db.exec('BEGIN IMMEDIATE');
       try {
+        this.checkState();
         const now = Date.now();
         const wrapped = seal(keys.masterKey, dataKey, { kind: SealKind.dataKey, vaultId: this.header.vaultId, ownerId: idBytes });
         this.db.prepare('INSERT INTO datasets (id, created_at, updated_at, data_key_sealed, manifest_version, manifest_sealed) VALUES (?, ?, ?, ?, 0, x\'\')').run(idBytes, now, now, wrapped);
@@ -898,6 +999,7 @@ export class Vault {
           `Imported "${input.name}": ${nextRecordId} records${rowsRejected ? `, ${rowsRejected} rows skipped` : ''}.`,
           { dataset: id, rows: nextRecordId, skipped: rowsRejected, columns: schema.length },
         );
+        this.saveState();
         this.db.exec('COMMIT');
         return { ...report, datasetId: id, durationMs: Date.now() - started };
       } catch (err) {
@@ -925,7 +1027,7 @@ export class Vault {
       const names = this.columnIndexes(m, columns).map((i) => m.columns[i]!.name);
       if (names.length === 0) throw new TroveError('INVALID_INPUT', 'A grant names at least one column.');
       const dataKey = new Uint8Array(this.dataKey(id, row));
-      this.db.transaction(() =>
+      this.commit(() =>
         this.log.append('job.data-granted', `Let ${purpose} read ${names.map((n) => `"${n}"`).join(', ')} of "${m.name}" on this device.`, { dataset: id, columns: names }),
       )();
       return { kind: 'vault-grant', vaultPath: this.path, vaultId: this.vaultId, datasetId: id, dataKey, columns: names };
@@ -947,7 +1049,7 @@ export class Vault {
 
   /** Records something that happened outside the vault's own operations (jobs, uploads, claims). */
   recordActivity(kind: ActivityKind, summary: string, details?: Record<string, unknown>): Promise<ActivityEntry> {
-    return this.exclusive(() => this.db.transaction(() => this.log.append(kind, summary, details))());
+    return this.exclusive(() => this.commit(() => this.log.append(kind, summary, details))());
   }
 
   /** Opens every sealed value in the vault and checks the log: the check after a restore or a crash. */
@@ -979,9 +1081,32 @@ export class Vault {
         problems.push(err instanceof TroveError ? err.message : String(err));
       }
     }
-    const activity = this.log.verify();
+    let createdWithRecord = false;
+    const starts: number[] = [];
+    const activity = this.log.verify((e) => {
+      if (e.kind === 'vault.created' && e.details?.sealedRecord === true) createdWithRecord = true;
+      if (e.kind === 'vault.state-started') starts.push(e.seq);
+    });
     if (!activity.ok) problems.push(activity.problem?.message ?? 'The activity log failed verification.');
-    return { ok: problems.length === 0, datasets: rows.length, segments, problems, activity };
+    const state = this.verifyState(createdWithRecord, starts);
+    problems.push(...state.map((f) => f.message));
+    return { ok: problems.length === 0, datasets: rows.length, segments, problems, activity, state };
+  }
+
+  /** Compares the file with its sealed record; a record started again after the first is a removal. */
+  private verifyState(createdWithRecord: boolean, starts: number[]): StateFinding[] {
+    let stored: VaultState | null;
+    try {
+      stored = this.storedState();
+    } catch {
+      return [describeState({ problem: 'state-damaged' })];
+    }
+    if (!stored) return [describeState({ problem: 'state-missing' })];
+    const findings = compareState(stored, this.stateHere());
+    const allowed = createdWithRecord ? 0 : 1;
+    const restart = starts.find((_, i) => i >= allowed) ?? starts.find((seq) => seq !== stored.startedAt);
+    if (restart !== undefined) findings.unshift(describeState({ problem: 'state-restarted', seq: restart }));
+    return findings;
   }
 
   /** For backups: a consistent copy of the database file, taken inside the write queue. */
@@ -1045,4 +1170,9 @@ async function sniffDelimiter(file: string): Promise<string> {
 
 function emptyReport(rejected: RejectedRow[]): ImportReport {
   return { datasetId: null, rowsImported: 0, rowsRejected: rejected.length, rejected, warnings: [], bytesRead: 0, durationMs: 0 };
+}
+
+/** A refusal because the file was damaged or changed outside Trove, as opposed to a bug or bad input. */
+function isDamage(err: unknown): boolean {
+  return err instanceof TroveError && (err.code === 'CORRUPT_DATA' || err.code === 'INTEGRITY_FAILURE');
 }

@@ -17,6 +17,7 @@ import {
 } from '../../../common/vault-format.js';
 import { chainHash } from '../../../main/services/vault/activity.js';
 import { headerChecksum, headerChecksumInput } from '../../../main/services/vault/header.js';
+import { openState } from '../../../main/services/vault/state.js';
 import { deriveKek, derivePurposeKey } from '../../../main/services/vault/keys.js';
 
 const seq = (start: number, n: number) => Uint8Array.from({ length: n }, (_, i) => start + i);
@@ -46,6 +47,10 @@ const V = {
   settingId: 'dffad4d3cd9415432e97dbdf974c1aaf',
   firstEntry: '{"seq":1,"at":1764000000000,"kind":"vault.created","summary":"Vault created on this device.","prev":"0000000000000000000000000000000000000000000000000000000000000000"}',
   firstEntryHash: 'd44cd04a6d8ee20dfc2bcec4d1a77d30c585cdd745dcf11d4b63dc426e95e6c2',
+  emptySettingsDigest: '0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8',
+  stateJson: '{"generation":3,"startedAt":0,"log":{"seq":1,"hash":"d44cd04a6d8ee20dfc2bcec4d1a77d30c585cdd745dcf11d4b63dc426e95e6c2"},"datasets":[["b0b1b2b3b4b5b6b7b8b9babbbcbdbebf",2]],"settings":"0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8"}',
+  sealedState:
+    '404142434445464748494a4b4c4d4e4f50515253545556572c8bce87bd7e139433961150e2bf30f83266bdae7a69a11586bfe3b2b5fe7bb8bab9ea1739ccfde1b3f085eb68e238934ecc21ca8f447ec886839303866a2a129385e5ef4d43bc6a1fe6cc1a16fe3828e902453779701c3dfa1b0292cf4906d6e132ecd12ae7509264aa4872e6b6b40b1a9757567d02ea9c570d0e8195d9e0b562a5ed5c215c029af6531a1791c2c87d5f6c660d93430758bf68548f13b6d799e3bd51055d2031701b32312cec2a749ea775e01055bb640e0168c9c1daf688401f373a94a97f85e940b962da44b75057ab430ebe5d38049acb5b5fa8c077decc34e042ab16a6111d2cd1ff3c8b2002a6acab0b9a1d799c7e660ee3d0209350eb24a514a5bc3c4df1dc6e',
   tinyBackup:
     '54524f5645424b01000001967b22666f726d6174223a312c227661756c744964223a226130613161326133613461356136613761386139616161626163616461656166222c227661756c74437265617465644174223a313736343030303030303030302c226261636b656455704174223a313736343030303030303030302c226b6466223a7b22616c676f726974686d223a226172676f6e3269643133222c226f70734c696d6974223a312c226d656d4c696d6974223a383338383630382c2273616c74223a223030303130323033303430353036303730383039306130623063306430653066227d2c226d61737465724b65795365616c6564223a22343034313432343334343435343634373438343934613462346334643465346635303531353235333534353535363537636132623335663265303662663564346366636238323962373639356535366332663030626561316164336633646139623737623137316161666538316336306438636531326536636439303232303662666134613436626632336137663662222c22736e617073686f744279746573223a31367df383bf2cc44d5df35bf07e1780a4a45ae0103aeb960b8a750000002110b89716e929f1033f3cdc084c18e3f774d70d16f09ebc2b634db3b22529e7e6cb',
   adSegment: '74726f76652f763104a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf00000002000300000004',
@@ -63,7 +68,7 @@ describe('vault format known-answer vectors', () => {
     const doc = readFileSync(fileURLToPath(new URL('../../../docs/vault-format.md', import.meta.url)), 'utf8');
     const published = [
       V.kek, V.adMasterKey, V.sealedMasterKey, ...V.purposeKeys, V.adSegment, V.segmentNumber, V.segmentCategory, V.segmentRecordIds, V.sealedSegment,
-      V.headerChecksum, V.settingId, V.firstEntryHash, V.tinyBackup,
+      V.headerChecksum, V.settingId, V.firstEntryHash, V.tinyBackup, V.emptySettingsDigest, V.sealedState,
     ];
     for (const hex of published) expect(doc).toContain(`\`${hex}\``);
   });
@@ -182,5 +187,14 @@ describe('vault format known-answer vectors', () => {
     const edited = Buffer.from(headerBytes);
     edited[edited.length - 2]! ^= 1;
     expect(sodium.crypto_secretstream_xchacha20poly1305_pull(pull(), frame, edited)).toBe(false);
+  });
+
+  it('seals the vault-wide state under purpose key 7, kind 8, bound to the vault id only', () => {
+    const key = derivePurposeKey(V.masterKey, 7);
+    expect(bytesToHex(sodium.crypto_generichash(32, new Uint8Array(0), null))).toBe(V.emptySettingsDigest);
+    const state = openState(key, V.vaultId, hexToBytes(V.sealedState));
+    expect(JSON.stringify(state)).toBe(V.stateJson);
+    expect(state).toMatchObject({ generation: 3, log: { seq: 1, hash: V.firstEntryHash }, datasets: [[bytesToHex(V.datasetId), 2]], settings: V.emptySettingsDigest });
+    expect(() => openState(key, V.datasetId, hexToBytes(V.sealedState))).toThrow(expect.objectContaining({ code: 'CORRUPT_DATA' }));
   });
 });

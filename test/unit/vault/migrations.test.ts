@@ -12,6 +12,7 @@ const UNDO: Record<number, string> = {
   2: 'DROP TABLE activity; DROP TABLE activity_head',
   3: 'DROP TABLE settings',
   4: 'DROP TABLE settings; CREATE TABLE settings (name TEXT PRIMARY KEY, sealed BLOB NOT NULL)',
+  5: 'ALTER TABLE header DROP COLUMN state_sealed',
 };
 const REGISTRY = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
 
@@ -51,8 +52,16 @@ describe('schema migrations', () => {
       await upgraded.unlock(PASSPHRASE);
       expect(upgraded.readRows(datasetId!)).toEqual(rows);
       expect(upgraded.verifyActivity().ok).toBe(true);
-      // The log survives an upgrade that does not touch it, and starts afresh when it is new.
-      expect(upgraded.activity().total).toBe(m.version <= 2 ? 1 : logBefore + 1);
+      // The log survives an upgrade that does not touch it, and starts afresh when it is new; the
+      // first unlock after the upgrade starts the sealed record of the vault's state and says so.
+      expect(upgraded.activity().total).toBe(m.version <= 2 ? 2 : logBefore + 2);
+      expect(upgraded.activity().entries.map((e) => e.kind)).toEqual(expect.arrayContaining(['vault.state-started', 'vault.unlocked']));
+      // This file was made by today's Trove, whose log says it had a sealed record from the start:
+      // turned back into an old file, it looks exactly like a file whose record was stripped, and
+      // verify says so. A log that restarted with the upgrade (002) has no such history.
+      const report = upgraded.checkIntegrity();
+      if (m.version <= 2) expect(report).toMatchObject({ ok: true, state: [] });
+      else expect(report.state.map((f) => f.problem)).toEqual(['state-restarted']);
       await upgraded.setAutoLock(60_000);
       expect(upgraded.autoLock).toBe(60_000);
     });
@@ -67,6 +76,7 @@ describe('schema migrations', () => {
       'privacy.ledger': { spent: 0.5 },
     };
     // A schema-3 settings table, sealed the old way: the bare value, owner id = unkeyed hash of the name.
+    internals.db.exec(UNDO[5]!);
     internals.db.exec(UNDO[4]!);
     internals.db.pragma('user_version = 3');
     const insert = internals.db.prepare('INSERT INTO settings (name, sealed) VALUES (?, ?)');
