@@ -144,7 +144,12 @@ async function run(args: string[]): Promise<void> {
         return;
       }
       case 'list':
-        for (const d of vault.listDatasets()) console.log(`${d.id}  ${d.name.padEnd(24)} ${String(d.rowCount).padStart(9)} records  ${d.columns.length} columns`);
+        for (const d of vault.listDatasets()) {
+          if (d.damaged) {
+            console.log(`${d.id}  DAMAGED: ${d.damaged}`);
+            process.exitCode = 1;
+          } else console.log(`${d.id}  ${d.name.padEnd(24)} ${String(d.rowCount).padStart(9)} records  ${d.columns.length} columns`);
+        }
         return;
       case 'show': {
         const page = vault.readRows(b ?? '', { offset: Number(option(args, 'offset') ?? 0), limit: Number(option(args, 'limit') ?? 20) });

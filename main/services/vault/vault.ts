@@ -46,6 +46,7 @@ import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
 import { DEFAULT_MAX_RECORD_BYTES, type SourceRecord, detectDelimiter, readCsv, readJsonArray, readJsonLines } from './import/sources.js';
 import { INVALID, convert, inferType, toCell, toValue, whyInvalid } from './import/types.js';
 import { DEFAULT_KDF, KeyRing, Purpose, checkKdfParams, unwrapMasterKey, wrapMasterKey, type KdfParams } from './keys.js';
+import { damageError, guarded, isDamage } from './damage.js';
 import { type Header, readHeader, writeHeader } from './header.js';
 import { migrate } from './migrations/index.js';
 import {
@@ -298,14 +299,22 @@ export class Vault {
   /** Unlocks with an already unwrapped master key (restore, tests of the format). */
   private becomeUnlocked(masterKey: Uint8Array, fresh = false): void {
     this.keys = new KeyRing(masterKey);
-    this.awaitingState = readSealedState(this.db) === null;
-    if (!fresh) try {
-      this.moveNamedSettings();
-      this.startState();
+    let setting: number | null | undefined;
+    // Damage found here is named by verify; unlocking still gives access to what is intact.
+    try {
+      this.awaitingState = readSealedState(this.db) === null;
+      if (!fresh) {
+        this.moveNamedSettings();
+        this.startState();
+      }
     } catch (err) {
       if (!isDamage(err)) throw err;
     }
-    const setting = this.getSetting<number | null>(AUTO_LOCK_SETTING);
+    try {
+      setting = this.getSetting<number | null>(AUTO_LOCK_SETTING);
+    } catch (err) {
+      if (!isDamage(err)) throw err;
+    }
     this.autoLockMs = this.opts.autoLockMs !== undefined ? this.opts.autoLockMs : setting !== undefined ? setting : DEFAULT_AUTO_LOCK_MS;
     this.touch();
   }
@@ -329,7 +338,12 @@ export class Vault {
   close(): void {
     this.lock();
     if (this.db.open) {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      try {
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch (err) {
+        // A damaged file still closes; the log keeps what the checkpoint did not move.
+        if (!isDamage(err)) throw err;
+      }
       this.db.close();
     }
   }
@@ -449,9 +463,13 @@ export class Vault {
 
   /** Writes run one at a time: an import holds the write transaction across its awaits. */
   private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    const run = this.queue.then(() => {
+    const run = this.queue.then(async () => {
       this.requireKeys();
-      return fn();
+      try {
+        return await fn();
+      } catch (err) {
+        throw damageError(err, 'what this change touches');
+      }
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -499,7 +517,7 @@ export class Vault {
 
   getSetting<T>(name: string): T | undefined {
     const id = this.settingId(name);
-    const row = this.db.prepare('SELECT sealed FROM settings WHERE id = ?').get(id) as { sealed: Buffer } | undefined;
+    const row = guarded('its settings', () => this.db.prepare('SELECT sealed FROM settings WHERE id = ?').get(id)) as { sealed: Buffer } | undefined;
     if (!row) return undefined;
     const stored = openJson<{ name: unknown; value?: T }>(this.requireKeys().settings, row.sealed, { kind: SealKind.setting, vaultId: this.header.vaultId, ownerId: id }, 'settings');
     if (stored === null || typeof stored !== 'object' || stored.name !== name) {
@@ -557,7 +575,7 @@ export class Vault {
     }
     const row = this.db.prepare('SELECT * FROM datasets WHERE id = ?').get(Buffer.from(hexToBytes(id))) as DatasetRow | undefined;
     if (!row) throw new TroveError('DATASET_NOT_FOUND', 'That dataset is not in the vault. It may have been deleted.', { id });
-    return row;
+    return checkedRow(row);
   }
 
   private dataKey(id: string, row: DatasetRow): Uint8Array {
@@ -575,18 +593,27 @@ export class Vault {
     return { id, name: m.name, columns: m.columns, rowCount: m.rowCount, createdAt: m.createdAt, updatedAt: m.updatedAt, ...(m.source ? { source: m.source } : {}) };
   }
 
+  /** Every dataset; one that cannot be read is listed with `damaged` saying why, and the others still are. */
   listDatasets(): DatasetInfo[] {
     this.requireKeys();
-    const rows = this.db.prepare('SELECT * FROM datasets ORDER BY created_at').all() as DatasetRow[];
+    const rows = guarded('its list of datasets', () => this.db.prepare('SELECT * FROM datasets ORDER BY created_at').all() as DatasetRow[]);
     return rows
-      .map((row) => ({ id: bytesToHex(row.id), row }))
+      .map((row) => ({ id: Buffer.isBuffer(row.id) ? bytesToHex(row.id) : `unreadable-${String(row.id)}`, row }))
       .filter(({ id }) => !this.importing.has(id))
-      .map(({ id, row }) => this.info(id, this.manifest(id, row)));
+      .map(({ id, row }) => {
+        try {
+          return this.info(id, guarded('a dataset description', () => this.manifest(id, checkedRow(row))));
+        } catch (err) {
+          if (!isDamage(err)) throw err;
+          const message = err instanceof TroveError ? err.message : 'It cannot be read.';
+          return { id, name: `Damaged dataset ${id.slice(0, 8)}`, columns: [], rowCount: 0, createdAt: Number(row.created_at) || 0, updatedAt: Number(row.updated_at) || 0, damaged: message };
+        }
+      });
   }
 
   dataset(id: string): DatasetInfo {
     this.requireKeys();
-    return this.info(id, this.manifest(id));
+    return this.info(id, guarded('this dataset', () => this.manifest(id)));
   }
 
   count(id: string): number {
@@ -660,17 +687,23 @@ export class Vault {
   /** Every block of a projection, in record order: only the asked columns are decrypted. */
   *scan(id: string, columns?: readonly string[]): Generator<ColumnarRows> {
     this.requireKeys();
-    const row = this.datasetRow(id);
-    const m = this.manifest(id, row);
+    const { row, m } = guarded('this dataset', () => {
+      const row = this.datasetRow(id);
+      return { row, m: this.manifest(id, row) };
+    });
     const indexes = this.columnIndexes(m, columns);
     for (const entry of m.blocks) {
       this.touch();
-      yield this.readBlock(id, row, m, entry, indexes);
+      yield guarded('this dataset', () => this.readBlock(id, row, m, entry, indexes));
     }
   }
 
   /** A page of records, newest import last; dates as ISO strings. */
   readRows(id: string, opts: { offset?: number; limit?: number; columns?: readonly string[] } = {}): RowsPage {
+    return guarded('this dataset', () => this.readPage(id, opts));
+  }
+
+  private readPage(id: string, opts: { offset?: number; limit?: number; columns?: readonly string[] }): RowsPage {
     this.requireKeys();
     const offset = opts.offset ?? 0;
     const limit = opts.limit ?? 100;
@@ -699,7 +732,7 @@ export class Vault {
 
   summarize(id: string, columns?: readonly string[]): ColumnSummary[] {
     this.requireKeys();
-    const m = this.manifest(id);
+    const m = guarded('this dataset', () => this.manifest(id));
     return this.columnIndexes(m, columns).map((i) => summarizeColumn(m.columns[i]!, () => this.scanColumn(id, m.columns[i]!.name)));
   }
 
@@ -1007,6 +1040,7 @@ export class Vault {
         sodium.memzero(dataKey);
         if (!this.keys) throw new TroveError('VAULT_LOCKED', 'The vault was locked during the import. Nothing was added.');
         if (err instanceof TroveError) throw err;
+        if (isDamage(err)) throw damageError(err, 'the new dataset');
         throw new TroveError('UNREADABLE_FILE', `The file could not be read to the end (${(err as Error).message}). Nothing was imported.`, undefined, { cause: err });
       } finally {
         this.importing.delete(id);
@@ -1039,12 +1073,22 @@ export class Vault {
   /** A page of the activity log, newest first: offset 0 is the latest entry. */
   activity(offset = 0, limit = 100): { total: number; entries: ActivityEntry[] } {
     this.requireKeys();
-    return this.log.list(offset, limit);
+    return guarded('its activity log', () => this.log.list(offset, limit));
   }
 
   verifyActivity(): ActivityVerification {
     this.requireKeys();
-    return this.log.verify();
+    return this.verifyLog();
+  }
+
+  /** The log's verification; a log SQLite cannot read is reported like an edited one, never thrown. */
+  private verifyLog(visit?: (e: ActivityEntry) => void): ActivityVerification {
+    try {
+      return this.log.verify(visit);
+    } catch (err) {
+      if (!isDamage(err)) throw err;
+      return { ok: false, entries: 0, problem: { seq: 0, problem: 'edited', message: (damageError(err, 'its activity log') as Error).message } };
+    }
   }
 
   /** Records something that happened outside the vault's own operations (jobs, uploads, claims). */
@@ -1057,12 +1101,24 @@ export class Vault {
     this.requireKeys();
     const problems: string[] = [];
     let segments = 0;
-    const sqlite = this.db.pragma('integrity_check', { simple: true });
-    if (sqlite !== 'ok') problems.push(`SQLite integrity check: ${String(sqlite)}`);
-    const rows = this.db.prepare('SELECT * FROM datasets').all() as DatasetRow[];
-    for (const row of rows) {
-      const id = bytesToHex(row.id);
+    const section = <T>(what: string, fn: () => T, fallback: T): T => {
       try {
+        return fn();
+      } catch (err) {
+        if (!isDamage(err)) throw err;
+        problems.push((damageError(err, what) as Error).message);
+        return fallback;
+      }
+    };
+    section('its pages', () => {
+      const sqlite = this.db.pragma('integrity_check', { simple: true });
+      if (sqlite !== 'ok') problems.push(`The vault file's structure is damaged (SQLite says: ${String(sqlite)}). Restore from a backup.`);
+    }, undefined);
+    const rows = section('its list of datasets', () => this.db.prepare('SELECT * FROM datasets').all() as DatasetRow[], []);
+    for (const raw of rows) {
+      const id = Buffer.isBuffer(raw.id) ? bytesToHex(raw.id) : 'unreadable';
+      try {
+        const row = checkedRow(raw);
         const m = this.manifest(id, row);
         const all = m.columns.map((_, i) => i);
         let total = 0;
@@ -1078,17 +1134,18 @@ export class Vault {
           problems.push(`Dataset "${m.name}" has ${orphans.length} ${orphans.length === 1 ? 'part that belongs' : 'parts that belong'} to no block (block ${blocks.slice(0, 5).join(', ')}${blocks.length > 5 ? ', …' : ''}): the file was changed outside Trove.`);
         }
       } catch (err) {
-        problems.push(err instanceof TroveError ? err.message : String(err));
+        if (!isDamage(err)) throw err;
+        problems.push((damageError(err, `the dataset ${id.slice(0, 8)}…`) as Error).message);
       }
     }
     let createdWithRecord = false;
     const starts: number[] = [];
-    const activity = this.log.verify((e) => {
+    const activity = this.verifyLog((e) => {
       if (e.kind === 'vault.created' && e.details?.sealedRecord === true) createdWithRecord = true;
       if (e.kind === 'vault.state-started') starts.push(e.seq);
     });
     if (!activity.ok) problems.push(activity.problem?.message ?? 'The activity log failed verification.');
-    const state = this.verifyState(createdWithRecord, starts);
+    const state = section('its record of its contents', () => this.verifyState(createdWithRecord, starts), [describeState({ problem: 'state-damaged' })]);
     problems.push(...state.map((f) => f.message));
     return { ok: problems.length === 0, datasets: rows.length, segments, problems, activity, state };
   }
@@ -1098,7 +1155,8 @@ export class Vault {
     let stored: VaultState | null;
     try {
       stored = this.storedState();
-    } catch {
+    } catch (err) {
+      if (!isDamage(err)) throw err;
       return [describeState({ problem: 'state-damaged' })];
     }
     if (!stored) return [describeState({ problem: 'state-missing' })];
@@ -1172,7 +1230,12 @@ function emptyReport(rejected: RejectedRow[]): ImportReport {
   return { datasetId: null, rowsImported: 0, rowsRejected: rejected.length, rejected, warnings: [], bytesRead: 0, durationMs: 0 };
 }
 
-/** A refusal because the file was damaged or changed outside Trove, as opposed to a bug or bad input. */
-function isDamage(err: unknown): boolean {
-  return err instanceof TroveError && (err.code === 'CORRUPT_DATA' || err.code === 'INTEGRITY_FAILURE');
+/** A dataset row as stored; damage can turn a BLOB into another type or an id into the wrong length. */
+function checkedRow(row: DatasetRow): DatasetRow {
+  const ok =
+    Buffer.isBuffer(row.id) && row.id.length === ID_BYTES &&
+    Buffer.isBuffer(row.data_key_sealed) && Buffer.isBuffer(row.manifest_sealed) &&
+    Number.isSafeInteger(row.manifest_version) && row.manifest_version >= 0;
+  if (!ok) throw new TroveError('CORRUPT_DATA', "The vault's record of a dataset is damaged, so that dataset cannot be read. Restore it from a backup.", { what: 'dataset record' });
+  return row;
 }
