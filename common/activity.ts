@@ -9,6 +9,7 @@ export type ActivityKind =
   | 'passphrase.changed'
   | 'dataset.imported'
   | 'dataset.deleted'
+  | 'dataset.left-out'
   | 'record.deleted'
   | 'backup.created'
   | 'settings.changed'

@@ -119,6 +119,10 @@ async function run(args: string[]): Promise<void> {
       const vault = await restoreVault(a, b, await askPassphrase('Passphrase of the backup: '), {
         autoLockMs: null,
         onProgress: (p) => process.stdout.write(`\r  ${bar(p.bytesDone / p.totalBytes)}`),
+        onLeftOut: (left) => {
+          for (const d of left) console.log(`\nLeft out dataset ${d.id}, which the backup holds damaged: ${d.problem}`);
+          process.exitCode = 1;
+        },
       });
       console.log(`\nRestored ${vault.listDatasets().length} datasets into ${b}; every sealed value checked.`);
       vault.close();
@@ -182,8 +186,10 @@ async function run(args: string[]): Promise<void> {
       }
       case 'backup': {
         if (!b) throw new TroveError('INVALID_INPUT', 'Name the backup file.');
-        const { bytes } = await backupVault(vault, b, (p) => process.stdout.write(`\r  ${bar(p.bytesDone / p.totalBytes)}`));
-        console.log(`\nWrote ${b} (${bytes.toLocaleString('en')} bytes, encrypted).`);
+        const { bytes, leftOut } = await backupVault(vault, b, (p) => process.stdout.write(`\r  ${bar(p.bytesDone / p.totalBytes)}`));
+        console.log(`\nSaved ${b} (${bytes.toLocaleString('en')} bytes, encrypted).`);
+        for (const d of leftOut) console.log(`Left out dataset ${d.id}: ${d.problem}`);
+        if (leftOut.length) process.exitCode = 1;
         return;
       }
       default:

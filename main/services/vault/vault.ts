@@ -106,6 +106,8 @@ export interface IntegrityReport {
   activity: ActivityVerification;
   /** What differs between the file and the sealed record of its contents; empty when they agree. */
   state: StateFinding[];
+  /** Datasets that cannot be read, each with what is wrong. */
+  damagedDatasets: { id: string; problem: string }[];
 }
 
 /** What a worker needs to read granted columns itself: see worker/vault-grant-reader.ts. */
@@ -1100,6 +1102,7 @@ export class Vault {
   checkIntegrity(): IntegrityReport {
     this.requireKeys();
     const problems: string[] = [];
+    const damagedDatasets: { id: string; problem: string }[] = [];
     let segments = 0;
     const section = <T>(what: string, fn: () => T, fallback: T): T => {
       try {
@@ -1135,7 +1138,9 @@ export class Vault {
         }
       } catch (err) {
         if (!isDamage(err)) throw err;
-        problems.push((damageError(err, `the dataset ${id.slice(0, 8)}…`) as Error).message);
+        const problem = (damageError(err, `the dataset ${id.slice(0, 8)}…`) as Error).message;
+        problems.push(problem);
+        damagedDatasets.push({ id, problem });
       }
     }
     let createdWithRecord = false;
@@ -1147,7 +1152,7 @@ export class Vault {
     if (!activity.ok) problems.push(activity.problem?.message ?? 'The activity log failed verification.');
     const state = section('its record of its contents', () => this.verifyState(createdWithRecord, starts), [describeState({ problem: 'state-damaged' })]);
     problems.push(...state.map((f) => f.message));
-    return { ok: problems.length === 0, datasets: rows.length, segments, problems, activity, state };
+    return { ok: problems.length === 0, datasets: rows.length, segments, problems, activity, state, damagedDatasets };
   }
 
   /** Compares the file with its sealed record; a record started again after the first is a removal. */
@@ -1165,6 +1170,26 @@ export class Vault {
     const restart = starts.find((_, i) => i >= allowed) ?? starts.find((seq) => seq !== stored.startedAt);
     if (restart !== undefined) findings.unshift(describeState({ problem: 'state-restarted', seq: restart }));
     return findings;
+  }
+
+  /**
+   * Removes datasets that cannot be read from this file, without reading them: used on a backup's
+   * snapshot and on a restored copy, so that the intact datasets are kept. Logged with `why`.
+   */
+  leaveOut(ids: readonly string[], why: string): Promise<void> {
+    return this.exclusive(() => {
+      this.commit(() => {
+        for (const id of ids) {
+          const idBytes = Buffer.from(hexToBytes(id));
+          this.db.prepare('DELETE FROM segments WHERE dataset_id = ?').run(idBytes);
+          this.db.prepare('DELETE FROM datasets WHERE id = ?').run(idBytes);
+        }
+        const n = ids.length;
+        this.log.append('dataset.left-out', `Left out ${n} damaged ${n === 1 ? 'dataset' : 'datasets'} (${ids.map((i) => i.slice(0, 8)).join(', ')}) ${why}.`, { datasets: [...ids] });
+      })();
+      for (const id of ids) this.requireKeys().forgetDataKey(id);
+      this.purgeWal();
+    });
   }
 
   /** For backups: a consistent copy of the database file, taken inside the write queue. */
