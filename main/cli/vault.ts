@@ -22,7 +22,8 @@ const USAGE = `usage: npm run vault -- <command>
   delete <vault> <dataset>               delete a dataset and destroy its key
   log <vault>                            the activity log, newest first
   verify <vault>                         check every sealed value and the activity log
-  passwd <vault>                         change the passphrase
+  passwd <vault>                         change the passphrase (asked twice; for scripts,
+                                         TROVE_NEW_PASSPHRASE holds the new one)
   backup <vault> <backup-file>           write an encrypted backup
   restore <backup-file> <new-vault>      restore a backup into a new vault file
 
@@ -179,7 +180,11 @@ async function run(args: string[]): Promise<void> {
         return;
       }
       case 'passwd': {
-        const next = await askPassphrase('New passphrase: ');
+        // Asked twice: one typo in a passphrase nobody else knows would lock the person out.
+        const fromEnv = process.env.TROVE_NEW_PASSPHRASE;
+        if (process.env.TROVE_PASSPHRASE && !fromEnv) throw new TroveError('INVALID_INPUT', 'Set TROVE_NEW_PASSPHRASE to the new passphrase (TROVE_PASSPHRASE is the current one). Nothing was changed.');
+        const next = fromEnv ?? (await askPassphrase('New passphrase: '));
+        if (!fromEnv && (await askPassphrase('New passphrase again: ')) !== next) throw new TroveError('INVALID_INPUT', 'The two new passphrases differ. Nothing was changed.');
         await vault.changePassphrase(await askPassphrase('Current passphrase, once more: '), next);
         console.log('Passphrase changed.');
         return;

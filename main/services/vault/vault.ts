@@ -1,7 +1,7 @@
 // The vault: one SQLite file holding a person's datasets, sealed under keys their passphrase
 // unlocks. The format is in docs/vault-format.md. Plain Node: no electron, so the app, the
 // headless host, the demo and the tests all run this same code.
-import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, createReadStream, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import Database from 'better-sqlite3';
 import sodium from 'libsodium-wrappers-sumo';
@@ -231,6 +231,10 @@ export class Vault {
     if (existsSync(path)) throw new TroveError('VAULT_EXISTS', 'A file already exists there. Choose another place for the new vault.', { path: basename(path) });
     const cost = opts.kdf ?? DEFAULT_KDF;
     checkKdfParams(cost);
+    // Only the person's account may read the file: created 600, and SQLite gives its -wal and -shm
+    // the same mode as the database.
+    closeSync(openSync(path, 'wx', 0o600));
+    chmodSync(path, 0o600);
     const db = new Database(path);
     try {
       db.pragma('journal_mode = WAL');
@@ -479,6 +483,9 @@ export class Vault {
 
   async changePassphrase(current: string, next: string): Promise<void> {
     checkPassphrase(next);
+    if (typeof current === 'string' && current.normalize('NFC') === next.normalize('NFC')) {
+      throw new TroveError('INVALID_INPUT', 'The new passphrase is the same as the current one, so nothing was changed. Choose a different one.');
+    }
     const masterKey = this.unwrap(current, 'The current passphrase is not right, so the passphrase was not changed.');
     try {
       const cost = { opsLimit: this.header.kdf.opsLimit, memLimit: this.header.kdf.memLimit };

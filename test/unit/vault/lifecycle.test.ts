@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import sodium from 'libsodium-wrappers-sumo';
 import { describe, expect, it, vi } from 'vitest';
 import { TroveError } from '../../../common/errors.js';
@@ -50,6 +50,7 @@ describe('vault lifecycle', () => {
     const { datasetId } = await v.importFile(t.file('p.csv', peopleCsv(10)));
     const before = v.readRows(datasetId!);
     await expect(v.changePassphrase('not the passphrase', 'a brand new passphrase')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    await expect(v.changePassphrase(PASSPHRASE, PASSPHRASE)).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/same as the current one/) });
     await v.changePassphrase(PASSPHRASE, 'a brand new passphrase');
     v.close();
     const again = t.track(await Vault.open(t.file('vault.db')));
@@ -134,6 +135,17 @@ describe('vault lifecycle', () => {
     db.close();
     await expect(Vault.open(t.file('vault.db'))).rejects.toMatchObject({ code: 'CORRUPT_DATA' });
   });
+
+  it('creates the vault file and its write-ahead files readable by the owner only', async () => {
+    const v = await newVault(t);
+    await v.importFile(t.file('p.csv', peopleCsv(5)));
+    for (const suffix of ['', '-wal', '-shm']) {
+      const path = t.file('vault.db') + suffix;
+      if (suffix && !existsSync(path)) continue;
+      expect((statSync(path).mode & 0o777).toString(8), `vault.db${suffix}`).toBe('600');
+    }
+    expect(existsSync(t.file('vault.db') + '-wal')).toBe(true); // the check above did look at the log
+  });
 });
 
 describe('key ring', () => {
@@ -146,4 +158,5 @@ describe('key ring', () => {
     expect(ring.isWiped).toBe(true);
     for (const k of keys) expect(Array.from(k)).toEqual(new Array(32).fill(0));
   });
+
 });
