@@ -229,6 +229,18 @@ describe('import', () => {
     const rows = Number(/done (\d+)/.exec(result.stdout)?.[1]);
     expect(rows).toBeGreaterThan(500_000);
   });
+
+  it('keeps digit codes with leading zeros as text, exactly as written', async () => {
+    const v = await newVault(t);
+    const csv = ['zip,county,city,population', '00501,36103,Holtsville,0', '00544,36103,Holtsville,0', '10001,36061,New York,21102', '06390,09011,Fishers Island,236', '99950,02130,Ketchikan,40'].join('\n');
+    const preview = await v.previewImport(t.file('zips.csv', csv));
+    expect(preview.columns.map((c) => [c.name, c.type])).toEqual([['zip', 'string'], ['county', 'string'], ['city', 'string'], ['population', 'integer']]);
+    const { datasetId } = await v.importFile(t.file('zips.csv'));
+    const rows = v.readRows(datasetId!).rows.map((r) => r.values);
+    expect(rows.map((r) => r[0])).toEqual(['00501', '00544', '10001', '06390', '99950']);
+    expect(rows.map((r) => r[1])).toEqual(['36103', '36103', '36061', '09011', '02130']);
+    expect(rows.map((r) => r[3])).toEqual([0, 0, 21102, 236, 40]); // a lone 0 is still a number
+  });
 });
 
 describe('reading dates', () => {

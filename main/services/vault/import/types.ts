@@ -151,6 +151,10 @@ export function convert(raw: unknown, type: ColumnType): Converted {
   return value === INVALID ? { ok: false, reason: whyInvalid(raw, type) } : { ok: true, value };
 }
 
+function isZeroPaddedCode(v: unknown): boolean {
+  return typeof v === 'string' && /^0\d+$/.test(v.trim());
+}
+
 /** The narrowest type every non-missing sample fits, with category for short repeated text. */
 export function inferType(samples: readonly unknown[]): ColumnType {
   const present = samples.filter((v) => !isMissing(v));
@@ -159,9 +163,13 @@ export function inferType(samples: readonly unknown[]): ColumnType {
   const tolerated = Math.floor(present.length * 0.05);
   const fits = (test: (v: unknown) => boolean) => present.filter((v) => !test(v)).length <= tolerated;
   const all = (type: ColumnType) => fits((v) => convert(v, type).ok);
-  if (fits((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false|yes|no)$/i.test(v.trim())))) return 'boolean';
-  if (all('integer')) return 'integer';
-  if (all('number')) return 'number';
+  // Digits with a leading zero are codes (zip "00501", county "09005"), not amounts: as numbers
+  // they would lose the zero, so a column holding any of them is text.
+  if (!present.some(isZeroPaddedCode)) {
+    if (fits((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false|yes|no)$/i.test(v.trim())))) return 'boolean';
+    if (all('integer')) return 'integer';
+    if (all('number')) return 'number';
+  }
   if (fits((v) => typeof v === 'string' && parseDate(v) !== null)) return 'date';
   const texts = present.map((v) => (typeof v === 'string' ? v.trim() : JSON.stringify(v)));
   const distinct = new Set(texts);
