@@ -18,6 +18,7 @@ const USAGE = `usage: npm run vault -- <command>
                                          import a CSV, JSON or JSON Lines file as a dataset
   list <vault>                           datasets with their sizes
   show <vault> <dataset> [--offset N] [--limit N]
+                                         <dataset> is its name or its id
   summary <vault> <dataset>              per-column summaries with small histograms
   delete <vault> <dataset>               delete a dataset and destroy its key
   log <vault>                            the activity log, newest first
@@ -157,17 +158,17 @@ async function run(args: string[]): Promise<void> {
         }
         return;
       case 'show': {
-        const page = vault.readRows(b ?? '', { offset: Number(option(args, 'offset') ?? 0), limit: Number(option(args, 'limit') ?? 20) });
+        const page = vault.readRows(vault.resolveDataset(b ?? ''), { offset: Number(option(args, 'offset') ?? 0), limit: Number(option(args, 'limit') ?? 20) });
         console.log(['#', ...page.columns.map((c) => c.name)].join('\t'));
         for (const r of page.rows) console.log([r.id, ...r.values.map((v) => (v === null ? '' : String(v)))].join('\t'));
         console.log(`(${page.rows.length} of ${page.total})`);
         return;
       }
       case 'summary':
-        vault.summarize(b ?? '').forEach(printSummary);
+        vault.summarize(vault.resolveDataset(b ?? '')).forEach(printSummary);
         return;
       case 'delete':
-        await vault.deleteDataset(b ?? '');
+        await vault.deleteDataset(vault.resolveDataset(b ?? ''));
         console.log('Deleted; its key was destroyed.');
         return;
       case 'log':

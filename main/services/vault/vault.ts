@@ -620,6 +620,19 @@ export class Vault {
       });
   }
 
+  /** A dataset's id from its id or its exact name, as a person types it; a name two datasets share is refused. */
+  resolveDataset(idOrName: string): string {
+    if (typeof idOrName !== 'string' || idOrName.trim() === '') throw new TroveError('INVALID_INPUT', 'Name a dataset by its name or its id.');
+    const all = this.listDatasets();
+    if (all.some((d) => d.id === idOrName)) return idOrName;
+    const named = all.filter((d) => !d.damaged && d.name === idOrName.trim());
+    if (named.length === 1) return named[0]!.id;
+    if (named.length > 1) {
+      throw new TroveError('INVALID_INPUT', `${named.length} datasets are named "${idOrName.trim()}": use one of their ids (${named.map((d) => d.id).join(', ')}).`, { ids: named.map((d) => d.id) });
+    }
+    throw new TroveError('DATASET_NOT_FOUND', `There is no dataset named "${idOrName.trim()}" in this vault. "list" shows the datasets it holds.`, { name: idOrName });
+  }
+
   dataset(id: string): DatasetInfo {
     this.requireKeys();
     return this.info(id, guarded('this dataset', () => this.manifest(id)));

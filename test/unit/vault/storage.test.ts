@@ -219,4 +219,15 @@ describe('reading, summarising and deleting', () => {
     db.prepare('DELETE FROM segments WHERE dataset_id = ? AND block = 2 AND col = 2').run(id);
     expect(v.checkIntegrity().ok).toBe(false);
   });
+
+  it('finds a dataset by its name as well as its id, and refuses a name two datasets share', async () => {
+    const v = await newVault(t);
+    const a = (await v.importFile(t.file('a.csv', peopleCsv(3)), { name: 'Sleep diary' })).datasetId!;
+    const b1 = (await v.importFile(t.file('b.csv', peopleCsv(3)), { name: 'Steps' })).datasetId!;
+    expect(v.resolveDataset('Sleep diary')).toBe(a);
+    expect(v.resolveDataset(a)).toBe(a);
+    expect(() => v.resolveDataset('Mood')).toThrow(expect.objectContaining({ code: 'DATASET_NOT_FOUND', message: expect.stringMatching(/no dataset named "Mood".*"list" shows/) }));
+    const b2 = (await v.importFile(t.file('c.csv', peopleCsv(3)), { name: 'Steps' })).datasetId!;
+    expect(() => v.resolveDataset('Steps')).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', details: { ids: [b1, b2] } }));
+  });
 });
