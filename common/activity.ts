@@ -5,6 +5,8 @@ export type ActivityKind =
   | 'vault.created'
   | 'vault.unlocked'
   | 'vault.restored'
+  | 'vault.locked'
+  | 'vault.unlock-failed'
   | 'vault.state-started'
   | 'passphrase.changed'
   | 'dataset.imported'

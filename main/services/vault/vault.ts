@@ -285,12 +285,32 @@ export class Vault {
 
   /** Runs Argon2id at the vault's full cost, then unwraps the master key; a wrong passphrase fails only then. */
   async unlock(passphrase: string): Promise<void> {
-    const masterKey = this.unwrap(passphrase, 'That passphrase does not unlock this vault. Check for typing mistakes and caps lock, and try again.');
+    let masterKey: Uint8Array;
+    try {
+      masterKey = this.unwrap(passphrase, 'That passphrase does not unlock this vault. Check for typing mistakes and caps lock, and try again.');
+    } catch (err) {
+      if (err instanceof TroveError && err.code === 'WRONG_PASSPHRASE') {
+        try {
+          this.db.prepare('INSERT INTO unlock_failures (at) VALUES (?)').run(Date.now());
+        } catch (noted) {
+          if (!isDamage(noted)) throw noted;
+        }
+      }
+      throw err;
+    }
     if (this.keys) sodium.memzero(masterKey);
     else {
       this.becomeUnlocked(masterKey);
       try {
-        this.commit(() => this.log.append('vault.unlocked', 'Vault unlocked.'))();
+        this.commit(() => {
+          const failed = (this.db.prepare('SELECT at FROM unlock_failures ORDER BY at').all() as { at: number }[]).map((r) => r.at);
+          if (failed.length) {
+            const n = failed.length;
+            this.log.append('vault.unlock-failed', `${n} failed ${n === 1 ? 'attempt' : 'attempts'} to unlock with a wrong passphrase since the last unlock, the latest at ${new Date(failed[n - 1]!).toISOString()}.`, { attempts: failed });
+            this.db.prepare('DELETE FROM unlock_failures').run();
+          }
+          this.log.append('vault.unlocked', 'Vault unlocked.');
+        })();
       } catch (err) {
         // A file changed outside Trove still opens for reading; verify names what changed.
         if (!isDamage(err)) throw err;
@@ -327,10 +347,22 @@ export class Vault {
 
   /** Wipes every key from memory and cancels work in progress. */
   lock(reason: 'manual' | 'idle' = 'manual'): void {
+    this.wipeKeys(reason, true);
+  }
+
+  private wipeKeys(reason: 'manual' | 'idle', logged: boolean): void {
     for (const a of this.aborters) a.abort();
     if (this.lockTimer) clearTimeout(this.lockTimer);
     this.lockTimer = null;
     if (!this.keys) return;
+    // Not inside another write's transaction: an import being cancelled rolls back on its own.
+    if (logged && !this.db.inTransaction) {
+      try {
+        this.commit(() => this.log.append('vault.locked', reason === 'idle' ? 'Vault locked after a while without use.' : 'Vault locked.'))();
+      } catch (err) {
+        if (!isDamage(err)) throw err;
+      }
+    }
     this.keys.wipe();
     this.keys = null;
     for (const l of this.lockListeners) l(reason);
@@ -342,7 +374,7 @@ export class Vault {
   }
 
   close(): void {
-    this.lock();
+    this.wipeKeys('manual', false);
     if (this.db.open) {
       try {
         this.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -136,6 +136,23 @@ describe('vault lifecycle', () => {
     await expect(Vault.open(t.file('vault.db'))).rejects.toMatchObject({ code: 'CORRUPT_DATA' });
   });
 
+  it('logs a lock, and failed unlocks at the next unlock', async () => {
+    const v = await newVault(t);
+    v.lock();
+    await expect(v.unlock('not the passphrase')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    await expect(v.unlock('also not it')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    await v.unlock(PASSPHRASE);
+    const [unlocked, failed, locked] = v.activity().entries;
+    expect(unlocked!.kind).toBe('vault.unlocked');
+    expect(failed).toMatchObject({ kind: 'vault.unlock-failed', summary: expect.stringMatching(/^2 failed attempts to unlock with a wrong passphrase since the last unlock/) });
+    expect(locked).toMatchObject({ kind: 'vault.locked', summary: 'Vault locked.' });
+    // Reported once: the next unlock has nothing to report.
+    v.lock();
+    await v.unlock(PASSPHRASE);
+    expect(v.activity().entries.slice(0, 2).map((e) => e.kind)).toEqual(['vault.unlocked', 'vault.locked']);
+    expect(v.checkIntegrity().ok).toBe(true);
+  });
+
   it('creates the vault file and its write-ahead files readable by the owner only', async () => {
     const v = await newVault(t);
     await v.importFile(t.file('p.csv', peopleCsv(5)));

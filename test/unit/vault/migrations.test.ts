@@ -13,6 +13,7 @@ const UNDO: Record<number, string> = {
   3: 'DROP TABLE settings',
   4: 'DROP TABLE settings; CREATE TABLE settings (name TEXT PRIMARY KEY, sealed BLOB NOT NULL)',
   5: 'ALTER TABLE header DROP COLUMN state_sealed',
+  6: 'DROP TABLE unlock_failures',
 };
 const REGISTRY = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
 
@@ -28,7 +29,7 @@ describe('schema migrations', () => {
     const db = new Database(t.file('fresh.db'));
     for (let v = 1; v <= SCHEMA_VERSION; v++) expect(migrate(db, v)).toBe(v);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    expect(tables).toEqual(['activity', 'activity_head', 'datasets', 'header', 'segments', 'settings']);
+    expect(tables).toEqual(['activity', 'activity_head', 'datasets', 'header', 'segments', 'settings', 'unlock_failures']);
     db.close();
   });
 
@@ -54,13 +55,13 @@ describe('schema migrations', () => {
       expect(upgraded.verifyActivity().ok).toBe(true);
       // The log survives an upgrade that does not touch it, and starts afresh when it is new; the
       // first unlock after the upgrade starts the sealed record of the vault's state and says so.
-      expect(upgraded.activity().total).toBe(m.version <= 2 ? 2 : logBefore + 2);
-      expect(upgraded.activity().entries.map((e) => e.kind)).toEqual(expect.arrayContaining(['vault.state-started', 'vault.unlocked']));
+      expect(upgraded.activity().total).toBe(m.version <= 2 ? 2 : m.version <= 5 ? logBefore + 2 : logBefore + 1);
+      expect(upgraded.activity().entries.map((e) => e.kind)).toEqual(expect.arrayContaining(m.version <= 5 ? ['vault.state-started', 'vault.unlocked'] : ['vault.unlocked']));
       // This file was made by today's Trove, whose log says it had a sealed record from the start:
       // turned back into an old file, it looks exactly like a file whose record was stripped, and
       // verify says so. A log that restarted with the upgrade (002) has no such history.
       const report = upgraded.checkIntegrity();
-      if (m.version <= 2) expect(report).toMatchObject({ ok: true, state: [] });
+      if (m.version <= 2 || m.version > 5) expect(report).toMatchObject({ ok: true, state: [] });
       else expect(report.state.map((f) => f.problem)).toEqual(['state-restarted']);
       await upgraded.setAutoLock(60_000);
       expect(upgraded.autoLock).toBe(60_000);
@@ -76,6 +77,7 @@ describe('schema migrations', () => {
       'privacy.ledger': { spent: 0.5 },
     };
     // A schema-3 settings table, sealed the old way: the bare value, owner id = unkeyed hash of the name.
+    internals.db.exec(UNDO[6]!);
     internals.db.exec(UNDO[5]!);
     internals.db.exec(UNDO[4]!);
     internals.db.pragma('user_version = 3');

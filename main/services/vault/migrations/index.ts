@@ -7,6 +7,7 @@ import { migration002 } from './002-activity.js';
 import { migration003 } from './003-settings.js';
 import { migration004 } from './004-setting-ids.js';
 import { migration005 } from './005-vault-state.js';
+import { migration006 } from './006-unlock-failures.js';
 
 export interface Migration {
   version: number;
@@ -14,7 +15,7 @@ export interface Migration {
   up(db: Database.Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function schemaVersion(db: Database.Database): number {
