@@ -261,6 +261,15 @@ describe('reading dates', () => {
       ['2024-3-5', null],
       ['05/03/2024', null],
       ['2024-03-05T10:20:3xZ', null],
+      // Unambiguous shapes exports use besides ISO.
+      ['2015/01/01 01:00:00', '2015-01-01T01:00:00.000Z'],
+      ['2015/02/30', null],
+      ['Jun 12 1998', '1998-06-12T00:00:00.000Z'],
+      ['Jan 1 2000', '2000-01-01T00:00:00.000Z'],
+      ['June 12, 1998', '1998-06-12T00:00:00.000Z'],
+      ['12 Sept 2001', '2001-09-12T00:00:00.000Z'],
+      ['Feb 30 2001', null],
+      ['Juny 12 1998', null],
     ];
     for (const [text, iso] of cases) {
       const t = parseDate(text);
