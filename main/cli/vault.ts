@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import type { ColumnSummary, ImportProgress, ImportReport } from '../../common/dataset.js';
+import { COLUMN_TYPES, type ColumnSummary, type ColumnType, type ImportProgress, type ImportReport } from '../../common/dataset.js';
 import { TroveError, isTroveError } from '../../common/errors.js';
 import { INTERACTIVE_KDF, Vault, backupVault, restoreVault } from '../services/vault/index.js';
 
@@ -14,7 +14,7 @@ const USAGE = `usage: npm run vault -- <command>
 
   create <vault> [--kdf interactive]     make a new vault (asks for a passphrase twice); the
                                          lighter key derivation (64 MiB) suits small machines
-  import <vault> <file> [--skip-bad-rows] [--name NAME]
+  import <vault> <file> [--skip-bad-rows] [--name NAME] [--type COLUMN=TYPE ...]
                                          import a CSV, JSON or JSON Lines file as a dataset
   list <vault>                           datasets with their sizes
   show <vault> <dataset> [--offset N] [--limit N]
@@ -53,6 +53,29 @@ export async function askPassphrase(prompt: string): Promise<string> {
   } finally {
     rl.close();
   }
+}
+
+/**
+ * `--type column=type`, as often as needed: the person's word over the guess, as in the app. An
+ * unknown column or type is refused before anything is read.
+ */
+export function typeOverrides(args: readonly string[], names: readonly string[]): { type?: ColumnType }[] | undefined {
+  const out: { type?: ColumnType }[] = names.map(() => ({}));
+  let any = false;
+  args.forEach((arg, i) => {
+    if (arg !== '--type') return;
+    const spec = args[i + 1] ?? '';
+    const eq = spec.lastIndexOf('=');
+    const column = spec.slice(0, eq);
+    const type = spec.slice(eq + 1);
+    if (eq <= 0) throw new TroveError('INVALID_INPUT', `--type wants column=type, e.g. --type weight=number (got "${spec}").`);
+    const at = names.indexOf(column);
+    if (at < 0) throw new TroveError('INVALID_INPUT', `The file has no column "${column}". Its columns are: ${names.join(', ')}.`);
+    if (!(COLUMN_TYPES as readonly string[]).includes(type)) throw new TroveError('INVALID_INPUT', `"${type}" is not a column type: use one of ${COLUMN_TYPES.join(', ')}.`);
+    out[at] = { type: type as ColumnType };
+    any = true;
+  });
+  return any ? out : undefined;
 }
 
 function option(args: string[], name: string): string | undefined {
@@ -140,9 +163,11 @@ async function run(args: string[]): Promise<void> {
         console.log(`Columns found in ${b}:`);
         for (const c of preview.columns) console.log(`  ${c.name.padEnd(16)} ${c.type.padEnd(8)} e.g. ${c.samples.slice(0, 3).map((v) => JSON.stringify(v)).join(', ')}`);
         const name = option(args, 'name');
+        const columns = typeOverrides(args, preview.columns.map((c) => c.name));
         const report = await vault.importFile(b, {
           policy: args.includes('--skip-bad-rows') ? 'skip-rows' : 'reject-import',
           ...(name ? { name } : {}),
+          ...(columns ? { columns } : {}),
           onProgress: (p) => process.stdout.write(progressLine(p)),
         });
         process.stdout.write('\n');
