@@ -873,6 +873,7 @@ export class Vault {
 
   /** The column names and the first records of a file. */
   private async sample(file: string, format: ImportFormat, opts: Pick<ImportOptions, 'delimiter' | 'maxRecordBytes'>) {
+    await refuseBinary(file);
     const controller = new AbortController();
     const records: SourceRecord[] = [];
     let delimiter = opts.delimiter;
@@ -1291,6 +1292,26 @@ async function* skipHeader(records: AsyncIterable<SourceRecord[]>, skip: boolean
       continue;
     }
     yield batch;
+  }
+}
+
+/**
+ * Text never holds a zero byte; images, archives and spreadsheets do within their first bytes. Judged
+ * by content, whatever the file is called, so they are refused as what they are rather than parsed.
+ */
+async function refuseBinary(file: string): Promise<void> {
+  let head: Buffer;
+  try {
+    const stream = createReadStream(file, { start: 0, end: 8 * 1024 - 1 });
+    const parts: Buffer[] = [];
+    for await (const chunk of stream as AsyncIterable<Buffer>) parts.push(chunk);
+    head = Buffer.concat(parts);
+  } catch (err) {
+    throw unreadable(file, err);
+  }
+  const utf16 = (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff); // said in its own words later
+  if (!utf16 && head.includes(0)) {
+    throw new TroveError('UNREADABLE_FILE', `${basename(file)} is not a text file (it looks like an image, an archive or a spreadsheet). Save or export it as CSV, JSON or JSON Lines in UTF-8, then import that.`, { binary: true });
   }
 }
 

@@ -230,6 +230,18 @@ describe('import', () => {
     expect(rows).toBeGreaterThan(500_000);
   });
 
+  it('refuses a binary file by its content, whatever its name, before reading it as text', async () => {
+    const v = await newVault(t);
+    // The first bytes of a PNG image, then pixel data.
+    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.from('name,age\nx,1\n'.repeat(10))]);
+    for (const name of ['photo.csv', 'photo.dat']) {
+      const file = t.file(name, png);
+      await expect(v.previewImport(file)).rejects.toMatchObject({ code: 'UNREADABLE_FILE', message: expect.stringMatching(/is not a text file.*export it as CSV/) });
+      await expect(v.importFile(file)).rejects.toMatchObject({ code: 'UNREADABLE_FILE' });
+    }
+    expect(v.listDatasets()).toEqual([]);
+  });
+
   it('keeps digit codes with leading zeros as text, exactly as written', async () => {
     const v = await newVault(t);
     const csv = ['zip,county,city,population', '00501,36103,Holtsville,0', '00544,36103,Holtsville,0', '10001,36061,New York,21102', '06390,09011,Fishers Island,236', '99950,02130,Ketchikan,40'].join('\n');
