@@ -5,9 +5,13 @@ export type ActivityKind =
   | 'vault.created'
   | 'vault.unlocked'
   | 'vault.restored'
+  | 'vault.locked'
+  | 'vault.unlock-failed'
+  | 'vault.state-started'
   | 'passphrase.changed'
   | 'dataset.imported'
   | 'dataset.deleted'
+  | 'dataset.left-out'
   | 'record.deleted'
   | 'backup.created'
   | 'settings.changed'
@@ -26,6 +30,7 @@ export interface ActivityEntry {
 export type ActivityProblem =
   | { seq: number; problem: 'edited' }
   | { seq: number; problem: 'missing' }
+  | { seq: number; problem: 'head-missing' }
   | { seq: number; problem: 'out-of-order' }
   | { seq: number; problem: 'truncated'; lastSeen: number };
 

@@ -45,6 +45,8 @@ export interface DatasetInfo {
   createdAt: number;
   updatedAt: number;
   source?: { fileName: string; format: ImportFormat };
+  /** Set when the dataset cannot be read: what is wrong and what to do, in words. */
+  damaged?: string;
 }
 
 export type ImportFormat = 'csv' | 'json' | 'jsonl';

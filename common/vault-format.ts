@@ -22,6 +22,7 @@ export const SealKind = {
   activityEntry: 5,
   activityHead: 6,
   setting: 7,
+  vaultState: 8,
 } as const;
 export type SealKind = (typeof SealKind)[keyof typeof SealKind];
 
@@ -99,7 +100,8 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, place: SealPlace): 
 
 /** Opens a sealed value or throws CORRUPT_DATA: never returns bytes that failed authentication. */
 export function open(key: Uint8Array, sealed: Uint8Array, place: SealPlace, what: string): Uint8Array {
-  if (sealed.length < NONCE_BYTES + TAG_BYTES) {
+  // A damaged file can hand back another type than the BLOB that was stored.
+  if (!(sealed instanceof Uint8Array) || sealed.length < NONCE_BYTES + TAG_BYTES) {
     throw corrupt(what);
   }
   try {

@@ -45,6 +45,7 @@ const DatasetInfo = z.object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   source: z.object({ fileName: z.string(), format: ImportFormat }).optional(),
+  damaged: z.string().optional(),
 });
 
 const RejectedRow = z.object({ line: z.number(), column: z.string().optional(), reason: z.string() });

@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import type { ColumnSummary, ImportProgress, ImportReport } from '../../common/dataset.js';
+import { COLUMN_TYPES, type ColumnSummary, type ColumnType, type ImportProgress, type ImportReport } from '../../common/dataset.js';
 import { TroveError, isTroveError } from '../../common/errors.js';
 import { INTERACTIVE_KDF, Vault, backupVault, restoreVault } from '../services/vault/index.js';
 
@@ -14,15 +14,17 @@ const USAGE = `usage: npm run vault -- <command>
 
   create <vault> [--kdf interactive]     make a new vault (asks for a passphrase twice); the
                                          lighter key derivation (64 MiB) suits small machines
-  import <vault> <file> [--skip-bad-rows] [--name NAME]
+  import <vault> <file> [--skip-bad-rows] [--name NAME] [--type COLUMN=TYPE ...]
                                          import a CSV, JSON or JSON Lines file as a dataset
   list <vault>                           datasets with their sizes
   show <vault> <dataset> [--offset N] [--limit N]
+                                         <dataset> is its name or its id
   summary <vault> <dataset>              per-column summaries with small histograms
   delete <vault> <dataset>               delete a dataset and destroy its key
   log <vault>                            the activity log, newest first
   verify <vault>                         check every sealed value and the activity log
-  passwd <vault>                         change the passphrase
+  passwd <vault>                         change the passphrase (asked twice; for scripts,
+                                         TROVE_NEW_PASSPHRASE holds the new one)
   backup <vault> <backup-file>           write an encrypted backup
   restore <backup-file> <new-vault>      restore a backup into a new vault file
 
@@ -51,6 +53,29 @@ export async function askPassphrase(prompt: string): Promise<string> {
   } finally {
     rl.close();
   }
+}
+
+/**
+ * `--type column=type`, as often as needed: the person's word over the guess, as in the app. An
+ * unknown column or type is refused before anything is read.
+ */
+export function typeOverrides(args: readonly string[], names: readonly string[]): { type?: ColumnType }[] | undefined {
+  const out: { type?: ColumnType }[] = names.map(() => ({}));
+  let any = false;
+  args.forEach((arg, i) => {
+    if (arg !== '--type') return;
+    const spec = args[i + 1] ?? '';
+    const eq = spec.lastIndexOf('=');
+    const column = spec.slice(0, eq);
+    const type = spec.slice(eq + 1);
+    if (eq <= 0) throw new TroveError('INVALID_INPUT', `--type wants column=type, e.g. --type weight=number (got "${spec}").`);
+    const at = names.indexOf(column);
+    if (at < 0) throw new TroveError('INVALID_INPUT', `The file has no column "${column}". Its columns are: ${names.join(', ')}.`);
+    if (!(COLUMN_TYPES as readonly string[]).includes(type)) throw new TroveError('INVALID_INPUT', `"${type}" is not a column type: use one of ${COLUMN_TYPES.join(', ')}.`);
+    out[at] = { type: type as ColumnType };
+    any = true;
+  });
+  return any ? out : undefined;
 }
 
 function option(args: string[], name: string): string | undefined {
@@ -119,6 +144,10 @@ async function run(args: string[]): Promise<void> {
       const vault = await restoreVault(a, b, await askPassphrase('Passphrase of the backup: '), {
         autoLockMs: null,
         onProgress: (p) => process.stdout.write(`\r  ${bar(p.bytesDone / p.totalBytes)}`),
+        onLeftOut: (left) => {
+          for (const d of left) console.log(`\nLeft out dataset ${d.id}, which the backup holds damaged: ${d.problem}`);
+          process.exitCode = 1;
+        },
       });
       console.log(`\nRestored ${vault.listDatasets().length} datasets into ${b}; every sealed value checked.`);
       vault.close();
@@ -134,9 +163,11 @@ async function run(args: string[]): Promise<void> {
         console.log(`Columns found in ${b}:`);
         for (const c of preview.columns) console.log(`  ${c.name.padEnd(16)} ${c.type.padEnd(8)} e.g. ${c.samples.slice(0, 3).map((v) => JSON.stringify(v)).join(', ')}`);
         const name = option(args, 'name');
+        const columns = typeOverrides(args, preview.columns.map((c) => c.name));
         const report = await vault.importFile(b, {
           policy: args.includes('--skip-bad-rows') ? 'skip-rows' : 'reject-import',
           ...(name ? { name } : {}),
+          ...(columns ? { columns } : {}),
           onProgress: (p) => process.stdout.write(progressLine(p)),
         });
         process.stdout.write('\n');
@@ -144,20 +175,25 @@ async function run(args: string[]): Promise<void> {
         return;
       }
       case 'list':
-        for (const d of vault.listDatasets()) console.log(`${d.id}  ${d.name.padEnd(24)} ${String(d.rowCount).padStart(9)} records  ${d.columns.length} columns`);
+        for (const d of vault.listDatasets()) {
+          if (d.damaged) {
+            console.log(`${d.id}  DAMAGED: ${d.damaged}`);
+            process.exitCode = 1;
+          } else console.log(`${d.id}  ${d.name.padEnd(24)} ${String(d.rowCount).padStart(9)} records  ${d.columns.length} columns`);
+        }
         return;
       case 'show': {
-        const page = vault.readRows(b ?? '', { offset: Number(option(args, 'offset') ?? 0), limit: Number(option(args, 'limit') ?? 20) });
+        const page = vault.readRows(vault.resolveDataset(b ?? ''), { offset: Number(option(args, 'offset') ?? 0), limit: Number(option(args, 'limit') ?? 20) });
         console.log(['#', ...page.columns.map((c) => c.name)].join('\t'));
         for (const r of page.rows) console.log([r.id, ...r.values.map((v) => (v === null ? '' : String(v)))].join('\t'));
         console.log(`(${page.rows.length} of ${page.total})`);
         return;
       }
       case 'summary':
-        vault.summarize(b ?? '').forEach(printSummary);
+        vault.summarize(vault.resolveDataset(b ?? '')).forEach(printSummary);
         return;
       case 'delete':
-        await vault.deleteDataset(b ?? '');
+        await vault.deleteDataset(vault.resolveDataset(b ?? ''));
         console.log('Deleted; its key was destroyed.');
         return;
       case 'log':
@@ -170,15 +206,21 @@ async function run(args: string[]): Promise<void> {
         return;
       }
       case 'passwd': {
-        const next = await askPassphrase('New passphrase: ');
+        // Asked twice: one typo in a passphrase nobody else knows would lock the person out.
+        const fromEnv = process.env.TROVE_NEW_PASSPHRASE;
+        if (process.env.TROVE_PASSPHRASE && !fromEnv) throw new TroveError('INVALID_INPUT', 'Set TROVE_NEW_PASSPHRASE to the new passphrase (TROVE_PASSPHRASE is the current one). Nothing was changed.');
+        const next = fromEnv ?? (await askPassphrase('New passphrase: '));
+        if (!fromEnv && (await askPassphrase('New passphrase again: ')) !== next) throw new TroveError('INVALID_INPUT', 'The two new passphrases differ. Nothing was changed.');
         await vault.changePassphrase(await askPassphrase('Current passphrase, once more: '), next);
         console.log('Passphrase changed.');
         return;
       }
       case 'backup': {
         if (!b) throw new TroveError('INVALID_INPUT', 'Name the backup file.');
-        const { bytes } = await backupVault(vault, b, (p) => process.stdout.write(`\r  ${bar(p.bytesDone / p.totalBytes)}`));
-        console.log(`\nWrote ${b} (${bytes.toLocaleString('en')} bytes, encrypted).`);
+        const { bytes, leftOut } = await backupVault(vault, b, (p) => process.stdout.write(`\r  ${bar(p.bytesDone / p.totalBytes)}`));
+        console.log(`\nSaved ${b} (${bytes.toLocaleString('en')} bytes, encrypted).`);
+        for (const d of leftOut) console.log(`Left out dataset ${d.id}: ${d.problem}`);
+        if (leftOut.length) process.exitCode = 1;
         return;
       }
       default:

@@ -119,18 +119,19 @@ test('the activity log shows each step and verifies', async ({ app, workFile, sh
   await app.getByRole('button', { name: 'Unlock' }).click();
 
   await nav(app, 'Activity').click();
-  await expect(app.getByText(/Log verified\. All 7 entries are intact and in order\./)).toBeVisible();
+  await expect(app.getByText(/Log verified\. All 8 entries are intact and in order\./)).toBeVisible();
   const log = app.getByRole('list', { name: 'Activity log' });
   const items = log.getByRole('listitem');
-  await expect(items).toHaveCount(7);
+  await expect(items).toHaveCount(8);
   // Newest first.
   await expect(items.nth(0)).toHaveAttribute('data-kind', 'vault.unlocked');
-  await expect(items.nth(1)).toHaveAttribute('data-kind', 'dataset.deleted');
-  await expect(items.nth(2)).toHaveAttribute('data-kind', 'passphrase.changed');
-  await expect(items.nth(3)).toHaveAttribute('data-kind', 'backup.created');
-  await expect(items.nth(4)).toHaveAttribute('data-kind', 'settings.changed');
-  await expect(items.nth(5)).toHaveAttribute('data-kind', 'dataset.imported');
-  await expect(items.nth(6)).toHaveAttribute('data-kind', 'vault.created');
-  await expect(items.nth(5)).toContainText('Imported "steps": 8 records');
+  await expect(items.nth(1)).toHaveAttribute('data-kind', 'vault.locked');
+  await expect(items.nth(2)).toHaveAttribute('data-kind', 'dataset.deleted');
+  await expect(items.nth(3)).toHaveAttribute('data-kind', 'passphrase.changed');
+  await expect(items.nth(4)).toHaveAttribute('data-kind', 'backup.created');
+  await expect(items.nth(5)).toHaveAttribute('data-kind', 'settings.changed');
+  await expect(items.nth(6)).toHaveAttribute('data-kind', 'dataset.imported');
+  await expect(items.nth(7)).toHaveAttribute('data-kind', 'vault.created');
+  await expect(items.nth(6)).toContainText('Imported "steps": 8 records');
   await shot('2-activity');
 });

@@ -15,10 +15,11 @@ interface Head {
   seq: number;
   hash: string;
 }
-const GENESIS = '00'.repeat(32);
+export const GENESIS = '00'.repeat(32);
 
-function chainHash(keys: KeyRing, plaintext: Uint8Array): string {
-  return bytesToHex(sodium.crypto_generichash(32, plaintext, keys.activityChain));
+/** Keyed BLAKE2b-256 over an entry's exact JSON bytes, as sealed (docs/vault-format.md). */
+export function chainHash(chainKey: Uint8Array, plaintext: Uint8Array): string {
+  return bytesToHex(sodium.crypto_generichash(32, plaintext, chainKey));
 }
 
 export class ActivityLog {
@@ -28,11 +29,32 @@ export class ActivityLog {
     private readonly keys: () => KeyRing,
   ) {}
 
-  private head(): Head {
+  /** The sealed head, or null when there is no head row. Throws CORRUPT_DATA if it fails to open. */
+  peekHead(): Head | null {
     const row = this.db.prepare('SELECT sealed FROM activity_head WHERE id = 1').get() as { sealed: Buffer } | undefined;
-    if (!row) return { seq: 0, hash: GENESIS };
+    if (!row) return null;
     const bytes = open(this.keys().activitySeal, row.sealed, { kind: SealKind.activityHead, vaultId: this.vaultId }, 'activity log head');
-    return JSON.parse(new TextDecoder().decode(bytes)) as Head;
+    try {
+      const head = JSON.parse(new TextDecoder().decode(bytes)) as Head;
+      if (!Number.isSafeInteger(head?.seq) || typeof head.hash !== 'string') throw new Error('shape');
+      return head;
+    } catch {
+      throw new TroveError('CORRUPT_DATA', "The vault's activity log head failed its integrity check. Restore from a backup.", { what: 'activity log head' });
+    }
+  }
+
+  entryCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM activity').get() as { n: number }).n;
+  }
+
+  private head(): Head {
+    const head = this.peekHead();
+    if (head) return head;
+    // No head but entries: appending would restart the log at #1 over them.
+    if (this.entryCount() > 0) {
+      throw new TroveError('INTEGRITY_FAILURE', "The activity log's head record was removed outside Trove, so nothing can be added to the log. Your data can still be read; restore from a backup to make changes.", { what: 'activity log head' });
+    }
+    return { seq: 0, hash: GENESIS };
   }
 
   /** Appends an entry. Call inside the transaction of the change it records, so both land or neither. */
@@ -43,7 +65,7 @@ export class ActivityLog {
     const entry: SealedEntry = { seq, at, kind, summary, ...(details ? { details } : {}), prev: head.hash };
     const plaintext = new TextEncoder().encode(JSON.stringify(entry));
     const sealed = seal(keys.activitySeal, plaintext, { kind: SealKind.activityEntry, vaultId: this.vaultId, slot: seq });
-    const newHead: Head = { seq, hash: chainHash(keys, plaintext) };
+    const newHead: Head = { seq, hash: chainHash(keys.activityChain, plaintext) };
     const sealedHead = seal(keys.activitySeal, new TextEncoder().encode(JSON.stringify(newHead)), { kind: SealKind.activityHead, vaultId: this.vaultId });
     this.db.prepare('INSERT INTO activity (seq, at, sealed) VALUES (?, ?, ?)').run(seq, at, sealed);
     this.db.prepare('INSERT INTO activity_head (id, sealed) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed').run(sealedHead);
@@ -63,7 +85,8 @@ export class ActivityLog {
     return { total, entries };
   }
 
-  verify(): ActivityVerification {
+  /** Walks the whole log; `visit` sees each entry that opened, in order. */
+  verify(visit?: (entry: ActivityEntry) => void): ActivityVerification {
     const keys = this.keys();
     let expected = 1;
     let prevHash = GENESIS;
@@ -72,7 +95,9 @@ export class ActivityLog {
 
     let head: Head;
     try {
-      head = this.head();
+      const found = this.peekHead();
+      if (!found && this.entryCount() > 0) return fail({ seq: 0, problem: 'head-missing' });
+      head = found ?? { seq: 0, hash: GENESIS };
     } catch {
       return fail({ seq: 0, problem: 'edited' });
     }
@@ -86,7 +111,8 @@ export class ActivityLog {
       }
       const entry = JSON.parse(new TextDecoder().decode(plaintext)) as SealedEntry;
       if (entry.seq !== row.seq || entry.prev !== prevHash) return fail({ seq: row.seq, problem: 'out-of-order' });
-      prevHash = chainHash(keys, plaintext);
+      visit?.(entry);
+      prevHash = chainHash(keys.activityChain, plaintext);
       count++;
       expected++;
     }
@@ -104,6 +130,8 @@ function describe(p: ActivityProblem): string {
       return `Entry #${p.seq} was removed from the log.`;
     case 'out-of-order':
       return `Entry #${p.seq} is not the entry that followed #${p.seq - 1}: entries were reordered or replaced.`;
+    case 'head-missing':
+      return "The log's head record was removed outside Trove, so where the log should end is unknown.";
     case 'truncated':
       return `The log was cut off after entry #${p.lastSeen}: later entries are missing.`;
   }

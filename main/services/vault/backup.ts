@@ -3,8 +3,8 @@
 // a consistent snapshot of the database sealed with libsodium's secretstream, whose final tag
 // makes a cut-off file detectable. Restore writes nothing at the target until every byte has
 // been authenticated and the restored vault has passed its integrity check.
-import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import sodium from 'libsodium-wrappers-sumo';
 import { TroveError } from '../../../common/errors.js';
 import { bytesToHex, hexToBytes, randomBytes, sodiumReady } from '../../../common/vault-format.js';
@@ -31,8 +31,50 @@ export interface BackupProgress {
   totalBytes: number;
 }
 
+// Temporaries carry the writing process's id, so a later run can tell one left by a killed
+// process (removed) from one still being written by a running one (kept).
 function tempPath(beside: string, tag: string): string {
-  return join(dirname(beside), `.${tag}-${bytesToHex(randomBytes(8))}.tmp`);
+  return join(dirname(beside), `.${tag}-${process.pid}-${bytesToHex(randomBytes(8))}.tmp`);
+}
+
+const TEMP = /^\.(restore|snapshot|backup)-(?:(\d+)-)?[0-9a-f]{16}\.tmp(-wal|-shm|-journal)?$/;
+/** Files without a process id come from before ids were written: any older than this are stale. */
+const LEGACY_STALE_MS = 10 * 60_000;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes what a killed backup or restore left beside `beside` (a full copy of a vault, possibly). */
+export function removeStaleTemporaries(beside: string): string[] {
+  const dir = dirname(beside);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = TEMP.exec(name);
+    if (!m) continue;
+    const path = join(dir, name);
+    const pid = m[2] ? Number(m[2]) : null;
+    try {
+      const stale = pid !== null ? pid !== process.pid && !alive(pid) : Date.now() - statSync(path).mtimeMs > LEGACY_STALE_MS;
+      if (!stale) continue;
+      rmSync(path, { force: true });
+      removed.push(name);
+    } catch {
+      // Gone already, or not ours to remove: leave it.
+    }
+  }
+  return removed;
 }
 
 function removeQuietly(...paths: string[]): void {
@@ -46,16 +88,35 @@ function writeFrame(fd: number, bytes: Uint8Array): void {
   writeSync(fd, bytes);
 }
 
-/** Writes an encrypted backup of an unlocked vault. The file appears only when complete. */
-export async function backupVault(vault: Vault, file: string, onProgress?: (p: BackupProgress) => void): Promise<{ bytes: number }> {
+export interface LeftOut {
+  id: string;
+  problem: string;
+}
+
+/**
+ * Writes an encrypted backup of an unlocked vault. The file appears only when complete. Datasets
+ * that cannot be read are left out of it (a backup that holds them could never be restored) and
+ * named in the result and in the log.
+ */
+export async function backupVault(vault: Vault, file: string, onProgress?: (p: BackupProgress) => void): Promise<{ bytes: number; leftOut: LeftOut[] }> {
   await sodiumReady();
   if (existsSync(file)) throw new TroveError('TARGET_EXISTS', 'A file with that name already exists. Choose another name for the backup.');
+  removeStaleTemporaries(file);
   const snapshot = tempPath(file, 'snapshot');
   const partial = tempPath(file, 'backup');
   let fd: number | null = null;
   try {
+    const leftOut = vault.checkIntegrity().damagedDatasets;
     await vault.snapshotTo(snapshot);
     const material = vault.backupMaterial();
+    if (leftOut.length) {
+      const copy = await Vault.openWithMasterKey(snapshot, material.masterKey, { autoLockMs: null });
+      try {
+        await copy.leaveOut(leftOut.map((d) => d.id), 'from this backup: they could not be read');
+      } finally {
+        copy.close();
+      }
+    }
     const total = statSync(snapshot).size;
     const header: BackupHeader = {
       format: 1,
@@ -93,8 +154,10 @@ export async function backupVault(vault: Vault, file: string, onProgress?: (p: B
     closeSync(fd);
     fd = null;
     renameSync(partial, file);
-    await vault.recordActivity('backup.created', 'Encrypted backup written.', { bytes: statSync(file).size });
-    return { bytes: statSync(file).size };
+    const bytes = statSync(file).size;
+    const skipped = leftOut.length ? ` ${leftOut.length} damaged ${leftOut.length === 1 ? 'dataset was' : 'datasets were'} left out (${leftOut.map((d) => d.id.slice(0, 8)).join(', ')}).` : '';
+    await vault.recordActivity('backup.created', `Encrypted backup saved to ${basename(file)} on this computer.${skipped}`, { bytes, ...(leftOut.length ? { leftOut: leftOut.map((d) => d.id) } : {}) });
+    return { bytes, leftOut };
   } finally {
     if (fd !== null) closeSync(fd);
     removeQuietly(snapshot, partial);
@@ -149,8 +212,14 @@ function parseHeader(bytes: Buffer): BackupHeader & { kdfParams: KdfParams } {
  * Restores a backup into a new vault file at `target`. A wrong passphrase, a damaged or cut-off
  * file, or a vault that fails its checks leaves nothing at `target`.
  */
-export async function restoreVault(backupFile: string, target: string, passphrase: string, opts: VaultOptions & { onProgress?: (p: BackupProgress) => void } = {}): Promise<Vault> {
+export async function restoreVault(
+  backupFile: string,
+  target: string,
+  passphrase: string,
+  opts: VaultOptions & { onProgress?: (p: BackupProgress) => void; onLeftOut?: (datasets: LeftOut[]) => void } = {},
+): Promise<Vault> {
   await sodiumReady();
+  removeStaleTemporaries(target);
   if (['', '-wal', '-shm'].some((s) => existsSync(target + s))) {
     throw new TroveError('TARGET_EXISTS', 'There is already a vault at that place. Restore into an empty location.');
   }
@@ -211,8 +280,15 @@ export async function restoreVault(backupFile: string, target: string, passphras
     }
     try {
       if (vault.vaultId !== header.vaultId) throw damaged('it holds a different vault than its header says');
-      const check = vault.checkIntegrity();
+      let check = vault.checkIntegrity();
+      // A damaged dataset does not cost the others: restore what is intact and say what is not.
+      const leftOut = check.damagedDatasets;
+      if (!check.ok && leftOut.length) {
+        await vault.leaveOut(leftOut.map((d) => d.id), 'while restoring: they could not be read from the backup');
+        check = vault.checkIntegrity();
+      }
       if (!check.ok) throw damaged(`the vault inside it fails its checks: ${check.problems[0] ?? ''}`);
+      if (leftOut.length) opts.onLeftOut?.(leftOut);
       await vault.recordActivity('vault.restored', `Vault restored from a backup made ${new Date(header.backedUpAt).toISOString()}.`);
     } finally {
       vault.close();

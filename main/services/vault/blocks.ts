@@ -5,8 +5,12 @@
 import { type ColumnData, type ColumnSchema, isTextColumn } from '../../../common/dataset.js';
 
 export const BLOCK_ROWS = 4096;
-/** A block of long text flushes early, so memory stays bounded whatever the row width. */
-export const BLOCK_TEXT_BYTES = 4 * 1024 * 1024;
+/**
+ * A block of long text flushes early, so memory stays bounded whatever the row width. Counted in
+ * UTF-16 code units (JavaScript string length), not bytes: a reader never needs it, a writer may
+ * flush earlier or later without changing what readers see.
+ */
+export const BLOCK_TEXT_UNITS = 4 * 1024 * 1024;
 
 /** [block number, version, rows, first record id, last record id] */
 export type BlockEntry = [block: number, version: number, rows: number, firstId: number, lastId: number];
@@ -26,7 +30,7 @@ export class BlockBuilder {
   recordIds: Float64Array;
   columns: ColumnData[];
   rows = 0;
-  private textBytes = 0;
+  private textUnits = 0;
 
   constructor(
     private readonly schema: readonly ColumnSchema[],
@@ -44,7 +48,7 @@ export class BlockBuilder {
       const v = values[c] ?? null;
       if (isTextColumn(col)) {
         col.values.push(v as string | null);
-        if (typeof v === 'string') this.textBytes += v.length;
+        if (typeof v === 'string') this.textUnits += v.length;
       } else if (v === null) {
         col.nulls[r] = 1;
         col.values[r] = 0;
@@ -57,12 +61,12 @@ export class BlockBuilder {
   }
 
   get full(): boolean {
-    return this.rows >= this.capacity || this.textBytes >= BLOCK_TEXT_BYTES;
+    return this.rows >= this.capacity || this.textUnits >= BLOCK_TEXT_UNITS;
   }
 
   reset(): void {
     this.rows = 0;
-    this.textBytes = 0;
+    this.textUnits = 0;
     this.columns = this.schema.map((c) => emptyColumn(c.type, this.capacity));
   }
 }

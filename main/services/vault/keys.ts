@@ -90,6 +90,8 @@ export const Purpose = {
   settings: 3,
   backup: 4,
   jobIdentity: 5,
+  settingIds: 6,
+  vaultState: 7,
 } as const;
 const KDF_CONTEXT = 'trovevlt';
 
@@ -103,6 +105,9 @@ export class KeyRing {
   readonly activitySeal: Uint8Array;
   readonly activityChain: Uint8Array;
   readonly settings: Uint8Array;
+  /** Keys the hash that turns a setting's name into its opaque id. */
+  readonly settingIds: Uint8Array;
+  readonly vaultState: Uint8Array;
   private readonly dataKeys = new Map<string, Uint8Array>();
   private wiped = false;
 
@@ -111,6 +116,8 @@ export class KeyRing {
     this.activitySeal = derivePurposeKey(masterKey, Purpose.activitySeal);
     this.activityChain = derivePurposeKey(masterKey, Purpose.activityChain);
     this.settings = derivePurposeKey(masterKey, Purpose.settings);
+    this.settingIds = derivePurposeKey(masterKey, Purpose.settingIds);
+    this.vaultState = derivePurposeKey(masterKey, Purpose.vaultState);
   }
 
   purposeKey(purpose: number): Uint8Array {
@@ -135,7 +142,7 @@ export class KeyRing {
 
   /** Every key buffer this ring holds, for wiping (and for tests that check the wipe). */
   allKeys(): Uint8Array[] {
-    return [this.masterKey, this.activitySeal, this.activityChain, this.settings, ...this.dataKeys.values()];
+    return [this.masterKey, this.activitySeal, this.activityChain, this.settings, this.settingIds, this.vaultState, ...this.dataKeys.values()];
   }
 
   get isWiped(): boolean {

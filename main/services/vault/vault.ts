@@ -1,7 +1,7 @@
 // The vault: one SQLite file holding a person's datasets, sealed under keys their passphrase
 // unlocks. The format is in docs/vault-format.md. Plain Node: no electron, so the app, the
 // headless host, the demo and the tests all run this same code.
-import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, createReadStream, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import Database from 'better-sqlite3';
 import sodium from 'libsodium-wrappers-sumo';
@@ -41,12 +41,26 @@ import {
   sodiumReady,
 } from '../../../common/vault-format.js';
 import type { TaskDataSource } from '../../../common/worker-protocol.js';
-import { ActivityLog } from './activity.js';
+import { ActivityLog, GENESIS } from './activity.js';
 import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
 import { DEFAULT_MAX_RECORD_BYTES, type SourceRecord, detectDelimiter, readCsv, readJsonArray, readJsonLines } from './import/sources.js';
 import { INVALID, convert, inferType, toCell, toValue, whyInvalid } from './import/types.js';
 import { DEFAULT_KDF, KeyRing, Purpose, checkKdfParams, unwrapMasterKey, wrapMasterKey, type KdfParams } from './keys.js';
+import { damageError, guarded, isDamage } from './damage.js';
+import { type Header, readHeader, writeHeader } from './header.js';
 import { migrate } from './migrations/index.js';
+import {
+  type StateContents,
+  type StateFinding,
+  type VaultState,
+  compareState,
+  datasetVersions,
+  describeState,
+  openState,
+  readSealedState,
+  stateDigestOfSettings,
+  writeState,
+} from './state.js';
 import { summarizeColumn } from './summary.js';
 
 export interface VaultOptions {
@@ -90,18 +104,15 @@ export interface IntegrityReport {
   segments: number;
   problems: string[];
   activity: ActivityVerification;
+  /** What differs between the file and the sealed record of its contents; empty when they agree. */
+  state: StateFinding[];
+  /** Datasets that cannot be read, each with what is wrong. */
+  damagedDatasets: { id: string; problem: string }[];
 }
 
 /** What a worker needs to read granted columns itself: see worker/vault-grant-reader.ts. */
 export type VaultGrant = Extract<TaskDataSource, { kind: 'vault-grant' }>;
 
-interface Header {
-  formatVersion: number;
-  vaultId: Uint8Array;
-  kdf: KdfParams;
-  masterKeySealed: Uint8Array;
-  createdAt: number;
-}
 
 interface Manifest {
   name: string;
@@ -129,20 +140,6 @@ const PREVIEW_RECORDS = 200;
 const MAX_LISTED_REJECTIONS = 1000;
 const AUTO_LOCK_SETTING = 'autoLockMs';
 
-function headerChecksum(h: Omit<Header, never>): Buffer {
-  const canonical = JSON.stringify([
-    h.formatVersion,
-    bytesToHex(h.vaultId),
-    h.kdf.algorithm,
-    h.kdf.opsLimit,
-    h.kdf.memLimit,
-    bytesToHex(h.kdf.salt),
-    bytesToHex(h.masterKeySealed),
-    h.createdAt,
-  ]);
-  return Buffer.from(sodium.crypto_generichash(32, new TextEncoder().encode(canonical), null));
-}
-
 function openDatabase(path: string): Database.Database {
   let db: Database.Database;
   try {
@@ -157,38 +154,6 @@ function openDatabase(path: string): Database.Database {
   db.pragma('secure_delete = ON');
   db.pragma('temp_store = MEMORY');
   return db;
-}
-
-function readHeader(db: Database.Database): Header {
-  const row = db.prepare('SELECT * FROM header WHERE id = 1').get() as
-    | { format_version: number; vault_id: Buffer; kdf_algorithm: string; kdf_ops: number; kdf_mem: number; kdf_salt: Buffer; master_key_sealed: Buffer; created_at: number; checksum: Buffer }
-    | undefined;
-  if (!row) throw new TroveError('CORRUPT_DATA', 'This file is not a Trove vault (it has no vault header).');
-  if (row.format_version !== FORMAT_VERSION) {
-    throw new TroveError('VAULT_TOO_NEW', 'This vault uses a format this version of Trove cannot read. Update Trove to open it.', { formatVersion: row.format_version });
-  }
-  if (row.kdf_algorithm !== 'argon2id13') throw new TroveError('CORRUPT_DATA', 'The vault header names an unknown key-derivation algorithm.');
-  const header: Header = {
-    formatVersion: row.format_version,
-    vaultId: new Uint8Array(row.vault_id),
-    kdf: { algorithm: 'argon2id13', opsLimit: row.kdf_ops, memLimit: row.kdf_mem, salt: new Uint8Array(row.kdf_salt) },
-    masterKeySealed: new Uint8Array(row.master_key_sealed),
-    createdAt: row.created_at,
-  };
-  if (!headerChecksum(header).equals(row.checksum) || header.vaultId.length !== ID_BYTES) {
-    throw new TroveError('CORRUPT_DATA', "The vault's header is damaged, so it cannot be unlocked. Restore from a backup.");
-  }
-  checkKdfParams(header.kdf);
-  return header;
-}
-
-function writeHeader(db: Database.Database, h: Header): void {
-  db.prepare(
-    `INSERT INTO header (id, format_version, vault_id, kdf_algorithm, kdf_ops, kdf_mem, kdf_salt, master_key_sealed, created_at, checksum)
-     VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT(id) DO UPDATE SET kdf_ops = excluded.kdf_ops, kdf_mem = excluded.kdf_mem, kdf_salt = excluded.kdf_salt,
-       master_key_sealed = excluded.master_key_sealed, checksum = excluded.checksum`,
-  ).run(h.formatVersion, Buffer.from(h.vaultId), h.kdf.algorithm, h.kdf.opsLimit, h.kdf.memLimit, Buffer.from(h.kdf.salt), Buffer.from(h.masterKeySealed), h.createdAt, headerChecksum(h));
 }
 
 function checkPassphrase(passphrase: string): void {
@@ -246,6 +211,8 @@ export class Vault {
   private readonly aborters = new Set<AbortController>();
   private lockTimer: NodeJS.Timeout | null = null;
   private lastUse = 0;
+  /** The file has no sealed record yet (it comes from before schema 5): the next unlock starts one. */
+  private awaitingState = false;
   private autoLockMs: number | null = DEFAULT_AUTO_LOCK_MS;
   private readonly lockListeners = new Set<(reason: 'manual' | 'idle') => void>();
 
@@ -264,6 +231,10 @@ export class Vault {
     if (existsSync(path)) throw new TroveError('VAULT_EXISTS', 'A file already exists there. Choose another place for the new vault.', { path: basename(path) });
     const cost = opts.kdf ?? DEFAULT_KDF;
     checkKdfParams(cost);
+    // Only the person's account may read the file: created 600, and SQLite gives its -wal and -shm
+    // the same mode as the database.
+    closeSync(openSync(path, 'wx', 0o600));
+    chmodSync(path, 0o600);
     const db = new Database(path);
     try {
       db.pragma('journal_mode = WAL');
@@ -275,8 +246,12 @@ export class Vault {
       writeHeader(db, header);
       db.close();
       const vault = new Vault(path, openDatabase(path), header, opts);
-      vault.becomeUnlocked(masterKey);
-      vault.db.transaction(() => vault.log.append('vault.created', 'Vault created on this device.'))();
+      vault.becomeUnlocked(masterKey, true);
+      vault.db.transaction(() => {
+        // `sealedRecord` tells verify that this vault had its record from the start, so any later start is a removal.
+        vault.log.append('vault.created', 'Vault created on this device.', { sealedRecord: true });
+        vault.saveState(0);
+      })();
       return vault;
     } catch (err) {
       if (db.open) db.close();
@@ -310,11 +285,36 @@ export class Vault {
 
   /** Runs Argon2id at the vault's full cost, then unwraps the master key; a wrong passphrase fails only then. */
   async unlock(passphrase: string): Promise<void> {
-    const masterKey = this.unwrap(passphrase, 'That passphrase does not unlock this vault. Check for typing mistakes and caps lock, and try again.');
+    let masterKey: Uint8Array;
+    try {
+      masterKey = this.unwrap(passphrase, 'That passphrase does not unlock this vault. Check for typing mistakes and caps lock, and try again.');
+    } catch (err) {
+      if (err instanceof TroveError && err.code === 'WRONG_PASSPHRASE') {
+        try {
+          this.db.prepare('INSERT INTO unlock_failures (at) VALUES (?)').run(Date.now());
+        } catch (noted) {
+          if (!isDamage(noted)) throw noted;
+        }
+      }
+      throw err;
+    }
     if (this.keys) sodium.memzero(masterKey);
     else {
       this.becomeUnlocked(masterKey);
-      this.db.transaction(() => this.log.append('vault.unlocked', 'Vault unlocked.'))();
+      try {
+        this.commit(() => {
+          const failed = (this.db.prepare('SELECT at FROM unlock_failures ORDER BY at').all() as { at: number }[]).map((r) => r.at);
+          if (failed.length) {
+            const n = failed.length;
+            this.log.append('vault.unlock-failed', `${n} failed ${n === 1 ? 'attempt' : 'attempts'} to unlock with a wrong passphrase since the last unlock, the latest at ${new Date(failed[n - 1]!).toISOString()}.`, { attempts: failed });
+            this.db.prepare('DELETE FROM unlock_failures').run();
+          }
+          this.log.append('vault.unlocked', 'Vault unlocked.');
+        })();
+      } catch (err) {
+        // A file changed outside Trove still opens for reading; verify names what changed.
+        if (!isDamage(err)) throw err;
+      }
     }
   }
 
@@ -323,19 +323,46 @@ export class Vault {
   }
 
   /** Unlocks with an already unwrapped master key (restore, tests of the format). */
-  private becomeUnlocked(masterKey: Uint8Array): void {
+  private becomeUnlocked(masterKey: Uint8Array, fresh = false): void {
     this.keys = new KeyRing(masterKey);
-    const setting = this.getSetting<number | null>(AUTO_LOCK_SETTING);
+    let setting: number | null | undefined;
+    // Damage found here is named by verify; unlocking still gives access to what is intact.
+    try {
+      this.awaitingState = readSealedState(this.db) === null;
+      if (!fresh) {
+        this.moveNamedSettings();
+        this.startState();
+      }
+    } catch (err) {
+      if (!isDamage(err)) throw err;
+    }
+    try {
+      setting = this.getSetting<number | null>(AUTO_LOCK_SETTING);
+    } catch (err) {
+      if (!isDamage(err)) throw err;
+    }
     this.autoLockMs = this.opts.autoLockMs !== undefined ? this.opts.autoLockMs : setting !== undefined ? setting : DEFAULT_AUTO_LOCK_MS;
     this.touch();
   }
 
   /** Wipes every key from memory and cancels work in progress. */
   lock(reason: 'manual' | 'idle' = 'manual'): void {
+    this.wipeKeys(reason, true);
+  }
+
+  private wipeKeys(reason: 'manual' | 'idle', logged: boolean): void {
     for (const a of this.aborters) a.abort();
     if (this.lockTimer) clearTimeout(this.lockTimer);
     this.lockTimer = null;
     if (!this.keys) return;
+    // Not inside another write's transaction: an import being cancelled rolls back on its own.
+    if (logged && !this.db.inTransaction) {
+      try {
+        this.commit(() => this.log.append('vault.locked', reason === 'idle' ? 'Vault locked after a while without use.' : 'Vault locked.'))();
+      } catch (err) {
+        if (!isDamage(err)) throw err;
+      }
+    }
     this.keys.wipe();
     this.keys = null;
     for (const l of this.lockListeners) l(reason);
@@ -347,9 +374,14 @@ export class Vault {
   }
 
   close(): void {
-    this.lock();
+    this.wipeKeys('manual', false);
     if (this.db.open) {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      try {
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch (err) {
+        // A damaged file still closes; the log keeps what the checkpoint did not move.
+        if (!isDamage(err)) throw err;
+      }
       this.db.close();
     }
   }
@@ -363,7 +395,7 @@ export class Vault {
       return Promise.reject(new TroveError('INVALID_INPUT', 'Auto-lock must be between 10 seconds and 24 hours, or off.'));
     }
     return this.exclusive(() => {
-      this.db.transaction(() => {
+      this.commit(() => {
         this.putSetting(AUTO_LOCK_SETTING, ms);
         this.log.append('settings.changed', ms === null ? 'Auto-lock turned off.' : `Auto-lock set to ${Math.round(ms / 60_000)} min.`);
       })();
@@ -392,6 +424,75 @@ export class Vault {
     arm(this.autoLockMs);
   }
 
+  /**
+   * Runs a write in one transaction that first checks the file still matches the sealed record of
+   * its contents (so a change made outside Trove is never blessed by the next write) and then
+   * rewrites the record to match.
+   */
+  private commit<T>(fn: () => T): () => T {
+    return this.db.transaction(() => {
+      this.checkState();
+      const result = fn();
+      this.saveState();
+      return result;
+    });
+  }
+
+  /** The file as it is now, in the terms of the sealed record. */
+  private stateHere(): StateContents & { headMissing: boolean; entries: number } {
+    let log: { seq: number; hash: string };
+    let headMissing = false;
+    try {
+      const head = this.log.peekHead();
+      headMissing = head === null;
+      log = head ?? { seq: 0, hash: GENESIS };
+    } catch {
+      log = { seq: -1, hash: '' }; // a damaged head: verify's log section names it
+    }
+    return { log, headMissing, entries: this.log.entryCount(), datasets: datasetVersions(this.db), settings: stateDigestOfSettings(this.db) };
+  }
+
+  private storedState(): VaultState | null {
+    const sealed = readSealedState(this.db);
+    return sealed ? openState(this.requireKeys().vaultState, this.header.vaultId, sealed) : null;
+  }
+
+  private checkState(): void {
+    const stored = this.storedState();
+    if (!stored) {
+      if (this.awaitingState) return;
+      throw new TroveError('INTEGRITY_FAILURE', describeState({ problem: 'state-missing' }).message, { problem: 'state-missing' });
+    }
+    const findings = compareState(stored, this.stateHere());
+    if (findings.length) {
+      throw new TroveError('INTEGRITY_FAILURE', `Nothing was changed: ${findings[0]!.message} Your data can still be read.`, { problems: findings });
+    }
+  }
+
+  private saveState(startedAt?: number): void {
+    if (this.awaitingState && startedAt === undefined) return;
+    const previous = this.storedState();
+    const here = this.stateHere();
+    const state: VaultState = {
+      generation: (previous?.generation ?? 0) + 1,
+      startedAt: startedAt ?? previous?.startedAt ?? 0,
+      log: here.log,
+      datasets: here.datasets,
+      settings: here.settings,
+    };
+    writeState(this.db, this.requireKeys().vaultState, this.header.vaultId, state);
+    this.awaitingState = false;
+  }
+
+  /** A file from before schema 5 gets its sealed record at its first unlock, and the log says so. */
+  private startState(): void {
+    if (!this.awaitingState) return;
+    this.db.transaction(() => {
+      const entry = this.log.append('vault.state-started', 'Trove started keeping a sealed record of what this vault holds, so changes made outside Trove can be found.');
+      this.saveState(entry.seq);
+    })();
+  }
+
   private requireKeys(): KeyRing {
     if (!this.keys) throw new TroveError('VAULT_LOCKED', 'The vault is locked. Unlock it with your passphrase to continue.');
     this.lastUse = Date.now();
@@ -400,9 +501,13 @@ export class Vault {
 
   /** Writes run one at a time: an import holds the write transaction across its awaits. */
   private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    const run = this.queue.then(() => {
+    const run = this.queue.then(async () => {
       this.requireKeys();
-      return fn();
+      try {
+        return await fn();
+      } catch (err) {
+        throw damageError(err, 'what this change touches');
+      }
     });
     this.queue = run.catch(() => undefined);
     return run;
@@ -410,13 +515,16 @@ export class Vault {
 
   async changePassphrase(current: string, next: string): Promise<void> {
     checkPassphrase(next);
+    if (typeof current === 'string' && current.normalize('NFC') === next.normalize('NFC')) {
+      throw new TroveError('INVALID_INPUT', 'The new passphrase is the same as the current one, so nothing was changed. Choose a different one.');
+    }
     const masterKey = this.unwrap(current, 'The current passphrase is not right, so the passphrase was not changed.');
     try {
       const cost = { opsLimit: this.header.kdf.opsLimit, memLimit: this.header.kdf.memLimit };
       const { kdf, sealed } = wrapMasterKey(next, masterKey, this.header.vaultId, cost);
       await this.exclusive(() => {
         const header = { ...this.header, kdf, masterKeySealed: sealed };
-        this.db.transaction(() => {
+        this.commit(() => {
           writeHeader(this.db, header);
           this.log.append('passphrase.changed', 'Passphrase changed. Your data was not re-encrypted; only the key that unlocks it was.');
         })();
@@ -443,26 +551,57 @@ export class Vault {
 
   // -------------------------------------------------------------------------------- settings
 
-  private settingPlace(name: string) {
-    const ownerId = sodium.crypto_generichash(ID_BYTES, new TextEncoder().encode(name), null);
-    return { kind: SealKind.setting, vaultId: this.header.vaultId, ownerId };
+  /** A setting's opaque id: keyed, so that nobody without the key can test a guessed name against the file. */
+  private settingId(name: string): Buffer {
+    return Buffer.from(sodium.crypto_generichash(ID_BYTES, new TextEncoder().encode(name), this.requireKeys().settingIds));
   }
 
   getSetting<T>(name: string): T | undefined {
-    const row = this.db.prepare('SELECT sealed FROM settings WHERE name = ?').get(name) as { sealed: Buffer } | undefined;
+    const id = this.settingId(name);
+    const row = guarded('its settings', () => this.db.prepare('SELECT sealed FROM settings WHERE id = ?').get(id)) as { sealed: Buffer } | undefined;
     if (!row) return undefined;
-    return openJson<T>(this.requireKeys().settings, row.sealed, this.settingPlace(name), `setting "${name}"`);
+    const stored = openJson<{ name: unknown; value?: T }>(this.requireKeys().settings, row.sealed, { kind: SealKind.setting, vaultId: this.header.vaultId, ownerId: id }, 'settings');
+    if (stored === null || typeof stored !== 'object' || stored.name !== name) {
+      throw new TroveError('CORRUPT_DATA', "The vault's settings failed their integrity check: one was changed outside Trove. Restore from a backup.", { what: 'settings' });
+    }
+    return stored.value;
   }
 
   private putSetting(name: string, value: unknown): void {
-    const sealed = sealJson(this.requireKeys().settings, value, this.settingPlace(name));
-    this.db.prepare('INSERT INTO settings (name, sealed) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET sealed = excluded.sealed').run(name, sealed);
+    const id = this.settingId(name);
+    const sealed = sealJson(this.requireKeys().settings, { name, value }, { kind: SealKind.setting, vaultId: this.header.vaultId, ownerId: id });
+    this.db.prepare('INSERT INTO settings (id, sealed) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed').run(id, sealed);
+  }
+
+  /**
+   * Schema 4 moved settings from under their names to opaque ids; the values can only be re-sealed
+   * with the key, so the first unlock after the upgrade moves them and erases the named table.
+   */
+  private moveNamedSettings(): void {
+    const legacy = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settings_named'").get();
+    if (!legacy) return;
+    const keys = this.requireKeys();
+    const lost: string[] = [];
+    this.commit(() => {
+      for (const row of this.db.prepare('SELECT name, sealed FROM settings_named').all() as { name: string; sealed: Buffer }[]) {
+        const ownerId = sodium.crypto_generichash(ID_BYTES, new TextEncoder().encode(row.name), null);
+        try {
+          this.putSetting(row.name, openJson(keys.settings, row.sealed, { kind: SealKind.setting, vaultId: this.header.vaultId, ownerId }, 'settings'));
+        } catch (err) {
+          if (!(err instanceof TroveError)) throw err;
+          lost.push(row.name);
+        }
+      }
+      this.db.exec('DELETE FROM settings_named; DROP TABLE settings_named');
+      if (lost.length) this.log.append('settings.changed', `${lost.length} ${lost.length === 1 ? 'setting was' : 'settings were'} damaged and could not be kept; ${lost.length === 1 ? 'it is' : 'they are'} back to the default.`);
+    })();
+    this.purgeWal();
   }
 
   /** Stores a sealed setting (any JSON value), recording the change in the activity log. */
   setSetting(name: string, value: unknown, summary?: string): Promise<void> {
     return this.exclusive(() =>
-      this.db.transaction(() => {
+      this.commit(() => {
         this.putSetting(name, value);
         if (summary) this.log.append('settings.changed', summary);
       })(),
@@ -477,7 +616,7 @@ export class Vault {
     }
     const row = this.db.prepare('SELECT * FROM datasets WHERE id = ?').get(Buffer.from(hexToBytes(id))) as DatasetRow | undefined;
     if (!row) throw new TroveError('DATASET_NOT_FOUND', 'That dataset is not in the vault. It may have been deleted.', { id });
-    return row;
+    return checkedRow(row);
   }
 
   private dataKey(id: string, row: DatasetRow): Uint8Array {
@@ -495,18 +634,40 @@ export class Vault {
     return { id, name: m.name, columns: m.columns, rowCount: m.rowCount, createdAt: m.createdAt, updatedAt: m.updatedAt, ...(m.source ? { source: m.source } : {}) };
   }
 
+  /** Every dataset; one that cannot be read is listed with `damaged` saying why, and the others still are. */
   listDatasets(): DatasetInfo[] {
     this.requireKeys();
-    const rows = this.db.prepare('SELECT * FROM datasets ORDER BY created_at').all() as DatasetRow[];
+    const rows = guarded('its list of datasets', () => this.db.prepare('SELECT * FROM datasets ORDER BY created_at').all() as DatasetRow[]);
     return rows
-      .map((row) => ({ id: bytesToHex(row.id), row }))
+      .map((row) => ({ id: Buffer.isBuffer(row.id) ? bytesToHex(row.id) : `unreadable-${String(row.id)}`, row }))
       .filter(({ id }) => !this.importing.has(id))
-      .map(({ id, row }) => this.info(id, this.manifest(id, row)));
+      .map(({ id, row }) => {
+        try {
+          return this.info(id, guarded('a dataset description', () => this.manifest(id, checkedRow(row))));
+        } catch (err) {
+          if (!isDamage(err)) throw err;
+          const message = err instanceof TroveError ? err.message : 'It cannot be read.';
+          return { id, name: `Damaged dataset ${id.slice(0, 8)}`, columns: [], rowCount: 0, createdAt: Number(row.created_at) || 0, updatedAt: Number(row.updated_at) || 0, damaged: message };
+        }
+      });
+  }
+
+  /** A dataset's id from its id or its exact name, as a person types it; a name two datasets share is refused. */
+  resolveDataset(idOrName: string): string {
+    if (typeof idOrName !== 'string' || idOrName.trim() === '') throw new TroveError('INVALID_INPUT', 'Name a dataset by its name or its id.');
+    const all = this.listDatasets();
+    if (all.some((d) => d.id === idOrName)) return idOrName;
+    const named = all.filter((d) => !d.damaged && d.name === idOrName.trim());
+    if (named.length === 1) return named[0]!.id;
+    if (named.length > 1) {
+      throw new TroveError('INVALID_INPUT', `${named.length} datasets are named "${idOrName.trim()}": use one of their ids (${named.map((d) => d.id).join(', ')}).`, { ids: named.map((d) => d.id) });
+    }
+    throw new TroveError('DATASET_NOT_FOUND', `There is no dataset named "${idOrName.trim()}" in this vault. "list" shows the datasets it holds.`, { name: idOrName });
   }
 
   dataset(id: string): DatasetInfo {
     this.requireKeys();
-    return this.info(id, this.manifest(id));
+    return this.info(id, guarded('this dataset', () => this.manifest(id)));
   }
 
   count(id: string): number {
@@ -532,11 +693,23 @@ export class Vault {
   /** Opens one segment of a block, checking it is the version and size the manifest says. */
   private readSegment(id: string, row: DatasetRow, entry: BlockEntry, col: number): Uint8Array {
     const [block, version] = entry;
-    const seg = this.db.prepare('SELECT sealed FROM segments WHERE dataset_id = ? AND block = ? AND col = ?').get(row.id, block, col) as { sealed: Buffer } | undefined;
+    const seg = this.db.prepare('SELECT version, sealed FROM segments WHERE dataset_id = ? AND block = ? AND col = ?').get(row.id, block, col) as { version: number; sealed: Buffer } | undefined;
     if (!seg) {
       throw new TroveError('INTEGRITY_FAILURE', 'Part of this dataset is missing from the vault file: it was changed outside Trove. Restore from a backup.', { block, column: col });
     }
+    // The sealed bytes are bound to the manifest's version already; the clear column must agree too,
+    // so a file whose bookkeeping was edited is named as such rather than read as if nothing happened.
+    if (seg.version !== version) {
+      throw new TroveError('INTEGRITY_FAILURE', 'Part of this dataset is not the version the dataset says it should be: it was changed outside Trove. Restore from a backup.', { block, column: col, version: seg.version, expected: version });
+    }
     return open(this.dataKey(id, row), seg.sealed, { kind: SealKind.segment, vaultId: this.header.vaultId, ownerId: row.id, slot: block, column: col, version }, 'dataset contents');
+  }
+
+  /** Segment rows the manifest does not name: a block it no longer lists, or a column it does not have. */
+  private orphanSegments(idBytes: Buffer, m: Manifest): { block: number; col: number }[] {
+    const blocks = new Set(m.blocks.map((b) => b[0]));
+    return (this.db.prepare('SELECT block, col FROM segments WHERE dataset_id = ?').all(idBytes) as { block: number; col: number }[])
+      .filter((s) => !blocks.has(s.block) || !Number.isInteger(s.col) || s.col < 0 || s.col > m.columns.length);
   }
 
   private readBlock(id: string, row: DatasetRow, m: Manifest, entry: BlockEntry, columnIndexes: readonly number[]): ColumnarRows {
@@ -568,17 +741,23 @@ export class Vault {
   /** Every block of a projection, in record order: only the asked columns are decrypted. */
   *scan(id: string, columns?: readonly string[]): Generator<ColumnarRows> {
     this.requireKeys();
-    const row = this.datasetRow(id);
-    const m = this.manifest(id, row);
+    const { row, m } = guarded('this dataset', () => {
+      const row = this.datasetRow(id);
+      return { row, m: this.manifest(id, row) };
+    });
     const indexes = this.columnIndexes(m, columns);
     for (const entry of m.blocks) {
       this.touch();
-      yield this.readBlock(id, row, m, entry, indexes);
+      yield guarded('this dataset', () => this.readBlock(id, row, m, entry, indexes));
     }
   }
 
   /** A page of records, newest import last; dates as ISO strings. */
   readRows(id: string, opts: { offset?: number; limit?: number; columns?: readonly string[] } = {}): RowsPage {
+    return guarded('this dataset', () => this.readPage(id, opts));
+  }
+
+  private readPage(id: string, opts: { offset?: number; limit?: number; columns?: readonly string[] }): RowsPage {
     this.requireKeys();
     const offset = opts.offset ?? 0;
     const limit = opts.limit ?? 100;
@@ -607,7 +786,7 @@ export class Vault {
 
   summarize(id: string, columns?: readonly string[]): ColumnSummary[] {
     this.requireKeys();
-    const m = this.manifest(id);
+    const m = guarded('this dataset', () => this.manifest(id));
     return this.columnIndexes(m, columns).map((i) => summarizeColumn(m.columns[i]!, () => this.scanColumn(id, m.columns[i]!.name)));
   }
 
@@ -630,7 +809,7 @@ export class Vault {
       const [blockNo, version] = entry;
       const dataKey = this.dataKey(id, row);
       const next: Manifest = { ...m, rowCount: m.rowCount - 1, updatedAt: Date.now(), blocks: [...m.blocks] };
-      this.db.transaction(() => {
+      this.commit(() => {
         this.db.prepare('DELETE FROM segments WHERE dataset_id = ? AND block = ?').run(row.id, blockNo);
         if (rows === 0) next.blocks.splice(at, 1);
         else {
@@ -650,7 +829,7 @@ export class Vault {
     return this.exclusive(() => {
       const row = this.datasetRow(id);
       const m = this.manifest(id, row);
-      this.db.transaction(() => {
+      this.commit(() => {
         this.db.prepare('DELETE FROM segments WHERE dataset_id = ?').run(row.id);
         this.db.prepare('DELETE FROM datasets WHERE id = ?').run(row.id);
         this.log.append('dataset.deleted', `Deleted dataset "${m.name}" (${m.rowCount} records); its key was destroyed.`, { dataset: id });
@@ -694,6 +873,7 @@ export class Vault {
 
   /** The column names and the first records of a file. */
   private async sample(file: string, format: ImportFormat, opts: Pick<ImportOptions, 'delimiter' | 'maxRecordBytes'>) {
+    await refuseBinary(file);
     const controller = new AbortController();
     const records: SourceRecord[] = [];
     let delimiter = opts.delimiter;
@@ -830,6 +1010,7 @@ export class Vault {
       this.importing.add(id);
       this.db.exec('BEGIN IMMEDIATE');
       try {
+        this.checkState();
         const now = Date.now();
         const wrapped = seal(keys.masterKey, dataKey, { kind: SealKind.dataKey, vaultId: this.header.vaultId, ownerId: idBytes });
         this.db.prepare('INSERT INTO datasets (id, created_at, updated_at, data_key_sealed, manifest_version, manifest_sealed) VALUES (?, ?, ?, ?, 0, x\'\')').run(idBytes, now, now, wrapped);
@@ -906,6 +1087,7 @@ export class Vault {
           `Imported "${input.name}": ${nextRecordId} records${rowsRejected ? `, ${rowsRejected} rows skipped` : ''}.`,
           { dataset: id, rows: nextRecordId, skipped: rowsRejected, columns: schema.length },
         );
+        this.saveState();
         this.db.exec('COMMIT');
         return { ...report, datasetId: id, durationMs: Date.now() - started };
       } catch (err) {
@@ -913,6 +1095,7 @@ export class Vault {
         sodium.memzero(dataKey);
         if (!this.keys) throw new TroveError('VAULT_LOCKED', 'The vault was locked during the import. Nothing was added.');
         if (err instanceof TroveError) throw err;
+        if (isDamage(err)) throw damageError(err, 'the new dataset');
         throw new TroveError('UNREADABLE_FILE', `The file could not be read to the end (${(err as Error).message}). Nothing was imported.`, undefined, { cause: err });
       } finally {
         this.importing.delete(id);
@@ -933,7 +1116,7 @@ export class Vault {
       const names = this.columnIndexes(m, columns).map((i) => m.columns[i]!.name);
       if (names.length === 0) throw new TroveError('INVALID_INPUT', 'A grant names at least one column.');
       const dataKey = new Uint8Array(this.dataKey(id, row));
-      this.db.transaction(() =>
+      this.commit(() =>
         this.log.append('job.data-granted', `Let ${purpose} read ${names.map((n) => `"${n}"`).join(', ')} of "${m.name}" on this device.`, { dataset: id, columns: names }),
       )();
       return { kind: 'vault-grant', vaultPath: this.path, vaultId: this.vaultId, datasetId: id, dataKey, columns: names };
@@ -945,30 +1128,53 @@ export class Vault {
   /** A page of the activity log, newest first: offset 0 is the latest entry. */
   activity(offset = 0, limit = 100): { total: number; entries: ActivityEntry[] } {
     this.requireKeys();
-    return this.log.list(offset, limit);
+    return guarded('its activity log', () => this.log.list(offset, limit));
   }
 
   verifyActivity(): ActivityVerification {
     this.requireKeys();
-    return this.log.verify();
+    return this.verifyLog();
+  }
+
+  /** The log's verification; a log SQLite cannot read is reported like an edited one, never thrown. */
+  private verifyLog(visit?: (e: ActivityEntry) => void): ActivityVerification {
+    try {
+      return this.log.verify(visit);
+    } catch (err) {
+      if (!isDamage(err)) throw err;
+      return { ok: false, entries: 0, problem: { seq: 0, problem: 'edited', message: (damageError(err, 'its activity log') as Error).message } };
+    }
   }
 
   /** Records something that happened outside the vault's own operations (jobs, uploads, claims). */
   recordActivity(kind: ActivityKind, summary: string, details?: Record<string, unknown>): Promise<ActivityEntry> {
-    return this.exclusive(() => this.db.transaction(() => this.log.append(kind, summary, details))());
+    return this.exclusive(() => this.commit(() => this.log.append(kind, summary, details))());
   }
 
   /** Opens every sealed value in the vault and checks the log: the check after a restore or a crash. */
   checkIntegrity(): IntegrityReport {
     this.requireKeys();
     const problems: string[] = [];
+    const damagedDatasets: { id: string; problem: string }[] = [];
     let segments = 0;
-    const sqlite = this.db.pragma('integrity_check', { simple: true });
-    if (sqlite !== 'ok') problems.push(`SQLite integrity check: ${String(sqlite)}`);
-    const rows = this.db.prepare('SELECT * FROM datasets').all() as DatasetRow[];
-    for (const row of rows) {
-      const id = bytesToHex(row.id);
+    const section = <T>(what: string, fn: () => T, fallback: T): T => {
       try {
+        return fn();
+      } catch (err) {
+        if (!isDamage(err)) throw err;
+        problems.push((damageError(err, what) as Error).message);
+        return fallback;
+      }
+    };
+    section('its pages', () => {
+      const sqlite = this.db.pragma('integrity_check', { simple: true });
+      if (sqlite !== 'ok') problems.push(`The vault file's structure is damaged (SQLite says: ${String(sqlite)}). Restore from a backup.`);
+    }, undefined);
+    const rows = section('its list of datasets', () => this.db.prepare('SELECT * FROM datasets').all() as DatasetRow[], []);
+    for (const raw of rows) {
+      const id = Buffer.isBuffer(raw.id) ? bytesToHex(raw.id) : 'unreadable';
+      try {
+        const row = checkedRow(raw);
         const m = this.manifest(id, row);
         const all = m.columns.map((_, i) => i);
         let total = 0;
@@ -978,17 +1184,65 @@ export class Vault {
           total += entry[2];
         }
         if (total !== m.rowCount) problems.push(`Dataset "${m.name}" holds ${total} records but says ${m.rowCount}.`);
-        const stored = (this.db.prepare('SELECT count(*) AS n FROM segments WHERE dataset_id = ?').get(row.id) as { n: number }).n;
-        if (stored !== m.blocks.length * (m.columns.length + 1)) {
-          problems.push(`Dataset "${m.name}" has segments that belong to no block.`);
+        const orphans = this.orphanSegments(row.id, m);
+        if (orphans.length) {
+          const blocks = [...new Set(orphans.map((o) => o.block))];
+          problems.push(`Dataset "${m.name}" has ${orphans.length} ${orphans.length === 1 ? 'part that belongs' : 'parts that belong'} to no block (block ${blocks.slice(0, 5).join(', ')}${blocks.length > 5 ? ', …' : ''}): the file was changed outside Trove.`);
         }
       } catch (err) {
-        problems.push(err instanceof TroveError ? err.message : String(err));
+        if (!isDamage(err)) throw err;
+        const problem = (damageError(err, `the dataset ${id.slice(0, 8)}…`) as Error).message;
+        problems.push(problem);
+        damagedDatasets.push({ id, problem });
       }
     }
-    const activity = this.log.verify();
+    let createdWithRecord = false;
+    const starts: number[] = [];
+    const activity = this.verifyLog((e) => {
+      if (e.kind === 'vault.created' && e.details?.sealedRecord === true) createdWithRecord = true;
+      if (e.kind === 'vault.state-started') starts.push(e.seq);
+    });
     if (!activity.ok) problems.push(activity.problem?.message ?? 'The activity log failed verification.');
-    return { ok: problems.length === 0, datasets: rows.length, segments, problems, activity };
+    const state = section('its record of its contents', () => this.verifyState(createdWithRecord, starts), [describeState({ problem: 'state-damaged' })]);
+    problems.push(...state.map((f) => f.message));
+    return { ok: problems.length === 0, datasets: rows.length, segments, problems, activity, state, damagedDatasets };
+  }
+
+  /** Compares the file with its sealed record; a record started again after the first is a removal. */
+  private verifyState(createdWithRecord: boolean, starts: number[]): StateFinding[] {
+    let stored: VaultState | null;
+    try {
+      stored = this.storedState();
+    } catch (err) {
+      if (!isDamage(err)) throw err;
+      return [describeState({ problem: 'state-damaged' })];
+    }
+    if (!stored) return [describeState({ problem: 'state-missing' })];
+    const findings = compareState(stored, this.stateHere());
+    const allowed = createdWithRecord ? 0 : 1;
+    const restart = starts.find((_, i) => i >= allowed) ?? starts.find((seq) => seq !== stored.startedAt);
+    if (restart !== undefined) findings.unshift(describeState({ problem: 'state-restarted', seq: restart }));
+    return findings;
+  }
+
+  /**
+   * Removes datasets that cannot be read from this file, without reading them: used on a backup's
+   * snapshot and on a restored copy, so that the intact datasets are kept. Logged with `why`.
+   */
+  leaveOut(ids: readonly string[], why: string): Promise<void> {
+    return this.exclusive(() => {
+      this.commit(() => {
+        for (const id of ids) {
+          const idBytes = Buffer.from(hexToBytes(id));
+          this.db.prepare('DELETE FROM segments WHERE dataset_id = ?').run(idBytes);
+          this.db.prepare('DELETE FROM datasets WHERE id = ?').run(idBytes);
+        }
+        const n = ids.length;
+        this.log.append('dataset.left-out', `Left out ${n} damaged ${n === 1 ? 'dataset' : 'datasets'} (${ids.map((i) => i.slice(0, 8)).join(', ')}) ${why}.`, { datasets: [...ids] });
+      })();
+      for (const id of ids) this.requireKeys().forgetDataKey(id);
+      this.purgeWal();
+    });
   }
 
   /** For backups: a consistent copy of the database file, taken inside the write queue. */
@@ -1041,6 +1295,26 @@ async function* skipHeader(records: AsyncIterable<SourceRecord[]>, skip: boolean
   }
 }
 
+/**
+ * Text never holds a zero byte; images, archives and spreadsheets do within their first bytes. Judged
+ * by content, whatever the file is called, so they are refused as what they are rather than parsed.
+ */
+async function refuseBinary(file: string): Promise<void> {
+  let head: Buffer;
+  try {
+    const stream = createReadStream(file, { start: 0, end: 8 * 1024 - 1 });
+    const parts: Buffer[] = [];
+    for await (const chunk of stream as AsyncIterable<Buffer>) parts.push(chunk);
+    head = Buffer.concat(parts);
+  } catch (err) {
+    throw unreadable(file, err);
+  }
+  const utf16 = (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff); // said in its own words later
+  if (!utf16 && head.includes(0)) {
+    throw new TroveError('UNREADABLE_FILE', `${basename(file)} is not a text file (it looks like an image, an archive or a spreadsheet). Save or export it as CSV, JSON or JSON Lines in UTF-8, then import that.`, { binary: true });
+  }
+}
+
 async function sniffDelimiter(file: string): Promise<string> {
   const stream = createReadStream(file, { start: 0, end: 64 * 1024 - 1 });
   const parts: Buffer[] = [];
@@ -1052,4 +1326,14 @@ async function sniffDelimiter(file: string): Promise<string> {
 
 function emptyReport(rejected: RejectedRow[]): ImportReport {
   return { datasetId: null, rowsImported: 0, rowsRejected: rejected.length, rejected, warnings: [], bytesRead: 0, durationMs: 0 };
+}
+
+/** A dataset row as stored; damage can turn a BLOB into another type or an id into the wrong length. */
+function checkedRow(row: DatasetRow): DatasetRow {
+  const ok =
+    Buffer.isBuffer(row.id) && row.id.length === ID_BYTES &&
+    Buffer.isBuffer(row.data_key_sealed) && Buffer.isBuffer(row.manifest_sealed) &&
+    Number.isSafeInteger(row.manifest_version) && row.manifest_version >= 0;
+  if (!ok) throw new TroveError('CORRUPT_DATA', "The vault's record of a dataset is damaged, so that dataset cannot be read. Restore it from a backup.", { what: 'dataset record' });
+  return row;
 }

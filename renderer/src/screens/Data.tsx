@@ -40,9 +40,13 @@ export function DataScreen() {
                   {d.name}
                 </button>
               </h2>
-              <p>
-                {formatCount(d.rowCount)} records · {d.columns.length} columns
-              </p>
+              {d.damaged ? (
+                <p role="alert">{d.damaged}</p>
+              ) : (
+                <p>
+                  {formatCount(d.rowCount)} records · {d.columns.length} columns
+                </p>
+              )}
               <p className="muted small">
                 {d.source ? `From ${d.source.fileName} · ` : ''}Imported {formatTime(d.createdAt)}
               </p>

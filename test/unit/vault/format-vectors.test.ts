@@ -15,6 +15,9 @@ import {
   hexToBytes,
   open,
 } from '../../../common/vault-format.js';
+import { chainHash } from '../../../main/services/vault/activity.js';
+import { headerChecksum, headerChecksumInput } from '../../../main/services/vault/header.js';
+import { openState } from '../../../main/services/vault/state.js';
 import { deriveKek, derivePurposeKey } from '../../../main/services/vault/keys.js';
 
 const seq = (start: number, n: number) => Uint8Array.from({ length: n }, (_, i) => start + i);
@@ -35,7 +38,21 @@ const V = {
     '7f9c8207237f309b1274734ac601db5f6ec5c137df82b9621297ca531edabe41',
     '402cfc6c8691a6c763cee320345527ad0fd7c2fd1bcbf50bac36859ed0a9f8df',
     '01f10f7845bfe6143ea8d15f7e494d5e1f77d8bfb8e91e2371287e4cc7a26a7f',
+    'd5f520c8272d7d216ec42048416567d3d9f3541798b4cc7f05cf8ceb589446b1',
+    '979a40e24560921387b4d8b74337532fabe1e069b2aa06b05c3329d8383bdf6c',
   ],
+  createdAt: 1764000000000,
+  headerChecksum: '62da1b2f58b92ac41d54fb4415b04dd655e77557210775661cf8202635d3c67f',
+  settingName: 'jobs.participation.31337.0x5fbdb2315678afecb367f032d93f642f64180aa3',
+  settingId: 'dffad4d3cd9415432e97dbdf974c1aaf',
+  firstEntry: '{"seq":1,"at":1764000000000,"kind":"vault.created","summary":"Vault created on this device.","prev":"0000000000000000000000000000000000000000000000000000000000000000"}',
+  firstEntryHash: 'd44cd04a6d8ee20dfc2bcec4d1a77d30c585cdd745dcf11d4b63dc426e95e6c2',
+  emptySettingsDigest: '0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8',
+  stateJson: '{"generation":3,"startedAt":0,"log":{"seq":1,"hash":"d44cd04a6d8ee20dfc2bcec4d1a77d30c585cdd745dcf11d4b63dc426e95e6c2"},"datasets":[["b0b1b2b3b4b5b6b7b8b9babbbcbdbebf",2]],"settings":"0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8"}',
+  sealedState:
+    '404142434445464748494a4b4c4d4e4f50515253545556572c8bce87bd7e139433961150e2bf30f83266bdae7a69a11586bfe3b2b5fe7bb8bab9ea1739ccfde1b3f085eb68e238934ecc21ca8f447ec886839303866a2a129385e5ef4d43bc6a1fe6cc1a16fe3828e902453779701c3dfa1b0292cf4906d6e132ecd12ae7509264aa4872e6b6b40b1a9757567d02ea9c570d0e8195d9e0b562a5ed5c215c029af6531a1791c2c87d5f6c660d93430758bf68548f13b6d799e3bd51055d2031701b32312cec2a749ea775e01055bb640e0168c9c1daf688401f373a94a97f85e940b962da44b75057ab430ebe5d38049acb5b5fa8c077decc34e042ab16a6111d2cd1ff3c8b2002a6acab0b9a1d799c7e660ee3d0209350eb24a514a5bc3c4df1dc6e',
+  tinyBackup:
+    '54524f5645424b01000001967b22666f726d6174223a312c227661756c744964223a226130613161326133613461356136613761386139616161626163616461656166222c227661756c74437265617465644174223a313736343030303030303030302c226261636b656455704174223a313736343030303030303030302c226b6466223a7b22616c676f726974686d223a226172676f6e3269643133222c226f70734c696d6974223a312c226d656d4c696d6974223a383338383630382c2273616c74223a223030303130323033303430353036303730383039306130623063306430653066227d2c226d61737465724b65795365616c6564223a22343034313432343334343435343634373438343934613462346334643465346635303531353235333534353535363537636132623335663265303662663564346366636238323962373639356535366332663030626561316164336633646139623737623137316161666538316336306438636531326536636439303232303662666134613436626632336137663662222c22736e617073686f744279746573223a31367df383bf2cc44d5df35bf07e1780a4a45ae0103aeb960b8a750000002110b89716e929f1033f3cdc084c18e3f774d70d16f09ebc2b634db3b22529e7e6cb',
   adSegment: '74726f76652f763104a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf00000002000300000004',
   segmentNumber: '010100000300000002000000000000f83f000000000000000000000000000000c0',
   segmentCategory: '01060000040000000202000000000000000100000003000000040000006162c3a900000000000000000100000000000000',
@@ -49,7 +66,10 @@ describe('vault format known-answer vectors', () => {
 
   it('are the ones docs/vault-format.md publishes', () => {
     const doc = readFileSync(fileURLToPath(new URL('../../../docs/vault-format.md', import.meta.url)), 'utf8');
-    const published = [V.kek, V.adMasterKey, V.sealedMasterKey, ...V.purposeKeys, V.adSegment, V.segmentNumber, V.segmentCategory, V.segmentRecordIds, V.sealedSegment];
+    const published = [
+      V.kek, V.adMasterKey, V.sealedMasterKey, ...V.purposeKeys, V.adSegment, V.segmentNumber, V.segmentCategory, V.segmentRecordIds, V.sealedSegment,
+      V.headerChecksum, V.settingId, V.firstEntryHash, V.tinyBackup, V.emptySettingsDigest, V.sealedState,
+    ];
     for (const hex of published) expect(doc).toContain(`\`${hex}\``);
   });
 
@@ -79,7 +99,7 @@ describe('vault format known-answer vectors', () => {
     );
   });
 
-  it('derives purpose keys 1-5 from the master key with crypto_kdf, context "trovevlt"', () => {
+  it('derives purpose keys 1-7 from the master key with crypto_kdf, context "trovevlt"', () => {
     expect(V.purposeKeys.map((_, i) => bytesToHex(derivePurposeKey(V.masterKey, i + 1)))).toEqual(V.purposeKeys);
   });
 
@@ -110,5 +130,71 @@ describe('vault format known-answer vectors', () => {
     const badCode = Uint8Array.from(bytes);
     badCode[badCode.length - 4] = 9;
     expect(() => decodeColumn(badCode, 'category')).toThrow(expect.objectContaining({ code: 'CORRUPT_DATA' }));
+  });
+
+  it('checksums the header over its compact JSON, and a spaced serialisation does not match', () => {
+    const header = {
+      formatVersion: 1,
+      vaultId: V.vaultId,
+      kdf: { algorithm: 'argon2id13' as const, opsLimit: 1, memLimit: 8 * 1024 * 1024, salt: V.salt },
+      masterKeySealed: hexToBytes(V.sealedMasterKey),
+      createdAt: V.createdAt,
+    };
+    const input = headerChecksumInput(header);
+    expect(input).toBe(`[1,"${bytesToHex(V.vaultId)}","argon2id13",1,8388608,"${bytesToHex(V.salt)}","${V.sealedMasterKey}",${V.createdAt}]`);
+    expect(bytesToHex(headerChecksum(header))).toBe(V.headerChecksum);
+    // Positive control: the same fields written with a default pretty serialiser give another checksum.
+    const spaced = JSON.stringify(JSON.parse(input), null, 1);
+    expect(bytesToHex(sodium.crypto_generichash(32, new TextEncoder().encode(spaced), null))).not.toBe(V.headerChecksum);
+  });
+
+  it("names a setting by keyed BLAKE2b-128 of its name under purpose key 6", () => {
+    const id = sodium.crypto_generichash(16, new TextEncoder().encode(V.settingName), derivePurposeKey(V.masterKey, 6));
+    expect(bytesToHex(id)).toBe(V.settingId);
+    // Without the key the id cannot be recomputed from a guessed name.
+    expect(bytesToHex(sodium.crypto_generichash(16, new TextEncoder().encode(V.settingName), null))).not.toBe(V.settingId);
+  });
+
+  it("chains the log with keyed BLAKE2b-256 of each entry's exact JSON bytes", () => {
+    const chainKey = derivePurposeKey(V.masterKey, 2);
+    const entry = { seq: 1, at: V.createdAt, kind: 'vault.created', summary: 'Vault created on this device.', prev: '00'.repeat(32) };
+    expect(JSON.stringify(entry)).toBe(V.firstEntry);
+    expect(chainHash(chainKey, new TextEncoder().encode(V.firstEntry))).toBe(V.firstEntryHash);
+    expect(chainHash(chainKey, new TextEncoder().encode(JSON.stringify(entry, null, 1)))).not.toBe(V.firstEntryHash);
+  });
+
+  it('opens a tiny backup file by the document alone', () => {
+    const file = Buffer.from(V.tinyBackup, 'hex');
+    expect(file.subarray(0, 8).toString('latin1')).toBe('TROVEBK\x01');
+    const headerLength = file.readUInt32BE(8);
+    const headerBytes = file.subarray(12, 12 + headerLength);
+    const header = JSON.parse(headerBytes.toString('utf8')) as { vaultId: string; masterKeySealed: string; snapshotBytes: number; kdf: { salt: string; opsLimit: number; memLimit: number } };
+    expect(header).toMatchObject({ vaultId: bytesToHex(V.vaultId), masterKeySealed: V.sealedMasterKey, snapshotBytes: 16, kdf: { salt: bytesToHex(V.salt), opsLimit: 1, memLimit: 8388608 } });
+    // The passphrase opens the header's master key, which derives the stream key (purpose 4).
+    const kek = deriveKek(V.passphrase, { algorithm: 'argon2id13', opsLimit: 1, memLimit: 8388608, salt: hexToBytes(header.kdf.salt) });
+    const mk = open(kek, hexToBytes(header.masterKeySealed), { kind: SealKind.masterKey, vaultId: hexToBytes(header.vaultId) }, 'master key');
+    let o = 12 + headerLength;
+    const streamHeader = file.subarray(o, (o += 24));
+    const frameLength = file.readUInt32BE(o);
+    const frame = file.subarray(o + 4, o + 4 + frameLength);
+    expect(o + 4 + frameLength).toBe(file.length);
+    const pull = () => sodium.crypto_secretstream_xchacha20poly1305_init_pull(streamHeader, derivePurposeKey(mk, 4));
+    const got = sodium.crypto_secretstream_xchacha20poly1305_pull(pull(), frame, headerBytes) as { message: Uint8Array; tag: number };
+    expect(Buffer.from(got.message).toString('latin1')).toBe('SQLite format 3\0');
+    expect(got.tag).toBe(sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL);
+    // The header is the first frame's associated data: without it, or with it edited, the frame fails.
+    expect(sodium.crypto_secretstream_xchacha20poly1305_pull(pull(), frame, null)).toBe(false);
+    const edited = Buffer.from(headerBytes);
+    edited[edited.length - 2]! ^= 1;
+    expect(sodium.crypto_secretstream_xchacha20poly1305_pull(pull(), frame, edited)).toBe(false);
+  });
+
+  it('seals the vault-wide state under purpose key 7, kind 8, bound to the vault id only', () => {
+    const key = derivePurposeKey(V.masterKey, 7);
+    expect(bytesToHex(sodium.crypto_generichash(32, new Uint8Array(0), null))).toBe(V.emptySettingsDigest);
+    const state = openState(key, V.vaultId, hexToBytes(V.sealedState));
+    expect(JSON.stringify(state)).toBe(V.stateJson);
+    expect(state).toMatchObject({ generation: 3, log: { seq: 1, hash: V.firstEntryHash }, datasets: [[bytesToHex(V.datasetId), 2]], settings: V.emptySettingsDigest });
+    expect(() => openState(key, V.datasetId, hexToBytes(V.sealedState))).toThrow(expect.objectContaining({ code: 'CORRUPT_DATA' }));
   });
 });

@@ -229,6 +229,30 @@ describe('import', () => {
     const rows = Number(/done (\d+)/.exec(result.stdout)?.[1]);
     expect(rows).toBeGreaterThan(500_000);
   });
+
+  it('refuses a binary file by its content, whatever its name, before reading it as text', async () => {
+    const v = await newVault(t);
+    // The first bytes of a PNG image, then pixel data.
+    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.from('name,age\nx,1\n'.repeat(10))]);
+    for (const name of ['photo.csv', 'photo.dat']) {
+      const file = t.file(name, png);
+      await expect(v.previewImport(file)).rejects.toMatchObject({ code: 'UNREADABLE_FILE', message: expect.stringMatching(/is not a text file.*export it as CSV/) });
+      await expect(v.importFile(file)).rejects.toMatchObject({ code: 'UNREADABLE_FILE' });
+    }
+    expect(v.listDatasets()).toEqual([]);
+  });
+
+  it('keeps digit codes with leading zeros as text, exactly as written', async () => {
+    const v = await newVault(t);
+    const csv = ['zip,county,city,population', '00501,36103,Holtsville,0', '00544,36103,Holtsville,0', '10001,36061,New York,21102', '06390,09011,Fishers Island,236', '99950,02130,Ketchikan,40'].join('\n');
+    const preview = await v.previewImport(t.file('zips.csv', csv));
+    expect(preview.columns.map((c) => [c.name, c.type])).toEqual([['zip', 'string'], ['county', 'string'], ['city', 'string'], ['population', 'integer']]);
+    const { datasetId } = await v.importFile(t.file('zips.csv'));
+    const rows = v.readRows(datasetId!).rows.map((r) => r.values);
+    expect(rows.map((r) => r[0])).toEqual(['00501', '00544', '10001', '06390', '99950']);
+    expect(rows.map((r) => r[1])).toEqual(['36103', '36103', '36061', '09011', '02130']);
+    expect(rows.map((r) => r[3])).toEqual([0, 0, 21102, 236, 40]); // a lone 0 is still a number
+  });
 });
 
 describe('reading dates', () => {
@@ -249,6 +273,15 @@ describe('reading dates', () => {
       ['2024-3-5', null],
       ['05/03/2024', null],
       ['2024-03-05T10:20:3xZ', null],
+      // Unambiguous shapes exports use besides ISO.
+      ['2015/01/01 01:00:00', '2015-01-01T01:00:00.000Z'],
+      ['2015/02/30', null],
+      ['Jun 12 1998', '1998-06-12T00:00:00.000Z'],
+      ['Jan 1 2000', '2000-01-01T00:00:00.000Z'],
+      ['June 12, 1998', '1998-06-12T00:00:00.000Z'],
+      ['12 Sept 2001', '2001-09-12T00:00:00.000Z'],
+      ['Feb 30 2001', null],
+      ['Juny 12 1998', null],
     ];
     for (const [text, iso] of cases) {
       const t = parseDate(text);

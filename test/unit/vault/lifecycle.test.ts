@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import sodium from 'libsodium-wrappers-sumo';
 import { describe, expect, it, vi } from 'vitest';
 import { TroveError } from '../../../common/errors.js';
@@ -50,6 +50,7 @@ describe('vault lifecycle', () => {
     const { datasetId } = await v.importFile(t.file('p.csv', peopleCsv(10)));
     const before = v.readRows(datasetId!);
     await expect(v.changePassphrase('not the passphrase', 'a brand new passphrase')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    await expect(v.changePassphrase(PASSPHRASE, PASSPHRASE)).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/same as the current one/) });
     await v.changePassphrase(PASSPHRASE, 'a brand new passphrase');
     v.close();
     const again = t.track(await Vault.open(t.file('vault.db')));
@@ -65,7 +66,7 @@ describe('vault lifecycle', () => {
     v.readRows(datasetId!); // unwraps and caches the dataset key
     const ring = (v as unknown as { keys: KeyRing }).keys;
     const keys = ring.allKeys();
-    expect(keys.length).toBe(5);
+    expect(keys.length).toBe(7); // master, log seal, log chain, settings, setting ids, vault state, one data key
     expect(keys.every((k) => k.some((b) => b !== 0))).toBe(true);
     v.lock();
     expect(keys.every((k) => k.every((b) => b === 0))).toBe(true);
@@ -134,6 +135,34 @@ describe('vault lifecycle', () => {
     db.close();
     await expect(Vault.open(t.file('vault.db'))).rejects.toMatchObject({ code: 'CORRUPT_DATA' });
   });
+
+  it('logs a lock, and failed unlocks at the next unlock', async () => {
+    const v = await newVault(t);
+    v.lock();
+    await expect(v.unlock('not the passphrase')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    await expect(v.unlock('also not it')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    await v.unlock(PASSPHRASE);
+    const [unlocked, failed, locked] = v.activity().entries;
+    expect(unlocked!.kind).toBe('vault.unlocked');
+    expect(failed).toMatchObject({ kind: 'vault.unlock-failed', summary: expect.stringMatching(/^2 failed attempts to unlock with a wrong passphrase since the last unlock/) });
+    expect(locked).toMatchObject({ kind: 'vault.locked', summary: 'Vault locked.' });
+    // Reported once: the next unlock has nothing to report.
+    v.lock();
+    await v.unlock(PASSPHRASE);
+    expect(v.activity().entries.slice(0, 2).map((e) => e.kind)).toEqual(['vault.unlocked', 'vault.locked']);
+    expect(v.checkIntegrity().ok).toBe(true);
+  });
+
+  it('creates the vault file and its write-ahead files readable by the owner only', async () => {
+    const v = await newVault(t);
+    await v.importFile(t.file('p.csv', peopleCsv(5)));
+    for (const suffix of ['', '-wal', '-shm']) {
+      const path = t.file('vault.db') + suffix;
+      if (suffix && !existsSync(path)) continue;
+      expect((statSync(path).mode & 0o777).toString(8), `vault.db${suffix}`).toBe('600');
+    }
+    expect(existsSync(t.file('vault.db') + '-wal')).toBe(true); // the check above did look at the log
+  });
 });
 
 describe('key ring', () => {
@@ -146,4 +175,5 @@ describe('key ring', () => {
     expect(ring.isWiped).toBe(true);
     for (const k of keys) expect(Array.from(k)).toEqual(new Array(32).fill(0));
   });
+
 });

@@ -6,6 +6,8 @@ import { TroveError } from '../../../common/errors.js';
 import { Vault } from '../../../main/services/vault/index.js';
 import { PASSPHRASE, newVault, peopleCsv, useTempDir } from '../../helpers/vault.js';
 
+const REGISTRY = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
+
 describe('reading, summarising and deleting', () => {
   const t = useTempDir();
 
@@ -32,7 +34,7 @@ describe('reading, summarising and deleting', () => {
     const prepare = db.prepare.bind(db);
     db.prepare = ((sql: string) => {
       const stmt = prepare(sql);
-      if (!sql.startsWith('SELECT sealed FROM segments')) return stmt;
+      if (!/^SELECT (version, )?sealed FROM segments/.test(sql)) return stmt;
       const get = stmt.get.bind(stmt);
       return Object.assign(stmt, { get: (...args: unknown[]) => (opened.push(args[2] as number), get(...args)) });
     }) as typeof db.prepare;
@@ -101,7 +103,9 @@ describe('reading, summarising and deleting', () => {
     const csv = peopleCsv(3000, marker).replace('name,age,height,member,joined,city,note', 'secretcolumnname,age,height,member,joined,diagnosis_city,note');
     await v.importFile(t.file('in.csv', csv), { name: 'My Private Health Records' });
     await v.importFile(t.file('in.jsonl', `{"${marker}_key": "${marker}"}\n`), { name: `${marker} dataset` });
-    const needles = [marker, 'My Private Health Records', 'secretcolumnname', 'diagnosis_city', 'Tromsø', 'person 1234'];
+    // A setting's name says which chain and registry the person works with.
+    await v.setSetting(`jobs.participation.31337.${REGISTRY}`, { job: 1 });
+    const needles = [marker, 'My Private Health Records', 'secretcolumnname', 'diagnosis_city', 'Tromsø', 'person 1234', 'jobs.participation', '31337', REGISTRY, REGISTRY.slice(2)];
     const check = () => {
       for (const suffix of ['', '-wal', '-shm']) {
         let bytes: Buffer;
@@ -121,6 +125,25 @@ describe('reading, summarising and deleting', () => {
     check();
   });
 
+  it('refuses a segment whose clear version column disagrees with the manifest, and reports segments of no block', async () => {
+    const v = await newVault(t, { blockRows: 4 });
+    const { datasetId } = await v.importFile(t.file('p.csv', peopleCsv(12)));
+    const id = Buffer.from(datasetId!, 'hex');
+    const db = (v as unknown as { db: Database.Database }).db;
+    expect(v.checkIntegrity()).toMatchObject({ ok: true, problems: [] });
+    db.prepare('UPDATE segments SET version = 2 WHERE dataset_id = ? AND block = 1 AND col = 1').run(id);
+    expect(() => v.readRows(datasetId!)).toThrow(expect.objectContaining({ code: 'INTEGRITY_FAILURE' }));
+    expect(v.checkIntegrity().problems.join(' ')).toMatch(/not the version the dataset says/);
+    db.prepare('UPDATE segments SET version = 1 WHERE dataset_id = ? AND block = 1 AND col = 1').run(id);
+    expect(v.checkIntegrity().ok).toBe(true);
+    // A copy of a real segment under a block number the manifest does not list.
+    db.prepare('INSERT INTO segments (dataset_id, block, col, version, sealed) SELECT dataset_id, 9, col, version, sealed FROM segments WHERE dataset_id = ? AND block = 0 AND col = 1').run(id);
+    const report = v.checkIntegrity();
+    expect(report.ok).toBe(false);
+    expect(report.problems.join(' ')).toMatch(/1 part that belongs? to no block \(block 9\)/);
+    expect(v.readRows(datasetId!).rows).toHaveLength(12); // the records themselves still read
+  });
+
   it('detects a flipped byte in any stored ciphertext, and never returns it as data', async () => {
     const v = await newVault(t, { blockRows: 8 });
     const { datasetId } = await v.importFile(t.file('p.csv', peopleCsv(20)));
@@ -132,7 +155,7 @@ describe('reading, summarising and deleting', () => {
       { table: 'datasets', column: 'data_key_sealed', key: 'rowid' },
       { table: 'activity', column: 'sealed', key: 'seq' },
       { table: 'activity_head', column: 'sealed', key: 'id' },
-      { table: 'settings', column: 'sealed', key: 'name' },
+      { table: 'settings', column: 'sealed', key: 'id' },
     ];
     const readEverything = () => {
       internals.keys.forgetDataKey(datasetId!); // read the wrapped data key again, as after an unlock
@@ -187,9 +210,24 @@ describe('reading, summarising and deleting', () => {
 
     const oldBlock0 = db.prepare('SELECT col, version, sealed FROM segments WHERE dataset_id = ? AND block = 0').all(id) as { col: number; version: number; sealed: Buffer }[];
     await v.deleteRecord(datasetId!, 1);
-    for (const s of oldBlock0) db.prepare('UPDATE segments SET sealed = ?, version = ? WHERE dataset_id = ? AND block = 0 AND col = ?').run(s.sealed, s.version, id, s.col);
+    // The old sealed bytes under the current version number do not open...
+    for (const s of oldBlock0) db.prepare('UPDATE segments SET sealed = ? WHERE dataset_id = ? AND block = 0 AND col = ?').run(s.sealed, id, s.col);
     expect(() => v.readRows(datasetId!)).toThrow(expect.objectContaining({ code: 'CORRUPT_DATA' }));
+    // ...and with their old version number too, the clear column disagrees with the manifest.
+    for (const s of oldBlock0) db.prepare('UPDATE segments SET version = ? WHERE dataset_id = ? AND block = 0 AND col = ?').run(s.version, id, s.col);
+    expect(() => v.readRows(datasetId!)).toThrow(expect.objectContaining({ code: 'INTEGRITY_FAILURE' }));
     db.prepare('DELETE FROM segments WHERE dataset_id = ? AND block = 2 AND col = 2').run(id);
     expect(v.checkIntegrity().ok).toBe(false);
+  });
+
+  it('finds a dataset by its name as well as its id, and refuses a name two datasets share', async () => {
+    const v = await newVault(t);
+    const a = (await v.importFile(t.file('a.csv', peopleCsv(3)), { name: 'Sleep diary' })).datasetId!;
+    const b1 = (await v.importFile(t.file('b.csv', peopleCsv(3)), { name: 'Steps' })).datasetId!;
+    expect(v.resolveDataset('Sleep diary')).toBe(a);
+    expect(v.resolveDataset(a)).toBe(a);
+    expect(() => v.resolveDataset('Mood')).toThrow(expect.objectContaining({ code: 'DATASET_NOT_FOUND', message: expect.stringMatching(/no dataset named "Mood".*"list" shows/) }));
+    const b2 = (await v.importFile(t.file('c.csv', peopleCsv(3)), { name: 'Steps' })).datasetId!;
+    expect(() => v.resolveDataset('Steps')).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', details: { ids: [b1, b2] } }));
   });
 });

@@ -70,11 +70,43 @@ function parseCommonDate(s: string): number | null | undefined {
   return Date.UTC(year, month - 1, day, h, mi, sec, ms);
 }
 
+const SLASHED = /^(\d{4})\/(\d{2})\/(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/;
+const MONTH_FIRST = /^([a-z]{3,9})\.? (\d{1,2}),? (\d{4})$/;
+const DAY_FIRST = /^(\d{1,2}) ([a-z]{3,9})\.?,? (\d{4})$/;
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const MONTH_NAMES = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+
+function monthNumber(name: string): number {
+  const i = name.length === 3 ? MONTHS.indexOf(name) : MONTH_NAMES.indexOf(name);
+  return i < 0 ? (name === 'sept' ? 9 : -1) : i + 1;
+}
+
+function utcDate(year: number, month: number, day: number, h = 0, mi = 0, sec = 0): number | null {
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || h > 23 || mi > 59 || sec > 59) return null;
+  return Date.UTC(year, month - 1, day, h, mi, sec);
+}
+
+/**
+ * Unambiguous shapes other than ISO that exports use: "2015/01/01 01:00:00", "Jun 12 1998",
+ * "June 12, 1998", "12 Jun 1998". Numeric day/month orders ("05/03/2024") stay text: which is the
+ * month cannot be known.
+ */
+function parseOtherDate(text: string): number | null {
+  const s = trimmed(text).toLowerCase().replace(/\s+/g, ' ');
+  let m = SLASHED.exec(s);
+  if (m) return utcDate(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0));
+  m = MONTH_FIRST.exec(s);
+  if (m) return utcDate(Number(m[3]), monthNumber(m[1]!), Number(m[2]));
+  m = DAY_FIRST.exec(s);
+  if (m) return utcDate(Number(m[3]), monthNumber(m[2]!), Number(m[1]));
+  return null;
+}
+
 export function parseDate(text: string): number | null {
   const common = parseCommonDate(text);
   if (common !== undefined) return common;
   const m = DATE.exec(trimmed(text));
-  if (!m) return null;
+  if (!m) return text.length <= 40 ? parseOtherDate(text) : null;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
   const year = Number(y);
   const month = Number(mo);
@@ -151,6 +183,10 @@ export function convert(raw: unknown, type: ColumnType): Converted {
   return value === INVALID ? { ok: false, reason: whyInvalid(raw, type) } : { ok: true, value };
 }
 
+function isZeroPaddedCode(v: unknown): boolean {
+  return typeof v === 'string' && /^0\d+$/.test(v.trim());
+}
+
 /** The narrowest type every non-missing sample fits, with category for short repeated text. */
 export function inferType(samples: readonly unknown[]): ColumnType {
   const present = samples.filter((v) => !isMissing(v));
@@ -159,9 +195,13 @@ export function inferType(samples: readonly unknown[]): ColumnType {
   const tolerated = Math.floor(present.length * 0.05);
   const fits = (test: (v: unknown) => boolean) => present.filter((v) => !test(v)).length <= tolerated;
   const all = (type: ColumnType) => fits((v) => convert(v, type).ok);
-  if (fits((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false|yes|no)$/i.test(v.trim())))) return 'boolean';
-  if (all('integer')) return 'integer';
-  if (all('number')) return 'number';
+  // Digits with a leading zero are codes (zip "00501", county "09005"), not amounts: as numbers
+  // they would lose the zero, so a column holding any of them is text.
+  if (!present.some(isZeroPaddedCode)) {
+    if (fits((v) => typeof v === 'boolean' || (typeof v === 'string' && /^(true|false|yes|no)$/i.test(v.trim())))) return 'boolean';
+    if (all('integer')) return 'integer';
+    if (all('number')) return 'number';
+  }
   if (fits((v) => typeof v === 'string' && parseDate(v) !== null)) return 'date';
   const texts = present.map((v) => (typeof v === 'string' ? v.trim() : JSON.stringify(v)));
   const distinct = new Set(texts);

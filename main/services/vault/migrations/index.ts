@@ -5,6 +5,9 @@ import { TroveError } from '../../../../common/errors.js';
 import { migration001 } from './001-datasets.js';
 import { migration002 } from './002-activity.js';
 import { migration003 } from './003-settings.js';
+import { migration004 } from './004-setting-ids.js';
+import { migration005 } from './005-vault-state.js';
+import { migration006 } from './006-unlock-failures.js';
 
 export interface Migration {
   version: number;
@@ -12,7 +15,7 @@ export interface Migration {
   up(db: Database.Database): void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006];
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function schemaVersion(db: Database.Database): number {
