@@ -130,9 +130,15 @@ describe('worker supervisor', () => {
   it('stops a task at its time limit and runs the next one', async () => {
     const s = supervisor();
     let started = false;
-    // 16k rows, 100 epochs, batches of 4: far more work than fits in the limit (which leaves a
-    // fresh worker time to look for a GPU before training starts)
-    await expectCode(s.run(trainTask(20_000, 100, 4), { timeLimitMs: 4_000, onProgress: () => (started = true) }), 'TASK_TIMEOUT');
+    // 16k rows, 100 epochs through two layers of 256: minutes of work on any machine, far more than
+    // fits in the limit (which leaves a fresh worker time to look for a GPU before training starts)
+    const heavy: WorkerTask = {
+      kind: 'train-local',
+      spec: healthSpec({ epochs: 100, batchSize: 16, layers: [{ type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 256, activation: 'relu' }, { type: 'dense', units: 2, activation: 'softmax' }] }),
+      globalWeights: null,
+      data: { kind: 'inline', rows: healthTable(20_000, 3).rows },
+    };
+    await expectCode(s.run(heavy, { timeLimitMs: 4_000, onProgress: () => (started = true) }), 'TASK_TIMEOUT');
     expect(started).toBe(true);
     expect(await s.run(echo('next'))).toEqual({ kind: 'diagnostic', value: 'next' });
   });

@@ -49,7 +49,7 @@ export class GpuSession {
       this.broken ??= new TroveError('GPU_FAILED', `The GPU stopped working during training (${why}).`);
       this.onBroken?.(this.broken);
     };
-    thread.on('error', (err) => die(String((err as Error | undefined)?.message ?? err)));
+    thread.on('error', (err: unknown) => die(describe(err)));
     thread.on('exit', (code) => die(`its thread exited with code ${code}`));
   }
 
@@ -159,4 +159,20 @@ export class GpuSession {
     this.broken ??= new TroveError('GPU_FAILED', 'The GPU session is closed.');
     await this.thread.terminate();
   }
+}
+
+/** A thread's error in words: an Error's message, a device-lost info's reason and message, or JSON. */
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (err && typeof err === 'object') {
+    const o = err as { message?: unknown; reason?: unknown };
+    const parts = [o.reason, o.message].filter((p): p is string => typeof p === 'string' && p.length > 0);
+    if (parts.length > 0) return parts.join(': ');
+    try {
+      return JSON.stringify(err);
+    } catch {
+      return 'an unreadable error';
+    }
+  }
+  return String(err);
 }
