@@ -2,21 +2,10 @@
 // a mood that really does follow sleep, activity, caffeine and exercise (plus the person's own
 // baseline and day-to-day noise). The demo, the tests and the round benchmark use them as many
 // contributors' private data, and as a researcher's validation set.
+import { seededRandom } from '../random.js';
 
 export const SLEEP_DIARY_COLUMNS = ['date', 'sleep_hours', 'bedtime', 'steps', 'resting_hr', 'mood', 'caffeine_cups', 'exercised', 'notes'] as const;
 export const MOODS = ['low', 'okay', 'good', 'great'] as const;
-
-/** mulberry32: a small seeded generator, so every contributor's diary is reproducible. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normal(next: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
@@ -36,7 +25,7 @@ export interface DiaryDay {
 
 /** `days` days of one person's diary (person `seed`), starting 2024-01-01. */
 export function sleepDiary(seed: number, days: number): DiaryDay[] {
-  const next = random(seed * 7919 + 17);
+  const next = seededRandom(seed * 7919 + 17);
   const baseline = 0.6 * normal(next);
   const sleeper = 7 + 0.7 * normal(next);
   const walker = 7000 + 2500 * normal(next);

@@ -7,22 +7,11 @@ import { loadArtifact } from '../../../contracts/artifacts.js';
 import { deployContract } from '../../../contracts/deploy.js';
 import { loadProofFixtures, type VerifierProof } from '../../../contracts/proof-fixtures.js';
 import { ANVIL_KEYS, startAnvil, type LocalChain } from '../../fixtures/anvil.js';
+import { seededRandom } from '../../../common/random.js';
 
 const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 // Explicit: a starved verifier must never look like a rejecting one (see NotEnoughGas).
 const GAS = 30_000_000n;
-
-/** A small seeded generator (mulberry32), so a failing tampering can be replayed from its seed. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const copy = (p: VerifierProof): VerifierProof => ({ points: [...p.points], publicInputs: [...p.publicInputs] });
 

@@ -1,17 +1,6 @@
 // Random and malformed IPC payloads from a seeded generator, so a failure replays with its seed.
 import { PASSPHRASE } from './helpers.js';
-
-/** mulberry32: a small seeded generator. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../common/random.js';
 
 export const NASTY_STRINGS = [
   '', ' ', 'a', '\u0000', '../../../../etc/passwd', '/etc/passwd', 'C:\\Windows\\win.ini', '%00', '\ud800', '🙂'.repeat(50),
@@ -21,7 +10,7 @@ export const NASTY_STRINGS = [
 const NASTY_NUMBERS = [0, -0, 1, -1, 0.5, 2 ** 31, 2 ** 53, -(2 ** 53), Number.MAX_VALUE, Number.MIN_VALUE, NaN, Infinity, -Infinity, 9_999, 10_000, 10_001, 500, 501];
 
 export function fuzzer(seed: number) {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const int = (n: number) => Math.floor(random() * n);
 

@@ -7,19 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { TroveError } from '../../../common/errors.js';
 import { Vault } from '../../../main/services/vault/index.js';
 import { PASSPHRASE, newVault, peopleCsv, useTempDir } from '../../helpers/vault.js';
+import { seededRandom } from '../../../common/random.js';
 
 const TRIALS = 300;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('a vault file with damaged bytes', () => {
   const t = useTempDir();
@@ -27,7 +17,7 @@ describe('a vault file with damaged bytes', () => {
   it(`never gives wrong data and never fails untyped (${TRIALS} seeded trials)`, async () => {
     const seed = Number(process.env.TROVE_DAMAGE_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`byte-damage seed: ${seed} (replay with TROVE_DAMAGE_SEED=${seed})`);
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
 
     const v = await newVault(t, { blockRows: 8 });
     const a = (await v.importFile(t.file('a.csv', peopleCsv(40)), { name: 'a' })).datasetId!;
