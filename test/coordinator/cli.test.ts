@@ -3,11 +3,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDeployment } from '../../contracts/deploy.js';
 import { JsonRpcProvider, Network, Wallet } from 'ethers';
 import { cancelJob, closeRoundOnChain } from '../../coordinator/chain.js';
 import { main } from '../../coordinator/cli.js';
+import { printed } from '../helpers/printed.js';
 import { CoordinatorStore } from '../../coordinator/store.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { parseJobDocument } from '../../common/jobs/document.js';
@@ -21,16 +22,7 @@ describe('coordinator CLI', () => {
   let args: string[];
   let tokenAddress: string;
 
-  async function run(...argv: string[]): Promise<string> {
-    const lines: string[] = [];
-    const spy = vi.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void lines.push(parts.join(' ')));
-    try {
-      await main([...argv, ...args]);
-    } finally {
-      spy.mockRestore();
-    }
-    return lines.join('\n');
-  }
+  const run = (...argv: string[]) => printed(() => main([...argv, ...args]));
 
   beforeAll(async () => {
     chain = await startTroveChain();

@@ -4,10 +4,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Contract, JsonRpcProvider, Wallet, parseUnits } from 'ethers';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadArtifact } from '../../contracts/artifacts.js';
 import { startAnvil } from '../../contracts/anvil.js';
 import { main } from '../../coordinator/cli.js';
+import { printed } from '../helpers/printed.js';
 import { faucet, startLocalChain, type RunningLocalChain } from '../../coordinator/local-chain.js';
 import type { TroveDeployment } from '../../contracts/deploy.js';
 
@@ -16,16 +17,7 @@ describe("a researcher's first run", () => {
   let dir: string;
   let args: string[];
 
-  async function run(...argv: string[]): Promise<string> {
-    const lines: string[] = [];
-    const spy = vi.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void lines.push(parts.join(' ')));
-    try {
-      await main([...argv, ...args]);
-    } finally {
-      spy.mockRestore();
-    }
-    return lines.join('\n');
-  }
+  const run = (...argv: string[]) => printed(() => main([...argv, ...args]));
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trove-first-run-'));
