@@ -28,7 +28,7 @@ export type WorkerTask =
       useGpu?: boolean;
     }
   /** Probes of the worker itself; honoured only by a worker started with diagnostics on. */
-  | { kind: 'diagnostic'; action: 'echo' | 'crash' | 'hang' | 'exhaust-memory' | 'exhaust-external-memory'; value?: unknown };
+  | { kind: 'diagnostic'; action: 'echo' | 'crash' | 'hang' | 'exhaust-memory' | 'exhaust-external-memory' | 'exhaust-memory-blocked'; value?: unknown };
 
 export interface TrainingProgress {
   kind: 'batch' | 'epoch';

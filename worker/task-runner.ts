@@ -120,6 +120,16 @@ export class TaskRunner {
           await new Promise((resolve) => setImmediate(resolve));
         }
       }
+      case 'exhaust-memory-blocked': {
+        // allocates outside the heap without ever yielding, so no heartbeat reports it; capped at
+        // 1.5 GB, then spins, so a supervisor that cannot measure from outside sees only silence
+        const hog: Uint8Array[] = [];
+        while (hog.length < 48) hog.push(new Uint8Array(32 * 1024 * 1024).fill(1));
+        for (;;) {
+          if (Date.now() < 0) break;
+        }
+        return { kind: 'diagnostic', value: hog.length };
+      }
       case 'exhaust-memory': {
         const hog: unknown[][] = [];
         for (;;) hog.push(new Array<number>(1_000_000).fill(hog.length + 0.5));

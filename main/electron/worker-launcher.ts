@@ -6,6 +6,7 @@ import { utilityProcess, type UtilityProcess } from 'electron';
 import { fileURLToPath } from 'node:url';
 import type { ToWorker } from '../../common/worker-protocol.js';
 import type { WorkerExit, WorkerLauncher, WorkerLaunchOptions, WorkerProcess } from '../services/worker/launcher.js';
+import { residentBytesOf } from '../services/worker/resident-memory.js';
 
 const STDERR_TAIL_BYTES = 16 * 1024;
 
@@ -72,5 +73,10 @@ class UtilityWorkerProcess implements WorkerProcess {
 
   kill(): void {
     if (!this.exited) this.child.kill();
+  }
+
+  residentBytes(): Promise<number | null> {
+    const pid = this.child.pid;
+    return pid === undefined || this.exited ? Promise.resolve(null) : residentBytesOf(pid);
   }
 }

@@ -5,6 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FromWorker, ToWorker } from '../../../common/worker-protocol.js';
+import { residentBytesOf } from './resident-memory.js';
 
 export interface WorkerLaunchOptions {
   /** V8 old-space limit of the new process: a task that needs more ends in an out-of-memory exit. */
@@ -27,6 +28,8 @@ export interface WorkerProcess {
   stderrTail(): string;
   /** Ends the process at once (SIGKILL or the platform's equivalent). */
   kill(): void;
+  /** Its resident memory measured from outside, in bytes; null when this platform cannot tell. */
+  residentBytes?(): Promise<number | null>;
 }
 
 export interface WorkerLauncher {
@@ -95,6 +98,10 @@ class NodeWorkerProcess implements WorkerProcess {
 
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+
+  residentBytes(): Promise<number | null> {
+    return this.child.pid === undefined ? Promise.resolve(null) : residentBytesOf(this.child.pid);
   }
 }
 

@@ -20,6 +20,8 @@ export interface SupervisorOptions {
   cancelGraceMs?: number;
   defaultTimeLimitMs?: number;
   defaultMemoryLimitMb?: number;
+  /** How often a busy worker's resident memory is measured from outside (heartbeats aside). */
+  residentSampleMs?: number;
   /** Start workers that accept diagnostic tasks (tests of this supervisor). */
   diagnostics?: boolean;
   /** Everything worth a line in the log: starts, exits, failures, the worker's own log lines. */
@@ -38,8 +40,8 @@ export interface TaskOptions {
   memoryLimitMb?: number;
   /**
    * Limit on the worker's whole resident memory, which also holds typed arrays and WebAssembly
-   * memory that the heap limit does not see; checked at every heartbeat. Default: twice the heap
-   * limit plus 256 MB.
+   * memory that the heap limit does not see; checked at every heartbeat and, from outside the
+   * worker, every `residentSampleMs`. Default: twice the heap limit plus 256 MB.
    */
   residentLimitMb?: number;
   onProgress?: (progress: TaskProgress) => void;
@@ -80,6 +82,7 @@ export class WorkerSupervisor {
   constructor(options: SupervisorOptions) {
     this.opts = {
       heartbeatTimeoutMs: 10_000,
+      residentSampleMs: 250,
       startTimeoutMs: 60_000,
       cancelGraceMs: 5_000,
       defaultTimeLimitMs: 30 * 60_000,
@@ -210,6 +213,26 @@ export class WorkerSupervisor {
         this.opts.heartbeatTimeoutMs,
       );
       timers.push(timeLimit, watchdog);
+      const overMemory = (rssMb: number): void =>
+        end(
+          new TroveError('WORKER_OUT_OF_MEMORY', `The task used more memory than its limit of ${residentLimitMb} MB; the worker was restarted.`, {
+            residentMb: Math.round(rssMb),
+            residentLimitMb,
+          }),
+        );
+      // Measured from outside: a worker blocked in one long loop sends no heartbeat to check.
+      if (w.proc.residentBytes) {
+        const measure = w.proc.residentBytes.bind(w.proc);
+        const sampler = setInterval(() => {
+          measure().then(
+            (bytes) => {
+              if (!settled && bytes !== null && bytes / (1024 * 1024) > residentLimitMb) overMemory(bytes / (1024 * 1024));
+            },
+            () => undefined,
+          );
+        }, this.opts.residentSampleMs);
+        timers.push(sampler);
+      }
       const onAbort = (): void => {
         w.proc.send({ type: 'cancel', taskId });
         timers.push(setTimeout(() => end(new TroveError('CANCELLED', 'The task was cancelled.')), this.opts.cancelGraceMs));
@@ -236,14 +259,7 @@ export class WorkerSupervisor {
           if (m.type === 'heartbeat') {
             watchdog.refresh();
             const rssMb = m.rss / (1024 * 1024);
-            if (rssMb > residentLimitMb) {
-              end(
-                new TroveError('WORKER_OUT_OF_MEMORY', `The task used more memory than its limit of ${residentLimitMb} MB; the worker was restarted.`, {
-                  residentMb: Math.round(rssMb),
-                  residentLimitMb,
-                }),
-              );
-            }
+            if (rssMb > residentLimitMb) overMemory(rssMb);
             return;
           }
           if (!('taskId' in m) || m.taskId !== taskId) return;

@@ -127,6 +127,29 @@ describe('worker supervisor', () => {
     expect(await s.run(echo('next'))).toEqual({ kind: 'diagnostic', value: 'next' });
   });
 
+  it('measures a blocked worker from outside: memory grown without a heartbeat still ends the task', async () => {
+    // a heartbeat deadline far beyond the test: only the outside measurement can end this task
+    const s = supervisor([], 120_000);
+    const err = await s.run({ kind: 'diagnostic', action: 'exhaust-memory-blocked' }, { memoryLimitMb: 128, residentLimitMb: 400 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isTroveError(err, 'WORKER_OUT_OF_MEMORY'), String(err)).toBe(true);
+    expect((err as { details: { residentMb: number } }).details.residentMb).toBeGreaterThan(400);
+    expect(await s.run(echo('next'))).toEqual({ kind: 'diagnostic', value: 'next' });
+
+    // Control: the same worker measured only by its own heartbeats is seen as silent, not as too big.
+    const blind: WorkerLauncher = {
+      launch: (o) => {
+        const p = launcher.launch(o);
+        return { get pid() { return p.pid; }, send: (m) => p.send(m), onMessage: (h) => p.onMessage(h), onExit: (h) => p.onExit(h), stderrTail: () => p.stderrTail(), kill: () => p.kill() };
+      },
+    };
+    const heartbeatsOnly = new WorkerSupervisor({ launcher: blind, diagnostics: true, heartbeatTimeoutMs: 3_000, defaultMemoryLimitMb: 512 });
+    supervisors.push(heartbeatsOnly);
+    await expectCode(heartbeatsOnly.run({ kind: 'diagnostic', action: 'exhaust-memory-blocked' }, { memoryLimitMb: 128, residentLimitMb: 400 }), 'WORKER_UNRESPONSIVE');
+  });
+
   it('stops a task at its time limit and runs the next one', async () => {
     const s = supervisor();
     let started = false;
