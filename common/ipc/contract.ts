@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { COLUMN_TYPES } from '../dataset.js';
 import { ACTIVITY_GROUPS } from '../activity.js';
+import { MEMORY_LIMIT_CHOICES_MB, TIME_LIMIT_CHOICES_MINUTES } from '../jobs/resources.js';
 
 // ------------------------------------------------------------------------------ building blocks
 
@@ -175,6 +176,11 @@ const JobCard = z.object({
   }),
 });
 
+const PersonalLimitsSchema = z.strictObject({
+  maxMemoryMb: z.union(MEMORY_LIMIT_CHOICES_MB.map((v) => z.literal(v))),
+  maxMinutesPerRound: z.union(TIME_LIMIT_CHOICES_MINUTES.map((v) => z.literal(v))),
+});
+
 const JobsView = z.object({
   jobs: z.array(JobCard),
   /** Jobs on-chain that were not shown because their document failed a check. */
@@ -183,6 +189,8 @@ const JobsView = z.object({
   runPolicy: RunPolicy,
   /** Whether local training may use the GPU (a setting; on by default). */
   useGpu: z.boolean(),
+  /** The person's own limits on what one job may take on this computer (Settings). */
+  limits: PersonalLimitsSchema,
   /** Whether the platform lets the app honour the policy (power and idle state are known). */
   platformReports: z.object({ power: z.boolean(), idle: z.boolean() }),
 });
@@ -283,6 +291,7 @@ export const channels = {
   'jobs.optOut': channel(z.strictObject({ jobId: JobId }), JobCard),
   'jobs.setRunPolicy': channel(z.strictObject({ policy: RunPolicy }), JobsView),
   'jobs.setUseGpu': channel(z.strictObject({ useGpu: z.boolean() }), JobsView),
+  'jobs.setLimits': channel(z.strictObject({ limits: PersonalLimitsSchema }), JobsView),
 } as const;
 
 export const events = {

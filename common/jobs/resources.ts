@@ -23,6 +23,17 @@ export const RESOURCE_LIMITS = {
   maxSecondsPerRound: 15 * 60,
 } as const;
 
+/** What the person may choose as their own limits in Settings (never above RESOURCE_LIMITS). */
+export const MEMORY_LIMIT_CHOICES_MB = [256, 512, 1024] as const;
+export const TIME_LIMIT_CHOICES_MINUTES = [1, 5, 15] as const;
+
+export interface PersonalLimits {
+  maxMemoryMb: (typeof MEMORY_LIMIT_CHOICES_MB)[number];
+  maxMinutesPerRound: (typeof TIME_LIMIT_CHOICES_MINUTES)[number];
+}
+
+export const DEFAULT_PERSONAL_LIMITS: PersonalLimits = { maxMemoryMb: 1024, maxMinutesPerRound: 15 };
+
 /** The runtime's own memory before any tensor (measured order of magnitude for the worker). */
 const RUNTIME_BYTES = 96 * 1024 * 1024;
 
@@ -49,14 +60,22 @@ export function describeResources(e: ResourceEstimate): string {
   return `A model of ${formatCount(e.parameters)} numbers. Training uses up to ${formatBytes(e.memoryBytes)} of memory and takes ${time} a round on this computer; each round sends ${formatBytes(e.uploadBytes)}.`;
 }
 
-/** Throws INVALID_JOB_SPEC when the estimate is beyond RESOURCE_LIMITS or the person's own limits. */
-export function checkResources(e: ResourceEstimate, limits: { maxMemoryBytes: number; maxSecondsPerRound: number } = RESOURCE_LIMITS): void {
-  const memory = Math.min(limits.maxMemoryBytes, RESOURCE_LIMITS.maxMemoryBytes);
-  const seconds = Math.min(limits.maxSecondsPerRound, RESOURCE_LIMITS.maxSecondsPerRound);
+/** Why the estimate is beyond RESOURCE_LIMITS or the person's own limits, in words (no full stop); null when within. */
+export function resourceProblem(e: ResourceEstimate, personal?: PersonalLimits): string | null {
+  const memory = Math.min(personal ? personal.maxMemoryMb * 1024 * 1024 : Infinity, RESOURCE_LIMITS.maxMemoryBytes);
+  const seconds = Math.min(personal ? personal.maxMinutesPerRound * 60 : Infinity, RESOURCE_LIMITS.maxSecondsPerRound);
+  const who = (value: number, hard: number) => (value < hard ? 'you allow in Settings' : 'Trove allows');
   if (e.memoryBytes > memory) {
-    throw new TroveError('INVALID_JOB_SPEC', `The job would need about ${formatBytes(e.memoryBytes)} of memory to train, more than the ${formatBytes(memory)} Trove allows, so it was refused.`, { memoryBytes: e.memoryBytes });
+    return `The job would need about ${formatBytes(e.memoryBytes)} of memory to train, more than the ${formatBytes(memory)} ${who(memory, RESOURCE_LIMITS.maxMemoryBytes)}`;
   }
   if (e.secondsPerRound > seconds) {
-    throw new TroveError('INVALID_JOB_SPEC', `The job would train for about ${formatDuration(e.secondsPerRound * 1000)} a round on this computer, more than the ${formatDuration(seconds * 1000)} Trove allows, so it was refused.`, { secondsPerRound: e.secondsPerRound });
+    return `The job would train for about ${formatDuration(e.secondsPerRound * 1000)} a round on this computer, more than the ${formatDuration(seconds * 1000)} ${who(seconds, RESOURCE_LIMITS.maxSecondsPerRound)}`;
   }
+  return null;
+}
+
+/** Throws INVALID_JOB_SPEC when the estimate is beyond RESOURCE_LIMITS or the person's own limits. */
+export function checkResources(e: ResourceEstimate, personal?: PersonalLimits): void {
+  const problem = resourceProblem(e, personal);
+  if (problem) throw new TroveError('INVALID_JOB_SPEC', `${problem}, so it was refused.`, { memoryBytes: e.memoryBytes, secondsPerRound: e.secondsPerRound });
 }

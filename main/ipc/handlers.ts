@@ -55,5 +55,6 @@ export function sessionHandlers(session: AppSession): Handlers {
     'jobs.optOut': (r) => session.jobsOptOut(r.jobId),
     'jobs.setRunPolicy': (r) => session.jobsSetRunPolicy(r.policy),
     'jobs.setUseGpu': (r) => session.jobsSetUseGpu(r.useGpu),
+    'jobs.setLimits': (r) => session.jobsSetLimits(r.limits),
   };
 }

@@ -359,6 +359,35 @@ describe('hostile job documents through discovery and the IPC router', () => {
     await app.session.close();
   }, 60_000);
 
+  it("refuses a job beyond the person's own limits set in Settings, and says so on its card", async () => {
+    const example = sleepJob({ ...h.base });
+    // About 400 MB to train (ten million rows may count toward a round): within Trove's hard limit.
+    const big = await publishJob(h.rig.chain, h.docs, sleepJob({ ...h.base, title: 'Big but allowed', aggregation: { ...example.aggregation, maxExamples: 10_000_000 } } as never));
+    const app = await openApp(await h.options({ discovery: { documentTimeoutMs: 1_000, flopsPerSecond: 1e9 } }));
+    const datasetId = await createWithDiary(app, 17);
+    const cardOf = (v: JobsViewValue) => v.jobs.find((j) => j.jobId === big.jobId)!;
+
+    // Positive control: with the default limits the job is offered with no warning about them.
+    let view = await app.call<JobsViewValue>('jobs.refresh');
+    expect(view.limits).toEqual({ maxMemoryMb: 1024, maxMinutesPerRound: 15 });
+    expect(cardOf(view).warnings.join(' ')).not.toMatch(/you allow in Settings/);
+
+    view = await app.call<JobsViewValue>('jobs.setLimits', { limits: { maxMemoryMb: 256, maxMinutesPerRound: 5 } });
+    expect(view.limits).toEqual({ maxMemoryMb: 256, maxMinutesPerRound: 5 });
+    expect(cardOf(view).warnings).toContainEqual(expect.stringMatching(/more than the 256 MB you allow in Settings: Trove will not join it\. Raise the limit in Settings to allow it\.$/));
+    await expect(app.call('jobs.optIn', { jobId: big.jobId, datasetId, columns: DIARY_MAPPING })).rejects.toMatchObject({
+      code: 'INVALID_JOB_SPEC',
+      message: expect.stringMatching(/more than the 256 MB you allow in Settings, so it was refused\.$/),
+    });
+    // A limit that is not one of the choices is refused by the IPC contract.
+    await expect(app.call('jobs.setLimits', { limits: { maxMemoryMb: 4096, maxMinutesPerRound: 5 } })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+
+    view = await app.call<JobsViewValue>('jobs.setLimits', { limits: { maxMemoryMb: 512, maxMinutesPerRound: 5 } });
+    expect(cardOf(view).warnings.join(' ')).not.toMatch(/you allow in Settings/);
+    expect(app.internal).toEqual([]);
+    await app.session.close();
+  }, 60_000);
+
   it('names a researcher from a signed list of known researchers, and warns when another account uses a known name', async () => {
     await loadSodium();
     const sodium = sodiumNow();

@@ -6,7 +6,7 @@ import type { ColumnSchema } from '../../../common/dataset.js';
 import { CoordinatorClient } from '../../../common/jobs/client.js';
 import { columnsRead, jobDocumentPrivacyCost, jobDocumentWorstCaseCost, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import { TroveError, isTroveError } from '../../../common/errors.js';
-import { describeResources, estimateResources } from '../../../common/jobs/resources.js';
+import { DEFAULT_PERSONAL_LIMITS, MEMORY_LIMIT_CHOICES_MB, TIME_LIMIT_CHOICES_MINUTES, checkResources, describeResources, estimateResources, resourceProblem, type PersonalLimits } from '../../../common/jobs/resources.js';
 import { verifyAttestations, type Attestations } from '../../../common/jobs/attestations.js';
 import { mixedScripts, revealText, type RevealedText } from '../../../common/jobs/text.js';
 import { jobCardSchema, type JobCardValue, type JobsViewValue, type RunPolicyValue } from '../../../common/ipc/contract.js';
@@ -74,6 +74,7 @@ type Records = Record<string, ParticipationRecord>;
 
 const POLICY_SETTING = 'jobs.runPolicy';
 const GPU_SETTING = 'jobs.useGpu';
+const LIMITS_SETTING = 'jobs.limits';
 const NUMERIC_TYPES: readonly ColumnSchema['type'][] = ['number', 'integer', 'boolean', 'date'];
 
 export class JobsService {
@@ -152,6 +153,19 @@ export class JobsService {
     return this.o.vault.getSetting<boolean>(GPU_SETTING) ?? true;
   }
 
+  /** The person's own limits on what one job may take (Settings), within Trove's hard limits. */
+  get limits(): PersonalLimits {
+    const saved = this.o.vault.getSetting<Partial<PersonalLimits>>(LIMITS_SETTING);
+    const memory = MEMORY_LIMIT_CHOICES_MB.find((v) => v === saved?.maxMemoryMb) ?? DEFAULT_PERSONAL_LIMITS.maxMemoryMb;
+    const minutes = TIME_LIMIT_CHOICES_MINUTES.find((v) => v === saved?.maxMinutesPerRound) ?? DEFAULT_PERSONAL_LIMITS.maxMinutesPerRound;
+    return { maxMemoryMb: memory, maxMinutesPerRound: minutes };
+  }
+
+  async setLimits(limits: PersonalLimits): Promise<JobsViewValue> {
+    await this.o.vault.setSetting(LIMITS_SETTING, limits, `A job may use up to ${limits.maxMemoryMb} MB of memory and ${limits.maxMinutesPerRound} ${limits.maxMinutesPerRound === 1 ? 'minute' : 'minutes'} of training a round on this computer.`);
+    return this.list();
+  }
+
   async setUseGpu(useGpu: boolean): Promise<JobsViewValue> {
     await this.o.vault.setSetting(GPU_SETTING, useGpu, useGpu ? 'Local training may use the GPU.' : 'Local training stays on the CPU (the GPU is turned off).');
     return this.list();
@@ -202,6 +216,7 @@ export class JobsService {
       chain: { rpcUrl: this.o.chain.rpcUrl, reachable: this.chainReachable, problem: this.chainProblem },
       runPolicy: this.runPolicy,
       useGpu: this.useGpu,
+      limits: this.limits,
       platformReports: { power: platform.onBattery() !== null, idle: platform.idleSeconds() !== null },
     };
   }
@@ -274,7 +289,7 @@ export class JobsService {
       title: text.title,
       purpose: text.purpose,
       researcher: { name: text.researcher, address: doc.researcher.address, attestedName: this.attestedName(doc) },
-      warnings: [...this.identityWarnings(doc), ...text.warnings, ...tokenWarnings, ...this.readsEveryColumn(doc)],
+      warnings: [...this.identityWarnings(doc), ...text.warnings, ...tokenWarnings, ...this.readsEveryColumn(doc), ...this.overLimits(doc)],
       coordinator: { ...doc.coordinator },
       columns: [...features, { name: label.column, note: text.note(label.column), role: 'label', kind: label.kind }],
       resources: (() => {
@@ -295,6 +310,12 @@ export class JobsService {
         problem: problem ? { code: problem.code, message: problem.message } : null,
       },
     };
+  }
+
+  /** A job beyond the person's own limits is shown with the reason and cannot be joined. */
+  private overLimits(doc: JobDocument): string[] {
+    const problem = resourceProblem(estimateResources(doc, doc.aggregation.maxExamples, this.discovery.flopsPerSecond), this.limits);
+    return problem ? [`${problem}: Trove will not join it. Raise the limit in Settings to allow it.`] : [];
   }
 
   private attestedName(doc: JobDocument): string | null {
@@ -375,6 +396,7 @@ export class JobsService {
     const existing = this.records()[jobId];
     if (existing?.state === 'joined') throw new TroveError('INVALID_INPUT', 'You have already joined this job.', { jobId });
     const doc = found.document;
+    checkResources(estimateResources(doc, doc.aggregation.maxExamples, this.discovery.flopsPerSecond), this.limits);
     const mapping = this.checkMapping(doc, datasetId, columns);
 
     const ledger = await this.privacyLedger();

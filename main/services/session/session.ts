@@ -16,6 +16,7 @@ import { JobsService, UNKNOWN_PLATFORM, type JobsServiceOptions, type PlatformSt
 import { NodeWorkerLauncher, type WorkerLauncher } from '../worker/launcher.js';
 import { WorkerSupervisor } from '../worker/supervisor.js';
 import { JobNotifier } from './job-notifications.js';
+import { DEFAULT_PERSONAL_LIMITS, type PersonalLimits } from '../../../common/jobs/resources.js';
 
 /** Where jobs come from and how they run; without it the app shows no jobs. */
 export interface JobsConfig {
@@ -466,6 +467,10 @@ export class AppSession {
     return (await this.jobs()).setRunPolicy(policy);
   }
 
+  async jobsSetLimits(limits: PersonalLimits): Promise<JobsViewValue> {
+    return (await this.jobs()).setLimits(limits);
+  }
+
   async jobsSetUseGpu(useGpu: boolean): Promise<JobsViewValue> {
     return (await this.jobs()).setUseGpu(useGpu);
   }
@@ -480,6 +485,7 @@ export class AppSession {
       chain: { rpcUrl: '', reachable: false, problem: 'Jobs are not set up in this build: no chain is configured.' },
       runPolicy: 'always',
       useGpu: true,
+      limits: DEFAULT_PERSONAL_LIMITS,
       platformReports: { power: UNKNOWN_PLATFORM.onBattery() !== null, idle: UNKNOWN_PLATFORM.idleSeconds() !== null },
     };
   }

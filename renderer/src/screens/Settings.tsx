@@ -7,7 +7,8 @@ import { AppError, call, messageOf } from '../ipc.js';
 import { useApp, type Theme } from '../store.js';
 import { ErrorMessage, FilePicker, ScreenTitle, PathText } from '../components/ui.js';
 import { PassphraseStrength, estimateStrength } from '../components/PassphraseStrength.js';
-import { formatBytes, formatLockAfter, formatTime } from '../format.js';
+import { formatBytes, formatDuration, formatLockAfter, formatTime } from '../format.js';
+import { MEMORY_LIMIT_CHOICES_MB, TIME_LIMIT_CHOICES_MINUTES } from '../../../common/jobs/resources.js';
 
 const AUTO_LOCK_CHOICES: (number | null)[] = [60_000, 5 * 60_000, 15 * 60_000, 30 * 60_000, 3600_000, null];
 
@@ -291,27 +292,59 @@ export function RestoreForm() {
 }
 
 function LocalTraining() {
-  const [useGpu, setUseGpu] = useState<boolean | null>(null);
+  const [view, setView] = useState<ResponseOf<'jobs.list'> | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    call('jobs.list', {}).then((v) => setUseGpu(v.useGpu), (err: unknown) => setError(messageOf(err)));
+    call('jobs.list', {}).then(setView, (err: unknown) => setError(messageOf(err)));
   }, []);
-  const change = async (on: boolean) => {
+  const save = async (next: Promise<ResponseOf<'jobs.list'>>) => {
     setError(null);
     try {
-      setUseGpu((await call('jobs.setUseGpu', { useGpu: on })).useGpu);
+      setView(await next);
     } catch (err) {
       setError(messageOf(err));
     }
   };
+  const limits = view?.limits;
   return (
     <section className="panel" aria-labelledby="training-title">
       <h2 id="training-title">Local training</h2>
       <label className="check">
-        <input type="checkbox" checked={useGpu ?? true} disabled={useGpu === null} onChange={(e) => void change(e.target.checked)} />
+        <input type="checkbox" checked={view?.useGpu ?? true} disabled={view === null} onChange={(e) => void save(call('jobs.setUseGpu', { useGpu: e.target.checked }))} />
         Train on this device's GPU when it has one that passes a quick check
       </label>
       <p className="muted">Turn this off if the GPU makes the computer hot or slow during jobs; training then runs on the CPU. Each job's progress says where it trains.</p>
+      <div className="toolbar">
+        <label>
+          Memory one job may use
+          <select
+            value={limits?.maxMemoryMb ?? 1024}
+            disabled={!limits}
+            onChange={(e) => limits && void save(call('jobs.setLimits', { limits: { ...limits, maxMemoryMb: Number(e.target.value) as typeof limits.maxMemoryMb } }))}
+          >
+            {MEMORY_LIMIT_CHOICES_MB.map((mb) => (
+              <option key={mb} value={mb}>
+                {formatBytes(mb * 1024 * 1024)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Training time per round
+          <select
+            value={limits?.maxMinutesPerRound ?? 15}
+            disabled={!limits}
+            onChange={(e) => limits && void save(call('jobs.setLimits', { limits: { ...limits, maxMinutesPerRound: Number(e.target.value) as typeof limits.maxMinutesPerRound } }))}
+          >
+            {TIME_LIMIT_CHOICES_MINUTES.map((m) => (
+              <option key={m} value={m}>
+                {formatDuration(m * 60_000)}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <p className="muted">Trove estimates what each job takes before you join; a job beyond these limits says so on its card and cannot be joined.</p>
       <ErrorMessage error={error} />
     </section>
   );
