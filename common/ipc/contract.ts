@@ -126,7 +126,13 @@ const JobCard = z.object({
   title: z.string().max(200),
   purpose: z.string().max(4000),
   /** attestedName: the name the app's signed list of known researchers gives this address, if any. */
-  researcher: z.object({ name: z.string().max(300), address: z.string(), attestedName: z.string().max(300).nullable() }),
+  researcher: z.object({
+    name: z.string().max(300),
+    address: z.string(),
+    attestedName: z.string().max(300).nullable(),
+    /** What this account did on-chain before this job: jobs published, rounds closed (null for a joined job no longer listed on-chain). */
+    history: z.object({ earlierJobs: Count, roundsClosed: Count }).nullable(),
+  }),
   coordinator: z.object({ url: z.string(), address: z.string() }),
   /** Every column the job reads, what the researcher says it is used for, and its role. */
   columns: z.array(z.object({ name: z.string().max(256), note: z.string().max(600), role: z.enum(['feature', 'label']), kind: z.enum(['numeric', 'categorical', 'class', 'value']) })),

@@ -3,6 +3,7 @@
 // Kept free of React and the DOM so they are tested on their own.
 import type { ColumnType } from '../../common/dataset.js';
 import type { JobCardValue } from '../../common/ipc/contract.js';
+import { formatCount } from './format.js';
 
 export type JobColumn = JobCardValue['columns'][number];
 export type ParticipationState = JobCardValue['participation']['state'];
@@ -140,3 +141,11 @@ export const STEP_LABELS: Record<RoundStep, string> = {
   unmasking: 'Helping combine the results',
   done: 'Round done',
 };
+
+/** What the researcher's account did on-chain before this job, in words. */
+export function researcherHistory(h: { earlierJobs: number; roundsClosed: number }): string {
+  if (h.earlierJobs === 0) return 'This account has not published a job on Trove before: this is its first.';
+  const jobs = `${formatCount(h.earlierJobs)} ${h.earlierJobs === 1 ? 'job' : 'jobs'}`;
+  const rounds = h.roundsClosed === 0 ? 'none of their rounds has closed yet' : `${formatCount(h.roundsClosed)} ${h.roundsClosed === 1 ? 'round' : 'rounds'} closed on-chain`;
+  return `This account published ${jobs} on Trove before; ${rounds}.`;
+}

@@ -369,6 +369,8 @@ describe('hostile job documents through discovery and the IPC router', () => {
 
     // Positive control: with the default limits the job is offered with no warning about them.
     let view = await app.call<JobsViewValue>('jobs.refresh');
+    // Every job on this chain was published by the same researcher account: all earlier ones count.
+    expect(cardOf(view).researcher.history?.earlierJobs).toBe(Number(big.jobId) - 1);
     expect(view.limits).toEqual({ maxMemoryMb: 1024, maxMinutesPerRound: 15 });
     expect(cardOf(view).warnings.join(' ')).not.toMatch(/you allow in Settings/);
 
@@ -406,7 +408,7 @@ describe('hostile job documents through discovery and the IPC router', () => {
     const datasetId = await createWithDiary(app, 14);
     const view = await app.call<JobsViewValue>('jobs.refresh');
     const card = view.jobs.find((j) => j.jobId === good.jobId)!;
-    expect(card.researcher).toEqual({ name: 'Sleep & Mood Lab', address: h.base.researcher, attestedName: 'Trusted Lab' });
+    expect(card.researcher).toMatchObject({ name: 'Sleep & Mood Lab', address: h.base.researcher, attestedName: 'Trusted Lab' });
     expect(card.warnings[0]).toBe(
       `The job calls its researcher "Sleep & Mood Lab", the name of a known researcher, but it comes from another account (${h.base.researcher}, not ${elsewhere}). It may be someone else using their name.`,
     );

@@ -64,6 +64,8 @@ export interface DiscoveredJob {
   open: boolean;
   /** Why it cannot, when it cannot. */
   closedReason: string | null;
+  /** What the same researcher account did on-chain before this job: jobs published, rounds closed. */
+  history: { earlierJobs: number; roundsClosed: number };
 }
 
 export interface Discovery {
@@ -154,11 +156,12 @@ export class JobDiscovery {
     const budget = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), this.documentBudgetMs);
     });
+    const roundsClosed = new Map<string, number>();
     try {
       const results = await Promise.all(
         events.map(async (event) => {
           try {
-            return { event, job: await this.check(event, budget), reason: undefined };
+            return { event, job: await this.check(event, budget, roundsClosed), reason: undefined };
           } catch (err) {
             if (err instanceof TroveError && err.code === 'CHAIN_UNREACHABLE') throw err;
             return { event, job: undefined, reason: err instanceof TroveError ? err.message : 'The job could not be checked.' };
@@ -168,7 +171,7 @@ export class JobDiscovery {
       const jobs: DiscoveredJob[] = [];
       const hidden: Discovery['hidden'] = [];
       for (const r of results) {
-        if (r.job) jobs.push(r.job);
+        if (r.job) jobs.push({ ...r.job, history: historyOf(r.event, events, roundsClosed) });
         else hidden.push({ jobId: r.event.jobId, reason: r.reason ?? 'The job could not be checked.' });
       }
       return { jobs, hidden };
@@ -188,13 +191,14 @@ export class JobDiscovery {
     return logs;
   }
 
-  private async check(event: PublishedJob, budget: Promise<'late'>): Promise<DiscoveredJob> {
+  private async check(event: PublishedJob, budget: Promise<'late'>, roundsClosed: Map<string, number>): Promise<DiscoveredJob> {
     let onChain: { status: bigint; deadline: bigint; rounds: bigint; roundsClosed: bigint; specHash: string };
     try {
       onChain = (await this.registry.getFunction('getJob')(event.jobId)) as typeof onChain;
     } catch (err) {
       throw new TroveError('CHAIN_UNREACHABLE', 'The chain cannot be reached, so no jobs could be read. Trove will try again.', undefined, { cause: err });
     }
+    roundsClosed.set(event.jobId, Number(onChain.roundsClosed));
     const key = `${event.jobId}:${event.specHash}`;
     let document = this.verified.get(key);
     if (!document) {
@@ -218,7 +222,7 @@ export class JobDiscovery {
     }
     const token = await this.rewardToken(event.rewardToken);
     const closedReason = this.closedReason(onChain);
-    return { event, document, specHash: event.specHash, token, open: closedReason === null, closedReason };
+    return { event, document, specHash: event.specHash, token, open: closedReason === null, closedReason, history: { earlierJobs: 0, roundsClosed: 0 } };
   }
 
   private closedReason(onChain: { status: bigint; deadline: bigint; rounds: bigint; roundsClosed: bigint }): string | null {
@@ -379,4 +383,10 @@ export function checkAgreesWithChain(doc: JobDocument, event: PublishedJob, chai
       });
     }
   }
+}
+
+/** The researcher's earlier jobs on this registry and the rounds they closed, from on-chain facts only. */
+export function historyOf(job: PublishedJob, events: readonly PublishedJob[], roundsClosed: ReadonlyMap<string, number>): { earlierJobs: number; roundsClosed: number } {
+  const earlier = events.filter((e) => e.researcher.toLowerCase() === job.researcher.toLowerCase() && BigInt(e.jobId) < BigInt(job.jobId));
+  return { earlierJobs: earlier.length, roundsClosed: earlier.reduce((sum, e) => sum + (roundsClosed.get(e.jobId) ?? 0), 0) };
 }

@@ -288,7 +288,7 @@ export class JobsService {
       specHash,
       title: text.title,
       purpose: text.purpose,
-      researcher: { name: text.researcher, address: doc.researcher.address, attestedName: this.attestedName(doc) },
+      researcher: { name: text.researcher, address: doc.researcher.address, attestedName: this.attestedName(doc), history: this.discovered.get(jobId)?.history ?? null },
       warnings: [...this.identityWarnings(doc), ...text.warnings, ...tokenWarnings, ...this.readsEveryColumn(doc), ...this.overLimits(doc)],
       coordinator: { ...doc.coordinator },
       columns: [...features, { name: label.column, note: text.note(label.column), role: 'label', kind: label.kind }],

@@ -20,6 +20,7 @@ import {
   mappingComplete,
   matchCount,
   prefillMapping,
+  researcherHistory,
   roundNumber,
   ROUND_STEPS,
   shareOf,
@@ -114,6 +115,11 @@ function ConsentCard({ job }: { job: JobCardValue }) {
             ? `Trove's signed list of known researchers names this account ${job.researcher.attestedName}.`
             : "This account is not on Trove's signed list of known researchers: the name above is the researcher's own."}
         </p>
+        {job.researcher.history ? (
+          <p className="small muted" data-testid="researcher-history">
+            {researcherHistory(job.researcher.history)}
+          </p>
+        ) : null}
       </section>
 
       <section className="panel" aria-labelledby="reads-title">

@@ -8,7 +8,7 @@ function card(jobId: string, state: JobCardValue['participation']['state'], extr
     specHash: '0x',
     title: `Job ${jobId}`,
     purpose: '',
-    researcher: { name: 'Lab', address: '0x', attestedName: null },
+    researcher: { name: 'Lab', address: '0x', attestedName: null, history: null },
     resources: { parameters: 1, memoryBytes: 1, secondsPerRound: 1, uploadBytes: 1, summary: '' },
     coordinator: { url: 'http://127.0.0.1:1', address: '0x' },
     columns: [
