@@ -4,7 +4,7 @@
 import { BrowserWindow, Menu, Notification, Tray, app, dialog, ipcMain, nativeImage, type MenuItemConstructorOptions } from 'electron';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { allowLocalNetworkFromEnv, jobsChainConfigFromEnv } from '../services/jobs/config.js';
+import { allowLocalNetworkFromEnv, attestationsFromEnv, jobsChainConfigFromEnv } from '../services/jobs/config.js';
 import type { JobsChainConfig } from '../services/jobs/discovery.js';
 import { AppSession } from '../services/session/session.js';
 import { createRouter } from '../ipc/router.js';
@@ -49,7 +49,7 @@ async function run(): Promise<void> {
   const chain = jobsChain();
   const session = await AppSession.start({
     dataDir,
-    ...(chain ? { jobs: { chain, platform: powerMonitorPlatform(), launcher: new UtilityWorkerLauncher(), allowLocalNetwork: allowLocalNetworkFromEnv() } } : {}),
+    ...(chain ? { jobs: { chain, platform: powerMonitorPlatform(), launcher: new UtilityWorkerLauncher(), allowLocalNetwork: allowLocalNetworkFromEnv(), attestations: attestationsFromEnv() } } : {}),
     stagePaths: true,
     keychain: safeStorageKeychain(join(dataDir, 'remembered-passphrase.bin')),
     notify: (title, body) => {

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { startHeadlessHost } from './headless.js';
-import { allowLocalNetworkFromEnv, jobsChainConfigFromEnv } from '../services/jobs/config.js';
+import { allowLocalNetworkFromEnv, attestationsFromEnv, jobsChainConfigFromEnv } from '../services/jobs/config.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +27,7 @@ const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
 const chain = jobsChainConfigFromEnv();
 const host = await startHeadlessHost(page, {
   dataDir: resolve(values.data),
-  ...(chain ? { jobs: { chain, allowLocalNetwork: allowLocalNetworkFromEnv() } } : {}),
+  ...(chain ? { jobs: { chain, allowLocalNetwork: allowLocalNetworkFromEnv(), attestations: attestationsFromEnv() } } : {}),
   // Fast key derivation only when asked: a throwaway vault for clicking through the UI.
   ...(values['fast-kdf'] ? { vault: { kdf: { opsLimit: 1, memLimit: 8 * 1024 * 1024 } } } : {}),
 });

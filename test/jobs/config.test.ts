@@ -1,7 +1,7 @@
 // Where the app finds jobs: TROVE_RPC_URL and the deployment file TROVE_DEPLOYMENT names, as the
 // headless host reads them.
 import { describe, expect, it } from 'vitest';
-import { jobsChainConfigFromEnv } from '../../main/services/jobs/config.js';
+import { attestationsFromEnv, jobsChainConfigFromEnv } from '../../main/services/jobs/config.js';
 import { useTempDir } from '../helpers/vault.js';
 
 const t = useTempDir();
@@ -36,3 +36,20 @@ describe('jobs chain settings from the environment', () => {
     expect(() => jobsChainConfigFromEnv({ TROVE_RPC_URL: 'file:///etc/passwd', TROVE_DEPLOYMENT: good })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
   });
 });
+
+describe('the list of known researchers from the environment', () => {
+  const key = 'ab'.repeat(32);
+  it('reads the list file and key, and is off when neither is set', () => {
+    const file = t.file('researchers.json', JSON.stringify({ list: { version: 1, researchers: [] }, signature: '0'.repeat(128) }));
+    expect(attestationsFromEnv({ TROVE_RESEARCHERS: file, TROVE_RESEARCHERS_KEY: key })).toEqual({ signed: { list: { version: 1, researchers: [] }, signature: '0'.repeat(128) }, publicKey: key });
+    expect(attestationsFromEnv({})).toBeUndefined();
+  });
+
+  it('refuses half a setting, a malformed key and an unreadable file with a typed error', () => {
+    const file = t.file('researchers.json', '{}');
+    expect(() => attestationsFromEnv({ TROVE_RESEARCHERS: file })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(() => attestationsFromEnv({ TROVE_RESEARCHERS: file, TROVE_RESEARCHERS_KEY: 'xyz' })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(() => attestationsFromEnv({ TROVE_RESEARCHERS: t.file('bad.json', 'not json'), TROVE_RESEARCHERS_KEY: key })).toThrow(expect.objectContaining({ code: 'UNREADABLE_FILE' }));
+  });
+});
+

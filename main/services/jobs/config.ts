@@ -54,3 +54,22 @@ export function jobsChainConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Jo
   }
   return jobsChainConfig(rpcUrl, json);
 }
+
+/**
+ * The signed list of known researchers a build trusts: TROVE_RESEARCHERS names the list's file
+ * and TROVE_RESEARCHERS_KEY the Ed25519 public key (hex) it must verify with. Undefined when
+ * neither is set; the jobs service verifies the signature and attests nothing if it fails.
+ */
+export function attestationsFromEnv(env: NodeJS.ProcessEnv = process.env): { signed: unknown; publicKey: string } | undefined {
+  const file = env.TROVE_RESEARCHERS;
+  const publicKey = env.TROVE_RESEARCHERS_KEY;
+  if (!file && !publicKey) return undefined;
+  if (!file || !publicKey || !/^[0-9a-f]{64}$/.test(publicKey)) {
+    throw new TroveError('INVALID_INPUT', 'Set both TROVE_RESEARCHERS (the list file) and TROVE_RESEARCHERS_KEY (its 32-byte public key, hex) to name known researchers.');
+  }
+  try {
+    return { signed: JSON.parse(readFileSync(file, 'utf8')) as unknown, publicKey };
+  } catch {
+    throw new TroveError('UNREADABLE_FILE', 'The list of known researchers named by TROVE_RESEARCHERS cannot be read as JSON.');
+  }
+}
