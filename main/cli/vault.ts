@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { COLUMN_TYPES, type ColumnSummary, type ColumnType, type ImportProgress, type ImportReport } from '../../common/dataset.js';
 import { TroveError, isTroveError } from '../../common/errors.js';
 import { INTERACTIVE_KDF, Vault, backupVault, restoreVault } from '../services/vault/index.js';
+import { parseArgs } from 'node:util';
 
 const USAGE = `usage: npm run vault -- <command>
 
@@ -59,12 +60,10 @@ export async function askPassphrase(prompt: string): Promise<string> {
  * `--type column=type`, as often as needed: the person's word over the guess, as in the app. An
  * unknown column or type is refused before anything is read.
  */
-export function typeOverrides(args: readonly string[], names: readonly string[]): { type?: ColumnType }[] | undefined {
+export function typeOverrides(specs: readonly string[], names: readonly string[]): { type?: ColumnType }[] | undefined {
   const out: { type?: ColumnType }[] = names.map(() => ({}));
   let any = false;
-  args.forEach((arg, i) => {
-    if (arg !== '--type') return;
-    const spec = args[i + 1] ?? '';
+  specs.forEach((spec) => {
     const eq = spec.lastIndexOf('=');
     const column = spec.slice(0, eq);
     const type = spec.slice(eq + 1);
@@ -78,9 +77,32 @@ export function typeOverrides(args: readonly string[], names: readonly string[])
   return any ? out : undefined;
 }
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
+/** The command line, read as the other command lines are: node:util parseArgs, unknown options refused. */
+export function parseCommandLine(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        kdf: { type: 'string' },
+        name: { type: 'string' },
+        type: { type: 'string', multiple: true },
+        'skip-bad-rows': { type: 'boolean' },
+        offset: { type: 'string' },
+        limit: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw new TroveError('INVALID_INPUT', `${(err as Error).message}\n${USAGE}`);
+  }
+}
+
+/** A whole number option, or its default; anything else is refused before the vault is opened. */
+function count(value: string | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (!/^[0-9]{1,9}$/.test(value)) throw new TroveError('INVALID_INPUT', `--${what} is a whole number, not "${value}".`);
+  return Number(value);
 }
 
 export function bar(fraction: number, width = 30): string {
@@ -123,7 +145,8 @@ async function unlocked(path: string): Promise<Vault> {
 }
 
 async function run(args: string[]): Promise<void> {
-  const [command, a, b] = args;
+  const { values, positionals } = parseCommandLine(args);
+  const [command, a, b] = positionals;
   if (!command || !a) {
     console.log(USAGE);
     return;
@@ -132,7 +155,7 @@ async function run(args: string[]): Promise<void> {
     case 'create': {
       const pass = await askPassphrase('New passphrase: ');
       if (!process.env.TROVE_PASSPHRASE && (await askPassphrase('Again: ')) !== pass) throw new TroveError('INVALID_INPUT', 'The two passphrases differ. Nothing was created.');
-      const kdf = option(args, 'kdf');
+      const kdf = values.kdf;
       if (kdf !== undefined && kdf !== 'interactive' && kdf !== 'moderate') throw new TroveError('INVALID_INPUT', '--kdf is "moderate" (the default) or "interactive".');
       const vault = await Vault.create(a, pass, { autoLockMs: null, ...(kdf === 'interactive' ? { kdf: INTERACTIVE_KDF } : {}) });
       console.log(`Created vault ${vault.vaultId.slice(0, 8)} at ${a}. Keep the passphrase safe: without it the data cannot be recovered.`);
@@ -162,10 +185,10 @@ async function run(args: string[]): Promise<void> {
         const preview = await vault.previewImport(b);
         console.log(`Columns found in ${b}:`);
         for (const c of preview.columns) console.log(`  ${c.name.padEnd(16)} ${c.type.padEnd(8)} e.g. ${c.samples.slice(0, 3).map((v) => JSON.stringify(v)).join(', ')}`);
-        const name = option(args, 'name');
-        const columns = typeOverrides(args, preview.columns.map((c) => c.name));
+        const name = values.name;
+        const columns = typeOverrides(values.type ?? [], preview.columns.map((c) => c.name));
         const report = await vault.importFile(b, {
-          policy: args.includes('--skip-bad-rows') ? 'skip-rows' : 'reject-import',
+          policy: values['skip-bad-rows'] ? 'skip-rows' : 'reject-import',
           ...(name ? { name } : {}),
           ...(columns ? { columns } : {}),
           onProgress: (p) => process.stdout.write(progressLine(p)),
@@ -183,7 +206,7 @@ async function run(args: string[]): Promise<void> {
         }
         return;
       case 'show': {
-        const page = vault.readRows(vault.resolveDataset(b ?? ''), { offset: Number(option(args, 'offset') ?? 0), limit: Number(option(args, 'limit') ?? 20) });
+        const page = vault.readRows(vault.resolveDataset(b ?? ''), { offset: count(values.offset, 0, 'offset'), limit: count(values.limit, 20, 'limit') });
         console.log(['#', ...page.columns.map((c) => c.name)].join('\t'));
         for (const r of page.rows) console.log([r.id, ...r.values.map((v) => (v === null ? '' : String(v)))].join('\t'));
         console.log(`(${page.rows.length} of ${page.total})`);

@@ -1,17 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { typeOverrides } from '../../../main/cli/vault.js';
+import { parseCommandLine, typeOverrides } from '../../../main/cli/vault.js';
 
 describe('vault CLI --type', () => {
   const names = ['model', 'mpg', 'zip'];
 
   it('sets the type of each named column and leaves the others to the guess', () => {
-    expect(typeOverrides(['import', 'v', 'f.csv', '--type', 'mpg=number', '--type', 'zip=string'], names)).toEqual([{}, { type: 'number' }, { type: 'string' }]);
-    expect(typeOverrides(['import', 'v', 'f.csv'], names)).toBeUndefined();
+    expect(typeOverrides(parseCommandLine(['import', 'v', 'f.csv', '--type', 'mpg=number', '--type', 'zip=string']).values.type ?? [], names)).toEqual([{}, { type: 'number' }, { type: 'string' }]);
+    expect(typeOverrides(parseCommandLine(['import', 'v', 'f.csv']).values.type ?? [], names)).toBeUndefined();
   });
 
   it('refuses an unknown column, an unknown type, and a malformed option, in words', () => {
-    expect(() => typeOverrides(['--type', 'weight=number'], names)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/no column "weight".*model, mpg, zip/) }));
-    expect(() => typeOverrides(['--type', 'mpg=float'], names)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/"float" is not a column type/) }));
-    expect(() => typeOverrides(['--type', 'mpg'], names)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/column=type/) }));
+    expect(() => typeOverrides(['weight=number'], names)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/no column "weight".*model, mpg, zip/) }));
+    expect(() => typeOverrides(['mpg=float'], names)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/"float" is not a column type/) }));
+    expect(() => typeOverrides(['mpg'], names)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/column=type/) }));
+  });
+
+  it('reads options as the other command lines do: unknown ones and bad numbers are refused in words', () => {
+    expect(parseCommandLine(['show', 'v.vault', 'diary', '--limit', '5', '--skip-bad-rows']).values).toMatchObject({ limit: '5', 'skip-bad-rows': true });
+    expect(() => parseCommandLine(['import', 'v.vault', 'f.csv', '--skip-bad-row'])).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/Unknown option '--skip-bad-row'[\s\S]*usage: npm run vault/) }));
   });
 });
+
