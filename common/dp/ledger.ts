@@ -4,6 +4,7 @@
 // the app stores it sealed in the vault.
 import { TroveError } from '../errors.js';
 import { DEFAULT_RDP_ORDERS, epsilonFromRdp, RdpAccountant, type FractionalSeries, type GaussianEvent } from './rdp.js';
+import { SerialQueue } from '../serial-queue.js';
 
 export interface PrivacyBudget {
   epsilon: number;
@@ -152,7 +153,7 @@ export interface BudgetCheck {
 
 export class PrivacyLedger {
   private state: LedgerState;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
 
   private constructor(
     private readonly store: PrivacyLedgerStore,
@@ -271,9 +272,7 @@ export class PrivacyLedger {
   }
 
   private serialised<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.queue.run(work);
   }
 }
 

@@ -20,6 +20,7 @@ import type { Vault } from '../vault/index.js';
 import type { WorkerSupervisor } from '../worker/supervisor.js';
 import type { JobIdentity } from '../jobs/identity.js';
 import type { RosterCheck } from './roster.js';
+import { formatBytes } from '../../../common/units.js';
 
 export type RoundStep = 'waiting' | 'training' | 'masking' | 'uploading' | 'unmasking' | 'done';
 
@@ -109,10 +110,6 @@ export function mappedSpec(spec: TrainingJobSpec, mapping: ColumnMapping): Train
 /** The client's stage read afresh (handle() moves it, which narrowing cannot see). */
 function stageOf(client: SecAggClient): RoundStage {
   return client.stage;
-}
-
-function formatBytes(n: number): string {
-  return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
 }
 
 export class JobParticipation extends EventEmitter<ParticipationEvents> {

@@ -62,6 +62,7 @@ import {
   writeState,
 } from './state.js';
 import { summarizeColumn } from './summary.js';
+import { SerialQueue } from '../../../common/serial-queue.js';
 
 export interface VaultOptions {
   /** Argon2id cost for a new vault (stored in its header). Defaults to libsodium's MODERATE. */
@@ -206,7 +207,7 @@ export class Vault {
   private keys: KeyRing | null = null;
   private readonly opts: VaultOptions;
   private readonly log: ActivityLog;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly importing = new Set<string>();
   private readonly aborters = new Set<AbortController>();
   private lockTimer: NodeJS.Timeout | null = null;
@@ -501,7 +502,7 @@ export class Vault {
 
   /** Writes run one at a time: an import holds the write transaction across its awaits. */
   private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    const run = this.queue.then(async () => {
+    return this.queue.run(async () => {
       this.requireKeys();
       try {
         return await fn();
@@ -509,8 +510,6 @@ export class Vault {
         throw damageError(err, 'what this change touches');
       }
     });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   async changePassphrase(current: string, next: string): Promise<void> {

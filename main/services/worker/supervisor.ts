@@ -9,6 +9,7 @@
 import { TroveError, type TroveErrorCode } from '../../../common/errors.js';
 import { fromWorkerSchema, type FromWorker, type TaskProgress, type TaskResult, type WorkerTask } from '../../../common/worker-protocol.js';
 import type { WorkerExit, WorkerLauncher, WorkerProcess } from './launcher.js';
+import { SerialQueue } from '../../../common/serial-queue.js';
 
 export interface SupervisorOptions {
   launcher: WorkerLauncher;
@@ -75,7 +76,7 @@ const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed|o
 export class WorkerSupervisor {
   private readonly opts: Required<Omit<SupervisorOptions, 'onEvent'>> & Pick<SupervisorOptions, 'onEvent'>;
   private worker: LiveWorker | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private stopped = false;
   private nextTask = 1;
 
@@ -99,9 +100,7 @@ export class WorkerSupervisor {
 
   /** Runs a task on the worker (after those already queued) and resolves with its result. */
   run(task: WorkerTask, options: TaskOptions = {}): Promise<TaskResult> {
-    const result = this.queue.then(() => this.runNow(task, options));
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.queue.run(() => this.runNow(task, options));
   }
 
   /** Ends the worker; queued and later tasks fail with WORKER_STOPPED. */

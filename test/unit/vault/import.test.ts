@@ -126,7 +126,7 @@ describe('import', () => {
 
     const huge = `a,b\n1,2\n3,${'x'.repeat(5000)}\n5,6\n`;
     const big = await v.importFile(t.file('huge.csv', huge), { policy: 'skip-rows', maxRecordBytes: 1024 });
-    expect(big).toMatchObject({ rowsImported: 2, rowsRejected: 1, rejected: [{ line: 3, reason: 'The record is longer than 1 KiB.' }] });
+    expect(big).toMatchObject({ rowsImported: 2, rowsRejected: 1, rejected: [{ line: 3, reason: 'The record is longer than 1.0 KB.' }] });
 
     const unclosed = rejection(await v.importFile(t.file('q.csv', 'a,b\n1,"open\n2,3\n')).catch((e: unknown) => e));
     expect(unclosed.rejected).toEqual([{ line: 2, reason: 'A quoted field is not closed before the end of the file.' }]);

@@ -4,6 +4,7 @@
 // that cannot be read becomes a row-level problem instead of stopping the import.
 import { isUtf8 } from 'node:buffer';
 import { TroveError } from '../../../../common/errors.js';
+import { formatBytes } from '../../../../common/units.js';
 
 export type SourceRecord =
   | { line: number; fields: string[] }
@@ -17,10 +18,6 @@ export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
-
-function mib(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(bytes % (1024 * 1024) ? 1 : 0)} MiB` : `${Math.round(bytes / 1024)} KiB`;
-}
 
 const NOT_UTF8 = 'The text is not valid UTF-8. Save the file as UTF-8 and import it again.';
 
@@ -154,7 +151,7 @@ export async function* readCsv(
   for await (const batch of splitRecords(chunks, true, max)) {
     const out: SourceRecord[] = [];
     for (const r of batch) {
-      if (r.oversize) out.push({ line: r.line, error: `The record is longer than ${mib(max)}.` });
+      if (r.oversize) out.push({ line: r.line, error: `The record is longer than ${formatBytes(max)}.` });
       else if (r.unclosedQuote) out.push({ line: r.line, error: 'A quoted field is not closed before the end of the file.' });
       else if (r.bytes.length === 0) continue; // blank line
       else if (!isUtf8(r.bytes)) out.push({ line: r.line, error: NOT_UTF8 });
@@ -185,7 +182,7 @@ export async function* readJsonLines(chunks: AsyncIterable<Uint8Array>, opts: Re
   for await (const batch of splitRecords(chunks, false, max)) {
     const out: SourceRecord[] = [];
     for (const r of batch) {
-      if (r.oversize) out.push({ line: r.line, error: `The record is longer than ${mib(max)}.` });
+      if (r.oversize) out.push({ line: r.line, error: `The record is longer than ${formatBytes(max)}.` });
       else if (r.bytes.every((b) => b === 0x20 || b === 0x09)) continue;
       else if (!isUtf8(r.bytes)) out.push({ line: r.line, error: NOT_UTF8 });
       else out.push(objectRecord(r.line, r.bytes.toString('utf8')));
@@ -214,7 +211,7 @@ export async function* readJsonArray(chunks: AsyncIterable<Uint8Array>, opts: Re
   let first = true;
 
   const finishElement = (out: SourceRecord[], bytes: Buffer): void => {
-    if (oversize || heldBytes + bytes.length > max) out.push({ line: elemLine, error: `The record is longer than ${mib(max)}.` });
+    if (oversize || heldBytes + bytes.length > max) out.push({ line: elemLine, error: `The record is longer than ${formatBytes(max)}.` });
     else {
       const all = held.length ? Buffer.concat([...held, bytes]) : bytes;
       out.push(isUtf8(all) ? objectRecord(elemLine, all.toString('utf8')) : { line: elemLine, error: NOT_UTF8 });
