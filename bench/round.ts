@@ -28,6 +28,7 @@ import { jobSpecHash, signJobDocument } from '../common/jobs/signed-document.js'
 import { RoundRunner } from '../coordinator/rounds.js';
 import { startCoordinatorServer } from '../coordinator/server.js';
 import { CoordinatorStore } from '../coordinator/store.js';
+import { until as untilPolled } from '../test/helpers/until.js';
 
 const HIDDEN = 220;
 
@@ -153,13 +154,8 @@ async function retrying<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 600_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('the round did not finish');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Waits for the round, looking every 5 ms so the wait does not blur the timings. */
+const until = (condition: () => boolean) => untilPolled(condition, 600_000, 'the round to finish', 5);
 
 /** The baseline: every contributor uploads its vector unmasked (signed), the server averages. */
 async function plainRound(n: number, updates: Float64Array[], examples: number[]): Promise<Measured> {

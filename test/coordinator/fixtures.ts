@@ -23,17 +23,11 @@ import type { RoundRunner } from '../../coordinator/rounds.js';
 import type { CoordinatorServer, CoordinatorServerOptions } from '../../coordinator/server.js';
 import type { CoordinatorStore } from '../../coordinator/store.js';
 import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
+import { until } from '../helpers/until.js';
 
 export const SLEEP_MOOD_JOB = sleepMoodExample();
 
-/** Polls `condition` until it holds or `timeoutMs` passes. */
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until };
 
 /** Real time plus a jump the test controls, so stage deadlines pass without waiting for them. */
 export class TestClock {
