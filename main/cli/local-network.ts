@@ -16,6 +16,7 @@ import { CoordinatorStore } from '../../coordinator/store.js';
 import { jobsChainConfig } from '../services/jobs/config.js';
 import type { JobsChainConfig } from '../services/jobs/discovery.js';
 import { JobsService, type JobsServiceOptions } from '../services/jobs/service.js';
+import { TroveError } from '../../common/errors.js';
 import { Vault } from '../services/vault/index.js';
 import type { WorkerLauncher } from '../services/worker/launcher.js';
 import { NodeWorkerLauncher } from '../services/worker/launcher.js';
@@ -204,7 +205,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
           supervisor,
           datasetId,
           join: async (jobId) => {
-            await jobs.refresh();
+            await untilListed(jobs, jobId);
             const card = jobs.cardOf(jobId);
             const columns = Object.fromEntries(card.columns.map((c) => [c.name, c.name]));
             await jobs.optIn(jobId, datasetId, columns);
@@ -234,3 +235,19 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
   }
 }
 
+/**
+ * Reads the chain again until the job is listed, as a person would press Refresh: its document
+ * may not have arrived within one refresh's short budget on a busy computer.
+ */
+async function untilListed(jobs: JobsService, jobId: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await jobs.refresh();
+    if (view.jobs.some((j) => j.jobId === jobId)) return;
+    if (Date.now() > deadline) {
+      const reason = view.hidden.find((h) => h.jobId === jobId)?.reason ?? 'It is not on-chain.';
+      throw new TroveError('JOB_NOT_FOUND', `Job ${jobId} was not listed within ${timeoutMs / 1000} s. ${reason}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
