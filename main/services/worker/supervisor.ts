@@ -215,7 +215,7 @@ export class WorkerSupervisor {
       const overMemory = (rssMb: number): void =>
         end(
           new TroveError('WORKER_OUT_OF_MEMORY', `The task used more memory than its limit of ${residentLimitMb} MB; the worker was restarted.`, {
-            residentMb: Math.round(rssMb),
+            residentMb: Math.ceil(rssMb),
             residentLimitMb,
           }),
         );
