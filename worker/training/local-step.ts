@@ -110,29 +110,8 @@ export async function runLocalStep(input: LocalStepInput, options: LocalStepOpti
       options.onProgress?.({ kind: 'epoch', epoch, epochs: spec.local.epochs, batch: batchesPerEpoch, batches: batchesPerEpoch, loss: trainLoss });
     }
 
-    const local = trainer.getWeights();
-    const update = new Float32Array(local.length);
-    for (let i = 0; i < local.length; i++) update[i] = local[i]! - global[i]!;
-    const norm = l2Norm(update);
-    const scale = norm > spec.local.clipNorm ? spec.local.clipNorm / norm : 1;
-    if (scale < 1) for (let i = 0; i < update.length; i++) update[i]! *= scale;
-
     const held = heldOut > 0 ? trainer.evaluate(x, y, heldIdx) : null;
-    const classifier = spec.label.kind === 'class';
-    return {
-      update,
-      exampleCount: trainRows,
-      metrics: {
-        trainLoss,
-        heldOutLoss: held ? held.loss : null,
-        heldOutAccuracy: held && classifier ? held.correct / heldOut : null,
-        heldOutExamples: heldOut,
-        droppedRows: matrix.droppedRows,
-      },
-      clipping: { norm, clipNorm: spec.local.clipNorm, scale },
-      backend: { backend: choice.backend, engine: choice.engine, reason: choice.reason },
-      durationMs: performance.now() - started,
-    };
+    return stepResult({ spec, global, local: trainer.getWeights(), trainLoss, trainRows, heldOut, held, droppedRows: matrix.droppedRows, choice, started });
   } catch (err) {
     if (isTroveError(err)) throw err;
     throw new TroveError('TRAINING_FAILED', `Training failed: ${(err as Error).message}`, undefined, { cause: err });
@@ -205,25 +184,41 @@ async function runOnGpu(trainer: GpuDenseTrainer, p: PreparedStep, options: Loca
   }
   if (diverged) throw new TroveError('TRAINING_FAILED', 'Training diverged (the loss is no longer a finite number); the round is skipped.', diverged);
 
-  const update = new Float32Array(local.length);
-  for (let i = 0; i < local.length; i++) update[i] = local[i]! - global[i]!;
+  const held = heldOut > 0 ? trainer.evaluate(x, y, heldIdx) : null;
+  return stepResult({ spec, global, local, trainLoss, trainRows, heldOut, held, droppedRows: matrix.droppedRows, choice, started: p.started });
+}
+
+/** The clipped update and what the step reports, the same whichever engine trained. */
+function stepResult(o: {
+  spec: TrainingJobSpec;
+  global: ArrayLike<number>;
+  local: ArrayLike<number>;
+  trainLoss: number;
+  trainRows: number;
+  heldOut: number;
+  held: { loss: number; correct: number } | null;
+  droppedRows: number;
+  choice: BackendChoice;
+  started: number;
+}): LocalStepResult {
+  const { spec, choice } = o;
+  const update = new Float32Array(o.local.length);
+  for (let i = 0; i < o.local.length; i++) update[i] = o.local[i]! - o.global[i]!;
   const norm = l2Norm(update);
   const scale = norm > spec.local.clipNorm ? spec.local.clipNorm / norm : 1;
   if (scale < 1) for (let i = 0; i < update.length; i++) update[i]! *= scale;
-  const held = heldOut > 0 ? trainer.evaluate(x, y, heldIdx) : null;
-  const classifier = spec.label.kind === 'class';
   return {
     update,
-    exampleCount: trainRows,
+    exampleCount: o.trainRows,
     metrics: {
-      trainLoss,
-      heldOutLoss: held ? held.loss : null,
-      heldOutAccuracy: held && classifier ? held.correct / heldOut : null,
-      heldOutExamples: heldOut,
-      droppedRows: matrix.droppedRows,
+      trainLoss: o.trainLoss,
+      heldOutLoss: o.held ? o.held.loss : null,
+      heldOutAccuracy: o.held && spec.label.kind === 'class' ? o.held.correct / o.heldOut : null,
+      heldOutExamples: o.heldOut,
+      droppedRows: o.droppedRows,
     },
     clipping: { norm, clipNorm: spec.local.clipNorm, scale },
     backend: { backend: choice.backend, engine: choice.engine, reason: choice.reason },
-    durationMs: performance.now() - p.started,
+    durationMs: performance.now() - o.started,
   };
 }
