@@ -24,7 +24,8 @@ import type { TroveDeployment } from '../contracts/deploy.js';
 import { cancelJob } from './chain.js';
 import { faucet, startLocalChain, STARTING_BALANCE } from './local-chain.js';
 import { completeJobDocument, publishJobDocument } from './jobs.js';
-import { RoundRunner, storedStatus } from './rounds.js';
+import { storedStatus } from './job-book.js';
+import { RoundRunner } from './rounds.js';
 import { startCoordinatorServer } from './server.js';
 import { CoordinatorStore, modelBytes } from './store.js';
 

@@ -1,11 +1,13 @@
 // The on-chain side of a round for the coordinator: before a round starts, every participant must
 // be enrolled on-chain (relayed here when the job takes no bond) and the roster frozen with
 // startRound, in enrollment order, so each client can check it against the chain. Participants the
-// chain does not list (a bonded job's contributor who has not enrolled there) are left out.
+// chain does not list (a bonded job's contributor who has not enrolled there) are left out. Once
+// the round has its outcome, it is closed on-chain with the roster positions it included.
 import { TroveError } from '../common/errors.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
 import { rosterHash } from '../common/jobs/roster-hash.js';
-import { enrollOnChain, enrollmentsOnChain, startRoundOnChain } from './chain.js';
+import { closeRoundOnChain, enrollOnChain, enrollmentsOnChain, startRoundOnChain } from './chain.js';
+import type { CoordinatorStore } from './store.js';
 import type { Provider, Signer } from 'ethers';
 
 export interface RosterParticipant {
@@ -50,4 +52,22 @@ export async function freezeRoster<P extends RosterParticipant>(chain: ChainAcce
     throw new TroveError('CHAIN_REJECTED', `The roster frozen on-chain for job ${jobId} is not the one this coordinator is about to invite.`);
   }
   return roster;
+}
+
+/**
+ * Closes a round whose outcome is recorded (stage 'closing') on-chain and records the close;
+ * returns whether that was the job's last round.
+ */
+export async function closeRound(chain: ChainAccess | undefined, store: CoordinatorStore, jobId: string, round: number, roundsTotal: number, now: () => number): Promise<boolean> {
+  if (!chain) throw new TroveError('CHAIN_UNREACHABLE', `Round ${round} of job ${jobId} is ready to close, but this coordinator has no chain configured.`);
+  const row = store.round(jobId, round)!;
+  // Roster positions: the contract builds the group of their commitments itself.
+  const tx = await closeRoundOnChain(chain.coordinator, chain.deployment, jobId, row.included ?? []);
+  const closedCount = store.rounds(jobId).filter((r) => r.stage === 'closed').length;
+  const finished = closedCount + 1 >= roundsTotal || round + 1 >= roundsTotal;
+  store.transaction(() => {
+    store.setRoundClosed(jobId, round, tx, now());
+    if (finished) store.setJobState(jobId, 'finished');
+  });
+  return finished;
 }

@@ -1,4 +1,4 @@
-// The round runner: for every job it invites the enrolled contributors to a secure-aggregation
+// The round workflow: for every job it invites the enrolled contributors to a secure-aggregation
 // round once enough have joined, moves the round through its stages (when everyone answered, or
 // on the stage's deadline), queues what each contributor must receive, and turns the unmasked
 // sum into the next global model, which it scores on the validation set and closes on-chain
@@ -7,26 +7,26 @@
 // Every accepted message and every stage advance is written to the round's event log before it
 // is acknowledged or acted on; the secure-aggregation server is deterministic given that log, so
 // open() after a crash or restart replays it and carries on where the round was.
+//
+// Which jobs exist and who is enrolled is the job book's (job-book.ts); the on-chain side of a
+// round, freezing its roster and closing it, is the closer's (closer.ts).
 import { Group } from '@semaphore-protocol/group';
 import type { Provider, Signer } from 'ethers';
 import { TroveError } from '../common/errors.js';
-import { parseJobDocument, roundVectorLength, signedJobSchema, type JobDocument, type SignedJob } from '../common/jobs/document.js';
+import { roundVectorLength, type JobDocument, type SignedJob } from '../common/jobs/document.js';
 import { toHex } from '../common/jobs/client.js';
-import type { EnrollResponse, JobStatus, RoundInfo, RoundSummary } from '../common/jobs/protocol.js';
+import type { EnrollResponse, JobStatus, RoundInfo } from '../common/jobs/protocol.js';
 import { modelHashOf, roundIdFor, roundParamsFor } from '../common/jobs/rounds.js';
-import { readValidationCsv } from '../common/model/csv.js';
 import { evaluateModel, type Evaluation } from '../common/model/evaluate.js';
-import { buildTrainingMatrix, type TrainingMatrix } from '../common/model/features.js';
-import { initialWeights } from '../common/model/weights.js';
 import { fedAvgStep, weightedMeanFromSum } from '../common/secagg/fedavg.js';
 import { SecAggServer, type Outgoing } from '../common/secagg/server.js';
 import { loadSodium } from '../common/secagg/sodium.js';
 import { HEADER_BYTES, maskedInputBytes, readHeader, SIGNATURE_BYTES, SHARE_CIPHERTEXT_BYTES } from '../common/secagg/wire.js';
 import { SHARE_BYTES } from '../common/secagg/shamir.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
-import { closeRoundOnChain } from './chain.js';
-import { freezeRoster } from './closer.js';
-import { CoordinatorStore, type JobRow, type RoundRow, type RoundStageName } from './store.js';
+import { closeRound, freezeRoster } from './closer.js';
+import { COLLECTING, JobBook, storedStatus, validationMatrix, type ActiveRound, type JobRuntime } from './job-book.js';
+import type { CoordinatorStore, JobRow, RoundRow, RoundStageName } from './store.js';
 
 /** How the coordinator reaches the chain to close rounds. */
 export interface RoundCloser {
@@ -51,66 +51,6 @@ export interface RoundRunnerOptions {
   onError?: (err: unknown) => void;
 }
 
-interface ActiveRound {
-  index: number;
-  roundId: Uint8Array;
-  roster: string[];
-  commitments: string[];
-  server: SecAggServer;
-  /** Messages queued for each client, in order; a message's sequence number is its index + 1. */
-  outbox: Uint8Array[][];
-  stage: RoundStageName;
-  /** The largest message a client of this round can send. */
-  maxMessageBytes: number;
-}
-
-interface JobRuntime {
-  row: JobRow;
-  doc: JobDocument;
-  validation: TrainingMatrix | null;
-  active: ActiveRound | undefined;
-  /** When the next round may start (set once enough contributors are enrolled). */
-  readyAt: number | undefined;
-  /** A close on-chain in flight, or when to try it again. */
-  closing: Promise<void> | undefined;
-  closeRetryAt: number;
-}
-
-const COLLECTING = new Set<RoundStageName>(['advertise-keys', 'share-keys', 'collect-masked-inputs', 'consistency-check', 'unmask']);
-
-/** The validation set as the job's training matrix; INVALID_INPUT when it does not fit the job. */
-export function validationMatrix(doc: JobDocument, csv: string): TrainingMatrix {
-  const matrix = buildTrainingMatrix(doc.training, readValidationCsv(csv, doc.training));
-  if (matrix.rows === 0) throw new TroveError('INVALID_INPUT', 'The validation file has no row the job can use.');
-  return matrix;
-}
-
-/** A job's status as the database has it (what the CLI reports without running rounds). */
-export function storedStatus(store: CoordinatorStore, jobId: string): JobStatus {
-  const row = store.job(jobId);
-  if (!row) throw new TroveError('JOB_NOT_FOUND', `This coordinator has no job ${jobId.slice(0, 80)}.`);
-  const doc = parseJobDocument((JSON.parse(row.signedJson) as SignedJob).document);
-  const stored = store.rounds(jobId);
-  const rounds: RoundSummary[] = stored.map((r) => ({
-    round: r.round,
-    stage: r.stage,
-    invited: r.roster.length,
-    included: r.included ? r.included.length : null,
-    validation: r.validation,
-    closed: r.closeTx && r.groupRoot && r.groupSize !== null ? { groupRoot: r.groupRoot, groupSize: r.groupSize, tx: r.closeTx } : null,
-  }));
-  const last = stored.at(-1);
-  return {
-    jobId,
-    specHash: row.specHash,
-    state: row.state,
-    roundsTotal: doc.rounds,
-    enrolled: store.activeParticipants(jobId).length,
-    currentRound: last && last.stage !== 'closed' && last.stage !== 'aborted' ? last.round : stored.length,
-    rounds,
-  };
-}
-
 export class RoundRunner {
   readonly store: CoordinatorStore;
   private readonly chain: RoundCloser | undefined;
@@ -119,7 +59,8 @@ export class RoundRunner {
   private readonly timers: boolean;
   private readonly closeRetryMs: number;
   private readonly onError: (err: unknown) => void;
-  private readonly jobs = new Map<string, JobRuntime>();
+  private readonly book: JobBook;
+  private readonly jobs: Map<string, JobRuntime>;
   private readonly waiters = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -132,6 +73,8 @@ export class RoundRunner {
     this.timers = options.timers ?? true;
     this.closeRetryMs = options.closeRetryMs ?? 5_000;
     this.onError = options.onError ?? (() => undefined);
+    this.book = new JobBook(this.store, this.now);
+    this.jobs = this.book.jobs;
   }
 
   /** Loads every job and replays every unfinished round from its event log. */
@@ -160,24 +103,7 @@ export class RoundRunner {
 
   /** Registers a published job: its signed document, optional validation set, and round 0's model. */
   addJob(input: { jobId: string; specHash: string; signed: SignedJob; validationCsv?: string | null; publishTx?: string | null }): JobRow {
-    const envelope = signedJobSchema.parse(input.signed);
-    const doc = parseJobDocument(envelope.document);
-    if (input.validationCsv) validationMatrix(doc, input.validationCsv);
-    if (this.store.job(input.jobId)) throw new TroveError('INVALID_INPUT', `Job ${input.jobId} is already registered with this coordinator.`);
-    this.store.transaction(() => {
-      this.store.addJob({
-        jobId: input.jobId,
-        specHash: input.specHash.toLowerCase(),
-        signedJson: JSON.stringify({ document: doc, signature: envelope.signature }),
-        validationCsv: input.validationCsv ?? null,
-        publishedAt: this.now(),
-        publishTx: input.publishTx ?? null,
-      });
-      this.store.putModel(input.jobId, 0, initialWeights(doc.training.model, doc.training.local.seed));
-    });
-    const row = this.store.job(input.jobId)!;
-    this.jobs.set(row.jobId, this.runtime(row));
-    return row;
+    return this.book.add(input);
   }
 
   /** Throws INVALID_INPUT unless the CSV is a usable validation set for the job. */
@@ -197,22 +123,8 @@ export class RoundRunner {
     this.wake();
   }
 
-  private runtime(row: JobRow): JobRuntime {
-    const envelope = JSON.parse(row.signedJson) as SignedJob;
-    const doc = parseJobDocument(envelope.document);
-    return {
-      row,
-      doc,
-      validation: row.validationCsv ? validationMatrix(doc, row.validationCsv) : null,
-      active: undefined,
-      readyAt: undefined,
-      closing: undefined,
-      closeRetryAt: 0,
-    };
-  }
-
   private async load(row: JobRow): Promise<void> {
-    const job = this.runtime(row);
+    const job = this.book.runtime(row);
     this.jobs.set(row.jobId, job);
     if (row.state !== 'enrolling' && row.state !== 'running') return;
     const last = this.store.rounds(row.jobId).at(-1);
@@ -235,27 +147,12 @@ export class RoundRunner {
   }
 
   private job(jobId: string): JobRuntime {
-    if (!/^(0|[1-9][0-9]{0,77})$/.test(jobId)) throw new TroveError('JOB_NOT_FOUND', `This coordinator runs no job ${jobId.slice(0, 80)}.`);
-    let job = this.jobs.get(jobId);
-    if (!job) {
-      // Published by another process (the CLI) into the same database since this one opened it.
-      const row = this.store.job(jobId);
-      if (row && this.store.rounds(jobId).length === 0) this.jobs.set(jobId, (job = this.runtime(row)));
-    }
-    if (!job) throw new TroveError('JOB_NOT_FOUND', `This coordinator runs no job ${jobId.slice(0, 80)}.`);
-    return job;
+    return this.book.get(jobId);
   }
 
   /** Picks up jobs published, and cancellations made, by another process on the same database. */
   private refreshFromStore(): void {
-    for (const row of this.store.jobs()) {
-      const job = this.jobs.get(row.jobId);
-      if (!job) {
-        if (this.store.rounds(row.jobId).length === 0) this.jobs.set(row.jobId, this.runtime(row));
-      } else if (row.state === 'cancelled' && job.row.state !== 'cancelled') {
-        this.cancelJob(row.jobId);
-      }
-    }
+    for (const jobId of this.book.refresh()) this.cancelJob(jobId);
   }
 
   document(jobId: string): JobDocument {
@@ -264,43 +161,25 @@ export class RoundRunner {
 
   /** The signed document behind a spec hash, as published. */
   signedDocument(specHash: string): string {
-    const row = /^0x[0-9a-fA-F]{64}$/.test(specHash) ? this.store.jobBySpecHash(specHash) : undefined;
-    if (!row) throw new TroveError('JOB_NOT_FOUND', 'This coordinator has no job document with that hash.');
-    return row.signedJson;
+    return this.book.signedDocument(specHash);
   }
 
   // --- contributors -----------------------------------------------------------------------------
 
   enroll(jobId: string, signingKey: string, commitment: string): EnrollResponse {
-    const job = this.job(jobId);
-    if (job.row.state !== 'enrolling' && job.row.state !== 'running') throw new TroveError('JOB_NOT_ACTIVE', `Job ${jobId} takes no more contributors.`);
-    if (this.now() > job.doc.deadline * 1000) throw new TroveError('JOB_NOT_ACTIVE', `Job ${jobId} has passed its deadline.`);
-    const byKey = this.store.participantByKey(jobId, signingKey);
-    const byCommitment = this.store.participantByCommitment(jobId, commitment);
-    if (byKey || byCommitment) {
-      // A retried enrollment of the same pair is answered again; anything else is a second identity.
-      if (!(byKey && byCommitment && byKey.seq === byCommitment.seq && byKey.leftAt === null)) {
-        throw new TroveError('INVALID_INPUT', 'This signing key or Semaphore commitment has already enrolled in the job.');
-      }
-    } else {
-      this.store.addParticipant(jobId, signingKey, commitment, this.now());
-    }
-    const enrolled = this.store.activeParticipants(jobId).length;
+    const { job, enrolled } = this.book.enroll(jobId, signingKey, commitment);
     this.considerStart(job);
     this.schedule();
     return { jobId, nextRound: this.nextRoundIndex(job), enrolled };
   }
 
   leave(jobId: string, signingKey: string): void {
-    this.job(jobId);
-    this.store.markLeft(jobId, signingKey, this.now());
+    this.book.leave(jobId, signingKey);
   }
 
   /** Throws NOT_ENROLLED unless the key enrolled in the job (and, when `active`, has not left). */
   requireParticipant(jobId: string, signingKey: string, active = true): void {
-    this.job(jobId);
-    const p = this.store.participantByKey(jobId, signingKey);
-    if (!p || (active && p.leftAt !== null)) throw new TroveError('NOT_ENROLLED', 'This key is not enrolled in the job.');
+    this.book.requireParticipant(jobId, signingKey, active);
   }
 
   private nextRoundIndex(job: JobRuntime): number {
@@ -417,10 +296,6 @@ export class RoundRunner {
   }
 
   // --- rounds -----------------------------------------------------------------------------------
-
-  private closedCount(jobId: string): number {
-    return this.store.rounds(jobId).filter((r) => r.stage === 'closed').length;
-  }
 
   /** The hash of the model round `round` trains from: every contributor of the round is served this one. */
   private roundModelHash(job: JobRuntime, round: number): Uint8Array {
@@ -583,16 +458,7 @@ export class RoundRunner {
     const jobId = job.row.jobId;
     job.closing = (async () => {
       try {
-        const chain = this.chain;
-        if (!chain) throw new TroveError('CHAIN_UNREACHABLE', `Round ${active.index} of job ${jobId} is ready to close, but this coordinator has no chain configured.`);
-        const row = this.store.round(jobId, active.index)!;
-        // Roster positions: the contract builds the group of their commitments itself.
-        const tx = await closeRoundOnChain(chain.coordinator, chain.deployment, jobId, row.included ?? []);
-        const finished = this.closedCount(jobId) + 1 >= job.doc.rounds || active.index + 1 >= job.doc.rounds;
-        this.store.transaction(() => {
-          this.store.setRoundClosed(jobId, active.index, tx, this.now());
-          if (finished) this.store.setJobState(jobId, 'finished');
-        });
+        const finished = await closeRound(this.chain, this.store, jobId, active.index, job.doc.rounds, this.now);
         job.row = this.store.job(jobId)!;
         active.stage = 'closed';
         if (!finished) this.considerStart(job);

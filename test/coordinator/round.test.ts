@@ -16,7 +16,7 @@ import { quantizationErrorBound } from '../../common/secagg/quantize.js';
 import { NO_MODEL } from '../../common/secagg/params.js';
 import { MessageType } from '../../common/secagg/wire.js';
 import { initialWeights } from '../../common/model/weights.js';
-import { validationMatrix } from '../../coordinator/rounds.js';
+import { validationMatrix } from '../../coordinator/job-book.js';
 import { mined } from '../fixtures/trove-chain.js';
 import { Contributor, SLEEP_MOOD_JOB, startRig, until, validationCsv, type CoordinatorRig } from './fixtures.js';
 
