@@ -129,7 +129,6 @@ async function serve(options: Options): Promise<void> {
   const runner = await RoundRunner.open({
     store,
     chain: { coordinator: c.coordinator(), provider: c.provider, deployment: c.deployment },
-    onError: (err) => console.error(err instanceof Error ? err.message : err),
   });
   const server = await startCoordinatorServer({ runner, host: options.host, port: options.port });
   console.log(`coordinator listening on ${server.url} (contributors reach it at ${options.url}); database ${options.db}`);
@@ -154,6 +153,11 @@ function status(jobId: string, options: Options): void {
     for (const r of s.rounds) {
       const v = r.validation ? `, validation loss ${r.validation.loss.toFixed(4)}${r.validation.accuracy === null ? '' : ` accuracy ${r.validation.accuracy.toFixed(3)}`}` : '';
       console.log(`  round ${r.round}: ${r.stage}, ${r.invited} invited${r.included === null ? '' : `, ${r.included} included`}${v}${r.closed ? `, closed in ${r.closed.tx}` : ''}`);
+      const row = store.round(jobId, r.round);
+      if (row && row.stage === 'closing' && row.closeError) {
+        const next = row.closeRetryAt === null ? '' : `; the coordinator tries again at ${new Date(row.closeRetryAt).toISOString()}`;
+        console.log(`    not closed on-chain yet: ${row.closeAttempts} attempt${row.closeAttempts === 1 ? '' : 's'} failed, the last with "${row.closeError}"${next}`);
+      }
     }
   } finally {
     store.close();

@@ -71,3 +71,8 @@ export async function closeRound(chain: ChainAccess | undefined, store: Coordina
   });
   return finished;
 }
+
+/** How long to wait after the `attempts`-th failed close: doubling from `baseMs`, never over `maxMs`. */
+export function closeRetryDelayMs(attempts: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
+}

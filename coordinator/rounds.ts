@@ -24,8 +24,9 @@ import { loadSodium } from '../common/secagg/sodium.js';
 import { HEADER_BYTES, maskedInputBytes, readHeader, SIGNATURE_BYTES, SHARE_CIPHERTEXT_BYTES } from '../common/secagg/wire.js';
 import { SHARE_BYTES } from '../common/secagg/shamir.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
-import { closeRound, freezeRoster } from './closer.js';
+import { closeRetryDelayMs, closeRound, freezeRoster } from './closer.js';
 import { COLLECTING, JobBook, storedStatus, validationMatrix, type ActiveRound, type JobRuntime } from './job-book.js';
+import { errorText, jsonLogger, type Logger } from './log.js';
 import type { CoordinatorStore, JobRow, RoundRow, RoundStageName } from './store.js';
 
 /** How the coordinator reaches the chain to close rounds. */
@@ -45,10 +46,13 @@ export interface RoundRunnerOptions {
   startDelayMs?: number;
   /** Run stage deadlines and round starts on timers; off when a test drives tick() itself. */
   timers?: boolean;
-  /** After a failed on-chain close, try again this much later. */
+  /** After a failed on-chain close, try again this much later, doubling with each failure up to closeRetryMaxMs. */
   closeRetryMs?: number;
+  closeRetryMaxMs?: number;
   /** Told about rounds that could not be closed on-chain yet, and other background failures. */
   onError?: (err: unknown) => void;
+  /** Where events worth an operator's attention go (default: JSON lines on stderr). */
+  log?: Logger;
 }
 
 export class RoundRunner {
@@ -58,6 +62,8 @@ export class RoundRunner {
   private readonly startDelayMs: number;
   private readonly timers: boolean;
   private readonly closeRetryMs: number;
+  private readonly closeRetryMaxMs: number;
+  private readonly log: Logger;
   private readonly onError: (err: unknown) => void;
   private readonly book: JobBook;
   private readonly jobs: Map<string, JobRuntime>;
@@ -72,6 +78,8 @@ export class RoundRunner {
     this.startDelayMs = options.startDelayMs ?? 2_000;
     this.timers = options.timers ?? true;
     this.closeRetryMs = options.closeRetryMs ?? 5_000;
+    this.closeRetryMaxMs = options.closeRetryMaxMs ?? 300_000;
+    this.log = options.log ?? jsonLogger();
     this.onError = options.onError ?? (() => undefined);
     this.book = new JobBook(this.store, this.now);
     this.jobs = this.book.jobs;
@@ -131,7 +139,10 @@ export class RoundRunner {
     if (!last || last.stage === 'closed' || last.stage === 'aborted') return;
     const active = await this.createRound(job, last);
     job.active = active;
-    if (last.stage === 'closing') return;
+    if (last.stage === 'closing') {
+      job.closeRetryAt = last.closeRetryAt ?? 0;
+      return;
+    }
     for (const event of this.store.events(row.jobId, last.round)) {
       if (event.kind === 'start') this.enqueue(active, active.server.start(event.at));
       else if (event.kind === 'message') active.server.receive(event.data);
@@ -364,6 +375,7 @@ export class RoundRunner {
         participants = await freezeRoster(this.chain, jobId, participants, { relay: BigInt(job.doc.reward.bond) === 0n, minimum: job.doc.minContributors });
       } catch (err) {
         job.readyAt = this.now() + this.closeRetryMs;
+        this.log('error', 'roster-freeze-failed', { jobId, retryInMs: this.closeRetryMs, error: errorText(err) });
         this.onError(err);
         return;
       }
@@ -463,7 +475,12 @@ export class RoundRunner {
         active.stage = 'closed';
         if (!finished) this.considerStart(job);
       } catch (err) {
-        job.closeRetryAt = this.now() + this.closeRetryMs;
+        // Backs off (a chain that is down stays down for a while) and says why, in the log and in `status`.
+        const attempts = this.store.round(jobId, active.index)!.closeAttempts + 1;
+        const delay = closeRetryDelayMs(attempts, this.closeRetryMs, this.closeRetryMaxMs);
+        job.closeRetryAt = this.now() + delay;
+        this.store.setCloseFailure(jobId, active.index, errorText(err), job.closeRetryAt);
+        this.log('error', 'round-close-failed', { jobId, round: active.index, attempt: attempts, retryInMs: delay, error: errorText(err) });
         this.onError(err);
       } finally {
         job.closing = undefined;

@@ -3,9 +3,11 @@
 // secure-aggregation message the coordinator accepted and every stage advance with its time, so
 // a restarted coordinator rebuilds a round's state machine by replaying it. Nothing unmasked about
 // any one contributor is ever written here: only masked inputs, shares sealed to peers, and sums.
+// The schema is the history in migrations.ts, applied when the database is opened.
 import Database from 'better-sqlite3';
 import { TroveError } from '../common/errors.js';
 import type { JOB_STATES, ROUND_STAGES } from '../common/jobs/protocol.js';
+import { MIGRATIONS_TABLE, pendingMigrations, SCHEMA_VERSION } from './migrations.js';
 
 export type JobState = (typeof JOB_STATES)[number];
 export type RoundStageName = (typeof ROUND_STAGES)[number];
@@ -47,6 +49,10 @@ export interface RoundRow {
   groupRoot: string | null;
   groupSize: number | null;
   abortReason: string | null;
+  /** Failed attempts to close the round on-chain, the last one's error, and when to try again. */
+  closeAttempts: number;
+  closeError: string | null;
+  closeRetryAt: number | null;
 }
 
 export type RoundEvent =
@@ -54,63 +60,6 @@ export type RoundEvent =
   | { seq: number; kind: 'message'; at: number; data: Uint8Array }
   | { seq: number; kind: 'advance'; at: number };
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS jobs (
-  job_id TEXT PRIMARY KEY,
-  spec_hash TEXT NOT NULL UNIQUE,
-  signed_json TEXT NOT NULL,
-  state TEXT NOT NULL,
-  validation_csv TEXT,
-  published_at INTEGER NOT NULL,
-  publish_tx TEXT
-);
-CREATE TABLE IF NOT EXISTS participants (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  job_id TEXT NOT NULL REFERENCES jobs(job_id),
-  signing_key TEXT NOT NULL,
-  commitment TEXT NOT NULL,
-  enrolled_at INTEGER NOT NULL,
-  left_at INTEGER,
-  UNIQUE (job_id, signing_key),
-  UNIQUE (job_id, commitment)
-);
-CREATE TABLE IF NOT EXISTS rounds (
-  job_id TEXT NOT NULL REFERENCES jobs(job_id),
-  round INTEGER NOT NULL,
-  roster TEXT NOT NULL,
-  commitments TEXT NOT NULL,
-  stage TEXT NOT NULL,
-  started_at INTEGER NOT NULL,
-  closed_at INTEGER,
-  included TEXT,
-  validation TEXT,
-  close_tx TEXT,
-  group_root TEXT,
-  group_size INTEGER,
-  abort_reason TEXT,
-  PRIMARY KEY (job_id, round)
-);
-CREATE TABLE IF NOT EXISTS round_events (
-  job_id TEXT NOT NULL,
-  round INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
-  kind TEXT NOT NULL CHECK (kind IN ('start', 'message', 'advance')),
-  at INTEGER NOT NULL,
-  data BLOB,
-  PRIMARY KEY (job_id, round, seq),
-  FOREIGN KEY (job_id, round) REFERENCES rounds(job_id, round)
-);
-CREATE TRIGGER IF NOT EXISTS round_events_append_only_update BEFORE UPDATE ON round_events
-BEGIN SELECT RAISE(ABORT, 'round events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS round_events_append_only_delete BEFORE DELETE ON round_events
-BEGIN SELECT RAISE(ABORT, 'round events are append-only'); END;
-CREATE TABLE IF NOT EXISTS models (
-  job_id TEXT NOT NULL REFERENCES jobs(job_id),
-  round INTEGER NOT NULL,
-  weights BLOB NOT NULL,
-  PRIMARY KEY (job_id, round)
-);
-`;
 
 interface RawJob {
   job_id: string;
@@ -143,6 +92,9 @@ interface RawRound {
   group_root: string | null;
   group_size: number | null;
   abort_reason: string | null;
+  close_attempts: number;
+  close_error: string | null;
+  close_retry_at: number | null;
 }
 
 function job(r: RawJob): JobRow {
@@ -174,6 +126,9 @@ function round(r: RawRound): RoundRow {
     groupRoot: r.group_root,
     groupSize: r.group_size,
     abortReason: r.abort_reason,
+    closeAttempts: r.close_attempts,
+    closeError: r.close_error,
+    closeRetryAt: r.close_retry_at,
   };
 }
 
@@ -205,7 +160,28 @@ export class CoordinatorStore {
     // Every accepted message is acknowledged only after it is on disk.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
+    this.migrate(file);
+  }
+
+  /** Brings the schema to SCHEMA_VERSION (migrations.ts); refuses a database a newer coordinator wrote. */
+  private migrate(file: string): void {
+    this.db.exec(MIGRATIONS_TABLE.sqlite);
+    const current = this.schemaVersion();
+    if (current > SCHEMA_VERSION) {
+      this.db.close();
+      throw new TroveError('INVALID_INPUT', `The coordinator database ${file} has schema version ${current}, newer than this coordinator's ${SCHEMA_VERSION}; update the coordinator to open it.`);
+    }
+    for (const m of pendingMigrations(current)) {
+      this.transaction(() => {
+        this.db.exec(m.sqlite);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      });
+    }
+  }
+
+  /** The last migration applied to this database (0: none). */
+  schemaVersion(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
   }
 
   close(): void {
@@ -303,6 +279,12 @@ export class CoordinatorStore {
 
   setRoundClosed(jobId: string, index: number, tx: string, at: number): void {
     this.db.prepare("UPDATE rounds SET stage = 'closed', close_tx = ?, closed_at = ? WHERE job_id = ? AND round = ?").run(tx, at, jobId, index);
+  }
+
+  /** One more failed attempt to close the round on-chain; the next is due at `retryAt`. */
+  setCloseFailure(jobId: string, index: number, error: string, retryAt: number): number {
+    this.db.prepare('UPDATE rounds SET close_attempts = close_attempts + 1, close_error = ?, close_retry_at = ? WHERE job_id = ? AND round = ?').run(error.slice(0, 2000), retryAt, jobId, index);
+    return this.round(jobId, index)!.closeAttempts;
   }
 
   setRoundAborted(jobId: string, index: number, reason: string, at: number): void {

@@ -1,0 +1,97 @@
+// The coordinator's database opens from every earlier schema version (migrations.ts), keeps what
+// it held, and refuses a database written by a newer coordinator.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isTroveError } from '../../common/errors.js';
+import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION } from '../../coordinator/migrations.js';
+import { CoordinatorStore } from '../../coordinator/store.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDb(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'trove-migrations-'));
+  dirs.push(dir);
+  return join(dir, 'coordinator.db');
+}
+
+/** A database as a coordinator at `version` left it (0: from before migrations), with one job in a round. */
+function databaseAt(file: string, version: number): void {
+  const db = new Database(file);
+  if (version === 0) {
+    db.exec(MIGRATIONS[0]!.sqlite);
+  } else {
+    db.exec(MIGRATIONS_TABLE.sqlite);
+    for (const m of MIGRATIONS.filter((x) => x.version <= version)) {
+      db.exec(m.sqlite);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, 1);
+    }
+  }
+  db.prepare("INSERT INTO jobs VALUES ('7', '0xabc', '{}', 'running', NULL, 1000, NULL)").run();
+  db.prepare("INSERT INTO participants (job_id, signing_key, commitment, enrolled_at) VALUES ('7', 'k1', 'c1', 1001)").run();
+  db.prepare("INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at) VALUES ('7', 0, '[\"k1\"]', '[\"c1\"]', 'collect-masked-inputs', 1002)").run();
+  db.prepare("INSERT INTO round_events (job_id, round, seq, kind, at, data) VALUES ('7', 0, 1, 'message', 1003, x'0102')").run();
+  db.prepare("INSERT INTO models VALUES ('7', 0, x'0000803f')").run();
+  db.close();
+}
+
+describe('coordinator schema migrations', () => {
+  it('are numbered 1, 2, 3... with no gap, each with SQL for both storages', () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    for (const m of MIGRATIONS) {
+      expect(m.sqlite.trim()).not.toBe('');
+      expect(m.postgres.trim()).not.toBe('');
+    }
+  });
+
+  for (let from = 0; from < SCHEMA_VERSION; from++) {
+    it(`opens a version ${from} database, brings it to version ${SCHEMA_VERSION} and keeps its rows`, () => {
+      const file = tempDb();
+      databaseAt(file, from);
+      const store = new CoordinatorStore(file);
+      try {
+        expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
+        expect(store.job('7')).toMatchObject({ specHash: '0xabc', state: 'running' });
+        expect(store.participants('7').map((p) => p.signingKey)).toEqual(['k1']);
+        expect(store.round('7', 0)).toMatchObject({ stage: 'collect-masked-inputs', roster: ['k1'], closeAttempts: 0, closeError: null });
+        expect(store.events('7', 0)).toEqual([{ seq: 1, kind: 'message', at: 1003, data: Uint8Array.from([1, 2]) }]);
+        expect(Array.from(store.model('7', 0)!)).toEqual([1]);
+        // What the newest schema added works on the migrated rows.
+        expect(store.setCloseFailure('7', 0, 'the chain is down', 5000)).toBe(1);
+        expect(store.round('7', 0)).toMatchObject({ closeAttempts: 1, closeError: 'the chain is down', closeRetryAt: 5000 });
+        // The event log stays append-only after migrating.
+        expect(() => store.db.prepare("DELETE FROM round_events WHERE job_id = '7'").run()).toThrow(/append-only/);
+      } finally {
+        store.close();
+      }
+      // Opening it again applies nothing twice.
+      const again = new CoordinatorStore(file);
+      expect((again.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(SCHEMA_VERSION);
+      again.close();
+    });
+  }
+
+  it('refuses a database a newer coordinator wrote, and leaves it as it was', () => {
+    const file = tempDb();
+    databaseAt(file, SCHEMA_VERSION);
+    const db = new Database(file);
+    db.prepare("INSERT INTO schema_migrations VALUES (?, 'from the future', 1)").run(SCHEMA_VERSION + 1);
+    db.close();
+    let error: unknown;
+    try {
+      new CoordinatorStore(file).close();
+    } catch (err) {
+      error = err;
+    }
+    expect(isTroveError(error, 'INVALID_INPUT')).toBe(true);
+    expect((error as Error).message).toMatch(`schema version ${SCHEMA_VERSION + 1}, newer than this coordinator's ${SCHEMA_VERSION}`);
+    const after = new Database(file, { readonly: true });
+    expect((after.prepare('SELECT COUNT(*) AS n FROM jobs').get() as { n: number }).n).toBe(1);
+    after.close();
+  });
+});
