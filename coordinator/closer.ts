@@ -55,21 +55,14 @@ export async function freezeRoster<P extends RosterParticipant>(chain: ChainAcce
 }
 
 /**
- * Closes a round whose outcome is recorded (stage 'closing') on-chain and records the close;
- * returns whether that was the job's last round.
+ * Closes a round whose outcome is recorded (stage 'closing') on-chain with the roster positions it
+ * included; returns the transaction hash for the caller to record.
  */
-export async function closeRound(chain: ChainAccess | undefined, store: CoordinatorStore, jobId: string, round: number, roundsTotal: number, now: () => number): Promise<boolean> {
+export async function closeRound(chain: ChainAccess | undefined, store: CoordinatorStore, jobId: string, round: number): Promise<string> {
   if (!chain) throw new TroveError('CHAIN_UNREACHABLE', `Round ${round} of job ${jobId} is ready to close, but this coordinator has no chain configured.`);
-  const row = store.round(jobId, round)!;
+  const row = (await store.round(jobId, round))!;
   // Roster positions: the contract builds the group of their commitments itself.
-  const tx = await closeRoundOnChain(chain.coordinator, chain.deployment, jobId, row.included ?? []);
-  const closedCount = store.rounds(jobId).filter((r) => r.stage === 'closed').length;
-  const finished = closedCount + 1 >= roundsTotal || round + 1 >= roundsTotal;
-  store.transaction(() => {
-    store.setRoundClosed(jobId, round, tx, now());
-    if (finished) store.setJobState(jobId, 'finished');
-  });
-  return finished;
+  return closeRoundOnChain(chain.coordinator, chain.deployment, jobId, row.included ?? []);
 }
 
 /** How long to wait after the `attempts`-th failed close: doubling from `baseMs`, never over `maxMs`. */

@@ -46,11 +46,11 @@ export function validationMatrix(doc: JobDocument, csv: string): TrainingMatrix 
 }
 
 /** A job's status as the database has it (what the CLI reports without running rounds). */
-export function storedStatus(store: CoordinatorStore, jobId: string): JobStatus {
-  const row = store.job(jobId);
+export async function storedStatus(store: CoordinatorStore, jobId: string): Promise<JobStatus> {
+  const row = await store.job(jobId);
   if (!row) throw new TroveError('JOB_NOT_FOUND', `This coordinator has no job ${jobId.slice(0, 80)}.`);
   const doc = parseJobDocument((JSON.parse(row.signedJson) as SignedJob).document);
-  const stored = store.rounds(jobId);
+  const stored = await store.rounds(jobId);
   const rounds: RoundSummary[] = stored.map((r) => ({
     round: r.round,
     stage: r.stage,
@@ -65,7 +65,7 @@ export function storedStatus(store: CoordinatorStore, jobId: string): JobStatus 
     specHash: row.specHash,
     state: row.state,
     roundsTotal: doc.rounds,
-    enrolled: store.activeParticipants(jobId).length,
+    enrolled: (await store.activeParticipants(jobId)).length,
     currentRound: last && last.stage !== 'closed' && last.stage !== 'aborted' ? last.round : stored.length,
     rounds,
   };
@@ -80,13 +80,13 @@ export class JobBook {
   ) {}
 
   /** Registers a published job: its signed document, optional validation set, and round 0's model. */
-  add(input: { jobId: string; specHash: string; signed: SignedJob; validationCsv?: string | null; publishTx?: string | null }): JobRow {
+  async add(input: { jobId: string; specHash: string; signed: SignedJob; validationCsv?: string | null; publishTx?: string | null }): Promise<JobRow> {
     const envelope = signedJobSchema.parse(input.signed);
     const doc = parseJobDocument(envelope.document);
     if (input.validationCsv) validationMatrix(doc, input.validationCsv);
-    if (this.store.job(input.jobId)) throw new TroveError('INVALID_INPUT', `Job ${input.jobId} is already registered with this coordinator.`);
-    this.store.transaction(() => {
-      this.store.addJob({
+    if (await this.store.job(input.jobId)) throw new TroveError('INVALID_INPUT', `Job ${input.jobId} is already registered with this coordinator.`);
+    await this.store.transaction(async () => {
+      await this.store.addJob({
         jobId: input.jobId,
         specHash: input.specHash.toLowerCase(),
         signedJson: JSON.stringify({ document: doc, signature: envelope.signature }),
@@ -94,9 +94,9 @@ export class JobBook {
         publishedAt: this.now(),
         publishTx: input.publishTx ?? null,
       });
-      this.store.putModel(input.jobId, 0, initialWeights(doc.training.model, doc.training.local.seed));
+      await this.store.putModel(input.jobId, 0, initialWeights(doc.training.model, doc.training.local.seed));
     });
-    const row = this.store.job(input.jobId)!;
+    const row = (await this.store.job(input.jobId))!;
     this.jobs.set(row.jobId, this.runtime(row));
     return row;
   }
@@ -115,13 +115,13 @@ export class JobBook {
     };
   }
 
-  get(jobId: string): JobRuntime {
+  async get(jobId: string): Promise<JobRuntime> {
     if (!/^(0|[1-9][0-9]{0,77})$/.test(jobId)) throw new TroveError('JOB_NOT_FOUND', `This coordinator runs no job ${jobId.slice(0, 80)}.`);
     let job = this.jobs.get(jobId);
     if (!job) {
       // Published by another process (the CLI) into the same database since this one opened it.
-      const row = this.store.job(jobId);
-      if (row && this.store.rounds(jobId).length === 0) this.jobs.set(jobId, (job = this.runtime(row)));
+      const row = await this.store.job(jobId);
+      if (row && (await this.store.rounds(jobId)).length === 0) this.jobs.set(jobId, (job = this.runtime(row)));
     }
     if (!job) throw new TroveError('JOB_NOT_FOUND', `This coordinator runs no job ${jobId.slice(0, 80)}.`);
     return job;
@@ -131,12 +131,12 @@ export class JobBook {
    * Picks up jobs published by another process on the same database; returns the jobs another
    * process cancelled since this one last looked.
    */
-  refresh(): string[] {
+  async refresh(): Promise<string[]> {
     const cancelled: string[] = [];
-    for (const row of this.store.jobs()) {
+    for (const row of await this.store.jobs()) {
       const job = this.jobs.get(row.jobId);
       if (!job) {
-        if (this.store.rounds(row.jobId).length === 0) this.jobs.set(row.jobId, this.runtime(row));
+        if ((await this.store.rounds(row.jobId)).length === 0) this.jobs.set(row.jobId, this.runtime(row));
       } else if (row.state === 'cancelled' && job.row.state !== 'cancelled') {
         cancelled.push(row.jobId);
       }
@@ -145,39 +145,39 @@ export class JobBook {
   }
 
   /** The signed document behind a spec hash, as published. */
-  signedDocument(specHash: string): string {
-    const row = /^0x[0-9a-fA-F]{64}$/.test(specHash) ? this.store.jobBySpecHash(specHash) : undefined;
+  async signedDocument(specHash: string): Promise<string> {
+    const row = /^0x[0-9a-fA-F]{64}$/.test(specHash) ? await this.store.jobBySpecHash(specHash) : undefined;
     if (!row) throw new TroveError('JOB_NOT_FOUND', 'This coordinator has no job document with that hash.');
     return row.signedJson;
   }
 
   /** Records an enrollment (a retried one of the same pair is accepted again); returns how many are enrolled. */
-  enroll(jobId: string, signingKey: string, commitment: string): { job: JobRuntime; enrolled: number } {
-    const job = this.get(jobId);
+  async enroll(jobId: string, signingKey: string, commitment: string): Promise<{ job: JobRuntime; enrolled: number }> {
+    const job = await this.get(jobId);
     if (job.row.state !== 'enrolling' && job.row.state !== 'running') throw new TroveError('JOB_NOT_ACTIVE', `Job ${jobId} takes no more contributors.`);
     if (this.now() > job.doc.deadline * 1000) throw new TroveError('JOB_NOT_ACTIVE', `Job ${jobId} has passed its deadline.`);
-    const byKey = this.store.participantByKey(jobId, signingKey);
-    const byCommitment = this.store.participantByCommitment(jobId, commitment);
+    const byKey = await this.store.participantByKey(jobId, signingKey);
+    const byCommitment = await this.store.participantByCommitment(jobId, commitment);
     if (byKey || byCommitment) {
       // A retried enrollment of the same pair is answered again; anything else is a second identity.
       if (!(byKey && byCommitment && byKey.seq === byCommitment.seq && byKey.leftAt === null)) {
         throw new TroveError('INVALID_INPUT', 'This signing key or Semaphore commitment has already enrolled in the job.');
       }
     } else {
-      this.store.addParticipant(jobId, signingKey, commitment, this.now());
+      await this.store.addParticipant(jobId, signingKey, commitment, this.now());
     }
-    return { job, enrolled: this.store.activeParticipants(jobId).length };
+    return { job, enrolled: (await this.store.activeParticipants(jobId)).length };
   }
 
-  leave(jobId: string, signingKey: string): void {
-    this.get(jobId);
-    this.store.markLeft(jobId, signingKey, this.now());
+  async leave(jobId: string, signingKey: string): Promise<void> {
+    await this.get(jobId);
+    await this.store.markLeft(jobId, signingKey, this.now());
   }
 
   /** Throws NOT_ENROLLED unless the key enrolled in the job (and, when `active`, has not left). */
-  requireParticipant(jobId: string, signingKey: string, active = true): void {
-    this.get(jobId);
-    const p = this.store.participantByKey(jobId, signingKey);
+  async requireParticipant(jobId: string, signingKey: string, active = true): Promise<void> {
+    await this.get(jobId);
+    const p = await this.store.participantByKey(jobId, signingKey);
     if (!p || (active && p.leftAt !== null)) throw new TroveError('NOT_ENROLLED', 'This key is not enrolled in the job.');
   }
 }

@@ -11,7 +11,7 @@ import { signJobDocument } from '../../common/jobs/signed-document.js';
 import { closeRetryDelayMs } from '../../coordinator/closer.js';
 import type { LogFields, LogLevel } from '../../coordinator/log.js';
 import { RoundRunner } from '../../coordinator/rounds.js';
-import { CoordinatorStore } from '../../coordinator/store.js';
+import { SqliteStore } from '../../coordinator/store-sqlite.js';
 import { sleepMoodExample } from '../../main/cli/local-network.js';
 
 const BASE_MS = 1_000;
@@ -36,15 +36,16 @@ async function storeWithRoundToClose(t0: number): Promise<{ file: string; jobId:
     reward: { token: Wallet.createRandom().address, symbol: 'T', decimals: 18, perRound: '1' },
     deadline: Math.floor(t0 / 1000) + 86_400,
   });
-  const store = new CoordinatorStore(file);
+  const store = new SqliteStore(file);
   const runner = await RoundRunner.open({ store, timers: false, now: () => t0, log: () => undefined });
-  runner.addJob({ jobId: '1', specHash: `0x${'ab'.repeat(32)}`, signed: await signJobDocument(doc, researcher) });
+  await runner.addJob({ jobId: '1', specHash: `0x${'ab'.repeat(32)}`, signed: await signJobDocument(doc, researcher) });
   runner.close();
-  store.transaction(() => {
-    store.addRound('1', 0, ['aa', 'bb'], ['1', '2'], t0);
-    store.setRoundOutcome('1', 0, { included: [0, 1], validation: null, groupRoot: '5', groupSize: 2 });
+  await runner.settled();
+  await store.transaction(async () => {
+    await store.addRound('1', 0, ['aa', 'bb'], ['1', '2'], t0);
+    await store.setRoundOutcome('1', 0, { included: [0, 1], validation: null, groupRoot: '5', groupSize: 2 });
   });
-  store.close();
+  await store.close();
   return { file, jobId: '1' };
 }
 
@@ -58,46 +59,48 @@ describe('closing a round on-chain when the chain is not there', () => {
     const { file, jobId } = await storeWithRoundToClose(now);
     const logged: { level: LogLevel; event: string; fields?: LogFields }[] = [];
     const open = async () => {
-      const store = new CoordinatorStore(file);
+      const store = new SqliteStore(file);
       // No chain: every close attempt fails with CHAIN_UNREACHABLE.
       const runner = await RoundRunner.open({ store, timers: false, now: () => now, closeRetryMs: BASE_MS, closeRetryMaxMs: MAX_MS, log: (level, event, fields) => logged.push({ level, event, fields }) });
       return { store, runner };
     };
     let { store, runner } = await open();
-    const attempts = () => store.round(jobId, 0)!.closeAttempts;
+    const round = async () => (await store.round(jobId, 0))!;
+    const attempts = async () => (await round()).closeAttempts;
 
     await runner.tick();
     await runner.settled();
-    expect(attempts()).toBe(1);
-    expect(store.round(jobId, 0)).toMatchObject({ stage: 'closing', closeRetryAt: now + 1_000 });
-    expect(store.round(jobId, 0)!.closeError).toMatch(/no chain configured/);
+    expect(await attempts()).toBe(1);
+    expect(await round()).toMatchObject({ stage: 'closing', closeRetryAt: now + 1_000 });
+    expect((await round()).closeError).toMatch(/no chain configured/);
 
     // Before the delay has passed nothing is tried; a millisecond later the same tick does.
     now += 999;
     await runner.tick();
     await runner.settled();
-    expect(attempts()).toBe(1);
+    expect(await attempts()).toBe(1);
     now += 1;
     await runner.tick();
     await runner.settled();
-    expect(attempts()).toBe(2);
-    expect(store.round(jobId, 0)!.closeRetryAt).toBe(now + 2_000);
+    expect(await attempts()).toBe(2);
+    expect((await round()).closeRetryAt).toBe(now + 2_000);
 
     // A restart keeps the schedule: it does not retry at once.
     runner.close();
-    store.close();
+    await runner.settled();
+    await store.close();
     ({ store, runner } = await open());
     await runner.tick();
     await runner.settled();
-    expect(attempts()).toBe(2);
+    expect(await attempts()).toBe(2);
     for (const wait of [2_000, 4_000, 8_000, 8_000]) {
       now += wait;
       await runner.tick();
       await runner.settled();
     }
-    expect(attempts()).toBe(6);
-    expect(store.round(jobId, 0)!.closeRetryAt).toBe(now + MAX_MS);
-    expect(store.round(jobId, 0)!.stage).toBe('closing');
+    expect(await attempts()).toBe(6);
+    expect((await round()).closeRetryAt).toBe(now + MAX_MS);
+    expect((await round()).stage).toBe('closing');
 
     expect(logged.filter((l) => l.event === 'round-close-failed').map((l) => [l.level, l.fields?.attempt, l.fields?.retryInMs])).toEqual([
       ['error', 1, 1_000],
@@ -109,6 +112,7 @@ describe('closing a round on-chain when the chain is not there', () => {
     ]);
     expect(logged[0]!.fields).toMatchObject({ jobId, round: 0 });
     runner.close();
-    store.close();
+    await runner.settled();
+    await store.close();
   });
 });

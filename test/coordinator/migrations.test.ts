@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTroveError } from '../../common/errors.js';
 import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION } from '../../coordinator/migrations.js';
-import { CoordinatorStore } from '../../coordinator/store.js';
+import { SqliteStore } from '../../coordinator/store-sqlite.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -50,33 +50,33 @@ describe('coordinator schema migrations', () => {
   });
 
   for (let from = 0; from < SCHEMA_VERSION; from++) {
-    it(`opens a version ${from} database, brings it to version ${SCHEMA_VERSION} and keeps its rows`, () => {
+    it(`opens a version ${from} database, brings it to version ${SCHEMA_VERSION} and keeps its rows`, async () => {
       const file = tempDb();
       databaseAt(file, from);
-      const store = new CoordinatorStore(file);
+      const store = new SqliteStore(file);
       try {
-        expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
-        expect(store.job('7')).toMatchObject({ specHash: '0xabc', state: 'running' });
-        expect(store.participants('7').map((p) => p.signingKey)).toEqual(['k1']);
-        expect(store.round('7', 0)).toMatchObject({ stage: 'collect-masked-inputs', roster: ['k1'], closeAttempts: 0, closeError: null });
-        expect(store.events('7', 0)).toEqual([{ seq: 1, kind: 'message', at: 1003, data: Uint8Array.from([1, 2]) }]);
-        expect(Array.from(store.model('7', 0)!)).toEqual([1]);
+        expect(await store.schemaVersion()).toBe(SCHEMA_VERSION);
+        expect(await store.job('7')).toMatchObject({ specHash: '0xabc', state: 'running' });
+        expect((await store.participants('7')).map((p) => p.signingKey)).toEqual(['k1']);
+        expect(await store.round('7', 0)).toMatchObject({ stage: 'collect-masked-inputs', roster: ['k1'], closeAttempts: 0, closeError: null });
+        expect(await store.events('7', 0)).toEqual([{ seq: 1, kind: 'message', at: 1003, data: Uint8Array.from([1, 2]) }]);
+        expect(Array.from((await store.model('7', 0))!)).toEqual([1]);
         // What the newest schema added works on the migrated rows.
-        expect(store.setCloseFailure('7', 0, 'the chain is down', 5000)).toBe(1);
-        expect(store.round('7', 0)).toMatchObject({ closeAttempts: 1, closeError: 'the chain is down', closeRetryAt: 5000 });
+        expect(await store.setCloseFailure('7', 0, 'the chain is down', 5000)).toBe(1);
+        expect(await store.round('7', 0)).toMatchObject({ closeAttempts: 1, closeError: 'the chain is down', closeRetryAt: 5000 });
         // The event log stays append-only after migrating.
         expect(() => store.db.prepare("DELETE FROM round_events WHERE job_id = '7'").run()).toThrow(/append-only/);
       } finally {
-        store.close();
+        await store.close();
       }
       // Opening it again applies nothing twice.
-      const again = new CoordinatorStore(file);
+      const again = new SqliteStore(file);
       expect((again.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(SCHEMA_VERSION);
-      again.close();
+      await again.close();
     });
   }
 
-  it('refuses a database a newer coordinator wrote, and leaves it as it was', () => {
+  it('refuses a database a newer coordinator wrote, and leaves it as it was', async () => {
     const file = tempDb();
     databaseAt(file, SCHEMA_VERSION);
     const db = new Database(file);
@@ -84,7 +84,7 @@ describe('coordinator schema migrations', () => {
     db.close();
     let error: unknown;
     try {
-      new CoordinatorStore(file).close();
+      await new SqliteStore(file).close();
     } catch (err) {
       error = err;
     }
