@@ -136,7 +136,7 @@ describe('jobs through the app session', () => {
     const resumed = await finished;
     expect(resumed.participation.roundsContributed).toBe(1);
     // Nothing more reached the finished round.
-    expect(rig.store.events(job.jobId, 0)).toHaveLength(roundEvents);
+    expect(await rig.store.events(job.jobId, 0)).toHaveLength(roundEvents);
 
     const policy = await again.call<JobsViewValue>('jobs.setRunPolicy', { policy: 'on-power' });
     expect(policy.runPolicy).toBe('on-power');
