@@ -123,14 +123,16 @@ CREATE TABLE IF NOT EXISTS round_events (
 );
 CREATE OR REPLACE FUNCTION round_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'round events are append-only'; END $$;
-CREATE TRIGGER round_events_append_only BEFORE UPDATE OR DELETE ON round_events
+CREATE OR REPLACE TRIGGER round_events_append_only BEFORE UPDATE OR DELETE ON round_events
 FOR EACH ROW EXECUTE FUNCTION round_events_append_only();
 CREATE TABLE IF NOT EXISTS models (
   job_id TEXT NOT NULL REFERENCES jobs(job_id),
   round INTEGER NOT NULL,
   weights BYTEA NOT NULL,
   PRIMARY KEY (job_id, round)
-);`,
+);
+-- Masked inputs are random bytes and do not compress: store them as they are.
+ALTER TABLE round_events ALTER COLUMN data SET STORAGE EXTERNAL;`,
   },
   {
     version: 2,

@@ -18,7 +18,7 @@ import { MessageType } from '../../common/secagg/wire.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { validationMatrix } from '../../coordinator/job-book.js';
 import { mined } from '../fixtures/trove-chain.js';
-import { Contributor, SLEEP_MOOD_JOB, startRig, until, validationCsv, type CoordinatorRig } from './fixtures.js';
+import { Contributor, SLEEP_MOOD_JOB, startRig, until, validationCsv, type CoordinatorRig, type Storage } from './fixtures.js';
 
 const ROUND = { rounds: 1 };
 
@@ -50,12 +50,12 @@ function expectedModel(doc: JobDocument, start: Float32Array, inputs: Float64Arr
   return Float64Array.from(start, (w, i) => w + doc.aggregation.serverLearningRate * (sum[i]! / weight));
 }
 
-describe('coordinator: publish, enroll, a round on-chain, restart', () => {
+describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enroll, a round on-chain, restart', (storage) => {
   let rig: CoordinatorRig;
   const validation = validationCsv();
 
   beforeAll(async () => {
-    rig = await startRig();
+    rig = await startRig({}, {}, storage);
   });
   afterAll(async () => {
     await rig?.close();
@@ -154,7 +154,7 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     expect(Number(onChain.size)).toBe(4);
 
     // Nothing in the database file or its log is any contributor's unmasked vector.
-    const files = databaseBytes(rig.dbFile);
+    const files = databaseBytes(rig.databaseFiles());
     for (const o of outcomes) {
       for (const bytes of files) expect(findUnmasked(bytes, o.input, params)).toBeUndefined();
     }

@@ -12,6 +12,8 @@ export interface PostgresServer {
   /** postgres://… for a database of its own on the server. */
   url: string;
   port: number;
+  /** The cluster's files (tables, indexes and write-ahead log), for tests that scan what was stored. */
+  dataDir: string;
   /** Another empty database on the same server. */
   createDatabase(name: string): string;
   stop(): void;
@@ -72,6 +74,7 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   return {
     url: createDatabase('trove'),
     port,
+    dataDir: data,
     createDatabase,
     stop: () => {
       if (stopped) return;

@@ -159,7 +159,7 @@ describe('federated rounds end to end', () => {
     // No raw update appears in the database file or its log, as floats or as quantized words;
     // the same scan finds a planted quantized update (the control).
     const params = { clipRange: doc.aggregation.clipRange, quantizationBits: roundParamsFor(doc, roundIdFor(doc.chainId, jobId, 0), CONTRIBUTORS, new Uint8Array(32)).quantizationBits };
-    const files = databaseBytes(join(dir, 'coordinator.db'));
+    const files = databaseBytes([join(dir, 'coordinator.db'), join(dir, 'coordinator.db-wal')]);
     expect(files[0]!.length).toBeGreaterThan(0);
     for (const update of rawUpdates) {
       const input = Float64Array.from(update);
