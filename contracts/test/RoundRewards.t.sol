@@ -512,6 +512,34 @@ contract RoundRewardsTest is Fixture {
         vm.assertEq(rewards.getRound(jobId, 0).claimed, 2, "counted once each");
     }
 
+    function test_aNullifierRepeatedInsideABatchPaysOnce() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](3);
+        batch[0] = claimOn(jobId, 0, 1, alice).claim;
+        batch[1] = claimOn(jobId, 0, 1, bob).claim;
+        batch[2] = claimOn(jobId, 0, 2, bob).claim;
+        vm.expectEmit(true, true, false, true, address(rewards));
+        emit RoundRewards.ClaimSkipped(jobId, 0, 1, RoundRewards.NullifierAlreadyUsed.selector);
+        rewards.claim(jobId, 0, batch);
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 300, "the first use pays");
+        vm.assertEq(rewards.creditOf(bob, IERC20(address(usd))), 300, "the repeat does not");
+        vm.assertEq(rewards.getRound(jobId, 0).claimed, 2, "two claims counted");
+    }
+
+    function test_anInvalidProofInABatchGivesItsNullifierBack() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](2);
+        batch[0] = claimOn(jobId, 0, 1, alice).claim;
+        batch[0].recipient = bob; // redirected: its proof fails
+        batch[1] = claimOn(jobId, 0, 2, bob).claim;
+        rewards.claim(jobId, 0, batch);
+        vm.assertFalse(rewards.isNullifierUsed(1), "the failed claim's nullifier is free again");
+        submit(claimOn(jobId, 0, 1, alice));
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 300, "and its owner claims later");
+    }
+
     function test_batchWhereNothingPaysRevertsWithTheFirstError() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
         close(jobId, 3);
