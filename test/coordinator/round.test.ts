@@ -190,7 +190,9 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
     expect(statuses).toEqual([1, 2, 1, 1, 1]);
     const round = (await rewards.getFunction('getRound')(BigInt(jobId), 0n)) as { perMember: bigint; size: bigint };
     expect(round.size).toBe(4n);
-    expect(round.perMember).toBe(BigInt(doc.reward.perRound) / 4n + bond / 4n);
+    const perRound = BigInt(doc.reward.perRound);
+    const fee = (perRound * BigInt(rig.chain.deployment.parameters.feeBps)) / 10_000n; // the protocol fee, burned
+    expect(round.perMember).toBe((perRound - fee) / 4n + bond / 4n);
   });
 
   it('records a round with too few survivors as aborted, runs the next from the same model, and finishes after the last round', async () => {
