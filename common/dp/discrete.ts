@@ -79,15 +79,16 @@ export class RandomIntegers {
   }
 }
 
-/** The denominator σ² is rounded to (upward, so the noise is never below what was asked). */
+/** The denominator small σ² are rounded to (upward, so the noise is never below what was asked). */
 const VARIANCE_DENOMINATOR = 1n << 20n;
 
-/** σ² as the smallest num / 2^20 at or above `variance`. */
+/** σ² as a fraction at or above `variance`: a whole number from 2^20 on (smaller BigInts), else num / 2^20. */
 export function rationalVariance(variance: number): { num: bigint; den: bigint } {
   if (!(variance >= 0 && Number.isFinite(variance))) throw new TroveError('INVALID_INPUT', 'The noise variance must be a non-negative number.');
+  if (variance === 0) return { num: 0n, den: 1n };
   // + 1: the float product may round down by an ulp.
-  const num = variance === 0 ? 0n : BigInt(Math.ceil(variance * 2 ** 20)) + 1n;
-  return { num, den: VARIANCE_DENOMINATOR };
+  if (variance >= 2 ** 20) return { num: BigInt(Math.ceil(variance)) + 1n, den: 1n };
+  return { num: BigInt(Math.ceil(variance * 2 ** 20)) + 1n, den: VARIANCE_DENOMINATOR };
 }
 
 /**
