@@ -20,9 +20,21 @@ export class RandomIntegers {
     return this.buffer[this.offset++] as number;
   }
 
-  /** Uniform in [0, bound) by rejection: no modulo bias. */
+  private word(): number {
+    return ((this.byte() << 24) | (this.byte() << 16) | (this.byte() << 8) | this.byte()) >>> 0;
+  }
+
+  /** Uniform in [0, bound) by rejection: no modulo bias. Bounds below 2^32 stay in plain numbers. */
   below(bound: bigint): bigint {
     if (bound <= 1n) return 0n;
+    if (bound <= 0x100000000n) {
+      const b = Number(bound);
+      const limit = 0x100000000 - (0x100000000 % b);
+      for (;;) {
+        const w = this.word();
+        if (w < limit) return BigInt(w % b);
+      }
+    }
     const bits = (bound - 1n).toString(2).length;
     const bytes = Math.ceil(bits / 8);
     const mask = (1n << BigInt(bits)) - 1n;
