@@ -37,6 +37,7 @@ export interface TroveDeployment {
     TroveToken: string;
     JobRegistry: string;
     RoundRewards: string;
+    /** SemaphoreBatchVerifier: the official verifier (same keys, same verifyProof) plus batch checks. */
     SemaphoreVerifier: string;
     /** The Poseidon library RoundRewards is linked against (it builds each round's group root). */
     PoseidonT3: string;
@@ -80,7 +81,8 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
   const provider = signer.provider;
   if (!provider) throw new TroveError('INVALID_INPUT', 'The deployer must be connected to a chain.');
 
-  const verifier = await deployContract(signer, 'SemaphoreVerifier');
+  // The official verifier plus batch checks: single claims use its verifyProof, batches verifyEach.
+  const verifier = await deployContract(signer, 'SemaphoreBatchVerifier');
   const token = await deployContract(signer, 'TroveToken', [o.tokenCap, o.epochSeconds, o.initialEpochEmission, o.halvingIntervalEpochs]);
   const registry = await deployContract(signer, 'JobRegistry', [o.stakeBps]);
   const poseidon = await deployContract(signer, 'PoseidonT3');

@@ -114,14 +114,14 @@ describe('federated rounds end to end', () => {
         }
       });
     }
-    await until(() => net.store.round(jobId, 1)?.stage === 'closed' || net.store.round(jobId, 1)?.stage === 'aborted', 150_000, 'round 1 to end');
+    await until(async () => ['closed', 'aborted'].includes((await net.store.round(jobId, 1))?.stage ?? ''), 150_000, 'round 1 to end');
     expect([...dropped].sort()).toEqual(DROPPING);
     for (const name of DROPPING) await people.get(name)!.jobs.startParticipation();
 
-    await until(() => net.store.job(jobId)?.state === 'finished', 150_000, 'the job to finish');
+    await until(async () => (await net.store.job(jobId))?.state === 'finished', 150_000, 'the job to finish');
 
     const rewards = new Contract(net.deployment.contracts.RoundRewards, loadArtifact('RoundRewards').abi as never, net.provider);
-    const rounds = net.store.rounds(jobId);
+    const rounds = await net.store.rounds(jobId);
     expect(rounds.map((r) => r.stage)).toEqual(['closed', 'closed', 'closed']);
     for (const r of rounds) {
       const included = r.included!.map((id) => r.commitments[id]!);
@@ -154,12 +154,12 @@ describe('federated rounds end to end', () => {
     }
   }, 300_000);
 
-  it("keeps no contributor's unmasked update in the coordinator's database", { timeout: 120_000 }, () => {
+  it("keeps no contributor's unmasked update in the coordinator's database", { timeout: 120_000 }, async () => {
     expect(rawUpdates.length).toBeGreaterThanOrEqual(3 * CONTRIBUTORS - DROPPING.length);
     // No raw update appears in the database file or its log, as floats or as quantized words;
     // the same scan finds a planted quantized update (the control).
     const params = { clipRange: doc.aggregation.clipRange, quantizationBits: roundParamsFor(doc, roundIdFor(doc.chainId, jobId, 0), CONTRIBUTORS, new Uint8Array(32)).quantizationBits };
-    const files = databaseBytes(join(dir, 'coordinator.db'));
+    const files = databaseBytes([join(dir, 'coordinator.db'), join(dir, 'coordinator.db-wal')]);
     expect(files[0]!.length).toBeGreaterThan(0);
     for (const update of rawUpdates) {
       const input = Float64Array.from(update);
@@ -171,8 +171,8 @@ describe('federated rounds end to end', () => {
     // 2^b (b = 24 or fewer quantization bits), masked coordinates are spread over all of Z_2^32.
     const vectorLength = roundVectorLength(doc);
     let masked = 0;
-    for (const r of net.store.rounds(jobId)) {
-      for (const e of net.store.events(jobId, r.round)) {
+    for (const r of await net.store.rounds(jobId)) {
+      for (const e of await net.store.events(jobId, r.round)) {
         if (e.kind !== 'message' || !e.data || readHeader(e.data).type !== MessageType.MaskedInput) continue;
         const { masked: words } = decodeMaskedInput(e.data, vectorLength);
         const high = words.filter((w) => w >= 2 ** 24).length;
