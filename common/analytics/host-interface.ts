@@ -7,8 +7,10 @@
 //       rows the module may read (the contributor's rows, up to the job's maxRows)
 //   (import "trove" "column_count" (func (result i32)))
 //       columns granted, in the order the job lists them
-//   (import "trove" "read_column"  (func (param $column i32) (param $ptr i32)))
-//       writes row_count f64 values of that column at $ptr (a missing value is NaN)
+//   (import "trove" "read_column"  (func (param $column i32) (param $first i32) (param $count i32) (param $ptr i32) (result i32)))
+//       writes up to $count f64 values of that column, from row $first, at $ptr (a missing
+//       value is NaN) and returns how many it wrote (0 past the last row). Reading in chunks
+//       keeps a module's memory small whatever the number of rows.
 //   (import "trove" "write_output" (func (param $ptr i32) (param $length i32)))
 //       the output: $length f64 values at $ptr; called exactly once, with the declared length
 //   (export "memory" (memory ...)) (export "run" (func))

@@ -24,12 +24,15 @@ export function runModule(mod: WebAssembly.Module, columns: Float64Array[], rows
   const host = {
     row_count: (): number => rows,
     column_count: (): number => columns.length,
-    read_column: (column: number, ptr: number): void => {
+    read_column: (column: number, first: number, count: number, ptr: number): number => {
       if (!Number.isInteger(column) || column < 0 || column >= columns.length) {
         throw failed(`tried to read column ${column}, past the ${columns.length} granted to it`, { column, granted: columns.length });
       }
-      span(ptr, rows, 'tried to write columns');
-      new Float64Array(linear.memory!.buffer, ptr, rows).set(columns[column]!);
+      if (!Number.isInteger(first) || first < 0 || !Number.isInteger(count) || count < 0) throw failed(`asked for rows ${first} (${count} of them)`, { first, count });
+      const n = Math.max(0, Math.min(count, rows - first));
+      span(ptr, n, 'tried to write columns');
+      new Float64Array(linear.memory!.buffer, ptr, n).set(columns[column]!.subarray(first, first + n));
+      return n;
     },
     write_output: (ptr: number, length: number): void => {
       if (output) throw failed('wrote its output twice');
