@@ -27,6 +27,16 @@ export type WorkerTask =
       /** The person's setting "train on the GPU"; absent means on. */
       useGpu?: boolean;
     }
+  | {
+      kind: 'analyze';
+      /** The job's analytics spec (validated by the worker before any data is read). */
+      spec: unknown;
+      /** The researcher's WebAssembly module, for a module job; its hash is checked against the spec. */
+      module?: Uint8Array;
+      /** Module hashes the person approved or trusts: a module not among them is refused. */
+      approvedModules: string[];
+      data: TaskDataSource;
+    }
   /** Probes of the worker itself; honoured only by a worker started with diagnostics on. */
   | { kind: 'diagnostic'; action: 'echo' | 'crash' | 'hang' | 'exhaust-memory' | 'exhaust-external-memory' | 'exhaust-memory-blocked'; value?: unknown };
 
@@ -65,7 +75,18 @@ export interface LocalStepResult {
   durationMs: number;
 }
 
-export type TaskResult = { kind: 'train-local'; step: LocalStepResult } | { kind: 'diagnostic'; value: unknown };
+export interface AnalyticsResult {
+  /** The checked output: declared length, finite, within bounds, clipped to the L2 bound. */
+  output: Float64Array;
+  /** Rows the statistic used (at most the job's maxRows). */
+  rows: number;
+  durationMs: number;
+}
+
+export type TaskResult =
+  | { kind: 'train-local'; step: LocalStepResult }
+  | { kind: 'analyze'; analytics: AnalyticsResult }
+  | { kind: 'diagnostic'; value: unknown };
 
 export interface WireError {
   code: TroveErrorCode;
@@ -93,7 +114,7 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), pid: z.number().int(), diagnostics: z.boolean() }),
   z.object({ type: z.literal('heartbeat'), at: z.number(), heapUsed: z.number(), rss: z.number() }),
   z.object({ type: z.literal('progress'), taskId, progress: z.object({ kind: z.enum(['batch', 'epoch', 'backend']) }).loose() }),
-  z.object({ type: z.literal('result'), taskId, result: z.object({ kind: z.enum(['train-local', 'diagnostic']) }).loose() }),
+  z.object({ type: z.literal('result'), taskId, result: z.object({ kind: z.enum(['train-local', 'analyze', 'diagnostic']) }).loose() }),
   z.object({
     type: z.literal('error'),
     taskId,
