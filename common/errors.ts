@@ -65,7 +65,13 @@ export type TroveErrorCode =
   // The round's roster is not the one frozen on-chain when the round started.
   | 'ROSTER_NOT_ON_CHAIN'
   | 'CHAIN_UNREACHABLE'
-  | 'CHAIN_REJECTED';
+  | 'CHAIN_REJECTED'
+  // The linked wallet (WalletConnect).
+  | 'WALLET_URI_MALFORMED'
+  | 'WALLET_WRONG_CHAIN'
+  | 'WALLET_RELAY_UNREACHABLE'
+  | 'WALLET_REJECTED'
+  | 'WALLET_NOT_LINKED';
 
 export class TroveError extends Error {
   readonly code: TroveErrorCode;
