@@ -68,7 +68,7 @@ interface LiveWorker {
 /** Codes a worker may report for a task; anything else is reported as a training failure. */
 const WORKER_REPORTABLE = new Set<TroveErrorCode>([
   'INVALID_JOB_SPEC', 'INVALID_INPUT', 'TRAINING_FAILED', 'BACKEND_UNAVAILABLE', 'GPU_FAILED', 'CANCELLED', 'CORRUPT_DATA',
-  'INTEGRITY_FAILURE', 'COLUMN_NOT_FOUND', 'DATASET_NOT_FOUND', 'VAULT_NOT_FOUND',
+  'INTEGRITY_FAILURE', 'COLUMN_NOT_FOUND', 'DATASET_NOT_FOUND', 'VAULT_NOT_FOUND', 'PROOF_FAILED',
 ]);
 
 const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed|out of memory/i;
