@@ -46,12 +46,12 @@ async function cachedClaim(key: string, generate: () => Promise<RoundClaim>): Pr
   if (!dir) return make();
   const file = join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`);
   if (existsSync(file)) {
-    const c = JSON.parse(readFileSync(file, 'utf8')) as { recipient: string; nullifier: string; points: string[] };
-    return { recipient: c.recipient, nullifier: BigInt(c.nullifier), points: c.points.map(BigInt) };
+    const c = JSON.parse(readFileSync(file, 'utf8')) as { recipient: string; relayer: string; fee: string; nullifier: string; points: string[] };
+    return { recipient: c.recipient, relayer: c.relayer, fee: BigInt(c.fee), nullifier: BigInt(c.nullifier), points: c.points.map(BigInt) };
   }
   const claim = await make();
   mkdirSync(dir, { recursive: true });
-  writeFileSync(file, JSON.stringify({ recipient: claim.recipient, nullifier: claim.nullifier.toString(), points: claim.points.map(String) }));
+  writeFileSync(file, JSON.stringify({ recipient: claim.recipient, relayer: claim.relayer, fee: claim.fee.toString(), nullifier: claim.nullifier.toString(), points: claim.points.map(String) }));
   return claim;
 }
 

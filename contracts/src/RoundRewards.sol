@@ -18,7 +18,8 @@ import {TroveToken} from "./TroveToken.sol";
 /// client checks the same roster and the coordinator cannot invent members later. It closes the
 /// round by naming which roster positions were included; the contract computes the Semaphore
 /// group (LeanIMT root) of exactly those commitments. Each member then claims an equal share with a
-/// Semaphore v4 proof: scope bound to (chain, this contract, job, round), message = recipient.
+/// Semaphore v4 proof: scope bound to (chain, this contract, job, round), message = hash of (recipient,
+/// relayer, relayer fee).
 /// Proofs are checked with the official SemaphoreVerifier's view function and this contract keeps
 /// its own nullifier set, so a proof copied from the mempool can neither be redirected nor burnt.
 /// Anyone may submit claims (a relayer pays the gas, possibly many claims in one transaction);
@@ -66,9 +67,13 @@ contract RoundRewards is ReentrancyGuardTransient {
     }
 
     /// @notice One anonymous claim on a round: a Semaphore v4 proof that a member of the round's
-    /// group sends its share to `recipient`. `points` is the packed Groth16 proof.
+    /// group sends its share to `recipient`, less `fee` (in the round's reward token) to `relayer`
+    /// for submitting it. The proof's message is keccak256(abi.encode(recipient, relayer, fee)), so
+    /// whoever submits it can change none of the three. `points` is the packed Groth16 proof.
     struct RoundClaim {
         address recipient;
+        address relayer;
+        uint256 fee;
         uint256 nullifier;
         uint256[8] points;
     }
@@ -82,6 +87,8 @@ contract RoundRewards is ReentrancyGuardTransient {
         IERC20 token;
         uint128 amount;
         uint128 topUp;
+        address relayer;
+        uint256 fees;
     }
 
     /// @dev Group roots are field elements; the verifier rejects anything at or above this.
@@ -161,6 +168,10 @@ contract RoundRewards is ReentrancyGuardTransient {
     error InvalidProof(uint256 jobId, uint256 round, uint256 nullifier);
     /// @notice The zero address cannot receive rewards.
     error ZeroRecipient();
+    /// @notice A claim without a relayer cannot carry a fee.
+    error FeeWithoutRelayer(uint256 nullifier, uint256 fee);
+    /// @notice The relayer's fee is larger than the member's share in the reward token.
+    error FeeAboveShare(uint256 nullifier, uint256 fee, uint256 share);
     /// @notice A bond can be reclaimed only by whoever paid it, once the job has ended, if it was not forfeited.
     error BondNotReclaimable(uint256 jobId, uint256 enrollment);
     /// @notice A claim transaction must carry at least one claim.
@@ -185,7 +196,8 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// log cost to 32 bytes.
     event Claimed(uint256 indexed jobId, uint256 indexed round, uint256[] nullifiers);
     /// @notice A claim in a batch was not paid; `reason` is the selector of the error it would revert
-    /// with on its own (InvalidProof, NullifierAlreadyUsed, ZeroRecipient, RoundFullyClaimed).
+    /// with on its own (InvalidProof, NullifierAlreadyUsed, ZeroRecipient, FeeWithoutRelayer,
+    /// FeeAboveShare, RoundFullyClaimed).
     event ClaimSkipped(uint256 indexed jobId, uint256 indexed round, uint256 nullifier, bytes4 reason);
     /// @notice Credited tokens were paid out.
     event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
@@ -366,6 +378,7 @@ contract RoundRewards is ReentrancyGuardTransient {
                 revert(add(firstFailure, 32), mload(firstFailure))
             }
         }
+        _payRelayer(p);
         r.claimed = uint32(r.claimed + paid);
         assembly ("memory-safe") {
             mstore(nullifiers, paid)
@@ -532,11 +545,14 @@ contract RoundRewards is ReentrancyGuardTransient {
         if (address(p.token) == address(trove)) (p.amount, p.topUp) = (p.amount + p.topUp, 0);
     }
 
-    /// @dev Verifies one claim, spends its nullifier and credits its recipient; returns the error
-    /// it fails with (empty when it paid).
+    /// @dev Verifies one claim, spends its nullifier and credits its recipient (and its relayer's
+    /// fee, gathered in `p` while consecutive claims name the same relayer); returns the error it
+    /// fails with (empty when it paid).
     function _pay(Payout memory p, RoundClaim calldata c) private returns (bytes memory failure) {
         uint256 nullifier = c.nullifier;
         address recipient = c.recipient;
+        address relayer = c.relayer;
+        uint256 fee = c.fee;
         // The nullifier's slot in `_nullifierUsed`, computed once for the check and the write.
         uint256 slot;
         bool used;
@@ -548,21 +564,50 @@ contract RoundRewards is ReentrancyGuardTransient {
         }
         if (used) return abi.encodeWithSelector(NullifierAlreadyUsed.selector, nullifier);
         if (recipient == address(0)) return abi.encodeWithSelector(ZeroRecipient.selector);
-        if (!_verify(p.root, nullifier, recipient, p.scopeHash, c.points)) return abi.encodeWithSelector(InvalidProof.selector, p.jobId, p.round, nullifier);
+        if (fee != 0 && relayer == address(0)) return abi.encodeWithSelector(FeeWithoutRelayer.selector, nullifier, fee);
+        if (fee > p.amount) return abi.encodeWithSelector(FeeAboveShare.selector, nullifier, fee, p.amount);
+        if (!_verify(p.root, nullifier, _messageHash(recipient, relayer, fee), p.scopeHash, c.points)) return abi.encodeWithSelector(InvalidProof.selector, p.jobId, p.round, nullifier);
         assembly ("memory-safe") {
             sstore(slot, 1)
         }
-        _addCredit(recipient, p.token, p.amount, p.topUp);
+        _addCredit(recipient, p.token, p.amount - fee, p.topUp);
+        if (fee != 0) {
+            if (relayer != p.relayer) {
+                _payRelayer(p);
+                p.relayer = relayer;
+            }
+            p.fees += fee;
+        }
+    }
+
+    /// @dev Credits the fees gathered for `p.relayer`.
+    function _payRelayer(Payout memory p) private {
+        if (p.fees == 0) return;
+        _credit(p.relayer, p.token, p.fees);
+        p.fees = 0;
+    }
+
+    /// @dev Semaphore's hash of a claim's message, keccak256(abi.encode(recipient, relayer, fee)),
+    /// hashed into the field as every Semaphore message is.
+    function _messageHash(address recipient, address relayer, uint256 fee) private pure returns (uint256 h) {
+        assembly ("memory-safe") {
+            // Above the free memory pointer: scratch that nothing else holds.
+            let ptr := mload(0x40)
+            mstore(ptr, recipient)
+            mstore(add(ptr, 32), relayer)
+            mstore(add(ptr, 64), fee)
+            mstore(0, keccak256(ptr, 96))
+            h := shr(8, keccak256(0, 32))
+        }
     }
 
     /// @dev Calls the official verifier's view function. The packed proof points are already in
     /// the verifier's (pA, pB, pC) order, so the call is built in scratch memory with one copy.
-    function _verify(uint256 root, uint256 nullifier, address recipient, uint256 scopeHash, uint256[8] calldata points)
+    function _verify(uint256 root, uint256 nullifier, uint256 messageHash, uint256 scopeHash, uint256[8] calldata points)
         private
         view
         returns (bool ok)
     {
-        uint256 messageHash = _fieldHash(uint256(uint160(recipient)));
         address target = address(verifier);
         uint256 depth = treeDepth;
         bytes4 selector = ISemaphoreVerifier.verifyProof.selector;

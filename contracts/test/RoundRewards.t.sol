@@ -353,6 +353,73 @@ contract RoundRewardsTest is Fixture {
         vm.assertEq(usd.balanceOf(relayer), 0, "relayer gets nothing");
     }
 
+    function test_anEmptyWalletContributorIsPaidItsShareLessTheRelayerFee() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        vm.assertEq(usd.balanceOf(alice), 0, "alice holds nothing, not even gas");
+        vm.prank(relayer);
+        submit(claimOn(jobId, 0, 77, alice, relayer, 25));
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 275, "share less the fee");
+        vm.assertEq(rewards.creditOf(relayer, IERC20(address(usd))), 25, "the fee, in the reward token");
+        vm.prank(relayer);
+        rewards.withdraw(IERC20(address(usd)));
+        vm.assertEq(usd.balanceOf(relayer), 25, "relayer withdraws its fee");
+    }
+
+    function test_aRelayerCannotRaiseTheFeeOrTakeItForItselfOrRedirect() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        TestClaim memory signed = claimOn(jobId, 0, 77, alice, relayer, 25);
+        address thief = address(0xBAD);
+        TestClaim memory c = signed;
+        c.claim.fee = 26;
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 77));
+        submit(c);
+        c = claimOn(jobId, 0, 77, alice, relayer, 25);
+        c.claim.relayer = thief;
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 77));
+        submit(c);
+        c = claimOn(jobId, 0, 77, alice, relayer, 25);
+        c.claim.recipient = thief;
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 77));
+        submit(c);
+        // Positive control: the claim as signed pays.
+        submit(claimOn(jobId, 0, 77, alice, relayer, 25));
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 275, "the signed claim pays");
+    }
+
+    function test_aFeeWithoutARelayerOrAboveTheShareIsSkipped() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        TestClaim memory noRelayer = claimOn(jobId, 0, 77, alice, address(0), 5);
+        TestClaim memory tooMuch = claimOn(jobId, 0, 77, alice, relayer, 301);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.FeeWithoutRelayer.selector, 77, 5));
+        submit(noRelayer);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.FeeAboveShare.selector, 77, 301, 300));
+        submit(tooMuch);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](2);
+        batch[0] = claimOn(jobId, 0, 77, alice, relayer, 301).claim;
+        batch[1] = claimOn(jobId, 0, 78, bob, relayer, 300).claim;
+        vm.expectEmit(true, true, false, true, address(rewards));
+        emit RoundRewards.ClaimSkipped(jobId, 0, 77, RoundRewards.FeeAboveShare.selector);
+        rewards.claim(jobId, 0, batch);
+        vm.assertEq(rewards.creditOf(relayer, IERC20(address(usd))), 300, "a fee of the whole share is allowed");
+        vm.assertFalse(rewards.isNullifierUsed(77), "the skipped claim spent nothing");
+    }
+
+    function test_feesForOneRelayerInABatchAreCreditedTogether() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](3);
+        batch[0] = claimOn(jobId, 0, 1, alice, relayer, 10).claim;
+        batch[1] = claimOn(jobId, 0, 2, bob, address(0xFEE), 20).claim;
+        batch[2] = claimOn(jobId, 0, 3, bob, relayer, 30).claim;
+        rewards.claim(jobId, 0, batch);
+        vm.assertEq(rewards.creditOf(relayer, IERC20(address(usd))), 40, "relayer's fees");
+        vm.assertEq(rewards.creditOf(address(0xFEE), IERC20(address(usd))), 20, "the other relayer's fee");
+        vm.assertEq(rewards.creditOf(bob, IERC20(address(usd))), 550, "bob's two shares less fees");
+    }
+
     function test_proofForAnotherRecipientReverts() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
         close(jobId, 3);

@@ -142,6 +142,15 @@ abstract contract Fixture is Test {
         return claimFor(jobId, round, rootOf(jobId, round), nullifier, recipient);
     }
 
+    /// @dev A claim on a closed round that pays `fee` of the share to `relayer_`.
+    function claimOn(uint256 jobId, uint256 round, uint256 nullifier, address recipient, address relayer_, uint256 fee)
+        internal
+        view
+        returns (TestClaim memory)
+    {
+        return claimFor(jobId, round, rootOf(jobId, round), nullifier, recipient, relayer_, fee);
+    }
+
     function fieldHash(uint256 value) internal pure returns (uint256) {
         return uint256(keccak256(abi.encodePacked(value))) >> 8;
     }
@@ -159,13 +168,29 @@ abstract contract Fixture is Test {
         view
         returns (TestClaim memory t)
     {
+        return claimFor(jobId, round, root, nullifier, recipient, address(0), 0);
+    }
+
+    /// @dev A claim whose proof also binds a relayer and its fee.
+    function claimFor(uint256 jobId, uint256 round, uint256 root, uint256 nullifier, address recipient, address relayer_, uint256 fee)
+        internal
+        view
+        returns (TestClaim memory t)
+    {
         t.jobId = jobId;
         t.round = round;
         t.claim.recipient = recipient;
+        t.claim.relayer = relayer_;
+        t.claim.fee = fee;
         t.claim.nullifier = nullifier;
         t.claim.points[0] = verifier.commitment(
-            [root, nullifier, fieldHash(uint256(uint160(recipient))), fieldHash(rewards.scopeOf(jobId, round))], DEPTH
+            [root, nullifier, fieldHash(messageOf(recipient, relayer_, fee)), fieldHash(rewards.scopeOf(jobId, round))], DEPTH
         );
+    }
+
+    /// @dev The Semaphore message a claim proof signs.
+    function messageOf(address recipient, address relayer_, uint256 fee) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encode(recipient, relayer_, fee)));
     }
 
     function one(RoundRewards.RoundClaim memory c) internal pure returns (RoundRewards.RoundClaim[] memory batch) {

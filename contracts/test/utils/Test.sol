@@ -11,6 +11,7 @@ interface Vm {
     function expectRevert(bytes4 revertData) external;
     function expectRevert() external;
     function assume(bool condition) external pure;
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter) external;
     function addr(uint256 privateKey) external pure returns (address);
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function label(address account, string calldata newLabel) external;

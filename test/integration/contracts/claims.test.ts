@@ -15,6 +15,9 @@ type SemaphoreProof = Awaited<ReturnType<typeof generateProof>>;
 
 const REWARD = 900n * 10n ** 6n;
 const CLAIM_GAS = 1_000_000n;
+// A contributor's payout address that has never held anything, not even gas.
+const EMPTY_WALLET = '0x00000000000000000000000000000000000E3517';
+const RELAYER_FEE = 2n * 10n ** 6n;
 
 describe('contracts on a local chain with real Semaphore proofs', () => {
   let t: TroveChain;
@@ -86,9 +89,9 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     return mined(coordinator.getFunction('closeRound')(jobId, positions));
   }
 
-  function prove(id: Identity, group: Group, recipient: string, jobId: bigint, round: bigint): Promise<SemaphoreProof> {
+  function prove(id: Identity, group: Group, recipient: string, jobId: bigint, round: bigint, relayer?: string, fee?: bigint): Promise<SemaphoreProof> {
     const scope = claimScope(t.chainId, t.deployment.contracts.RoundRewards, jobId, round);
-    return generateProof(id, group, claimMessage(recipient), scope, TREE_DEPTH, circuitArtifacts());
+    return generateProof(id, group, claimMessage(recipient, relayer, fee), scope, TREE_DEPTH, circuitArtifacts());
   }
 
   const claimOf = (name: string, recipient: string): RoundClaim => toRoundClaim(recipient, proofs[name]!);
@@ -117,6 +120,7 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     proofs.aliceRound0GroupForRound1 = await prove(alice, round0, recipientA, job, 1n);
     proofs.eveOutsider = await prove(eve, withOutsider, recipientA, job, 0n);
     proofs.aliceBelowMinimum = await prove(alice, smallRound, recipientA, belowMinimumJob, 0n);
+    proofs.carolRound1ForEmptyWallet = await prove(carol, round1, EMPTY_WALLET, job, 1n, await t.accounts.relayer.getAddress(), RELAYER_FEE);
   }, 240_000);
 
   afterAll(async () => {
@@ -172,6 +176,25 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     const [top0, top1] = await Promise.all(topUps);
     expect(top0).toBeGreaterThan(0n);
     expect(await trove.getFunction('balanceOf')(recipientB)).toBe(top0! + top1!);
+  });
+
+  it('a contributor with an empty wallet is paid its share less the relayer fee its proof names; the relayer can change none of it', async () => {
+    const relayer = await t.accounts.relayer.getAddress();
+    const token = await usd.getAddress();
+    expect(await t.provider.getBalance(EMPTY_WALLET)).toBe(0n);
+    const signed = toRoundClaim(EMPTY_WALLET, proofs.carolRound1ForEmptyWallet!, relayer, RELAYER_FEE);
+    const outsider = await t.accounts.bob.getAddress();
+    for (const tampered of [
+      { ...signed, fee: RELAYER_FEE + 1n },
+      { ...signed, relayer: outsider },
+      { ...signed, recipient: outsider },
+    ]) {
+      await expectRevert(rewards, 'claim', [job, 1n, [tampered]], 'InvalidProof');
+    }
+    const relayerCredit = (await rewards.getFunction('creditOf')(relayer, token)) as bigint;
+    await mined(rewards.getFunction('claim')(job, 1n, [signed], { gasLimit: CLAIM_GAS }));
+    expect(await rewards.getFunction('creditOf')(EMPTY_WALLET, token)).toBe(REWARD / 3n - RELAYER_FEE);
+    expect(await rewards.getFunction('creditOf')(relayer, token)).toBe(relayerCredit + RELAYER_FEE);
   });
 
   it('a replayed nullifier is rejected', async () => {
