@@ -96,6 +96,7 @@ export function storedStatus(store: CoordinatorStore, jobId: string): JobStatus 
     stage: r.stage,
     invited: r.roster.length,
     included: r.included ? r.included.length : null,
+    includedPositions: r.included ? [...r.included].sort((a, b) => a - b) : null,
     validation: r.validation,
     closed: r.closeTx && r.groupRoot && r.groupSize !== null ? { groupRoot: r.groupRoot, groupSize: r.groupSize, tx: r.closeTx } : null,
   }));
