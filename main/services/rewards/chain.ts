@@ -29,6 +29,7 @@ const ABI = [
   'function enrollmentOf(uint256 jobId, uint256 index) view returns (tuple(uint256 commitment, bytes32 rosterKey, address bondOwner, uint8 bond))',
   'function isNullifierUsed(uint256 nullifier) view returns (bool)',
   'function treeDepth() view returns (uint8)',
+  'function creditOf(address account, address token) view returns (uint256)',
   'event Claimed(uint256 indexed jobId, uint256 indexed round, uint256[] nullifiers)',
 ];
 const TOKEN_ABI = ['function symbol() view returns (string)', 'function decimals() view returns (uint8)'];
@@ -81,6 +82,11 @@ export class RewardsChain {
 
   treeDepth(): Promise<number> {
     return this.read('the group depth', async () => Number(await this.rewards.getFunction('treeDepth')()));
+  }
+
+  /** What `account` can withdraw in `token`. */
+  creditOf(account: string, token: string): Promise<bigint> {
+    return this.read('the credited balance', async () => (await this.rewards.getFunction('creditOf')(account, token)) as bigint);
   }
 
   /** The token's symbol and decimals as its contract states them. */

@@ -12,7 +12,7 @@ import type { RelayedClaim } from '../../../common/claims/relayer-protocol.js';
 import type { JobIdentities } from '../jobs/identity.js';
 import type { Vault } from '../vault/index.js';
 import type { WorkerSupervisor } from '../worker/supervisor.js';
-import { RewardsChain, type RewardsChainConfig } from './chain.js';
+import { RewardsChain, type ClosedRound, type RewardsChainConfig } from './chain.js';
 import { ClaimQueue, DEFAULT_BACKOFF, type BackoffOptions, type QueuedClaim } from './claim-queue.js';
 import { verifiedGroup } from './inclusion.js';
 import type { RelayerClient } from './relayer-client.js';
@@ -52,6 +52,15 @@ export type RewardsEvent =
   | { kind: 'proving'; jobId: string; round: number; stage: string }
   | { kind: 'claim'; claim: QueuedClaim };
 
+/** A closed round of a job as it concerns this person. */
+export interface DueRound {
+  round: number;
+  /** Whether this person is in the round's group and the round paid. */
+  included: boolean;
+  closed: ClosedRound;
+  members: bigint[];
+}
+
 export interface PrepareReport {
   /** Rounds newly queued for a claim. */
   queued: number[];
@@ -70,6 +79,8 @@ export class RewardsService {
   private readonly random: () => number;
   private readonly delay: { min: number; max: number };
   private sending: Promise<void> | undefined;
+  private readonly tokens = new Map<string, Promise<{ symbol: string; decimals: number }>>();
+  private readonly proving = new Set<string>();
 
   constructor(private readonly o: RewardsServiceOptions) {
     this.chain = new RewardsChain(o.chain);
@@ -105,6 +116,55 @@ export class RewardsService {
    * in and has not claimed. Throws INCLUDED_LIST_MISMATCH (and claims nothing of that round) when
    * the coordinator's list does not give the group on-chain.
    */
+  /**
+   * What the job's closed rounds owe this person, without proving anything yet: each round the
+   * coordinator's list (checked against the chain) includes them in and that paid. Throws
+   * INCLUDED_LIST_MISMATCH when a list does not give the group on-chain.
+   */
+  async due(jobId: string, rounds: readonly RoundInclusion[]): Promise<DueRound[]> {
+    const identity = await this.o.identities.get({ chainId: this.o.chain.chainId, registry: this.o.chain.registry, jobId });
+    const out: DueRound[] = [];
+    for (const r of rounds) {
+      if (!r.closed || !r.includedPositions) continue;
+      const closed = await this.chain.round(jobId, r.round);
+      if (!closed) continue;
+      const group = await verifiedGroup(this.chain, jobId, r.round, closed, r.includedPositions);
+      const included = closed.paid && group.members.includes(identity.semaphore.commitment);
+      out.push({ round: r.round, included, closed, members: group.members });
+    }
+    return out;
+  }
+
+  /** The token's symbol and decimals as its contract states them (read once per token). */
+  token(address: string): Promise<{ symbol: string; decimals: number }> {
+    let t = this.tokens.get(address);
+    if (!t) {
+      t = this.chain.token(address);
+      this.tokens.set(address, t);
+      t.catch(() => this.tokens.delete(address));
+    }
+    return t;
+  }
+
+  /** What `account` can withdraw in `token` now. */
+  withdrawable(account: string, token: string): Promise<bigint> {
+    return this.chain.creditOf(account, token);
+  }
+
+  /** The relayer claims go through, and its terms when known. */
+  relayerTerms(): RelayerTerms | undefined {
+    return this.o.vault.getSetting<RelayerTerms>(TERMS_SETTING);
+  }
+
+  get relayerUrl(): string {
+    return this.o.relayer.url;
+  }
+
+  /** Rounds whose proof is being made right now. */
+  isProving(jobId: string, round: number): boolean {
+    return this.proving.has(`${jobId}/${round}`);
+  }
+
   async prepareClaims(jobId: string, rounds: readonly RoundInclusion[], recipient: string): Promise<PrepareReport> {
     const report: PrepareReport = { queued: [], alreadyClaimed: [], notDue: [] };
     const identity = await this.o.identities.get({ chainId: this.o.chain.chainId, registry: this.o.chain.registry, jobId });
@@ -113,38 +173,36 @@ export class RewardsService {
     // One send time for everything prepared together: the rounds leave as one batch.
     const notBefore = this.now() + this.delay.min + Math.floor(this.random() * (this.delay.max - this.delay.min));
     const ready: QueuedClaim[] = [];
-    for (const r of rounds) {
-      if (!r.closed || !r.includedPositions || this.queue.get(jobId, r.round)) continue;
-      const closed = await this.chain.round(jobId, r.round);
-      if (!closed) continue;
-      const group = await verifiedGroup(this.chain, jobId, r.round, closed, r.includedPositions);
-      if (!closed.paid || !group.members.includes(identity.semaphore.commitment)) {
-        report.notDue.push(r.round);
+    for (const { round, included, closed, members } of await this.due(jobId, rounds)) {
+      if (this.queue.get(jobId, round)) continue;
+      if (!included) {
+        report.notDue.push(round);
         continue;
       }
       terms ??= await this.terms();
       if (BigInt(terms.fee) >= closed.perMember) {
-        throw new TroveError('CLAIM_REJECTED', `The relayer's fee is more than your share of round ${r.round + 1}. Choose another relayer.`, { jobId, round: r.round });
+        throw new TroveError('CLAIM_REJECTED', `The relayer's fee is more than your share of round ${round + 1}. Choose another relayer.`, { jobId, round: round });
       }
-      const scope = claimScope(BigInt(this.o.chain.chainId), this.o.chain.roundRewards, BigInt(jobId), BigInt(r.round));
+      const scope = claimScope(BigInt(this.o.chain.chainId), this.o.chain.roundRewards, BigInt(jobId), BigInt(round));
+      this.proving.add(`${jobId}/${round}`);
       const result = await this.o.supervisor.run(
         {
           kind: 'prove-claim',
           identity: identity.semaphore.export(),
-          group: group.members.map(String),
+          group: members.map(String),
           message: claimMessage(recipient, terms.relayer, BigInt(terms.fee)).toString(),
           scope: scope.toString(),
           depth,
           artifacts: this.o.artifacts,
         },
-        { onProgress: (p) => p.kind === 'proof' && this.o.onChange?.({ kind: 'proving', jobId, round: r.round, stage: p.stage }) },
-      );
+        { onProgress: (p) => p.kind === 'proof' && this.o.onChange?.({ kind: 'proving', jobId, round: round, stage: p.stage }) },
+      ).finally(() => this.proving.delete(`${jobId}/${round}`));
       if (result.kind !== 'prove-claim') throw new TroveError('PROOF_FAILED', 'The worker answered with something other than a proof.');
       const proof = claimProofSchema.parse(result.proof);
       const claimed = await this.chain.isNullifierUsed(proof.nullifier);
       const claim: QueuedClaim = {
         jobId,
-        round: r.round,
+        round: round,
         token: closed.token,
         amount: (closed.perMember - BigInt(terms.fee)).toString(),
         topUp: closed.topUpPerMember.toString(),
@@ -160,7 +218,7 @@ export class RewardsService {
         updatedAt: this.now(),
       };
       ready.push(claim);
-      (claimed ? report.alreadyClaimed : report.queued).push(r.round);
+      (claimed ? report.alreadyClaimed : report.queued).push(round);
     }
     for (const c of await this.queue.add(ready)) {
       await this.o.vault.recordActivity(
