@@ -71,7 +71,15 @@ export type TroveErrorCode =
   | 'WALLET_WRONG_CHAIN'
   | 'WALLET_RELAY_UNREACHABLE'
   | 'WALLET_REJECTED'
-  | 'WALLET_NOT_LINKED';
+  | 'WALLET_NOT_LINKED'
+  // Reward claims.
+  | 'PROOF_FAILED'
+  /** The coordinator's list of included contributors does not give the group closed on-chain. */
+  | 'INCLUDED_LIST_MISMATCH'
+  | 'RELAYER_UNREACHABLE'
+  /** A relayer answered something the protocol does not allow, or claimed what the chain denies. */
+  | 'RELAYER_PROTOCOL'
+  | 'CLAIM_REJECTED';
 
 export class TroveError extends Error {
   readonly code: TroveErrorCode;

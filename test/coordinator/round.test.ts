@@ -123,7 +123,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
     const status = await contributors[0]!.client.status(jobId);
     expect(status.state).toBe('finished');
     const summary = status.rounds[0]!;
-    expect(summary).toMatchObject({ round: 0, stage: 'closed', invited: 5, included: 4 });
+    expect(summary).toMatchObject({ round: 0, stage: 'closed', invited: 5, included: 4, includedPositions: [0, 1, 3, 4] });
 
     // The new global model is the example-weighted mean update applied to the start model.
     const start = initialWeights(doc.training.model, doc.training.local.seed);
