@@ -92,6 +92,8 @@ export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
   signal?: AbortSignal;
   maxRecordBytes?: number;
+  /** Called for every rejected row, in order; the report lists only the first ones. */
+  onRejected?: (row: RejectedRow) => void;
 }
 
 export interface RowsPage {
@@ -878,6 +880,7 @@ export class Vault {
         policy: opts.policy,
         source: { fileName: basename(file), format },
         onProgress: opts.onProgress,
+        onRejected: opts.onRejected,
         progressBytes: () => ({ bytesRead, totalBytes: size }),
         controller,
       });
@@ -895,6 +898,7 @@ export class Vault {
     policy?: RejectPolicy | undefined;
     source?: { fileName: string; format: ImportFormat };
     onProgress?: ((p: ImportProgress) => void) | undefined;
+    onRejected?: ((row: RejectedRow) => void) | undefined;
     progressBytes?: () => { bytesRead: number; totalBytes: number | null };
     controller?: AbortController;
   }): Promise<ImportReport> {
@@ -920,7 +924,9 @@ export class Vault {
       const unknownFields = new Map<string, number>();
       const reject = (line: number, reason: string, column?: string) => {
         rowsRejected++;
-        if (rejected.length < MAX_LISTED_REJECTIONS) rejected.push(column ? { line, column, reason } : { line, reason });
+        const row = column ? { line, column, reason } : { line, reason };
+        if (rejected.length < MAX_LISTED_REJECTIONS) rejected.push(row);
+        input.onRejected?.(row);
         if (policy === 'reject-import') doomed = true;
       };
       const progress = () => input.onProgress?.({ ...(input.progressBytes?.() ?? { bytesRead: 0, totalBytes: null }), rowsRead, rowsRejected });
