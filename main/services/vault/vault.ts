@@ -22,6 +22,7 @@ import type {
 } from '../../../common/dataset.js';
 import { COLUMN_TYPES, isTextColumn } from '../../../common/dataset.js';
 import { TroveError } from '../../../common/errors.js';
+import { passphraseStrength } from '../../../common/passphrase-strength.js';
 import {
   FORMAT_VERSION,
   ID_BYTES,
@@ -138,7 +139,6 @@ interface DatasetRow {
   manifest_sealed: Buffer;
 }
 
-const MIN_PASSPHRASE = 8;
 const DEFAULT_AUTO_LOCK_MS = 5 * 60_000;
 const MAX_LISTED_REJECTIONS = 1000;
 const AUTO_LOCK_SETTING = 'autoLockMs';
@@ -160,8 +160,9 @@ function openDatabase(path: string): Database.Database {
 }
 
 function checkPassphrase(passphrase: string): void {
-  if (typeof passphrase !== 'string' || [...passphrase].length < MIN_PASSPHRASE) {
-    throw new TroveError('WEAK_PASSPHRASE', `Choose a passphrase of at least ${MIN_PASSPHRASE} characters; a few unrelated words work well.`);
+  const strength = typeof passphrase === 'string' ? passphraseStrength(passphrase) : null;
+  if (!strength?.acceptable) {
+    throw new TroveError('WEAK_PASSPHRASE', `That passphrase is too easy to guess (${strength?.label.toLowerCase() ?? 'missing'}). ${strength?.hint ?? 'Type a passphrase.'}`);
   }
 }
 
