@@ -16,7 +16,7 @@ export const AREAS = ['main', 'preload', 'renderer', 'worker', 'common', 'contra
 type Area = (typeof AREAS)[number];
 
 /** Packages that run anywhere (no node, DOM or native code): the only ones common/ may use. */
-const ENVIRONMENT_FREE_PACKAGES = new Set(['zod', 'libsodium-wrappers-sumo', 'ethers', '@semaphore-protocol/identity']);
+const ENVIRONMENT_FREE_PACKAGES = new Set(['zod', 'libsodium-wrappers-sumo', 'ethers', '@semaphore-protocol/identity', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', '@zxcvbn-ts/language-en']);
 /** Packages the renderer may use besides common/: browser-only UI packages. */
 const BROWSER_PACKAGES = new Set(['react', 'react-dom', 'react-dom/client', 'zustand', 'zod', 'qrcode']);
 

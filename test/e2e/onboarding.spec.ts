@@ -14,6 +14,9 @@ test('create a vault: the strength meter guides, mismatches are caught, and the 
   await expect(app.getByText('Strength: Too short.')).toBeVisible();
   await passphrase.fill('password1');
   await expect(app.getByText('Strength: Weak.')).toBeVisible();
+  await app.getByLabel('Type it again').fill('password1');
+  await app.getByRole('button', { name: 'Create vault' }).click();
+  await expect(app.getByRole('alert')).toHaveText(/too easy to guess.*commonly used password.*Add a few unrelated words/);
   await passphrase.fill(PASSPHRASE);
   await expect(app.getByText(/Strength: (Strong|Very strong)\./)).toBeVisible();
   await app.getByLabel('Type it again').fill(`${PASSPHRASE}x`);
