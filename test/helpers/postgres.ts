@@ -3,7 +3,7 @@
 // (the server refuses to run as root, and CI runs as root). stop() shuts it down and deletes it.
 // The server binaries are Debian's postgresql package (.ci/run installs it).
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +12,10 @@ export interface PostgresServer {
   /** postgres://… for a database of its own on the server. */
   url: string;
   port: number;
-  /** The cluster's files (tables, indexes and write-ahead log), for tests that scan what was stored. */
-  dataDir: string;
   /** Another empty database on the same server. */
   createDatabase(name: string): string;
+  /** The files that hold a database's tables and indexes, and the write-ahead log. */
+  databaseFiles(name?: string): string[];
   stop(): void;
 }
 
@@ -29,6 +29,13 @@ function serverBinaries(): string {
     if (majors[0]) return join(root, majors[0], 'bin');
   }
   throw new Error('No PostgreSQL server is installed: apt-get install -y postgresql (the .ci/run script does).');
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
 }
 
 function freePort(): Promise<number> {
@@ -74,8 +81,11 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   return {
     url: createDatabase('trove'),
     port,
-    dataDir: data,
     createDatabase,
+    databaseFiles: (name = 'trove') => {
+      const oid = run('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'trove', '-d', name, '-Atc', 'SELECT oid FROM pg_database WHERE datname = current_database()']).toString().trim();
+      return [...filesUnder(join(data, 'base', oid)), ...filesUnder(join(data, 'pg_wal'))];
+    },
     stop: () => {
       if (stopped) return;
       stopped = true;

@@ -420,6 +420,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
               this.step(round, 'training', 0, `Training on your data, on this device, ${where} (${p.backend.reason})`);
               return;
             }
+            if (p.kind === 'proof') return;
             const done = (p.epoch + (p.kind === 'epoch' ? 1 : p.batches > 0 ? p.batch / p.batches : 0)) / Math.max(1, p.epochs);
             this.step(round, 'training', Math.max(0, Math.min(1, done)), `Epoch ${Math.min(p.epoch + 1, p.epochs)} of ${p.epochs}`);
           },
