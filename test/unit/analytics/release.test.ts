@@ -30,6 +30,6 @@ describe('analytics release', () => {
   it('shows the exact output in plain words before it is sent', () => {
     const lines = describeOutputForReview(spec, Float64Array.from([3, 5, 2]), noise);
     expect(lines.slice(0, 3)).toEqual(['sleep_hours 0 to 6: 3', 'sleep_hours 6 to 8: 5', 'sleep_hours 8 to 24: 2']);
-    expect(lines[3]).toMatch(/noise \(typically ±10\)/);
+    expect(lines[3]).toMatch(/noise \(typically ±10 on each number\)/);
   });
 });
