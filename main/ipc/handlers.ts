@@ -56,5 +56,8 @@ export function sessionHandlers(session: AppSession): Handlers {
     'jobs.setRunPolicy': (r) => session.jobsSetRunPolicy(r.policy),
     'jobs.setUseGpu': (r) => session.jobsSetUseGpu(r.useGpu),
     'jobs.setLimits': (r) => session.jobsSetLimits(r.limits),
+
+    'rewards.view': () => session.rewardsView(),
+    'rewards.claim': (r) => session.rewardsClaim(r.recipient, r.jobId),
   };
 }

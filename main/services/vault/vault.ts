@@ -44,8 +44,8 @@ import type { TaskDataSource } from '../../../common/worker-protocol.js';
 import { ActivityLog, GENESIS } from './activity.js';
 import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
 import type { SourceRecord } from './import/sources.js';
-import { fileRecords, formatOf, isData, sampleFile, skipHeader, unreadable, valueOf } from './import/file.js';
-import { INVALID, convert, inferType, toCell, toValue, whyInvalid } from './import/types.js';
+import { fileRecords, formatOf, inferColumnTypes, isData, sampleFile, skipHeader, unreadable, valueOf } from './import/file.js';
+import { INVALID, convert, toCell, toValue, whyInvalid } from './import/types.js';
 import { DEFAULT_KDF, KeyRing, Purpose, checkKdfParams, unwrapMasterKey, wrapMasterKey, type KdfParams } from './keys.js';
 import { damageError, guarded, isDamage } from './damage.js';
 import { type Header, readHeader, writeHeader } from './header.js';
@@ -813,16 +813,16 @@ export class Vault {
     this.requireKeys();
     const format = formatOf(file, opts.format);
     const { names, delimiter, records } = await sampleFile(file, format, opts);
-    const columnValues = names.map((_, c) => records.filter(isData).map((r) => valueOf(r, c, names)));
+    const guesses = await inferColumnTypes(file, format, names, { delimiter, maxRecordBytes: opts.maxRecordBytes });
     const columns = names.map((name, c) => {
-      const samples = columnValues[c]!;
-      const type = inferType(samples);
-      const converted = samples.map((v) => convert(v, type));
+      const { type, invalid } = guesses[c]!;
+      const converted = records.filter(isData).map((r) => convert(valueOf(r, c, names), type));
       return {
         name,
         type,
         samples: converted.slice(0, 5).map((v) => (v.ok ? toCell(v.value, type) : null)),
         nullCount: converted.filter((v) => v.ok && v.value === null).length,
+        invalidCount: invalid,
       };
     });
     const rows = records.filter(isData).slice(0, 20).map((r) => names.map((_, c) => {
@@ -846,15 +846,20 @@ export class Vault {
       throw unreadable(file, err);
     }
     const format = formatOf(file, opts.format);
-    const { names, delimiter, records: sample } = await sampleFile(file, format, opts);
+    const { names, delimiter } = await sampleFile(file, format, opts);
     const overrides = opts.columns ?? [];
     if (!Array.isArray(overrides) || overrides.length > names.length) throw new TroveError('INVALID_INPUT', 'There are more column settings than columns in the file.');
+    for (const o of overrides) {
+      if (o?.type !== undefined && !COLUMN_TYPES.includes(o.type)) throw new TroveError('INVALID_INPUT', `"${String(o.type)}" is not a column type.`);
+    }
+    const guessed = names.every((_, c) => overrides[c]?.skip || overrides[c]?.type !== undefined)
+      ? []
+      : await inferColumnTypes(file, format, names, { delimiter, maxRecordBytes: opts.maxRecordBytes, signal: opts.signal });
     const columns: ImportColumn[] = [];
     names.forEach((name, c) => {
       const o = overrides[c] ?? {};
       if (o.skip) return;
-      if (o.type !== undefined && !COLUMN_TYPES.includes(o.type)) throw new TroveError('INVALID_INPUT', `"${String(o.type)}" is not a column type.`);
-      const type = o.type ?? inferType(sample.filter(isData).map((r) => valueOf(r, c, names)));
+      const type = o.type ?? guessed[c]!.type;
       columns.push({ source: format === 'csv' ? c : name, name: (o.name ?? name).trim() || name, type });
     });
     if (columns.length === 0) throw new TroveError('INVALID_INPUT', 'Choose at least one column to import.');

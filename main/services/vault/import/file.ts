@@ -2,9 +2,10 @@
 // and the stream of records the import consumes. The vault turns those records into a dataset.
 import { createReadStream } from 'node:fs';
 import { basename, extname } from 'node:path';
-import type { ImportFormat, ImportReport, RejectedRow } from '../../../../common/dataset.js';
+import type { ColumnType, ImportFormat, ImportReport, RejectedRow } from '../../../../common/dataset.js';
 import { TroveError } from '../../../../common/errors.js';
 import { DEFAULT_MAX_RECORD_BYTES, type SourceRecord, detectDelimiter, readCsv, readJsonArray, readJsonLines } from './sources.js';
+import { TypeTally } from './types.js';
 
 export const PREVIEW_RECORDS = 200;
 
@@ -83,6 +84,31 @@ export function fileRecords(file: string, format: ImportFormat, delimiter: strin
   if (format === 'csv') return readCsv(chunks, delimiter ?? ',', o);
   if (format === 'jsonl') return readJsonLines(chunks, o);
   return readJsonArray(chunks, o);
+}
+
+/**
+ * Reads the whole file once and proposes each column's type from all of its values, so no row is
+ * refused for a type guessed from the first ones; `invalid` counts the values that type refuses.
+ */
+export async function inferColumnTypes(
+  file: string,
+  format: ImportFormat,
+  names: string[],
+  opts: { delimiter?: string | undefined; maxRecordBytes?: number | undefined; signal?: AbortSignal | undefined },
+): Promise<{ type: ColumnType; invalid: number }[]> {
+  const tallies = names.map(() => new TypeTally());
+  try {
+    for await (const batch of skipHeader(fileRecords(file, format, opts.delimiter, opts.maxRecordBytes, () => undefined, opts.signal), format === 'csv')) {
+      for (const r of batch) {
+        if ('error' in r) continue;
+        for (let c = 0; c < names.length; c++) tallies[c]!.add(valueOf(r, c, names));
+      }
+    }
+  } catch (err) {
+    if (err instanceof TroveError) throw err;
+    throw unreadable(file, err);
+  }
+  return tallies.map((t) => t.guess());
 }
 
 export function isData(r: SourceRecord): r is Exclude<SourceRecord, { error: string }> {
