@@ -66,5 +66,7 @@ export function sessionHandlers(session: AppSession): Handlers {
       const { txHash, plan } = await session.wallet.require().confirmWithdraw(r.planId);
       return { txHash, amountText: plan.amountText, to: plan.to };
     },
+    'rewards.view': () => session.rewardsView(),
+    'rewards.claim': (r) => session.rewardsClaim(r.recipient, r.jobId),
   };
 }
