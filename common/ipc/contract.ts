@@ -262,6 +262,32 @@ function channel<Req extends z.ZodType, Res extends z.ZodType>(request: Req, res
   return { request, response };
 }
 
+// ------------------------------------------------------------------------------ wallet
+
+const Problem = z.object({ code: z.string(), message: z.string() });
+
+export const WalletStatus = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('unlinked'), problem: Problem.optional() }),
+  /** Waiting for the wallet to scan `uri` and approve. */
+  z.object({ state: z.literal('pairing'), uri: z.string() }),
+  z.object({ state: z.literal('linked'), address: Address, chainId: Count, walletName: z.string() }),
+]);
+
+const TokenAmount = z.object({ token: Address, symbol: z.string(), decimals: Count, amount: z.string(), amountText: z.string() });
+
+const WalletView = z.object({
+  /** False when this build has no chain or relay to link a wallet on. */
+  available: z.boolean(),
+  status: WalletStatus,
+  /** Credited to the linked address and not yet withdrawn, per reward token (read on-chain). */
+  balances: z.array(TokenAmount),
+  /** Why balances could not be read, in words. */
+  balancesProblem: z.string().nullable(),
+  settings: z.object({ relayUrl: z.string(), projectId: z.string() }),
+});
+
+const WithdrawPlan = TokenAmount.extend({ id: z.string(), to: Address, contract: Address });
+
 export const channels = {
   'app.status': channel(Empty, AppStatus),
 
@@ -351,6 +377,15 @@ export const channels = {
   'jobs.setUseGpu': channel(z.strictObject({ useGpu: z.boolean() }), JobsView),
   'jobs.setLimits': channel(z.strictObject({ limits: PersonalLimitsSchema }), JobsView),
 
+  'wallet.view': channel(Empty, WalletView),
+  /** Starts linking: the answer's status holds the pairing URI to show as a QR code. */
+  'wallet.link': channel(Empty, WalletView),
+  'wallet.disconnect': channel(Empty, WalletView),
+  'wallet.setSettings': channel(z.strictObject({ relayUrl: z.string().min(1).max(500), projectId: z.string().min(1).max(200) }), WalletView),
+  /** What a withdrawal would pay, for the person to confirm; nothing is sent. */
+  'wallet.prepareWithdraw': channel(z.strictObject({ token: Address }), WithdrawPlan),
+  /** Sends a prepared withdrawal through the linked wallet and waits for it on-chain. */
+  'wallet.confirmWithdraw': channel(z.strictObject({ planId: z.uuid() }), z.object({ txHash: z.string(), amountText: z.string(), to: Address })),
   /** What each job and round earned and where its claim stands. */
   'rewards.view': channel(Empty, EarningsView),
   /** Proves and queues the claims of every earned round (of one job, or all) for `recipient`. */
@@ -363,6 +398,8 @@ export const events = {
   'import.progress': z.object({ importId: ImportId, bytesRead: Count, totalBytes: Count.nullable(), rowsRead: Count, rowsRejected: Count }),
   /** A job's card changed: discovered, joined, a round step, a problem. */
   'jobs.changed': z.object({ job: JobCard }),
+  /** The wallet link changed: pairing, linked, ended by the wallet, refused. */
+  'wallet.changed': z.object({ status: WalletStatus }),
   /** A claim changed state or a proof made progress: the Earnings screen reads the view again. */
   'rewards.changed': z.object({ jobId: JobId, round: Count, state: z.enum(EARNING_STATES) }),
 } as const;
@@ -380,6 +417,8 @@ export type JobCardValue = z.output<typeof JobCard>;
 export const jobCardSchema = JobCard;
 export type JobsViewValue = z.output<typeof JobsView>;
 export type RunPolicyValue = z.output<typeof RunPolicy>;
+export type WalletViewValue = z.output<typeof WalletView>;
+export type WalletStatusValue = z.output<typeof WalletStatus>;
 export type EarningsViewValue = z.output<typeof EarningsView>;
 export type EarningRowValue = z.output<typeof EarningRow>;
 

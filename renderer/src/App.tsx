@@ -13,6 +13,7 @@ import { SettingsScreen } from './screens/Settings.js';
 import { ComingScreen } from './screens/Coming.js';
 import { JobsScreen } from './screens/Jobs.js';
 import { JobScreen } from './screens/Job.js';
+import { WalletScreen } from './screens/Wallet.js';
 
 const NAV: { screen: Route['screen']; label: string; coming?: boolean }[] = [
   { screen: 'data', label: 'Data' },
@@ -20,7 +21,7 @@ const NAV: { screen: Route['screen']; label: string; coming?: boolean }[] = [
   { screen: 'activity', label: 'Activity' },
   { screen: 'settings', label: 'Settings' },
   { screen: 'earnings', label: 'Earnings', coming: true },
-  { screen: 'wallet', label: 'Wallet', coming: true },
+  { screen: 'wallet', label: 'Wallet' },
 ];
 
 function useTheme() {
@@ -138,6 +139,8 @@ function Screen({ route }: { route: Route }) {
       return <JobsScreen />;
     case 'job':
       return <JobScreen key={route.id} id={route.id} />;
+    case 'wallet':
+      return <WalletScreen />;
     default:
       return <ComingScreen key={route.screen} which={route.screen} />;
   }

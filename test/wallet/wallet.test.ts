@@ -2,28 +2,19 @@
 // wallet side, real contracts on anvil and a real vault: link, restore on unlock, withdraw
 // (declined, then approved), a wallet on the wrong chain, a dead relay, a malformed URI.
 import { createServer } from 'node:net';
-import { Group } from '@semaphore-protocol/group';
-import { Identity } from '@semaphore-protocol/identity';
-import { generateProof } from '@semaphore-protocol/proof';
-import { hexlify, id, parseEther, randomBytes, Wallet, type Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TroveError } from '../../common/errors.js';
-import { TREE_DEPTH, circuitArtifacts } from '../../contracts/artifacts.js';
-import { claimMessage, claimScope, toRoundClaim } from '../../contracts/claims.js';
 import { parsePairingUri } from '../../main/services/wallet/pairing-uri.js';
 import { WalletService } from '../../main/services/wallet/service.js';
 import type { Vault } from '../../main/services/vault/vault.js';
 import { startLocalRelay, type LocalRelay } from '../../relay/server.js';
 import { startTestWallet, type TestWallet } from '../../relay/wallet.js';
-import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
+import { WALLET_KEY, startCreditedChain, type CreditedChain } from '../fixtures/credited-wallet.js';
+import type { TroveChain } from '../fixtures/trove-chain.js';
 import { PASSPHRASE, newVault, useTempDir } from '../helpers/vault.js';
 import { until } from '../helpers/until.js';
 
-const REWARD = 900n * 10n ** 18n;
-const SHARE = REWARD / 3n;
 const PROJECT = 'trove-tests';
-// The person's wallet: a fixed key of its own, funded for gas in beforeAll.
-const WALLET_KEY = id('trove wallet test key');
 
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -36,8 +27,8 @@ async function closedPort(): Promise<number> {
 describe('linked wallet over a local WalletConnect relay', () => {
   const temp = useTempDir();
   let t: TroveChain;
+  let credited: CreditedChain;
   let relay: LocalRelay;
-  let usd: Contract;
   let token: string;
   const wallets: TestWallet[] = [];
   const services: WalletService[] = [];
@@ -58,47 +49,13 @@ describe('linked wallet over a local WalletConnect relay', () => {
     services.push(s);
     return s;
   };
-  const credit = (address: string) => t.at('RoundRewards', t.deployment.contracts.RoundRewards).getFunction('creditOf')(address, token) as Promise<bigint>;
-  const balance = (address: string) => usd.getFunction('balanceOf')(address) as Promise<bigint>;
+  const credit = (address: string) => credited.credit(address);
+  const balance = (address: string) => credited.balance(address);
 
   beforeAll(async () => {
-    t = await startTroveChain();
+    credited = await startCreditedChain();
+    ({ t, token } = credited);
     relay = await startLocalRelay();
-    usd = await t.deploy('TestToken', ['Test Dollar', 'TUSD']);
-    token = await usd.getAddress();
-    // A job with one round of three contributors; one of them claims its share to the test wallet.
-    const researcher = t.accounts.researcher;
-    const registry = t.at('JobRegistry', t.deployment.contracts.JobRegistry, researcher);
-    const rewards = t.at('RoundRewards', t.deployment.contracts.RoundRewards, t.accounts.relayer);
-    const total = REWARD + (REWARD * 500n) / 10_000n;
-    await mined(t.at('TestToken', token, researcher).getFunction('mint')(await researcher.getAddress(), total));
-    await mined(t.at('TestToken', token, researcher).getFunction('approve')(await registry.getAddress(), total));
-    const block = await t.provider.getBlock('latest');
-    const receipt = await mined(
-      registry.getFunction('publish')({
-        specHash: `0x${'cd'.repeat(32)}`,
-        specURI: 'ipfs://wallet-test',
-        coordinator: await t.accounts.coordinator.getAddress(),
-        rewardToken: token,
-        rewardPerRound: REWARD,
-        rounds: 1,
-        minContributors: 3,
-        deadline: BigInt(block!.timestamp) + 86_400n,
-        bondAmount: 0n,
-      }),
-    );
-    const job = receipt.logs.map((l) => registry.interface.parseLog(l)).find((e) => e?.name === 'JobPublished')!.args.getValue('jobId') as bigint;
-    const members = ['a', 'b', 'c'].map((n) => new Identity(`wallet-test-${n}`));
-    for (const id of members) await mined(rewards.getFunction('enroll')(job, id.commitment, hexlify(randomBytes(32))));
-    const coordinator = rewards.connect(t.accounts.coordinator) as Contract;
-    await mined(coordinator.getFunction('startRound')(job, [0, 1, 2]));
-    await mined(coordinator.getFunction('closeRound')(job, [0, 1, 2]));
-    const address = new Wallet(WALLET_KEY).address;
-    await (await t.accounts.deployer.sendTransaction({ to: address, value: parseEther('1') })).wait();
-    const scope = claimScope(t.chainId, t.deployment.contracts.RoundRewards, job, 0n);
-    const proof = await generateProof(members[0]!, new Group(members.map((m) => m.commitment)), claimMessage(address), scope, TREE_DEPTH, circuitArtifacts());
-    await mined(rewards.getFunction('claim')(job, 0n, [toRoundClaim(address, proof)], { gasLimit: 1_000_000n }));
-    expect(await credit(address)).toBe(SHARE);
   }, 240_000);
 
   afterAll(async () => {
@@ -128,14 +85,14 @@ describe('linked wallet over a local WalletConnect relay', () => {
 
     const before = await balance(w.address);
     const plan = await app.prepareWithdraw(token);
-    expect(plan).toMatchObject({ amount: SHARE.toString(), amountText: '300.0 TUSD', to: w.address, symbol: 'TUSD', decimals: 18 });
+    expect(plan).toMatchObject({ amount: credited.share.toString(), amountText: credited.shareText, to: w.address, symbol: 'TUSD', decimals: 18 });
 
     // The wallet declines: a typed error, nothing sent, the credit still there.
     w.answers.requests = 'reject';
     const declined = await app.confirmWithdraw(plan.id).catch((e: unknown) => e);
     expect(declined).toBeInstanceOf(TroveError);
     expect((declined as TroveError).code).toBe('WALLET_REJECTED');
-    expect(await credit(w.address)).toBe(SHARE);
+    expect(await credit(w.address)).toBe(credited.share);
     expect(await balance(w.address)).toBe(before);
     // A plan is used once: a declined one must be prepared again.
     await expect(app.confirmWithdraw(plan.id)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
@@ -143,8 +100,8 @@ describe('linked wallet over a local WalletConnect relay', () => {
     w.answers.requests = 'approve';
     const again = await app.prepareWithdraw(token);
     const sent = await app.confirmWithdraw(again.id);
-    expect(sent.amount).toBe(SHARE.toString());
-    expect(await balance(w.address)).toBe(before + SHARE);
+    expect(sent.amount).toBe(credited.share.toString());
+    expect(await balance(w.address)).toBe(before + credited.share);
     expect(await credit(w.address)).toBe(0n);
     expect(w.requests.map((r) => r.answer)).toEqual(['reject', 'approve']);
     expect(w.requests[1]!.result).toBe(sent.txHash);

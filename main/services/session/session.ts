@@ -16,6 +16,7 @@ import { JobsService, UNKNOWN_PLATFORM, type JobsServiceOptions, type PlatformSt
 import { NodeWorkerLauncher, type WorkerLauncher } from '../worker/launcher.js';
 import { WorkerSupervisor } from '../worker/supervisor.js';
 import { JobNotifier } from './job-notifications.js';
+import { WalletHost, type WalletConfig } from '../wallet/host.js';
 import { DEFAULT_PERSONAL_LIMITS, type PersonalLimits } from '../../../common/jobs/resources.js';
 import type { EarningsViewValue } from '../../../common/ipc/contract.js';
 import { JobIdentities } from '../jobs/identity.js';
@@ -72,6 +73,8 @@ export interface AppSessionOptions {
   /** Whether files may be staged by path (the desktop app) or only uploaded (a browser host). */
   stagePaths?: boolean;
   jobs?: JobsConfig;
+  /** The chain and WalletConnect relay a wallet links on; without it the Wallet screen says so. */
+  wallet?: WalletConfig;
 }
 
 export interface BackupFile {
@@ -105,6 +108,8 @@ export class AppSession {
   private discoveryTimer: NodeJS.Timeout | null = null;
   private jobsStarting: Promise<JobsService> | null = null;
   private supervisor: WorkerSupervisor | null = null;
+  /** The linked wallet, started with the unlocked vault. */
+  readonly wallet: WalletHost;
   private rewardsService: { service: RewardsService; identities: JobIdentities; timer: NodeJS.Timeout } | null = null;
   /** Rounds already announced as ready to claim, so each is announced once. */
   private readonly announced = new Set<string>();
@@ -116,6 +121,11 @@ export class AppSession {
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true, mode: 0o700 });
     this.files = new FileStaging(staging, opts.stagePaths ?? false);
+    this.wallet = new WalletHost(
+      opts.wallet,
+      (status) => this.emit('wallet.changed', { status }),
+      () => this.jobsService?.list().jobs.map((j) => j.reward.token) ?? [],
+    );
   }
 
   static async start(opts: AppSessionOptions): Promise<AppSession> {
@@ -387,13 +397,15 @@ export class AppSession {
 
   // ------------------------------------------------------------------------------ jobs
 
-  /** Starts the jobs service (and background participation) for the unlocked vault. */
+  /** Starts the jobs service (and background participation) and the linked wallet for the unlocked vault. */
   private startJobs(): void {
+    if (this.vault?.isUnlocked) void this.wallet.start(this.vault);
     if (!this.opts.jobs || this.jobsService || this.jobsStarting) return;
     this.jobsStarting = this.jobs().catch(() => null as never);
   }
 
   private async stopJobs(): Promise<void> {
+    await this.wallet.stop();
     if (this.rewardsService) {
       clearInterval(this.rewardsService.timer);
       this.rewardsService.service.close();

@@ -118,6 +118,8 @@ export class WalletService {
     if (url.protocol !== 'wss:' && url.protocol !== 'ws:') throw new TroveError('INVALID_INPUT', 'The relay address must start with wss:// (or ws:// for a relay on this computer).');
     if (!next.projectId.trim()) throw new TroveError('INVALID_INPUT', 'The WalletConnect project id is empty.');
     await this.o.vault.setSetting(SETTINGS, { relayUrl: url.toString().replace(/\/$/, ''), projectId: next.projectId.trim() }, 'WalletConnect relay settings changed.');
+    // The next link uses the new relay; a linked wallet stays on the one it was linked through.
+    if (!this.session) await this.dropClient();
   }
 
   /** After unlock: brings back a session kept in the vault. Nothing stored means nothing to do. */
@@ -199,32 +201,38 @@ export class WalletService {
     this.set({ state: 'unlinked' });
   }
 
+  /** What is credited to the linked address in each token and not yet withdrawn, read on-chain. */
+  async balances(tokens: readonly string[]): Promise<Omit<WithdrawPlan, 'id' | 'to' | 'contract'>[]> {
+    const linked = this.linked();
+    const contract = this.o.chain.roundRewards;
+    if (!linked || !contract) return [];
+    const rewards = new Contract(contract, ROUND_REWARDS, this.provider);
+    const unique = [...new Set(tokens.map((t) => getAddress(t)))];
+    try {
+      return await Promise.all(
+        unique.map(async (token) => {
+          const erc20 = new Contract(token, ERC20, this.provider);
+          const [amount, symbol, decimals] = await Promise.all([
+            rewards.getFunction('creditOf')(linked.address, token) as Promise<bigint>,
+            erc20.getFunction('symbol')() as Promise<string>,
+            erc20.getFunction('decimals')() as Promise<bigint>,
+          ]);
+          return { token, symbol, decimals: Number(decimals), amount: amount.toString(), amountText: `${formatUnits(amount, decimals)} ${symbol}` };
+        }),
+      );
+    } catch (e) {
+      throw new TroveError('CHAIN_UNREACHABLE', 'Trove cannot read your balance from the chain right now. Try again in a moment.', undefined, { cause: e });
+    }
+  }
+
   /** What a withdrawal of `token` would pay, for the person to confirm. Nothing is sent yet. */
   async prepareWithdraw(token: string): Promise<WithdrawPlan> {
     const linked = this.requireLinked();
     const contract = this.o.chain.roundRewards;
     if (!contract) throw new TroveError('INVALID_INPUT', 'This build knows no rewards contract to withdraw from.');
-    const tokenAddress = getAddress(token);
-    const erc20 = new Contract(tokenAddress, ERC20, this.provider);
-    const rewards = new Contract(contract, ROUND_REWARDS, this.provider);
-    const [amount, symbol, decimals] = await Promise.all([
-      rewards.getFunction('creditOf')(linked.address, tokenAddress) as Promise<bigint>,
-      erc20.getFunction('symbol')() as Promise<string>,
-      erc20.getFunction('decimals')() as Promise<bigint>,
-    ]).catch((e: unknown) => {
-      throw new TroveError('CHAIN_UNREACHABLE', 'Trove cannot read your balance from the chain right now. Try again in a moment.', undefined, { cause: e });
-    });
-    if (amount === 0n) throw new TroveError('INVALID_INPUT', `Nothing in ${symbol} is waiting to be withdrawn to ${linked.address}.`);
-    const plan: WithdrawPlan = {
-      id: randomUUID(),
-      token: tokenAddress,
-      symbol,
-      decimals: Number(decimals),
-      amount: amount.toString(),
-      amountText: `${formatUnits(amount, decimals)} ${symbol}`,
-      to: linked.address,
-      contract,
-    };
+    const [balance] = await this.balances([token]);
+    if (!balance || balance.amount === '0') throw new TroveError('INVALID_INPUT', `Nothing in ${balance?.symbol ?? 'this token'} is waiting to be withdrawn to ${linked.address}.`);
+    const plan: WithdrawPlan = { id: randomUUID(), ...balance, to: linked.address, contract };
     this.plans.set(plan.id, plan);
     return plan;
   }
