@@ -13,13 +13,14 @@ import { SettingsScreen } from './screens/Settings.js';
 import { ComingScreen } from './screens/Coming.js';
 import { JobsScreen } from './screens/Jobs.js';
 import { JobScreen } from './screens/Job.js';
+import { EarningsScreen } from './screens/Earnings.js';
 
 const NAV: { screen: Route['screen']; label: string; coming?: boolean }[] = [
   { screen: 'data', label: 'Data' },
   { screen: 'jobs', label: 'Jobs' },
   { screen: 'activity', label: 'Activity' },
   { screen: 'settings', label: 'Settings' },
-  { screen: 'earnings', label: 'Earnings', coming: true },
+  { screen: 'earnings', label: 'Earnings' },
   { screen: 'wallet', label: 'Wallet', coming: true },
 ];
 
@@ -138,6 +139,8 @@ function Screen({ route }: { route: Route }) {
       return <JobsScreen />;
     case 'job':
       return <JobScreen key={route.id} id={route.id} />;
+    case 'earnings':
+      return <EarningsScreen />;
     default:
       return <ComingScreen key={route.screen} which={route.screen} />;
   }

@@ -2,10 +2,6 @@
 import { ScreenTitle } from '../components/ui.js';
 
 const TEXT = {
-  earnings: {
-    title: 'Earnings',
-    body: 'Rewards for the jobs you take part in will appear here, round by round, ready to claim anonymously.',
-  },
   wallet: {
     title: 'Wallet',
     body: 'Link a wallet to receive your rewards. Claims will use zero-knowledge proofs, so a payment cannot be traced back to you.',
