@@ -39,7 +39,7 @@ export const FOLDER_RULES: readonly { from: string; allow: readonly string[] }[]
     allow: ['main/electron/**', 'main/ipc/**', 'main/services/**', 'main/security.ts', 'preload/api.ts', 'common/**'],
   },
   // The developer's command line tools: the demo runs a whole local network (chain, coordinator).
-  { from: 'main/cli/**', allow: ['main/cli/**', 'main/services/**', 'coordinator/**', 'contracts/**', 'relay/**', 'common/**'] },
+  { from: 'main/cli/**', allow: ['main/cli/**', 'main/services/**', 'coordinator/**', 'contracts/**', 'relay/**', 'relayer/**', 'common/**'] },
   { from: 'contracts/**', allow: ['contracts/**', 'common/**'] },
   { from: 'coordinator/**', allow: ['coordinator/**', 'contracts/**', 'common/**'] },
   // The local WalletConnect relay stands alone: tests and the demo start it.
