@@ -102,7 +102,7 @@ for (const n of [10, 100]) {
     }
     computeMs.push((performance.now() - t0) / n);
     const t1 = performance.now();
-    const round = await makeRound(params, inputs, { clampInput: false });
+    const round = await makeRound(params, inputs);
     runRound(round, new Map<number, DropPoint>([[0, 'collect-masked-inputs'], [1, 'collect-masked-inputs']]));
     if (!round.server.result) throw new Error('the round did not produce an aggregate');
     secureMs.push(performance.now() - t1);

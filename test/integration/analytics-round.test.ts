@@ -83,7 +83,7 @@ async function analyticsRound(spec: AnalyticsJobSpec, columns: string[], round: 
     clipRange: analyticsClipRange(spec),
     minimumSurvivors: NOISE.minContributors,
   });
-  const setup = await makeRound(params, inputs, { clampInput: false });
+  const setup = await makeRound(params, inputs);
   const dropped = [(2 * round) % CONTRIBUTORS, (2 * round + 5) % CONTRIBUTORS];
   const drops = new Map<number, DropPoint>(dropped.map((id) => [id, 'collect-masked-inputs']));
   runRound(setup, drops);
