@@ -6,8 +6,8 @@
 // copying the column into its memory, the checked output.
 // Part 2, the whole analytics round at 10 and 100 contributors in this process: each contributor's
 // histogram of sleep hours by mood (60 rows), its noise share, SecAgg+ masking with two dropouts,
-// and the unmasked aggregate; the baseline in the same run is the same noised outputs summed in
-// the clear, as a coordinator without secure aggregation would.
+// and the unmasked aggregate; the baseline in the same run is the same outputs summed in the
+// clear, as a coordinator without secure aggregation would.
 //
 //   npm run bench:c2d               1M values
 //   npm run bench:c2d -- 200000     another size
@@ -19,9 +19,8 @@ import { assemble, moduleJob, sleepMeanWat } from '../test/fixtures/analytics-mo
 import { checkModule } from '../worker/analytics/module-check.js';
 import { runModule } from '../worker/analytics/sandbox.js';
 import { median } from './median.js';
-import { analyticsClipRange, privatizeAnalyticsOutput } from '../common/analytics/release.js';
+import { analyticsNoiseShare, analyticsRoundParams } from '../common/analytics/release.js';
 import { outputLength, type AnalyticsJobSpec, type BuiltInComputation } from '../common/analytics/spec.js';
-import { recommendedRoundParams } from '../common/secagg/params.js';
 import { computeBuiltIn } from '../worker/analytics/built-ins.js';
 import { makeRound, roundId, runRound, type DropPoint } from '../test/unit/secagg/harness.js';
 
@@ -89,20 +88,18 @@ for (const n of [10, 100]) {
   const secureMs: number[] = [];
   const plainMs: number[] = [];
   for (let rep = 0; rep < ROUND_REPEATS; rep++) {
-    const params = recommendedRoundParams({ roundId: roundId(SEED + rep), clientCount: n, vectorLength: outputLength(histogram), clipRange: analyticsClipRange(histogram) });
-    // each share of the noise is sized for the fewest survivors the round reveals a sum of
-    const noise = { noiseMultiplier: 1, minContributors: params.minimumSurvivors };
+    const params = analyticsRoundParams(histogram, 1, { roundId: roundId(SEED + rep), clientCount: n });
     const t0 = performance.now();
     const inputs: Float64Array[] = [];
     for (let c = 0; c < n; c++) {
       const sleep = Float64Array.from({ length: 60 }, () => 4 + random() * 6);
       const mood = Array.from({ length: 60 }, () => MOODS[Math.floor(random() * 4)]!);
       const out = checkOutput(histogram, computeBuiltIn(histogram, [{ type: 'number', values: sleep, nulls: new Uint8Array(60) }, { type: 'category', values: mood }], 60));
-      inputs.push(privatizeAnalyticsOutput(out, histogram, noise));
+      inputs.push(out);
     }
     computeMs.push((performance.now() - t0) / n);
     const t1 = performance.now();
-    const round = await makeRound(params, inputs);
+    const round = await makeRound(params, inputs, { addNoise: analyticsNoiseShare(histogram, 1) });
     runRound(round, new Map<number, DropPoint>([[0, 'collect-masked-inputs'], [1, 'collect-masked-inputs']]));
     if (!round.server.result) throw new Error('the round did not produce an aggregate');
     secureMs.push(performance.now() - t1);
