@@ -22,6 +22,7 @@ import { startLocalNetwork, type Contributor, type LocalNetwork } from './local-
 import type { RoundRow } from '../../coordinator/store.js';
 import { bar } from './vault.js';
 import { bundledWorkerLauncher } from './worker-bundle.js';
+import { linkDemoWalletAndWithdraw } from './demo-wallet.js';
 
 const SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/samples/sleep-diary.csv');
 const OTHERS = 7;
@@ -148,7 +149,17 @@ export async function demo(args: string[]): Promise<void> {
     console.log(
       `   privacy budget: epsilon ${card.privacy.afterEpsilon.toFixed(2)} of ${card.privacy.budget.epsilon} spent (${card.privacy.epsilon.toFixed(2)} by this job); rounds you contributed to: ${card.participation.roundsContributed}`,
     );
-    console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. Your rewards wait on-chain for an anonymous claim.`);
+    step(9, 'Your wallet: a demo wallet links through a local WalletConnect relay, and what your claims credited is withdrawn to it.');
+    const network = await net.provider.getNetwork();
+    const wallet = await linkDemoWalletAndWithdraw({
+      vault: you.vault,
+      chain: { chainId: Number(network.chainId), rpcUrl: net.chain.url, roundRewards: net.deployment.contracts.RoundRewards },
+      tokens: [await net.token.getAddress()],
+      funder: net.researcher,
+      log: (line) => console.log(`   ${line}`),
+    });
+    console.log(`   received by ${wallet.address}: ${wallet.received.map((r) => r.amountText).join(', ') || 'nothing yet (no claim has landed)'}`);
+    console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   } finally {
     await net?.close();
     if (keepAt < 0) rmSync(dir, { recursive: true, force: true });
