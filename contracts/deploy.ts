@@ -24,6 +24,8 @@ export interface TroveDeployOptions {
   minRoundSeconds: number;
   /** A round not closed this long after its start can be expired (the stake pays its contributors). */
   roundTimeoutSeconds: number;
+  /** How long members may claim a paid round after its close; what is left then is burned. */
+  claimWindowSeconds: number;
   tokenCap: bigint;
   epochSeconds: bigint;
   initialEpochEmission: bigint;
@@ -59,6 +61,7 @@ export const DEFAULT_DEPLOY_OPTIONS: TroveDeployOptions = {
   // A local chain's rounds take seconds; a public deployment sets minutes to hours.
   minRoundSeconds: 0,
   roundTimeoutSeconds: 24 * 3600,
+  claimWindowSeconds: 180 * 24 * 3600,
   tokenCap: 100_000_000n * E18,
   epochSeconds: 7n * 24n * 3600n,
   initialEpochEmission: 961_538n * E18,
@@ -100,7 +103,7 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
   const rewards = await deployContract(
     signer,
     'RoundRewards',
-    [await registry.getAddress(), tokenAddress, await verifier.getAddress(), TREE_DEPTH, rules, o.minRoundSeconds, o.roundTimeoutSeconds],
+    [await registry.getAddress(), tokenAddress, await verifier.getAddress(), TREE_DEPTH, rules, o.minRoundSeconds, o.roundTimeoutSeconds, o.claimWindowSeconds],
     linkBytecode(loadArtifact('RoundRewards'), { PoseidonT3: poseidonAddress }),
   );
   const rewardsAddress = await rewards.getAddress();
@@ -126,6 +129,7 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
       jobEpochCapBps: String(o.jobEpochCapBps),
       minRoundSeconds: String(o.minRoundSeconds),
       roundTimeoutSeconds: String(o.roundTimeoutSeconds),
+      claimWindowSeconds: String(o.claimWindowSeconds),
       tokenCap: o.tokenCap.toString(),
       epochSeconds: o.epochSeconds.toString(),
       initialEpochEmission: o.initialEpochEmission.toString(),

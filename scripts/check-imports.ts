@@ -16,7 +16,7 @@ export const AREAS = ['main', 'preload', 'renderer', 'worker', 'common', 'contra
 type Area = (typeof AREAS)[number];
 
 /** Packages that run anywhere (no node, DOM or native code): the only ones common/ may use. */
-const ENVIRONMENT_FREE_PACKAGES = new Set(['zod', 'libsodium-wrappers-sumo', 'ethers', '@semaphore-protocol/identity']);
+const ENVIRONMENT_FREE_PACKAGES = new Set(['zod', 'libsodium-wrappers-sumo', 'ethers', '@semaphore-protocol/identity', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', '@zxcvbn-ts/language-en']);
 /** Packages the renderer may use besides common/: browser-only UI packages. */
 const BROWSER_PACKAGES = new Set(['react', 'react-dom', 'react-dom/client', 'zustand', 'zod', 'qrcode']);
 
@@ -39,7 +39,7 @@ export const FOLDER_RULES: readonly { from: string; allow: readonly string[] }[]
     allow: ['main/electron/**', 'main/ipc/**', 'main/services/**', 'main/security.ts', 'preload/api.ts', 'common/**'],
   },
   // The developer's command line tools: the demo runs a whole local network (chain, coordinator).
-  { from: 'main/cli/**', allow: ['main/cli/**', 'main/services/**', 'coordinator/**', 'contracts/**', 'relay/**', 'common/**'] },
+  { from: 'main/cli/**', allow: ['main/cli/**', 'main/services/**', 'coordinator/**', 'contracts/**', 'relay/**', 'relayer/**', 'common/**'] },
   { from: 'contracts/**', allow: ['contracts/**', 'common/**'] },
   { from: 'coordinator/**', allow: ['coordinator/**', 'contracts/**', 'common/**'] },
   // The local WalletConnect relay stands alone: tests and the demo start it.

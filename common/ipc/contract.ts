@@ -135,7 +135,22 @@ const JobCard = z.object({
   }),
   coordinator: z.object({ url: z.string(), address: z.string() }),
   /** Every column the job reads, what the researcher says it is used for, and its role. */
-  columns: z.array(z.object({ name: z.string().max(256), note: z.string().max(600), role: z.enum(['feature', 'label']), kind: z.enum(['numeric', 'categorical', 'class', 'value']) })),
+  columns: z.array(
+    z.object({
+      name: z.string().max(256),
+      note: z.string().max(600),
+      role: z.enum(['feature', 'label']),
+      kind: z.enum(['numeric', 'categorical', 'class', 'value']),
+      /** What the column should hold, from the job's own scaling, categories or classes (column-fit.ts). */
+      expects: z
+        .union([
+          z.object({ kind: z.literal('around'), mean: z.number(), std: z.number() }),
+          z.object({ kind: z.literal('between'), min: z.number(), max: z.number() }),
+          z.object({ kind: z.literal('one-of'), values: z.array(z.string().max(256)).max(1000) }),
+        ])
+        .nullable(),
+    }),
+  ),
   /** Things the person should look at before joining, in plain words (hidden characters, look-alike letters, a job that reads every column). */
   warnings: z.array(z.string().max(400)).max(20),
   /** What training would take on this computer, estimated from the model and the data size. */

@@ -64,7 +64,8 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint32 claimed;
         bool paid;
         uint128 perMember;
-        uint128 topUpPerMember;
+        uint96 topUpPerMember;
+        uint32 claimsUntil;
     }
 
     /// @notice One anonymous claim on a round: a Semaphore v4 proof that a member of the round's
@@ -142,6 +143,9 @@ contract RoundRewards is ReentrancyGuardTransient {
     uint16 public immutable jobEpochCapBps;
     /// @notice A round closes no sooner than this many seconds after it started.
     uint32 public immutable minRoundSeconds;
+    /// @notice Members claim a paid round's shares for this many seconds after its close; what is
+    /// left unclaimed then is burned (TROVE top-ups go back to the emission pool).
+    uint32 public immutable claimWindowSeconds;
     /// @notice A round not closed this many seconds after it started (or by the job's deadline)
     /// can be expired by anyone: the researcher's stake goes to the round's bonded contributors.
     uint32 public immutable roundTimeoutSeconds;
@@ -198,6 +202,10 @@ contract RoundRewards is ReentrancyGuardTransient {
     error RoundNotClosed(uint256 jobId, uint256 round);
     /// @notice The round closed with fewer contributors than the job's minimum: it pays nothing.
     error RoundBelowMinimum(uint256 jobId, uint256 round);
+    /// @notice The round's claim window has ended: its unclaimed shares are burned, not paid.
+    error ClaimWindowClosed(uint256 jobId, uint256 round, uint256 claimsUntil);
+    /// @notice Only a paid round whose claim window has ended, with shares left, can be swept.
+    error NothingToSweep(uint256 jobId, uint256 round);
     /// @notice Every member of the round has already claimed.
     error RoundFullyClaimed(uint256 jobId, uint256 round);
     /// @notice This nullifier has already been paid.
@@ -229,7 +237,7 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint32 size,
         bool paid,
         uint128 perMember,
-        uint128 topUpPerMember
+        uint96 topUpPerMember
     );
     /// @notice Members' shares were credited, one per nullifier. Each recipient is bound by its
     /// proof and readable from the transaction's input; one event per transaction keeps a claim's
@@ -239,6 +247,9 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// with on its own (InvalidProof, NullifierAlreadyUsed, ZeroRecipient, FeeWithoutRelayer,
     /// FeeAboveShare, RoundFullyClaimed).
     event ClaimSkipped(uint256 indexed jobId, uint256 indexed round, uint256 nullifier, bytes4 reason);
+    /// @notice A round's claim window ended with `members` shares unclaimed: their reward was burned
+    /// and their TROVE top-ups went back to the emission pool.
+    event UnclaimedSwept(uint256 indexed jobId, uint256 indexed round, uint256 members, uint256 burned, uint256 toPool);
     /// @notice Credited tokens were paid out.
     event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
     /// @notice Round remainder that cannot be split evenly, credited to the job's researcher.
@@ -268,6 +279,7 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// @param rules_ how emissions follow protocol fees (fixed here, for good)
     /// @param minRoundSeconds_ shortest time from a round's start to its close
     /// @param roundTimeoutSeconds_ longest time from a round's start to its close, above the minimum
+    /// @param claimWindowSeconds_ how long members may claim a paid round after its close (1 day to 2 years)
     constructor(
         IJobRegistry registry_,
         TroveToken trove_,
@@ -275,8 +287,11 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint8 treeDepth_,
         EmissionRules memory rules_,
         uint32 minRoundSeconds_,
-        uint32 roundTimeoutSeconds_
+        uint32 roundTimeoutSeconds_,
+        uint32 claimWindowSeconds_
     ) {
+        if (claimWindowSeconds_ < 1 days || claimWindowSeconds_ > 730 days) revert InvalidGroup(0, claimWindowSeconds_);
+        claimWindowSeconds = claimWindowSeconds_;
         if (treeDepth_ == 0 || treeDepth_ > 32) revert InvalidGroup(0, treeDepth_);
         if (roundTimeoutSeconds_ <= minRoundSeconds_) revert InvalidGroup(0, roundTimeoutSeconds_);
         if (rules_.feeBps >= 10_000 || rules_.jobEpochCapBps > 10_000 || rules_.feeTokens.length != rules_.trovePerToken.length) {
@@ -435,6 +450,24 @@ contract RoundRewards is ReentrancyGuardTransient {
             mstore(nullifiers, paid)
         }
         emit Claimed(jobId, round, nullifiers);
+    }
+
+    /// @notice Ends a paid round's claims once its claim window is over. Anyone may call it. The
+    /// shares nobody claimed are burned in the job's token and their TROVE top-ups go back to the
+    /// emission pool: neither the researcher nor the coordinator gets anything back for members
+    /// that never claim, so inflating a group with identities that never claim gains them nothing.
+    /// @param jobId the job
+    /// @param round the round index
+    function sweepUnclaimed(uint256 jobId, uint256 round) external nonReentrant {
+        Round storage r = _rounds[jobId][round];
+        uint256 members = r.size - r.claimed;
+        if (!r.paid || members == 0 || block.timestamp <= r.claimsUntil) revert NothingToSweep(jobId, round);
+        r.claimed = r.size;
+        uint256 burned = members * r.perMember;
+        uint256 toPool = members * r.topUpPerMember;
+        _credit(BURN_ADDRESS, r.token, burned);
+        emissionPool += toPool;
+        emit UnclaimedSwept(jobId, round, members, burned, toPool);
     }
 
     /// @notice Pays out everything credited to the caller under `token`: the amount in `token`
@@ -601,6 +634,7 @@ contract RoundRewards is ReentrancyGuardTransient {
         if (p.root == 0) revert RoundNotClosed(jobId, round);
         if (!r.paid) revert RoundBelowMinimum(jobId, round);
         if (r.claimed >= r.size) revert RoundFullyClaimed(jobId, round);
+        if (block.timestamp > r.claimsUntil) revert ClaimWindowClosed(jobId, round, r.claimsUntil);
         p.jobId = jobId;
         p.round = round;
         p.scopeHash = _fieldHash(scopeOf(jobId, round));
@@ -797,9 +831,10 @@ contract RoundRewards is ReentrancyGuardTransient {
             uint256 net = reward - fee;
             uint128 perMember = SafeCast.toUint128(net / size + forfeited / size);
             uint256 topUp = _takeTopUp(jobId, round, job.rewardToken, fee, size);
-            uint128 topUpPerMember = SafeCast.toUint128(topUp / size);
+            uint96 topUpPerMember = SafeCast.toUint96(topUp / size);
             r.perMember = perMember;
             r.topUpPerMember = topUpPerMember;
+            r.claimsUntil = SafeCast.toUint32(block.timestamp + claimWindowSeconds);
             // The reward's indivisible remainder goes back; the fee and the forfeits' remainder are burned.
             _creditResearcher(jobId, round, job, net % size);
             if (fee + forfeited % size != 0) _credit(BURN_ADDRESS, job.rewardToken, fee + forfeited % size);

@@ -36,6 +36,7 @@ contract Handler {
     uint256 public roundsClosed;
     uint256 public roundsStarted;
     uint256 public roundsExpired;
+    uint256 public roundsSwept;
     uint256 public enrollments;
     uint256 public bondsReclaimed;
     uint256 public nullifiersPaidTwice;
@@ -270,6 +271,16 @@ contract Handler {
         try rewards.expireRound(jobId) {
             usdOut += refund;
             ++roundsExpired;
+        } catch {}
+    }
+
+    /// Claim windows (3 days in the fixture) run out as time advances; unclaimed shares are swept.
+    function sweepUnclaimed(uint256 jobSeed, uint8 roundSeed) external {
+        if (jobs.length == 0) return;
+        uint256 jobId = _jobWhere(jobSeed, _hasClosedRound);
+        uint256 round = _roundToClaim(jobId, roundSeed);
+        try rewards.sweepUnclaimed(jobId, round) {
+            ++roundsSwept;
         } catch {}
     }
 

@@ -106,7 +106,7 @@ contract RoundRewardsTest is Fixture {
 
     function test_rosterLargerThanTheTreeReverts() public {
         // a deployment with depth-1 trees holds groups of at most 2
-        RoundRewards small = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), 1, rules(false), MIN_ROUND, ROUND_TIMEOUT);
+        RoundRewards small = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), 1, rules(false), MIN_ROUND, ROUND_TIMEOUT, CLAIM_WINDOW);
         vm.assertEq(small.maxGroupSize(), 2, "2^1");
         uint256 jobId = publishJob(900, 1, 1, 0);
         for (uint256 i = 1; i <= 3; ++i) small.enroll(jobId, i, bytes32(i));
@@ -697,6 +697,69 @@ contract RoundRewardsTest is Fixture {
         token.approve(address(registry), total);
         jobId = registry.publish(params(IERC20(address(token)), perRound, rounds, minContributors, 0));
         vm.stopPrank();
+    }
+
+    // ---------------------------------------------------------------- unclaimed shares
+
+    function test_aClaimAfterTheWindowIsRefused() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        uint256 until = rewards.getRound(jobId, 0).claimsUntil;
+        vm.assertEq(until, block.timestamp + CLAIM_WINDOW, "window from the close");
+        vm.warp(until + 1);
+        TestClaim memory late = claimOn(jobId, 0, 1, alice);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.ClaimWindowClosed.selector, jobId, 0, until));
+        submit(late);
+        // Positive control: the same claim at the window's last second pays.
+        vm.warp(until);
+        submit(claimOn(jobId, 0, 1, alice));
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 300, "paid inside the window");
+    }
+
+    function test_unclaimedSharesAreBurnedAndTheirTopUpsGoBackToThePool() public {
+        deploySystem(true);
+        uint256 jobId = publishJob(1_000e18, 1, 1, 0);
+        close(jobId, 4);
+        submit(claimOn(jobId, 0, 1, alice));
+        uint256 pool = rewards.emissionPool();
+        uint256 burnedBefore = rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd)));
+        RoundRewards.Round memory r = rewards.getRound(jobId, 0);
+        vm.warp(uint256(r.claimsUntil) + 1);
+        rewards.sweepUnclaimed(jobId, 0);
+        vm.assertEq(rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd))) - burnedBefore, 3 * uint256(r.perMember), "three shares burned");
+        vm.assertEq(rewards.emissionPool() - pool, 3 * uint256(r.topUpPerMember), "their top-ups back in the pool");
+        vm.assertEq(rewards.getRound(jobId, 0).claimed, 4, "nothing left to claim");
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.NothingToSweep.selector, jobId, 0));
+        rewards.sweepUnclaimed(jobId, 0);
+    }
+
+    function test_sweepingBeforeTheWindowEndsOrAnUnpaidRoundReverts() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        vm.warp(uint256(rewards.getRound(jobId, 0).claimsUntil));
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.NothingToSweep.selector, jobId, 0));
+        rewards.sweepUnclaimed(jobId, 0);
+        uint256 unpaid = publishJob(900, 1, 5, 0);
+        close(unpaid, 4);
+        vm.warp(block.timestamp + CLAIM_WINDOW + 1);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.NothingToSweep.selector, unpaid, 0));
+        rewards.sweepUnclaimed(unpaid, 0);
+    }
+
+    /// A group inflated with identities that never claim returns nothing to the researcher or the
+    /// coordinator: their shares are burned.
+    function test_anInflatedGroupsUnclaimedSharesDoNotGoBackToTheResearcher() public {
+        uint256 jobId = publishJob(1_000, 1, 1, 0);
+        close(jobId, 10); // 2 real members, 8 sybils that never claim
+        submit(claimOn(jobId, 0, 1, alice));
+        submit(claimOn(jobId, 0, 2, bob));
+        uint256 researcherBefore = rewards.creditOf(researcher, IERC20(address(usd)));
+        uint256 coordinatorBefore = rewards.creditOf(coordinator, IERC20(address(usd)));
+        vm.warp(uint256(rewards.getRound(jobId, 0).claimsUntil) + 1);
+        rewards.sweepUnclaimed(jobId, 0);
+        vm.assertEq(rewards.creditOf(researcher, IERC20(address(usd))), researcherBefore, "researcher gets nothing back");
+        vm.assertEq(rewards.creditOf(coordinator, IERC20(address(usd))), coordinatorBefore, "nor does the coordinator");
+        vm.assertEq(rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd))), 800, "the sybils' shares burned");
     }
 
     // ---------------------------------------------------------------- bonds

@@ -61,10 +61,11 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
     const cmd = join(bin, tool);
     return asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' }) : execFileSync(cmd, args, { stdio: 'pipe' });
   };
-  run('initdb', ['-D', data, '-U', 'trove', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
+  // 1 MB log segments (not 16): a test that scans the write-ahead log reads what was written, not megabytes of zeros.
+  run('initdb', ['-D', data, '-U', 'trove', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync', '--wal-segsize=1']);
   const port = await freePort();
   // Loopback only, its socket in its own directory; without `durable`, no fsync (tests need no crash safety of the OS).
-  const serverOptions = ['-h 127.0.0.1', `-p ${port}`, `-k ${dir}`, '-c max_connections=200', options.durable ? '' : '-F'].filter(Boolean).join(' ');
+  const serverOptions = ['-h 127.0.0.1', `-p ${port}`, `-k ${dir}`, '-c max_connections=200', '-c min_wal_size=2MB', '-c max_wal_size=64MB', options.durable ? '' : '-F'].filter(Boolean).join(' ');
   try {
     run('pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o', serverOptions]);
   } catch (err) {

@@ -25,6 +25,8 @@ abstract contract Fixture is Test {
     uint256 internal constant CAP = 10_000e18;
     uint32 internal constant MIN_ROUND = 10 minutes;
     uint32 internal constant ROUND_TIMEOUT = 2 days;
+    /// @dev Short, so the invariant runs see claim windows end.
+    uint32 internal constant CLAIM_WINDOW = 3 days;
 
     address internal researcher = address(0xA11CE);
     address internal coordinator = address(0xC00D);
@@ -49,7 +51,7 @@ abstract contract Fixture is Test {
         verifier = new MockSemaphoreVerifier();
         // The token names its minter at construction: the rewards contract, deployed right after it.
         trove = new TroveToken(CAP, EPOCH, EPOCH_EMISSION, HALVING, vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1));
-        rewards = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), DEPTH, rules(emitting), MIN_ROUND, ROUND_TIMEOUT);
+        rewards = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), DEPTH, rules(emitting), MIN_ROUND, ROUND_TIMEOUT, CLAIM_WINDOW);
         vm.assertEq(trove.minter(), address(rewards), "minter predicted");
         registry.setRoundRewards(address(rewards));
     }

@@ -15,7 +15,7 @@ import { clipL2 } from '../../../common/dp/noise.js';
 import { addDiscreteGaussian } from '../../../common/dp/discrete.js';
 import { weightedInput } from '../../../common/secagg/fedavg.js';
 import { SecAggClient } from '../../../common/secagg/client.js';
-import { loadSodium } from '../../../common/secagg/sodium.js';
+import { loadSodium, randomBytes } from '../../../common/secagg/sodium.js';
 import type { RoundStage } from '../../../common/secagg/stages.js';
 import { parameterCountOf, type TrainingJobSpec } from '../../../common/jobspec.js';
 import type { LocalStepResult } from '../../../common/worker-protocol.js';
@@ -97,6 +97,16 @@ export interface ParticipationOptions {
 const DEFAULT_BACKOFF = (attempt: number): number => Math.min(60_000, 1000 * 2 ** Math.min(attempt - 1, 6)) * (0.75 + 0.5 * Math.random());
 
 /** The job's training spec with its columns renamed to the user's: the worker reads only those. */
+/**
+ * A poll delay spread uniformly over [ms/2, 3ms/2) from the cryptographic random source, so the
+ * times a device asks the coordinator form no fingerprint of it and do not line up with others'.
+ */
+export function jitteredPollMs(ms: number, random: (bytes: number) => Uint8Array = randomBytes): number {
+  const b = random(4);
+  const u = (((b[0] as number) << 24) | ((b[1] as number) << 16) | ((b[2] as number) << 8) | (b[3] as number)) >>> 0;
+  return Math.round(ms * (0.5 + u / 2 ** 32));
+}
+
 export function mappedSpec(spec: TrainingJobSpec, mapping: ColumnMapping): TrainingJobSpec {
   const to = (column: string): string => {
     const mapped = mapping.columns[column];
@@ -237,7 +247,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       if (info.state === 'waiting' || (this.lastRound !== null && info.round <= this.lastRound)) {
         this.setStatus('waiting');
         const retry = info.state === 'waiting' ? info.retryAfterMs : 1000;
-        await this.sleep(Math.max(100, Math.min(retry, this.o.maxPollMs ?? 30_000)));
+        await this.sleep(jitteredPollMs(Math.max(100, Math.min(retry, this.o.maxPollMs ?? 30_000))));
         continue;
       }
       this.current = null;

@@ -22,6 +22,7 @@ import type {
 } from '../../../common/dataset.js';
 import { COLUMN_TYPES, isTextColumn } from '../../../common/dataset.js';
 import { TroveError } from '../../../common/errors.js';
+import { passphraseStrength } from '../../../common/passphrase-strength.js';
 import {
   FORMAT_VERSION,
   ID_BYTES,
@@ -92,6 +93,8 @@ export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
   signal?: AbortSignal;
   maxRecordBytes?: number;
+  /** Called for every rejected row, in order; the report lists only the first ones. */
+  onRejected?: (row: RejectedRow) => void;
 }
 
 export interface RowsPage {
@@ -136,7 +139,6 @@ interface DatasetRow {
   manifest_sealed: Buffer;
 }
 
-const MIN_PASSPHRASE = 8;
 const DEFAULT_AUTO_LOCK_MS = 5 * 60_000;
 const MAX_LISTED_REJECTIONS = 1000;
 const AUTO_LOCK_SETTING = 'autoLockMs';
@@ -158,8 +160,9 @@ function openDatabase(path: string): Database.Database {
 }
 
 function checkPassphrase(passphrase: string): void {
-  if (typeof passphrase !== 'string' || [...passphrase].length < MIN_PASSPHRASE) {
-    throw new TroveError('WEAK_PASSPHRASE', `Choose a passphrase of at least ${MIN_PASSPHRASE} characters; a few unrelated words work well.`);
+  const strength = typeof passphrase === 'string' ? passphraseStrength(passphrase) : null;
+  if (!strength?.acceptable) {
+    throw new TroveError('WEAK_PASSPHRASE', `That passphrase is too easy to guess (${strength?.label.toLowerCase() ?? 'missing'}). ${strength?.hint ?? 'Type a passphrase.'}`);
   }
 }
 
@@ -878,6 +881,7 @@ export class Vault {
         policy: opts.policy,
         source: { fileName: basename(file), format },
         onProgress: opts.onProgress,
+        onRejected: opts.onRejected,
         progressBytes: () => ({ bytesRead, totalBytes: size }),
         controller,
       });
@@ -895,6 +899,7 @@ export class Vault {
     policy?: RejectPolicy | undefined;
     source?: { fileName: string; format: ImportFormat };
     onProgress?: ((p: ImportProgress) => void) | undefined;
+    onRejected?: ((row: RejectedRow) => void) | undefined;
     progressBytes?: () => { bytesRead: number; totalBytes: number | null };
     controller?: AbortController;
   }): Promise<ImportReport> {
@@ -920,7 +925,9 @@ export class Vault {
       const unknownFields = new Map<string, number>();
       const reject = (line: number, reason: string, column?: string) => {
         rowsRejected++;
-        if (rejected.length < MAX_LISTED_REJECTIONS) rejected.push(column ? { line, column, reason } : { line, reason });
+        const row = column ? { line, column, reason } : { line, reason };
+        if (rejected.length < MAX_LISTED_REJECTIONS) rejected.push(row);
+        input.onRejected?.(row);
         if (policy === 'reject-import') doomed = true;
       };
       const progress = () => input.onProgress?.({ ...(input.progressBytes?.() ?? { bytesRead: 0, totalBytes: null }), rowsRead, rowsRejected });

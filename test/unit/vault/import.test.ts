@@ -119,6 +119,16 @@ describe('import', () => {
     expect(v.activity().entries[0]!.summary).toBe('Imported "bad": 41 records, 3 rows skipped.');
   });
 
+  it('hands every rejected row to the caller, beyond the ones the report lists', async () => {
+    const v = await newVault(t);
+    const lines = ['a,b', ...Array.from({ length: 1500 }, (_, i) => `${i},1,extra`), '1,2'];
+    const seen: number[] = [];
+    const report = await v.importFile(t.file('many.csv', lines.join('\n')), { policy: 'skip-rows', onRejected: (r) => seen.push(r.line) });
+    expect(report).toMatchObject({ rowsImported: 1, rowsRejected: 1500 });
+    expect(report.rejected).toHaveLength(1000);
+    expect(seen).toEqual(Array.from({ length: 1500 }, (_, i) => i + 2));
+  });
+
   it('gives malformed files a row-level report: encodings, huge lines, broken quotes and JSON', async () => {
     const v = await newVault(t);
     const latin1 = Buffer.concat([Buffer.from('name,city\nAnn,Oslo\nB'), Buffer.from([0xf8]), Buffer.from('rn,Troms\xf8\nCid,Bergen\n', 'latin1')]);
