@@ -15,7 +15,8 @@ import type { Contributor, LocalNetwork } from './local-network.js';
 /** The demo relayer's fee per claim, in the token's smallest units (0.01 of a 6-decimal dollar). */
 const RELAYER_FEE = 10_000n;
 
-export async function claimThroughRelayer(net: LocalNetwork, you: Contributor, jobId: string, dir: string): Promise<void> {
+/** `recipient`: where the claims pay (default: a fresh address). */
+export async function claimThroughRelayer(net: LocalNetwork, you: Contributor, jobId: string, dir: string, recipient = Wallet.createRandom().address): Promise<void> {
   const relayer = new RelayerService({
     signer: new NonceManager(new Wallet(ANVIL_KEYS[3], net.provider)),
     provider: net.provider,
@@ -42,7 +43,6 @@ export async function claimThroughRelayer(net: LocalNetwork, you: Contributor, j
     },
   });
   try {
-    const recipient = Wallet.createRandom().address;
     console.log(`   relayer at ${relayerUrl} (fee ${RELAYER_FEE} units per claim); paying to a fresh address ${recipient}`);
     const rounds = (await net.runner.status(jobId)).rounds.map((r) => ({ round: r.round, closed: r.closed !== null, includedPositions: r.includedPositions }));
     const report = await rewards.prepareClaims(jobId, rounds, recipient);

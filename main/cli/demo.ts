@@ -23,6 +23,8 @@ import { startLocalNetwork, type Contributor, type LocalNetwork } from './local-
 import type { RoundRow } from '../../coordinator/store.js';
 import { bar } from './vault.js';
 import { bundledWorkerLauncher } from './worker-bundle.js';
+import { linkDemoWalletAndWithdraw } from './demo-wallet.js';
+import { Wallet } from 'ethers';
 
 const SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/samples/sleep-diary.csv');
 const OTHERS = 7;
@@ -149,9 +151,22 @@ export async function demo(args: string[]): Promise<void> {
     console.log(
       `   privacy budget: epsilon ${card.privacy.afterEpsilon.toFixed(2)} of ${card.privacy.budget.epsilon} spent (${card.privacy.epsilon.toFixed(2)} by this job); rounds you contributed to: ${card.participation.roundsContributed}`,
     );
-
     step(9, 'You claim your rewards anonymously through a relayer: a proof per round, no ETH needed.');
-    await claimThroughRelayer(net, you, jobId, dir);
+    // The claims pay to a fresh address of the demo wallet you link in step 10.
+    const walletKey = Wallet.createRandom().privateKey;
+    await claimThroughRelayer(net, you, jobId, dir, new Wallet(walletKey).address);
+
+    step(10, 'Your wallet: a demo wallet links through a local WalletConnect relay, and what your claims credited is withdrawn to it.');
+    const network = await net.provider.getNetwork();
+    const wallet = await linkDemoWalletAndWithdraw({
+      vault: you.vault,
+      chain: { chainId: Number(network.chainId), rpcUrl: net.chain.url, roundRewards: net.deployment.contracts.RoundRewards },
+      tokens: [await net.token.getAddress()],
+      funder: net.researcher,
+      privateKey: walletKey,
+      log: (line) => console.log(`   ${line}`),
+    });
+    console.log(`   received by ${wallet.address}: ${wallet.received.map((r) => r.amountText).join(', ') || 'nothing (no claim landed)'}`);
     console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   } finally {
     await net?.close();
