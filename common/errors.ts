@@ -45,6 +45,11 @@ export type TroveErrorCode =
   // Differential privacy.
   | 'PRIVACY_BUDGET_EXCEEDED'
   | 'ROUND_LIMIT_REACHED'
+  // Compute-to-data: a module refused before it runs, one that failed while running, an output
+  // outside what the job declared.
+  | 'ANALYTICS_MODULE_REFUSED'
+  | 'ANALYTICS_MODULE_FAILED'
+  | 'ANALYTICS_OUTPUT_REFUSED'
   // Jobs and rounds between the app and a coordinator.
   | 'JOB_SPEC_MISMATCH'
   | 'JOB_NOT_FOUND'
@@ -61,6 +66,12 @@ export type TroveErrorCode =
   | 'ROSTER_NOT_ON_CHAIN'
   | 'CHAIN_UNREACHABLE'
   | 'CHAIN_REJECTED'
+  // The linked wallet (WalletConnect).
+  | 'WALLET_URI_MALFORMED'
+  | 'WALLET_WRONG_CHAIN'
+  | 'WALLET_RELAY_UNREACHABLE'
+  | 'WALLET_REJECTED'
+  | 'WALLET_NOT_LINKED'
   // Reward claims.
   | 'PROOF_FAILED'
   /** The coordinator's list of included contributors does not give the group closed on-chain. */

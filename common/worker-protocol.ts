@@ -27,6 +27,16 @@ export type WorkerTask =
       /** The person's setting "train on the GPU"; absent means on. */
       useGpu?: boolean;
     }
+  | {
+      kind: 'analyze';
+      /** The job's analytics spec (validated by the worker before any data is read). */
+      spec: unknown;
+      /** The researcher's WebAssembly module, for a module job; its hash is checked against the spec. */
+      module?: Uint8Array;
+      /** Module hashes the person approved or trusts: a module not among them is refused. */
+      approvedModules: string[];
+      data: TaskDataSource;
+    }
   /**
    * A Semaphore v4 proof for an anonymous reward claim. The identity's private key crosses to the
    * worker process on this machine only; the proof that comes back reveals nothing of it.
@@ -97,8 +107,17 @@ export interface LocalStepResult {
   durationMs: number;
 }
 
+export interface AnalyticsResult {
+  /** The checked output: declared length, finite, within bounds, clipped to the L2 bound. */
+  output: Float64Array;
+  /** Rows the statistic used (at most the job's maxRows). */
+  rows: number;
+  durationMs: number;
+}
+
 export type TaskResult =
   | { kind: 'train-local'; step: LocalStepResult }
+  | { kind: 'analyze'; analytics: AnalyticsResult }
   | { kind: 'prove-claim'; proof: ClaimProof; /** Whether the circuit was already loaded. */ warm: boolean; durationMs: number }
   | { kind: 'diagnostic'; value: unknown };
 
@@ -128,7 +147,7 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), pid: z.number().int(), diagnostics: z.boolean() }),
   z.object({ type: z.literal('heartbeat'), at: z.number(), heapUsed: z.number(), rss: z.number() }),
   z.object({ type: z.literal('progress'), taskId, progress: z.object({ kind: z.enum(['batch', 'epoch', 'backend', 'proof']) }).loose() }),
-  z.object({ type: z.literal('result'), taskId, result: z.object({ kind: z.enum(['train-local', 'prove-claim', 'diagnostic']) }).loose() }),
+  z.object({ type: z.literal('result'), taskId, result: z.object({ kind: z.enum(['train-local', 'analyze', 'prove-claim', 'diagnostic']) }).loose() }),
   z.object({
     type: z.literal('error'),
     taskId,

@@ -12,7 +12,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-export const AREAS = ['main', 'preload', 'renderer', 'worker', 'common', 'contracts', 'coordinator', 'relayer', 'test', 'bench', 'scripts'] as const;
+export const AREAS = ['main', 'preload', 'renderer', 'worker', 'common', 'contracts', 'coordinator', 'relay', 'relayer', 'test', 'bench', 'scripts'] as const;
 type Area = (typeof AREAS)[number];
 
 /** Packages that run anywhere (no node, DOM or native code): the only ones common/ may use. */
@@ -39,9 +39,11 @@ export const FOLDER_RULES: readonly { from: string; allow: readonly string[] }[]
     allow: ['main/electron/**', 'main/ipc/**', 'main/services/**', 'main/security.ts', 'preload/api.ts', 'common/**'],
   },
   // The developer's command line tools: the demo runs a whole local network (chain, coordinator).
-  { from: 'main/cli/**', allow: ['main/cli/**', 'main/services/**', 'coordinator/**', 'relayer/**', 'contracts/**', 'common/**'] },
+  { from: 'main/cli/**', allow: ['main/cli/**', 'main/services/**', 'coordinator/**', 'relayer/**', 'contracts/**', 'relay/**', 'common/**'] },
   { from: 'contracts/**', allow: ['contracts/**', 'common/**'] },
   { from: 'coordinator/**', allow: ['coordinator/**', 'contracts/**', 'common/**'] },
+  // The local WalletConnect relay stands alone: tests and the demo start it.
+  { from: 'relay/**', allow: ['relay/**'] },
   // Anyone's claim relayer: its own server and store, the contracts it submits to.
   { from: 'relayer/**', allow: ['relayer/**', 'contracts/**', 'common/**'] },
   { from: 'test/**', allow: ['**'] },

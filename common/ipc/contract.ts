@@ -64,7 +64,7 @@ export const ImportReport = z.object({
 const ImportPreview = z.object({
   format: ImportFormat,
   delimiter: z.string().optional(),
-  columns: z.array(ColumnSchema.extend({ samples: z.array(CellValue), nullCount: Count })),
+  columns: z.array(ColumnSchema.extend({ samples: z.array(CellValue), nullCount: Count, invalidCount: Count })),
   rows: z.array(z.array(CellValue)),
   problems: z.array(RejectedRow),
 });

@@ -333,7 +333,7 @@ contract InvariantsTest is Fixture {
     Handler public handler;
 
     function setUp() public {
-        deploySystem();
+        deploySystem(true);
         handler = new Handler(this, trove, registry, rewards, verifier, usd, researcher, coordinator);
         targetContract(address(handler));
         // Every run starts with one job and two contributors, so rounds can start early.

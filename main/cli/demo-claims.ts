@@ -44,7 +44,7 @@ export async function claimThroughRelayer(net: LocalNetwork, you: Contributor, j
   try {
     const recipient = Wallet.createRandom().address;
     console.log(`   relayer at ${relayerUrl} (fee ${RELAYER_FEE} units per claim); paying to a fresh address ${recipient}`);
-    const rounds = net.runner.status(jobId).rounds.map((r) => ({ round: r.round, closed: r.closed !== null, includedPositions: r.includedPositions }));
+    const rounds = (await net.runner.status(jobId)).rounds.map((r) => ({ round: r.round, closed: r.closed !== null, includedPositions: r.includedPositions }));
     const report = await rewards.prepareClaims(jobId, rounds, recipient);
     console.log(`   ${report.queued.length} round(s) queued; not due: ${report.notDue.length}; already claimed: ${report.alreadyClaimed.length}`);
     if (report.queued.length + report.alreadyClaimed.length === 0) {

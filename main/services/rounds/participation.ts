@@ -8,9 +8,12 @@ import { EventEmitter } from 'node:events';
 import { columnsRead, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import type { CoordinatorClient } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
-import { checkRoundIndex, checkRoundParams, modelHashOf, roundIdFor } from '../../../common/jobs/rounds.js';
+import { checkRoundIndex, checkRoundParams, modelHashOf, roundIdFor, jobNoise } from '../../../common/jobs/rounds.js';
+import { roundShareVariance } from '../../../common/dp/integer-noise.js';
 import { TroveError, isTroveError, type TroveErrorCode } from '../../../common/errors.js';
-import { privatizeWeightedUpdate } from '../../../common/dp/noise.js';
+import { clipL2 } from '../../../common/dp/noise.js';
+import { addDiscreteGaussian } from '../../../common/dp/discrete.js';
+import { weightedInput } from '../../../common/secagg/fedavg.js';
 import { SecAggClient } from '../../../common/secagg/client.js';
 import { loadSodium } from '../../../common/secagg/sodium.js';
 import type { RoundStage } from '../../../common/secagg/stages.js';
@@ -305,8 +308,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       roundId,
       acceptParams: (params) => checkRoundParams(doc, params, roundId, modelHash),
       modelHash,
-      // The input carries this contributor's noise share: clamping it would change the mechanism.
-      clampInput: false,
+      // This contributor's share of the noise, in the integers after quantization (integer-noise.ts).
+      addNoise: (quantized, params) => addDiscreteGaussian(quantized, roundShareVariance(params, jobNoise(doc))),
     });
     try {
       await this.runSecAgg(invite, secagg, step);
@@ -354,17 +357,9 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
           throw new TroveError('ROUND_ABORTED', `The coordinator abandoned round ${round + 1}: ${secagg.abortedBecause ?? 'no reason given'}.`);
         }
         if (!inputSet && secagg.roundParams) {
-          // The noise share depends on the survivor minimum the round enforces (checked above).
-          // Weighted first, then noised, count coordinate included (privatizeWeightedUpdate).
-          secagg.setInput(
-            privatizeWeightedUpdate(step.update, examples, {
-              clipNorm: doc.training.local.clipNorm,
-              noiseMultiplier: doc.privacy.noiseMultiplier,
-              minContributors: secagg.roundParams.minimumSurvivors,
-              maxExamples: doc.aggregation.maxExamples,
-              clipRange: doc.aggregation.clipRange,
-            }),
-          );
+          // Weighted before it is noised (McMahan et al. 2018), the count coordinate included: the
+          // noise share added after quantization then protects every coordinate alike.
+          secagg.setInput(weightedInput(clipL2(step.update, doc.training.local.clipNorm).clipped, examples, doc.aggregation.maxExamples, doc.aggregation.clipRange));
           inputSet = true;
         }
         if (!reply) continue;
