@@ -23,7 +23,7 @@ import { RelayerService } from '../../../relayer/server.js';
 import { mined, startTroveChain, type TroveChain } from '../../fixtures/trove-chain.js';
 import { FAST_KDF, PASSPHRASE } from '../../helpers/vault.js';
 import { testWorkerLauncher } from '../../helpers/worker.js';
-import { SHARE_TOTAL, publishPaidJob, runRound, type PaidJob } from './world.js';
+import { publishPaidJob, runRound, shareOf, type PaidJob } from './world.js';
 
 const SEED = Number(process.env.TROVE_TEST_SEED ?? Date.now() % 2 ** 31);
 console.log(`claims test seed ${SEED} (TROVE_TEST_SEED=${SEED} replays it)`);
@@ -140,8 +140,8 @@ describe('claims through a relayer', () => {
       expect(report.queued).toEqual([0, 1]);
       const claims = s.claims();
       expect(claims.map((c) => [c.round, c.state, c.amount])).toEqual([
-        [0, 'queued', (SHARE_TOTAL / 3n - FEE).toString()],
-        [1, 'queued', (SHARE_TOTAL / 2n - FEE).toString()],
+        [0, 'queued', ((await shareOf(t, job, 0)) - FEE).toString()],
+        [1, 'queued', ((await shareOf(t, job, 1)) - FEE).toString()],
       ]);
       // one send time for both rounds: they leave as one batch, within the delay range
       expect(claims[0]!.notBefore).toBe(claims[1]!.notBefore);
@@ -187,11 +187,11 @@ describe('claims through a relayer', () => {
       const landed = s.claims();
       expect(landed.map((c) => c.state)).toEqual(['claimed', 'claimed']);
       for (const c of landed) expect(c.tx).toMatch(/^0x[0-9a-f]{64}$/);
-      expect(await credit(recipient, job.token)).toBe(SHARE_TOTAL / 3n + SHARE_TOTAL / 2n - 2n * FEE);
+      expect(await credit(recipient, job.token)).toBe((await shareOf(t, job, 0)) + (await shareOf(t, job, 1)) - 2n * FEE);
       expect(await credit(await t.accounts.relayer.getAddress(), job.token)).toBe(2n * FEE);
       // sending again changes nothing
       await s.send();
-      expect(await credit(recipient, job.token)).toBe(SHARE_TOTAL / 3n + SHARE_TOTAL / 2n - 2n * FEE);
+      expect(await credit(recipient, job.token)).toBe((await shareOf(t, job, 0)) + (await shareOf(t, job, 1)) - 2n * FEE);
       const kinds = vault.activity(0, 1000).entries.map((e) => e.kind);
       expect(kinds.filter((k) => k === 'claim.landed')).toHaveLength(2);
     } finally {
@@ -230,7 +230,7 @@ describe('claims the chain or a relayer already settled', () => {
       expect(after.tx).toBeNull();
       expect(up.status(after.proof.nullifier)).toBeUndefined();
       expect(await t.provider.getBalance(await t.accounts.relayer.getAddress())).toBe(relayerEth);
-      expect(await credit(recipient, job.token)).toBe(SHARE_TOTAL / 2n - FEE);
+      expect(await credit(recipient, job.token)).toBe((await shareOf(t, job, 0)) - FEE);
     } finally {
       s.close();
       await up.close();
@@ -286,7 +286,7 @@ describe('a relayer that answers garbage or lies', () => {
       await honest.flush();
       await s.send();
       expect(mine().state).toBe('claimed');
-      expect(await credit(recipient, job.token)).toBe(SHARE_TOTAL / 2n - FEE);
+      expect(await credit(recipient, job.token)).toBe((await shareOf(t, job, 0)) - FEE);
       const report = vault.checkIntegrity();
       expect(report.ok, JSON.stringify(report.problems)).toBe(true);
       expect(vault.verifyActivity().ok).toBe(true);

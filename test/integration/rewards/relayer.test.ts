@@ -17,7 +17,7 @@ import { Vault } from '../../../main/services/vault/index.js';
 import { RelayerService } from '../../../relayer/server.js';
 import { startTroveChain, type TroveChain } from '../../fixtures/trove-chain.js';
 import { FAST_KDF, PASSPHRASE } from '../../helpers/vault.js';
-import { SHARE_TOTAL, publishPaidJob, runRound, type PaidJob } from './world.js';
+import { publishPaidJob, runRound, shareOf, type PaidJob } from './world.js';
 
 const FEE = 500n;
 
@@ -106,7 +106,7 @@ describe('relayer', () => {
     const landed = r.status(honest.nullifier)!;
     expect(landed.status).toBe('claimed');
     expect(landed.tx).toMatch(/^0x[0-9a-f]{64}$/);
-    expect(await rewards.getFunction('creditOf')(recipient, await job.token.getAddress())).toBe(SHARE_TOTAL / 2n - FEE);
+    expect(await rewards.getFunction('creditOf')(recipient, await job.token.getAddress())).toBe((await shareOf(t, job, 0)) - FEE);
     expect(await rewards.getFunction('creditOf')(relayerAddress, await job.token.getAddress())).toBe(FEE);
     // offered again: already claimed, nothing sent
     const again = await post(restarted, request([honest]));

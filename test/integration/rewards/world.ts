@@ -56,3 +56,9 @@ export async function runRound(t: TroveChain, job: PaidJob, included: number[]):
   await mined(coordinator.getFunction('startRound')(job.jobId, job.commitments.map((_, i) => i)));
   await mined(coordinator.getFunction('closeRound')(job.jobId, included));
 }
+
+/** What each included member of the round is paid, as the contract computed it at close. */
+export async function shareOf(t: TroveChain, job: PaidJob, round: number): Promise<bigint> {
+  const rewards = t.at('RoundRewards', t.deployment.contracts.RoundRewards, t.provider);
+  return ((await rewards.getFunction('getRound')(job.jobId, round)) as { perMember: bigint }).perMember;
+}
