@@ -9,7 +9,8 @@
 //   npm run coordinator -- cancel 1
 //
 // Options: --rpc (default http://127.0.0.1:8545), --deployment (the file deploy:contracts writes,
-// default deployments/local.json), --db (default coordinator.db), --host/--port (default
+// default deployments/local.json), --database (a SQLite file, default coordinator.db, or a
+// postgres:// URL; --db is the same), --host/--port (default
 // 127.0.0.1:8787) and --url (the address contributors reach, default http://host:port).
 // The researcher key is TROVE_RESEARCHER_KEY and the coordinator key TROVE_COORDINATOR_KEY; on a
 // local anvil chain (id 31337) they default to anvil's well-known development accounts.
@@ -43,7 +44,7 @@ const USAGE = `usage: npm run coordinator -- <command> [options]
   status <jobId>                               the job's state and its rounds
   results <jobId> [--out dir]                  per-round outcome; writes each round's model
   cancel <jobId>                               end the job and refund the unspent escrow
-options: --rpc URL  --deployment FILE  --db FILE  --host HOST  --port PORT  --url URL`;
+options: --rpc URL  --deployment FILE  --database FILE|postgres://URL (or --db)  --host HOST  --port PORT  --url URL`;
 
 interface Options {
   rpc: string;
@@ -133,7 +134,7 @@ async function serve(options: Options): Promise<void> {
     chain: { coordinator: c.coordinator(), provider: c.provider, deployment: c.deployment },
   });
   const server = await startCoordinatorServer({ runner, host: options.host, port: options.port });
-  console.log(`coordinator listening on ${server.url} (contributors reach it at ${options.url}); database ${options.db}`);
+  console.log(`coordinator listening on ${server.url} (contributors reach it at ${options.url}); database ${store.location}`);
   for (const row of await store.jobs()) console.log(`  job ${row.jobId}: ${row.state}`);
   await new Promise<void>((done) => {
     const stop = () => done();
@@ -253,6 +254,7 @@ export async function main(argv: string[]): Promise<void> {
       rpc: { type: 'string', default: 'http://127.0.0.1:8545' },
       deployment: { type: 'string', default: 'deployments/local.json' },
       db: { type: 'string', default: 'coordinator.db' },
+      database: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string' },
       url: { type: 'string' },
@@ -272,7 +274,7 @@ export async function main(argv: string[]): Promise<void> {
   const options: Options = {
     rpc: values.rpc,
     deployment: values.deployment,
-    db: values.db,
+    db: values.database ?? values.db,
     host: values.host,
     port,
     url: values.url ?? `http://${values.host.includes(':') ? `[${values.host}]` : values.host}:${port}`,

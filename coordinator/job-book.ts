@@ -56,6 +56,7 @@ export async function storedStatus(store: CoordinatorStore, jobId: string): Prom
     stage: r.stage,
     invited: r.roster.length,
     included: r.included ? r.included.length : null,
+    includedPositions: r.included ? [...r.included].sort((a, b) => a - b) : null,
     validation: r.validation,
     closed: r.closeTx && r.groupRoot && r.groupSize !== null ? { groupRoot: r.groupRoot, groupSize: r.groupSize, tx: r.closeTx } : null,
   }));

@@ -6,7 +6,10 @@
 //
 // Every accepted message and every stage advance is written to the round's event log before it
 // is acknowledged or acted on; the secure-aggregation server is deterministic given that log, so
-// open() after a crash or restart replays it and carries on where the round was.
+// open() after a crash or restart replays it and carries on where the round was. Messages that
+// arrive together are committed together (group commit: one transaction, one sync to disk, for
+// all of them), and a stage advance, which may unmask the sum, runs after the message that made
+// it due has been answered rather than inside that request.
 //
 // Which jobs exist and who is enrolled is the job book's (job-book.ts); the on-chain side of a
 // round, freezing its roster and closing it, is the closer's (closer.ts).
@@ -72,6 +75,9 @@ export class RoundRunner {
   private closed = false;
   /** Changes to jobs and rounds run one at a time, in order: the event log's order is the state machine's. */
   private changes: Promise<unknown> = Promise.resolve();
+  /** Events accepted but not yet committed, in order, with whoever waits for each to be durable. */
+  private unlogged: { jobId: string; round: number; kind: 'message' | 'advance'; at: number; data: Uint8Array | null; durable: () => void; failed: (err: unknown) => void }[] = [];
+  private commitQueued = false;
 
   private constructor(options: RoundRunnerOptions) {
     this.store = options.store;
@@ -104,10 +110,17 @@ export class RoundRunner {
     this.wake();
   }
 
-  /** Waits for on-chain closes and changes in flight (tests and shutdown). */
+  /** Waits for changes and on-chain closes in flight, and for what they set off (tests and shutdown). */
   async settled(): Promise<void> {
-    await Promise.all([...this.jobs.values()].map((j) => j.closing));
-    await this.changes.catch(() => undefined);
+    for (;;) {
+      // A group commit is queued for the next turn of the event loop: let it be queued.
+      await new Promise((queued) => setImmediate(queued));
+      const changes = this.changes;
+      await changes;
+      const closing = [...this.jobs.values()].flatMap((j) => (j.closing ? [j.closing] : []));
+      await Promise.all(closing);
+      if (closing.length === 0 && this.changes === changes && this.unlogged.length === 0) return;
+    }
   }
 
   /** Runs `fn` after every change queued before it, and before any queued after it. */
@@ -265,16 +278,47 @@ export class RoundRunner {
   }
 
   /** Takes one secure-aggregation message; it is on disk before this returns. */
-  receive(jobId: string, round: number, signingKey: string, message: Uint8Array): Promise<void> {
-    return this.exclusive(async () => {
+  async receive(jobId: string, round: number, signingKey: string, message: Uint8Array): Promise<void> {
+    const { durable } = await this.exclusive(async () => {
       const { job, active, clientId } = await this.activeRoundFor(jobId, round, signingKey);
       const header = readHeader(message);
       if (header.party !== clientId) throw new TroveError('SECAGG_MALFORMED', `The message claims to come from client ${header.party}; this key is client ${clientId}.`);
       if (!COLLECTING.has(active.stage)) throw new TroveError('SECAGG_WRONG_STAGE', `Round ${round} is ${active.stage} and takes no more messages.`);
       active.server.receive(message);
-      await this.store.appendEvent(jobId, round, 'message', this.now(), message);
-      await this.advanceIfReady(job, active);
+      const logged = this.logEvent(jobId, round, 'message', this.now(), message);
+      // The advance (unmasking, in the last stage) is queued behind this message, not run inside its request.
+      if (active.server.canAdvance(this.now())) void this.exclusive(() => this.advanceIfReady(job, active)).catch((err: unknown) => this.onError(err));
+      return { durable: logged };
     });
+    await durable;
+  }
+
+  /** Queues an event for the log; the promise settles once it is committed, with whatever else is queued by then. */
+  private logEvent(jobId: string, round: number, kind: 'message' | 'advance', at: number, data: Uint8Array | null = null): Promise<void> {
+    return new Promise((durable, failed) => {
+      this.unlogged.push({ jobId, round, kind, at, data, durable, failed });
+      if (this.commitQueued) return;
+      this.commitQueued = true;
+      setImmediate(() => {
+        this.exclusive(() => this.commitEvents()).catch((err: unknown) => this.onError(err));
+      });
+    });
+  }
+
+  /** Commits every queued event in one transaction (call while holding the change lock). */
+  private async commitEvents(): Promise<void> {
+    this.commitQueued = false;
+    const batch = this.unlogged.splice(0);
+    if (batch.length === 0) return;
+    try {
+      await this.store.transaction(async () => {
+        for (const e of batch) await this.store.appendEvent(e.jobId, e.round, e.kind, e.at, e.data);
+      });
+    } catch (err) {
+      for (const e of batch) e.failed(err);
+      throw err;
+    }
+    for (const e of batch) e.durable();
   }
 
   /** Messages for a contributor after sequence `after`, waiting up to `waitMs` for one to arrive. */
@@ -427,7 +471,10 @@ export class RoundRunner {
     const now = this.now();
     let advanced = false;
     while (COLLECTING.has(active.stage) && active.server.canAdvance(now)) {
-      await this.store.appendEvent(job.row.jobId, active.index, 'advance', now);
+      // Durable before anyone is told: the advance, and every message accepted before it.
+      const logged = this.logEvent(job.row.jobId, active.index, 'advance', now);
+      await this.commitEvents();
+      await logged;
       this.enqueue(active, active.server.advance(now));
       await this.afterAdvance(job, active);
       advanced = true;

@@ -64,7 +64,8 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint32 claimed;
         bool paid;
         uint128 perMember;
-        uint128 topUpPerMember;
+        uint96 topUpPerMember;
+        uint32 claimsUntil;
     }
 
     /// @notice One anonymous claim on a round: a Semaphore v4 proof that a member of the round's
@@ -92,6 +93,25 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint256 fees;
     }
 
+    /// @notice How TROVE emissions follow protocol fees. Fixed at deployment.
+    /// @param feeBps protocol fee on each paid round's reward, burned in the job's token
+    /// @param jobEpochCapBps the most of one epoch's emissions a single job can earn
+    /// @param feeTokens reward tokens whose fees earn emissions (an allowlist)
+    /// @param trovePerToken for each, TROVE earned per unit of fee, scaled by 1e18
+    struct EmissionRules {
+        uint16 feeBps;
+        uint16 jobEpochCapBps;
+        IERC20[] feeTokens;
+        uint256[] trovePerToken;
+    }
+
+    /// @notice One epoch's emissions: the fee weight (TROVE value of the fees paid) that asked for
+    /// them, and what was given out.
+    struct EpochEmissions {
+        uint128 weight;
+        uint128 paid;
+    }
+
     /// @dev A batch's claims that passed the checks: their positions in the batch, their nullifier
     /// slots, and their proofs and public inputs for the verifier.
     struct Candidates {
@@ -117,16 +137,27 @@ contract RoundRewards is ReentrancyGuardTransient {
     ISemaphoreVerifier public immutable verifier;
     /// @notice Depth of every group's Merkle tree (and of the circuit proofs are made with).
     uint8 public immutable treeDepth;
-    /// @notice Share of the emission pool given to each paid round, in basis points.
-    uint16 public immutable topUpBps;
+    /// @notice Protocol fee on each paid round's reward, in basis points of it, burned in the job's token.
+    uint16 public immutable feeBps;
+    /// @notice The most of one epoch's emissions a single job can earn, in basis points of them.
+    uint16 public immutable jobEpochCapBps;
     /// @notice A round closes no sooner than this many seconds after it started.
     uint32 public immutable minRoundSeconds;
+    /// @notice Members claim a paid round's shares for this many seconds after its close; what is
+    /// left unclaimed then is burned (TROVE top-ups go back to the emission pool).
+    uint32 public immutable claimWindowSeconds;
     /// @notice A round not closed this many seconds after it started (or by the job's deadline)
     /// can be expired by anyone: the researcher's stake goes to the round's bonded contributors.
     uint32 public immutable roundTimeoutSeconds;
 
     /// @notice Released emissions not yet assigned to a round.
     uint256 public emissionPool;
+    /// @notice TROVE (18 decimals) earned per unit of protocol fee paid in a reward token, scaled by
+    /// 1e18; zero for every token not allowlisted at deployment. Never more than the fee is worth,
+    /// so a researcher that pays its own sybils burns at least the value it extracts.
+    mapping(IERC20 token => uint256) public emissionRate;
+    mapping(uint256 epoch => EpochEmissions) private _epochs;
+    mapping(uint256 jobId => mapping(uint256 epoch => uint256)) private _jobEmissions;
 
     mapping(uint256 jobId => mapping(uint256 round => Round)) private _rounds;
     mapping(uint256 nullifier => bool) private _nullifierUsed;
@@ -171,6 +202,10 @@ contract RoundRewards is ReentrancyGuardTransient {
     error RoundNotClosed(uint256 jobId, uint256 round);
     /// @notice The round closed with fewer contributors than the job's minimum: it pays nothing.
     error RoundBelowMinimum(uint256 jobId, uint256 round);
+    /// @notice The round's claim window has ended: its unclaimed shares are burned, not paid.
+    error ClaimWindowClosed(uint256 jobId, uint256 round, uint256 claimsUntil);
+    /// @notice Only a paid round whose claim window has ended, with shares left, can be swept.
+    error NothingToSweep(uint256 jobId, uint256 round);
     /// @notice Every member of the round has already claimed.
     error RoundFullyClaimed(uint256 jobId, uint256 round);
     /// @notice This nullifier has already been paid.
@@ -189,6 +224,8 @@ contract RoundRewards is ReentrancyGuardTransient {
     error NoClaims();
     /// @notice Nothing to withdraw.
     error NothingToWithdraw(IERC20 token);
+    /// @notice A fee of 100% or more, a job cap above 100%, or fee tokens without rates (constructor).
+    error InvalidEmissionRules();
     /// @notice The token moved a different amount than asked.
     error UnsupportedToken(IERC20 token, uint256 expected, uint256 received);
 
@@ -200,7 +237,7 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint32 size,
         bool paid,
         uint128 perMember,
-        uint128 topUpPerMember
+        uint96 topUpPerMember
     );
     /// @notice Members' shares were credited, one per nullifier. Each recipient is bound by its
     /// proof and readable from the transaction's input; one event per transaction keeps a claim's
@@ -210,10 +247,15 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// with on its own (InvalidProof, NullifierAlreadyUsed, ZeroRecipient, FeeWithoutRelayer,
     /// FeeAboveShare, RoundFullyClaimed).
     event ClaimSkipped(uint256 indexed jobId, uint256 indexed round, uint256 nullifier, bytes4 reason);
+    /// @notice A round's claim window ended with `members` shares unclaimed: their reward was burned
+    /// and their TROVE top-ups went back to the emission pool.
+    event UnclaimedSwept(uint256 indexed jobId, uint256 indexed round, uint256 members, uint256 burned, uint256 toPool);
     /// @notice Credited tokens were paid out.
     event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
     /// @notice Round remainder that cannot be split evenly, credited to the job's researcher.
     event ResearcherCredited(uint256 indexed jobId, uint256 indexed round, uint256 amount);
+    /// @notice A paid round's protocol fee was burned and earned `topUp` TROVE for its members.
+    event ProtocolFeePaid(uint256 indexed jobId, uint256 indexed round, uint256 epoch, uint256 fee, uint256 topUp);
     /// @notice Newly released emissions entered the pool.
     event EmissionsReceived(uint256 amount, uint256 pool);
     /// @notice A contributor enrolled in the job as entry `index`. The payer of any bond is not
@@ -234,27 +276,36 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// @param trove_ the reward token (it must make this contract its minter)
     /// @param verifier_ the deployed SemaphoreBatchVerifier (the official verifier plus batch checks)
     /// @param treeDepth_ Merkle tree depth of every group, 1 to 32
-    /// @param topUpBps_ share of the emission pool each paid round receives
+    /// @param rules_ how emissions follow protocol fees (fixed here, for good)
     /// @param minRoundSeconds_ shortest time from a round's start to its close
     /// @param roundTimeoutSeconds_ longest time from a round's start to its close, above the minimum
+    /// @param claimWindowSeconds_ how long members may claim a paid round after its close (1 day to 2 years)
     constructor(
         IJobRegistry registry_,
         TroveToken trove_,
         ISemaphoreVerifier verifier_,
         uint8 treeDepth_,
-        uint16 topUpBps_,
+        EmissionRules memory rules_,
         uint32 minRoundSeconds_,
-        uint32 roundTimeoutSeconds_
+        uint32 roundTimeoutSeconds_,
+        uint32 claimWindowSeconds_
     ) {
-        if (treeDepth_ == 0 || treeDepth_ > 32 || topUpBps_ > 10_000) revert InvalidGroup(0, treeDepth_);
+        if (claimWindowSeconds_ < 1 days || claimWindowSeconds_ > 730 days) revert InvalidGroup(0, claimWindowSeconds_);
+        claimWindowSeconds = claimWindowSeconds_;
+        if (treeDepth_ == 0 || treeDepth_ > 32) revert InvalidGroup(0, treeDepth_);
         if (roundTimeoutSeconds_ <= minRoundSeconds_) revert InvalidGroup(0, roundTimeoutSeconds_);
+        if (rules_.feeBps >= 10_000 || rules_.jobEpochCapBps > 10_000 || rules_.feeTokens.length != rules_.trovePerToken.length) {
+            revert InvalidEmissionRules();
+        }
+        feeBps = rules_.feeBps;
+        jobEpochCapBps = rules_.jobEpochCapBps;
+        for (uint256 i = 0; i < rules_.feeTokens.length; ++i) emissionRate[rules_.feeTokens[i]] = rules_.trovePerToken[i];
         minRoundSeconds = minRoundSeconds_;
         roundTimeoutSeconds = roundTimeoutSeconds_;
         registry = registry_;
         trove = trove_;
         verifier = verifier_;
         treeDepth = treeDepth_;
-        topUpBps = topUpBps_;
     }
 
     // ---------------------------------------------------------------- rounds
@@ -401,6 +452,24 @@ contract RoundRewards is ReentrancyGuardTransient {
         emit Claimed(jobId, round, nullifiers);
     }
 
+    /// @notice Ends a paid round's claims once its claim window is over. Anyone may call it. The
+    /// shares nobody claimed are burned in the job's token and their TROVE top-ups go back to the
+    /// emission pool: neither the researcher nor the coordinator gets anything back for members
+    /// that never claim, so inflating a group with identities that never claim gains them nothing.
+    /// @param jobId the job
+    /// @param round the round index
+    function sweepUnclaimed(uint256 jobId, uint256 round) external nonReentrant {
+        Round storage r = _rounds[jobId][round];
+        uint256 members = r.size - r.claimed;
+        if (!r.paid || members == 0 || block.timestamp <= r.claimsUntil) revert NothingToSweep(jobId, round);
+        r.claimed = r.size;
+        uint256 burned = members * r.perMember;
+        uint256 toPool = members * r.topUpPerMember;
+        _credit(BURN_ADDRESS, r.token, burned);
+        emissionPool += toPool;
+        emit UnclaimedSwept(jobId, round, members, burned, toPool);
+    }
+
     /// @notice Pays out everything credited to the caller under `token`: the amount in `token`
     /// and the TROVE top-ups earned with it.
     /// @param token the token to withdraw
@@ -537,6 +606,19 @@ contract RoundRewards is ReentrancyGuardTransient {
         return job.roundsClosed < job.rounds && _rosters[jobId][job.roundsClosed].hash != bytes32(0);
     }
 
+    /// @notice One epoch's emissions: the fee weight that asked for them and what was given out.
+    /// @param epoch the token's epoch
+    function epochEmissions(uint256 epoch) external view returns (EpochEmissions memory) {
+        return _epochs[epoch];
+    }
+
+    /// @notice TROVE a job's rounds earned in one epoch (at most jobEpochCapBps of its emissions).
+    /// @param jobId the job
+    /// @param epoch the token's epoch
+    function jobEmissions(uint256 jobId, uint256 epoch) external view returns (uint256) {
+        return _jobEmissions[jobId][epoch];
+    }
+
     /// @notice The largest group a round can have: 2^treeDepth.
     function maxGroupSize() external view returns (uint256) {
         return uint256(1) << treeDepth;
@@ -552,6 +634,7 @@ contract RoundRewards is ReentrancyGuardTransient {
         if (p.root == 0) revert RoundNotClosed(jobId, round);
         if (!r.paid) revert RoundBelowMinimum(jobId, round);
         if (r.claimed >= r.size) revert RoundFullyClaimed(jobId, round);
+        if (block.timestamp > r.claimsUntil) revert ClaimWindowClosed(jobId, round, r.claimsUntil);
         p.jobId = jobId;
         p.round = round;
         p.scopeHash = _fieldHash(scopeOf(jobId, round));
@@ -744,14 +827,17 @@ contract RoundRewards is ReentrancyGuardTransient {
         r.paid = paid;
         if (paid) {
             uint256 reward = job.rewardPerRound;
-            uint128 perMember = SafeCast.toUint128(reward / size + forfeited / size);
-            uint128 topUpPerMember = SafeCast.toUint128(_takeTopUp() / size);
+            uint256 fee = (reward * feeBps) / 10_000;
+            uint256 net = reward - fee;
+            uint128 perMember = SafeCast.toUint128(net / size + forfeited / size);
+            uint256 topUp = _takeTopUp(jobId, round, job.rewardToken, fee, size);
+            uint96 topUpPerMember = SafeCast.toUint96(topUp / size);
             r.perMember = perMember;
             r.topUpPerMember = topUpPerMember;
-            emissionPool -= uint256(topUpPerMember) * size;
-            // The reward's indivisible remainder goes back; the forfeits' is burned.
-            _creditResearcher(jobId, round, job, reward % size);
-            if (forfeited % size != 0) _credit(BURN_ADDRESS, job.rewardToken, forfeited % size);
+            r.claimsUntil = SafeCast.toUint32(block.timestamp + claimWindowSeconds);
+            // The reward's indivisible remainder goes back; the fee and the forfeits' remainder are burned.
+            _creditResearcher(jobId, round, job, net % size);
+            if (fee + forfeited % size != 0) _credit(BURN_ADDRESS, job.rewardToken, fee + forfeited % size);
             emit RoundClosed(jobId, round, root, size, true, perMember, topUpPerMember);
         } else {
             emit RoundClosed(jobId, round, root, size, false, 0, 0);
@@ -834,14 +920,46 @@ contract RoundRewards is ReentrancyGuardTransient {
         return nodes[0];
     }
 
-    /// @dev Releases newly unlocked emissions into the pool and takes this round's share of it.
-    function _takeTopUp() private returns (uint256 share) {
-        if (topUpBps == 0) return 0;
-        uint256 minted = trove.minter() == address(this) ? trove.release() : 0;
-        uint256 pool = emissionPool + minted;
-        emissionPool = pool;
-        if (minted != 0) emit EmissionsReceived(minted, pool);
-        share = (pool * topUpBps) / 10_000;
+    /// @dev The TROVE a paid round earns with its burned protocol fee, taken from the pool: the fee's
+    /// TROVE value at the allowlisted rate (zero for any other token), scaled down pro rata when the
+    /// previous epoch's fees asked for more than this epoch's emissions, and capped by what is left
+    /// of this epoch's emissions, of this job's share of them, and of the pool. Emissions taper with
+    /// the token's schedule; a multiple of `size` so every member gets the same.
+    function _takeTopUp(uint256 jobId, uint256 round, IERC20 token, uint256 fee, uint256 size) private returns (uint256 share) {
+        uint256 weight = (fee * emissionRate[token]) / 1e18;
+        uint256 epoch = trove.currentEpoch();
+        if (weight != 0) {
+            uint256 minted = trove.release();
+            if (minted != 0) emit EmissionsReceived(minted, emissionPool + minted);
+            emissionPool += minted;
+            share = _earned(jobId, epoch, weight);
+            share -= share % size;
+            EpochEmissions storage spent = _epochs[epoch];
+            spent.weight = SafeCast.toUint128(spent.weight + weight);
+            spent.paid = SafeCast.toUint128(spent.paid + share);
+            _jobEmissions[jobId][epoch] += share;
+            emissionPool -= share;
+        }
+        emit ProtocolFeePaid(jobId, round, epoch, fee, share);
+    }
+
+    /// @dev What a fee weight earns now, before rounding to the group: see _takeTopUp.
+    function _earned(uint256 jobId, uint256 epoch, uint256 weight) private view returns (uint256 share) {
+        uint256 budget = trove.epochEmission(epoch);
+        share = weight;
+        if (epoch != 0) {
+            uint256 demand = _epochs[epoch - 1].weight;
+            if (demand > budget) share = (weight * budget) / demand;
+        }
+        uint256 jobCap = (budget * jobEpochCapBps) / 10_000;
+        uint256 jobSpent = _jobEmissions[jobId][epoch];
+        share = _min(share, budget - _epochs[epoch].paid);
+        share = _min(share, jobCap > jobSpent ? jobCap - jobSpent : 0);
+        share = _min(share, emissionPool);
+    }
+
+    function _min(uint256 a, uint256 b) private pure returns (uint256) {
+        return a < b ? a : b;
     }
 
     function _creditResearcher(uint256 jobId, uint256 round, IJobRegistry.Job memory job, uint256 amount) private {

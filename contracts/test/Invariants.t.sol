@@ -36,6 +36,7 @@ contract Handler {
     uint256 public roundsClosed;
     uint256 public roundsStarted;
     uint256 public roundsExpired;
+    uint256 public roundsSwept;
     uint256 public enrollments;
     uint256 public bondsReclaimed;
     uint256 public nullifiersPaidTwice;
@@ -273,6 +274,16 @@ contract Handler {
         } catch {}
     }
 
+    /// Claim windows (3 days in the fixture) run out as time advances; unclaimed shares are swept.
+    function sweepUnclaimed(uint256 jobSeed, uint8 roundSeed) external {
+        if (jobs.length == 0) return;
+        uint256 jobId = _jobWhere(jobSeed, _hasClosedRound);
+        uint256 round = _roundToClaim(jobId, roundSeed);
+        try rewards.sweepUnclaimed(jobId, round) {
+            ++roundsSwept;
+        } catch {}
+    }
+
     function advanceTime(uint32 secondsAhead) external {
         vm.warp(block.timestamp + _bound(secondsAhead, 1, 18 hours));
     }
@@ -333,7 +344,7 @@ contract InvariantsTest is Fixture {
     Handler public handler;
 
     function setUp() public {
-        deploySystem();
+        deploySystem(true);
         handler = new Handler(this, trove, registry, rewards, verifier, usd, researcher, coordinator);
         targetContract(address(handler));
         // Every run starts with one job and two contributors, so rounds can start early.

@@ -18,6 +18,7 @@ import { readValidationCsv } from '../../common/model/csv.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { sleepDiariesCsv, sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import type { RoundProgress } from '../services/rounds/participation.js';
+import { claimThroughRelayer } from './demo-claims.js';
 import { startLocalNetwork, type Contributor, type LocalNetwork } from './local-network.js';
 import type { RoundRow } from '../../coordinator/store.js';
 import { bar } from './vault.js';
@@ -148,7 +149,10 @@ export async function demo(args: string[]): Promise<void> {
     console.log(
       `   privacy budget: epsilon ${card.privacy.afterEpsilon.toFixed(2)} of ${card.privacy.budget.epsilon} spent (${card.privacy.epsilon.toFixed(2)} by this job); rounds you contributed to: ${card.participation.roundsContributed}`,
     );
-    console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. Your rewards wait on-chain for an anonymous claim.`);
+
+    step(9, 'You claim your rewards anonymously through a relayer: a proof per round, no ETH needed.');
+    await claimThroughRelayer(net, you, jobId, dir);
+    console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   } finally {
     await net?.close();
     if (keepAt < 0) rmSync(dir, { recursive: true, force: true });

@@ -118,6 +118,8 @@ export interface LocalNetworkOptions {
   blockTimeSeconds?: number;
   /** Told about background failures of the coordinator (a close that must be retried, ...). */
   onCoordinatorError?: (err: unknown) => void;
+  /** The coordinator's database: a postgres:// URL, or by default a SQLite file in `dir`. */
+  database?: string;
 }
 
 export interface Contributor {
@@ -166,7 +168,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     const token = (await deployContract(deployer, 'TestToken', ['Test Dollar', 'TUSD'])).connect(researcher) as Contract;
     await (await token.getFunction('mint')(await researcher.getAddress(), 10n ** 30n)).wait();
 
-    coordinator = await openCoordinator(join(options.dir, 'coordinator.db'), {
+    coordinator = await openCoordinator(options.database ?? join(options.dir, 'coordinator.db'), {
       chain: { coordinator: coordinatorAccount, provider, deployment },
       startDelayMs: options.roundStartDelayMs ?? 0,
       ...(options.onCoordinatorError ? { onError: options.onCoordinatorError } : {}),

@@ -1,7 +1,7 @@
 // A researcher's coordinator on a local chain, and contributors that speak the real protocol:
 // per-job Ed25519 keys and Semaphore identities, CoordinatorClient over HTTP, SecAggClient for
 // the round.
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Identity } from '@semaphore-protocol/identity';
@@ -63,13 +63,6 @@ export interface CoordinatorRig {
   close(): Promise<void>;
 }
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
-
 export async function startRig(serverOptions: Partial<CoordinatorServerOptions> = {}, runnerOptions: { timers?: boolean; startDelayMs?: number } = {}, storage: Storage = 'sqlite'): Promise<CoordinatorRig> {
   await loadSodium();
   const chain = await startTroveChain();
@@ -103,7 +96,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
     dir,
     storage,
     database,
-    databaseFiles: () => (postgres ? filesUnder(postgres.dataDir) : [database, `${database}-wal`]),
+    databaseFiles: () => (postgres ? postgres.databaseFiles() : [database, `${database}-wal`]),
     clock,
     get store() {
       return parts.store;

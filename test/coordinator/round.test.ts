@@ -123,7 +123,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
     const status = await contributors[0]!.client.status(jobId);
     expect(status.state).toBe('finished');
     const summary = status.rounds[0]!;
-    expect(summary).toMatchObject({ round: 0, stage: 'closed', invited: 5, included: 4 });
+    expect(summary).toMatchObject({ round: 0, stage: 'closed', invited: 5, included: 4, includedPositions: [0, 1, 3, 4] });
 
     // The new global model is the example-weighted mean update applied to the start model.
     const start = initialWeights(doc.training.model, doc.training.local.seed);
@@ -190,7 +190,9 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
     expect(statuses).toEqual([1, 2, 1, 1, 1]);
     const round = (await rewards.getFunction('getRound')(BigInt(jobId), 0n)) as { perMember: bigint; size: bigint };
     expect(round.size).toBe(4n);
-    expect(round.perMember).toBe(BigInt(doc.reward.perRound) / 4n + bond / 4n);
+    const perRound = BigInt(doc.reward.perRound);
+    const fee = (perRound * BigInt(rig.chain.deployment.parameters.feeBps)) / 10_000n; // the protocol fee, burned
+    expect(round.perMember).toBe((perRound - fee) / 4n + bond / 4n);
   });
 
   it('records a round with too few survivors as aborted, runs the next from the same model, and finishes after the last round', async () => {

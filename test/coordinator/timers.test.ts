@@ -2,14 +2,14 @@
 // contributor that goes silent after sharing its keys holds the round up only until then.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roundVectorLength } from '../../common/jobs/document.js';
-import { Contributor, startRig, SLEEP_MOOD_JOB, type CoordinatorRig } from './fixtures.js';
+import { Contributor, startRig, SLEEP_MOOD_JOB, type CoordinatorRig, type Storage } from './fixtures.js';
 
-describe('coordinator timers', () => {
+describe.each<Storage>(['sqlite', 'postgres'])('coordinator timers on %s', (storage) => {
   let rig: CoordinatorRig;
   const START_DELAY_MS = 60_000;
 
   beforeAll(async () => {
-    rig = await startRig({}, { timers: true, startDelayMs: START_DELAY_MS });
+    rig = await startRig({}, { timers: true, startDelayMs: START_DELAY_MS }, storage);
   });
   afterAll(async () => {
     await rig?.close();

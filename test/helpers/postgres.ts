@@ -3,7 +3,7 @@
 // (the server refuses to run as root, and CI runs as root). stop() shuts it down and deletes it.
 // The server binaries are Debian's postgresql package (.ci/run installs it).
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +12,10 @@ export interface PostgresServer {
   /** postgres://… for a database of its own on the server. */
   url: string;
   port: number;
-  /** The cluster's files (tables, indexes and write-ahead log), for tests that scan what was stored. */
-  dataDir: string;
   /** Another empty database on the same server. */
   createDatabase(name: string): string;
+  /** The files that hold a database's tables and indexes, and the write-ahead log. */
+  databaseFiles(name?: string): string[];
   stop(): void;
 }
 
@@ -29,6 +29,13 @@ function serverBinaries(): string {
     if (majors[0]) return join(root, majors[0], 'bin');
   }
   throw new Error('No PostgreSQL server is installed: apt-get install -y postgresql (the .ci/run script does).');
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
 }
 
 function freePort(): Promise<number> {
@@ -54,10 +61,11 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
     const cmd = join(bin, tool);
     return asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' }) : execFileSync(cmd, args, { stdio: 'pipe' });
   };
-  run('initdb', ['-D', data, '-U', 'trove', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
+  // 1 MB log segments (not 16): a test that scans the write-ahead log reads what was written, not megabytes of zeros.
+  run('initdb', ['-D', data, '-U', 'trove', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync', '--wal-segsize=1']);
   const port = await freePort();
   // Loopback only, its socket in its own directory; without `durable`, no fsync (tests need no crash safety of the OS).
-  const serverOptions = ['-h 127.0.0.1', `-p ${port}`, `-k ${dir}`, '-c max_connections=200', options.durable ? '' : '-F'].filter(Boolean).join(' ');
+  const serverOptions = ['-h 127.0.0.1', `-p ${port}`, `-k ${dir}`, '-c max_connections=200', '-c min_wal_size=2MB', '-c max_wal_size=64MB', options.durable ? '' : '-F'].filter(Boolean).join(' ');
   try {
     run('pg_ctl', ['start', '-D', data, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o', serverOptions]);
   } catch (err) {
@@ -74,8 +82,11 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   return {
     url: createDatabase('trove'),
     port,
-    dataDir: data,
     createDatabase,
+    databaseFiles: (name = 'trove') => {
+      const oid = run('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'trove', '-d', name, '-Atc', 'SELECT oid FROM pg_database WHERE datname = current_database()']).toString().trim();
+      return [...filesUnder(join(data, 'base', oid)), ...filesUnder(join(data, 'pg_wal'))];
+    },
     stop: () => {
       if (stopped) return;
       stopped = true;

@@ -5,10 +5,10 @@ import { budgetSplit, canJoin, formatEpsilon, isCompatible, mappingComplete, mat
 import type { JobCardValue } from '../../common/ipc/contract.js';
 
 const JOB_COLUMNS: JobColumn[] = [
-  { name: 'sleep_hours', note: 'hours slept', role: 'feature', kind: 'numeric' },
-  { name: 'Steps', note: 'steps walked', role: 'feature', kind: 'numeric' },
-  { name: 'exercised', note: 'exercise that day', role: 'feature', kind: 'categorical' },
-  { name: 'mood', note: 'how the day felt', role: 'label', kind: 'class' },
+  { name: 'sleep_hours', note: 'hours slept', role: 'feature', kind: 'numeric', expects: null },
+  { name: 'Steps', note: 'steps walked', role: 'feature', kind: 'numeric', expects: null },
+  { name: 'exercised', note: 'exercise that day', role: 'feature', kind: 'categorical', expects: null },
+  { name: 'mood', note: 'how the day felt', role: 'label', kind: 'class', expects: null },
 ];
 
 describe('column mapping', () => {

@@ -4,6 +4,8 @@ pragma solidity ^0.8.28;
 /// @dev The few forge cheatcodes these tests use (forge-std is not available from npm).
 interface Vm {
     function warp(uint256 timestamp) external;
+    function getNonce(address account) external view returns (uint64);
+    function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;

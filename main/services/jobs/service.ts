@@ -9,6 +9,8 @@ import { TroveError, isTroveError } from '../../../common/errors.js';
 import { DEFAULT_PERSONAL_LIMITS, MEMORY_LIMIT_CHOICES_MB, TIME_LIMIT_CHOICES_MINUTES, checkResources, describeResources, estimateResources, resourceProblem, type PersonalLimits } from '../../../common/jobs/resources.js';
 import { verifyAttestations, type Attestations } from '../../../common/jobs/attestations.js';
 import { mixedScripts, revealText, type RevealedText } from '../../../common/jobs/text.js';
+import { expectationOf, fitProblem } from '../../../common/jobs/column-fit.js';
+import type { FeatureSpec, LabelSpec } from '../../../common/jobspec.js';
 import { jobCardSchema, type JobCardValue, type JobsViewValue, type RunPolicyValue } from '../../../common/ipc/contract.js';
 import { composeCosts, type PrivacyLedger } from '../../../common/dp/ledger.js';
 import { openPrivacyLedger } from '../privacy/ledger.js';
@@ -136,6 +138,26 @@ export class JobsService {
       this.clients.set(url, c);
     }
     return c;
+  }
+
+  /**
+   * The jobs this person has contributed to, with each round as the job's coordinator reports it
+   * (closed or not, which roster positions were included): what the claims service checks
+   * against the chain before claiming.
+   */
+  async contributedRounds(): Promise<{ jobId: string; title: string; token: RewardToken | null; rounds: { round: number; closed: boolean; includedPositions: number[] | null }[] }[]> {
+    const out = [];
+    for (const [jobId, record] of Object.entries(this.records())) {
+      if (record.roundsContributed === 0) continue;
+      const status = await this.client(record.document.coordinator.url).status(jobId);
+      out.push({
+        jobId,
+        title: record.document.title,
+        token: record.token ?? null,
+        rounds: status.rounds.map((r) => ({ round: r.round, closed: r.closed !== null, includedPositions: r.includedPositions })),
+      });
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------------------ view
@@ -281,7 +303,7 @@ export class JobsService {
       onChainToken && (onChainToken.symbol !== doc.reward.symbol || onChainToken.decimals !== doc.reward.decimals)
         ? [`The job’s document calls the reward ${revealText(doc.reward.symbol, { max: 16 }).text} with ${doc.reward.decimals} decimals; the token contract says ${onChainToken.symbol} with ${onChainToken.decimals}. Trove shows what the contract says.`]
         : [];
-    const features = doc.training.features.map((f) => ({ name: f.column, note: text.note(f.column), role: 'feature' as const, kind: f.kind }));
+    const features = doc.training.features.map((f) => ({ name: f.column, note: text.note(f.column), role: 'feature' as const, kind: f.kind, expects: expectationOf(f) }));
     const label = doc.training.label;
     return {
       jobId,
@@ -291,7 +313,7 @@ export class JobsService {
       researcher: { name: text.researcher, address: doc.researcher.address, attestedName: this.attestedName(doc), history: this.discovered.get(jobId)?.history ?? null },
       warnings: [...this.identityWarnings(doc), ...text.warnings, ...tokenWarnings, ...this.readsEveryColumn(doc), ...this.overLimits(doc)],
       coordinator: { ...doc.coordinator },
-      columns: [...features, { name: label.column, note: text.note(label.column), role: 'label', kind: label.kind }],
+      columns: [...features, { name: label.column, note: text.note(label.column), role: 'label', kind: label.kind, expects: expectationOf(label) }],
       resources: (() => {
         const e = estimateResources(doc, doc.aggregation.maxExamples, this.discovery.flopsPerSecond);
         return { ...e, summary: describeResources(e) };
@@ -464,7 +486,7 @@ export class JobsService {
     const read = columnsRead(doc.training);
     const extra = Object.keys(columns).filter((c) => !read.includes(c));
     if (extra.length > 0) throw new TroveError('INVALID_INPUT', `The job does not read ${extra.map((c) => `"${c}"`).join(', ')}; map only the columns it reads.`);
-    const kinds = new Map<string, string>([...doc.training.features.map((f) => [f.column, f.kind] as const), [doc.training.label.column, doc.training.label.kind]]);
+    const specs = new Map<string, FeatureSpec | LabelSpec>([...doc.training.features.map((f) => [f.column, f] as const), [doc.training.label.column, doc.training.label]]);
     const used = new Set<string>();
     const out: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const column of read) {
@@ -474,12 +496,19 @@ export class JobsService {
       const schema = dataset.columns.find((c) => c.name === mine);
       if (!schema) throw new TroveError('COLUMN_NOT_FOUND', `"${dataset.name}" has no column named "${mine}".`, { column: mine });
       if (used.has(mine)) throw new TroveError('INVALID_INPUT', `"${mine}" is mapped to two of the job's columns; map each to its own column.`, { column: mine });
-      const kind = kinds.get(column);
+      const kind = specs.get(column)?.kind;
       if ((kind === 'numeric' || kind === 'value') && !NUMERIC_TYPES.includes(schema.type)) {
         throw new TroveError('INVALID_INPUT', `The job reads "${column}" as a number, but "${mine}" holds ${schema.type === 'category' ? 'categories' : 'text'}.`, { column, mapped: mine });
       }
       used.add(mine);
       out[column] = mine;
+    }
+    // A column of the right type can still be something else: judge it from its values.
+    const summaries = this.o.vault.summarize(datasetId, Object.values(out));
+    for (const [column, mine] of Object.entries(out)) {
+      const summary = summaries.find((s) => s.column === mine);
+      const problem = summary ? fitProblem(column, expectationOf(specs.get(column)!), summary) : null;
+      if (problem) throw new TroveError('INVALID_INPUT', `${problem} Choose another column, or do not join this job.`, { column, mapped: mine });
     }
     return { datasetId, columns: { ...out } };
   }

@@ -12,8 +12,8 @@ function card(jobId: string, state: JobCardValue['participation']['state'], extr
     resources: { parameters: 1, memoryBytes: 1, secondsPerRound: 1, uploadBytes: 1, summary: '' },
     coordinator: { url: 'http://127.0.0.1:1', address: '0x' },
     columns: [
-      { name: 'sleep_hours', note: '', role: 'feature', kind: 'numeric' },
-      { name: 'mood', note: '', role: 'label', kind: 'class' },
+      { name: 'sleep_hours', note: '', role: 'feature', kind: 'numeric', expects: null },
+      { name: 'mood', note: '', role: 'label', kind: 'class', expects: null },
     ],
     warnings: [],
     vectorLength: 10,

@@ -30,6 +30,13 @@ interface DawnModule {
 }
 
 let dawn: DawnModule | undefined;
+/**
+ * The one Dawn instance of this thread, held for as long as the thread lives: when the garbage
+ * collector frees the instance, the devices it made keep running on freed memory and the process
+ * dies at the next submit or map (seen as a segfault or a pthread assertion after some
+ * allocation-heavy work, never in small self-tests).
+ */
+let gpu: GPU | undefined;
 
 async function loadDawn(): Promise<DawnModule> {
   if (!dawn) {
@@ -62,7 +69,8 @@ export async function openGpu(options: DawnOptions = {}): Promise<GpuLookup> {
     // No timeouts here (a pending timer crashes Dawn for Node while it waits): the caller's
     // watchdog, on another thread, covers a driver that never answers.
     try {
-      const adapter = await mod.create([]).requestAdapter({ powerPreference: 'high-performance' });
+      gpu ??= mod.create([]);
+      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
       if (!adapter) return { ok: false, reason: 'no GPU adapter found' };
       const adapterName = describeAdapter(adapter.info);
       const software = adapter.info.isFallbackAdapter === true;
