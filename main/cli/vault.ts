@@ -215,16 +215,14 @@ async function run(args: string[]): Promise<void> {
         console.log(`Columns found in ${b}:`);
         for (const c of preview.columns) console.log(`  ${c.name.padEnd(16)} ${c.type.padEnd(8)} e.g. ${c.samples.slice(0, 3).map((v) => JSON.stringify(v)).join(', ')}`);
         const name = values.name;
-        const overrides = typeOverrides(values.type ?? [], preview.columns.map((c) => c.name));
-        // The preview proposed types from the whole file already: give them, so it is not read again.
-        const columns = preview.columns.map((c, i) => ({ type: overrides?.[i]?.type ?? c.type }));
+        const columns = typeOverrides(values.type ?? [], preview.columns.map((c) => c.name));
         const rejectedOut = values['rejected-out'] ? new RejectedRowsFile(values['rejected-out']) : null;
         let report: ImportReport;
         try {
           report = await vault.importFile(b, {
             policy: values['skip-bad-rows'] ? 'skip-rows' : 'reject-import',
             ...(name ? { name } : {}),
-            columns,
+            ...(columns ? { columns } : {}),
             onProgress: (p) => process.stdout.write(progressLine(p)),
             ...(rejectedOut ? { onRejected: (r: RejectedRow) => rejectedOut.add(r) } : {}),
           });

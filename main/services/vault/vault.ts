@@ -45,7 +45,7 @@ import type { TaskDataSource } from '../../../common/worker-protocol.js';
 import { ActivityLog, GENESIS } from './activity.js';
 import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
 import type { SourceRecord } from './import/sources.js';
-import { fileRecords, formatOf, inferColumnTypes, isData, sampleFile, skipHeader, unreadable, valueOf } from './import/file.js';
+import { PREVIEW_TYPE_BYTES, fileRecords, formatOf, inferColumnTypes, isData, sampleFile, skipHeader, unreadable, valueOf } from './import/file.js';
 import { INVALID, convert, toCell, toValue, whyInvalid } from './import/types.js';
 import { DEFAULT_KDF, KeyRing, Purpose, checkKdfParams, unwrapMasterKey, wrapMasterKey, type KdfParams } from './keys.js';
 import { damageError, guarded, isDamage } from './damage.js';
@@ -816,7 +816,7 @@ export class Vault {
     this.requireKeys();
     const format = formatOf(file, opts.format);
     const { names, delimiter, records } = await sampleFile(file, format, opts);
-    const guesses = await inferColumnTypes(file, format, names, { delimiter, maxRecordBytes: opts.maxRecordBytes });
+    const guesses = await inferColumnTypes(file, format, names, { delimiter, maxRecordBytes: opts.maxRecordBytes, maxBytes: PREVIEW_TYPE_BYTES });
     const columns = names.map((name, c) => {
       const { type, invalid } = guesses[c]!;
       const converted = records.filter(isData).map((r) => convert(valueOf(r, c, names), type));

@@ -75,8 +75,7 @@ export function ImportWizard() {
         policy: usePolicy,
         columns: columns.map((c, i) => ({
           ...(c.skip ? { skip: true } : {}),
-          // Every type is sent: the preview read the whole file for them, so the import need not.
-          type: c.type,
+          ...(c.type !== preview.columns[i]?.type ? { type: c.type } : {}),
           ...(c.name !== preview.columns[i]?.name ? { name: c.name } : {}),
         })),
       });
@@ -238,7 +237,7 @@ function PreviewStep(props: {
       </label>
 
       <h3>Columns</h3>
-      <p className="muted">Trove read the whole file and proposes the type every value fits. Change a type if the guess is wrong; values that do not fit the type are flagged here and their rows reported as problems.</p>
+      <p className="muted">Trove proposes the type every value fits (the import checks the whole file). Change a type if the guess is wrong; values that do not fit the type are flagged here and their rows reported as problems.</p>
       <div className="table-scroll">
         <table className="columns-table">
           <thead>

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../common/random.js';
 import { Vault } from '../../../main/services/vault/index.js';
 import { PASSPHRASE, newVault, peopleCsv, useTempDir } from '../../helpers/vault.js';
 
@@ -48,18 +49,22 @@ describe('an import killed at random points', () => {
     expect(full.completed).toBe(true);
     let expectedDatasets = 2;
     const outcomes: string[] = [];
+    // Seeded and printed: TROVE_KILL_SEED=<seed> replays the same kill points (as fractions of the run).
+    const seed = Number(process.env.TROVE_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.log(`kill points seed: ${seed} (replay with TROVE_KILL_SEED=${seed})`);
+    const random = seededRandom(seed);
 
     for (let run = 0; run < RUNS; run++) {
-      const killAfter = Math.floor(Math.random() * full.ms * 1.1);
+      const killAfter = Math.floor(random() * full.ms * 1.1);
       const result = await runImport(t.file('vault.db'), file, killAfter);
       const vault = await Vault.open(t.file('vault.db'), { autoLockMs: null });
       try {
         await vault.unlock(PASSPHRASE);
         const integrity = vault.checkIntegrity();
-        expect(integrity.problems, `run ${run}, killed after ${killAfter} ms`).toEqual([]);
+        expect(integrity.problems, `seed ${seed}, run ${run}, killed after ${killAfter} ms`).toEqual([]);
         const datasets = vault.listDatasets();
         const landed = datasets.length === expectedDatasets + 1;
-        expect(datasets.length === expectedDatasets || landed, `run ${run}: ${datasets.length} datasets`).toBe(true);
+        expect(datasets.length === expectedDatasets || landed, `seed ${seed}, run ${run}: ${datasets.length} datasets`).toBe(true);
         if (landed) expectedDatasets++;
         for (const d of datasets.slice(1)) expect(d.rowCount).toBe(ROWS);
         expect(datasets[0]).toMatchObject({ name: 'already there', rowCount: 500 });
@@ -70,6 +75,6 @@ describe('an import killed at random points', () => {
       }
     }
     // Random kill points should hit the middle of an import at least once.
-    expect(outcomes).toContain('none');
+    expect(outcomes, `seed ${seed}`).toContain('none');
   }, 240_000);
 });

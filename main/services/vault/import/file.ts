@@ -8,6 +8,8 @@ import { DEFAULT_MAX_RECORD_BYTES, type SourceRecord, detectDelimiter, readCsv, 
 import { TypeTally } from './types.js';
 
 export const PREVIEW_RECORDS = 200;
+/** The preview proposes types from this much of a file, to answer quickly; the import reads it all. */
+export const PREVIEW_TYPE_BYTES = 16 * 1024 * 1024;
 
 export function formatOf(file: string, explicit?: ImportFormat): ImportFormat {
   if (explicit) return explicit;
@@ -94,11 +96,13 @@ export async function inferColumnTypes(
   file: string,
   format: ImportFormat,
   names: string[],
-  opts: { delimiter?: string | undefined; maxRecordBytes?: number | undefined; signal?: AbortSignal | undefined },
+  opts: { delimiter?: string | undefined; maxRecordBytes?: number | undefined; signal?: AbortSignal | undefined; maxBytes?: number },
 ): Promise<{ type: ColumnType; invalid: number }[]> {
   const tallies = names.map(() => new TypeTally());
+  let bytes = 0;
   try {
-    for await (const batch of skipHeader(fileRecords(file, format, opts.delimiter, opts.maxRecordBytes, () => undefined, opts.signal), format === 'csv')) {
+    for await (const batch of skipHeader(fileRecords(file, format, opts.delimiter, opts.maxRecordBytes, (n) => (bytes += n), opts.signal), format === 'csv')) {
+      if (bytes > (opts.maxBytes ?? Infinity)) break;
       for (const r of batch) {
         if ('error' in r) continue;
         for (let c = 0; c < names.length; c++) tallies[c]!.add(valueOf(r, c, names));
