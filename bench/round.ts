@@ -27,7 +27,7 @@ import { loadSodium, sodiumNow } from '../common/secagg/sodium.js';
 import { jobSpecHash, signJobDocument } from '../common/jobs/signed-document.js';
 import { RoundRunner } from '../coordinator/rounds.js';
 import { startCoordinatorServer } from '../coordinator/server.js';
-import { CoordinatorStore } from '../coordinator/store.js';
+import { SqliteStore } from '../coordinator/store-sqlite.js';
 import { until as untilPolled } from '../test/helpers/until.js';
 
 const HIDDEN = 220;
@@ -87,16 +87,16 @@ interface Measured {
 /** One round of n contributors through the coordinator over HTTP. */
 async function secureRound(n: number, updates: Float64Array[], examples: number[]): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'trove-bench-round-'));
-  const store = new CoordinatorStore(join(dir, 'coordinator.db'));
+  const store = new SqliteStore(join(dir, 'coordinator.db'));
   const runner = await RoundRunner.open({ store, timers: false, startDelayMs: 0 });
   // Every simulated contributor comes from this one address: size the per-address bucket for them.
   const server = await startCoordinatorServer({ runner, perAddress: { burst: 100_000, perSecond: 100_000 } });
   try {
     const { doc, signed } = await benchJob(server.url);
-    runner.addJob({ jobId: '1', specHash: jobSpecHash(doc), signed });
+    await runner.addJob({ jobId: '1', specHash: jobSpecHash(doc), signed });
     const keys = Array.from({ length: n }, () => generateSigningKeyPair());
     // Enrollment (Semaphore signatures) is not part of a round: the participants are written directly.
-    keys.forEach((k, i) => store.addParticipant('1', toHex(k.publicKey), String(1000 + i), Date.now()));
+    for (const [i, k] of keys.entries()) await store.addParticipant('1', toHex(k.publicKey), String(1000 + i), Date.now());
     const client = new CoordinatorClient({ baseUrl: server.url, timeoutMs: 600_000 });
     const d = roundVectorLength(doc) - 1;
     const cpu = new Float64Array(n);
@@ -129,13 +129,14 @@ async function secureRound(n: number, updates: Float64Array[], examples: number[
         }
       }),
     );
-    await until(() => store.model('1', 1) !== undefined);
+    await until(async () => (await store.model('1', 1)) !== undefined);
     const wallMs = performance.now() - started;
     return { wallMs, clientCpuMs: cpu.reduce((a, b) => a + b, 0) / n };
   } finally {
     runner.close();
     await server.close();
-    store.close();
+    await runner.settled();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -155,7 +156,7 @@ async function retrying<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Waits for the round, looking every 5 ms so the wait does not blur the timings. */
-const until = (condition: () => boolean) => untilPolled(condition, 600_000, 'the round to finish', 5);
+const until = (condition: () => boolean | Promise<boolean>) => untilPolled(condition, 600_000, 'the round to finish', 5);
 
 /** The baseline: every contributor uploads its vector unmasked (signed), the server averages. */
 async function plainRound(n: number, updates: Float64Array[], examples: number[]): Promise<Measured> {

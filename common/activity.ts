@@ -17,7 +17,8 @@ export type ActivityKind =
   | 'settings.changed'
   // Later kinds (consents, jobs, uploads, claims) are added here as those features land.
   | `job.${string}`
-  | `wallet.${string}`;
+  | `wallet.${string}`
+  | `claim.${string}`;
 
 export interface ActivityEntry {
   seq: number;

@@ -81,7 +81,8 @@ export interface ImportProgress {
 export interface ImportPreview {
   format: ImportFormat;
   delimiter?: string;
-  columns: (ColumnSchema & { samples: CellValue[]; nullCount: number })[];
+  /** invalidCount: values in the whole file that the proposed type refuses (their rows would be rejected). */
+  columns: (ColumnSchema & { samples: CellValue[]; nullCount: number; invalidCount: number })[];
   rows: CellValue[][];
   problems: RejectedRow[];
 }

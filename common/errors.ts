@@ -45,6 +45,11 @@ export type TroveErrorCode =
   // Differential privacy.
   | 'PRIVACY_BUDGET_EXCEEDED'
   | 'ROUND_LIMIT_REACHED'
+  // Compute-to-data: a module refused before it runs, one that failed while running, an output
+  // outside what the job declared.
+  | 'ANALYTICS_MODULE_REFUSED'
+  | 'ANALYTICS_MODULE_FAILED'
+  | 'ANALYTICS_OUTPUT_REFUSED'
   // Jobs and rounds between the app and a coordinator.
   | 'JOB_SPEC_MISMATCH'
   | 'JOB_NOT_FOUND'
@@ -60,7 +65,21 @@ export type TroveErrorCode =
   // The round's roster is not the one frozen on-chain when the round started.
   | 'ROSTER_NOT_ON_CHAIN'
   | 'CHAIN_UNREACHABLE'
-  | 'CHAIN_REJECTED';
+  | 'CHAIN_REJECTED'
+  // The linked wallet (WalletConnect).
+  | 'WALLET_URI_MALFORMED'
+  | 'WALLET_WRONG_CHAIN'
+  | 'WALLET_RELAY_UNREACHABLE'
+  | 'WALLET_REJECTED'
+  | 'WALLET_NOT_LINKED'
+  // Reward claims.
+  | 'PROOF_FAILED'
+  /** The coordinator's list of included contributors does not give the group closed on-chain. */
+  | 'INCLUDED_LIST_MISMATCH'
+  | 'RELAYER_UNREACHABLE'
+  /** A relayer answered something the protocol does not allow, or claimed what the chain denies. */
+  | 'RELAYER_PROTOCOL'
+  | 'CLAIM_REJECTED';
 
 export class TroveError extends Error {
   readonly code: TroveErrorCode;

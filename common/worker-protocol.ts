@@ -27,6 +27,32 @@ export type WorkerTask =
       /** The person's setting "train on the GPU"; absent means on. */
       useGpu?: boolean;
     }
+  | {
+      kind: 'analyze';
+      /** The job's analytics spec (validated by the worker before any data is read). */
+      spec: unknown;
+      /** The researcher's WebAssembly module, for a module job; its hash is checked against the spec. */
+      module?: Uint8Array;
+      /** Module hashes the person approved or trusts: a module not among them is refused. */
+      approvedModules: string[];
+      data: TaskDataSource;
+    }
+  /**
+   * A Semaphore v4 proof for an anonymous reward claim. The identity's private key crosses to the
+   * worker process on this machine only; the proof that comes back reveals nothing of it.
+   */
+  | {
+      kind: 'prove-claim';
+      /** The per-job identity's private key (Identity.export(), base64). */
+      identity: string;
+      /** The round's group: included members' commitments in the order the contract built it. */
+      group: string[];
+      message: string;
+      scope: string;
+      depth: number;
+      /** Circuit artifact files (wasm, zkey); the worker reads each once and keeps it loaded. */
+      artifacts: { wasm: string; zkey: string };
+    }
   /** Probes of the worker itself; honoured only by a worker started with diagnostics on. */
   | { kind: 'diagnostic'; action: 'echo' | 'crash' | 'hang' | 'exhaust-memory' | 'exhaust-external-memory' | 'exhaust-memory-blocked'; value?: unknown };
 
@@ -46,7 +72,23 @@ export interface BackendReport {
   reason: string;
 }
 
-export type TaskProgress = TrainingProgress | { kind: 'backend'; backend: BackendReport };
+/** A proof's stages: reading the circuit (first proof only), computing the witness, proving. */
+export interface ProofProgress {
+  kind: 'proof';
+  stage: 'loading-circuit' | 'witness' | 'proving';
+}
+
+export type TaskProgress = TrainingProgress | ProofProgress | { kind: 'backend'; backend: BackendReport };
+
+/** A Semaphore v4 proof as @semaphore-protocol/proof returns it, every number in decimal. */
+export interface ClaimProof {
+  merkleTreeDepth: number;
+  merkleTreeRoot: string;
+  nullifier: string;
+  message: string;
+  scope: string;
+  points: string[];
+}
 
 export interface LocalStepResult {
   /** New local weights minus the global weights, clipped to the spec's L2 norm. */
@@ -65,7 +107,19 @@ export interface LocalStepResult {
   durationMs: number;
 }
 
-export type TaskResult = { kind: 'train-local'; step: LocalStepResult } | { kind: 'diagnostic'; value: unknown };
+export interface AnalyticsResult {
+  /** The checked output: declared length, finite, within bounds, clipped to the L2 bound. */
+  output: Float64Array;
+  /** Rows the statistic used (at most the job's maxRows). */
+  rows: number;
+  durationMs: number;
+}
+
+export type TaskResult =
+  | { kind: 'train-local'; step: LocalStepResult }
+  | { kind: 'analyze'; analytics: AnalyticsResult }
+  | { kind: 'prove-claim'; proof: ClaimProof; /** Whether the circuit was already loaded. */ warm: boolean; durationMs: number }
+  | { kind: 'diagnostic'; value: unknown };
 
 export interface WireError {
   code: TroveErrorCode;
@@ -92,8 +146,8 @@ const taskId = z.string().min(1).max(128);
 export const fromWorkerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), pid: z.number().int(), diagnostics: z.boolean() }),
   z.object({ type: z.literal('heartbeat'), at: z.number(), heapUsed: z.number(), rss: z.number() }),
-  z.object({ type: z.literal('progress'), taskId, progress: z.object({ kind: z.enum(['batch', 'epoch', 'backend']) }).loose() }),
-  z.object({ type: z.literal('result'), taskId, result: z.object({ kind: z.enum(['train-local', 'diagnostic']) }).loose() }),
+  z.object({ type: z.literal('progress'), taskId, progress: z.object({ kind: z.enum(['batch', 'epoch', 'backend', 'proof']) }).loose() }),
+  z.object({ type: z.literal('result'), taskId, result: z.object({ kind: z.enum(['train-local', 'analyze', 'prove-claim', 'diagnostic']) }).loose() }),
   z.object({
     type: z.literal('error'),
     taskId,
@@ -101,5 +155,19 @@ export const fromWorkerSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn']), message: z.string().max(4000) }),
 ]);
+
+const decimal = z.string().regex(/^[0-9]{1,80}$/);
+
+/** What a proof result must look like before the main process uses it. */
+export const claimProofSchema = z
+  .object({
+    merkleTreeDepth: z.number().int().min(1).max(32),
+    merkleTreeRoot: decimal,
+    nullifier: decimal,
+    message: decimal,
+    scope: decimal,
+    points: z.array(decimal).length(8),
+  })
+  .strict();
 
 export const HEARTBEAT_INTERVAL_MS = 250;

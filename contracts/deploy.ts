@@ -9,19 +9,23 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ContractFactory, JsonRpcProvider, NonceManager, Wallet, type BaseContract, type Signer } from 'ethers';
+import { ContractFactory, JsonRpcProvider, getCreateAddress, NonceManager, Wallet, type BaseContract, type Signer } from 'ethers';
 import { TroveError } from '../common/errors.js';
 import { TREE_DEPTH, linkBytecode, loadArtifact, type ContractName } from './artifacts.js';
 
 export interface TroveDeployOptions {
   /** Researcher stake, basis points of a job's total reward. */
   stakeBps: number;
-  /** Share of the emission pool each paid round receives, basis points. */
-  topUpBps: number;
+  /** Protocol fee on each paid round's reward, basis points; burned, and what earns TROVE emissions. */
+  feeBps: number;
+  /** The most of one epoch's emissions a single job can earn, basis points. */
+  jobEpochCapBps: number;
   /** Shortest round, start to close, in seconds. */
   minRoundSeconds: number;
   /** A round not closed this long after its start can be expired (the stake pays its contributors). */
   roundTimeoutSeconds: number;
+  /** How long members may claim a paid round after its close; what is left then is burned. */
+  claimWindowSeconds: number;
   tokenCap: bigint;
   epochSeconds: bigint;
   initialEpochEmission: bigint;
@@ -37,6 +41,7 @@ export interface TroveDeployment {
     TroveToken: string;
     JobRegistry: string;
     RoundRewards: string;
+    /** SemaphoreBatchVerifier: the official verifier (same keys, same verifyProof) plus batch checks. */
     SemaphoreVerifier: string;
     /** The Poseidon library RoundRewards is linked against (it builds each round's group root). */
     PoseidonT3: string;
@@ -51,10 +56,12 @@ const E18 = 10n ** 18n;
 /** 100M cap; ~0.96M per weekly epoch, halving yearly: the whole schedule stays just under the cap. */
 export const DEFAULT_DEPLOY_OPTIONS: TroveDeployOptions = {
   stakeBps: 500,
-  topUpBps: 1_000,
+  feeBps: 200,
+  jobEpochCapBps: 1_000,
   // A local chain's rounds take seconds; a public deployment sets minutes to hours.
   minRoundSeconds: 0,
   roundTimeoutSeconds: 24 * 3600,
+  claimWindowSeconds: 180 * 24 * 3600,
   tokenCap: 100_000_000n * E18,
   epochSeconds: 7n * 24n * 3600n,
   initialEpochEmission: 961_538n * E18,
@@ -80,20 +87,28 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
   const provider = signer.provider;
   if (!provider) throw new TroveError('INVALID_INPUT', 'The deployer must be connected to a chain.');
 
-  const verifier = await deployContract(signer, 'SemaphoreVerifier');
-  const token = await deployContract(signer, 'TroveToken', [o.tokenCap, o.epochSeconds, o.initialEpochEmission, o.halvingIntervalEpochs]);
+  // The official verifier plus batch checks: single claims use its verifyProof, batches verifyEach.
+  const verifier = await deployContract(signer, 'SemaphoreBatchVerifier');
   const registry = await deployContract(signer, 'JobRegistry', [o.stakeBps]);
   const poseidon = await deployContract(signer, 'PoseidonT3');
   const poseidonAddress = await poseidon.getAddress();
+  // The token names its only minter at construction: the rewards contract, deployed right after it.
+  const nonce = await signer.getNonce('pending');
+  const expectedRewards = getCreateAddress({ from: await signer.getAddress(), nonce: nonce + 1 });
+  const token = await deployContract(signer, 'TroveToken', [o.tokenCap, o.epochSeconds, o.initialEpochEmission, o.halvingIntervalEpochs, expectedRewards]);
+  const tokenAddress = await token.getAddress();
+  // Only TROVE's own fees earn emissions by default: no other token's value is known on-chain
+  // without an oracle, and a token anyone can mint would earn TROVE for nothing.
+  const rules = { feeBps: o.feeBps, jobEpochCapBps: o.jobEpochCapBps, feeTokens: [tokenAddress], trovePerToken: [10n ** 18n] };
   const rewards = await deployContract(
     signer,
     'RoundRewards',
-    [await registry.getAddress(), await token.getAddress(), await verifier.getAddress(), TREE_DEPTH, o.topUpBps, o.minRoundSeconds, o.roundTimeoutSeconds],
+    [await registry.getAddress(), tokenAddress, await verifier.getAddress(), TREE_DEPTH, rules, o.minRoundSeconds, o.roundTimeoutSeconds, o.claimWindowSeconds],
     linkBytecode(loadArtifact('RoundRewards'), { PoseidonT3: poseidonAddress }),
   );
   const rewardsAddress = await rewards.getAddress();
+  if (rewardsAddress !== expectedRewards) throw new TroveError('INVALID_INPUT', 'The deployer sent another transaction during the deployment; deploy again.');
   await (await registry.getFunction('setRoundRewards')(rewardsAddress)).wait();
-  await (await token.getFunction('setMinter')(rewardsAddress)).wait();
 
   const network = await provider.getNetwork();
   return {
@@ -110,9 +125,11 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
     },
     parameters: {
       stakeBps: String(o.stakeBps),
-      topUpBps: String(o.topUpBps),
+      feeBps: String(o.feeBps),
+      jobEpochCapBps: String(o.jobEpochCapBps),
       minRoundSeconds: String(o.minRoundSeconds),
       roundTimeoutSeconds: String(o.roundTimeoutSeconds),
+      claimWindowSeconds: String(o.claimWindowSeconds),
       tokenCap: o.tokenCap.toString(),
       epochSeconds: o.epochSeconds.toString(),
       initialEpochEmission: o.initialEpochEmission.toString(),

@@ -9,7 +9,8 @@
 //   npm run coordinator -- cancel 1
 //
 // Options: --rpc (default http://127.0.0.1:8545), --deployment (the file deploy:contracts writes,
-// default deployments/local.json), --db (default coordinator.db), --host/--port (default
+// default deployments/local.json), --database (a SQLite file, default coordinator.db, or a
+// postgres:// URL; --db is the same), --host/--port (default
 // 127.0.0.1:8787) and --url (the address contributors reach, default http://host:port).
 // The researcher key is TROVE_RESEARCHER_KEY and the coordinator key TROVE_COORDINATOR_KEY; on a
 // local anvil chain (id 31337) they default to anvil's well-known development accounts.
@@ -24,9 +25,11 @@ import type { TroveDeployment } from '../contracts/deploy.js';
 import { cancelJob } from './chain.js';
 import { faucet, startLocalChain, STARTING_BALANCE } from './local-chain.js';
 import { completeJobDocument, publishJobDocument } from './jobs.js';
-import { RoundRunner, storedStatus } from './rounds.js';
+import { storedStatus } from './job-book.js';
+import { RoundRunner } from './rounds.js';
 import { startCoordinatorServer } from './server.js';
-import { CoordinatorStore, modelBytes } from './store.js';
+import { openStore } from './database.js';
+import { modelBytes } from './store.js';
 
 /** anvil's development accounts 1 and 2: public knowledge, accepted only on a local chain. */
 const ANVIL_RESEARCHER_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
@@ -41,7 +44,7 @@ const USAGE = `usage: npm run coordinator -- <command> [options]
   status <jobId>                               the job's state and its rounds
   results <jobId> [--out dir]                  per-round outcome; writes each round's model
   cancel <jobId>                               end the job and refund the unspent escrow
-options: --rpc URL  --deployment FILE  --db FILE  --host HOST  --port PORT  --url URL`;
+options: --rpc URL  --deployment FILE  --database FILE|postgres://URL (or --db)  --host HOST  --port PORT  --url URL`;
 
 interface Options {
   rpc: string;
@@ -92,7 +95,7 @@ async function chain(options: Options) {
 
 async function publish(file: string, options: Options): Promise<void> {
   const c = await chain(options);
-  const store = new CoordinatorStore(options.db);
+  const store = await openStore(options.db);
   try {
     const researcher = c.researcher();
     let input: unknown;
@@ -112,27 +115,27 @@ async function publish(file: string, options: Options): Promise<void> {
     const runner = await RoundRunner.open({ store, timers: false });
     const job = await publishJobDocument({ runner, researcher, deployment: c.deployment, document, validationCsv });
     runner.close();
+    await runner.settled();
     console.log(`published job ${job.jobId}: spec ${job.specHash}`);
     const amount = (smallest: unknown) => formatTokenAmount(String(smallest), document.reward.decimals, document.reward.symbol);
     console.log(`  escrow ${amount(job.escrow)} + stake ${amount(job.stake)} (token ${document.reward.token}), tx ${job.tx}`);
     console.log(`  document at ${job.specURI}`);
   } finally {
-    store.close();
+    await store.close();
     c.provider.destroy();
   }
 }
 
 async function serve(options: Options): Promise<void> {
   const c = await chain(options);
-  const store = new CoordinatorStore(options.db);
+  const store = await openStore(options.db);
   const runner = await RoundRunner.open({
     store,
     chain: { coordinator: c.coordinator(), provider: c.provider, deployment: c.deployment },
-    onError: (err) => console.error(err instanceof Error ? err.message : err),
   });
   const server = await startCoordinatorServer({ runner, host: options.host, port: options.port });
-  console.log(`coordinator listening on ${server.url} (contributors reach it at ${options.url}); database ${options.db}`);
-  for (const row of store.jobs()) console.log(`  job ${row.jobId}: ${row.state}`);
+  console.log(`coordinator listening on ${server.url} (contributors reach it at ${options.url}); database ${store.location}`);
+  for (const row of await store.jobs()) console.log(`  job ${row.jobId}: ${row.state}`);
   await new Promise<void>((done) => {
     const stop = () => done();
     process.once('SIGINT', stop);
@@ -141,29 +144,34 @@ async function serve(options: Options): Promise<void> {
   runner.close();
   await server.close();
   await runner.settled();
-  store.close();
+  await store.close();
   c.provider.destroy();
 }
 
-function status(jobId: string, options: Options): void {
-  const store = new CoordinatorStore(options.db);
+async function status(jobId: string, options: Options): Promise<void> {
+  const store = await openStore(options.db);
   try {
-    const s = storedStatus(store, jobId);
+    const s = await storedStatus(store, jobId);
     console.log(`job ${s.jobId} (${s.specHash}): ${s.state}, ${s.enrolled} enrolled, round ${s.currentRound} of ${s.roundsTotal}`);
     for (const r of s.rounds) {
       const v = r.validation ? `, validation loss ${r.validation.loss.toFixed(4)}${r.validation.accuracy === null ? '' : ` accuracy ${r.validation.accuracy.toFixed(3)}`}` : '';
       console.log(`  round ${r.round}: ${r.stage}, ${r.invited} invited${r.included === null ? '' : `, ${r.included} included`}${v}${r.closed ? `, closed in ${r.closed.tx}` : ''}`);
+      const row = await store.round(jobId, r.round);
+      if (row && row.stage === 'closing' && row.closeError) {
+        const next = row.closeRetryAt === null ? '' : `; the coordinator tries again at ${new Date(row.closeRetryAt).toISOString()}`;
+        console.log(`    not closed on-chain yet: ${row.closeAttempts} attempt${row.closeAttempts === 1 ? '' : 's'} failed, the last with "${row.closeError}"${next}`);
+      }
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-function results(jobId: string, options: Options): void {
-  const store = new CoordinatorStore(options.db);
+async function results(jobId: string, options: Options): Promise<void> {
+  const store = await openStore(options.db);
   try {
-    storedStatus(store, jobId);
-    const rounds = store.rounds(jobId).map((r) => ({
+    await storedStatus(store, jobId);
+    const rounds = (await store.rounds(jobId)).map((r) => ({
       round: r.round,
       stage: r.stage,
       invited: r.roster.length,
@@ -176,10 +184,10 @@ function results(jobId: string, options: Options): void {
     }));
     if (options.out) {
       mkdirSync(options.out, { recursive: true });
-      const initial = store.model(jobId, 0);
+      const initial = await store.model(jobId, 0);
       if (initial) writeFileSync(join(options.out, 'model-initial.f32'), modelBytes(initial));
       for (const r of rounds) {
-        const model = r.stage === 'closed' || r.stage === 'closing' ? store.model(jobId, r.round + 1) : undefined;
+        const model = r.stage === 'closed' || r.stage === 'closing' ? await store.model(jobId, r.round + 1) : undefined;
         if (!model) continue;
         r.model = `model-round-${r.round}.f32`;
         writeFileSync(join(options.out, r.model), modelBytes(model));
@@ -188,7 +196,7 @@ function results(jobId: string, options: Options): void {
     }
     console.log(JSON.stringify({ jobId, rounds }, null, 2));
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -226,11 +234,11 @@ async function cancel(jobId: string, options: Options): Promise<void> {
   const c = await chain(options);
   try {
     const out = await cancelJob(c.researcher(), c.deployment, jobId);
-    const store = new CoordinatorStore(options.db);
+    const store = await openStore(options.db);
     try {
-      if (store.job(jobId)) store.setJobState(jobId, 'cancelled');
+      if (await store.job(jobId)) await store.setJobState(jobId, 'cancelled');
     } finally {
-      store.close();
+      await store.close();
     }
     console.log(`job ${jobId} ${out.cancelled ? 'cancelled' : 'settled'}: refunded ${out.refund} and the stake ${out.stake}, tx ${out.tx}`);
   } finally {
@@ -246,6 +254,7 @@ export async function main(argv: string[]): Promise<void> {
       rpc: { type: 'string', default: 'http://127.0.0.1:8545' },
       deployment: { type: 'string', default: 'deployments/local.json' },
       db: { type: 'string', default: 'coordinator.db' },
+      database: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string' },
       url: { type: 'string' },
@@ -265,7 +274,7 @@ export async function main(argv: string[]): Promise<void> {
   const options: Options = {
     rpc: values.rpc,
     deployment: values.deployment,
-    db: values.db,
+    db: values.database ?? values.db,
     host: values.host,
     port,
     url: values.url ?? `http://${values.host.includes(':') ? `[${values.host}]` : values.host}:${port}`,

@@ -1,11 +1,13 @@
 // The on-chain side of a round for the coordinator: before a round starts, every participant must
 // be enrolled on-chain (relayed here when the job takes no bond) and the roster frozen with
 // startRound, in enrollment order, so each client can check it against the chain. Participants the
-// chain does not list (a bonded job's contributor who has not enrolled there) are left out.
+// chain does not list (a bonded job's contributor who has not enrolled there) are left out. Once
+// the round has its outcome, it is closed on-chain with the roster positions it included.
 import { TroveError } from '../common/errors.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
 import { rosterHash } from '../common/jobs/roster-hash.js';
-import { enrollOnChain, enrollmentsOnChain, startRoundOnChain } from './chain.js';
+import { closeRoundOnChain, enrollOnChain, enrollmentsOnChain, startRoundOnChain } from './chain.js';
+import type { CoordinatorStore } from './store.js';
 import type { Provider, Signer } from 'ethers';
 
 export interface RosterParticipant {
@@ -50,4 +52,20 @@ export async function freezeRoster<P extends RosterParticipant>(chain: ChainAcce
     throw new TroveError('CHAIN_REJECTED', `The roster frozen on-chain for job ${jobId} is not the one this coordinator is about to invite.`);
   }
   return roster;
+}
+
+/**
+ * Closes a round whose outcome is recorded (stage 'closing') on-chain with the roster positions it
+ * included; returns the transaction hash for the caller to record.
+ */
+export async function closeRound(chain: ChainAccess | undefined, store: CoordinatorStore, jobId: string, round: number): Promise<string> {
+  if (!chain) throw new TroveError('CHAIN_UNREACHABLE', `Round ${round} of job ${jobId} is ready to close, but this coordinator has no chain configured.`);
+  const row = (await store.round(jobId, round))!;
+  // Roster positions: the contract builds the group of their commitments itself.
+  return closeRoundOnChain(chain.coordinator, chain.deployment, jobId, row.included ?? []);
+}
+
+/** How long to wait after the `attempts`-th failed close: doubling from `baseMs`, never over `maxMs`. */
+export function closeRetryDelayMs(attempts: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
 }

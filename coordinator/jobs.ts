@@ -72,9 +72,9 @@ export async function publishJobDocument(options: {
   // Checked before any token moves: a validation file that does not fit the job, or a document
   // already published (its hash would name two escrows), fails here.
   if (options.validationCsv) options.runner.checkValidation(document, options.validationCsv);
-  const existing = options.runner.store.jobBySpecHash(specHash);
+  const existing = await options.runner.store.jobBySpecHash(specHash);
   if (existing) throw new TroveError('INVALID_JOB_SPEC', `This exact job document is already published as job ${existing.jobId}; change it (for example its deadline) to publish another.`);
   const published = await publishJob(options.researcher, options.deployment, document, specHash, uri);
-  options.runner.addJob({ jobId: published.jobId, specHash, signed, validationCsv: options.validationCsv ?? null, publishTx: published.tx });
+  await options.runner.addJob({ jobId: published.jobId, specHash, signed, validationCsv: options.validationCsv ?? null, publishTx: published.tx });
   return { ...published, specHash, specURI: uri };
 }

@@ -194,19 +194,19 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
       method: 'GET',
       pattern: /^\/v1\/specs\/([^/]+)$/,
       signed: false,
-      handle: ({ res, match }) => send(res, 200, runner.signedDocument(decodeURIComponent(match[1]!)), 'application/json'),
+      handle: async ({ res, match }) => send(res, 200, await runner.signedDocument(decodeURIComponent(match[1]!)), 'application/json'),
     },
     {
       method: 'GET',
       pattern: new RegExp(`^/v1/jobs/${JOB}$`),
       signed: false,
-      handle: ({ res, match }) => send(res, 200, JSON.stringify(runner.status(match[1]!)), 'application/json'),
+      handle: async ({ res, match }) => send(res, 200, JSON.stringify(await runner.status(match[1]!)), 'application/json'),
     },
     {
       method: 'POST',
       pattern: new RegExp(`^/v1/jobs/${JOB}/enroll$`),
       signed: 'any',
-      handle: ({ res, match, body, key }) => {
+      handle: async ({ res, match, body, key }) => {
         const jobId = match[1]!;
         const parsed = enrollRequestSchema.safeParse(parseJsonBody(body));
         if (!parsed.success) throw new TroveError('INVALID_INPUT', `The enrollment is not valid: ${parsed.error.issues[0]?.message ?? 'bad shape'}.`);
@@ -226,15 +226,15 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
         }
         if (commitment.toString() !== e.commitment) throw new TroveError('INVALID_INPUT', 'The commitment is not the hash of the Semaphore public key.');
         if (!signed) throw new TroveError('UNAUTHENTICATED', 'The Semaphore signature does not cover this job and signing key.');
-        send(res, 200, JSON.stringify(runner.enroll(jobId, key, e.commitment)), 'application/json');
+        send(res, 200, JSON.stringify(await runner.enroll(jobId, key, e.commitment)), 'application/json');
       },
     },
     {
       method: 'DELETE',
       pattern: new RegExp(`^/v1/jobs/${JOB}/enroll$`),
       signed: 'enrolled',
-      handle: ({ res, match, key }) => {
-        runner.leave(match[1]!, key);
+      handle: async ({ res, match, key }) => {
+        await runner.leave(match[1]!, key);
         send(res, 200, '{}', 'application/json');
       },
     },
@@ -242,13 +242,13 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
       method: 'GET',
       pattern: new RegExp(`^/v1/jobs/${JOB}/round$`),
       signed: 'enrolled',
-      handle: ({ res, match, key }) => send(res, 200, JSON.stringify(runner.roundInfo(match[1]!, key)), 'application/json'),
+      handle: async ({ res, match, key }) => send(res, 200, JSON.stringify(await runner.roundInfo(match[1]!, key)), 'application/json'),
     },
     {
       method: 'GET',
       pattern: new RegExp(`^/v1/jobs/${JOB}/models/([0-9]{1,6})$`),
       signed: 'enrolled',
-      handle: ({ res, match }) => send(res, 200, runner.modelBytes(match[1]!, Number(match[2])), 'application/octet-stream'),
+      handle: async ({ res, match }) => send(res, 200, await runner.modelBytes(match[1]!, Number(match[2])), 'application/octet-stream'),
     },
     {
       method: 'GET',
@@ -274,8 +274,8 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
       pattern: new RegExp(`^/v1/jobs/${JOB}/rounds/([0-9]{1,6})/messages$`),
       signed: 'enrolled',
       bodyLimit: (m) => runner.maxMessageBytes(m[1]!),
-      handle: ({ res, match, body, key }) => {
-        runner.receive(match[1]!, Number(match[2]), key, body);
+      handle: async ({ res, match, body, key }) => {
+        await runner.receive(match[1]!, Number(match[2]), key, body);
         send(res, 204, '', 'application/json');
       },
     },
@@ -315,14 +315,14 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
     if (!route) throw new TroveError('INVALID_INPUT', `${req.method ?? ''} is not allowed here.`);
     const match = route.pattern.exec(url.pathname)!;
     // An unknown job is answered before any body is read.
-    if (match[1] !== undefined && url.pathname.startsWith('/v1/jobs/')) runner.status(match[1]);
+    if (match[1] !== undefined && url.pathname.startsWith('/v1/jobs/')) await runner.status(match[1]);
     const body = await readBody(req, route.bodyLimit ? route.bodyLimit(match) : MAX_JSON_BODY_BYTES);
     let key = '';
     if (route.signed) {
       key = authenticate(req, pathAndQuery, body);
       const waitKey = perKey.take(key, Date.now());
       if (waitKey > 0) throw new RequestError('RATE_LIMITED', 'Too many requests with this key; slow down.', waitKey);
-      if (route.signed === 'enrolled') runner.requireParticipant(match[1]!, key, route.method !== 'GET');
+      if (route.signed === 'enrolled') await runner.requireParticipant(match[1]!, key, route.method !== 'GET');
     }
     await route.handle({ req, res, match, url, body, key });
   }

@@ -5,6 +5,8 @@ import { TroveError, isTroveError } from '../common/errors.js';
 import { columnsReadBy, parseTrainingJobSpec } from '../common/jobspec.js';
 import type { FromWorker, TaskProgress, TaskResult, ToWorker, WireError, WorkerTask } from '../common/worker-protocol.js';
 import type { DataSourceReader } from './data-source.js';
+import { analyze } from './analytics/analyze.js';
+import { proveClaim } from './proofs/claim-prover.js';
 import { runLocalStep } from './training/local-step.js';
 
 const PROGRESS_INTERVAL_MS = 50;
@@ -71,6 +73,15 @@ export class TaskRunner {
       this.options.post({ type: 'progress', taskId, progress: p });
     };
     if (task.kind === 'diagnostic') return this.diagnostic(task);
+    if (task.kind === 'analyze') return { kind: 'analyze', analytics: await analyze(task, this.options.data) };
+    if (task.kind === 'prove-claim') {
+      try {
+        return { kind: 'prove-claim', ...(await proveClaim(task, progress)) };
+      } catch (err) {
+        if (isTroveError(err)) throw err;
+        throw new TroveError('PROOF_FAILED', `The claim's proof could not be made: ${(err as Error)?.message ?? String(err)}`);
+      }
+    }
     if (task.kind !== 'train-local') throw new TroveError('INVALID_INPUT', 'Unknown task kind.');
 
     // Validate before touching any data.

@@ -5,11 +5,24 @@ export {
   l2Norm,
   perContributorNoiseStddev,
   privatizeUpdate,
-  privatizeWeightedUpdate,
   weightedSensitivity,
   type DistributedNoise,
-  type WeightedNoise,
 } from './noise.js';
+export { addDiscreteGaussian, RandomIntegers, rationalVariance } from './discrete.js';
+export {
+  checkShareVariance,
+  distributedDiscreteGaussianEpsilon,
+  equivalentNoiseMultiplier,
+  integerSensitivity,
+  log2WrapProbability,
+  noisyRoundParams,
+  roundShareVariance,
+  shareVariance,
+  MIN_SHARE_STDDEV,
+  WRAP_PROBABILITY,
+  type IntegerNoise,
+  type SumNoise,
+} from './integer-noise.js';
 export {
   DEFAULT_RDP_ORDERS,
   RdpAccountant,

@@ -73,38 +73,7 @@ export function privatizeUpdate(update: ArrayLike<number>, p: DistributedNoise):
   return gaussianNoise(clipped.length, sd, clipped);
 }
 
-export interface WeightedNoise extends DistributedNoise {
-  /** Example counts are capped here; the weight is examples / maxExamples (at most 1). */
-  maxExamples: number;
-  /** Per-coordinate range of the aggregated vector (the secure-aggregation clip range c). */
-  clipRange: number;
-}
-
-/** S: the L2 sensitivity of one contributor's weighted vector, update and count coordinate together. */
-export function weightedSensitivity(p: Pick<WeightedNoise, 'clipNorm' | 'clipRange'>): number {
+/** S: the L2 sensitivity of one contributor's weighted vector (fedavg.weightedInput of an update clipped to C), update and count coordinate together. */
+export function weightedSensitivity(p: { clipNorm: number; clipRange: number }): number {
   return Math.hypot(p.clipNorm, p.clipRange);
-}
-
-/**
- * One contributor's vector for a weighted sum, noised after weighting (McMahan et al. 2018): the
- * update is clipped to L2 norm C and to [-c, c] per coordinate, scaled by w = examples / maxExamples,
- * and the count coordinate w·c is appended, so the whole vector has L2 norm at most S = sqrt(C² + c²).
- * Every coordinate, the count included, then gets N(0, (z·S)²/m): a revealed sum of at least m
- * contributors carries noise of standard deviation z·S whatever the example counts, which is the
- * Gaussian mechanism the ledger charges. (Noising before weighting scales each share by w, and an
- * exact count coordinate tells two rounds' sums apart by one person's rows.)
- */
-export function privatizeWeightedUpdate(update: ArrayLike<number>, examples: number, p: WeightedNoise, random?: (bytes: number) => Uint8Array): Float64Array {
-  check(p);
-  if (!(p.maxExamples > 0 && Number.isFinite(p.maxExamples))) throw new TroveError('INVALID_INPUT', 'The maximum example count must be positive.');
-  if (!(p.clipRange > 0 && Number.isFinite(p.clipRange))) throw new TroveError('INVALID_INPUT', 'The clip range must be positive.');
-  if (!(examples >= 0 && Number.isFinite(examples))) throw new TroveError('INVALID_INPUT', 'The example count must be a non-negative number.', { examples });
-  const w = Math.min(examples, p.maxExamples) / p.maxExamples;
-  const { clipped } = clipL2(update, p.clipNorm);
-  const d = clipped.length;
-  const out = new Float64Array(d + 1);
-  for (let i = 0; i < d; i++) out[i] = w * Math.max(-p.clipRange, Math.min(p.clipRange, clipped[i] as number));
-  out[d] = w * p.clipRange;
-  const sd = (p.noiseMultiplier * weightedSensitivity(p)) / Math.sqrt(p.minContributors);
-  return gaussianNoise(d + 1, sd, out, random);
 }

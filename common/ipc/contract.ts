@@ -64,7 +64,7 @@ export const ImportReport = z.object({
 const ImportPreview = z.object({
   format: ImportFormat,
   delimiter: z.string().optional(),
-  columns: z.array(ColumnSchema.extend({ samples: z.array(CellValue), nullCount: Count })),
+  columns: z.array(ColumnSchema.extend({ samples: z.array(CellValue), nullCount: Count, invalidCount: Count })),
   rows: z.array(z.array(CellValue)),
   problems: z.array(RejectedRow),
 });
@@ -216,6 +216,43 @@ const JobsView = z.object({
   platformReports: z.object({ power: z.boolean(), idle: z.boolean() }),
 });
 
+const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+const TokenUnits = z.string().regex(/^[0-9]{1,80}$/);
+
+/** Where one round's reward stands: earned (ready to claim), proving, queued, submitted, claimed. */
+export const EARNING_STATES = ['earned', 'proving', 'queued', 'submitted', 'claimed'] as const;
+
+const EarningRow = z.object({
+  jobId: JobId,
+  title: z.string().max(200),
+  round: Count,
+  state: z.enum(EARNING_STATES),
+  /** This person's share (after the relayer's fee once claimed through one), in the token's units. */
+  amount: TokenUnits,
+  /** TROVE emissions paid on top. */
+  topUp: TokenUnits,
+  token: Address,
+  symbol: z.string().max(32),
+  decimals: Count,
+  recipient: Address.nullable(),
+  tx: z.string().nullable(),
+  /** Why the last attempt did not land, in words; null when nothing went wrong. */
+  problem: z.string().max(2000).nullable(),
+  /** When this row last changed (ms), for the chart over time. */
+  at: Timestamp.nullable(),
+});
+
+const EarningsView = z.object({
+  /** Whether claims are set up in this build (a chain with RoundRewards and a relayer). */
+  enabled: z.boolean(),
+  rows: z.array(EarningRow),
+  /** Per token: earned in all, claimed, and credited on-chain to the recipient (withdrawable). */
+  totals: z.array(z.object({ token: Address, symbol: z.string().max(32), decimals: Count, earned: TokenUnits, claimed: TokenUnits, withdrawable: TokenUnits })),
+  relayer: z.object({ url: z.string(), address: Address, fee: TokenUnits }).nullable(),
+  /** What stopped the view from being complete (a coordinator or the chain unreachable, a false list). */
+  problems: z.array(z.string().max(2000)).max(50),
+});
+
 /** Largest upload chunk, base64 (1 MiB of bytes). */
 export const UPLOAD_CHUNK_BYTES = 1024 * 1024;
 
@@ -224,6 +261,32 @@ export const UPLOAD_CHUNK_BYTES = 1024 * 1024;
 function channel<Req extends z.ZodType, Res extends z.ZodType>(request: Req, response: Res) {
   return { request, response };
 }
+
+// ------------------------------------------------------------------------------ wallet
+
+const Problem = z.object({ code: z.string(), message: z.string() });
+
+export const WalletStatus = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('unlinked'), problem: Problem.optional() }),
+  /** Waiting for the wallet to scan `uri` and approve. */
+  z.object({ state: z.literal('pairing'), uri: z.string() }),
+  z.object({ state: z.literal('linked'), address: Address, chainId: Count, walletName: z.string() }),
+]);
+
+const TokenAmount = z.object({ token: Address, symbol: z.string(), decimals: Count, amount: z.string(), amountText: z.string() });
+
+const WalletView = z.object({
+  /** False when this build has no chain or relay to link a wallet on. */
+  available: z.boolean(),
+  status: WalletStatus,
+  /** Credited to the linked address and not yet withdrawn, per reward token (read on-chain). */
+  balances: z.array(TokenAmount),
+  /** Why balances could not be read, in words. */
+  balancesProblem: z.string().nullable(),
+  settings: z.object({ relayUrl: z.string(), projectId: z.string() }),
+});
+
+const WithdrawPlan = TokenAmount.extend({ id: z.string(), to: Address, contract: Address });
 
 export const channels = {
   'app.status': channel(Empty, AppStatus),
@@ -313,6 +376,20 @@ export const channels = {
   'jobs.setRunPolicy': channel(z.strictObject({ policy: RunPolicy }), JobsView),
   'jobs.setUseGpu': channel(z.strictObject({ useGpu: z.boolean() }), JobsView),
   'jobs.setLimits': channel(z.strictObject({ limits: PersonalLimitsSchema }), JobsView),
+
+  'wallet.view': channel(Empty, WalletView),
+  /** Starts linking: the answer's status holds the pairing URI to show as a QR code. */
+  'wallet.link': channel(Empty, WalletView),
+  'wallet.disconnect': channel(Empty, WalletView),
+  'wallet.setSettings': channel(z.strictObject({ relayUrl: z.string().min(1).max(500), projectId: z.string().min(1).max(200) }), WalletView),
+  /** What a withdrawal would pay, for the person to confirm; nothing is sent. */
+  'wallet.prepareWithdraw': channel(z.strictObject({ token: Address }), WithdrawPlan),
+  /** Sends a prepared withdrawal through the linked wallet and waits for it on-chain. */
+  'wallet.confirmWithdraw': channel(z.strictObject({ planId: z.uuid() }), z.object({ txHash: z.string(), amountText: z.string(), to: Address })),
+  /** What each job and round earned and where its claim stands. */
+  'rewards.view': channel(Empty, EarningsView),
+  /** Proves and queues the claims of every earned round (of one job, or all) for `recipient`. */
+  'rewards.claim': channel(z.strictObject({ recipient: Address, jobId: JobId.optional() }), EarningsView),
 } as const;
 
 export const events = {
@@ -321,6 +398,10 @@ export const events = {
   'import.progress': z.object({ importId: ImportId, bytesRead: Count, totalBytes: Count.nullable(), rowsRead: Count, rowsRejected: Count }),
   /** A job's card changed: discovered, joined, a round step, a problem. */
   'jobs.changed': z.object({ job: JobCard }),
+  /** The wallet link changed: pairing, linked, ended by the wallet, refused. */
+  'wallet.changed': z.object({ status: WalletStatus }),
+  /** A claim changed state or a proof made progress: the Earnings screen reads the view again. */
+  'rewards.changed': z.object({ jobId: JobId, round: Count, state: z.enum(EARNING_STATES) }),
 } as const;
 
 export type Channel = keyof typeof channels;
@@ -336,6 +417,10 @@ export type JobCardValue = z.output<typeof JobCard>;
 export const jobCardSchema = JobCard;
 export type JobsViewValue = z.output<typeof JobsView>;
 export type RunPolicyValue = z.output<typeof RunPolicy>;
+export type WalletViewValue = z.output<typeof WalletView>;
+export type WalletStatusValue = z.output<typeof WalletStatus>;
+export type EarningsViewValue = z.output<typeof EarningsView>;
+export type EarningRowValue = z.output<typeof EarningRow>;
 
 export function isChannel(name: unknown): name is Channel {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(channels, name);

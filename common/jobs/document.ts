@@ -5,6 +5,7 @@
 // common/jobs/signed-document.ts; this file is the schema and the plain-language facts.
 import { z } from 'zod';
 import { jobPrivacyCost, type PrivacyCost } from '../dp/ledger.js';
+import { equivalentNoiseMultiplier } from '../dp/integer-noise.js';
 import { TroveError } from '../errors.js';
 import { hasHiddenCharacters, revealText } from './text.js';
 import { parameterCountOf, parseTrainingJobSpec, trainingJobSpec, type TrainingJobSpec } from '../jobspec.js';
@@ -205,9 +206,13 @@ export function columnsRead(spec: TrainingJobSpec): string[] {
   return [...spec.features.map((f) => f.column), spec.label.column];
 }
 
-/** The (epsilon, delta) the job spends from a contributor's budget if they take part in every round. */
+/**
+ * The (epsilon, delta) the job spends from a contributor's budget if they take part in every round:
+ * `doc.rounds` releases of the distributed discrete Gaussian mechanism (integer-noise.ts).
+ */
 export function jobDocumentPrivacyCost(doc: JobDocument): PrivacyCost {
-  return jobPrivacyCost([{ noiseMultiplier: doc.privacy.noiseMultiplier, steps: doc.rounds }], doc.privacy.delta);
+  const noiseMultiplier = equivalentNoiseMultiplier({ noiseMultiplier: doc.privacy.noiseMultiplier, minContributors: doc.minContributors }, roundVectorLength(doc));
+  return jobPrivacyCost([{ noiseMultiplier, steps: doc.rounds }], doc.privacy.delta);
 }
 
 /**

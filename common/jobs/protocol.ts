@@ -95,6 +95,11 @@ export const roundSummarySchema = z
     invited: z.number().int().min(0),
     /** Contributors whose masked update is in the sum (set once unmasked). */
     included: z.number().int().min(0).nullable(),
+    /**
+     * The roster positions whose masked update is in the sum, increasing: what the round was
+     * closed on-chain with. Contributors check it against the group root before claiming.
+     */
+    includedPositions: z.array(z.number().int().min(0)).max(1 << 20).nullable(),
     /** Accuracy (or loss, for regression) of the new global model on the researcher's validation set. */
     validation: z.object({ loss: z.number(), accuracy: z.number().nullable(), examples: z.number().int() }).strict().nullable(),
     /** The on-chain close: group root and size, and the transaction. */

@@ -2,8 +2,10 @@
 // round. The coordinator proposes parameters; the app accepts only these, so a coordinator cannot
 // lower the survivor minimum the privacy promise rests on, or change the vector's shape.
 import { TroveError } from '../errors.js';
-import { recommendedRoundParams, ROUND_ID_BYTES, type RoundParams } from '../secagg/params.js';
+import { ROUND_ID_BYTES, type RoundParams } from '../secagg/params.js';
 import { neighbourhoodFor } from '../secagg/sizing.js';
+import { checkShareVariance, noisyRoundParams, roundShareVariance, type SumNoise } from '../dp/integer-noise.js';
+import { weightedSensitivity } from '../dp/noise.js';
 import { sodiumNow } from '../secagg/sodium.js';
 import { roundVectorLength, type JobDocument } from './document.js';
 
@@ -29,15 +31,26 @@ export function roundIdFor(chainId: string, jobId: string, round: number): Uint8
 
 /** The parameters of one round of a job with `clientCount` invited contributors. */
 export function roundParamsFor(doc: JobDocument, roundId: Uint8Array, clientCount: number, modelHash: Uint8Array): RoundParams {
-  return recommendedRoundParams({
-    modelHash,
-    roundId,
-    clientCount,
-    vectorLength: roundVectorLength(doc),
-    clipRange: doc.aggregation.clipRange,
-    minimumSurvivors: Math.min(clientCount, Math.max(doc.minContributors, neighbourhoodFor(clientCount).threshold)),
-    deadlines: doc.aggregation.deadlines,
-  });
+  return noisyRoundParams(
+    {
+      modelHash,
+      roundId,
+      clientCount,
+      vectorLength: roundVectorLength(doc),
+      clipRange: doc.aggregation.clipRange,
+      minimumSurvivors: Math.min(clientCount, Math.max(doc.minContributors, neighbourhoodFor(clientCount).threshold)),
+      deadlines: doc.aggregation.deadlines,
+    },
+    jobNoise(doc),
+  );
+}
+
+/** The noise the job's document asks of each round's sum. */
+export function jobNoise(doc: JobDocument): SumNoise {
+  return {
+    sensitivity: weightedSensitivity({ clipNorm: doc.training.local.clipNorm, clipRange: doc.aggregation.clipRange }),
+    noiseMultiplier: doc.privacy.noiseMultiplier,
+  };
 }
 
 /**
@@ -63,6 +76,8 @@ export function checkRoundParams(doc: JobDocument, proposed: RoundParams, expect
       proposed: { ...proposed, roundId: undefined },
     });
   }
+  // The ledger charged for shares of at least MIN_SHARE_STDDEV quantization steps.
+  checkShareVariance(roundShareVariance(proposed, jobNoise(doc)));
   if (proposed.clientCount < doc.minContributors) {
     throw new TroveError('SECAGG_UNSAFE_REQUEST', `The round invites ${proposed.clientCount} contributors, fewer than the job's minimum of ${doc.minContributors}. Nothing was sent.`);
   }

@@ -60,10 +60,10 @@ export interface SecAggClientOptions {
    */
   checkSurvivors?: (view: SurvivorView) => void;
   /**
-   * Clamp the input to the clip range before quantizing (the default). False for an input that
-   * already carries DP noise: clamping noise changes the mechanism the privacy ledger charged.
+   * Adds this client's share of the DP noise to its quantized vector (integers modulo 2^32), after
+   * quantization and before masking, so nothing clamps or rounds the noise afterwards.
    */
-  clampInput?: boolean;
+  addNoise?: (quantized: Uint32Array, params: RoundParams) => void;
   /** BLAKE2b-256 of the model this client was served (modelHashOf); the round's Setup must name it. */
   modelHash?: Uint8Array;
   /**
@@ -344,7 +344,8 @@ export class SecAggClient {
     const d = params.vectorLength;
     const masked = new Uint32Array(d);
     // Rounding noise from a keystream under a fresh random key: one call, no 4d-byte allocation.
-    this.stream.expand(randomBytes(32), d, (rounding) => quantizeInto(input, params, rounding, masked, this.options.clampInput ?? true));
+    this.stream.expand(randomBytes(32), d, (rounding) => quantizeInto(input, params, rounding, masked));
+    this.options.addNoise?.(masked, params);
     addMask(masked, this.stream, selfMaskKey(seed, params.roundId, this.id));
     for (const peer of received.keys()) {
       const key = this.pairKeys.get(peer);

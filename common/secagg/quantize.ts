@@ -22,11 +22,10 @@ export function quantizationErrorBound(s: QuantizationSettings, count: number): 
 
 /**
  * Clips and quantizes `input` into `out` (Uint32 words). `random` holds one uniform 32-bit word
- * per coordinate for stochastic rounding. With `clamp` false (an input that already carries DP
- * noise, which clamping would distort) a value outside [-c, c] is encoded as it is, modulo 2^m;
- * dequantizeSum then decodes the sum exactly unless it leaves the modulus's range.
+ * per coordinate for stochastic rounding. DP noise is added to the words afterwards, in the
+ * integers (common/dp/integer-noise.ts), so nothing here clamps it.
  */
-export function quantizeInto(input: ArrayLike<number>, s: QuantizationSettings, random: Uint32Array, out: Uint32Array, clamp = true): Uint32Array {
+export function quantizeInto(input: ArrayLike<number>, s: QuantizationSettings, random: Uint32Array, out: Uint32Array): Uint32Array {
   const d = input.length;
   if (out.length !== d || random.length < d) throw new Error('quantize: length mismatch');
   const c = s.clipRange;
@@ -35,14 +34,10 @@ export function quantizeInto(input: ArrayLike<number>, s: QuantizationSettings, 
   for (let i = 0; i < d; i++) {
     let x = input[i] as number;
     if (x !== x) notANumber(i);
-    if (clamp) {
-      if (x > c) x = c;
-      else if (x < -c) x = -c;
-    } else if (!Number.isFinite(x)) notANumber(i);
-    let q = Math.floor((x + c) * scale + (random[i] as number) * 2.3283064365386963e-10);
-    if (clamp && q > levels) q = levels;
-    // A negative q is stored as its value modulo 2^32, which the modulus 2^m divides.
-    out[i] = q;
+    if (x > c) x = c;
+    else if (x < -c) x = -c;
+    const q = Math.floor((x + c) * scale + (random[i] as number) * 2.3283064365386963e-10);
+    out[i] = q > levels ? levels : q;
   }
   return out;
 }

@@ -36,6 +36,9 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
 
     /// @notice Stake the researcher locks, in basis points of the total reward.
     uint16 public immutable stakeBps;
+    /// @notice A job's deadline is at most this far ahead: nothing (escrow, stake, bonds) can be
+    /// held forever by a deadline that never comes and a coordinator that never acts.
+    uint256 public constant MAX_JOB_SECONDS = 365 days;
     /// @notice The round rewards contract: the only caller of `releaseRound`. Set once.
     address public roundRewards;
     /// @notice Number of jobs published; job ids run from 1 to `jobCount`.
@@ -115,7 +118,7 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         if (p.rounds == 0) revert InvalidJob("rounds");
         if (roundRewards == address(0)) revert InvalidJob("roundRewards");
         if (p.minContributors == 0 || p.minContributors > IRoundState(roundRewards).maxGroupSize()) revert InvalidJob("minContributors");
-        if (p.deadline <= block.timestamp) revert InvalidJob("deadline");
+        if (p.deadline <= block.timestamp || p.deadline > block.timestamp + MAX_JOB_SECONDS) revert InvalidJob("deadline");
         if (p.specHash == bytes32(0)) revert InvalidJob("specHash");
 
         uint256 escrow = uint256(p.rewardPerRound) * p.rounds;

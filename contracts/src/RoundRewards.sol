@@ -8,6 +8,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ISemaphoreVerifier} from "@semaphore-protocol/contracts/interfaces/ISemaphoreVerifier.sol";
 import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 import {IJobRegistry} from "./IJobRegistry.sol";
+import {ISemaphoreBatchVerifier} from "./ISemaphoreBatchVerifier.sol";
 import {TroveToken} from "./TroveToken.sol";
 
 /// @title RoundRewards
@@ -18,7 +19,8 @@ import {TroveToken} from "./TroveToken.sol";
 /// client checks the same roster and the coordinator cannot invent members later. It closes the
 /// round by naming which roster positions were included; the contract computes the Semaphore
 /// group (LeanIMT root) of exactly those commitments. Each member then claims an equal share with a
-/// Semaphore v4 proof: scope bound to (chain, this contract, job, round), message = recipient.
+/// Semaphore v4 proof: scope bound to (chain, this contract, job, round), message = hash of (recipient,
+/// relayer, relayer fee).
 /// Proofs are checked with the official SemaphoreVerifier's view function and this contract keeps
 /// its own nullifier set, so a proof copied from the mempool can neither be redirected nor burnt.
 /// Anyone may submit claims (a relayer pays the gas, possibly many claims in one transaction);
@@ -62,13 +64,18 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint32 claimed;
         bool paid;
         uint128 perMember;
-        uint128 topUpPerMember;
+        uint96 topUpPerMember;
+        uint32 claimsUntil;
     }
 
     /// @notice One anonymous claim on a round: a Semaphore v4 proof that a member of the round's
-    /// group sends its share to `recipient`. `points` is the packed Groth16 proof.
+    /// group sends its share to `recipient`, less `fee` (in the round's reward token) to `relayer`
+    /// for submitting it. The proof's message is keccak256(abi.encode(recipient, relayer, fee)), so
+    /// whoever submits it can change none of the three. `points` is the packed Groth16 proof.
     struct RoundClaim {
         address recipient;
+        address relayer;
+        uint256 fee;
         uint256 nullifier;
         uint256[8] points;
     }
@@ -82,6 +89,36 @@ contract RoundRewards is ReentrancyGuardTransient {
         IERC20 token;
         uint128 amount;
         uint128 topUp;
+        address relayer;
+        uint256 fees;
+    }
+
+    /// @notice How TROVE emissions follow protocol fees. Fixed at deployment.
+    /// @param feeBps protocol fee on each paid round's reward, burned in the job's token
+    /// @param jobEpochCapBps the most of one epoch's emissions a single job can earn
+    /// @param feeTokens reward tokens whose fees earn emissions (an allowlist)
+    /// @param trovePerToken for each, TROVE earned per unit of fee, scaled by 1e18
+    struct EmissionRules {
+        uint16 feeBps;
+        uint16 jobEpochCapBps;
+        IERC20[] feeTokens;
+        uint256[] trovePerToken;
+    }
+
+    /// @notice One epoch's emissions: the fee weight (TROVE value of the fees paid) that asked for
+    /// them, and what was given out.
+    struct EpochEmissions {
+        uint128 weight;
+        uint128 paid;
+    }
+
+    /// @dev A batch's claims that passed the checks: their positions in the batch, their nullifier
+    /// slots, and their proofs and public inputs for the verifier.
+    struct Candidates {
+        uint256[] index;
+        uint256[] slots;
+        uint256[8][] points;
+        uint256[4][] inputs;
     }
 
     /// @dev Group roots are field elements; the verifier rejects anything at or above this.
@@ -95,20 +132,32 @@ contract RoundRewards is ReentrancyGuardTransient {
     IJobRegistry public immutable registry;
     /// @notice The reward token whose emissions top up paid rounds.
     TroveToken public immutable trove;
-    /// @notice The official Semaphore v4 verifier.
+    /// @notice The Semaphore v4 verifier: the official `verifyProof` for a single claim, and
+    /// `ISemaphoreBatchVerifier.verifyEach` (same keys) for a batch.
     ISemaphoreVerifier public immutable verifier;
     /// @notice Depth of every group's Merkle tree (and of the circuit proofs are made with).
     uint8 public immutable treeDepth;
-    /// @notice Share of the emission pool given to each paid round, in basis points.
-    uint16 public immutable topUpBps;
+    /// @notice Protocol fee on each paid round's reward, in basis points of it, burned in the job's token.
+    uint16 public immutable feeBps;
+    /// @notice The most of one epoch's emissions a single job can earn, in basis points of them.
+    uint16 public immutable jobEpochCapBps;
     /// @notice A round closes no sooner than this many seconds after it started.
     uint32 public immutable minRoundSeconds;
+    /// @notice Members claim a paid round's shares for this many seconds after its close; what is
+    /// left unclaimed then is burned (TROVE top-ups go back to the emission pool).
+    uint32 public immutable claimWindowSeconds;
     /// @notice A round not closed this many seconds after it started (or by the job's deadline)
     /// can be expired by anyone: the researcher's stake goes to the round's bonded contributors.
     uint32 public immutable roundTimeoutSeconds;
 
     /// @notice Released emissions not yet assigned to a round.
     uint256 public emissionPool;
+    /// @notice TROVE (18 decimals) earned per unit of protocol fee paid in a reward token, scaled by
+    /// 1e18; zero for every token not allowlisted at deployment. Never more than the fee is worth,
+    /// so a researcher that pays its own sybils burns at least the value it extracts.
+    mapping(IERC20 token => uint256) public emissionRate;
+    mapping(uint256 epoch => EpochEmissions) private _epochs;
+    mapping(uint256 jobId => mapping(uint256 epoch => uint256)) private _jobEmissions;
 
     mapping(uint256 jobId => mapping(uint256 round => Round)) private _rounds;
     mapping(uint256 nullifier => bool) private _nullifierUsed;
@@ -153,6 +202,10 @@ contract RoundRewards is ReentrancyGuardTransient {
     error RoundNotClosed(uint256 jobId, uint256 round);
     /// @notice The round closed with fewer contributors than the job's minimum: it pays nothing.
     error RoundBelowMinimum(uint256 jobId, uint256 round);
+    /// @notice The round's claim window has ended: its unclaimed shares are burned, not paid.
+    error ClaimWindowClosed(uint256 jobId, uint256 round, uint256 claimsUntil);
+    /// @notice Only a paid round whose claim window has ended, with shares left, can be swept.
+    error NothingToSweep(uint256 jobId, uint256 round);
     /// @notice Every member of the round has already claimed.
     error RoundFullyClaimed(uint256 jobId, uint256 round);
     /// @notice This nullifier has already been paid.
@@ -161,12 +214,18 @@ contract RoundRewards is ReentrancyGuardTransient {
     error InvalidProof(uint256 jobId, uint256 round, uint256 nullifier);
     /// @notice The zero address cannot receive rewards.
     error ZeroRecipient();
+    /// @notice A claim without a relayer cannot carry a fee.
+    error FeeWithoutRelayer(uint256 nullifier, uint256 fee);
+    /// @notice The relayer's fee is larger than the member's share in the reward token.
+    error FeeAboveShare(uint256 nullifier, uint256 fee, uint256 share);
     /// @notice A bond can be reclaimed only by whoever paid it, once the job has ended, if it was not forfeited.
     error BondNotReclaimable(uint256 jobId, uint256 enrollment);
     /// @notice A claim transaction must carry at least one claim.
     error NoClaims();
     /// @notice Nothing to withdraw.
     error NothingToWithdraw(IERC20 token);
+    /// @notice A fee of 100% or more, a job cap above 100%, or fee tokens without rates (constructor).
+    error InvalidEmissionRules();
     /// @notice The token moved a different amount than asked.
     error UnsupportedToken(IERC20 token, uint256 expected, uint256 received);
 
@@ -178,19 +237,25 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint32 size,
         bool paid,
         uint128 perMember,
-        uint128 topUpPerMember
+        uint96 topUpPerMember
     );
     /// @notice Members' shares were credited, one per nullifier. Each recipient is bound by its
     /// proof and readable from the transaction's input; one event per transaction keeps a claim's
     /// log cost to 32 bytes.
     event Claimed(uint256 indexed jobId, uint256 indexed round, uint256[] nullifiers);
     /// @notice A claim in a batch was not paid; `reason` is the selector of the error it would revert
-    /// with on its own (InvalidProof, NullifierAlreadyUsed, ZeroRecipient, RoundFullyClaimed).
+    /// with on its own (InvalidProof, NullifierAlreadyUsed, ZeroRecipient, FeeWithoutRelayer,
+    /// FeeAboveShare, RoundFullyClaimed).
     event ClaimSkipped(uint256 indexed jobId, uint256 indexed round, uint256 nullifier, bytes4 reason);
+    /// @notice A round's claim window ended with `members` shares unclaimed: their reward was burned
+    /// and their TROVE top-ups went back to the emission pool.
+    event UnclaimedSwept(uint256 indexed jobId, uint256 indexed round, uint256 members, uint256 burned, uint256 toPool);
     /// @notice Credited tokens were paid out.
     event Withdrawn(address indexed account, IERC20 indexed token, uint256 amount);
     /// @notice Round remainder that cannot be split evenly, credited to the job's researcher.
     event ResearcherCredited(uint256 indexed jobId, uint256 indexed round, uint256 amount);
+    /// @notice A paid round's protocol fee was burned and earned `topUp` TROVE for its members.
+    event ProtocolFeePaid(uint256 indexed jobId, uint256 indexed round, uint256 epoch, uint256 fee, uint256 topUp);
     /// @notice Newly released emissions entered the pool.
     event EmissionsReceived(uint256 amount, uint256 pool);
     /// @notice A contributor enrolled in the job as entry `index`. The payer of any bond is not
@@ -209,29 +274,38 @@ contract RoundRewards is ReentrancyGuardTransient {
 
     /// @param registry_ the job registry (it must bind this contract)
     /// @param trove_ the reward token (it must make this contract its minter)
-    /// @param verifier_ the deployed SemaphoreVerifier
+    /// @param verifier_ the deployed SemaphoreBatchVerifier (the official verifier plus batch checks)
     /// @param treeDepth_ Merkle tree depth of every group, 1 to 32
-    /// @param topUpBps_ share of the emission pool each paid round receives
+    /// @param rules_ how emissions follow protocol fees (fixed here, for good)
     /// @param minRoundSeconds_ shortest time from a round's start to its close
     /// @param roundTimeoutSeconds_ longest time from a round's start to its close, above the minimum
+    /// @param claimWindowSeconds_ how long members may claim a paid round after its close (1 day to 2 years)
     constructor(
         IJobRegistry registry_,
         TroveToken trove_,
         ISemaphoreVerifier verifier_,
         uint8 treeDepth_,
-        uint16 topUpBps_,
+        EmissionRules memory rules_,
         uint32 minRoundSeconds_,
-        uint32 roundTimeoutSeconds_
+        uint32 roundTimeoutSeconds_,
+        uint32 claimWindowSeconds_
     ) {
-        if (treeDepth_ == 0 || treeDepth_ > 32 || topUpBps_ > 10_000) revert InvalidGroup(0, treeDepth_);
+        if (claimWindowSeconds_ < 1 days || claimWindowSeconds_ > 730 days) revert InvalidGroup(0, claimWindowSeconds_);
+        claimWindowSeconds = claimWindowSeconds_;
+        if (treeDepth_ == 0 || treeDepth_ > 32) revert InvalidGroup(0, treeDepth_);
         if (roundTimeoutSeconds_ <= minRoundSeconds_) revert InvalidGroup(0, roundTimeoutSeconds_);
+        if (rules_.feeBps >= 10_000 || rules_.jobEpochCapBps > 10_000 || rules_.feeTokens.length != rules_.trovePerToken.length) {
+            revert InvalidEmissionRules();
+        }
+        feeBps = rules_.feeBps;
+        jobEpochCapBps = rules_.jobEpochCapBps;
+        for (uint256 i = 0; i < rules_.feeTokens.length; ++i) emissionRate[rules_.feeTokens[i]] = rules_.trovePerToken[i];
         minRoundSeconds = minRoundSeconds_;
         roundTimeoutSeconds = roundTimeoutSeconds_;
         registry = registry_;
         trove = trove_;
         verifier = verifier_;
         treeDepth = treeDepth_;
-        topUpBps = topUpBps_;
     }
 
     // ---------------------------------------------------------------- rounds
@@ -337,40 +411,63 @@ contract RoundRewards is ReentrancyGuardTransient {
 
     /// @notice Credits members' shares of a closed round, one per valid claim. Invalid, already used
     /// or surplus claims are skipped with ClaimSkipped; a batch where none pays reverts with the
-    /// first one's error.
-    /// Anyone may submit (a relayer pays the gas); each proof binds its recipient, so a proof copied
-    /// from the mempool cannot be redirected. Batching a round's claims spreads the transaction's
-    /// fixed costs over them.
+    /// first claim's error.
+    /// Anyone may submit (a relayer pays the gas); each proof binds its recipient, relayer and fee,
+    /// so a proof copied from the mempool cannot be redirected. A single claim is checked with the
+    /// official verifier; a batch with one multi-pairing (`SemaphoreBatchVerifier.verifyEach`),
+    /// which judges each proof alone only when the batch fails, so the valid claims still pay.
     /// @param jobId the job
     /// @param round the round index
     /// @param claims one or more claims on that round
     function claim(uint256 jobId, uint256 round, RoundClaim[] calldata claims) external nonReentrant {
-        Payout memory p = _openRound(jobId, round, claims.length);
+        uint256 n = claims.length;
+        Payout memory p = _openRound(jobId, round, n);
         Round storage r = _rounds[jobId][round];
         uint256 room = r.size - r.claimed;
-        uint256[] memory nullifiers = new uint256[](claims.length);
+        uint256[] memory nullifiers = new uint256[](n);
         uint256 paid;
-        bytes memory firstFailure;
-        for (uint256 i = 0; i < claims.length; ++i) {
-            bytes memory failure = paid == room ? abi.encodeWithSelector(RoundFullyClaimed.selector, jobId, round) : _pay(p, claims[i]);
-            if (failure.length == 0) {
-                nullifiers[paid++] = claims[i].nullifier;
-            } else {
-                // One bad or front-run claim does not sink the relayer's whole batch.
-                emit ClaimSkipped(jobId, round, claims[i].nullifier, bytes4(failure));
-                if (firstFailure.length == 0) firstFailure = failure;
-            }
+        bytes[] memory failures = new bytes[](n);
+        if (n == 1) {
+            failures[0] = _payOne(p, claims[0]);
+            if (failures[0].length == 0) nullifiers[paid++] = claims[0].nullifier;
+        } else {
+            paid = _payBatch(p, claims, room, nullifiers, failures);
         }
-        if (paid == 0) {
-            assembly ("memory-safe") {
-                revert(add(firstFailure, 32), mload(firstFailure))
+        for (uint256 i = 0; i < n; ++i) {
+            if (failures[i].length == 0) continue;
+            // One bad or front-run claim does not sink the relayer's whole batch.
+            if (paid == 0) {
+                bytes memory failure = failures[i];
+                assembly ("memory-safe") {
+                    revert(add(failure, 32), mload(failure))
+                }
             }
+            emit ClaimSkipped(jobId, round, claims[i].nullifier, bytes4(failures[i]));
         }
+        _payRelayer(p);
         r.claimed = uint32(r.claimed + paid);
         assembly ("memory-safe") {
             mstore(nullifiers, paid)
         }
         emit Claimed(jobId, round, nullifiers);
+    }
+
+    /// @notice Ends a paid round's claims once its claim window is over. Anyone may call it. The
+    /// shares nobody claimed are burned in the job's token and their TROVE top-ups go back to the
+    /// emission pool: neither the researcher nor the coordinator gets anything back for members
+    /// that never claim, so inflating a group with identities that never claim gains them nothing.
+    /// @param jobId the job
+    /// @param round the round index
+    function sweepUnclaimed(uint256 jobId, uint256 round) external nonReentrant {
+        Round storage r = _rounds[jobId][round];
+        uint256 members = r.size - r.claimed;
+        if (!r.paid || members == 0 || block.timestamp <= r.claimsUntil) revert NothingToSweep(jobId, round);
+        r.claimed = r.size;
+        uint256 burned = members * r.perMember;
+        uint256 toPool = members * r.topUpPerMember;
+        _credit(BURN_ADDRESS, r.token, burned);
+        emissionPool += toPool;
+        emit UnclaimedSwept(jobId, round, members, burned, toPool);
     }
 
     /// @notice Pays out everything credited to the caller under `token`: the amount in `token`
@@ -509,6 +606,19 @@ contract RoundRewards is ReentrancyGuardTransient {
         return job.roundsClosed < job.rounds && _rosters[jobId][job.roundsClosed].hash != bytes32(0);
     }
 
+    /// @notice One epoch's emissions: the fee weight that asked for them and what was given out.
+    /// @param epoch the token's epoch
+    function epochEmissions(uint256 epoch) external view returns (EpochEmissions memory) {
+        return _epochs[epoch];
+    }
+
+    /// @notice TROVE a job's rounds earned in one epoch (at most jobEpochCapBps of its emissions).
+    /// @param jobId the job
+    /// @param epoch the token's epoch
+    function jobEmissions(uint256 jobId, uint256 epoch) external view returns (uint256) {
+        return _jobEmissions[jobId][epoch];
+    }
+
     /// @notice The largest group a round can have: 2^treeDepth.
     function maxGroupSize() external view returns (uint256) {
         return uint256(1) << treeDepth;
@@ -524,6 +634,7 @@ contract RoundRewards is ReentrancyGuardTransient {
         if (p.root == 0) revert RoundNotClosed(jobId, round);
         if (!r.paid) revert RoundBelowMinimum(jobId, round);
         if (r.claimed >= r.size) revert RoundFullyClaimed(jobId, round);
+        if (block.timestamp > r.claimsUntil) revert ClaimWindowClosed(jobId, round, r.claimsUntil);
         p.jobId = jobId;
         p.round = round;
         p.scopeHash = _fieldHash(scopeOf(jobId, round));
@@ -532,13 +643,10 @@ contract RoundRewards is ReentrancyGuardTransient {
         if (address(p.token) == address(trove)) (p.amount, p.topUp) = (p.amount + p.topUp, 0);
     }
 
-    /// @dev Verifies one claim, spends its nullifier and credits its recipient; returns the error
-    /// it fails with (empty when it paid).
-    function _pay(Payout memory p, RoundClaim calldata c) private returns (bytes memory failure) {
+    /// @dev The checks a claim passes before its proof is looked at; returns the nullifier's
+    /// storage slot and the error the claim fails with (empty when it may go on to its proof).
+    function _precheck(Payout memory p, RoundClaim calldata c) private view returns (uint256 slot, bytes memory failure) {
         uint256 nullifier = c.nullifier;
-        address recipient = c.recipient;
-        // The nullifier's slot in `_nullifierUsed`, computed once for the check and the write.
-        uint256 slot;
         bool used;
         assembly ("memory-safe") {
             mstore(0, nullifier)
@@ -546,23 +654,134 @@ contract RoundRewards is ReentrancyGuardTransient {
             slot := keccak256(0, 0x40)
             used := sload(slot)
         }
-        if (used) return abi.encodeWithSelector(NullifierAlreadyUsed.selector, nullifier);
-        if (recipient == address(0)) return abi.encodeWithSelector(ZeroRecipient.selector);
-        if (!_verify(p.root, nullifier, recipient, p.scopeHash, c.points)) return abi.encodeWithSelector(InvalidProof.selector, p.jobId, p.round, nullifier);
+        if (used) return (slot, abi.encodeWithSelector(NullifierAlreadyUsed.selector, nullifier));
+        if (c.recipient == address(0)) return (slot, abi.encodeWithSelector(ZeroRecipient.selector));
+        uint256 fee = c.fee;
+        if (fee != 0 && c.relayer == address(0)) return (slot, abi.encodeWithSelector(FeeWithoutRelayer.selector, nullifier, fee));
+        if (fee > p.amount) return (slot, abi.encodeWithSelector(FeeAboveShare.selector, nullifier, fee, p.amount));
+    }
+
+    /// @dev One claim in its own transaction: the official verifier.
+    function _payOne(Payout memory p, RoundClaim calldata c) private returns (bytes memory failure) {
+        uint256 slot;
+        (slot, failure) = _precheck(p, c);
+        if (failure.length != 0) return failure;
+        if (!_verify(p.root, c.nullifier, _messageHash(c.recipient, c.relayer, c.fee), p.scopeHash, c.points)) {
+            return abi.encodeWithSelector(InvalidProof.selector, p.jobId, p.round, c.nullifier);
+        }
         assembly ("memory-safe") {
             sstore(slot, 1)
         }
-        _addCredit(recipient, p.token, p.amount, p.topUp);
+        _creditClaim(p, c);
+    }
+
+    /// @dev A batch: the claims that pass the checks (at most `room`) have their nullifiers spent
+    /// at once, so a nullifier repeated inside the batch fails like a used one; their proofs are
+    /// checked in one call, and the nullifiers of the proofs that fail are given back.
+    function _payBatch(Payout memory p, RoundClaim[] calldata claims, uint256 room, uint256[] memory nullifiers, bytes[] memory failures)
+        private
+        returns (uint256 paid)
+    {
+        Candidates memory b = _candidates(p, claims, room, failures);
+        uint256 k = b.index.length;
+        if (k == 0) return 0;
+        bool[] memory valid = ISemaphoreBatchVerifier(address(verifier)).verifyEach(b.points, b.inputs, treeDepth);
+        for (uint256 j = 0; j < k; ++j) {
+            RoundClaim calldata c = claims[b.index[j]];
+            if (valid[j]) {
+                _creditClaim(p, c);
+                nullifiers[paid++] = c.nullifier;
+            } else {
+                uint256 slot = b.slots[j];
+                assembly ("memory-safe") {
+                    sstore(slot, 0)
+                }
+                failures[b.index[j]] = abi.encodeWithSelector(InvalidProof.selector, p.jobId, p.round, c.nullifier);
+            }
+        }
+    }
+
+    /// @dev The claims of a batch that pass the checks, their nullifiers spent, and what their
+    /// proofs are verified against.
+    function _candidates(Payout memory p, RoundClaim[] calldata claims, uint256 room, bytes[] memory failures)
+        private
+        returns (Candidates memory b)
+    {
+        uint256 n = claims.length;
+        b.index = new uint256[](n);
+        b.slots = new uint256[](n);
+        b.points = new uint256[8][](n);
+        b.inputs = new uint256[4][](n);
+        uint256 k;
+        for (uint256 i = 0; i < n; ++i) {
+            if (k == room) {
+                failures[i] = abi.encodeWithSelector(RoundFullyClaimed.selector, p.jobId, p.round);
+                continue;
+            }
+            RoundClaim calldata c = claims[i];
+            uint256 slot;
+            (slot, failures[i]) = _precheck(p, c);
+            if (failures[i].length != 0) continue;
+            assembly ("memory-safe") {
+                sstore(slot, 1)
+            }
+            b.index[k] = i;
+            b.slots[k] = slot;
+            b.points[k] = c.points;
+            b.inputs[k] = [p.root, c.nullifier, _messageHash(c.recipient, c.relayer, c.fee), p.scopeHash];
+            ++k;
+        }
+        (uint256[] memory index, uint256[] memory slots, uint256[8][] memory points, uint256[4][] memory inputs) = (b.index, b.slots, b.points, b.inputs);
+        assembly ("memory-safe") {
+            mstore(index, k)
+            mstore(slots, k)
+            mstore(points, k)
+            mstore(inputs, k)
+        }
+    }
+
+    /// @dev Credits a paid claim's recipient with its share less the relayer fee, and gathers the fee
+    /// in `p` while consecutive claims name the same relayer.
+    function _creditClaim(Payout memory p, RoundClaim calldata c) private {
+        uint256 fee = c.fee;
+        _addCredit(c.recipient, p.token, p.amount - fee, p.topUp);
+        if (fee == 0) return;
+        address relayer = c.relayer;
+        if (relayer != p.relayer) {
+            _payRelayer(p);
+            p.relayer = relayer;
+        }
+        p.fees += fee;
+    }
+
+    /// @dev Credits the fees gathered for `p.relayer`.
+    function _payRelayer(Payout memory p) private {
+        if (p.fees == 0) return;
+        _credit(p.relayer, p.token, p.fees);
+        p.fees = 0;
+    }
+
+    /// @dev Semaphore's hash of a claim's message, keccak256(abi.encode(recipient, relayer, fee)),
+    /// hashed into the field as every Semaphore message is.
+    function _messageHash(address recipient, address relayer, uint256 fee) private pure returns (uint256 h) {
+        assembly ("memory-safe") {
+            // Above the free memory pointer: scratch that nothing else holds.
+            let ptr := mload(0x40)
+            mstore(ptr, recipient)
+            mstore(add(ptr, 32), relayer)
+            mstore(add(ptr, 64), fee)
+            mstore(0, keccak256(ptr, 96))
+            h := shr(8, keccak256(0, 32))
+        }
     }
 
     /// @dev Calls the official verifier's view function. The packed proof points are already in
     /// the verifier's (pA, pB, pC) order, so the call is built in scratch memory with one copy.
-    function _verify(uint256 root, uint256 nullifier, address recipient, uint256 scopeHash, uint256[8] calldata points)
+    function _verify(uint256 root, uint256 nullifier, uint256 messageHash, uint256 scopeHash, uint256[8] calldata points)
         private
         view
         returns (bool ok)
     {
-        uint256 messageHash = _fieldHash(uint256(uint160(recipient)));
         address target = address(verifier);
         uint256 depth = treeDepth;
         bytes4 selector = ISemaphoreVerifier.verifyProof.selector;
@@ -608,14 +827,17 @@ contract RoundRewards is ReentrancyGuardTransient {
         r.paid = paid;
         if (paid) {
             uint256 reward = job.rewardPerRound;
-            uint128 perMember = SafeCast.toUint128(reward / size + forfeited / size);
-            uint128 topUpPerMember = SafeCast.toUint128(_takeTopUp() / size);
+            uint256 fee = (reward * feeBps) / 10_000;
+            uint256 net = reward - fee;
+            uint128 perMember = SafeCast.toUint128(net / size + forfeited / size);
+            uint256 topUp = _takeTopUp(jobId, round, job.rewardToken, fee, size);
+            uint96 topUpPerMember = SafeCast.toUint96(topUp / size);
             r.perMember = perMember;
             r.topUpPerMember = topUpPerMember;
-            emissionPool -= uint256(topUpPerMember) * size;
-            // The reward's indivisible remainder goes back; the forfeits' is burned.
-            _creditResearcher(jobId, round, job, reward % size);
-            if (forfeited % size != 0) _credit(BURN_ADDRESS, job.rewardToken, forfeited % size);
+            r.claimsUntil = SafeCast.toUint32(block.timestamp + claimWindowSeconds);
+            // The reward's indivisible remainder goes back; the fee and the forfeits' remainder are burned.
+            _creditResearcher(jobId, round, job, net % size);
+            if (fee + forfeited % size != 0) _credit(BURN_ADDRESS, job.rewardToken, fee + forfeited % size);
             emit RoundClosed(jobId, round, root, size, true, perMember, topUpPerMember);
         } else {
             emit RoundClosed(jobId, round, root, size, false, 0, 0);
@@ -698,14 +920,46 @@ contract RoundRewards is ReentrancyGuardTransient {
         return nodes[0];
     }
 
-    /// @dev Releases newly unlocked emissions into the pool and takes this round's share of it.
-    function _takeTopUp() private returns (uint256 share) {
-        if (topUpBps == 0) return 0;
-        uint256 minted = trove.minter() == address(this) ? trove.release() : 0;
-        uint256 pool = emissionPool + minted;
-        emissionPool = pool;
-        if (minted != 0) emit EmissionsReceived(minted, pool);
-        share = (pool * topUpBps) / 10_000;
+    /// @dev The TROVE a paid round earns with its burned protocol fee, taken from the pool: the fee's
+    /// TROVE value at the allowlisted rate (zero for any other token), scaled down pro rata when the
+    /// previous epoch's fees asked for more than this epoch's emissions, and capped by what is left
+    /// of this epoch's emissions, of this job's share of them, and of the pool. Emissions taper with
+    /// the token's schedule; a multiple of `size` so every member gets the same.
+    function _takeTopUp(uint256 jobId, uint256 round, IERC20 token, uint256 fee, uint256 size) private returns (uint256 share) {
+        uint256 weight = (fee * emissionRate[token]) / 1e18;
+        uint256 epoch = trove.currentEpoch();
+        if (weight != 0) {
+            uint256 minted = trove.release();
+            if (minted != 0) emit EmissionsReceived(minted, emissionPool + minted);
+            emissionPool += minted;
+            share = _earned(jobId, epoch, weight);
+            share -= share % size;
+            EpochEmissions storage spent = _epochs[epoch];
+            spent.weight = SafeCast.toUint128(spent.weight + weight);
+            spent.paid = SafeCast.toUint128(spent.paid + share);
+            _jobEmissions[jobId][epoch] += share;
+            emissionPool -= share;
+        }
+        emit ProtocolFeePaid(jobId, round, epoch, fee, share);
+    }
+
+    /// @dev What a fee weight earns now, before rounding to the group: see _takeTopUp.
+    function _earned(uint256 jobId, uint256 epoch, uint256 weight) private view returns (uint256 share) {
+        uint256 budget = trove.epochEmission(epoch);
+        share = weight;
+        if (epoch != 0) {
+            uint256 demand = _epochs[epoch - 1].weight;
+            if (demand > budget) share = (weight * budget) / demand;
+        }
+        uint256 jobCap = (budget * jobEpochCapBps) / 10_000;
+        uint256 jobSpent = _jobEmissions[jobId][epoch];
+        share = _min(share, budget - _epochs[epoch].paid);
+        share = _min(share, jobCap > jobSpent ? jobCap - jobSpent : 0);
+        share = _min(share, emissionPool);
+    }
+
+    function _min(uint256 a, uint256 b) private pure returns (uint256) {
+        return a < b ? a : b;
     }
 
     function _creditResearcher(uint256 jobId, uint256 round, IJobRegistry.Job memory job, uint256 amount) private {

@@ -19,28 +19,21 @@ contract TroveToken is ERC20Capped, ERC20Permit {
     /// @notice Number of epochs after which the per-epoch emission halves.
     uint256 public immutable halvingInterval;
 
-    /// @notice The only account that may release emissions (the round rewards contract). Set once.
-    address public minter;
+    /// @notice The only account that may release emissions (the round rewards contract), fixed at
+    /// construction: no one, the deployer included, can point the emissions anywhere else later.
+    address public immutable minter;
     /// @notice Total minted so far through the schedule.
     uint256 public totalEmitted;
-
-    address private immutable _deployer;
 
     /// @notice The schedule's parameters are unusable (zero epoch length, interval or emission).
     error InvalidSchedule();
     /// @notice The schedule could mint more than the cap in total.
     error ScheduleExceedsCap(uint256 scheduleTotal, uint256 cap);
-    /// @notice The minter was already set.
-    error MinterAlreadySet();
-    /// @notice Only the deployer may set the minter.
-    error NotDeployer(address caller);
     /// @notice Only the minter may release emissions.
     error NotMinter(address caller);
     /// @notice The zero address is not a valid minter.
     error ZeroAddress();
 
-    /// @notice The minter was bound (once, forever).
-    event MinterSet(address indexed minter);
     /// @notice `amount` new tokens were minted to the minter, up to `epoch` inclusive.
     event EmissionReleased(address indexed minter, uint256 amount, uint256 epoch);
 
@@ -48,29 +41,21 @@ contract TroveToken is ERC20Capped, ERC20Permit {
     /// @param epochLength_ seconds per epoch
     /// @param initialEpochEmission_ tokens per epoch before the first halving
     /// @param halvingInterval_ epochs per halving period
-    constructor(uint256 cap_, uint256 epochLength_, uint256 initialEpochEmission_, uint256 halvingInterval_)
+    /// @param minter_ the round rewards contract (deployed next: its address is known in advance)
+    constructor(uint256 cap_, uint256 epochLength_, uint256 initialEpochEmission_, uint256 halvingInterval_, address minter_)
         ERC20("Trove", "TROVE")
         ERC20Capped(cap_)
         ERC20Permit("Trove")
     {
         if (epochLength_ == 0 || initialEpochEmission_ == 0 || halvingInterval_ == 0) revert InvalidSchedule();
+        if (minter_ == address(0)) revert ZeroAddress();
+        minter = minter_;
         genesis = block.timestamp;
         epochLength = epochLength_;
         initialEpochEmission = initialEpochEmission_;
         halvingInterval = halvingInterval_;
-        _deployer = msg.sender;
         uint256 total = scheduleTotal();
         if (total > cap_) revert ScheduleExceedsCap(total, cap_);
-    }
-
-    /// @notice Binds the minter. Callable once, by the deployer.
-    /// @param minter_ the contract that releases emissions and distributes them
-    function setMinter(address minter_) external {
-        if (msg.sender != _deployer) revert NotDeployer(msg.sender);
-        if (minter != address(0)) revert MinterAlreadySet();
-        if (minter_ == address(0)) revert ZeroAddress();
-        minter = minter_;
-        emit MinterSet(minter_);
     }
 
     /// @notice Mints everything the schedule has unlocked so far to the minter.

@@ -36,6 +36,7 @@ contract Handler {
     uint256 public roundsClosed;
     uint256 public roundsStarted;
     uint256 public roundsExpired;
+    uint256 public roundsSwept;
     uint256 public enrollments;
     uint256 public bondsReclaimed;
     uint256 public nullifiersPaidTwice;
@@ -173,7 +174,7 @@ contract Handler {
         c.recipient = actors[actorSeed % actors.length];
         c.nullifier = uint256(nullifierSeed % 24) + 1;
         c.points[0] = verifier.commitment(
-            [r.root, c.nullifier, _fieldHash(uint256(uint160(c.recipient))), _fieldHash(rewards.scopeOf(jobId, round))], DEPTH
+            [r.root, c.nullifier, _fieldHash(_message(c)), _fieldHash(rewards.scopeOf(jobId, round))], DEPTH
         );
         try rewards.claim(jobId, round, batch) {
             ++claimsPaid;
@@ -193,7 +194,10 @@ contract Handler {
             RoundRewards.RoundClaim memory c = batch[i];
             c.recipient = actors[uint256(keccak256(abi.encode(seed, i))) % actors.length];
             c.nullifier = (uint256(keccak256(abi.encode(seed, i, "n"))) % 24) + 1;
-            c.points[0] = verifier.commitment([root, c.nullifier, _fieldHash(uint256(uint160(c.recipient))), scopeHash], DEPTH);
+            // Some claims pay a relayer (another actor, so credits still add up to one share each).
+            c.fee = (seed >> (8 * i)) % 4;
+            if (c.fee != 0) c.relayer = actors[(seed >> 64) % actors.length];
+            c.points[0] = verifier.commitment([root, c.nullifier, _fieldHash(_message(c)), scopeHash], DEPTH);
         }
         bool[] memory usedBefore = new bool[](batch.length);
         for (uint256 i = 0; i < batch.length; ++i) usedBefore[i] = rewards.isNullifierUsed(batch[i].nullifier);
@@ -214,6 +218,10 @@ contract Handler {
             }
             if (_creditedUsd() - creditedBefore != spent * rewards.getRound(jobId, round).perMember) ++nullifiersPaidTwice;
         } catch {}
+    }
+
+    function _message(RoundRewards.RoundClaim memory c) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encode(c.recipient, c.relayer, c.fee)));
     }
 
     function _creditedUsd() internal view returns (uint256 total) {
@@ -263,6 +271,16 @@ contract Handler {
         try rewards.expireRound(jobId) {
             usdOut += refund;
             ++roundsExpired;
+        } catch {}
+    }
+
+    /// Claim windows (3 days in the fixture) run out as time advances; unclaimed shares are swept.
+    function sweepUnclaimed(uint256 jobSeed, uint8 roundSeed) external {
+        if (jobs.length == 0) return;
+        uint256 jobId = _jobWhere(jobSeed, _hasClosedRound);
+        uint256 round = _roundToClaim(jobId, roundSeed);
+        try rewards.sweepUnclaimed(jobId, round) {
+            ++roundsSwept;
         } catch {}
     }
 
@@ -326,7 +344,7 @@ contract InvariantsTest is Fixture {
     Handler public handler;
 
     function setUp() public {
-        deploySystem();
+        deploySystem(true);
         handler = new Handler(this, trove, registry, rewards, verifier, usd, researcher, coordinator);
         targetContract(address(handler));
         // Every run starts with one job and two contributors, so rounds can start early.

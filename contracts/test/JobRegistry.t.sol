@@ -43,6 +43,16 @@ contract JobRegistryTest is Fixture {
         registry.publish(p);
     }
 
+    function test_publishRejectsADeadlineBeyondTheCap() public {
+        JobRegistry.JobParams memory p = params(usd, 1000, 4, 2, 0);
+        p.deadline = type(uint64).max;
+        vm.expectRevert(abi.encodeWithSelector(JobRegistry.InvalidJob.selector, "deadline"));
+        registry.publish(p);
+        p.deadline = uint64(block.timestamp + registry.MAX_JOB_SECONDS() + 1);
+        vm.expectRevert(abi.encodeWithSelector(JobRegistry.InvalidJob.selector, "deadline"));
+        registry.publish(p);
+    }
+
     function test_publishRejectsZeroRounds() public {
         JobRegistry.JobParams memory p = params(usd, 1000, 0, 2, 0);
         vm.expectRevert(abi.encodeWithSelector(JobRegistry.InvalidJob.selector, "rounds"));

@@ -8,7 +8,7 @@ import {RoundRewards} from "../src/RoundRewards.sol";
 import {JobRegistry} from "../src/JobRegistry.sol";
 import {IJobRegistry} from "../src/IJobRegistry.sol";
 import {HostileToken} from "./mocks/HostileToken.sol";
-import {TransferFeeToken} from "./mocks/TestToken.sol";
+import {TestToken, TransferFeeToken} from "./mocks/TestToken.sol";
 import {PoseidonT3} from "poseidon-solidity/PoseidonT3.sol";
 import {ISemaphoreVerifier} from "@semaphore-protocol/contracts/interfaces/ISemaphoreVerifier.sol";
 
@@ -106,7 +106,7 @@ contract RoundRewardsTest is Fixture {
 
     function test_rosterLargerThanTheTreeReverts() public {
         // a deployment with depth-1 trees holds groups of at most 2
-        RoundRewards small = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), 1, TOP_UP_BPS, MIN_ROUND, ROUND_TIMEOUT);
+        RoundRewards small = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), 1, rules(false), MIN_ROUND, ROUND_TIMEOUT, CLAIM_WINDOW);
         vm.assertEq(small.maxGroupSize(), 2, "2^1");
         uint256 jobId = publishJob(900, 1, 1, 0);
         for (uint256 i = 1; i <= 3; ++i) small.enroll(jobId, i, bytes32(i));
@@ -353,6 +353,73 @@ contract RoundRewardsTest is Fixture {
         vm.assertEq(usd.balanceOf(relayer), 0, "relayer gets nothing");
     }
 
+    function test_anEmptyWalletContributorIsPaidItsShareLessTheRelayerFee() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        vm.assertEq(usd.balanceOf(alice), 0, "alice holds nothing, not even gas");
+        vm.prank(relayer);
+        submit(claimOn(jobId, 0, 77, alice, relayer, 25));
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 275, "share less the fee");
+        vm.assertEq(rewards.creditOf(relayer, IERC20(address(usd))), 25, "the fee, in the reward token");
+        vm.prank(relayer);
+        rewards.withdraw(IERC20(address(usd)));
+        vm.assertEq(usd.balanceOf(relayer), 25, "relayer withdraws its fee");
+    }
+
+    function test_aRelayerCannotRaiseTheFeeOrTakeItForItselfOrRedirect() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        TestClaim memory signed = claimOn(jobId, 0, 77, alice, relayer, 25);
+        address thief = address(0xBAD);
+        TestClaim memory c = signed;
+        c.claim.fee = 26;
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 77));
+        submit(c);
+        c = claimOn(jobId, 0, 77, alice, relayer, 25);
+        c.claim.relayer = thief;
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 77));
+        submit(c);
+        c = claimOn(jobId, 0, 77, alice, relayer, 25);
+        c.claim.recipient = thief;
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidProof.selector, jobId, 0, 77));
+        submit(c);
+        // Positive control: the claim as signed pays.
+        submit(claimOn(jobId, 0, 77, alice, relayer, 25));
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 275, "the signed claim pays");
+    }
+
+    function test_aFeeWithoutARelayerOrAboveTheShareIsSkipped() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        TestClaim memory noRelayer = claimOn(jobId, 0, 77, alice, address(0), 5);
+        TestClaim memory tooMuch = claimOn(jobId, 0, 77, alice, relayer, 301);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.FeeWithoutRelayer.selector, 77, 5));
+        submit(noRelayer);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.FeeAboveShare.selector, 77, 301, 300));
+        submit(tooMuch);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](2);
+        batch[0] = claimOn(jobId, 0, 77, alice, relayer, 301).claim;
+        batch[1] = claimOn(jobId, 0, 78, bob, relayer, 300).claim;
+        vm.expectEmit(true, true, false, true, address(rewards));
+        emit RoundRewards.ClaimSkipped(jobId, 0, 77, RoundRewards.FeeAboveShare.selector);
+        rewards.claim(jobId, 0, batch);
+        vm.assertEq(rewards.creditOf(relayer, IERC20(address(usd))), 300, "a fee of the whole share is allowed");
+        vm.assertFalse(rewards.isNullifierUsed(77), "the skipped claim spent nothing");
+    }
+
+    function test_feesForOneRelayerInABatchAreCreditedTogether() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](3);
+        batch[0] = claimOn(jobId, 0, 1, alice, relayer, 10).claim;
+        batch[1] = claimOn(jobId, 0, 2, bob, address(0xFEE), 20).claim;
+        batch[2] = claimOn(jobId, 0, 3, bob, relayer, 30).claim;
+        rewards.claim(jobId, 0, batch);
+        vm.assertEq(rewards.creditOf(relayer, IERC20(address(usd))), 40, "relayer's fees");
+        vm.assertEq(rewards.creditOf(address(0xFEE), IERC20(address(usd))), 20, "the other relayer's fee");
+        vm.assertEq(rewards.creditOf(bob, IERC20(address(usd))), 550, "bob's two shares less fees");
+    }
+
     function test_proofForAnotherRecipientReverts() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
         close(jobId, 3);
@@ -445,6 +512,34 @@ contract RoundRewardsTest is Fixture {
         vm.assertEq(rewards.getRound(jobId, 0).claimed, 2, "counted once each");
     }
 
+    function test_aNullifierRepeatedInsideABatchPaysOnce() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](3);
+        batch[0] = claimOn(jobId, 0, 1, alice).claim;
+        batch[1] = claimOn(jobId, 0, 1, bob).claim;
+        batch[2] = claimOn(jobId, 0, 2, bob).claim;
+        vm.expectEmit(true, true, false, true, address(rewards));
+        emit RoundRewards.ClaimSkipped(jobId, 0, 1, RoundRewards.NullifierAlreadyUsed.selector);
+        rewards.claim(jobId, 0, batch);
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 300, "the first use pays");
+        vm.assertEq(rewards.creditOf(bob, IERC20(address(usd))), 300, "the repeat does not");
+        vm.assertEq(rewards.getRound(jobId, 0).claimed, 2, "two claims counted");
+    }
+
+    function test_anInvalidProofInABatchGivesItsNullifierBack() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        RoundRewards.RoundClaim[] memory batch = new RoundRewards.RoundClaim[](2);
+        batch[0] = claimOn(jobId, 0, 1, alice).claim;
+        batch[0].recipient = bob; // redirected: its proof fails
+        batch[1] = claimOn(jobId, 0, 2, bob).claim;
+        rewards.claim(jobId, 0, batch);
+        vm.assertFalse(rewards.isNullifierUsed(1), "the failed claim's nullifier is free again");
+        submit(claimOn(jobId, 0, 1, alice));
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 300, "and its owner claims later");
+    }
+
     function test_batchWhereNothingPaysRevertsWithTheFirstError() public {
         uint256 jobId = publishJob(900, 1, 1, 0);
         close(jobId, 3);
@@ -481,45 +576,104 @@ contract RoundRewardsTest is Fixture {
 
     // ---------------------------------------------------------------- emissions
 
-    function test_paidRoundIsToppedUpFromEmissions() public {
-        uint256 jobId = publishJob(900, 2, 1, 0);
+    function test_aPaidRoundBurnsItsFeeAndEarnsItsValueInTrove() public {
+        deploySystem(true);
+        uint256 jobId = publishJob(1_000e18, 1, 1, 0);
         close(jobId, 4);
-        // epoch 0 unlocked 1000 TROVE; 10% of the pool tops the round up
-        vm.assertEq(trove.totalSupply(), EPOCH_EMISSION, "epoch 0 released");
-        vm.assertEq(rewards.getRound(jobId, 0).topUpPerMember, 25e18, "100 TROVE over 4 members");
-        vm.assertEq(rewards.emissionPool(), 900e18, "rest stays pooled");
+        // 2% of 1,000 is burned; its value, 20 TROVE, tops the round up (under the job's 100 cap)
+        vm.assertEq(rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd))), 20e18, "fee burned");
+        RoundRewards.Round memory r = rewards.getRound(jobId, 0);
+        vm.assertEq(r.perMember, 245e18, "980 over 4 members");
+        vm.assertEq(r.topUpPerMember, 5e18, "20 TROVE over 4 members");
+        vm.assertEq(rewards.emissionPool(), EPOCH_EMISSION - 20e18, "the rest stays pooled");
         submit(claimOn(jobId, 0, 9, alice));
-        vm.assertEq(rewards.topUpOf(alice, IERC20(address(usd))), 25e18, "top-up credited in TROVE");
-        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 225, "reward credited in the job token");
         vm.prank(alice);
         (uint256 paid, uint256 topUp) = rewards.withdraw(IERC20(address(usd)));
-        vm.assertEq(paid, 225, "job token paid");
-        vm.assertEq(trove.balanceOf(alice), 25e18, "top-up paid in TROVE with it");
-        vm.assertEq(topUp, 25e18, "reported");
+        vm.assertEq(paid, 245e18, "job token paid");
+        vm.assertEq(topUp, 5e18, "top-up paid in TROVE with it");
+        vm.assertEq(trove.balanceOf(alice), 5e18, "TROVE received");
     }
 
-    function test_topUpsDrawThePoolDownAndEpochsRefillIt() public {
-        uint256 jobId = publishJob(900, 4, 1, 0);
-        close(jobId, 1);
-        close(jobId, 1);
-        vm.assertEq(rewards.getRound(jobId, 0).topUpPerMember, 100e18, "10% of 1000");
-        vm.assertEq(rewards.getRound(jobId, 1).topUpPerMember, 90e18, "10% of the 900 left");
+    function test_feesInATokenOffTheAllowlistEarnNothing() public {
+        deploySystem(true);
+        TestToken own = new TestToken("Own", "OWN");
+        uint256 jobId = publishIn(own, researcher, 1_000e18, 1, 1);
+        close(jobId, 4);
+        vm.assertEq(rewards.getRound(jobId, 0).topUpPerMember, 0, "no top-up");
+        vm.assertEq(trove.totalSupply(), 0, "nothing released");
+    }
+
+    /// The issue's first drain: 1 wei per round in the attacker's own token, minimum 1, 40 rounds.
+    function test_selfDealtOneWeiRoundsInAnOwnTokenEarnNoTrove() public {
+        deploySystem(true);
+        TestToken own = new TestToken("Own", "OWN");
+        uint256 jobId = publishIn(own, researcher, 1, 40, 1);
+        for (uint256 i = 0; i < 40; ++i) close(jobId, 1);
+        vm.assertEq(trove.totalSupply() - rewards.emissionPool(), 0, "no TROVE left the pool");
+        vm.assertEq(rewards.jobEmissions(jobId, 0), 0, "the job earned nothing");
+    }
+
+    /// The issue's second drain: 10 self-dealt rounds in an allowlisted token. Each TROVE earned
+    /// burned at least its value in fees, and the job took at most its cap of the epoch.
+    function test_selfDealtRoundsInAnAllowlistedTokenBurnAtLeastWhatTheyEarn() public {
+        deploySystem(true);
+        uint256 perRound = 1_000e18;
+        uint256 jobId = publishJob(uint128(perRound), 10, 1, 0);
+        uint256 earned;
+        for (uint256 i = 0; i < 10; ++i) {
+            uint256 round = close(jobId, 1);
+            earned += rewards.getRound(jobId, round).topUpPerMember;
+        }
+        uint256 burned = rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd)));
+        vm.assertEq(burned, 10 * perRound * FEE_BPS / 10_000, "every round's fee burned");
+        vm.assertLe(earned, burned * USD_RATE / 1e18, "earned at most the value burned");
+        vm.assertEq(earned, EPOCH_EMISSION * JOB_EPOCH_CAP_BPS / 10_000, "capped at 10% of the epoch");
+        // Positive control: without the cap the same rounds would have earned 200 TROVE.
+        vm.assertGt(burned * USD_RATE / 1e18, earned, "the cap bound");
+    }
+
+    function test_allJobsTogetherEarnAtMostTheEpochsEmissions() public {
+        deploySystem(true);
+        uint256 total;
+        for (uint256 i = 0; i < 12; ++i) {
+            uint256 jobId = publishJob(5_000e18, 1, 1, 0); // a fee worth 100 TROVE each
+            close(jobId, 1);
+            total += rewards.getRound(jobId, 0).topUpPerMember;
+        }
+        vm.assertEq(total, EPOCH_EMISSION, "the epoch's emissions, not more");
+        vm.assertEq(rewards.epochEmissions(0).paid, EPOCH_EMISSION, "recorded");
+    }
+
+    function test_whenAnEpochWasAskedTwiceOverTheNextPaysEachFeeHalf() public {
+        deploySystem(true);
+        for (uint256 i = 0; i < 20; ++i) close(publishJob(5_000e18, 1, 1, 0), 1); // 2,000 TROVE of fees asked
+        vm.assertEq(rewards.epochEmissions(0).weight, 2 * EPOCH_EMISSION, "demand");
         vm.warp(block.timestamp + EPOCH);
+        uint256 jobId = publishJob(1_000e18, 1, 1, 0); // 20 TROVE of fees
         close(jobId, 1);
-        vm.assertEq(rewards.getRound(jobId, 2).topUpPerMember, 181e18, "10% of 810 + epoch 1's 1000");
-        vm.assertEq(trove.totalSupply(), 2 * EPOCH_EMISSION, "two epochs released");
+        vm.assertEq(rewards.getRound(jobId, 0).topUpPerMember, 10e18, "pro rata: half of the fee's value");
+    }
+
+    function test_emissionsTaperWithTheSchedule() public {
+        deploySystem(true);
+        vm.warp(block.timestamp + HALVING * EPOCH); // the second halving period: 500 per epoch
+        uint256 jobId = publishJob(50_000e18, 1, 1, 0);
+        close(jobId, 1);
+        vm.assertEq(rewards.getRound(jobId, 0).topUpPerMember, 50e18, "10% of 500");
     }
 
     function test_unpaidRoundGetsNoTopUp() public {
-        uint256 jobId = publishJob(900, 1, 5, 0);
+        deploySystem(true);
+        uint256 jobId = publishJob(900e18, 1, 5, 0);
         close(jobId, 4);
         vm.assertEq(rewards.getRound(jobId, 0).topUpPerMember, 0, "no top-up");
         vm.assertEq(trove.totalSupply(), 0, "nothing released");
     }
 
     function test_jobPaidInTroveCreditsOneBalance() public {
+        deploySystem(true);
         // earn TROVE through a first job, then publish a job paid in TROVE with it
-        uint256 first = publishJob(900, 1, 1, 0);
+        uint256 first = publishJob(5_000e18, 1, 1, 0);
         close(first, 1);
         submit(claimOn(first, 0, 1, researcher));
         vm.startPrank(researcher);
@@ -529,8 +683,83 @@ contract RoundRewardsTest is Fixture {
         vm.stopPrank();
         close(jobId, 2);
         RoundRewards.Round memory r = rewards.getRound(jobId, 0);
+        vm.assertGt(r.topUpPerMember, 0, "a TROVE fee earns TROVE");
         submit(claimOn(jobId, 0, 2, alice));
         vm.assertEq(rewards.creditOf(alice, IERC20(address(trove))), uint256(r.perMember) + r.topUpPerMember, "one sum");
+    }
+
+    /// @dev Publishes a job paid in `token` for `who`, minting the escrow and stake first.
+    function publishIn(TestToken token, address who, uint128 perRound, uint32 rounds, uint32 minContributors) internal returns (uint256 jobId) {
+        uint256 total = uint256(perRound) * rounds;
+        total += (total * STAKE_BPS) / 10_000;
+        token.mint(who, total);
+        vm.startPrank(who);
+        token.approve(address(registry), total);
+        jobId = registry.publish(params(IERC20(address(token)), perRound, rounds, minContributors, 0));
+        vm.stopPrank();
+    }
+
+    // ---------------------------------------------------------------- unclaimed shares
+
+    function test_aClaimAfterTheWindowIsRefused() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        uint256 until = rewards.getRound(jobId, 0).claimsUntil;
+        vm.assertEq(until, block.timestamp + CLAIM_WINDOW, "window from the close");
+        vm.warp(until + 1);
+        TestClaim memory late = claimOn(jobId, 0, 1, alice);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.ClaimWindowClosed.selector, jobId, 0, until));
+        submit(late);
+        // Positive control: the same claim at the window's last second pays.
+        vm.warp(until);
+        submit(claimOn(jobId, 0, 1, alice));
+        vm.assertEq(rewards.creditOf(alice, IERC20(address(usd))), 300, "paid inside the window");
+    }
+
+    function test_unclaimedSharesAreBurnedAndTheirTopUpsGoBackToThePool() public {
+        deploySystem(true);
+        uint256 jobId = publishJob(1_000e18, 1, 1, 0);
+        close(jobId, 4);
+        submit(claimOn(jobId, 0, 1, alice));
+        uint256 pool = rewards.emissionPool();
+        uint256 burnedBefore = rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd)));
+        RoundRewards.Round memory r = rewards.getRound(jobId, 0);
+        vm.warp(uint256(r.claimsUntil) + 1);
+        rewards.sweepUnclaimed(jobId, 0);
+        vm.assertEq(rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd))) - burnedBefore, 3 * uint256(r.perMember), "three shares burned");
+        vm.assertEq(rewards.emissionPool() - pool, 3 * uint256(r.topUpPerMember), "their top-ups back in the pool");
+        vm.assertEq(rewards.getRound(jobId, 0).claimed, 4, "nothing left to claim");
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.NothingToSweep.selector, jobId, 0));
+        rewards.sweepUnclaimed(jobId, 0);
+    }
+
+    function test_sweepingBeforeTheWindowEndsOrAnUnpaidRoundReverts() public {
+        uint256 jobId = publishJob(900, 1, 1, 0);
+        close(jobId, 3);
+        vm.warp(uint256(rewards.getRound(jobId, 0).claimsUntil));
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.NothingToSweep.selector, jobId, 0));
+        rewards.sweepUnclaimed(jobId, 0);
+        uint256 unpaid = publishJob(900, 1, 5, 0);
+        close(unpaid, 4);
+        vm.warp(block.timestamp + CLAIM_WINDOW + 1);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.NothingToSweep.selector, unpaid, 0));
+        rewards.sweepUnclaimed(unpaid, 0);
+    }
+
+    /// A group inflated with identities that never claim returns nothing to the researcher or the
+    /// coordinator: their shares are burned.
+    function test_anInflatedGroupsUnclaimedSharesDoNotGoBackToTheResearcher() public {
+        uint256 jobId = publishJob(1_000, 1, 1, 0);
+        close(jobId, 10); // 2 real members, 8 sybils that never claim
+        submit(claimOn(jobId, 0, 1, alice));
+        submit(claimOn(jobId, 0, 2, bob));
+        uint256 researcherBefore = rewards.creditOf(researcher, IERC20(address(usd)));
+        uint256 coordinatorBefore = rewards.creditOf(coordinator, IERC20(address(usd)));
+        vm.warp(uint256(rewards.getRound(jobId, 0).claimsUntil) + 1);
+        rewards.sweepUnclaimed(jobId, 0);
+        vm.assertEq(rewards.creditOf(researcher, IERC20(address(usd))), researcherBefore, "researcher gets nothing back");
+        vm.assertEq(rewards.creditOf(coordinator, IERC20(address(usd))), coordinatorBefore, "nor does the coordinator");
+        vm.assertEq(rewards.creditOf(rewards.BURN_ADDRESS(), IERC20(address(usd))), 800, "the sybils' shares burned");
     }
 
     // ---------------------------------------------------------------- bonds

@@ -10,8 +10,7 @@ contract TroveTokenTest is Test {
 
     function setUp() public {
         vm.warp(1_700_000_000);
-        token = new TroveToken(10_000e18, 1 days, 1_000e18, 4);
-        token.setMinter(minter);
+        token = new TroveToken(10_000e18, 1 days, 1_000e18, 4, minter);
     }
 
     function test_nothingExistsBeforeRelease() public view {
@@ -44,9 +43,12 @@ contract TroveTokenTest is Test {
         token.release();
     }
 
-    function test_minterIsSetOnce() public {
-        vm.expectRevert(TroveToken.MinterAlreadySet.selector);
-        token.setMinter(address(0xBAD));
+    function test_theMinterIsFixedAtConstruction() public {
+        vm.assertEq(token.minter(), minter, "the constructor's minter");
+        (bool ok,) = address(token).call(abi.encodeWithSignature("setMinter(address)", address(0xBAD)));
+        vm.assertFalse(ok, "no function can change it");
+        vm.expectRevert(TroveToken.ZeroAddress.selector);
+        new TroveToken(10_000e18, 1 days, 1_000e18, 4, address(0));
     }
 
     function test_scheduleAboveCapIsRefused() public {
@@ -55,7 +57,7 @@ contract TroveTokenTest is Test {
         vm.assertLe(total, 8_000e18, "geometric bound");
         vm.assertGe(total, 7_999e18, "close to it");
         vm.expectRevert(abi.encodeWithSelector(TroveToken.ScheduleExceedsCap.selector, total, 7_000e18));
-        new TroveToken(7_000e18, 1 days, 1_000e18, 4);
+        new TroveToken(7_000e18, 1 days, 1_000e18, 4, minter);
     }
 
     function test_permitApprovesBySignature() public {
@@ -85,8 +87,7 @@ contract TroveTokenTest is Test {
         emission = bound(emission, 1, 1e30);
         interval = bound(interval, 1, 10_000);
         uint256 cap = 2 * emission * interval;
-        TroveToken t = new TroveToken(cap, 1 hours, emission, interval);
-        t.setMinter(address(this));
+        TroveToken t = new TroveToken(cap, 1 hours, emission, interval, address(this));
         uint256 epochs = bound(elapsedEpochs, 0, 4_000_000);
         t.release();
         vm.warp(block.timestamp + epochs * 1 hours);

@@ -18,7 +18,9 @@ import { readValidationCsv } from '../../common/model/csv.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { sleepDiariesCsv, sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import type { RoundProgress } from '../services/rounds/participation.js';
+import { claimThroughRelayer } from './demo-claims.js';
 import { startLocalNetwork, type Contributor, type LocalNetwork } from './local-network.js';
+import type { RoundRow } from '../../coordinator/store.js';
 import { bar } from './vault.js';
 import { bundledWorkerLauncher } from './worker-bundle.js';
 
@@ -67,17 +69,18 @@ function followYourRounds(you: Contributor, jobId: string): void {
   });
 }
 
-async function waitForJob(net: LocalNetwork, jobId: string, onRound: (index: number) => void): Promise<void> {
+async function waitForJob(net: LocalNetwork, jobId: string, onRound: (r: RoundRow) => void): Promise<void> {
   const reported = new Set<number>();
   const deadline = Date.now() + 10 * 60_000;
   for (;;) {
-    for (const r of net.store.rounds(jobId)) {
+    const rounds = await net.store.rounds(jobId);
+    for (const r of rounds) {
       if ((r.stage === 'closed' || r.stage === 'aborted') && !reported.has(r.round)) {
         reported.add(r.round);
-        onRound(r.round);
+        onRound(r);
       }
     }
-    if (net.store.job(jobId)?.state === 'finished' && net.store.rounds(jobId).every((r) => reported.has(r.round))) return;
+    if ((await net.store.job(jobId))?.state === 'finished' && rounds.every((r) => reported.has(r.round))) return;
     if (Date.now() > deadline) throw new Error('The job did not finish within 10 minutes.');
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -113,15 +116,15 @@ export async function demo(args: string[]): Promise<void> {
     await you.join(jobId);
     followYourRounds(you, jobId);
     await Promise.all(others.map((other) => other.join(jobId)));
-    console.log(`   ${net.store.activeParticipants(jobId).length} contributors enrolled; each trains in its own worker process`);
+    console.log(`   ${(await net.store.activeParticipants(jobId)).length} contributors enrolled; each trains in its own worker process`);
 
     step(6, `Three rounds of secure aggregation (${document.aggregation.deadlines.collectMaskedInputsMs / 1000} s at most per stage):`);
     const spec = document.training;
     const held = buildTrainingMatrix(spec, readValidationCsv(validation, spec));
     const startAccuracy = evaluateModel(spec.model, initialWeights(spec.model, spec.local.seed), held).accuracy ?? 0;
     const accuracy: number[] = [];
-    await waitForJob(net, jobId, (index) => {
-      const r = net!.store.round(jobId, index)!;
+    await waitForJob(net, jobId, (r) => {
+      const index = r.round;
       if (r.stage === 'aborted') {
         console.log(`   round ${index + 1} was abandoned: ${r.abortReason ?? 'too few contributors'}; the next one starts from the same model`);
         return;
@@ -146,7 +149,10 @@ export async function demo(args: string[]): Promise<void> {
     console.log(
       `   privacy budget: epsilon ${card.privacy.afterEpsilon.toFixed(2)} of ${card.privacy.budget.epsilon} spent (${card.privacy.epsilon.toFixed(2)} by this job); rounds you contributed to: ${card.participation.roundsContributed}`,
     );
-    console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s. Your rewards wait on-chain for an anonymous claim.`);
+
+    step(9, 'You claim your rewards anonymously through a relayer: a proof per round, no ETH needed.');
+    await claimThroughRelayer(net, you, jobId, dir);
+    console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   } finally {
     await net?.close();
     if (keepAt < 0) rmSync(dir, { recursive: true, force: true });

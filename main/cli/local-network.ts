@@ -12,7 +12,8 @@ import { deployContract, deployTrove, type TroveDeployment } from '../../contrac
 import { completeJobDocument, publishJobDocument } from '../../coordinator/jobs.js';
 import { RoundRunner, type RoundRunnerOptions } from '../../coordinator/rounds.js';
 import { startCoordinatorServer, type CoordinatorServer, type CoordinatorServerOptions } from '../../coordinator/server.js';
-import { CoordinatorStore } from '../../coordinator/store.js';
+import { openStore } from '../../coordinator/database.js';
+import type { CoordinatorStore } from '../../coordinator/store.js';
 import { jobsChainConfig } from '../services/jobs/config.js';
 import type { JobsChainConfig } from '../services/jobs/discovery.js';
 import { JobsService, type JobsServiceOptions } from '../services/jobs/service.js';
@@ -34,13 +35,13 @@ export interface LocalCoordinator {
   close(): Promise<void>;
 }
 
-/** Opens the coordinator database `dbFile` with a round runner and serves it over HTTP. */
+/** Opens the coordinator database (a SQLite file or a postgres:// URL) with a round runner and serves it over HTTP. */
 export async function openCoordinator(
-  dbFile: string,
+  database: string,
   runner: Omit<RoundRunnerOptions, 'store'>,
   server: Omit<CoordinatorServerOptions, 'runner'> = {},
 ): Promise<LocalCoordinator> {
-  const store = new CoordinatorStore(dbFile);
+  const store = await openStore(database);
   try {
     const opened = await RoundRunner.open({ ...runner, store });
     try {
@@ -52,7 +53,8 @@ export async function openCoordinator(
         close: async () => {
           opened.close();
           await http.close();
-          store.close();
+          await opened.settled();
+          await store.close();
         },
       };
     } catch (err) {
@@ -60,7 +62,7 @@ export async function openCoordinator(
       throw err;
     }
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
 }
@@ -116,6 +118,8 @@ export interface LocalNetworkOptions {
   blockTimeSeconds?: number;
   /** Told about background failures of the coordinator (a close that must be retried, ...). */
   onCoordinatorError?: (err: unknown) => void;
+  /** The coordinator's database: a postgres:// URL, or by default a SQLite file in `dir`. */
+  database?: string;
 }
 
 export interface Contributor {
@@ -164,7 +168,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     const token = (await deployContract(deployer, 'TestToken', ['Test Dollar', 'TUSD'])).connect(researcher) as Contract;
     await (await token.getFunction('mint')(await researcher.getAddress(), 10n ** 30n)).wait();
 
-    coordinator = await openCoordinator(join(options.dir, 'coordinator.db'), {
+    coordinator = await openCoordinator(options.database ?? join(options.dir, 'coordinator.db'), {
       chain: { coordinator: coordinatorAccount, provider, deployment },
       startDelayMs: options.roundStartDelayMs ?? 0,
       ...(options.onCoordinatorError ? { onError: options.onCoordinatorError } : {}),

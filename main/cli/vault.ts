@@ -3,10 +3,12 @@
 // TROVE_PASSPHRASE for scripts.
 //
 //   npm run vault -- <command> [arguments]
+import { type WriteStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { COLUMN_TYPES, type ColumnSummary, type ColumnType, type ImportProgress, type ImportReport } from '../../common/dataset.js';
+import { COLUMN_TYPES, type ColumnSummary, type ColumnType, type ImportProgress, type ImportReport, type RejectedRow } from '../../common/dataset.js';
+import { toCsv } from '../../common/csv-writer.js';
 import { TroveError, isTroveError } from '../../common/errors.js';
 import { INTERACTIVE_KDF, Vault, backupVault, restoreVault } from '../services/vault/index.js';
 import { parseArgs } from 'node:util';
@@ -16,7 +18,8 @@ const USAGE = `usage: npm run vault -- <command>
   create <vault> [--kdf interactive]     make a new vault (asks for a passphrase twice); the
                                          lighter key derivation (64 MiB) suits small machines
   import <vault> <file> [--skip-bad-rows] [--name NAME] [--type COLUMN=TYPE ...]
-                                         import a CSV, JSON or JSON Lines file as a dataset
+         [--rejected-out FILE.csv]       import a CSV, JSON or JSON Lines file as a dataset;
+                                         --rejected-out lists every row not imported
   list <vault>                           datasets with their sizes
   show <vault> <dataset> [--offset N] [--limit N]
                                          <dataset> is its name or its id
@@ -89,6 +92,7 @@ export function parseCommandLine(args: string[]) {
         name: { type: 'string' },
         type: { type: 'string', multiple: true },
         'skip-bad-rows': { type: 'boolean' },
+        'rejected-out': { type: 'string' },
         offset: { type: 'string' },
         limit: { type: 'string' },
       },
@@ -120,7 +124,32 @@ export function printReport(report: ImportReport): void {
   if (report.rowsRejected > 0) {
     console.log(`   ${report.rowsRejected} ${report.rowsRejected === 1 ? 'row was' : 'rows were'} not imported:`);
     for (const r of report.rejected.slice(0, 20)) console.log(`     line ${r.line}${r.column ? `, column "${r.column}"` : ''}: ${r.reason}`);
-    if (report.rejected.length > 20) console.log(`     ... and ${report.rowsRejected - 20} more`);
+    if (report.rowsRejected > 20) console.log(`     ... and ${report.rowsRejected - 20} more (--rejected-out FILE.csv lists them all)`);
+  }
+}
+
+/** Every rejected row of an import, written as CSV while the import runs (the report keeps the first ones). */
+export class RejectedRowsFile {
+  private readonly out: WriteStream;
+  private rows = 0;
+  private failed: Error | null = null;
+
+  constructor(private readonly file: string) {
+    this.out = createWriteStream(file, { mode: 0o600 });
+    this.out.on('error', (err) => (this.failed = err));
+    this.out.write(toCsv([['line', 'column', 'reason']]));
+  }
+
+  add(r: RejectedRow): void {
+    this.rows++;
+    this.out.write(toCsv([[r.line, r.column ?? '', r.reason]]));
+  }
+
+  /** Finishes the file; says where the list is, or why it could not be written. */
+  async close(): Promise<string> {
+    await new Promise<void>((resolve) => this.out.end(() => resolve()));
+    if (this.failed) return `The list of rows not imported could not be written to ${this.file} (${this.failed.message}).`;
+    return `${this.rows} ${this.rows === 1 ? 'row' : 'rows'} not imported listed in ${this.file}`;
   }
 }
 
@@ -186,13 +215,22 @@ async function run(args: string[]): Promise<void> {
         console.log(`Columns found in ${b}:`);
         for (const c of preview.columns) console.log(`  ${c.name.padEnd(16)} ${c.type.padEnd(8)} e.g. ${c.samples.slice(0, 3).map((v) => JSON.stringify(v)).join(', ')}`);
         const name = values.name;
-        const columns = typeOverrides(values.type ?? [], preview.columns.map((c) => c.name));
-        const report = await vault.importFile(b, {
-          policy: values['skip-bad-rows'] ? 'skip-rows' : 'reject-import',
-          ...(name ? { name } : {}),
-          ...(columns ? { columns } : {}),
-          onProgress: (p) => process.stdout.write(progressLine(p)),
-        });
+        const overrides = typeOverrides(values.type ?? [], preview.columns.map((c) => c.name));
+        // The preview proposed types from the whole file already: give them, so it is not read again.
+        const columns = preview.columns.map((c, i) => ({ type: overrides?.[i]?.type ?? c.type }));
+        const rejectedOut = values['rejected-out'] ? new RejectedRowsFile(values['rejected-out']) : null;
+        let report: ImportReport;
+        try {
+          report = await vault.importFile(b, {
+            policy: values['skip-bad-rows'] ? 'skip-rows' : 'reject-import',
+            ...(name ? { name } : {}),
+            columns,
+            onProgress: (p) => process.stdout.write(progressLine(p)),
+            ...(rejectedOut ? { onRejected: (r: RejectedRow) => rejectedOut.add(r) } : {}),
+          });
+        } finally {
+          if (rejectedOut) console.log(`\n   ${await rejectedOut.close()}`);
+        }
         process.stdout.write('\n');
         printReport(report);
         return;

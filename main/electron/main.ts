@@ -5,6 +5,7 @@ import { BrowserWindow, Menu, Notification, Tray, app, dialog, ipcMain, nativeIm
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allowLocalNetworkFromEnv, attestationsFromEnv, jobsChainConfigFromEnv } from '../services/jobs/config.js';
+import { walletConfigFromEnv } from '../services/wallet/config.js';
 import type { JobsChainConfig } from '../services/jobs/discovery.js';
 import { AppSession } from '../services/session/session.js';
 import { createRouter } from '../ipc/router.js';
@@ -50,6 +51,7 @@ async function run(): Promise<void> {
   const session = await AppSession.start({
     dataDir,
     ...(chain ? { jobs: { chain, platform: powerMonitorPlatform(), launcher: new UtilityWorkerLauncher(), allowLocalNetwork: allowLocalNetworkFromEnv(), attestations: attestationsFromEnv() } } : {}),
+    ...(chain ? { wallet: walletConfigFromEnv(chain) } : {}),
     stagePaths: true,
     keychain: safeStorageKeychain(join(dataDir, 'remembered-passphrase.bin')),
     notify: (title, body) => {

@@ -1,13 +1,15 @@
 // `npm run host`: opens the real UI in Chromium, backed by the app's services, for a machine with
 // no Electron binary. Usage: npm run host -- [--data <folder>] [--headless] [--fast-kdf]
 // Jobs are read from the chain at TROVE_RPC_URL with the contracts of the deployment file named by
-// TROVE_DEPLOYMENT (as contracts/deploy.ts writes it); without both, the app shows no jobs.
+// TROVE_DEPLOYMENT (as contracts/deploy.ts writes it); without both, the app shows no jobs. A
+// wallet links through the relay at TROVE_WC_RELAY_URL with project id TROVE_WC_PROJECT_ID.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { startHeadlessHost } from './headless.js';
 import { allowLocalNetworkFromEnv, attestationsFromEnv, jobsChainConfigFromEnv } from '../services/jobs/config.js';
+import { walletConfigFromEnv } from '../services/wallet/config.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +30,7 @@ const chain = jobsChainConfigFromEnv();
 const host = await startHeadlessHost(page, {
   dataDir: resolve(values.data),
   ...(chain ? { jobs: { chain, allowLocalNetwork: allowLocalNetworkFromEnv(), attestations: attestationsFromEnv() } } : {}),
+  ...(chain ? { wallet: walletConfigFromEnv(chain) } : {}),
   // Fast key derivation only when asked: a throwaway vault for clicking through the UI.
   ...(values['fast-kdf'] ? { vault: { kdf: { opsLimit: 1, memLimit: 8 * 1024 * 1024 } } } : {}),
 });

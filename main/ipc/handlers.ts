@@ -56,5 +56,17 @@ export function sessionHandlers(session: AppSession): Handlers {
     'jobs.setRunPolicy': (r) => session.jobsSetRunPolicy(r.policy),
     'jobs.setUseGpu': (r) => session.jobsSetUseGpu(r.useGpu),
     'jobs.setLimits': (r) => session.jobsSetLimits(r.limits),
+
+    'wallet.view': () => session.wallet.view(),
+    'wallet.link': () => session.wallet.link(),
+    'wallet.disconnect': () => session.wallet.disconnect(),
+    'wallet.setSettings': (r) => session.wallet.setSettings(r),
+    'wallet.prepareWithdraw': (r) => session.wallet.require().prepareWithdraw(r.token),
+    'wallet.confirmWithdraw': async (r) => {
+      const { txHash, plan } = await session.wallet.require().confirmWithdraw(r.planId);
+      return { txHash, amountText: plan.amountText, to: plan.to };
+    },
+    'rewards.view': () => session.rewardsView(),
+    'rewards.claim': (r) => session.rewardsClaim(r.recipient, r.jobId),
   };
 }

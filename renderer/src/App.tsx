@@ -10,17 +10,18 @@ import { ImportWizard } from './screens/Import.js';
 import { DatasetScreen } from './screens/Dataset.js';
 import { ActivityScreen } from './screens/Activity.js';
 import { SettingsScreen } from './screens/Settings.js';
-import { ComingScreen } from './screens/Coming.js';
 import { JobsScreen } from './screens/Jobs.js';
 import { JobScreen } from './screens/Job.js';
+import { WalletScreen } from './screens/Wallet.js';
+import { EarningsScreen } from './screens/Earnings.js';
 
-const NAV: { screen: Route['screen']; label: string; coming?: boolean }[] = [
+const NAV: { screen: Route['screen']; label: string }[] = [
   { screen: 'data', label: 'Data' },
   { screen: 'jobs', label: 'Jobs' },
   { screen: 'activity', label: 'Activity' },
   { screen: 'settings', label: 'Settings' },
-  { screen: 'earnings', label: 'Earnings', coming: true },
-  { screen: 'wallet', label: 'Wallet', coming: true },
+  { screen: 'earnings', label: 'Earnings' },
+  { screen: 'wallet', label: 'Wallet' },
 ];
 
 function useTheme() {
@@ -101,7 +102,6 @@ function Shell() {
                 onClick={() => go({ screen: n.screen } as Route)}
               >
                 {n.label}
-                {n.coming ? <span className="badge">Coming</span> : null}
               </button>
             </li>
           ))}
@@ -138,8 +138,10 @@ function Screen({ route }: { route: Route }) {
       return <JobsScreen />;
     case 'job':
       return <JobScreen key={route.id} id={route.id} />;
-    default:
-      return <ComingScreen key={route.screen} which={route.screen} />;
+    case 'wallet':
+      return <WalletScreen />;
+    case 'earnings':
+      return <EarningsScreen />;
   }
 }
 

@@ -9,7 +9,7 @@ import { JsonRpcProvider, Network, Wallet } from 'ethers';
 import { cancelJob, closeRoundOnChain } from '../../coordinator/chain.js';
 import { main } from '../../coordinator/cli.js';
 import { printed } from '../helpers/printed.js';
-import { CoordinatorStore } from '../../coordinator/store.js';
+import { SqliteStore } from '../../coordinator/store-sqlite.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { parseJobDocument } from '../../common/jobs/document.js';
 import { ANVIL_KEYS } from '../fixtures/anvil.js';
@@ -46,14 +46,14 @@ describe('coordinator CLI', () => {
     expect(published).toMatch(/^published job 1: spec 0x[0-9a-f]{64}/);
     expect(published).toContain('document at http://127.0.0.1:18787/v1/specs/0x');
 
-    const store = new CoordinatorStore(join(dir, 'coordinator.db'));
-    const row = store.job('1')!;
+    const store = new SqliteStore(join(dir, 'coordinator.db'));
+    const row = (await store.job('1'))!;
     const doc = parseJobDocument((JSON.parse(row.signedJson) as { document: unknown }).document);
     expect(doc.researcher.address).toBe(await chain.accounts.researcher.getAddress());
     expect(doc.coordinator).toEqual({ url: 'http://127.0.0.1:18787', address: await chain.accounts.coordinator.getAddress() });
     expect(doc.chainId).toBe('31337');
     expect(row.validationCsv).toBe(readFileSync(join(dir, 'validation.csv'), 'utf8'));
-    store.close();
+    await store.close();
 
     expect(await run('status', '1')).toMatch(/^job 1 \(0x[0-9a-f]{64}\): enrolling, 0 enrolled, round 0 of 3$/);
     const out = join(dir, 'results');

@@ -23,6 +23,7 @@ import type { RoundRunner } from '../../coordinator/rounds.js';
 import type { CoordinatorServer, CoordinatorServerOptions } from '../../coordinator/server.js';
 import type { CoordinatorStore } from '../../coordinator/store.js';
 import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
+import { startPostgres } from '../helpers/postgres.js';
 import { until } from '../helpers/until.js';
 
 export const SLEEP_MOOD_JOB = sleepMoodExample();
@@ -38,11 +39,17 @@ export class TestClock {
   }
 }
 
+export type Storage = 'sqlite' | 'postgres';
+
 export interface CoordinatorRig {
   chain: TroveChain;
   token: Contract;
   dir: string;
-  dbFile: string;
+  storage: Storage;
+  /** The SQLite file, or the postgres:// URL. */
+  database: string;
+  /** Every file the database keeps its data in (the SQLite file and its log, or the PostgreSQL cluster's files). */
+  databaseFiles(): string[];
   clock: TestClock;
   store: CoordinatorStore;
   runner: RoundRunner;
@@ -56,20 +63,21 @@ export interface CoordinatorRig {
   close(): Promise<void>;
 }
 
-export async function startRig(serverOptions: Partial<CoordinatorServerOptions> = {}, runnerOptions: { timers?: boolean; startDelayMs?: number } = {}): Promise<CoordinatorRig> {
+export async function startRig(serverOptions: Partial<CoordinatorServerOptions> = {}, runnerOptions: { timers?: boolean; startDelayMs?: number } = {}, storage: Storage = 'sqlite'): Promise<CoordinatorRig> {
   await loadSodium();
   const chain = await startTroveChain();
   const token = await chain.deploy('TestToken', ['Test Dollar', 'TUSD']);
   await mined(token.connect(chain.accounts.researcher).getFunction('mint')(await chain.accounts.researcher.getAddress(), 10n ** 30n));
   const tokenAddress = await token.getAddress();
   const dir = mkdtempSync(join(tmpdir(), 'trove-coordinator-'));
-  const dbFile = join(dir, 'coordinator.db');
+  const postgres = storage === 'postgres' ? await startPostgres() : undefined;
+  const database = postgres ? postgres.url : join(dir, 'coordinator.db');
   const clock = new TestClock();
   let port = 0;
   let published = 0;
   const open = async () => {
     const parts = await openCoordinator(
-      dbFile,
+      database,
       {
         chain: { coordinator: chain.accounts.coordinator, provider: chain.provider, deployment: chain.deployment },
         now: clock.now,
@@ -86,7 +94,9 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
     chain,
     token,
     dir,
-    dbFile,
+    storage,
+    database,
+    databaseFiles: () => (postgres ? postgres.databaseFiles() : [database, `${database}-wal`]),
     clock,
     get store() {
       return parts.store;
@@ -119,6 +129,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
     close: async () => {
       await rig.stop().catch(() => undefined);
       await chain.close();
+      postgres?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -6,6 +6,7 @@ import { errorResponseSchema, MAX_CLOCK_SKEW_MS, MAX_JSON_BODY_BYTES } from '../
 import { generateSigningKeyPair, type SigningKeyPair } from '../../common/secagg/keys.js';
 import { startCoordinatorServer } from '../../coordinator/server.js';
 import { Contributor, startRig, type CoordinatorRig } from './fixtures.js';
+import type { SqliteStore } from '../../coordinator/store-sqlite.js';
 
 interface Answer {
   status: number;
@@ -40,13 +41,13 @@ describe('coordinator HTTP: refusals are typed and change nothing', () => {
   }
 
   /** Everything the coordinator keeps about the job. */
-  function snapshot(): string {
-    const db = rig.store.db;
+  async function snapshot(): Promise<string> {
+    const db = (rig.store as SqliteStore).db;
     return JSON.stringify({
       participants: db.prepare('SELECT * FROM participants ORDER BY seq').all(),
       rounds: db.prepare('SELECT * FROM rounds ORDER BY job_id, round').all(),
       events: db.prepare('SELECT job_id, round, seq, kind, at, hex(data) FROM round_events ORDER BY job_id, round, seq').all(),
-      status: rig.runner.status(jobId),
+      status: await rig.runner.status(jobId),
     });
   }
 
@@ -71,7 +72,7 @@ describe('coordinator HTTP: refusals are typed and change nothing', () => {
   });
 
   it('answers malformed, oversize, unsigned, forged, replayed and skewed requests with their typed errors, changing nothing', async () => {
-    const before = snapshot();
+    const before = await snapshot();
     const member = members[0]!;
     const stranger = generateSigningKeyPair();
     const round = `/v1/jobs/${jobId}/round`;
@@ -136,11 +137,11 @@ describe('coordinator HTTP: refusals are typed and change nothing', () => {
     });
     expect(await call('GET', `/v1/jobs/${jobId}/rounds/5/inbox`, { keys: member.keys })).toMatchObject({ status: 409, code: 'SECAGG_WRONG_ROUND' });
 
-    expect(snapshot()).toBe(before);
+    expect(await snapshot()).toBe(before);
   });
 
   it('rate limits per key and per address with 429 and Retry-After, changing nothing', async () => {
-    const before = snapshot();
+    const before = await snapshot();
     const tight = await startCoordinatorServer({ runner: rig.runner, now: rig.clock.now, perKey: { burst: 3, perSecond: 0.5 }, perAddress: { burst: 1000, perSecond: 1000 } });
     try {
       const member = members[2]!;
@@ -164,6 +165,6 @@ describe('coordinator HTTP: refusals are typed and change nothing', () => {
     } finally {
       await byAddress.close();
     }
-    expect(snapshot()).toBe(before);
+    expect(await snapshot()).toBe(before);
   });
 });

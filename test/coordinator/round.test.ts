@@ -16,9 +16,9 @@ import { quantizationErrorBound } from '../../common/secagg/quantize.js';
 import { NO_MODEL } from '../../common/secagg/params.js';
 import { MessageType } from '../../common/secagg/wire.js';
 import { initialWeights } from '../../common/model/weights.js';
-import { validationMatrix } from '../../coordinator/rounds.js';
+import { validationMatrix } from '../../coordinator/job-book.js';
 import { mined } from '../fixtures/trove-chain.js';
-import { Contributor, SLEEP_MOOD_JOB, startRig, until, validationCsv, type CoordinatorRig } from './fixtures.js';
+import { Contributor, SLEEP_MOOD_JOB, startRig, until, validationCsv, type CoordinatorRig, type Storage } from './fixtures.js';
 
 const ROUND = { rounds: 1 };
 
@@ -37,8 +37,8 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
   expect(isTroveError(err) ? err.code : err).toBe(code);
 }
 
-function maskedInputsAccepted(rig: CoordinatorRig, jobId: string, round: number): number {
-  return rig.store.events(jobId, round).filter((e) => e.kind === 'message' && e.data[1] === MessageType.MaskedInput).length;
+async function maskedInputsAccepted(rig: CoordinatorRig, jobId: string, round: number): Promise<number> {
+  return (await rig.store.events(jobId, round)).filter((e) => e.kind === 'message' && e.data[1] === MessageType.MaskedInput).length;
 }
 
 /** The FedAvg model the coordinator must produce from these contributors' inputs. */
@@ -50,12 +50,12 @@ function expectedModel(doc: JobDocument, start: Float32Array, inputs: Float64Arr
   return Float64Array.from(start, (w, i) => w + doc.aggregation.serverLearningRate * (sum[i]! / weight));
 }
 
-describe('coordinator: publish, enroll, a round on-chain, restart', () => {
+describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enroll, a round on-chain, restart', (storage) => {
   let rig: CoordinatorRig;
   const validation = validationCsv();
 
   beforeAll(async () => {
-    rig = await startRig();
+    rig = await startRig({}, {}, storage);
   });
   afterAll(async () => {
     await rig?.close();
@@ -112,7 +112,7 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     const dropped = await running[2]!;
     expect(dropped.stage).toBe('dropped');
     // The four others have sent their masked inputs; the stage then closes on its deadline.
-    await until(() => maskedInputsAccepted(rig, jobId, 0) === 4, 20_000, 'four masked inputs');
+    await until(async () => (await maskedInputsAccepted(rig, jobId, 0)) === 4, 20_000, 'four masked inputs');
     rig.clock.advance(doc.aggregation.deadlines.collectMaskedInputsMs + 1);
     await rig.runner.tick();
     const outcomes = await Promise.all(running);
@@ -123,7 +123,7 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     const status = await contributors[0]!.client.status(jobId);
     expect(status.state).toBe('finished');
     const summary = status.rounds[0]!;
-    expect(summary).toMatchObject({ round: 0, stage: 'closed', invited: 5, included: 4 });
+    expect(summary).toMatchObject({ round: 0, stage: 'closed', invited: 5, included: 4, includedPositions: [0, 1, 3, 4] });
 
     // The new global model is the example-weighted mean update applied to the start model.
     const start = initialWeights(doc.training.model, doc.training.local.seed);
@@ -154,7 +154,7 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     expect(Number(onChain.size)).toBe(4);
 
     // Nothing in the database file or its log is any contributor's unmasked vector.
-    const files = databaseBytes(rig.dbFile);
+    const files = databaseBytes(rig.databaseFiles());
     for (const o of outcomes) {
       for (const bytes of files) expect(findUnmasked(bytes, o.input, params)).toBeUndefined();
     }
@@ -179,18 +179,20 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     const d = roundVectorLength(doc) - 1;
     const running = contributors.map((c, i) => c.runRound(jobId, doc, updateFor(40 + i, d), 100, { dropAfterSharing: i === 1 }));
     await running[1];
-    await until(() => maskedInputsAccepted(rig, jobId, 0) === 4, 20_000, 'four masked inputs');
+    await until(async () => (await maskedInputsAccepted(rig, jobId, 0)) === 4, 20_000, 'four masked inputs');
     rig.clock.advance(doc.aggregation.deadlines.collectMaskedInputsMs + 1);
     await rig.runner.tick();
     await Promise.all(running);
     await rig.runner.settled();
-    expect(rig.runner.status(jobId).rounds[0]).toMatchObject({ stage: 'closed', included: 4 });
+    expect((await rig.runner.status(jobId)).rounds[0]).toMatchObject({ stage: 'closed', included: 4 });
     // BondStatus: 1 still posted (its payer takes it back now the job has ended), 2 forfeited.
     const statuses = await Promise.all(contributors.map(async (_, i) => Number((await rewards.getFunction('enrollmentOf')(BigInt(jobId), i)).bond)));
     expect(statuses).toEqual([1, 2, 1, 1, 1]);
     const round = (await rewards.getFunction('getRound')(BigInt(jobId), 0n)) as { perMember: bigint; size: bigint };
     expect(round.size).toBe(4n);
-    expect(round.perMember).toBe(BigInt(doc.reward.perRound) / 4n + bond / 4n);
+    const perRound = BigInt(doc.reward.perRound);
+    const fee = (perRound * BigInt(rig.chain.deployment.parameters.feeBps)) / 10_000n; // the protocol fee, burned
+    expect(round.perMember).toBe((perRound - fee) / 4n + bond / 4n);
   });
 
   it('records a round with too few survivors as aborted, runs the next from the same model, and finishes after the last round', async () => {
@@ -203,21 +205,21 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     // Round 0: two contributors never answer; the minimum of four cannot be met.
     const first = contributors.map((c, i) => c.runRound(jobId, doc, updateFor(20 + i, d), 100, { dropAtStart: i >= 2 }));
     await Promise.all(first.slice(2));
-    await until(() => rig.store.events(jobId, 0).filter((e) => e.kind === 'message').length === 2, 20_000, 'two advertised keys');
+    await until(async () => (await rig.store.events(jobId, 0)).filter((e) => e.kind === 'message').length === 2, 20_000, 'two advertised keys');
     rig.clock.advance(doc.aggregation.deadlines.advertiseKeysMs + 1);
     await rig.runner.tick();
     expect((await Promise.all(first.slice(0, 2))).map((o) => o.stage)).toEqual(['aborted', 'aborted']);
-    const aborted = rig.runner.status(jobId);
+    const aborted = await rig.runner.status(jobId);
     expect(aborted.state).toBe('running');
     expect(aborted.rounds[0]).toMatchObject({ round: 0, stage: 'aborted', included: null, closed: null });
-    expect(rig.store.round(jobId, 0)!.abortReason).toMatch(/fewer than 4/);
+    expect((await rig.store.round(jobId, 0))!.abortReason).toMatch(/fewer than 4/);
     // Round 1 starts from the same model, with everyone still enrolled, and closes.
-    expect(rig.store.model(jobId, 1)).toEqual(rig.store.model(jobId, 0));
+    expect(await rig.store.model(jobId, 1)).toEqual(await rig.store.model(jobId, 0));
     await rig.runner.tick();
     const second = await Promise.all(contributors.map((c, i) => c.runRound(jobId, doc, updateFor(30 + i, d), 100, { round: 1 })));
     await rig.runner.settled();
     expect(second.map((o) => o.stage)).toEqual(['done', 'done', 'done', 'done']);
-    const status = rig.runner.status(jobId);
+    const status = await rig.runner.status(jobId);
     expect(status.state).toBe('finished');
     expect(status.rounds.map((r) => r.stage)).toEqual(['aborted', 'closed']);
     expect(await contributors[0]!.client.round(jobId, contributors[0]!.keys)).toEqual({ state: 'finished', reason: 'completed' });
@@ -237,19 +239,19 @@ describe('coordinator: publish, enroll, a round on-chain, restart', () => {
     let release = () => undefined as void;
     const gate = new Promise<void>((r) => (release = r));
     const running = contributors.map((c, i) => c.runRound(jobId, doc, updateFor(10 + i, d), 100 + 50 * i, i === 3 ? { beforeMaskedInput: () => gate } : {}));
-    await until(() => maskedInputsAccepted(rig, jobId, 0) === 3, 20_000, 'three masked inputs');
-    expect(rig.runner.status(jobId).rounds[0]!.stage).toBe('collect-masked-inputs');
-    const log = rig.store.events(jobId, 0).length;
+    await until(async () => (await maskedInputsAccepted(rig, jobId, 0)) === 3, 20_000, 'three masked inputs');
+    expect((await rig.runner.status(jobId)).rounds[0]!.stage).toBe('collect-masked-inputs');
+    const log = (await rig.store.events(jobId, 0)).length;
     // Stop the server and close the database, as a crash would, and open them again.
     await rig.stop();
     await rig.restart();
-    expect(rig.runner.status(jobId).rounds[0]!.stage).toBe('collect-masked-inputs');
-    expect(rig.store.events(jobId, 0).length).toBe(log);
+    expect((await rig.runner.status(jobId)).rounds[0]!.stage).toBe('collect-masked-inputs');
+    expect((await rig.store.events(jobId, 0)).length).toBe(log);
     release();
     const outcomes = await Promise.all(running);
     await rig.runner.settled();
     expect(outcomes.map((o) => o.stage)).toEqual(['done', 'done', 'done', 'done']);
-    const summary = rig.runner.status(jobId).rounds[0]!;
+    const summary = (await rig.runner.status(jobId)).rounds[0]!;
     expect(summary).toMatchObject({ stage: 'closed', included: 4 });
     const group = new Group(contributors.map((c) => c.identity.commitment));
     expect(summary.closed?.groupRoot).toBe(group.root.toString());

@@ -2,14 +2,14 @@
 // contributor that goes silent after sharing its keys holds the round up only until then.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roundVectorLength } from '../../common/jobs/document.js';
-import { Contributor, startRig, SLEEP_MOOD_JOB, type CoordinatorRig } from './fixtures.js';
+import { Contributor, startRig, SLEEP_MOOD_JOB, type CoordinatorRig, type Storage } from './fixtures.js';
 
-describe('coordinator timers', () => {
+describe.each<Storage>(['sqlite', 'postgres'])('coordinator timers on %s', (storage) => {
   let rig: CoordinatorRig;
   const START_DELAY_MS = 60_000;
 
   beforeAll(async () => {
-    rig = await startRig({}, { timers: true, startDelayMs: START_DELAY_MS });
+    rig = await startRig({}, { timers: true, startDelayMs: START_DELAY_MS }, storage);
   });
   afterAll(async () => {
     await rig?.close();
@@ -23,7 +23,7 @@ describe('coordinator timers', () => {
     const contributors = Array.from({ length: 5 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `timer-${i}`));
     for (const c of contributors) await c.enroll(jobId);
     // Everyone is in before the start delay ends; then the round starts as it would on its own.
-    expect(rig.runner.roundInfo(jobId, contributors[0]!.keyHex)).toMatchObject({ state: 'waiting' });
+    expect(await rig.runner.roundInfo(jobId, contributors[0]!.keyHex)).toMatchObject({ state: 'waiting' });
     rig.clock.advance(START_DELAY_MS);
     await rig.runner.tick();
     const d = roundVectorLength(doc) - 1;
@@ -33,6 +33,6 @@ describe('coordinator timers', () => {
     await rig.runner.settled();
     // The fifth never sent its masked input, so only the stage's own timer can have closed it.
     expect(outcomes.map((o) => o.stage)).toEqual(['done', 'done', 'done', 'done', 'dropped']);
-    expect(rig.runner.status(jobId).rounds[0]).toMatchObject({ stage: 'closed', invited: 5, included: 4 });
+    expect((await rig.runner.status(jobId)).rounds[0]).toMatchObject({ stage: 'closed', invited: 5, included: 4 });
   });
 });

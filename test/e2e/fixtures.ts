@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test as base, expect, type Page } from '@playwright/test';
 import { startHeadlessHost, type HeadlessHost } from '../../main/host/headless.js';
 import type { JobsConfig } from '../../main/services/session/session.js';
+import type { WalletConfig } from '../../main/services/wallet/host.js';
 
 export const FAST_KDF = { opsLimit: 1, memLimit: 8 * 1024 * 1024 };
 export const PASSPHRASE = 'orbit maple lantern 42';
@@ -15,6 +16,8 @@ export const SCREENSHOTS = join('test-results', 'screens');
 interface Fixtures {
   /** Where the app finds jobs; none by default, as in a build without a chain. */
   jobs: JobsConfig | undefined;
+  /** Where a wallet links; none by default. */
+  wallet: WalletConfig | undefined;
   dataDir: string;
   host: HeadlessHost;
   /** The page with the app open in it. */
@@ -25,19 +28,20 @@ interface Fixtures {
 
 export const test = base.extend<Fixtures>({
   jobs: [undefined, { option: true }],
+  wallet: [undefined, { option: true }],
   // eslint-disable-next-line no-empty-pattern -- Playwright fixtures take their dependencies as a destructured object
   dataDir: async ({}, use) => {
     const dir = mkdtempSync(join(tmpdir(), 'trove-e2e-'));
     await use(dir);
     rmSync(dir, { recursive: true, force: true });
   },
-  host: async ({ page, dataDir, jobs }, use) => {
+  host: async ({ page, dataDir, jobs, wallet }, use) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    const host = await startHeadlessHost(page, { dataDir: join(dataDir, 'app'), vault: { kdf: FAST_KDF }, ...(jobs ? { jobs } : {}) });
+    const host = await startHeadlessHost(page, { dataDir: join(dataDir, 'app'), vault: { kdf: FAST_KDF }, ...(jobs ? { jobs } : {}), ...(wallet ? { wallet } : {}) });
     await use(host);
     await host.close();
     // A page error or a CSP violation is a failure even when the flow itself passed.

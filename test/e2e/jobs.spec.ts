@@ -13,6 +13,7 @@ import { roundVectorLength } from '../../common/jobs/document.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
 import { test as base, expect, createVault, importFile, nav } from './fixtures.js';
+import type { SqliteStore } from '../../coordinator/store-sqlite.js';
 
 /** Short waits between polls, so rounds move at the pace of the work rather than of timers. */
 const FAST_PARTICIPATION: JobsConfig['participation'] = { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000 };
@@ -90,7 +91,7 @@ test('discover a published job, consent, join and take part in real rounds; the 
   // Its privacy cost now counts as spent by this job, not as over the budget.
   await expect(app.getByRole('img', { name: /^Spent before: 0\. This job: [\d.]+\. Left after: [\d.]+ of 10$/ })).toBeVisible();
   await expect(app.getByText('Over your budget.')).toHaveCount(0);
-  expect(net.store.rounds(jobId).map((r) => r.stage)).toEqual(['closed', 'closed']);
+  expect((await net.store.rounds(jobId)).map((r) => r.stage)).toEqual(['closed', 'closed']);
 
   await nav(app, 'Activity').click();
   const numbers = roundVectorLength(document);
@@ -161,10 +162,10 @@ test('a job whose document does not match its on-chain fingerprint is only named
   await net.publish();
   const tampered = await net.publish({ title: 'Sleep, steps and mood (second study)' });
   // The coordinator now serves a different document at the address registered on the chain.
-  const row = net.store.job(tampered.jobId)!;
+  const row = (await net.store.job(tampered.jobId))!;
   const signed = JSON.parse(row.signedJson) as { document: { purpose: string } };
   signed.document.purpose = 'We sell what we learn to advertisers.';
-  net.store.db.prepare('UPDATE jobs SET signed_json = ? WHERE job_id = ?').run(JSON.stringify(signed), tampered.jobId);
+  (net.store as SqliteStore).db.prepare('UPDATE jobs SET signed_json = ? WHERE job_id = ?').run(JSON.stringify(signed), tampered.jobId);
 
   await createVault(app);
   await openJobs(app);

@@ -61,9 +61,9 @@ export function quantizedBytes(input: Float64Array, params: QuantizationParams):
   return bytes;
 }
 
-/** A database file and its write-ahead log, as stored on disk (missing files read as empty). */
-export function databaseBytes(dbFile: string): Uint8Array[] {
-  return [dbFile, `${dbFile}-wal`].map((f) => {
+/** The files a database keeps its data in, as stored on disk (missing files read as empty). */
+export function databaseBytes(files: string[]): Uint8Array[] {
+  return files.map((f) => {
     try {
       return new Uint8Array(readFileSync(f));
     } catch {

@@ -25,7 +25,8 @@ import type { WorkerTask } from '../../common/worker-protocol.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
 import { databaseBytes, findUnmasked, quantizedBytes } from '../helpers/unmasked-scan.js';
 import { roundIdFor, roundParamsFor } from '../../common/jobs/rounds.js';
-import { until } from '../coordinator/fixtures.js';
+import { until, type Storage } from '../coordinator/fixtures.js';
+import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { Contract } from 'ethers';
 
 const CONTRIBUTORS = 10;
@@ -35,8 +36,9 @@ const DAYS = 200;
 /** Other people's diaries: the researcher's own validation set. */
 const validationCsv = (): string => sleepDiariesCsv([9001, 9002, 9003], 150);
 
-describe('federated rounds end to end', () => {
+describe.each<Storage>(['sqlite'])('federated rounds end to end, the coordinator on %s', (storage) => {
   let dir: string;
+  let postgres: PostgresServer | undefined;
   let net: LocalNetwork;
   let jobId: string;
   let doc: JobDocument;
@@ -65,7 +67,8 @@ describe('federated rounds end to end', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trove-rounds-'));
-    net = await startLocalNetwork({ dir, roundStartDelayMs: 8_000 });
+    if (storage === 'postgres') postgres = await startPostgres();
+    net = await startLocalNetwork({ dir, roundStartDelayMs: 8_000, database: postgres?.url });
     const published = await net.publish(
       {
         // At the example's noise multiplier of 1 (epsilon 9 over three rounds) and only ten
@@ -95,6 +98,7 @@ describe('federated rounds end to end', () => {
 
   afterAll(async () => {
     await net?.close();
+    postgres?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -114,15 +118,17 @@ describe('federated rounds end to end', () => {
         }
       });
     }
-    await until(() => net.store.round(jobId, 1)?.stage === 'closed' || net.store.round(jobId, 1)?.stage === 'aborted', 150_000, 'round 1 to end');
+    await until(async () => ['closed', 'aborted'].includes((await net.store.round(jobId, 1))?.stage ?? ''), 150_000, 'round 1 to end');
     expect([...dropped].sort()).toEqual(DROPPING);
     for (const name of DROPPING) await people.get(name)!.jobs.startParticipation();
 
-    await until(() => net.store.job(jobId)?.state === 'finished', 150_000, 'the job to finish');
+    await until(async () => (await net.store.job(jobId))?.state === 'finished', 150_000, 'the job to finish');
 
     const rewards = new Contract(net.deployment.contracts.RoundRewards, loadArtifact('RoundRewards').abi as never, net.provider);
-    const rounds = net.store.rounds(jobId);
-    expect(rounds.map((r) => r.stage)).toEqual(['closed', 'closed', 'closed']);
+    const rounds = await net.store.rounds(jobId);
+    // On failure, say why: the coordinator's abort reasons and what the apps logged about failed rounds.
+    const failures = [...people.values()].flatMap((p) => p.vault.activity(0, 500).entries.filter((e) => e.kind === 'job.round-failed').map((e) => e.summary));
+    expect(rounds.map((r) => r.stage), [...rounds.map((r) => r.abortReason ?? ''), ...new Set(failures)].join('; ')).toEqual(['closed', 'closed', 'closed']);
     for (const r of rounds) {
       const included = r.included!.map((id) => r.commitments[id]!);
       const expected = r.round === 1 ? [...people.keys()].filter((n) => !DROPPING.includes(n)) : [...people.keys()];
@@ -154,12 +160,12 @@ describe('federated rounds end to end', () => {
     }
   }, 300_000);
 
-  it("keeps no contributor's unmasked update in the coordinator's database", { timeout: 120_000 }, () => {
+  it("keeps no contributor's unmasked update in the coordinator's database", { timeout: 120_000 }, async () => {
     expect(rawUpdates.length).toBeGreaterThanOrEqual(3 * CONTRIBUTORS - DROPPING.length);
     // No raw update appears in the database file or its log, as floats or as quantized words;
     // the same scan finds a planted quantized update (the control).
     const params = { clipRange: doc.aggregation.clipRange, quantizationBits: roundParamsFor(doc, roundIdFor(doc.chainId, jobId, 0), CONTRIBUTORS, new Uint8Array(32)).quantizationBits };
-    const files = databaseBytes(join(dir, 'coordinator.db'));
+    const files = databaseBytes(postgres ? postgres.databaseFiles() : [join(dir, 'coordinator.db'), join(dir, 'coordinator.db-wal')]);
     expect(files[0]!.length).toBeGreaterThan(0);
     for (const update of rawUpdates) {
       const input = Float64Array.from(update);
@@ -171,8 +177,8 @@ describe('federated rounds end to end', () => {
     // 2^b (b = 24 or fewer quantization bits), masked coordinates are spread over all of Z_2^32.
     const vectorLength = roundVectorLength(doc);
     let masked = 0;
-    for (const r of net.store.rounds(jobId)) {
-      for (const e of net.store.events(jobId, r.round)) {
+    for (const r of await net.store.rounds(jobId)) {
+      for (const e of await net.store.events(jobId, r.round)) {
         if (e.kind !== 'message' || !e.data || readHeader(e.data).type !== MessageType.MaskedInput) continue;
         const { masked: words } = decodeMaskedInput(e.data, vectorLength);
         const high = words.filter((w) => w >= 2 ** 24).length;

@@ -125,8 +125,8 @@ function kinds(vault: Vault): string[] {
 }
 
 /** The masked inputs the coordinator accepted in a round. */
-function maskedInputs(jobId: string, round: number): Uint8Array[] {
-  return rig.store.events(jobId, round).flatMap((e) => (e.kind === 'message' && readHeader(e.data).type === MessageType.MaskedInput ? [e.data] : []));
+async function maskedInputs(jobId: string, round: number): Promise<Uint8Array[]> {
+  return (await rig.store.events(jobId, round)).flatMap((e) => (e.kind === 'message' && readHeader(e.data).type === MessageType.MaskedInput ? [e.data] : []));
 }
 
 describe('taking part in rounds with the real coordinator', () => {
@@ -146,7 +146,7 @@ describe('taking part in rounds with the real coordinator', () => {
 
     expect(peerOutcomes.map((o) => o.stage)).toEqual(['done', 'done']);
     expect(requests.filter((r) => r.startsWith('POST'))).toHaveLength(5); // keys, shares, masked vector, signed survivor set, unmasking shares
-    expect(rig.runner.status(jobId).rounds[0]).toMatchObject({ stage: 'closed', invited: 3, included: 3 });
+    expect((await rig.runner.status(jobId)).rounds[0]).toMatchObject({ stage: 'closed', invited: 3, included: 3 });
     const d = roundVectorLength(doc);
     expect(['training', 'masking', 'uploading', 'unmasking', 'done'].every((s) => steps.has(s as RoundStep))).toBe(true);
     expect(kinds(vault)).toEqual(expect.arrayContaining(['job.round-started', 'job.data-granted', 'job.trained', 'job.upload', 'job.round-done']));
@@ -154,7 +154,7 @@ describe('taking part in rounds with the real coordinator', () => {
     const origin = rig.server.url.replace(/[.]/g, '\\.');
     expect(upload.summary).toMatch(new RegExp(`^Sent a masked vector of ${d} numbers \\([0-9.]+ (B|KB)\\) to ${origin} .*; no rows\\.$`));
     // What the log says left is what the coordinator holds: a masked vector of the same size.
-    const [masked] = maskedInputs(jobId, 0);
+    const [masked] = await maskedInputs(jobId, 0);
     expect(upload.details).toEqual({ job: jobId, round: 0, numbers: d, bytes: masked!.length, to: rig.server.url });
     const granted = vault.activity(0, 100).entries.find((e) => e.kind === 'job.data-granted')!;
     expect((granted.details!.columns as string[]).sort()).toEqual(Object.values(DIARY_MAPPING).sort());
@@ -181,7 +181,7 @@ describe('taking part in rounds with the real coordinator', () => {
     expect(await contributed).toEqual([0]);
     expect((await peerOutcomes).map((o) => o.stage)).toEqual(['done', 'done']);
     await rig.runner.settled();
-    expect(rig.runner.status(jobId).rounds[0]).toMatchObject({ stage: 'closed', invited: 3, included: 3 });
+    expect((await rig.runner.status(jobId)).rounds[0]).toMatchObject({ stage: 'closed', invited: 3, included: 3 });
     expect(kinds(vault)).toContain('job.round-done');
     expect(vault.checkIntegrity()).toMatchObject({ ok: true });
   }, 30_000);
@@ -227,7 +227,7 @@ describe('taking part in rounds with the real coordinator', () => {
     await round1;
     await rig.runner.settled();
     expect(later.requests.some((r) => r.includes('/rounds/0/') || r.endsWith('/models/0'))).toBe(false);
-    expect(rig.runner.status(jobId).rounds.map((r) => [r.stage, r.included])).toEqual([
+    expect((await rig.runner.status(jobId)).rounds.map((r) => [r.stage, r.included])).toEqual([
       ['closed', 3],
       ['closed', 3],
     ]);

@@ -108,8 +108,8 @@ describe('jobs through the app session', () => {
     expect((await others).map((o) => o.stage)).toEqual(['done', 'done']);
     expect(app.changes.some((c) => c.participation.round?.step === 'training')).toBe(true);
     await rig.runner.settled();
-    expect(rig.runner.status(job.jobId).rounds).toMatchObject([{ round: 0, stage: 'closed', invited: 3, included: 3 }]);
-    const roundEvents = rig.store.events(job.jobId, 0).length;
+    expect((await rig.runner.status(job.jobId)).rounds).toMatchObject([{ round: 0, stage: 'closed', invited: 3, included: 3 }]);
+    const roundEvents = (await rig.store.events(job.jobId, 0)).length;
 
     const activity = await app.call<{ entries: { kind: string; summary: string; details?: Record<string, unknown> }[] }>('activity.list', { offset: 0, limit: 100 });
     const consent = activity.entries.find((e) => e.kind === 'job.consent')!;
@@ -136,7 +136,7 @@ describe('jobs through the app session', () => {
     const resumed = await finished;
     expect(resumed.participation.roundsContributed).toBe(1);
     // Nothing more reached the finished round.
-    expect(rig.store.events(job.jobId, 0)).toHaveLength(roundEvents);
+    expect(await rig.store.events(job.jobId, 0)).toHaveLength(roundEvents);
 
     const policy = await again.call<JobsViewValue>('jobs.setRunPolicy', { policy: 'on-power' });
     expect(policy.runPolicy).toBe('on-power');

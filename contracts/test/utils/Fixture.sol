@@ -14,13 +14,19 @@ import {TestToken} from "../mocks/TestToken.sol";
 abstract contract Fixture is Test {
     uint8 internal constant DEPTH = 20;
     uint16 internal constant STAKE_BPS = 500;
-    uint16 internal constant TOP_UP_BPS = 1_000;
+    /// @dev The protocol fee and job cap of an emitting deployment (deploySystem(true)).
+    uint16 internal constant FEE_BPS = 200;
+    uint16 internal constant JOB_EPOCH_CAP_BPS = 1_000;
+    /// @dev 1 TROVE per test dollar of fee, when the test dollar is allowlisted.
+    uint256 internal constant USD_RATE = 1e18;
     uint256 internal constant EPOCH = 1 days;
     uint256 internal constant EPOCH_EMISSION = 1_000e18;
     uint256 internal constant HALVING = 4;
     uint256 internal constant CAP = 10_000e18;
     uint32 internal constant MIN_ROUND = 10 minutes;
     uint32 internal constant ROUND_TIMEOUT = 2 days;
+    /// @dev Short, so the invariant runs see claim windows end.
+    uint32 internal constant CLAIM_WINDOW = 3 days;
 
     address internal researcher = address(0xA11CE);
     address internal coordinator = address(0xC00D);
@@ -32,15 +38,32 @@ abstract contract Fixture is Test {
     MockSemaphoreVerifier internal verifier;
     TestToken internal usd;
 
+    /// @dev Without a protocol fee, so shares are whole numbers and no emissions flow.
     function deploySystem() internal {
+        deploySystem(false);
+    }
+
+    /// @dev `emitting`: a 2% protocol fee, and the test dollar's fees earn TROVE at USD_RATE.
+    function deploySystem(bool emitting) internal {
         vm.warp(1_700_000_000);
-        trove = new TroveToken(CAP, EPOCH, EPOCH_EMISSION, HALVING);
+        usd = new TestToken("Test Dollar", "TUSD");
         registry = new JobRegistry(STAKE_BPS);
         verifier = new MockSemaphoreVerifier();
-        rewards = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), DEPTH, TOP_UP_BPS, MIN_ROUND, ROUND_TIMEOUT);
+        // The token names its minter at construction: the rewards contract, deployed right after it.
+        trove = new TroveToken(CAP, EPOCH, EPOCH_EMISSION, HALVING, vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1));
+        rewards = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), DEPTH, rules(emitting), MIN_ROUND, ROUND_TIMEOUT, CLAIM_WINDOW);
+        vm.assertEq(trove.minter(), address(rewards), "minter predicted");
         registry.setRoundRewards(address(rewards));
-        trove.setMinter(address(rewards));
-        usd = new TestToken("Test Dollar", "TUSD");
+    }
+
+    function rules(bool emitting) internal view returns (RoundRewards.EmissionRules memory r) {
+        if (!emitting) return r;
+        r.feeBps = FEE_BPS;
+        r.jobEpochCapBps = JOB_EPOCH_CAP_BPS;
+        r.feeTokens = new IERC20[](2);
+        r.trovePerToken = new uint256[](2);
+        (r.feeTokens[0], r.trovePerToken[0]) = (IERC20(address(usd)), USD_RATE);
+        (r.feeTokens[1], r.trovePerToken[1]) = (IERC20(address(trove)), 1e18);
     }
 
     function params(IERC20 token, uint128 perRound, uint32 rounds, uint32 minContributors, uint96 bond)
@@ -142,6 +165,15 @@ abstract contract Fixture is Test {
         return claimFor(jobId, round, rootOf(jobId, round), nullifier, recipient);
     }
 
+    /// @dev A claim on a closed round that pays `fee` of the share to `relayer_`.
+    function claimOn(uint256 jobId, uint256 round, uint256 nullifier, address recipient, address relayer_, uint256 fee)
+        internal
+        view
+        returns (TestClaim memory)
+    {
+        return claimFor(jobId, round, rootOf(jobId, round), nullifier, recipient, relayer_, fee);
+    }
+
     function fieldHash(uint256 value) internal pure returns (uint256) {
         return uint256(keccak256(abi.encodePacked(value))) >> 8;
     }
@@ -159,13 +191,29 @@ abstract contract Fixture is Test {
         view
         returns (TestClaim memory t)
     {
+        return claimFor(jobId, round, root, nullifier, recipient, address(0), 0);
+    }
+
+    /// @dev A claim whose proof also binds a relayer and its fee.
+    function claimFor(uint256 jobId, uint256 round, uint256 root, uint256 nullifier, address recipient, address relayer_, uint256 fee)
+        internal
+        view
+        returns (TestClaim memory t)
+    {
         t.jobId = jobId;
         t.round = round;
         t.claim.recipient = recipient;
+        t.claim.relayer = relayer_;
+        t.claim.fee = fee;
         t.claim.nullifier = nullifier;
         t.claim.points[0] = verifier.commitment(
-            [root, nullifier, fieldHash(uint256(uint160(recipient))), fieldHash(rewards.scopeOf(jobId, round))], DEPTH
+            [root, nullifier, fieldHash(messageOf(recipient, relayer_, fee)), fieldHash(rewards.scopeOf(jobId, round))], DEPTH
         );
+    }
+
+    /// @dev The Semaphore message a claim proof signs.
+    function messageOf(address recipient, address relayer_, uint256 fee) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encode(recipient, relayer_, fee)));
     }
 
     function one(RoundRewards.RoundClaim memory c) internal pure returns (RoundRewards.RoundClaim[] memory batch) {

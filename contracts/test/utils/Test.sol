@@ -4,6 +4,8 @@ pragma solidity ^0.8.28;
 /// @dev The few forge cheatcodes these tests use (forge-std is not available from npm).
 interface Vm {
     function warp(uint256 timestamp) external;
+    function getNonce(address account) external view returns (uint64);
+    function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;
@@ -11,6 +13,7 @@ interface Vm {
     function expectRevert(bytes4 revertData) external;
     function expectRevert() external;
     function assume(bool condition) external pure;
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter) external;
     function addr(uint256 privateKey) external pure returns (address);
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function label(address account, string calldata newLabel) external;

@@ -140,6 +140,26 @@ export class JobsService {
     return c;
   }
 
+  /**
+   * The jobs this person has contributed to, with each round as the job's coordinator reports it
+   * (closed or not, which roster positions were included): what the claims service checks
+   * against the chain before claiming.
+   */
+  async contributedRounds(): Promise<{ jobId: string; title: string; token: RewardToken | null; rounds: { round: number; closed: boolean; includedPositions: number[] | null }[] }[]> {
+    const out = [];
+    for (const [jobId, record] of Object.entries(this.records())) {
+      if (record.roundsContributed === 0) continue;
+      const status = await this.client(record.document.coordinator.url).status(jobId);
+      out.push({
+        jobId,
+        title: record.document.title,
+        token: record.token ?? null,
+        rounds: status.rounds.map((r) => ({ round: r.round, closed: r.closed !== null, includedPositions: r.includedPositions })),
+      });
+    }
+    return out;
+  }
+
   // ------------------------------------------------------------------------------ view
 
   get runPolicy(): RunPolicyValue {

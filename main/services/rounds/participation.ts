@@ -8,11 +8,14 @@ import { EventEmitter } from 'node:events';
 import { columnsRead, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import type { CoordinatorClient } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
-import { checkRoundIndex, checkRoundParams, modelHashOf, roundIdFor } from '../../../common/jobs/rounds.js';
+import { checkRoundIndex, checkRoundParams, modelHashOf, roundIdFor, jobNoise } from '../../../common/jobs/rounds.js';
+import { roundShareVariance } from '../../../common/dp/integer-noise.js';
 import { TroveError, isTroveError, type TroveErrorCode } from '../../../common/errors.js';
-import { privatizeWeightedUpdate } from '../../../common/dp/noise.js';
+import { clipL2 } from '../../../common/dp/noise.js';
+import { addDiscreteGaussian } from '../../../common/dp/discrete.js';
+import { weightedInput } from '../../../common/secagg/fedavg.js';
 import { SecAggClient } from '../../../common/secagg/client.js';
-import { loadSodium } from '../../../common/secagg/sodium.js';
+import { loadSodium, randomBytes } from '../../../common/secagg/sodium.js';
 import type { RoundStage } from '../../../common/secagg/stages.js';
 import { parameterCountOf, type TrainingJobSpec } from '../../../common/jobspec.js';
 import type { LocalStepResult } from '../../../common/worker-protocol.js';
@@ -94,6 +97,16 @@ export interface ParticipationOptions {
 const DEFAULT_BACKOFF = (attempt: number): number => Math.min(60_000, 1000 * 2 ** Math.min(attempt - 1, 6)) * (0.75 + 0.5 * Math.random());
 
 /** The job's training spec with its columns renamed to the user's: the worker reads only those. */
+/**
+ * A poll delay spread uniformly over [ms/2, 3ms/2) from the cryptographic random source, so the
+ * times a device asks the coordinator form no fingerprint of it and do not line up with others'.
+ */
+export function jitteredPollMs(ms: number, random: (bytes: number) => Uint8Array = randomBytes): number {
+  const b = random(4);
+  const u = (((b[0] as number) << 24) | ((b[1] as number) << 16) | ((b[2] as number) << 8) | (b[3] as number)) >>> 0;
+  return Math.round(ms * (0.5 + u / 2 ** 32));
+}
+
 export function mappedSpec(spec: TrainingJobSpec, mapping: ColumnMapping): TrainingJobSpec {
   const to = (column: string): string => {
     const mapped = mapping.columns[column];
@@ -234,7 +247,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       if (info.state === 'waiting' || (this.lastRound !== null && info.round <= this.lastRound)) {
         this.setStatus('waiting');
         const retry = info.state === 'waiting' ? info.retryAfterMs : 1000;
-        await this.sleep(Math.max(100, Math.min(retry, this.o.maxPollMs ?? 30_000)));
+        await this.sleep(jitteredPollMs(Math.max(100, Math.min(retry, this.o.maxPollMs ?? 30_000))));
         continue;
       }
       this.current = null;
@@ -305,8 +318,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       roundId,
       acceptParams: (params) => checkRoundParams(doc, params, roundId, modelHash),
       modelHash,
-      // The input carries this contributor's noise share: clamping it would change the mechanism.
-      clampInput: false,
+      // This contributor's share of the noise, in the integers after quantization (integer-noise.ts).
+      addNoise: (quantized, params) => addDiscreteGaussian(quantized, roundShareVariance(params, jobNoise(doc))),
     });
     try {
       await this.runSecAgg(invite, secagg, step);
@@ -354,17 +367,9 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
           throw new TroveError('ROUND_ABORTED', `The coordinator abandoned round ${round + 1}: ${secagg.abortedBecause ?? 'no reason given'}.`);
         }
         if (!inputSet && secagg.roundParams) {
-          // The noise share depends on the survivor minimum the round enforces (checked above).
-          // Weighted first, then noised, count coordinate included (privatizeWeightedUpdate).
-          secagg.setInput(
-            privatizeWeightedUpdate(step.update, examples, {
-              clipNorm: doc.training.local.clipNorm,
-              noiseMultiplier: doc.privacy.noiseMultiplier,
-              minContributors: secagg.roundParams.minimumSurvivors,
-              maxExamples: doc.aggregation.maxExamples,
-              clipRange: doc.aggregation.clipRange,
-            }),
-          );
+          // Weighted before it is noised (McMahan et al. 2018), the count coordinate included: the
+          // noise share added after quantization then protects every coordinate alike.
+          secagg.setInput(weightedInput(clipL2(step.update, doc.training.local.clipNorm).clipped, examples, doc.aggregation.maxExamples, doc.aggregation.clipRange));
           inputSet = true;
         }
         if (!reply) continue;
@@ -415,6 +420,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
               this.step(round, 'training', 0, `Training on your data, on this device, ${where} (${p.backend.reason})`);
               return;
             }
+            if (p.kind === 'proof') return;
             const done = (p.epoch + (p.kind === 'epoch' ? 1 : p.batches > 0 ? p.batch / p.batches : 0)) / Math.max(1, p.epochs);
             this.step(round, 'training', Math.max(0, Math.min(1, done)), `Epoch ${Math.min(p.epoch + 1, p.epochs)} of ${p.epochs}`);
           },

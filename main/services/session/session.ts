@@ -16,7 +16,13 @@ import { JobsService, UNKNOWN_PLATFORM, type JobsServiceOptions, type PlatformSt
 import { NodeWorkerLauncher, type WorkerLauncher } from '../worker/launcher.js';
 import { WorkerSupervisor } from '../worker/supervisor.js';
 import { JobNotifier } from './job-notifications.js';
+import { WalletHost, type WalletConfig } from '../wallet/host.js';
 import { DEFAULT_PERSONAL_LIMITS, type PersonalLimits } from '../../../common/jobs/resources.js';
+import type { EarningsViewValue } from '../../../common/ipc/contract.js';
+import { JobIdentities } from '../jobs/identity.js';
+import { earningsView } from '../rewards/earnings.js';
+import { RelayerClient } from '../rewards/relayer-client.js';
+import { RewardsService, type RewardsServiceOptions } from '../rewards/service.js';
 
 /** Where jobs come from and how they run; without it the app shows no jobs. */
 export interface JobsConfig {
@@ -34,6 +40,16 @@ export interface JobsConfig {
   discovery?: JobsServiceOptions['discovery'];
   /** How often to look for new jobs in the background, when notifications are on. */
   discoverEveryMs?: number;
+  /** Anonymous claims: the relayer they go through and the circuit files; without it, no claims. */
+  rewards?: RewardsConfig;
+}
+
+export interface RewardsConfig {
+  relayerUrl: string;
+  artifacts: { wasm: string; zkey: string };
+  sendDelayMs?: RewardsServiceOptions['sendDelayMs'];
+  /** How often queued claims are looked at in the background (default 5 s). */
+  checkEveryMs?: number;
 }
 
 /** The OS keychain, for "remember on this device" (Electron safeStorage in the desktop app). */
@@ -57,6 +73,8 @@ export interface AppSessionOptions {
   /** Whether files may be staged by path (the desktop app) or only uploaded (a browser host). */
   stagePaths?: boolean;
   jobs?: JobsConfig;
+  /** The chain and WalletConnect relay a wallet links on; without it the Wallet screen says so. */
+  wallet?: WalletConfig;
 }
 
 export interface BackupFile {
@@ -90,6 +108,11 @@ export class AppSession {
   private discoveryTimer: NodeJS.Timeout | null = null;
   private jobsStarting: Promise<JobsService> | null = null;
   private supervisor: WorkerSupervisor | null = null;
+  /** The linked wallet, started with the unlocked vault. */
+  readonly wallet: WalletHost;
+  private rewardsService: { service: RewardsService; identities: JobIdentities; timer: NodeJS.Timeout } | null = null;
+  /** Rounds already announced as ready to claim, so each is announced once. */
+  private readonly announced = new Set<string>();
 
   private constructor(private readonly opts: AppSessionOptions) {
     this.vaultFile = join(opts.dataDir, VAULT_FILE);
@@ -98,6 +121,11 @@ export class AppSession {
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true, mode: 0o700 });
     this.files = new FileStaging(staging, opts.stagePaths ?? false);
+    this.wallet = new WalletHost(
+      opts.wallet,
+      (status) => this.emit('wallet.changed', { status }),
+      () => this.jobsService?.list().jobs.map((j) => j.reward.token) ?? [],
+    );
   }
 
   static async start(opts: AppSessionOptions): Promise<AppSession> {
@@ -369,13 +397,21 @@ export class AppSession {
 
   // ------------------------------------------------------------------------------ jobs
 
-  /** Starts the jobs service (and background participation) for the unlocked vault. */
+  /** Starts the jobs service (and background participation) and the linked wallet for the unlocked vault. */
   private startJobs(): void {
+    if (this.vault?.isUnlocked) void this.wallet.start(this.vault);
     if (!this.opts.jobs || this.jobsService || this.jobsStarting) return;
     this.jobsStarting = this.jobs().catch(() => null as never);
   }
 
   private async stopJobs(): Promise<void> {
+    await this.wallet.stop();
+    if (this.rewardsService) {
+      clearInterval(this.rewardsService.timer);
+      this.rewardsService.service.close();
+      this.rewardsService.identities.close();
+      this.rewardsService = null;
+    }
     if (this.discoveryTimer) clearInterval(this.discoveryTimer);
     this.discoveryTimer = null;
     this.jobNotifier = null;
@@ -473,6 +509,74 @@ export class AppSession {
 
   async jobsSetUseGpu(useGpu: boolean): Promise<JobsViewValue> {
     return (await this.jobs()).setUseGpu(useGpu);
+  }
+
+  // ------------------------------------------------------------------------------ rewards
+
+  /** The claims service of the unlocked vault, started on first use; null when claims are not set up. */
+  private async rewards(): Promise<RewardsService | null> {
+    const config = this.opts.jobs;
+    const rc = config?.rewards;
+    if (!config || !rc || !config.chain.roundRewards) return null;
+    await this.jobs();
+    if (this.rewardsService) return this.rewardsService.service;
+    const vault = this.requireVault();
+    const identities = new JobIdentities(vault);
+    const service = new RewardsService({
+      vault,
+      identities,
+      supervisor: this.supervisor!,
+      chain: { rpcUrl: config.chain.rpcUrl, chainId: config.chain.chainId, roundRewards: config.chain.roundRewards, registry: config.chain.registry },
+      relayer: new RelayerClient({ url: rc.relayerUrl }),
+      artifacts: rc.artifacts,
+      ...(rc.sendDelayMs ? { sendDelayMs: rc.sendDelayMs } : {}),
+      onChange: (e) => {
+        if (e.kind === 'proving') return this.emit('rewards.changed', { jobId: e.jobId, round: e.round, state: 'proving' });
+        this.emit('rewards.changed', { jobId: e.claim.jobId, round: e.claim.round, state: e.claim.state });
+        if (e.claim.state === 'claimed') this.opts.notify?.('Reward claimed', `Your reward for round ${e.claim.round + 1} of job ${e.claim.jobId} was paid to ${e.claim.recipient}.`);
+      },
+    });
+    const timer = setInterval(() => {
+      const at = service.nextSendAt();
+      if ((at !== null && at <= Date.now()) || service.claims().some((c) => c.state === 'submitted')) service.send().catch(() => undefined);
+    }, rc.checkEveryMs ?? 5_000);
+    timer.unref();
+    this.rewardsService = { service, identities, timer };
+    return service;
+  }
+
+  private async contributed() {
+    return (await this.jobs()).contributedRounds();
+  }
+
+  async rewardsView(): Promise<EarningsViewValue> {
+    const service = await this.rewards();
+    if (!service) return { enabled: false, rows: [], totals: [], relayer: null, problems: ['Claims are not set up in this build: no relayer or rewards contract is configured.'] };
+    const view = await earningsView(service, () => this.contributed());
+    for (const r of view.rows) {
+      const key = `${r.jobId}/${r.round}`;
+      if (r.state !== 'earned' || this.announced.has(key)) continue;
+      this.announced.add(key);
+      this.opts.notify?.('A reward is ready', `Round ${r.round + 1} of “${r.title}” earned you a reward. Open Earnings to claim it.`);
+    }
+    return view;
+  }
+
+  /** Proves and queues every earned round's claim (of one job, or all) for `recipient`. */
+  async rewardsClaim(recipient: string, jobId?: string): Promise<EarningsViewValue> {
+    const service = await this.rewards();
+    if (!service) throw new TroveError('INVALID_INPUT', 'Claims are not set up in this build: no relayer or rewards contract is configured.');
+    let first: unknown;
+    for (const job of await this.contributed()) {
+      if (jobId && job.jobId !== jobId) continue;
+      try {
+        await service.prepareClaims(job.jobId, job.rounds, recipient);
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (first) throw first;
+    return this.rewardsView();
   }
 
   /** The view when no chain is configured: no jobs, and why. */

@@ -1,7 +1,7 @@
 // The vault: one SQLite file holding a person's datasets, sealed under keys their passphrase
 // unlocks. The format is in docs/vault-format.md. Plain Node: no electron, so the app, the
 // headless host, the demo and the tests all run this same code.
-import { chmodSync, closeSync, createReadStream, existsSync, openSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import Database from 'better-sqlite3';
 import sodium from 'libsodium-wrappers-sumo';
@@ -22,6 +22,7 @@ import type {
 } from '../../../common/dataset.js';
 import { COLUMN_TYPES, isTextColumn } from '../../../common/dataset.js';
 import { TroveError } from '../../../common/errors.js';
+import { passphraseStrength } from '../../../common/passphrase-strength.js';
 import {
   FORMAT_VERSION,
   ID_BYTES,
@@ -43,8 +44,9 @@ import {
 import type { TaskDataSource } from '../../../common/worker-protocol.js';
 import { ActivityLog, GENESIS } from './activity.js';
 import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
-import { DEFAULT_MAX_RECORD_BYTES, type SourceRecord, detectDelimiter, readCsv, readJsonArray, readJsonLines } from './import/sources.js';
-import { INVALID, convert, inferType, toCell, toValue, whyInvalid } from './import/types.js';
+import type { SourceRecord } from './import/sources.js';
+import { fileRecords, formatOf, inferColumnTypes, isData, sampleFile, skipHeader, unreadable, valueOf } from './import/file.js';
+import { INVALID, convert, toCell, toValue, whyInvalid } from './import/types.js';
 import { DEFAULT_KDF, KeyRing, Purpose, checkKdfParams, unwrapMasterKey, wrapMasterKey, type KdfParams } from './keys.js';
 import { damageError, guarded, isDamage } from './damage.js';
 import { type Header, readHeader, writeHeader } from './header.js';
@@ -91,6 +93,8 @@ export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
   signal?: AbortSignal;
   maxRecordBytes?: number;
+  /** Called for every rejected row, in order; the report lists only the first ones. */
+  onRejected?: (row: RejectedRow) => void;
 }
 
 export interface RowsPage {
@@ -135,9 +139,7 @@ interface DatasetRow {
   manifest_sealed: Buffer;
 }
 
-const MIN_PASSPHRASE = 8;
 const DEFAULT_AUTO_LOCK_MS = 5 * 60_000;
-const PREVIEW_RECORDS = 200;
 const MAX_LISTED_REJECTIONS = 1000;
 const AUTO_LOCK_SETTING = 'autoLockMs';
 
@@ -158,46 +160,10 @@ function openDatabase(path: string): Database.Database {
 }
 
 function checkPassphrase(passphrase: string): void {
-  if (typeof passphrase !== 'string' || [...passphrase].length < MIN_PASSPHRASE) {
-    throw new TroveError('WEAK_PASSPHRASE', `Choose a passphrase of at least ${MIN_PASSPHRASE} characters; a few unrelated words work well.`);
+  const strength = typeof passphrase === 'string' ? passphraseStrength(passphrase) : null;
+  if (!strength?.acceptable) {
+    throw new TroveError('WEAK_PASSPHRASE', `That passphrase is too easy to guess (${strength?.label.toLowerCase() ?? 'missing'}). ${strength?.hint ?? 'Type a passphrase.'}`);
   }
-}
-
-function formatOf(file: string, explicit?: ImportFormat): ImportFormat {
-  if (explicit) return explicit;
-  const ext = extname(file).toLowerCase();
-  if (ext === '.json') return 'json';
-  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  return 'csv';
-}
-
-function uniqueNames(names: string[]): string[] {
-  const seen = new Map<string, number>();
-  return names.map((raw, i) => {
-    const base = raw.trim() || `column ${i + 1}`;
-    const n = (seen.get(base) ?? 0) + 1;
-    seen.set(base, n);
-    return n === 1 ? base : `${base} (${n})`;
-  });
-}
-
-/** Reads a file in 1 MiB chunks, counting bytes for progress and stopping when asked to. */
-async function* fileChunks(file: string, onBytes: (n: number) => void, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  const stream = createReadStream(file, { highWaterMark: 1024 * 1024 });
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      if (signal?.aborted) throw new TroveError('CANCELLED', 'The import was cancelled. Nothing was added to the vault.');
-      onBytes(chunk.length);
-      yield chunk;
-    }
-  } finally {
-    stream.destroy();
-  }
-}
-
-function unreadable(file: string, err: unknown): TroveError {
-  const code = (err as NodeJS.ErrnoException).code;
-  return new TroveError('UNREADABLE_FILE', code === 'ENOENT' ? `There is no file at ${basename(file)}.` : `${basename(file)} could not be read (${code ?? 'error'}).`, { code });
 }
 
 export class Vault {
@@ -849,17 +815,17 @@ export class Vault {
   async previewImport(file: string, opts: Pick<ImportOptions, 'format' | 'delimiter' | 'maxRecordBytes'> = {}): Promise<ImportPreview> {
     this.requireKeys();
     const format = formatOf(file, opts.format);
-    const { names, delimiter, records } = await this.sample(file, format, opts);
-    const columnValues = names.map((_, c) => records.filter(isData).map((r) => valueOf(r, c, names)));
+    const { names, delimiter, records } = await sampleFile(file, format, opts);
+    const guesses = await inferColumnTypes(file, format, names, { delimiter, maxRecordBytes: opts.maxRecordBytes });
     const columns = names.map((name, c) => {
-      const samples = columnValues[c]!;
-      const type = inferType(samples);
-      const converted = samples.map((v) => convert(v, type));
+      const { type, invalid } = guesses[c]!;
+      const converted = records.filter(isData).map((r) => convert(valueOf(r, c, names), type));
       return {
         name,
         type,
         samples: converted.slice(0, 5).map((v) => (v.ok ? toCell(v.value, type) : null)),
         nullCount: converted.filter((v) => v.ok && v.value === null).length,
+        invalidCount: invalid,
       };
     });
     const rows = records.filter(isData).slice(0, 20).map((r) => names.map((_, c) => {
@@ -868,46 +834,6 @@ export class Vault {
     }));
     const problems: RejectedRow[] = records.filter((r): r is Extract<SourceRecord, { error: string }> => 'error' in r).map((r) => ({ line: r.line, reason: r.error }));
     return { format, ...(delimiter ? { delimiter } : {}), columns, rows, problems };
-  }
-
-  /** The column names and the first records of a file. */
-  private async sample(file: string, format: ImportFormat, opts: Pick<ImportOptions, 'delimiter' | 'maxRecordBytes'>) {
-    await refuseBinary(file);
-    const controller = new AbortController();
-    const records: SourceRecord[] = [];
-    let delimiter = opts.delimiter;
-    try {
-      if (format === 'csv' && !delimiter) delimiter = await sniffDelimiter(file);
-      for await (const batch of this.records(file, format, delimiter, opts.maxRecordBytes, () => undefined, controller.signal)) {
-        records.push(...batch);
-        if (records.length >= PREVIEW_RECORDS + 1) break;
-      }
-    } catch (err) {
-      if (err instanceof TroveError) throw err;
-      throw unreadable(file, err);
-    } finally {
-      controller.abort();
-    }
-    let names: string[];
-    if (format === 'csv') {
-      const head = records.shift();
-      if (!head) throw new TroveError('IMPORT_REJECTED', 'The file is empty: there is no header line with column names.', { report: emptyReport([{ line: 1, reason: 'The file is empty.' }]) });
-      if ('error' in head || !('fields' in head)) throw new TroveError('IMPORT_REJECTED', `The header line cannot be read: ${'error' in head ? head.error : ''}`, { report: emptyReport([{ line: head.line, reason: 'error' in head ? head.error : 'unreadable header' }]) });
-      names = uniqueNames(head.fields);
-    } else {
-      const keys = new Set<string>();
-      for (const r of records) if ('object' in r) for (const k of Object.keys(r.object)) keys.add(k);
-      names = [...keys];
-    }
-    return { names, delimiter, records: records.slice(0, PREVIEW_RECORDS) };
-  }
-
-  private records(file: string, format: ImportFormat, delimiter: string | undefined, maxRecordBytes: number | undefined, onBytes: (n: number) => void, signal?: AbortSignal): AsyncGenerator<SourceRecord[]> {
-    const chunks = fileChunks(file, onBytes, signal);
-    const o = { maxRecordBytes: maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES };
-    if (format === 'csv') return readCsv(chunks, delimiter ?? ',', o);
-    if (format === 'jsonl') return readJsonLines(chunks, o);
-    return readJsonArray(chunks, o);
   }
 
   /**
@@ -923,15 +849,20 @@ export class Vault {
       throw unreadable(file, err);
     }
     const format = formatOf(file, opts.format);
-    const { names, delimiter, records: sample } = await this.sample(file, format, opts);
+    const { names, delimiter } = await sampleFile(file, format, opts);
     const overrides = opts.columns ?? [];
     if (!Array.isArray(overrides) || overrides.length > names.length) throw new TroveError('INVALID_INPUT', 'There are more column settings than columns in the file.');
+    for (const o of overrides) {
+      if (o?.type !== undefined && !COLUMN_TYPES.includes(o.type)) throw new TroveError('INVALID_INPUT', `"${String(o.type)}" is not a column type.`);
+    }
+    const guessed = names.every((_, c) => overrides[c]?.skip || overrides[c]?.type !== undefined)
+      ? []
+      : await inferColumnTypes(file, format, names, { delimiter, maxRecordBytes: opts.maxRecordBytes, signal: opts.signal });
     const columns: ImportColumn[] = [];
     names.forEach((name, c) => {
       const o = overrides[c] ?? {};
       if (o.skip) return;
-      if (o.type !== undefined && !COLUMN_TYPES.includes(o.type)) throw new TroveError('INVALID_INPUT', `"${String(o.type)}" is not a column type.`);
-      const type = o.type ?? inferType(sample.filter(isData).map((r) => valueOf(r, c, names)));
+      const type = o.type ?? guessed[c]!.type;
       columns.push({ source: format === 'csv' ? c : name, name: (o.name ?? name).trim() || name, type });
     });
     if (columns.length === 0) throw new TroveError('INVALID_INPUT', 'Choose at least one column to import.');
@@ -941,7 +872,7 @@ export class Vault {
     const forward = () => controller.abort();
     opts.signal?.addEventListener('abort', forward);
     try {
-      const records = this.records(file, format, delimiter, opts.maxRecordBytes, (n) => (bytesRead += n), controller.signal);
+      const records = fileRecords(file, format, delimiter, opts.maxRecordBytes, (n) => (bytesRead += n), controller.signal);
       return await this.importRecords({
         name: datasetName,
         columns,
@@ -950,6 +881,7 @@ export class Vault {
         policy: opts.policy,
         source: { fileName: basename(file), format },
         onProgress: opts.onProgress,
+        onRejected: opts.onRejected,
         progressBytes: () => ({ bytesRead, totalBytes: size }),
         controller,
       });
@@ -967,6 +899,7 @@ export class Vault {
     policy?: RejectPolicy | undefined;
     source?: { fileName: string; format: ImportFormat };
     onProgress?: ((p: ImportProgress) => void) | undefined;
+    onRejected?: ((row: RejectedRow) => void) | undefined;
     progressBytes?: () => { bytesRead: number; totalBytes: number | null };
     controller?: AbortController;
   }): Promise<ImportReport> {
@@ -992,7 +925,9 @@ export class Vault {
       const unknownFields = new Map<string, number>();
       const reject = (line: number, reason: string, column?: string) => {
         rowsRejected++;
-        if (rejected.length < MAX_LISTED_REJECTIONS) rejected.push(column ? { line, column, reason } : { line, reason });
+        const row = column ? { line, column, reason } : { line, reason };
+        if (rejected.length < MAX_LISTED_REJECTIONS) rejected.push(row);
+        input.onRejected?.(row);
         if (policy === 'reject-import') doomed = true;
       };
       const progress = () => input.onProgress?.({ ...(input.progressBytes?.() ?? { bytesRead: 0, totalBytes: null }), rowsRead, rowsRejected });
@@ -1268,63 +1203,6 @@ export class Vault {
 function cellAt(col: ColumnData, r: number, type: ColumnSchema['type']): CellValue {
   if (isTextColumn(col)) return col.values[r] ?? null;
   return col.nulls[r] ? null : toCell(col.values[r]!, type);
-}
-
-function isData(r: SourceRecord): r is Exclude<SourceRecord, { error: string }> {
-  return !('error' in r);
-}
-
-function valueOf(r: SourceRecord, c: number, names: string[]): unknown {
-  if ('fields' in r) return r.fields[c];
-  if ('values' in r) return r.values[c];
-  if ('object' in r) return r.object[names[c]!];
-  return undefined;
-}
-
-async function* skipHeader(records: AsyncIterable<SourceRecord[]>, skip: boolean): AsyncGenerator<SourceRecord[]> {
-  let first = skip;
-  for await (const batch of records) {
-    if (first) {
-      first = false;
-      const rest = batch.slice(1);
-      if (rest.length) yield rest;
-      continue;
-    }
-    yield batch;
-  }
-}
-
-/**
- * Text never holds a zero byte; images, archives and spreadsheets do within their first bytes. Judged
- * by content, whatever the file is called, so they are refused as what they are rather than parsed.
- */
-async function refuseBinary(file: string): Promise<void> {
-  let head: Buffer;
-  try {
-    const stream = createReadStream(file, { start: 0, end: 8 * 1024 - 1 });
-    const parts: Buffer[] = [];
-    for await (const chunk of stream as AsyncIterable<Buffer>) parts.push(chunk);
-    head = Buffer.concat(parts);
-  } catch (err) {
-    throw unreadable(file, err);
-  }
-  const utf16 = (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff); // said in its own words later
-  if (!utf16 && head.includes(0)) {
-    throw new TroveError('UNREADABLE_FILE', `${basename(file)} is not a text file (it looks like an image, an archive or a spreadsheet). Save or export it as CSV, JSON or JSON Lines in UTF-8, then import that.`, { binary: true });
-  }
-}
-
-async function sniffDelimiter(file: string): Promise<string> {
-  const stream = createReadStream(file, { start: 0, end: 64 * 1024 - 1 });
-  const parts: Buffer[] = [];
-  for await (const chunk of stream as AsyncIterable<Buffer>) parts.push(chunk);
-  const head = Buffer.concat(parts);
-  const nl = head.indexOf(0x0a);
-  return detectDelimiter(nl >= 0 ? head.subarray(0, nl) : head);
-}
-
-function emptyReport(rejected: RejectedRow[]): ImportReport {
-  return { datasetId: null, rowsImported: 0, rowsRejected: rejected.length, rejected, warnings: [], bytesRead: 0, durationMs: 0 };
 }
 
 /** A dataset row as stored; damage can turn a BLOB into another type or an id into the wrong length. */

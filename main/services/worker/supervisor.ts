@@ -46,6 +46,11 @@ export interface TaskOptions {
    */
   residentLimitMb?: number;
   onProgress?: (progress: TaskProgress) => void;
+  /**
+   * End the worker once the task settles, so that the next task starts on a fresh one: for
+   * tasks that run code from outside Trove (a researcher's analytics module).
+   */
+  retireWorker?: boolean;
   /** Aborting cancels the task: it stops within one batch, or the worker is ended. */
   signal?: AbortSignal;
 }
@@ -68,7 +73,8 @@ interface LiveWorker {
 /** Codes a worker may report for a task; anything else is reported as a training failure. */
 const WORKER_REPORTABLE = new Set<TroveErrorCode>([
   'INVALID_JOB_SPEC', 'INVALID_INPUT', 'TRAINING_FAILED', 'BACKEND_UNAVAILABLE', 'GPU_FAILED', 'CANCELLED', 'CORRUPT_DATA',
-  'INTEGRITY_FAILURE', 'COLUMN_NOT_FOUND', 'DATASET_NOT_FOUND', 'VAULT_NOT_FOUND',
+  'INTEGRITY_FAILURE', 'COLUMN_NOT_FOUND', 'DATASET_NOT_FOUND', 'VAULT_NOT_FOUND', 'PROOF_FAILED',
+  'ANALYTICS_MODULE_REFUSED', 'ANALYTICS_MODULE_FAILED', 'ANALYTICS_OUTPUT_REFUSED',
 ]);
 
 const OUT_OF_MEMORY = /heap out of memory|Reached heap limit|Allocation failed|out of memory/i;
@@ -245,6 +251,11 @@ export class WorkerSupervisor {
         options.signal?.removeEventListener('abort', onAbort);
         w.task = undefined;
         if (w.state === 'busy') w.state = 'idle';
+        if (options.retireWorker && w.state !== 'gone') {
+          w.state = 'gone';
+          if (this.worker === w) this.worker = undefined;
+          w.proc.kill();
+        }
         if (err) {
           this.emit({ kind: 'task-failed', taskId, code: err.code, message: err.message });
           reject(err);

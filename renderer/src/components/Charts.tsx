@@ -104,3 +104,26 @@ export function RoundsChart({ rounds, contributed, current }: { rounds: number; 
     </svg>
   );
 }
+
+/**
+ * What was claimed over time, as a rising step line of the running total (in the token's whole
+ * units). Points are the moments each claim landed.
+ */
+export function EarningsChart({ points, label }: { points: { at: number; total: number }[]; label: string }) {
+  if (points.length === 0) return null;
+  const w = 300;
+  const h = 80;
+  const t0 = points[0]!.at;
+  const span = Math.max(1, points.at(-1)!.at - t0);
+  const top = Math.max(...points.map((p) => p.total)) || 1;
+  const x = (at: number) => 4 + ((at - t0) / span) * (w - 8);
+  const y = (v: number) => h - 4 - (v / top) * (h - 8);
+  let d = `M ${x(t0)} ${y(0)}`;
+  for (const p of points) d += ` H ${x(p.at)} V ${y(p.total)}`;
+  d += ` H ${w - 4}`;
+  return (
+    <svg className="chart earnings" viewBox={`0 0 ${w} ${h}`} role="img" aria-label={label}>
+      <path d={d} className="earnings-line" fill="none" />
+    </svg>
+  );
+}

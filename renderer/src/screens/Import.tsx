@@ -75,7 +75,8 @@ export function ImportWizard() {
         policy: usePolicy,
         columns: columns.map((c, i) => ({
           ...(c.skip ? { skip: true } : {}),
-          ...(c.type !== preview.columns[i]?.type ? { type: c.type } : {}),
+          // Every type is sent: the preview read the whole file for them, so the import need not.
+          type: c.type,
           ...(c.name !== preview.columns[i]?.name ? { name: c.name } : {}),
         })),
       });
@@ -237,7 +238,7 @@ function PreviewStep(props: {
       </label>
 
       <h3>Columns</h3>
-      <p className="muted">Trove guessed each column's type from the first rows. Change a type if the guess is wrong; values that do not fit the type are reported as problems.</p>
+      <p className="muted">Trove read the whole file and proposes the type every value fits. Change a type if the guess is wrong; values that do not fit the type are flagged here and their rows reported as problems.</p>
       <div className="table-scroll">
         <table className="columns-table">
           <thead>
@@ -266,7 +267,15 @@ function PreviewStep(props: {
                     ))}
                   </select>
                 </td>
-                <td className="samples">{c.samples.map((s) => formatCell(s, c.type)).join(', ')}</td>
+                <td className="samples">
+                  {c.samples.map((s) => formatCell(s, c.type)).join(', ')}
+                  {c.invalidCount > 0 && (columns[i]?.type ?? c.type) === c.type ? (
+                    <span className="warning small" role="note">
+                      {' '}
+                      {c.invalidCount.toLocaleString('en')} {c.invalidCount === 1 ? 'value does' : 'values do'} not fit this type
+                    </span>
+                  ) : null}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -8,7 +8,7 @@ import { useApp, useJobs } from '../store.js';
 import { ErrorMessage, ScreenTitle, PathText } from '../components/ui.js';
 import { formatCount, formatDate } from '../format.js';
 import { formatTokenAmount } from '../../../common/tokens.js';
-import { isJoined, roundNumber, STATE_LABELS, STEP_LABELS } from '../jobs.js';
+import { isJoined, roundNumber, shareOf, STATE_LABELS, STEP_LABELS } from '../jobs.js';
 
 export function JobsScreen() {
   const view = useJobs((s) => s.view);
@@ -95,7 +95,8 @@ function JobList({ jobs, label }: { jobs: JobCardValue[]; label: string }) {
             {j.participation.problem ? <p className="warning small">{j.participation.problem.message}</p> : null}
             <p className="small">
               Reads {j.columns.length} {j.columns.length === 1 ? 'column' : 'columns'} · {formatCount(j.rounds)} {j.rounds === 1 ? 'round' : 'rounds'} ·{' '}
-              {formatTokenAmount(j.reward.perRound, j.reward.decimals, j.reward.symbol)} per round
+              {/* the person's share, not the round's whole reward: it is split among everyone included */}
+              up to {formatTokenAmount(shareOf(j.reward.perRound, j.minContributors), j.reward.decimals, j.reward.symbol)} per round for you
             </p>
             <p className="muted small">Open until {formatDate(j.deadline)}</p>
           </li>

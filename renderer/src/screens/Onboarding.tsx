@@ -4,7 +4,8 @@ import { useState, type FormEvent } from 'react';
 import { call, messageOf } from '../ipc.js';
 import { useApp } from '../store.js';
 import { ErrorMessage, ScreenTitle, PathText } from '../components/ui.js';
-import { PassphraseStrength, estimateStrength } from '../components/PassphraseStrength.js';
+import { passphraseStrength } from '../../../common/passphrase-strength.js';
+import { PassphraseStrength } from '../components/PassphraseStrength.js';
 import { RestoreForm } from './Settings.js';
 
 export function Onboarding() {
@@ -51,12 +52,12 @@ function CreateVault({ onRestore }: { onRestore: () => void }) {
   const [confirm, setConfirm] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const strength = estimateStrength(passphrase);
+  const strength = passphraseStrength(passphrase);
   const mismatch = confirm.length > 0 && confirm !== passphrase;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (strength.score < 1) return setError('Choose a passphrase of at least 8 characters.');
+    if (!strength.acceptable) return setError(`This passphrase is too easy to guess. ${strength.hint}`);
     if (passphrase !== confirm) return setError('The two passphrases are different. Type the same passphrase twice.');
     setBusy(true);
     setError(null);

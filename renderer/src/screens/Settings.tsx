@@ -6,7 +6,8 @@ import type { StagedFileValue } from '../../../common/ipc/api.js';
 import { AppError, call, messageOf } from '../ipc.js';
 import { useApp, type Theme } from '../store.js';
 import { ErrorMessage, FilePicker, ScreenTitle, PathText } from '../components/ui.js';
-import { PassphraseStrength, estimateStrength } from '../components/PassphraseStrength.js';
+import { passphraseStrength } from '../../../common/passphrase-strength.js';
+import { PassphraseStrength } from '../components/PassphraseStrength.js';
 import { formatBytes, formatDuration, formatLockAfter, formatTime } from '../format.js';
 import { MEMORY_LIMIT_CHOICES_MB, TIME_LIMIT_CHOICES_MINUTES } from '../../../common/jobs/resources.js';
 
@@ -39,7 +40,8 @@ function ChangePassphrase() {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (next !== confirm) return setError('The new passphrases are different. Type the same new passphrase twice.');
-    if (estimateStrength(next).score < 1) return setError('Choose a new passphrase of at least 8 characters.');
+    const strength = passphraseStrength(next);
+    if (!strength.acceptable) return setError(`The new passphrase is too easy to guess. ${strength.hint}`);
     setBusy(true);
     setError(null);
     try {

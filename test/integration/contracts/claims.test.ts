@@ -15,6 +15,9 @@ type SemaphoreProof = Awaited<ReturnType<typeof generateProof>>;
 
 const REWARD = 900n * 10n ** 6n;
 const CLAIM_GAS = 1_000_000n;
+// A contributor's payout address that has never held anything, not even gas.
+const EMPTY_WALLET = '0x00000000000000000000000000000000000E3517';
+const RELAYER_FEE = 2n * 10n ** 6n;
 
 describe('contracts on a local chain with real Semaphore proofs', () => {
   let t: TroveChain;
@@ -33,6 +36,8 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
   const withOutsider = new Group([alice, bob, carol, dave, eve].map((i) => i.commitment));
   const smallRound = new Group([alice, bob].map((i) => i.commitment));
 
+  /** A round's reward less the protocol fee (burned): what its members share. */
+  let net: bigint;
   let job: bigint; // 2 rounds, minimum 3
   let belowMinimumJob: bigint; // round 0 closed with 2 of minimum 3
   const proofs: Record<string, SemaphoreProof> = {};
@@ -86,9 +91,9 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     return mined(coordinator.getFunction('closeRound')(jobId, positions));
   }
 
-  function prove(id: Identity, group: Group, recipient: string, jobId: bigint, round: bigint): Promise<SemaphoreProof> {
+  function prove(id: Identity, group: Group, recipient: string, jobId: bigint, round: bigint, relayer?: string, fee?: bigint): Promise<SemaphoreProof> {
     const scope = claimScope(t.chainId, t.deployment.contracts.RoundRewards, jobId, round);
-    return generateProof(id, group, claimMessage(recipient), scope, TREE_DEPTH, circuitArtifacts());
+    return generateProof(id, group, claimMessage(recipient, relayer, fee), scope, TREE_DEPTH, circuitArtifacts());
   }
 
   const claimOf = (name: string, recipient: string): RoundClaim => toRoundClaim(recipient, proofs[name]!);
@@ -100,6 +105,7 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     registry = t.at('JobRegistry', t.deployment.contracts.JobRegistry, t.accounts.researcher);
     rewards = t.at('RoundRewards', t.deployment.contracts.RoundRewards, t.accounts.relayer);
     usd = await t.deploy('TestToken', ['Test Dollar', 'TUSD']);
+    net = REWARD - (REWARD * BigInt(t.deployment.parameters.feeBps)) / 10_000n;
 
     job = await publish({ token: await usd.getAddress(), perRound: REWARD, rounds: 2, minimum: 3 });
     await runRound(job, [alice, bob, carol, dave]);
@@ -117,6 +123,7 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     proofs.aliceRound0GroupForRound1 = await prove(alice, round0, recipientA, job, 1n);
     proofs.eveOutsider = await prove(eve, withOutsider, recipientA, job, 0n);
     proofs.aliceBelowMinimum = await prove(alice, smallRound, recipientA, belowMinimumJob, 0n);
+    proofs.carolRound1ForEmptyWallet = await prove(carol, round1, EMPTY_WALLET, job, 1n, await t.accounts.relayer.getAddress(), RELAYER_FEE);
   }, 240_000);
 
   afterAll(async () => {
@@ -157,8 +164,8 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     // bob's next round goes to the same wallet
     await mined(rewards.getFunction('claim')(job, 1n, [claimOf('bobRound1', recipientB)], { gasLimit: CLAIM_GAS }));
 
-    const share0 = REWARD / 4n;
-    const share1 = REWARD / 3n;
+    const share0 = net / 4n;
+    const share1 = net / 3n;
     expect(await rewards.getFunction('creditOf')(recipientA, await usd.getAddress())).toBe(share0);
     expect(await rewards.getFunction('creditOf')(recipientB, await usd.getAddress())).toBe(share0 + share1);
 
@@ -166,12 +173,30 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     expect(await usd.getFunction('balanceOf')(recipientB)).toBe(share0 + share1);
     // The relayer paid the gas and received nothing.
     expect(await usd.getFunction('balanceOf')(await t.accounts.relayer.getAddress())).toBe(0n);
-    // Emissions topped the paid rounds up in TROVE, paid with the same withdrawal.
-    const trove = t.at('TroveToken', t.deployment.contracts.TroveToken);
+    // The protocol fee was burned; a token off the emission allowlist (anyone can mint this one)
+    // earns no TROVE for it, so minting a reward token cannot farm emissions.
+    expect(await rewards.getFunction('creditOf')('0x000000000000000000000000000000000000dEaD', await usd.getAddress())).toBeGreaterThanOrEqual(2n * (REWARD - net));
     const topUps = [0n, 1n].map(async (r) => ((await rewards.getFunction('getRound')(job, r)) as { topUpPerMember: bigint }).topUpPerMember);
-    const [top0, top1] = await Promise.all(topUps);
-    expect(top0).toBeGreaterThan(0n);
-    expect(await trove.getFunction('balanceOf')(recipientB)).toBe(top0! + top1!);
+    expect(await Promise.all(topUps)).toEqual([0n, 0n]);
+  });
+
+  it('a contributor with an empty wallet is paid its share less the relayer fee its proof names; the relayer can change none of it', async () => {
+    const relayer = await t.accounts.relayer.getAddress();
+    const token = await usd.getAddress();
+    expect(await t.provider.getBalance(EMPTY_WALLET)).toBe(0n);
+    const signed = toRoundClaim(EMPTY_WALLET, proofs.carolRound1ForEmptyWallet!, relayer, RELAYER_FEE);
+    const outsider = await t.accounts.bob.getAddress();
+    for (const tampered of [
+      { ...signed, fee: RELAYER_FEE + 1n },
+      { ...signed, relayer: outsider },
+      { ...signed, recipient: outsider },
+    ]) {
+      await expectRevert(rewards, 'claim', [job, 1n, [tampered]], 'InvalidProof');
+    }
+    const relayerCredit = (await rewards.getFunction('creditOf')(relayer, token)) as bigint;
+    await mined(rewards.getFunction('claim')(job, 1n, [signed], { gasLimit: CLAIM_GAS }));
+    expect(await rewards.getFunction('creditOf')(EMPTY_WALLET, token)).toBe(net / 3n - RELAYER_FEE);
+    expect(await rewards.getFunction('creditOf')(relayer, token)).toBe(relayerCredit + RELAYER_FEE);
   });
 
   it('a replayed nullifier is rejected', async () => {
@@ -236,7 +261,7 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     await mined(coordinator.getFunction('closeRound')(target, [0, 1, 2]));
     const r = (await rewards.getFunction('getRound')(target, 0n)) as { size: bigint; perMember: bigint };
     expect(r.size).toBe(3n);
-    expect(r.perMember).toBe(REWARD / 3n);
+    expect(r.perMember).toBe(net / 3n);
     // A proof from the coordinator's own group is refused; an honest member's proof pays.
     const ownGroup = new Group(own.map((i) => i.commitment));
     const forged = await prove(own[0]!, ownGroup, recipientA, target, 0n);
@@ -263,7 +288,7 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     const researcherCredit = (await rewards.getFunction('creditOf')(researcher, await usd.getAddress())) as bigint;
     await mined(coordinator.getFunction('closeRound')(bonded, [0, 2]));
     const r = (await rewards.getFunction('getRound')(bonded, 0n)) as { perMember: bigint };
-    expect(r.perMember).toBe(REWARD / 2n + bond / 2n);
+    expect(r.perMember).toBe(net / 2n + bond / 2n);
     expect(await rewards.getFunction('creditOf')(researcher, await usd.getAddress())).toBe(researcherCredit);
 
     // With the round closed, cancelling refunds only the round not yet earned.
@@ -314,7 +339,7 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     await mined(host.getFunction('arm')(t.deployment.contracts.RoundRewards, withdrawAgain));
     const asRecipient = rewards.connect(t.accounts.bob) as Contract;
     await expectRevert(asRecipient, 'withdraw', [await host.getAddress()], 'ReentrancyGuardReentrantCall');
-    expect(await rewards.getFunction('creditOf')(recipientB, await host.getAddress())).toBe(REWARD / 2n);
+    expect(await rewards.getFunction('creditOf')(recipientB, await host.getAddress())).toBe(net / 2n);
     expect(await host.getFunction('balanceOf')(t.deployment.contracts.RoundRewards)).toBe(REWARD);
   });
 });

@@ -1,7 +1,7 @@
 // The commands a new user runs, as they run them: the demo of the main job, the vault demo, and
 // the vault CLI end to end.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -37,11 +37,11 @@ describe('command line', () => {
     const r = cli('vault-demo.ts', []);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toContain('3 rows have problems, so nothing was imported.');
+    expect(r.out).toContain('2 rows have problems, so nothing was imported.');
     expect(r.out).toContain('line 42, column "sleep_hours": "seven" is not a number.');
-    expect(r.out).toContain('imported 362 records');
+    expect(r.out).toContain('imported 363 records');
     expect(r.out).not.toContain('YES (bug!)');
-    expect(r.out).toMatch(/restored: 362 records; \d+ sealed segments and \d+ log entries verified: OK/);
+    expect(r.out).toMatch(/restored: 363 records; \d+ sealed segments and \d+ log entries verified: OK/);
     expect(r.out).toContain('verification: intact');
   }, 120_000);
 
@@ -49,8 +49,8 @@ describe('command line', () => {
     const vault = t.file('my.vault');
     expect(cli('vault.ts', ['create', vault, '--kdf', 'interactive']).out).toContain('Created vault');
     const imported = cli('vault.ts', ['import', vault, sample, '--skip-bad-rows', '--name', 'Sleep']);
-    expect(imported.out).toContain('imported 362 records');
-    expect(cli('vault.ts', ['list', vault]).out).toMatch(/^[0-9a-f]{32} {2}Sleep +362 records {2}9 columns$/m);
+    expect(imported.out).toContain('imported 363 records');
+    expect(cli('vault.ts', ['list', vault]).out).toMatch(/^[0-9a-f]{32} {2}Sleep +363 records {2}9 columns$/m);
     expect(cli('vault.ts', ['verify', vault]).out).toMatch(/^OK: 1 datasets/);
     expect(cli('vault.ts', ['backup', vault, t.file('b.trovebackup')]).code).toBe(0);
     expect(cli('vault.ts', ['restore', t.file('b.trovebackup'), t.file('r.vault')]).out).toContain('Restored 1 datasets');
@@ -60,7 +60,17 @@ describe('command line', () => {
     expect(wrong.err).toContain('That passphrase does not unlock this vault.');
     const rejected = cli('vault.ts', ['import', vault, sample]);
     expect(rejected.code).toBe(1);
-    expect(rejected.err).toContain('3 rows have problems');
+    expect(rejected.err).toContain('2 rows have problems');
+
+    // Every rejected row, not only the first ones printed, in a CSV the person can open.
+    const many = t.file('many-bad.csv', ['n,x', ...Array.from({ length: 40 }, (_, i) => `${i},1`), ...Array.from({ length: 30 }, (_, i) => `${i},1,extra`)].join('\n'));
+    const listed = cli('vault.ts', ['import', vault, many, '--skip-bad-rows', '--rejected-out', t.file('rejected.csv')]);
+    expect(listed.code).toBe(0);
+    expect(listed.out).toContain('... and 10 more (--rejected-out FILE.csv lists them all)');
+    expect(listed.out).toContain(`30 rows not imported listed in ${t.file('rejected.csv')}`);
+    const lines = readFileSync(t.file('rejected.csv'), 'utf8').trimEnd().split('\r\n');
+    expect(lines[0]).toBe('line,column,reason');
+    expect(lines.slice(1)).toEqual(Array.from({ length: 30 }, (_, i) => `${42 + i},,"Expected 2 fields, found 3."`));
     const wrongRestore = cli('vault.ts', ['restore', t.file('b.trovebackup'), t.file('x.vault')], 'not the passphrase');
     expect(wrongRestore.err).toContain('That passphrase does not open this backup.');
     expect(existsSync(t.file('x.vault'))).toBe(false);

@@ -19,7 +19,7 @@ export interface RoundSetup {
 export async function makeRound(
   params: RoundParams,
   inputs: ArrayLike<number>[],
-  clientOptions: Partial<Pick<SecAggClientOptions, 'checkSurvivors' | 'clampInput'>> = {},
+  clientOptions: Partial<Pick<SecAggClientOptions, 'checkSurvivors' | 'addNoise'>> = {},
 ): Promise<RoundSetup> {
   await loadSodium();
   const signing = Array.from({ length: params.clientCount }, () => generateSigningKeyPair());

@@ -23,6 +23,11 @@ describe('vault lifecycle', () => {
 
   it('refuses a short passphrase and an existing file', async () => {
     await expect(Vault.create(t.file('a.db'), 'short', { kdf: FAST_KDF })).rejects.toMatchObject({ code: 'WEAK_PASSPHRASE' });
+    // Long enough but easy to guess: a common password, a repeat, a sequence, a keyboard row.
+    for (const weak of ['password1', 'aaaaaaaaaaaa', 'abcdefghij', 'qwertyuiop']) {
+      await expect(Vault.create(t.file('a.db'), weak, { kdf: FAST_KDF })).rejects.toMatchObject({ code: 'WEAK_PASSPHRASE', message: expect.stringMatching(/too easy to guess.*Add a few unrelated words/) });
+    }
+    expect(existsSync(t.file('a.db'))).toBe(false);
     expect(existsSync(t.file('a.db'))).toBe(false);
     await newVault(t);
     await expect(Vault.create(t.file('vault.db'), PASSPHRASE, { kdf: FAST_KDF })).rejects.toMatchObject({ code: 'VAULT_EXISTS' });
@@ -51,6 +56,7 @@ describe('vault lifecycle', () => {
     const before = v.readRows(datasetId!);
     await expect(v.changePassphrase('not the passphrase', 'a brand new passphrase')).rejects.toMatchObject({ code: 'WRONG_PASSPHRASE' });
     await expect(v.changePassphrase(PASSPHRASE, PASSPHRASE)).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/same as the current one/) });
+    await expect(v.changePassphrase(PASSPHRASE, 'password1')).rejects.toMatchObject({ code: 'WEAK_PASSPHRASE' });
     await v.changePassphrase(PASSPHRASE, 'a brand new passphrase');
     v.close();
     const again = t.track(await Vault.open(t.file('vault.db')));

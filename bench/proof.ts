@@ -1,0 +1,64 @@
+// Claim proof time: the app's worker (circuit kept loaded between proofs) against a bare
+// @semaphore-protocol/proof generateProof call (reads the files, compiles the circuit and parses
+// the proving key each time), in the same run, same identity, group, message and scope. Cold is
+// each side's first proof (for the worker, its process start included); warm is the median of
+// the repeats after it. Target: a warm proof in the worker takes at most half a bare call.
+//
+//   npm run bench:proof [-- --repeat 5]
+import { Group } from '@semaphore-protocol/group';
+import { Identity } from '@semaphore-protocol/identity';
+import { generateProof } from '@semaphore-protocol/proof';
+import { TREE_DEPTH, circuitArtifacts } from '../contracts/artifacts.js';
+import type { WorkerTask } from '../common/worker-protocol.js';
+import { bundledWorkerLauncher } from '../main/cli/worker-bundle.js';
+import { WorkerSupervisor } from '../main/services/worker/supervisor.js';
+import { median } from './median.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const REPEAT = arg('repeat', 5);
+
+const members = Array.from({ length: 16 }, (_, i) => new Identity(`bench-proof-${i}`));
+const group = new Group(members.map((m) => m.commitment));
+const me = members[3]!;
+const artifacts = circuitArtifacts();
+const scope = 42n;
+
+const task = (message: number): WorkerTask => ({
+  kind: 'prove-claim',
+  identity: me.export(),
+  group: group.members.map(String),
+  message: String(message),
+  scope: scope.toString(),
+  depth: TREE_DEPTH,
+  artifacts,
+});
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+}
+
+const supervisor = new WorkerSupervisor({ launcher: await bundledWorkerLauncher(), defaultMemoryLimitMb: 1024 });
+try {
+  const workerCold = await timed(() => supervisor.run(task(0)));
+  const bareCold = await timed(() => generateProof(me, group, 0n, scope, TREE_DEPTH, artifacts));
+  const worker: number[] = [];
+  const bare: number[] = [];
+  // Interleaved, so a busy moment of the machine falls on both sides alike.
+  for (let i = 1; i <= REPEAT; i++) {
+    worker.push(await timed(() => supervisor.run(task(i))));
+    bare.push(await timed(() => generateProof(me, group, BigInt(i), scope, TREE_DEPTH, artifacts)));
+  }
+  const w = median(worker);
+  const b = median(bare);
+  console.log(`depth-${TREE_DEPTH} Semaphore claim proof, ${REPEAT} warm repeats each`);
+  console.log(`  app worker      cold ${workerCold.toFixed(0)} ms (process start included)   warm median ${w.toFixed(0)} ms`);
+  console.log(`  bare generateProof  cold ${bareCold.toFixed(0)} ms   warm median ${b.toFixed(0)} ms`);
+  console.log(`  ratio warm worker / warm bare: ${(w / b).toFixed(2)}x (target <= 0.50x)`);
+} finally {
+  await supervisor.stop();
+}

@@ -1,0 +1,184 @@
+// The job book: the jobs this coordinator runs and who is enrolled in each. It registers a
+// published job (its signed document, validation set and round 0's model), answers enrollments
+// and departures, and tells which key may speak for which job. What a round does with the
+// enrolled contributors is the round workflow's (rounds.ts).
+import { TroveError } from '../common/errors.js';
+import { parseJobDocument, signedJobSchema, type JobDocument, type SignedJob } from '../common/jobs/document.js';
+import type { JobStatus, RoundSummary } from '../common/jobs/protocol.js';
+import { readValidationCsv } from '../common/model/csv.js';
+import { buildTrainingMatrix, type TrainingMatrix } from '../common/model/features.js';
+import { initialWeights } from '../common/model/weights.js';
+import type { SecAggServer } from '../common/secagg/server.js';
+import type { CoordinatorStore, JobRow, RoundStageName } from './store.js';
+
+export interface ActiveRound {
+  index: number;
+  roundId: Uint8Array;
+  roster: string[];
+  commitments: string[];
+  server: SecAggServer;
+  /** Messages queued for each client, in order; a message's sequence number is its index + 1. */
+  outbox: Uint8Array[][];
+  stage: RoundStageName;
+  /** The largest message a client of this round can send. */
+  maxMessageBytes: number;
+}
+
+export interface JobRuntime {
+  row: JobRow;
+  doc: JobDocument;
+  validation: TrainingMatrix | null;
+  active: ActiveRound | undefined;
+  /** When the next round may start (set once enough contributors are enrolled). */
+  readyAt: number | undefined;
+  /** A close on-chain in flight, or when to try it again. */
+  closing: Promise<void> | undefined;
+  closeRetryAt: number;
+}
+
+export const COLLECTING = new Set<RoundStageName>(['advertise-keys', 'share-keys', 'collect-masked-inputs', 'consistency-check', 'unmask']);
+
+/** The validation set as the job's training matrix; INVALID_INPUT when it does not fit the job. */
+export function validationMatrix(doc: JobDocument, csv: string): TrainingMatrix {
+  const matrix = buildTrainingMatrix(doc.training, readValidationCsv(csv, doc.training));
+  if (matrix.rows === 0) throw new TroveError('INVALID_INPUT', 'The validation file has no row the job can use.');
+  return matrix;
+}
+
+/** A job's status as the database has it (what the CLI reports without running rounds). */
+export async function storedStatus(store: CoordinatorStore, jobId: string): Promise<JobStatus> {
+  const row = await store.job(jobId);
+  if (!row) throw new TroveError('JOB_NOT_FOUND', `This coordinator has no job ${jobId.slice(0, 80)}.`);
+  const doc = parseJobDocument((JSON.parse(row.signedJson) as SignedJob).document);
+  const stored = await store.rounds(jobId);
+  const rounds: RoundSummary[] = stored.map((r) => ({
+    round: r.round,
+    stage: r.stage,
+    invited: r.roster.length,
+    included: r.included ? r.included.length : null,
+    includedPositions: r.included ? [...r.included].sort((a, b) => a - b) : null,
+    validation: r.validation,
+    closed: r.closeTx && r.groupRoot && r.groupSize !== null ? { groupRoot: r.groupRoot, groupSize: r.groupSize, tx: r.closeTx } : null,
+  }));
+  const last = stored.at(-1);
+  return {
+    jobId,
+    specHash: row.specHash,
+    state: row.state,
+    roundsTotal: doc.rounds,
+    enrolled: (await store.activeParticipants(jobId)).length,
+    currentRound: last && last.stage !== 'closed' && last.stage !== 'aborted' ? last.round : stored.length,
+    rounds,
+  };
+}
+
+export class JobBook {
+  readonly jobs = new Map<string, JobRuntime>();
+
+  constructor(
+    readonly store: CoordinatorStore,
+    private readonly now: () => number,
+  ) {}
+
+  /** Registers a published job: its signed document, optional validation set, and round 0's model. */
+  async add(input: { jobId: string; specHash: string; signed: SignedJob; validationCsv?: string | null; publishTx?: string | null }): Promise<JobRow> {
+    const envelope = signedJobSchema.parse(input.signed);
+    const doc = parseJobDocument(envelope.document);
+    if (input.validationCsv) validationMatrix(doc, input.validationCsv);
+    if (await this.store.job(input.jobId)) throw new TroveError('INVALID_INPUT', `Job ${input.jobId} is already registered with this coordinator.`);
+    await this.store.transaction(async () => {
+      await this.store.addJob({
+        jobId: input.jobId,
+        specHash: input.specHash.toLowerCase(),
+        signedJson: JSON.stringify({ document: doc, signature: envelope.signature }),
+        validationCsv: input.validationCsv ?? null,
+        publishedAt: this.now(),
+        publishTx: input.publishTx ?? null,
+      });
+      await this.store.putModel(input.jobId, 0, initialWeights(doc.training.model, doc.training.local.seed));
+    });
+    const row = (await this.store.job(input.jobId))!;
+    this.jobs.set(row.jobId, this.runtime(row));
+    return row;
+  }
+
+  runtime(row: JobRow): JobRuntime {
+    const envelope = JSON.parse(row.signedJson) as SignedJob;
+    const doc = parseJobDocument(envelope.document);
+    return {
+      row,
+      doc,
+      validation: row.validationCsv ? validationMatrix(doc, row.validationCsv) : null,
+      active: undefined,
+      readyAt: undefined,
+      closing: undefined,
+      closeRetryAt: 0,
+    };
+  }
+
+  async get(jobId: string): Promise<JobRuntime> {
+    if (!/^(0|[1-9][0-9]{0,77})$/.test(jobId)) throw new TroveError('JOB_NOT_FOUND', `This coordinator runs no job ${jobId.slice(0, 80)}.`);
+    let job = this.jobs.get(jobId);
+    if (!job) {
+      // Published by another process (the CLI) into the same database since this one opened it.
+      const row = await this.store.job(jobId);
+      if (row && (await this.store.rounds(jobId)).length === 0) this.jobs.set(jobId, (job = this.runtime(row)));
+    }
+    if (!job) throw new TroveError('JOB_NOT_FOUND', `This coordinator runs no job ${jobId.slice(0, 80)}.`);
+    return job;
+  }
+
+  /**
+   * Picks up jobs published by another process on the same database; returns the jobs another
+   * process cancelled since this one last looked.
+   */
+  async refresh(): Promise<string[]> {
+    const cancelled: string[] = [];
+    for (const row of await this.store.jobs()) {
+      const job = this.jobs.get(row.jobId);
+      if (!job) {
+        if ((await this.store.rounds(row.jobId)).length === 0) this.jobs.set(row.jobId, this.runtime(row));
+      } else if (row.state === 'cancelled' && job.row.state !== 'cancelled') {
+        cancelled.push(row.jobId);
+      }
+    }
+    return cancelled;
+  }
+
+  /** The signed document behind a spec hash, as published. */
+  async signedDocument(specHash: string): Promise<string> {
+    const row = /^0x[0-9a-fA-F]{64}$/.test(specHash) ? await this.store.jobBySpecHash(specHash) : undefined;
+    if (!row) throw new TroveError('JOB_NOT_FOUND', 'This coordinator has no job document with that hash.');
+    return row.signedJson;
+  }
+
+  /** Records an enrollment (a retried one of the same pair is accepted again); returns how many are enrolled. */
+  async enroll(jobId: string, signingKey: string, commitment: string): Promise<{ job: JobRuntime; enrolled: number }> {
+    const job = await this.get(jobId);
+    if (job.row.state !== 'enrolling' && job.row.state !== 'running') throw new TroveError('JOB_NOT_ACTIVE', `Job ${jobId} takes no more contributors.`);
+    if (this.now() > job.doc.deadline * 1000) throw new TroveError('JOB_NOT_ACTIVE', `Job ${jobId} has passed its deadline.`);
+    const byKey = await this.store.participantByKey(jobId, signingKey);
+    const byCommitment = await this.store.participantByCommitment(jobId, commitment);
+    if (byKey || byCommitment) {
+      // A retried enrollment of the same pair is answered again; anything else is a second identity.
+      if (!(byKey && byCommitment && byKey.seq === byCommitment.seq && byKey.leftAt === null)) {
+        throw new TroveError('INVALID_INPUT', 'This signing key or Semaphore commitment has already enrolled in the job.');
+      }
+    } else {
+      await this.store.addParticipant(jobId, signingKey, commitment, this.now());
+    }
+    return { job, enrolled: (await this.store.activeParticipants(jobId)).length };
+  }
+
+  async leave(jobId: string, signingKey: string): Promise<void> {
+    await this.get(jobId);
+    await this.store.markLeft(jobId, signingKey, this.now());
+  }
+
+  /** Throws NOT_ENROLLED unless the key enrolled in the job (and, when `active`, has not left). */
+  async requireParticipant(jobId: string, signingKey: string, active = true): Promise<void> {
+    await this.get(jobId);
+    const p = await this.store.participantByKey(jobId, signingKey);
+    if (!p || (active && p.leftAt !== null)) throw new TroveError('NOT_ENROLLED', 'This key is not enrolled in the job.');
+  }
+}

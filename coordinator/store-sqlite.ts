@@ -1,0 +1,223 @@
+// The coordinator's state in one SQLite file (WAL), the embedded default: one coordinator process.
+// The calls are synchronous underneath (better-sqlite3); the interface is store.ts's.
+import Database from 'better-sqlite3';
+import { TroveError } from '../common/errors.js';
+import { MIGRATIONS_TABLE, pendingMigrations, SCHEMA_VERSION } from './migrations.js';
+import {
+  job,
+  modelBytes,
+  modelFromBytes,
+  participant,
+  round,
+  type CoordinatorStore,
+  type JobRow,
+  type JobState,
+  type ParticipantRow,
+  type RawJob,
+  type RawParticipant,
+  type RawRound,
+  type RoundEvent,
+  type RoundRow,
+  type RoundStageName,
+} from './store.js';
+
+export class SqliteStore implements CoordinatorStore {
+  readonly kind = 'sqlite';
+  readonly location: string;
+  readonly db: Database.Database;
+
+  constructor(file: string) {
+    this.location = file;
+    try {
+      this.db = new Database(file);
+    } catch (err) {
+      throw new TroveError('INVALID_INPUT', `The coordinator database ${file} cannot be opened.`, undefined, { cause: err });
+    }
+    this.db.pragma('journal_mode = WAL');
+    // Every accepted message is acknowledged only after it is on disk.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate(file);
+  }
+
+  /** Brings the schema to SCHEMA_VERSION (migrations.ts); refuses a database a newer coordinator wrote. */
+  private migrate(file: string): void {
+    this.db.exec(MIGRATIONS_TABLE.sqlite);
+    const current = this.version();
+    if (current > SCHEMA_VERSION) {
+      this.db.close();
+      throw new TroveError('INVALID_INPUT', `The coordinator database ${file} has schema version ${current}, newer than this coordinator's ${SCHEMA_VERSION}; update the coordinator to open it.`);
+    }
+    for (const m of pendingMigrations(current)) {
+      this.db.transaction(() => {
+        this.db.exec(m.sqlite);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      })();
+    }
+  }
+
+  /** The last migration applied to this database (0: none). */
+  async schemaVersion(): Promise<number> {
+    return this.version();
+  }
+
+  private version(): number {
+    return (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /**
+   * One BEGIN ... COMMIT around `fn`. The calls inside are synchronous underneath, and the round
+   * runner makes one change at a time, so nothing else writes in between.
+   */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = await fn();
+      this.db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  // --- jobs -------------------------------------------------------------------------------------
+
+  async addJob(row: Omit<JobRow, 'state'> & { state?: JobState }): Promise<void> {
+    this.db
+      .prepare('INSERT INTO jobs (job_id, spec_hash, signed_json, state, validation_csv, published_at, publish_tx) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(row.jobId, row.specHash, row.signedJson, row.state ?? 'enrolling', row.validationCsv, row.publishedAt, row.publishTx);
+  }
+
+  async job(jobId: string): Promise<JobRow | undefined> {
+    const r = this.db.prepare('SELECT * FROM jobs WHERE job_id = ?').get(jobId) as RawJob | undefined;
+    return r && job(r);
+  }
+
+  async jobBySpecHash(specHash: string): Promise<JobRow | undefined> {
+    const r = this.db.prepare('SELECT * FROM jobs WHERE spec_hash = ?').get(specHash.toLowerCase()) as RawJob | undefined;
+    return r && job(r);
+  }
+
+  async jobs(): Promise<JobRow[]> {
+    return (this.db.prepare('SELECT * FROM jobs ORDER BY CAST(job_id AS INTEGER)').all() as RawJob[]).map(job);
+  }
+
+  async setJobState(jobId: string, state: JobState): Promise<void> {
+    this.db.prepare('UPDATE jobs SET state = ? WHERE job_id = ?').run(state, jobId);
+  }
+
+  // --- participants -----------------------------------------------------------------------------
+
+  async addParticipant(jobId: string, signingKey: string, commitment: string, at: number): Promise<ParticipantRow> {
+    const info = this.db.prepare('INSERT INTO participants (job_id, signing_key, commitment, enrolled_at) VALUES (?, ?, ?, ?)').run(jobId, signingKey, commitment, at);
+    return { seq: Number(info.lastInsertRowid), jobId, signingKey, commitment, enrolledAt: at, leftAt: null };
+  }
+
+  async participantByKey(jobId: string, signingKey: string): Promise<ParticipantRow | undefined> {
+    const r = this.db.prepare('SELECT * FROM participants WHERE job_id = ? AND signing_key = ?').get(jobId, signingKey) as RawParticipant | undefined;
+    return r && participant(r);
+  }
+
+  async participantByCommitment(jobId: string, commitment: string): Promise<ParticipantRow | undefined> {
+    const r = this.db.prepare('SELECT * FROM participants WHERE job_id = ? AND commitment = ?').get(jobId, commitment) as RawParticipant | undefined;
+    return r && participant(r);
+  }
+
+  /** Everyone who ever enrolled in the job, in enrollment order. */
+  async participants(jobId: string): Promise<ParticipantRow[]> {
+    return (this.db.prepare('SELECT * FROM participants WHERE job_id = ? ORDER BY seq').all(jobId) as RawParticipant[]).map(participant);
+  }
+
+  /** Participants who have not left, in enrollment order. */
+  async activeParticipants(jobId: string): Promise<ParticipantRow[]> {
+    return (this.db.prepare('SELECT * FROM participants WHERE job_id = ? AND left_at IS NULL ORDER BY seq').all(jobId) as RawParticipant[]).map(participant);
+  }
+
+  async markLeft(jobId: string, signingKey: string, at: number): Promise<void> {
+    this.db.prepare('UPDATE participants SET left_at = ? WHERE job_id = ? AND signing_key = ? AND left_at IS NULL').run(at, jobId, signingKey);
+  }
+
+  // --- rounds -----------------------------------------------------------------------------------
+
+  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number): Promise<void> {
+    this.db
+      .prepare('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(jobId, index, JSON.stringify(roster), JSON.stringify(commitments), 'advertise-keys', at);
+  }
+
+  async round(jobId: string, index: number): Promise<RoundRow | undefined> {
+    const r = this.db.prepare('SELECT * FROM rounds WHERE job_id = ? AND round = ?').get(jobId, index) as RawRound | undefined;
+    return r && round(r);
+  }
+
+  async rounds(jobId: string): Promise<RoundRow[]> {
+    return (this.db.prepare('SELECT * FROM rounds WHERE job_id = ? ORDER BY round').all(jobId) as RawRound[]).map(round);
+  }
+
+  async setRoundStage(jobId: string, index: number, stage: RoundStageName): Promise<void> {
+    this.db.prepare('UPDATE rounds SET stage = ? WHERE job_id = ? AND round = ?').run(stage, jobId, index);
+  }
+
+  /** The aggregate outcome of a round, written before it is closed on-chain. */
+  async setRoundOutcome(jobId: string, index: number, outcome: { included: number[]; validation: RoundRow['validation']; groupRoot: string; groupSize: number }): Promise<void> {
+    this.db
+      .prepare("UPDATE rounds SET stage = 'closing', included = ?, validation = ?, group_root = ?, group_size = ? WHERE job_id = ? AND round = ?")
+      .run(JSON.stringify(outcome.included), outcome.validation ? JSON.stringify(outcome.validation) : null, outcome.groupRoot, outcome.groupSize, jobId, index);
+  }
+
+  async setRoundClosed(jobId: string, index: number, tx: string, at: number): Promise<void> {
+    this.db.prepare("UPDATE rounds SET stage = 'closed', close_tx = ?, closed_at = ? WHERE job_id = ? AND round = ?").run(tx, at, jobId, index);
+  }
+
+  /** One more failed attempt to close the round on-chain; the next is due at `retryAt`. */
+  async setCloseFailure(jobId: string, index: number, error: string, retryAt: number): Promise<number> {
+    this.db.prepare('UPDATE rounds SET close_attempts = close_attempts + 1, close_error = ?, close_retry_at = ? WHERE job_id = ? AND round = ?').run(error.slice(0, 2000), retryAt, jobId, index);
+    return (await this.round(jobId, index))!.closeAttempts;
+  }
+
+  async setRoundAborted(jobId: string, index: number, reason: string, at: number): Promise<void> {
+    this.db.prepare("UPDATE rounds SET stage = 'aborted', abort_reason = ?, closed_at = ? WHERE job_id = ? AND round = ?").run(reason, at, jobId, index);
+  }
+
+  // --- event log --------------------------------------------------------------------------------
+
+  async appendEvent(jobId: string, index: number, kind: RoundEvent['kind'], at: number, data: Uint8Array | null = null): Promise<number> {
+    const next = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM round_events WHERE job_id = ? AND round = ?').get(jobId, index) as { n: number }).n;
+    this.db.prepare('INSERT INTO round_events (job_id, round, seq, kind, at, data) VALUES (?, ?, ?, ?, ?, ?)').run(jobId, index, next, kind, at, data);
+    return next;
+  }
+
+  async events(jobId: string, index: number): Promise<RoundEvent[]> {
+    const rows = this.db.prepare('SELECT seq, kind, at, data FROM round_events WHERE job_id = ? AND round = ? ORDER BY seq').all(jobId, index) as {
+      seq: number;
+      kind: RoundEvent['kind'];
+      at: number;
+      data: Buffer | null;
+    }[];
+    return rows.map((r) =>
+      r.kind === 'message' ? { seq: r.seq, kind: 'message', at: r.at, data: new Uint8Array(r.data ?? new Uint8Array(0)) } : { seq: r.seq, kind: r.kind, at: r.at },
+    );
+  }
+
+  // --- models -----------------------------------------------------------------------------------
+
+  async putModel(jobId: string, index: number, weights: ArrayLike<number>): Promise<void> {
+    this.db.prepare('INSERT OR REPLACE INTO models (job_id, round, weights) VALUES (?, ?, ?)').run(jobId, index, modelBytes(weights));
+  }
+
+  /** The global model at the start of round `index`, float32 little-endian. */
+  async modelBytes(jobId: string, index: number): Promise<Uint8Array | undefined> {
+    const r = this.db.prepare('SELECT weights FROM models WHERE job_id = ? AND round = ?').get(jobId, index) as { weights: Buffer } | undefined;
+    return r && new Uint8Array(r.weights);
+  }
+
+  async model(jobId: string, index: number): Promise<Float32Array | undefined> {
+    const bytes = await this.modelBytes(jobId, index);
+    return bytes && modelFromBytes(bytes);
+  }
+}
