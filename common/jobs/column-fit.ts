@@ -27,10 +27,10 @@ export function expectationOf(column: FeatureSpec | LabelSpec): ColumnExpectatio
 
 const short = (v: number): string => (Math.abs(v) >= 1e6 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(2) : String(Number(v.toPrecision(3))));
 
-/** The job's expectation in words ("around 7, most values between 3.1 and 10.9"). */
+/** The job's expectation in words ("around 7", "between 1 and 5", "one of "yes", "no""). */
 export function describeExpectation(e: ColumnExpectation): string | null {
   if (!e) return null;
-  if (e.kind === 'around') return `around ${short(e.mean)} (most values between ${short(e.mean - 3 * e.std)} and ${short(e.mean + 3 * e.std)})`;
+  if (e.kind === 'around') return `around ${short(e.mean)}`;
   if (e.kind === 'between') return `between ${short(e.min)} and ${short(e.max)}`;
   const shown = e.values.slice(0, 6).map((v) => `"${v}"`);
   return `one of ${shown.join(', ')}${e.values.length > shown.length ? ', …' : ''}`;

@@ -124,6 +124,40 @@ test('a job that would spend more privacy than the budget allows says so and can
   await shot('narrow');
 });
 
+test('the join form suggests no dataset without the job\'s column names, shows the note and the values beside each column, and refuses a column that is something else', async ({ app, net, workFile, shot, page }) => {
+  test.setTimeout(100_000);
+  await net.publish();
+  await createVault(app);
+  const weather = ['date,temp_max,sun_hours,sky', ...Array.from({ length: 40 }, (_, d) => `2026-03-${String((d % 28) + 1).padStart(2, '0')},${(18 + (d % 9)).toFixed(1)},${5 + (d % 4)},${['sun', 'rain', 'cloud'][d % 3]}`)].join('\n');
+  await importDiary(app, workFile('weather.csv', weather + '\n'));
+  await openJobs(app);
+  await app.getByRole('list', { name: 'Jobs open to join' }).getByRole('button', { name: TITLE }).click();
+  const dataset = app.getByLabel('Dataset to use');
+  await expect(dataset).toHaveValue('');
+  await expect(dataset.locator('option:checked')).toHaveText(/none has the job’s column names/);
+  await dataset.selectOption({ label: 'weather (40 records)' });
+  const sleep = app.getByLabel('sleep_hours', { exact: true });
+  await expect(app.locator('#map-sleep_hours-hint')).toHaveText('Hours slept the night before: needs a number column, around 7');
+  await sleep.selectOption('temp_max');
+  await expect(app.locator('#map-sleep_hours-values')).toHaveText('Your values: 18 to 26, average 21.75');
+  await expect(app.locator('#map-sleep_hours-problem')).toHaveText(/^The job expects "sleep_hours" to be around 7; "temp_max" averages 21\.\d, so it does not look like the same thing\.$/);
+  await expect(sleep).toHaveAttribute('aria-invalid', 'true');
+  await expect(app.getByText('A column you chose does not look like what the job reads')).toBeVisible();
+  await expect(app.getByRole('button', { name: 'Join this job' })).toBeDisabled();
+  await shot('join-refused');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot('join-refused-dark');
+  // an 800 px window, and 200% zoom of the default one: nothing spills sideways
+  for (const width of [800, 640]) {
+    await page.setViewportSize({ width, height: 900 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+    await shot(`join-refused-${width}`);
+  }
+  // positive control: a column whose values fit (hours of sunshine, 5 to 8) clears the problem for that row
+  await sleep.selectOption('sun_hours');
+  await expect(app.locator('#map-sleep_hours-problem')).toHaveCount(0);
+});
+
 test('a job whose document does not match its on-chain fingerprint is only named in the notice, with the reason', async ({ app, net, shot }) => {
   await net.publish();
   const tampered = await net.publish({ title: 'Sleep, steps and mood (second study)' });

@@ -153,7 +153,7 @@ describe('job discovery on a local chain', () => {
     // A number column of the right type that is plainly something else: resting heart rate for hours of sleep.
     await expect(jobs.optIn(good.jobId, datasetId, { ...DIARY_MAPPING, sleep_hours: 'resting_hr', resting_hr: 'sleep_hours' })).rejects.toMatchObject({
       code: 'INVALID_INPUT',
-      message: expect.stringMatching(/^The job expects "sleep_hours" to be around 7 .*"resting_hr" averages 6\d/) as unknown,
+      message: expect.stringMatching(/^The job expects "sleep_hours" to be around 7; "resting_hr" averages 6\d/) as unknown,
     });
     const { mood: _mood, ...withoutLabel } = DIARY_MAPPING;
     await expect(jobs.optIn(good.jobId, datasetId, withoutLabel)).rejects.toMatchObject({ code: 'INVALID_INPUT' });

@@ -2,14 +2,15 @@
 // privacy cost, the reward), the way to join it with one of the person's datasets, and, once
 // joined, how its rounds are going and the way to leave.
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import type { DatasetInfo } from '../../../common/dataset.js';
+import type { ColumnSummary, DatasetInfo } from '../../../common/dataset.js';
+import { describeExpectation, fitProblem } from '../../../common/jobs/column-fit.js';
 import type { JobCardValue } from '../../../common/ipc/contract.js';
 import { call, messageOf } from '../ipc.js';
 import { useApp, useJobs } from '../store.js';
 import { ConfirmDialog, ErrorMessage, Progress, ScreenTitle, PathText } from '../components/ui.js';
 import { BudgetBar, RoundsChart } from '../components/Charts.js';
 import { formatTokenAmount } from '../../../common/tokens.js';
-import { formatCount, formatDate, TYPE_LABELS } from '../format.js';
+import { formatCount, formatDate, formatNumber, TYPE_LABELS } from '../format.js';
 import {
   budgetSplit,
   canJoin,
@@ -275,15 +276,36 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
   const go = useApp((s) => s.go);
   const notify = useApp((s) => s.notify);
   const upsert = useJobs((s) => s.upsert);
-  // Start from the dataset that fills the most job columns by name.
-  const suggested = useMemo(() => [...datasets].sort((a, b) => matchCount(job.columns, b.columns) - matchCount(job.columns, a.columns))[0], [datasets, job.columns]);
+  // Start from the dataset that fills the most job columns by name; none when no name matches.
+  const suggested = useMemo(
+    () => [...datasets].filter((d) => matchCount(job.columns, d.columns) > 0).sort((a, b) => matchCount(job.columns, b.columns) - matchCount(job.columns, a.columns))[0],
+    [datasets, job.columns],
+  );
   const [datasetId, setDatasetId] = useState(suggested?.id ?? '');
   const dataset = datasets.find((d) => d.id === datasetId);
   const [mapping, setMapping] = useState<Record<string, string>>(() => (suggested ? prefillMapping(job.columns, suggested.columns) : {}));
+  const [summaries, setSummaries] = useState<{ datasetId: string; columns: ColumnSummary[] } | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const over = budgetSplit(job.privacy).over;
-  const complete = dataset ? mappingComplete(job.columns, dataset.columns, mapping) : false;
+  useEffect(() => {
+    if (!datasetId) return;
+    let live = true;
+    call('datasets.summary', { id: datasetId }).then(
+      (columns) => live && setSummaries({ datasetId, columns }),
+      (err: unknown) => live && setError(messageOf(err)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [datasetId]);
+  const summaryOf = (name: string): ColumnSummary | undefined => (summaries?.datasetId === datasetId ? summaries.columns.find((c) => c.column === name) : undefined);
+  const problemOf = (jc: JobColumn): string | null => {
+    const mine = summaryOf(mappedTo(mapping, jc.name));
+    return mine ? fitProblem(jc.name, jc.expects, mine) : null;
+  };
+  const fits = job.columns.every((jc) => problemOf(jc) === null);
+  const complete = dataset ? mappingComplete(job.columns, dataset.columns, mapping) && fits : false;
 
   const chooseDataset = (id: string) => {
     setDatasetId(id);
@@ -331,6 +353,7 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
         <label>
           Dataset to use
           <select value={datasetId} onChange={(e) => chooseDataset(e.target.value)}>
+            {suggested ? null : <option value="">Choose a dataset… (none has the job’s column names)</option>}
             {datasets.map((d) => (
               <option key={d.id} value={d.id}>
                 {d.name} ({formatCount(d.rowCount)} records)
@@ -342,7 +365,15 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
           <fieldset className="policy mapping">
             <legend>Which of your columns stands for each column the job reads</legend>
             {job.columns.map((jc) => (
-              <MappingRow key={jc.name} column={jc} dataset={dataset} value={mappedTo(mapping, jc.name)} onChange={(v) => setMapping({ ...mapping, [jc.name]: v })} />
+              <MappingRow
+                key={jc.name}
+                column={jc}
+                dataset={dataset}
+                value={mappedTo(mapping, jc.name)}
+                mine={summaryOf(mappedTo(mapping, jc.name))}
+                problem={problemOf(jc)}
+                onChange={(v) => setMapping({ ...mapping, [jc.name]: v })}
+              />
             ))}
           </fieldset>
         ) : null}
@@ -357,7 +388,9 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
           </p>
         ) : null}
         {over ? <p className="muted">You cannot join: this job would go over your privacy budget.</p> : null}
-        {!over && dataset && !complete ? <p className="muted">Choose a column for each column the job reads to join.</p> : null}
+        {!over && dataset && !complete ? (
+          <p className="muted">{fits ? 'Choose a column for each column the job reads to join.' : 'A column you chose does not look like what the job reads: choose another one to join.'}</p>
+        ) : null}
         <ErrorMessage error={error} />
         <div className="actions">
           <button type="submit" className="primary" disabled={busy || over || !complete} aria-describedby="join-agreement">
@@ -369,9 +402,24 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
   );
 }
 
-function MappingRow({ column, dataset, value, onChange }: { column: JobColumn; dataset: DatasetInfo; value: string; onChange: (v: string) => void }) {
+function MappingRow({
+  column,
+  dataset,
+  value,
+  mine,
+  problem,
+  onChange,
+}: {
+  column: JobColumn;
+  dataset: DatasetInfo;
+  value: string;
+  mine: ColumnSummary | undefined;
+  problem: string | null;
+  onChange: (v: string) => void;
+}) {
   const options = compatibleColumns(column.kind, dataset.columns);
   const wants = column.kind === 'numeric' || column.kind === 'value' ? 'a number column' : 'a text, category or yes / no column';
+  const expected = describeExpectation(column.expects);
   const id = `map-${column.name}`;
   return (
     <div className="mapping-row">
@@ -379,10 +427,28 @@ function MappingRow({ column, dataset, value, onChange }: { column: JobColumn; d
         <code>{column.name}</code>
       </label>
       <span className="muted small" id={`${id}-hint`}>
+        {column.note ? `${column.note}: ` : ''}
         needs {wants}
+        {expected ? `, ${expected}` : ''}
       </span>
+      {value && mine ? (
+        <span className="small mapping-values" id={`${id}-values`}>
+          Your values: {valuesInWords(mine)}
+        </span>
+      ) : null}
+      {problem ? (
+        <p className="error small mapping-problem" id={`${id}-problem`}>
+          {problem}
+        </p>
+      ) : null}
       {options.length > 0 ? (
-        <select id={id} value={value} onChange={(e) => onChange(e.target.value)} aria-describedby={`${id}-hint`}>
+        <select
+          id={id}
+          value={value}
+          onChange={(e) => onChange(e.target.value)}
+          aria-describedby={[`${id}-hint`, value && mine ? `${id}-values` : '', problem ? `${id}-problem` : ''].filter(Boolean).join(' ')}
+          aria-invalid={problem ? true : undefined}
+        >
           <option value="">Choose a column…</option>
           {options.map((c) => (
             <option key={c.name} value={c.name}>
@@ -397,6 +463,13 @@ function MappingRow({ column, dataset, value, onChange }: { column: JobColumn; d
       )}
     </div>
   );
+}
+
+/** A few of the person's values of a column, from its summary: the range and average, or the commonest values. */
+function valuesInWords(mine: ColumnSummary): string {
+  if (mine.kind === 'categorical') return mine.top.length === 0 ? 'none yet' : mine.top.slice(0, 4).map((t) => `"${t.value}"`).join(', ');
+  if (mine.min === null || mine.max === null || mine.mean === null) return 'none yet';
+  return `${formatNumber(mine.min, mine.type)} to ${formatNumber(mine.max, mine.type)}, average ${formatNumber(mine.mean, mine.type === 'date' ? 'date' : 'number')}`;
 }
 
 // ------------------------------------------------------------------------------ taking part
