@@ -12,8 +12,8 @@ import { RewardsService } from '../services/rewards/service.js';
 import { RelayerService } from '../../relayer/server.js';
 import type { Contributor, LocalNetwork } from './local-network.js';
 
-/** The demo relayer's fee per claim, in the token's smallest units (0.01 of a 6-decimal dollar). */
-const RELAYER_FEE = 10_000n;
+/** The demo relayer's fee per claim, in the token's smallest units: 0.05 of the demo's 18-decimal dollar. */
+const RELAYER_FEE = 5n * 10n ** 16n;
 
 /** `recipient`: where the claims pay (default: a fresh address). */
 export async function claimThroughRelayer(net: LocalNetwork, you: Contributor, jobId: string, dir: string, recipient = Wallet.createRandom().address): Promise<void> {
@@ -43,7 +43,7 @@ export async function claimThroughRelayer(net: LocalNetwork, you: Contributor, j
     },
   });
   try {
-    console.log(`   relayer at ${relayerUrl} (fee ${RELAYER_FEE} units per claim); paying to a fresh address ${recipient}`);
+    console.log(`   relayer at ${relayerUrl} (fee ${formatTokenAmount(RELAYER_FEE.toString(), 18, 'TUSD')} per claim, taken from each share); paying to a fresh address ${recipient}`);
     const rounds = (await net.runner.status(jobId)).rounds.map((r) => ({ round: r.round, closed: r.closed !== null, includedPositions: r.includedPositions }));
     const report = await rewards.prepareClaims(jobId, rounds, recipient);
     console.log(`   ${report.queued.length} round(s) queued; not due: ${report.notDue.length}; already claimed: ${report.alreadyClaimed.length}`);
