@@ -19,7 +19,7 @@ import { Identity } from '@semaphore-protocol/identity';
 import { generateProof } from '@semaphore-protocol/proof';
 import { AbiCoder, Wallet, id, keccak256, toBeHex, type Contract, type ContractTransactionResponse, type TransactionReceipt } from 'ethers';
 import { TREE_DEPTH, circuitArtifacts, linkBytecode, loadArtifact } from '../contracts/artifacts.js';
-import { claimMessage, claimScope, toRoundClaim, type RoundClaim, type SemaphoreClaimProof } from '../contracts/claims.js';
+import { claimMessage, claimScope, toRoundClaim, type RoundClaim, type SemaphoreClaimProof } from '../common/jobs/claims.js';
 import { buildContracts } from '../contracts/build.js';
 import { deployContract } from '../contracts/deploy.js';
 import { startTroveChain, type TroveChain } from '../test/fixtures/trove-chain.js';

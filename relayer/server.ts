@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Contract, getAddress, type Provider, type Signer } from 'ethers';
-import { toRoundClaim } from '../contracts/claims.js';
+import { toRoundClaim } from '../common/jobs/claims.js';
 import { TroveError, isTroveError } from '../common/errors.js';
 import {
   MAX_CLAIMS_PER_REQUEST,

@@ -4,7 +4,7 @@
 // A relayer cannot redirect a claim: changing any of them breaks the proof.
 import { verifyProof } from '@semaphore-protocol/proof';
 import { Contract, getAddress, type Provider } from 'ethers';
-import { claimMessage, claimScope } from '../contracts/claims.js';
+import { claimMessage, claimScope } from '../common/jobs/claims.js';
 import type { RelayedClaim } from '../common/claims/relayer-protocol.js';
 
 const ABI = [
@@ -45,4 +45,13 @@ export class ClaimVerifier {
     });
     return valid ? { ok: true } : { ok: false, alreadyClaimed: false, reason: 'The proof does not verify for this round, recipient and fee.' };
   }
+}
+
+/**
+ * snarkjs keeps one bn128 engine with worker threads for the whole process once a proof was
+ * verified; a process that is done verifying (the relayer CLI, the demo) lets it go so it can exit.
+ */
+export async function releaseVerifierThreads(): Promise<void> {
+  const shared = (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128;
+  if (shared) await shared.terminate();
 }

@@ -30,8 +30,7 @@ export const FOLDER_RULES: readonly { from: string; allow: readonly string[] }[]
   { from: 'preload/**', allow: ['preload/**', 'common/**'] },
   { from: 'worker/**', allow: ['worker/**', 'common/**'] },
   { from: 'main/security.ts', allow: ['common/**'] },
-  // contracts/claims.ts: how a claim binds its round, recipient and relayer fee (ethers only).
-  { from: 'main/services/**', allow: ['main/services/**', 'common/**', 'contracts/claims.ts'] },
+  { from: 'main/services/**', allow: ['main/services/**', 'common/**'] },
   { from: 'main/ipc/**', allow: ['main/ipc/**', 'main/services/**', 'common/**'] },
   { from: 'main/host/**', allow: ['main/host/**', 'main/ipc/**', 'main/services/**', 'main/security.ts', 'common/**'] },
   {

@@ -24,6 +24,7 @@ import type { RoundRow } from '../../coordinator/store.js';
 import { bar } from './vault.js';
 import { bundledWorkerLauncher } from './worker-bundle.js';
 import { linkDemoWalletAndWithdraw } from './demo-wallet.js';
+import { releaseVerifierThreads } from '../../relayer/verify.js';
 import { Wallet } from 'ethers';
 
 const SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/samples/sleep-diary.csv');
@@ -170,6 +171,7 @@ export async function demo(args: string[]): Promise<void> {
     console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   } finally {
     await net?.close();
+    await releaseVerifierThreads();
     if (keepAt < 0) rmSync(dir, { recursive: true, force: true });
     else console.log(`Files kept in ${dir}`);
   }

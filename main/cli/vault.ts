@@ -169,7 +169,8 @@ export function printSummary(s: ColumnSummary): void {
 
 async function unlocked(path: string): Promise<Vault> {
   const vault = await Vault.open(path, { autoLockMs: null });
-  await vault.unlock(await askPassphrase('Passphrase: '));
+  // Each command logs what it does; an unlock line per command would bury that.
+  await vault.unlock(await askPassphrase('Passphrase: '), { logUnlock: false });
   return vault;
 }
 

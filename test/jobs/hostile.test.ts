@@ -90,7 +90,7 @@ describe('hostile job documents through discovery and the IPC router', () => {
     for (const refused of [noiseless, protoNote, protoColumn]) expect(shown).not.toContain(refused.jobId);
 
     const card = view.jobs.find((j) => j.jobId === builtins.jobId)!;
-    expect(card.columns.slice(0, 2)).toEqual([
+    expect(card.columns.slice(0, 2)).toMatchObject([
       { name: 'constructor', note: '', role: 'feature', kind: 'numeric' },
       { name: 'toString', note: 'Steps walked that day', role: 'feature', kind: 'numeric' },
     ]);

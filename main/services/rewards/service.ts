@@ -5,7 +5,7 @@
 // go to the relayer together, after a random delay so their timing does not point at the person;
 // a failure waits and is tried again with backoff. A claim counts as landed only when the chain
 // says so: a used nullifier means "already claimed", and is never sent again.
-import { claimMessage, claimScope } from '../../../contracts/claims.js';
+import { claimMessage, claimScope } from '../../../common/jobs/claims.js';
 import { TroveError, isTroveError } from '../../../common/errors.js';
 import { claimProofSchema } from '../../../common/worker-protocol.js';
 import type { RelayedClaim } from '../../../common/claims/relayer-protocol.js';

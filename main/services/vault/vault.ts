@@ -250,8 +250,12 @@ export class Vault {
     return this.keys !== null;
   }
 
-  /** Runs Argon2id at the vault's full cost, then unwraps the master key; a wrong passphrase fails only then. */
-  async unlock(passphrase: string): Promise<void> {
+  /**
+   * Runs Argon2id at the vault's full cost, then unwraps the master key; a wrong passphrase fails
+   * only then. `logUnlock: false` is for one-shot commands, whose own action is what the log should
+   * show (a session's unlock is logged once, not every command's); failed attempts are still reported.
+   */
+  async unlock(passphrase: string, { logUnlock = true }: { logUnlock?: boolean } = {}): Promise<void> {
     let masterKey: Uint8Array;
     try {
       masterKey = this.unwrap(passphrase, 'That passphrase does not unlock this vault. Check for typing mistakes and caps lock, and try again.');
@@ -276,7 +280,7 @@ export class Vault {
             this.log.append('vault.unlock-failed', `${n} failed ${n === 1 ? 'attempt' : 'attempts'} to unlock with a wrong passphrase since the last unlock, the latest at ${new Date(failed[n - 1]!).toISOString()}.`, { attempts: failed });
             this.db.prepare('DELETE FROM unlock_failures').run();
           }
-          this.log.append('vault.unlocked', 'Vault unlocked.');
+          if (logUnlock) this.log.append('vault.unlocked', 'Vault unlocked.');
         })();
       } catch (err) {
         // A file changed outside Trove still opens for reading; verify names what changed.

@@ -7,7 +7,7 @@ import { generateProof } from '@semaphore-protocol/proof';
 import { AbiCoder, Wallet, id, keccak256, toBeHex, type Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TREE_DEPTH, circuitArtifacts } from '../../../contracts/artifacts.js';
-import { claimMessage, claimScope, toRoundClaim, type RoundClaim } from '../../../contracts/claims.js';
+import { claimMessage, claimScope, toRoundClaim, type RoundClaim } from '../../../common/jobs/claims.js';
 import { seededRandom } from '../../../common/random.js';
 import { mined, startTroveChain, type TroveChain } from '../../fixtures/trove-chain.js';
 

@@ -8,7 +8,7 @@ import { generateProof } from '@semaphore-protocol/proof';
 import { hexlify, randomBytes, type Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TREE_DEPTH, circuitArtifacts } from '../../../contracts/artifacts.js';
-import { claimMessage, claimScope, toRoundClaim, type RoundClaim } from '../../../contracts/claims.js';
+import { claimMessage, claimScope, toRoundClaim, type RoundClaim } from '../../../common/jobs/claims.js';
 import { expectRevert, mined, startTroveChain, type TroveChain } from '../../fixtures/trove-chain.js';
 
 type SemaphoreProof = Awaited<ReturnType<typeof generateProof>>;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { hexlify, randomBytes, type Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { circuitArtifacts } from '../../../contracts/artifacts.js';
-import { toRoundClaim } from '../../../contracts/claims.js';
+import { toRoundClaim } from '../../../common/jobs/claims.js';
 import { isTroveError } from '../../../common/errors.js';
 import { seededRandom } from '../../../common/random.js';
 import { JobIdentities } from '../../../main/services/jobs/identity.js';

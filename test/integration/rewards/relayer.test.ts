@@ -10,7 +10,7 @@ import { generateProof } from '@semaphore-protocol/proof';
 import type { Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TREE_DEPTH, circuitArtifacts } from '../../../contracts/artifacts.js';
-import { claimMessage, claimScope } from '../../../contracts/claims.js';
+import { claimMessage, claimScope } from '../../../common/jobs/claims.js';
 import type { RelayedClaim } from '../../../common/claims/relayer-protocol.js';
 import { deriveJobIdentity } from '../../../main/services/jobs/identity.js';
 import { Vault } from '../../../main/services/vault/index.js';

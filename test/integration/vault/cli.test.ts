@@ -55,6 +55,12 @@ describe('command line', () => {
     expect(cli('vault.ts', ['backup', vault, t.file('b.trovebackup')]).code).toBe(0);
     expect(cli('vault.ts', ['restore', t.file('b.trovebackup'), t.file('r.vault')]).out).toContain('Restored 1 datasets');
 
+    // The log shows what each command did, not an unlock line per command; the failed attempt
+    // below is reported at the next unlock.
+    const log = cli('vault.ts', ['log', vault]).out;
+    expect(log).toMatch(/Imported .*363/);
+    expect(log).not.toContain('Vault unlocked.');
+
     const wrong = cli('vault.ts', ['list', vault], 'not the passphrase');
     expect(wrong.code).toBe(1);
     expect(wrong.err).toContain('That passphrase does not unlock this vault.');
@@ -71,6 +77,7 @@ describe('command line', () => {
     const lines = readFileSync(t.file('rejected.csv'), 'utf8').trimEnd().split('\r\n');
     expect(lines[0]).toBe('line,column,reason');
     expect(lines.slice(1)).toEqual(Array.from({ length: 30 }, (_, i) => `${42 + i},,"Expected 2 fields, found 3."`));
+    expect(cli('vault.ts', ['log', vault]).out).toContain('1 failed attempt to unlock with a wrong passphrase');
     const wrongRestore = cli('vault.ts', ['restore', t.file('b.trovebackup'), t.file('x.vault')], 'not the passphrase');
     expect(wrongRestore.err).toContain('That passphrase does not open this backup.');
     expect(existsSync(t.file('x.vault'))).toBe(false);
