@@ -99,7 +99,7 @@ describe('coordinator CLI', () => {
       args = saved;
     }
     // The same document again would escrow a second reward under the same hash: refused first.
-    writeFileSync(join(dir, 'fixed.json'), JSON.stringify({ ...job, deadline: 4_000_000_000 }));
+    writeFileSync(join(dir, 'fixed.json'), JSON.stringify({ ...job, deadline: Math.floor(Date.now() / 1000) + 29 * 86_400 }));
     await run('publish', join(dir, 'fixed.json'));
     await expect(run('publish', join(dir, 'fixed.json'))).rejects.toMatchObject({ code: 'INVALID_JOB_SPEC' });
   });

@@ -107,7 +107,7 @@ describe('job discovery on a local chain', () => {
       privacy: { epsilon: cost.epsilon, spentEpsilon: 0, fits: true, budget: { epsilon: 10 } },
       participation: { state: 'available', mapping: null, roundsContributed: 0, round: null, problem: null },
     });
-    expect(card.columns).toEqual([
+    expect(card.columns).toMatchObject([
       { name: 'sleep_hours', note: 'Hours slept the night before', role: 'feature', kind: 'numeric' },
       { name: 'steps', note: 'Steps walked that day', role: 'feature', kind: 'numeric' },
       { name: 'resting_hr', note: 'Resting heart rate', role: 'feature', kind: 'numeric' },
