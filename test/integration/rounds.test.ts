@@ -145,9 +145,11 @@ describe.each<Storage>(['sqlite'])('federated rounds end to end, the coordinator
     const start = evaluateModel(spec.model, initialWeights(spec.model, spec.local.seed), validation).accuracy!;
     const accuracies = rounds.map((r) => r.validation!.accuracy!);
     // Noise is part of every round (that is the privacy, and it is not seeded), so one round may
-    // undo some of the last: every round's model must beat the starting one, the best clearly.
+    // undo some of the last, and the first round is one step from the start: every round's model
+    // must beat the starting one, the last by 8 points and the best by 15.
     const seen = `start ${start.toFixed(3)}, rounds ${accuracies.map((a) => a.toFixed(3)).join(', ')}`;
-    for (const a of accuracies) expect(a, seen).toBeGreaterThan(start + 0.08);
+    for (const a of accuracies) expect(a, seen).toBeGreaterThan(start);
+    expect(accuracies.at(-1)!, seen).toBeGreaterThan(start + 0.08);
     expect(Math.max(...accuracies), seen).toBeGreaterThan(start + 0.15);
 
     // Every contributor's app says what left the machine, and its vault still verifies.
