@@ -8,6 +8,7 @@ import { parseTrainingJobSpec } from '../../../common/jobspec.js';
 import { SeededRandom } from '../../../common/model/random.js';
 import { denseOptimizerOf, denseShapeOf } from '../../../worker/training/dense-spec.js';
 import { DenseMlpKernel, type DenseMlpShape, type DenseOptimizer } from '../../../worker/training/kernel/dense-mlp.js';
+import type { GpuTrainRequest } from '../../../worker/training/webgpu/gpu-messages.js';
 import { GpuSession } from '../../../worker/training/webgpu/gpu-session.js';
 import { useSwiftShader } from '../../helpers/webgpu.js';
 
@@ -20,15 +21,8 @@ const WEIGHT_TOLERANCE = 1e-4;
 const SEED = Number(process.env.TROVE_TEST_SEED ?? 0x9e0);
 console.log(`webgpu equivalence seed ${SEED} (replay with TROVE_TEST_SEED=${SEED})`);
 
-interface Round {
-  shape: DenseMlpShape;
-  optimizer: DenseOptimizer;
-  batchSize: number;
-  weights: Float32Array;
-  x: Float32Array;
-  y: Float32Array;
-  epochs: Uint32Array[];
-}
+/** One round's input, as the worker hands it to the GPU. */
+type Round = GpuTrainRequest;
 
 /** Seeded rows with a learnable one-hot label, starting weights and every epoch's row order. */
 function round(shape: DenseMlpShape, optimizer: DenseOptimizer, batchSize: number, rows: number, epochCount: number, seed: number): Round {
