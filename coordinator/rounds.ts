@@ -247,8 +247,14 @@ export class RoundRunner {
         };
       }
     }
-    const wait = job.readyAt !== undefined ? Math.max(0, job.readyAt - this.now()) : 5_000;
-    return { state: 'waiting', nextRound: await this.nextRoundIndex(job), retryAfterMs: Math.min(60_000, Math.max(250, wait)) };
+    const startsInMs = job.readyAt !== undefined ? Math.max(0, job.readyAt - this.now()) : null;
+    return {
+      state: 'waiting',
+      nextRound: await this.nextRoundIndex(job),
+      retryAfterMs: Math.min(60_000, Math.max(250, startsInMs ?? 5_000)),
+      enrolled: (await this.store.activeParticipants(jobId)).length,
+      startsInMs,
+    };
   }
 
   /** The global model at the start of a round, float32 little-endian. */

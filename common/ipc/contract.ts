@@ -193,6 +193,8 @@ const JobCard = z.object({
         detail: z.string(),
       })
       .nullable(),
+    /** While waiting for a round: who has joined the job, how many a round needs, and when it should open (null: not yet known). */
+    waiting: z.object({ round: Count, joined: Count, needed: Count, startsAt: Timestamp.nullable() }).nullable(),
     /** Why work stopped, in words that say what to do next. */
     problem: z.object({ code: z.string(), message: z.string() }).nullable(),
   }),
