@@ -3,7 +3,7 @@
 // CHAIN_UNREACHABLE; a contract that refuses is CHAIN_REJECTED naming the contract's own error.
 import { Contract, Interface, isCallException, isError, type ContractRunner, type Provider, type Signer, type TransactionReceipt } from 'ethers';
 import { TroveError } from '../common/errors.js';
-import type { JobDocument } from '../common/jobs/document.js';
+import type { AnyJobDocument } from '../common/jobs/kinds.js';
 import { loadArtifact, type ContractName } from '../contracts/artifacts.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
 
@@ -69,7 +69,7 @@ export interface PublishedJob {
  * Approves the reward token for the escrow and stake, publishes the job in JobRegistry and reads
  * its id from the JobPublished event.
  */
-export async function publishJob(researcher: Signer, deployment: TroveDeployment, document: JobDocument, specHash: string, specURI: string): Promise<PublishedJob> {
+export async function publishJob(researcher: Signer, deployment: TroveDeployment, document: AnyJobDocument, specHash: string, specURI: string): Promise<PublishedJob> {
   const registry = contract('JobRegistry', deployment.contracts.JobRegistry, researcher);
   const token = contract('TroveToken', document.reward.token, researcher);
   let stakeBps: bigint;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { JsonRpcProvider, NonceManager, Wallet, type Contract, type Signer } from 'ethers';
 import { INTERACTIVE_KDF } from '../services/vault/keys.js';
 import type { JobDocument, JobDocumentInput } from '../../common/jobs/document.js';
+import { isAnalyticsJob } from '../../common/jobs/kinds.js';
 import { ANVIL_KEYS, startAnvil, type LocalChain } from '../../contracts/anvil.js';
 import { deployContract, deployTrove, type TroveDeployment } from '../../contracts/deploy.js';
 import { completeJobDocument, publishJobDocument } from '../../coordinator/jobs.js';
@@ -100,6 +101,7 @@ export async function publishExampleJob(o: {
       nowMs: o.nowMs,
     },
   );
+  if (isAnalyticsJob(document)) throw new TroveError('INVALID_JOB_SPEC', 'The example job trains a model.');
   const published = await publishJobDocument({ runner: o.runner, researcher: o.researcher, deployment: o.deployment, document, validationCsv: o.validationCsv ?? null });
   return { ...published, document };
 }
