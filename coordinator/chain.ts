@@ -6,6 +6,7 @@ import { TroveError } from '../common/errors.js';
 import type { AnyJobDocument } from '../common/jobs/kinds.js';
 import { loadArtifact, type ContractName } from '../contracts/artifacts.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
+import type { EnrollmentProof } from '../common/jobs/enrollment-proof.js';
 
 /** Every custom error the contracts a coordinator calls can revert with. */
 let errorsInterface: Interface | undefined;
@@ -127,11 +128,12 @@ export async function enrollmentsOnChain(provider: Provider, deployment: TroveDe
 
 /**
  * Enrolls a contributor on-chain on its behalf (the coordinator relays, so the contributor needs
- * no ETH); a job with a bond would take it from the relayer, so bonded contributors enroll themselves.
+ * no ETH), with the identity's own authorization; a job with a bond would take it from the relayer,
+ * so bonded contributors enroll themselves.
  */
-export async function enrollOnChain(relayer: Signer, deployment: TroveDeployment, jobId: string, commitment: string, rosterKey: string): Promise<string> {
+export async function enrollOnChain(relayer: Signer, deployment: TroveDeployment, jobId: string, commitment: string, rosterKey: string, proof: EnrollmentProof): Promise<string> {
   const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, relayer);
-  const receipt = await send(`enroll a contributor in job ${jobId}`, () => rewards.getFunction('enroll')(BigInt(jobId), BigInt(commitment), `0x${rosterKey}`));
+  const receipt = await send(`enroll a contributor in job ${jobId}`, () => rewards.getFunction('enroll')(BigInt(jobId), BigInt(commitment), `0x${rosterKey}`, proof));
   return receipt.hash;
 }
 

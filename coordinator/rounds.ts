@@ -29,7 +29,8 @@ import { loadSodium } from '../common/secagg/sodium.js';
 import { HEADER_BYTES, maskedInputBytes, readHeader, SIGNATURE_BYTES, SHARE_CIPHERTEXT_BYTES } from '../common/secagg/wire.js';
 import { SHARE_BYTES } from '../common/secagg/shamir.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
-import { closeRetryDelayMs, closeRound, freezeRoster } from './closer.js';
+import { closeRetryDelayMs, closeRound, freezeRoster, relayEnrollment } from './closer.js';
+import type { EnrollmentProof } from '../common/jobs/enrollment-proof.js';
 import { COLLECTING, JobBook, storedStatus, validationMatrix, type ActiveRound, type JobRuntime, type SignedAnyJob } from './job-book.js';
 import { errorText, jsonLogger, type Logger } from './log.js';
 import type { CoordinatorStore, JobRow, RoundRow, RoundStageName } from './store.js';
@@ -206,8 +207,14 @@ export class RoundRunner {
 
   // --- contributors -----------------------------------------------------------------------------
 
-  enroll(jobId: string, signingKey: string, commitment: string): Promise<EnrollResponse> {
+  /**
+   * Records an enrollment. With a chain and a job without a bond, the identity's on-chain enrollment
+   * is relayed first (the contributor needs no ETH): a proof the contract refuses enrolls nothing.
+   */
+  enroll(jobId: string, signingKey: string, commitment: string, proof: EnrollmentProof): Promise<EnrollResponse> {
     return this.exclusive(async () => {
+      const runtime = await this.book.get(jobId);
+      if (this.chain && BigInt(runtime.doc.reward.bond) === 0n) await relayEnrollment(this.chain, jobId, { signingKey, commitment }, proof);
       const { job, enrolled } = await this.book.enroll(jobId, signingKey, commitment);
       await this.considerStart(job);
       this.schedule();
@@ -452,7 +459,7 @@ export class RoundRunner {
     if (this.chain) {
       // The roster is frozen on-chain first, so every client can check it (coordinator/closer.ts).
       try {
-        participants = await freezeRoster(this.chain, jobId, participants, { relay: BigInt(job.doc.reward.bond) === 0n, minimum: job.doc.minContributors });
+        participants = await freezeRoster(this.chain, jobId, participants, { minimum: job.doc.minContributors });
       } catch (err) {
         job.readyAt = this.now() + this.closeRetryMs;
         this.log('error', 'roster-freeze-failed', { jobId, retryInMs: this.closeRetryMs, error: errorText(err) });

@@ -18,6 +18,7 @@ import type { CoordinatorStore } from '../../coordinator/store.js';
 import { jobsChainConfig } from '../services/jobs/config.js';
 import type { JobsChainConfig } from '../services/jobs/discovery.js';
 import { JobsService, type JobsServiceOptions } from '../services/jobs/service.js';
+import { enrollmentCircuitFiles } from '../services/jobs/circuits.js';
 import { TroveError } from '../../common/errors.js';
 import { Vault } from '../services/vault/index.js';
 import type { WorkerLauncher } from '../services/worker/launcher.js';
@@ -202,7 +203,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
         const report = await vault.importFile(file, { name: 'Sleep diary', policy: 'skip-rows' });
         const supervisor = new WorkerSupervisor({ launcher: more.launcher ?? new NodeWorkerLauncher() });
         // The whole network runs on this computer's loopback, so the address policy must allow it.
-        const jobs = new JobsService({ vault, chain: jobsChain, supervisor, allowLocalNetwork: true, ...more.jobs });
+        const jobs = new JobsService({ vault, chain: jobsChain, supervisor, enrollmentCircuit: enrollmentCircuitFiles(), allowLocalNetwork: true, ...more.jobs });
         const datasetId = report.datasetId!;
         const contributor: Contributor = {
           name,

@@ -37,6 +37,8 @@ export interface JobsServiceOptions {
   vault: Vault;
   chain: JobsChainConfig;
   supervisor: WorkerSupervisor;
+  /** The depth-1 Semaphore circuit files: each enrollment is authorized on-chain by a proof over the identity's group of one. */
+  enrollmentCircuit: { wasm: string; zkey: string };
   platform?: PlatformState;
   /** Used for job documents and coordinators, under the address policy. */
   fetch?: typeof fetch;
@@ -465,7 +467,11 @@ export class JobsService {
     await this.discovery.recheck(jobId);
     const identity = await this.identities.get(this.ref(jobId));
     const client = this.client(jobId, doc.coordinator.url);
-    const enrolled = await client.enroll(jobId, identity.signing, identity.enrollment());
+    // The identity authorizes its own on-chain enrollment (the coordinator relays it): no one else can enroll its commitment.
+    const proved = await this.o.supervisor.run(identity.enrollmentProofTask(this.o.enrollmentCircuit));
+    if (proved.kind !== 'prove-claim') throw new TroveError('PROOF_FAILED', 'The worker answered with something other than a proof.');
+    const chainProof = { nullifier: proved.proof.nullifier, points: proved.proof.points };
+    const enrolled = await client.enroll(jobId, identity.signing, identity.enrollment(chainProof));
     try {
       await ledger.charge(this.ledgerKey(jobId), cost, new Date(), doc.rounds);
     } catch (err) {
