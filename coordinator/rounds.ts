@@ -104,6 +104,7 @@ export class RoundRunner {
   /** Leases this process holds, and until when (real time). */
   private readonly held = new Map<string, number>();
   private lastHeartbeat = 0;
+  private renewer: NodeJS.Timeout | undefined;
   private readonly book: JobBook;
   private readonly jobs: Map<string, JobRuntime>;
   private readonly waiters = new Set<() => void>();
@@ -140,6 +141,11 @@ export class RoundRunner {
     const runner = new RoundRunner(options);
     for (const row of await runner.store.jobs()) await runner.load(row);
     await runner.heartbeat(true);
+    if (runner.timers) {
+      // Leases are renewed on their own clock too: a round start that waits minutes on the chain must not lose its job's lease meanwhile.
+      runner.renewer = setInterval(() => void runner.renewLeases().catch((err: unknown) => runner.onError(err)), runner.leaseMs / 3);
+      runner.renewer.unref();
+    }
     runner.log('info', 'coordinator-started', { process: runner.processId, storage: runner.store.kind, database: runner.store.location, groupSize: runner.groupSize });
     runner.schedule();
     return runner;
@@ -148,6 +154,8 @@ export class RoundRunner {
   /** Stops the timers and wakes every waiting inbox request; the store stays open. */
   close(): void {
     this.closed = true;
+    if (this.renewer) clearInterval(this.renewer);
+    this.renewer = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.wake();
@@ -186,10 +194,15 @@ export class RoundRunner {
     return ok;
   }
 
-  /** Whether this process holds lease `name` now, without asking the database. */
-  private holds(name: string): boolean {
-    const until = this.held.get(name);
-    return until !== undefined && Date.now() < until;
+  /** Renews every lease this process holds (and says it is alive), whatever else it is doing. */
+  private async renewLeases(): Promise<void> {
+    if (this.closed) return;
+    await this.heartbeat();
+    for (const name of [...this.held.keys()]) {
+      const t = Date.now();
+      if (await this.store.claimLease(name, this.processId, t, this.leaseMs)) this.held.set(name, t + this.leaseMs);
+      else this.held.delete(name);
+    }
   }
 
   /** Every coordinator process on this database, with the leases each holds. */
@@ -457,9 +470,11 @@ export class RoundRunner {
       // The advance (unmasking, in the last stage) is queued behind these messages, not run inside their requests.
       const now = this.now();
       for (const g of new Set(accepted.map((a) => a.g))) {
-        if (g.server.canAdvance(now) && this.holds(groupLease(jobId, round, g.group.index))) {
-          void this.exclusive(() => this.advanceGroup(job, g.group.index)).catch((err: unknown) => this.onError(err));
-        }
+        if (!g.server.canAdvance(now)) continue;
+        // Only the group's lease holder moves it on; this process takes the lease when nobody holds it.
+        void this.exclusive(async () => {
+          if (await this.lease(groupLease(jobId, round, g.group.index))) await this.advanceGroup(job, g.group.index);
+        }).catch((err: unknown) => this.onError(err));
       }
     }
   }
@@ -854,8 +869,21 @@ export class RoundRunner {
           if (job.readyAt !== undefined && this.now() >= job.readyAt) await this.startRound(job);
         }
       }
+      this.forgetFinishedWork();
       this.schedule();
     });
+  }
+
+  /** Stops renewing leases on work that is over (finished groups, finished jobs): they lapse. */
+  private forgetFinishedWork(): void {
+    const wanted = new Set<string>();
+    for (const job of this.jobs.values()) {
+      if (job.row.state !== 'enrolling' && job.row.state !== 'running') continue;
+      wanted.add(jobLease(job.row.jobId));
+      const a = job.active;
+      if (a && COLLECTING.has(a.stage)) for (const g of a.groups) if (!g.outcome) wanted.add(groupLease(job.row.jobId, a.index, g.group.index));
+    }
+    for (const name of [...this.held.keys()]) if (!wanted.has(name)) this.held.delete(name);
   }
 
   /** Catches up with the job's rounds as the database has them: a round another process started, ended or moved on (call while holding the change lock). */

@@ -6,7 +6,7 @@
 // acknowledged is in it, and the round is closed on-chain with exactly that group.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Group } from '@semaphore-protocol/group';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ANVIL_KEYS } from '../../contracts/anvil.js';
 import { roundVectorLength, type JobDocument } from '../../common/jobs/document.js';
 import { roundIdFor, roundParamsFor } from '../../common/jobs/rounds.js';
@@ -19,12 +19,13 @@ import { openCoordinator, publishExampleJob } from '../../main/cli/local-network
 import { openStore } from '../../coordinator/database.js';
 import type { CoordinatorStore } from '../../coordinator/store.js';
 import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
+import type { CoordinatorProcessSettings } from '../helpers/coordinator-process.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { Contributor, until } from './fixtures.js';
 
 const PROCESSES = 3;
 const CONTRIBUTORS = 6;
-const LEASE_MS = 3_000;
+const LEASE_MS = 5_000;
 
 function updateFor(seed: number, length: number): Float64Array {
   const out = new Float64Array(length);
@@ -54,11 +55,9 @@ describe('three coordinator processes on one PostgreSQL', () => {
   const processes: CoordinatorProcess[] = [];
 
   function startProcess(id: string): Promise<CoordinatorProcess> {
-    const settings = {
+    const settings: CoordinatorProcessSettings = {
       database: postgres.url,
-      rpcUrl: chain.chain.url,
-      coordinatorKey: ANVIL_KEYS[2],
-      deployment: chain.deployment,
+      chain: { rpcUrl: chain.chain.url, coordinatorKey: ANVIL_KEYS[2]!, deployment: chain.deployment },
       processId: id,
       groupSize: 3,
       leaseMs: LEASE_MS,
@@ -95,6 +94,10 @@ describe('three coordinator processes on one PostgreSQL', () => {
   });
 
   it('finishes a round whose working process is killed, with the same model, every accepted masked input, and the right on-chain close', { timeout: 240_000 }, async () => {
+    // On failure, say what each process logged.
+    onTestFailed(() => {
+      for (const p of processes) console.log(`--- ${p.id}\n${p.stderr.join('').slice(-4000)}`);
+    });
     // The researcher publishes through a coordinator on the same database, which then stops.
     const token = await chain.deploy('TestToken', ['Test Dollar', 'TUSD']);
     await mined(token.connect(chain.accounts.researcher).getFunction('mint')(await chain.accounts.researcher.getAddress(), 10n ** 30n));
