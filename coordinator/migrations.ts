@@ -148,6 +148,22 @@ ALTER TABLE rounds ADD COLUMN close_retry_at BIGINT;`,
   },
   {
     version: 3,
+    name: 'analytics jobs: the module a job runs, and each round\'s aggregate with its error bars',
+    sqlite: `
+ALTER TABLE rounds ADD COLUMN aggregate TEXT;
+CREATE TABLE IF NOT EXISTS modules (
+  job_id TEXT PRIMARY KEY REFERENCES jobs(job_id),
+  bytes BLOB NOT NULL
+);`,
+    postgres: `
+ALTER TABLE rounds ADD COLUMN aggregate TEXT;
+CREATE TABLE IF NOT EXISTS modules (
+  job_id TEXT PRIMARY KEY REFERENCES jobs(job_id),
+  bytes BYTEA NOT NULL
+);`,
+  },
+  {
+    version: 4,
     name: 'secure-aggregation groups, outcomes per group, leases and coordinator processes',
     sqlite: `
 ALTER TABLE rounds ADD COLUMN secagg_groups TEXT;
@@ -159,6 +175,7 @@ CREATE TABLE round_groups (
   stage TEXT NOT NULL CHECK (stage IN ('done', 'aborted')),
   included TEXT,
   sum BLOB,
+  error_bound REAL,
   abort_reason TEXT,
   at INTEGER NOT NULL,
   PRIMARY KEY (job_id, round, grp),
@@ -187,6 +204,7 @@ CREATE TABLE round_groups (
   stage TEXT NOT NULL CHECK (stage IN ('done', 'aborted')),
   included TEXT,
   sum BYTEA,
+  error_bound DOUBLE PRECISION,
   abort_reason TEXT,
   at BIGINT NOT NULL,
   PRIMARY KEY (job_id, round, grp),

@@ -24,12 +24,14 @@
 import { Group } from '@semaphore-protocol/group';
 import type { Provider, Signer } from 'ethers';
 import { TroveError } from '../common/errors.js';
-import { roundVectorLength, type JobDocument, type SignedJob } from '../common/jobs/document.js';
+import type { JobDocument } from '../common/jobs/document.js';
+import { isAnalyticsJob, vectorLengthOf, type AnyJobDocument } from '../common/jobs/kinds.js';
+import { analyticsAggregate } from '../common/analytics/release.js';
 import { toHex } from '../common/jobs/client.js';
 import type { EnrollResponse, JobStatus, RoundInfo } from '../common/jobs/protocol.js';
 import { groupOf, groupRoundIdFor, groupsFor } from '../common/jobs/groups.js';
 import { ROUND_STAGES } from '../common/jobs/protocol.js';
-import { modelHashOf, roundParamsFor } from '../common/jobs/rounds.js';
+import { modelHashOf, questionHashOf, roundParamsFor } from '../common/jobs/rounds.js';
 import { evaluateModel, type Evaluation } from '../common/model/evaluate.js';
 import { fedAvgStep, weightedMeanFromSum } from '../common/secagg/fedavg.js';
 import { SecAggServer, type Outgoing } from '../common/secagg/server.js';
@@ -37,10 +39,11 @@ import { loadSodium } from '../common/secagg/sodium.js';
 import { HEADER_BYTES, maskedInputBytes, readHeader, SIGNATURE_BYTES, SHARE_CIPHERTEXT_BYTES } from '../common/secagg/wire.js';
 import { SHARE_BYTES } from '../common/secagg/shamir.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
-import { closeRetryDelayMs, closeRound, freezeRoster } from './closer.js';
+import { closeRetryDelayMs, closeRound, freezeRoster, relayEnrollment } from './closer.js';
+import type { EnrollmentProof } from '../common/jobs/enrollment-proof.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { COLLECTING, JobBook, storedStatus, validationMatrix, type ActiveRound, type GroupRound, type JobRuntime } from './job-book.js';
+import { COLLECTING, JobBook, storedStatus, validationMatrix, type ActiveRound, type GroupRound, type JobRuntime, type SignedAnyJob } from './job-book.js';
 import { errorText, jsonLogger, type Logger } from './log.js';
 import type { CoordinatorStore, GroupOutcome, JobRow, LeaseRow, ProcessRow, RoundEvent, RoundRow, RoundStageName } from './store.js';
 
@@ -233,7 +236,7 @@ export class RoundRunner {
   // --- jobs -------------------------------------------------------------------------------------
 
   /** Registers a published job: its signed document, optional validation set, and round 0's model. */
-  addJob(input: { jobId: string; specHash: string; signed: SignedJob; validationCsv?: string | null; publishTx?: string | null }): Promise<JobRow> {
+  addJob(input: { jobId: string; specHash: string; signed: SignedAnyJob; validationCsv?: string | null; publishTx?: string | null; module?: Uint8Array | null }): Promise<JobRow> {
     return this.exclusive(() => this.book.add(input));
   }
 
@@ -312,7 +315,7 @@ export class RoundRunner {
     for (const row of withRounds) if (!this.jobs.has(row.jobId)) await this.load(row);
   }
 
-  async document(jobId: string): Promise<JobDocument> {
+  async document(jobId: string): Promise<AnyJobDocument> {
     return (await this.job(jobId)).doc;
   }
 
@@ -323,8 +326,14 @@ export class RoundRunner {
 
   // --- contributors -----------------------------------------------------------------------------
 
-  enroll(jobId: string, signingKey: string, commitment: string): Promise<EnrollResponse> {
+  /**
+   * Records an enrollment. With a chain and a job without a bond, the identity's on-chain enrollment
+   * is relayed first (the contributor needs no ETH): a proof the contract refuses enrolls nothing.
+   */
+  enroll(jobId: string, signingKey: string, commitment: string, proof: EnrollmentProof): Promise<EnrollResponse> {
     return this.exclusive(async () => {
+      const runtime = await this.book.get(jobId);
+      if (this.chain && BigInt(runtime.doc.reward.bond) === 0n) await relayEnrollment(this.chain, jobId, { signingKey, commitment }, proof);
       const { job, enrolled } = await this.book.enroll(jobId, signingKey, commitment);
       await this.considerStart(job);
       this.schedule();
@@ -369,8 +378,14 @@ export class RoundRunner {
         };
       }
     }
-    const wait = job.readyAt !== undefined ? Math.max(0, job.readyAt - this.now()) : 5_000;
-    return { state: 'waiting', nextRound: await this.nextRoundIndex(job), retryAfterMs: Math.min(60_000, Math.max(250, wait)) };
+    const startsInMs = job.readyAt !== undefined ? Math.max(0, job.readyAt - this.now()) : null;
+    return {
+      state: 'waiting',
+      nextRound: await this.nextRoundIndex(job),
+      retryAfterMs: Math.min(60_000, Math.max(250, startsInMs ?? 5_000)),
+      enrolled: (await this.store.activeParticipants(jobId)).length,
+      startsInMs,
+    };
   }
 
   /** The global model at the start of a round, float32 little-endian. */
@@ -378,6 +393,14 @@ export class RoundRunner {
     await this.job(jobId);
     const bytes = await this.store.modelBytes(jobId, round);
     if (!bytes) throw new TroveError('JOB_NOT_FOUND', `Job ${jobId} has no model for round ${round} yet.`);
+    return bytes;
+  }
+
+  /** The WebAssembly module an analytics job runs, as the researcher published it. */
+  async moduleBytes(jobId: string): Promise<Uint8Array> {
+    await this.job(jobId);
+    const bytes = await this.store.module(jobId);
+    if (!bytes) throw new TroveError('JOB_NOT_FOUND', `Job ${jobId} runs no module.`);
     return bytes;
   }
 
@@ -540,7 +563,7 @@ export class RoundRunner {
   private outcomeOf(g: GroupRound, at: number): GroupOutcome | undefined {
     if (g.server.stage === 'done') {
       const r = g.server.result!;
-      return { grp: g.group.index, stage: 'done', included: r.contributors.map((id) => g.group.start + id), sum: r.sum, at };
+      return { grp: g.group.index, stage: 'done', included: r.contributors.map((id) => g.group.start + id), sum: r.sum, errorBound: r.errorBound, at };
     }
     if (g.server.stage === 'aborted') return { grp: g.group.index, stage: 'aborted', reason: g.server.abortError?.message ?? 'The group was abandoned.', at };
     return undefined;
@@ -614,6 +637,8 @@ export class RoundRunner {
 
   /** The hash of the model round `round` trains from: every contributor of the round is served this one. */
   private async roundModelHash(job: JobRuntime, round: number): Promise<Uint8Array> {
+    // An analytics round has no model: its aggregation is bound to the signed question instead.
+    if (isAnalyticsJob(job.doc)) return questionHashOf(job.doc);
     const model = await this.store.model(job.row.jobId, round);
     if (!model) throw new TroveError('INVALID_INPUT', `Round ${round + 1} of job ${job.row.jobId} has no model to start from.`);
     return modelHashOf(model);
@@ -635,7 +660,7 @@ export class RoundRunner {
       const k = params.neighbourCount;
       maxMessageBytes = Math.max(
         maxMessageBytes,
-        maskedInputBytes(roundVectorLength(job.doc)),
+        maskedInputBytes(vectorLengthOf(job.doc)),
         HEADER_BYTES + 4 + k * (8 + SHARE_CIPHERTEXT_BYTES) + SIGNATURE_BYTES,
         HEADER_BYTES + 4 + k * (5 + SHARE_BYTES) + SIGNATURE_BYTES,
       );
@@ -676,7 +701,7 @@ export class RoundRunner {
     if (this.chain) {
       // The roster is frozen on-chain first, so every client can check it (coordinator/closer.ts).
       try {
-        participants = await freezeRoster(this.chain, jobId, participants, { relay: BigInt(job.doc.reward.bond) === 0n, minimum: job.doc.minContributors });
+        participants = await freezeRoster(this.chain, jobId, participants, { minimum: job.doc.minContributors });
       } catch (err) {
         job.readyAt = this.now() + this.closeRetryMs;
         this.log('error', 'roster-freeze-failed', { jobId, retryInMs: this.closeRetryMs, error: errorText(err) });
@@ -758,7 +783,7 @@ export class RoundRunner {
       const reason = reasons.join(' ') || 'The round was abandoned.';
       await this.store.setRoundAborted(jobId, active.index, reason, this.now());
       // The next round starts again from the same model.
-      await this.store.putModel(jobId, active.index + 1, (await this.store.model(jobId, active.index))!);
+      if (!isAnalyticsJob(job.doc)) await this.store.putModel(jobId, active.index + 1, (await this.store.model(jobId, active.index))!);
       active.stage = 'aborted';
     } else if (s === 'closing') {
       await this.recordOutcome(job, active);
@@ -779,20 +804,35 @@ export class RoundRunner {
     }
   }
 
-  /** The job's sum is the sum of its groups' sums; the included are every done group's members who made it. */
+  /** The round's sum is the sum of its groups' sums; the included are every done group's members who made it. */
   private async recordOutcome(job: JobRuntime, active: ActiveRound): Promise<void> {
     const jobId = job.row.jobId;
-    const agg = job.doc.aggregation;
-    const done = active.groups.flatMap((g) => (g.outcome?.stage === 'done' ? [g.outcome] : []));
-    const sum = new Float64Array(done[0]!.sum.length);
-    for (const o of done) for (let i = 0; i < sum.length; i++) sum[i]! += o.sum[i]!;
-    const included = done.flatMap((o) => o.included).sort((a, b) => a - b);
+    const done = active.groups.flatMap((g) => (g.outcome?.stage === 'done' ? [{ g, o: g.outcome }] : []));
+    const sum = new Float64Array(done[0]!.o.sum.length);
+    for (const { o } of done) for (let i = 0; i < sum.length; i++) sum[i]! += o.sum[i]!;
+    const included = done.flatMap(({ o }) => o.included).sort((a, b) => a - b);
+    // In roster order, as RoundRewards builds it from the included positions.
+    const group = new Group(included.map((id) => BigInt(active.commitments[id]!)));
+    const doc = job.doc;
+    if (isAnalyticsJob(doc)) {
+      // The noised sum is the answer; its error bars come from the noise each group's contributors were charged for.
+      const parts = done.map(({ g, o }) => analyticsAggregate(doc.analytics, o.sum, o.included.length, g.server.params, doc.privacy.noiseMultiplier, o.errorBound));
+      const noiseStdDev = Math.sqrt(parts.reduce((v, a) => v + a.noiseStdDev ** 2, 0));
+      const quantization = done.reduce((e, { o }) => e + o.errorBound, 0);
+      await this.store.setRoundOutcome(jobId, active.index, {
+        included,
+        validation: null,
+        aggregate: { labels: parts[0]!.labels, value: Array.from(sum), noiseStdDev, errorBar: 1.96 * noiseStdDev + quantization, contributors: included.length },
+        groupRoot: group.root.toString(),
+        groupSize: group.size,
+      });
+      return;
+    }
+    const agg = doc.aggregation;
     const { mean } = weightedMeanFromSum(sum, agg.maxExamples, agg.clipRange);
     const next = Float32Array.from(fedAvgStep((await this.store.model(jobId, active.index))!, mean, agg.serverLearningRate));
     let validation: Evaluation | null = null;
-    if (job.validation) validation = evaluateModel(job.doc.training.model, next, job.validation);
-    // In roster order, as RoundRewards builds it from the included positions.
-    const group = new Group(included.map((id) => BigInt(active.commitments[id]!)));
+    if (job.validation) validation = evaluateModel(doc.training.model, next, job.validation);
     await this.store.setRoundOutcome(jobId, active.index, {
       included,
       validation,

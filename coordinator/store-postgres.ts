@@ -26,6 +26,7 @@ import {
   type RawParticipant,
   type RawRound,
   type RoundEvent,
+  type RoundOutcome,
   type RoundRow,
   type RoundStageName,
 } from './store.js';
@@ -215,14 +216,15 @@ export class PostgresStore implements CoordinatorStore {
     await this.q('UPDATE rounds SET stage = $1 WHERE job_id = $2 AND round = $3', [stage, jobId, index]);
   }
 
-  async setRoundOutcome(jobId: string, index: number, outcome: { included: number[]; validation: RoundRow['validation']; groupRoot: string; groupSize: number }): Promise<void> {
-    await this.q("UPDATE rounds SET stage = 'closing', included = $1, validation = $2, group_root = $3, group_size = $4 WHERE job_id = $5 AND round = $6", [
+  async setRoundOutcome(jobId: string, index: number, outcome: RoundOutcome): Promise<void> {
+    await this.q("UPDATE rounds SET stage = 'closing', included = $1, validation = $2, aggregate = $7, group_root = $3, group_size = $4 WHERE job_id = $5 AND round = $6", [
       JSON.stringify(outcome.included),
       outcome.validation ? JSON.stringify(outcome.validation) : null,
       outcome.groupRoot,
       outcome.groupSize,
       jobId,
       index,
+      outcome.aggregate ? JSON.stringify(outcome.aggregate) : null,
     ]);
   }
 
@@ -276,8 +278,8 @@ export class PostgresStore implements CoordinatorStore {
 
   async putGroupOutcome(jobId: string, index: number, o: GroupOutcome): Promise<void> {
     await this.q(
-      `INSERT INTO round_groups (job_id, round, grp, stage, included, sum, abort_reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (job_id, round, grp) DO UPDATE SET stage = EXCLUDED.stage, included = EXCLUDED.included, sum = EXCLUDED.sum, abort_reason = EXCLUDED.abort_reason, at = EXCLUDED.at`,
+      `INSERT INTO round_groups (job_id, round, grp, stage, included, sum, error_bound, abort_reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (job_id, round, grp) DO UPDATE SET stage = EXCLUDED.stage, included = EXCLUDED.included, sum = EXCLUDED.sum, error_bound = EXCLUDED.error_bound, abort_reason = EXCLUDED.abort_reason, at = EXCLUDED.at`,
       [
         jobId,
         index,
@@ -285,6 +287,7 @@ export class PostgresStore implements CoordinatorStore {
         o.stage,
         o.stage === 'done' ? JSON.stringify(o.included) : null,
         o.stage === 'done' ? Buffer.from(sumBytes(o.sum)) : null,
+        o.stage === 'done' ? o.errorBound : null,
         o.stage === 'aborted' ? o.reason : null,
         o.at,
       ],
@@ -356,5 +359,16 @@ export class PostgresStore implements CoordinatorStore {
   async model(jobId: string, index: number): Promise<Float32Array | undefined> {
     const bytes = await this.modelBytes(jobId, index);
     return bytes && modelFromBytes(bytes);
+  }
+
+  // --- modules ----------------------------------------------------------------------------------
+
+  async putModule(jobId: string, bytes: Uint8Array): Promise<void> {
+    await this.q('INSERT INTO modules (job_id, bytes) VALUES ($1, $2) ON CONFLICT (job_id) DO UPDATE SET bytes = EXCLUDED.bytes', [jobId, Buffer.from(bytes)]);
+  }
+
+  async module(jobId: string): Promise<Uint8Array | undefined> {
+    const [r] = await this.q<{ bytes: Buffer }>('SELECT bytes FROM modules WHERE job_id = $1', [jobId]);
+    return r && new Uint8Array(r.bytes);
   }
 }

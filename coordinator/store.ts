@@ -44,6 +44,8 @@ export interface RoundRow {
   closedAt: number | null;
   included: number[] | null;
   validation: { loss: number; accuracy: number | null; examples: number } | null;
+  /** An analytics round's noised sum with its error bars (null for a training round). */
+  aggregate: RoundAggregate | null;
   closeTx: string | null;
   groupRoot: string | null;
   groupSize: number | null;
@@ -56,6 +58,18 @@ export interface RoundRow {
   secaggGroups: RoundGroup[] | null;
 }
 
+/** What an analytics round reveals: the noised sum over its contributors, coordinate by coordinate. */
+export interface RoundAggregate {
+  labels: string[];
+  value: number[];
+  /** Standard deviation of the DP noise in each coordinate, and the 95% half-width it gives. */
+  noiseStdDev: number;
+  errorBar: number;
+  contributors: number;
+}
+
+export type RoundOutcome = { included: number[]; validation: RoundRow['validation']; aggregate?: RoundAggregate | null; groupRoot: string; groupSize: number };
+
 /** A round's events; `grp` names the secure-aggregation group a message or advance belongs to (null: every group). */
 export type RoundEvent =
   | { seq: number; kind: 'start'; at: number; grp: number | null }
@@ -64,7 +78,7 @@ export type RoundEvent =
 
 /** How one group of a round ended: its decoded sum and roster positions, or why it was abandoned. */
 export type GroupOutcome =
-  | { grp: number; stage: 'done'; included: number[]; sum: Float64Array; at: number }
+  | { grp: number; stage: 'done'; included: number[]; sum: Float64Array; /** Largest quantization error in any coordinate of the sum. */ errorBound: number; at: number }
   | { grp: number; stage: 'aborted'; reason: string; at: number };
 
 /** Work one coordinator process holds until `expiresAt`: a job's round starts and closes, or a group's stages. */
@@ -112,6 +126,7 @@ export interface RawRound {
   closed_at: number | null;
   included: string | null;
   validation: string | null;
+  aggregate: string | null;
   close_tx: string | null;
   group_root: string | null;
   group_size: number | null;
@@ -147,6 +162,7 @@ export function round(r: RawRound): RoundRow {
     closedAt: r.closed_at,
     included: r.included === null ? null : (JSON.parse(r.included) as number[]),
     validation: r.validation === null ? null : (JSON.parse(r.validation) as RoundRow['validation']),
+    aggregate: r.aggregate === null || r.aggregate === undefined ? null : (JSON.parse(r.aggregate) as RoundAggregate),
     closeTx: r.close_tx,
     groupRoot: r.group_root,
     groupSize: r.group_size,
@@ -177,12 +193,13 @@ export interface RawGroupOutcome {
   stage: 'done' | 'aborted';
   included: string | null;
   sum: Uint8Array | null;
+  error_bound: number | null;
   abort_reason: string | null;
   at: number;
 }
 export function groupOutcome(r: RawGroupOutcome): GroupOutcome {
   return r.stage === 'done'
-    ? { grp: r.grp, stage: 'done', included: JSON.parse(r.included ?? '[]') as number[], sum: sumFromBytes(new Uint8Array(r.sum ?? new Uint8Array(0))), at: r.at }
+    ? { grp: r.grp, stage: 'done', included: JSON.parse(r.included ?? '[]') as number[], sum: sumFromBytes(new Uint8Array(r.sum ?? new Uint8Array(0))), errorBound: r.error_bound ?? 0, at: r.at }
     : { grp: r.grp, stage: 'aborted', reason: r.abort_reason ?? '', at: r.at };
 }
 
@@ -235,7 +252,7 @@ export interface CoordinatorStore {
   rounds(jobId: string): Promise<RoundRow[]>;
   setRoundStage(jobId: string, index: number, stage: RoundStageName): Promise<void>;
   /** The aggregate outcome of a round, written before it is closed on-chain. */
-  setRoundOutcome(jobId: string, index: number, outcome: { included: number[]; validation: RoundRow['validation']; groupRoot: string; groupSize: number }): Promise<void>;
+  setRoundOutcome(jobId: string, index: number, outcome: RoundOutcome): Promise<void>;
   setRoundClosed(jobId: string, index: number, tx: string, at: number): Promise<void>;
   /** One more failed attempt to close the round on-chain; the next is due at `retryAt`. Returns the attempts so far. */
   setCloseFailure(jobId: string, index: number, error: string, retryAt: number): Promise<number>;
@@ -270,4 +287,8 @@ export interface CoordinatorStore {
   /** The global model at the start of round `index`, float32 little-endian. */
   modelBytes(jobId: string, index: number): Promise<Uint8Array | undefined>;
   model(jobId: string, index: number): Promise<Float32Array | undefined>;
+
+  /** The WebAssembly module an analytics job runs, as published. */
+  putModule(jobId: string, bytes: Uint8Array): Promise<void>;
+  module(jobId: string): Promise<Uint8Array | undefined>;
 }

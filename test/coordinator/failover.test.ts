@@ -62,8 +62,6 @@ describe('three coordinator processes on one PostgreSQL', () => {
       groupSize: 3,
       leaseMs: LEASE_MS,
       pollMs: 100,
-      // Everyone enrolls within this: the round starts with all of them.
-      startDelayMs: 4_000,
     };
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/coordinator-process.ts', JSON.stringify(settings)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const stderr: string[] = [];
@@ -113,14 +111,16 @@ describe('three coordinator processes on one PostgreSQL', () => {
       nowMs: Date.now(),
       overrides: { rounds: 1, minContributors: 3, deadline: Math.floor(Date.now() / 1000) + 30 * 86_400 },
     });
+    // Everyone enrolls before the coordinator processes start, so the round invites all six.
+    const contributors = Array.from({ length: CONTRIBUTORS }, (_, i) => new Contributor(publisher.server.url, Date.now, `failover-${i}`));
+    for (const c of contributors) await c.enroll(jobId);
     await publisher.close();
 
     for (let i = 0; i < PROCESSES; i++) processes.push(await startProcess(`coordinator-${i}`));
     store = await openStore(postgres.url);
     const urls = processes.map((p) => p.url);
     // Each contributor starts with a different process and moves to the next when one stops answering.
-    const contributors = Array.from({ length: CONTRIBUTORS }, (_, i) => new Contributor(urls[i % PROCESSES]!, Date.now, `failover-${i}`, [...urls.slice((i % PROCESSES) + 1), ...urls.slice(0, i % PROCESSES)]));
-    await Promise.all(contributors.map((c) => c.enroll(jobId)));
+    contributors.forEach((c, i) => c.useCoordinators([...urls.slice(i % PROCESSES), ...urls.slice(0, i % PROCESSES)]));
 
     const d = roundVectorLength(doc) - 1;
     // Half the contributors hold their masked inputs until the kill.

@@ -24,6 +24,7 @@ import type { RoundRunner } from '../../coordinator/rounds.js';
 import type { CoordinatorServer, CoordinatorServerOptions } from '../../coordinator/server.js';
 import type { CoordinatorStore } from '../../coordinator/store.js';
 import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
+import { proveEnrollment, type EnrollmentRef } from '../fixtures/enrollment-proof.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { until } from '../helpers/until.js';
 
@@ -44,6 +45,8 @@ export type Storage = 'sqlite' | 'postgres';
 
 export interface CoordinatorRig {
   chain: TroveChain;
+  /** What contributors' enrollment proofs are scoped to. */
+  enrollmentRef: EnrollmentRef;
   token: Contract;
   dir: string;
   storage: Storage;
@@ -94,6 +97,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
   let parts = await open();
   const rig: CoordinatorRig = {
     chain,
+    enrollmentRef: { chainId: chain.chainId, registry: chain.deployment.contracts.JobRegistry },
     token,
     dir,
     storage,
@@ -168,19 +172,26 @@ async function retrying<T>(fn: () => Promise<T>, timeoutMs = 20_000, unreachable
 export class Contributor {
   readonly keys: SigningKeyPair;
   readonly identity: Identity;
-  private readonly clients: CoordinatorClient[];
+  private clients: CoordinatorClient[];
   private current = 0;
 
   /** `otherUrls`: further coordinator processes over the same database, tried in turn when one stops answering. */
   constructor(
     baseUrl: string,
     readonly now: () => number,
+    private readonly chainRef: EnrollmentRef,
     seed: string,
     otherUrls: string[] = [],
   ) {
     this.keys = generateSigningKeyPair();
     this.identity = new Identity(`trove-coordinator-test-${seed}`);
     this.clients = [baseUrl, ...otherUrls].map((url) => new CoordinatorClient({ baseUrl: url, now, timeoutMs: 20_000 }));
+  }
+
+  /** Talks to these coordinator processes from now on (the first, then the next when one stops answering). */
+  useCoordinators(urls: string[]): void {
+    this.clients = urls.map((url) => new CoordinatorClient({ baseUrl: url, now: this.now, timeoutMs: 20_000 }));
+    this.current = 0;
   }
 
   get client(): CoordinatorClient {
@@ -195,12 +206,13 @@ export class Contributor {
     return toHex(this.keys.publicKey);
   }
 
-  enrollBody(jobId: string, identity = this.identity, keyHex = this.keyHex): EnrollRequest {
-    return enrollmentRequest(identity, jobId, keyHex);
+  /** The enroll request, with the identity's real proof authorizing its on-chain enrollment. */
+  async enrollBody(jobId: string, identity = this.identity, keyHex = this.keyHex): Promise<EnrollRequest> {
+    return enrollmentRequest(identity, jobId, keyHex, await proveEnrollment(identity, this.chainRef, jobId, keyHex));
   }
 
-  enroll(jobId: string) {
-    return this.client.enroll(jobId, this.keys, this.enrollBody(jobId));
+  async enroll(jobId: string) {
+    return this.client.enroll(jobId, this.keys, await this.enrollBody(jobId));
   }
 
   /**

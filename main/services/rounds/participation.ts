@@ -51,6 +51,16 @@ export interface ColumnMapping {
 
 export type ParticipationStatus = 'idle' | 'waiting' | 'working' | 'paused' | 'finished' | 'stopped';
 
+/** What the coordinator last said while this device waits for a round. */
+export interface WaitingForRound {
+  /** The round next to run, counted from 0. */
+  round: number;
+  /** How many take part in the job now. */
+  joined: number;
+  /** When the round should open (ms since the epoch); null while it waits for people or for a round in progress. */
+  startsAt: number | null;
+}
+
 export interface ParticipationEvents {
   progress: [RoundProgress];
   problem: [ParticipationProblem];
@@ -59,6 +69,8 @@ export interface ParticipationEvents {
   /** A round this participation took up ended, with its update in it or not. */
   ended: [number, boolean];
   status: [ParticipationStatus];
+  /** What the wait for the next round looks like changed (people joined, a start time was set). */
+  waiting: [WaitingForRound];
 }
 
 export interface ParticipationOptions {
@@ -134,6 +146,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
   private statusNow: ParticipationStatus = 'idle';
   private current: RoundProgress | null = null;
   private problemNow: ParticipationProblem | null = null;
+  private waitingNow: WaitingForRound | null = null;
 
   constructor(options: ParticipationOptions) {
     super();
@@ -151,6 +164,11 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
 
   get problem(): ParticipationProblem | null {
     return this.problemNow;
+  }
+
+  /** Who has joined and when the next round opens, while this device waits for it. */
+  get waiting(): WaitingForRound | null {
+    return this.statusNow === 'waiting' ? this.waitingNow : null;
   }
 
   get lastRoundSeen(): number | null {
@@ -248,6 +266,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         return;
       }
       if (info.state === 'waiting' || (this.lastRound !== null && info.round <= this.lastRound)) {
+        if (info.state === 'waiting') this.noteWaiting(info);
         this.setStatus('waiting');
         const retry = info.state === 'waiting' ? info.retryAfterMs : 1000;
         await this.sleep(jitteredPollMs(Math.max(100, Math.min(retry, this.o.maxPollMs ?? 30_000))));
@@ -274,8 +293,26 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
           .catch(() => undefined);
       }
       this.current = null;
+      // The job's last round was this device's last: there is nothing left to wait for.
+      if (info.round >= this.o.document.rounds - 1) {
+        this.setStatus('finished');
+        return;
+      }
       this.setStatus('waiting');
     }
+  }
+
+  /** Keeps the coordinator's word on the wait; tells listeners only when it changed in a way a person would notice. */
+  private noteWaiting(info: Extract<RoundInfo, { state: 'waiting' }>): void {
+    const next: WaitingForRound = {
+      round: info.nextRound,
+      joined: info.enrolled,
+      startsAt: info.startsInMs === null ? null : this.now() + info.startsInMs,
+    };
+    const before = this.waitingNow;
+    this.waitingNow = next;
+    const moved = (a: number | null, b: number | null) => (a === null) !== (b === null) || (a !== null && b !== null && Math.abs(a - b) > 2_000);
+    if (!before || before.round !== next.round || before.joined !== next.joined || moved(before.startsAt, next.startsAt)) this.emit('waiting', next);
   }
 
   /** One round, from invitation to unmasking. Throws a TroveError saying why it ended early. */
@@ -381,20 +418,20 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         const uploading = before === 'share-keys' && secagg.stage === 'collect-masked-inputs';
         if (uploading) {
           await this.o.recordRelease?.(round);
-          this.step(round, 'uploading', null, `Sending a masked vector of ${vectorLength} numbers`);
+          this.step(round, 'uploading', null, `Sending a masked list of ${vectorLength} numbers`);
         }
         // A resend after a lost answer may meet the coordinator's replay check: it already has it.
         await this.withRetry(round, () => client.send(jobId, round, identity.signing, reply), (err, attempt) => attempt > 1 && isTroveError(err, 'SECAGG_REPLAY'));
         if (uploading) {
           await this.o.vault.recordActivity(
             'job.upload',
-            `Sent a masked vector of ${vectorLength} numbers (${formatBytes(reply.length)}) to ${new URL(doc.coordinator.url).origin} for round ${round + 1} of "${doc.title}"; no rows.`,
+            `Sent a masked list of ${vectorLength} numbers (${formatBytes(reply.length)}) to the job's coordinator for round ${round + 1} of "${doc.title}"; no rows.`,
             { job: jobId, round, numbers: vectorLength, bytes: reply.length, to: new URL(doc.coordinator.url).origin },
           );
           this.step(round, 'unmasking', null, 'Waiting for the others so the sum can be revealed');
         } else if (stageOf(secagg) !== 'done') {
           const unmasking = secagg.stage === 'collect-masked-inputs' || secagg.stage === 'consistency-check';
-          this.step(round, unmasking ? 'unmasking' : 'masking', null, unmasking ? 'Confirming with the others who is in the sum' : `Secure aggregation: ${secagg.stage}`);
+          this.step(round, unmasking ? 'unmasking' : 'masking', null, unmasking ? 'Confirming with the others who is in the sum' : 'Agreeing on masks with the other contributors');
         }
       }
       if (inbox.messages.length === 0 && (inbox.stage === 'aborted' || inbox.stage === 'closed' || inbox.stage === 'closing') && stageOf(secagg) !== 'done') {
