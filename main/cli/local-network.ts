@@ -55,7 +55,8 @@ export async function openCoordinator(
         close: async () => {
           opened.close();
           await http.close();
-          await opened.settled();
+          // Hands this process's leases back, so another process need not wait for them to expire.
+          await opened.release();
           await store.close();
         },
       };

@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events';
 import { columnsRead, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
 import type { CoordinatorClient } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
-import { checkRoundIndex, checkRoundParams, modelHashOf, roundIdFor, jobNoise } from '../../../common/jobs/rounds.js';
+import { checkRoundIndex, checkRoundParams, modelHashOf, jobNoise } from '../../../common/jobs/rounds.js';
+import { invitedGroup } from '../../../common/jobs/groups.js';
 import { roundShareVariance } from '../../../common/dp/integer-noise.js';
 import { TroveError, isTroveError, type TroveErrorCode } from '../../../common/errors.js';
 import { clipL2 } from '../../../common/dp/noise.js';
@@ -231,6 +232,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
 
   private async run(): Promise<void> {
     await loadSodium();
+    // The first invitation's key-advert deadline covers training: start the worker before it, not inside it.
+    void this.o.supervisor.prepareTraining(this.o.training?.memoryLimitMb).catch(() => undefined);
     let failures = 0;
     while (!this.stopped) {
       const allowed = this.o.mayRun?.() ?? { ok: true };
@@ -317,7 +320,9 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     const { document: doc, jobId, identity, client } = this.o;
     const round = invite.round;
     checkRoundIndex(doc, round);
-    const roundId = roundIdFor(this.o.chainId, jobId, round);
+    // The secure-aggregation group this device is in: a slice of the roster, at least the job's minimum.
+    const group = invitedGroup(invite, { chainId: this.o.chainId, jobId, minContributors: doc.minContributors });
+    const roundId = group.roundId;
     if (Buffer.from(roundId).toString('hex') !== invite.roundId) {
       throw new TroveError('SECAGG_WRONG_ROUND', `The coordinator named round ${round + 1} with an id that is not that round's. Nothing was sent.`);
     }
@@ -349,9 +354,9 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     const modelHash = modelHashOf(model);
     this.step(round, 'masking', null, 'Agreeing on masks with the other contributors');
     const secagg = await SecAggClient.create({
-      id: invite.clientId,
+      id: group.localId,
       signingKeys: identity.signing,
-      roster: invite.roster.map((hex) => Buffer.from(hex, 'hex')),
+      roster: group.members.map((hex) => Buffer.from(hex, 'hex')),
       roundId,
       acceptParams: (params) => checkRoundParams(doc, params, roundId, modelHash),
       modelHash,
