@@ -3,6 +3,7 @@
 //   npm run coordinator -- chain        (a development chain with a test reward token; keep it running)
 //   npm run coordinator -- faucet 0xYourAddress 1000
 //   npm run coordinator -- publish coordinator/jobs/sleep-mood.json --validation validation.csv
+//   npm run coordinator -- publish coordinator/jobs/sleep-mean-module.json --module coordinator/jobs/modules/build/sleep-mean.wasm
 //   npm run coordinator -- serve
 //   npm run coordinator -- status 1
 //   npm run coordinator -- results 1 --out results/
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import { TroveError } from '../common/errors.js';
 import { formatTokenAmount } from '../common/tokens.js';
+import { describeAggregate } from '../common/analytics/release.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
 import { cancelJob } from './chain.js';
 import { faucet, startLocalChain, STARTING_BALANCE } from './local-chain.js';
@@ -40,9 +42,11 @@ const USAGE = `usage: npm run coordinator -- <command> [options]
                                                reward token; writes the deployment file
   faucet <address> [amount]                    test reward tokens for an address (development chain)
   publish <job.json> [--validation file.csv]   sign, escrow and register a job
+          [--module file.wasm]                 (an analytics job's module: npm run build:modules)
   serve                                        run the rounds of every job in the database
   status <jobId>                               the job's state and its rounds
-  results <jobId> [--out dir]                  per-round outcome; writes each round's model
+  results <jobId> [--out dir]                  per-round outcome: each round's model, or an
+                                               analytics round's sum with its error bars
   cancel <jobId>                               end the job and refund the unspent escrow
 options: --rpc URL  --deployment FILE  --database FILE|postgres://URL (or --db)  --host HOST  --port PORT  --url URL`;
 
@@ -54,6 +58,7 @@ interface Options {
   port: number;
   url: string;
   validation?: string;
+  module?: string;
   out?: string;
 }
 
@@ -113,7 +118,8 @@ async function publish(file: string, options: Options): Promise<void> {
     });
     const validationCsv = options.validation ? readFileSync(options.validation, 'utf8') : null;
     const runner = await RoundRunner.open({ store, timers: false });
-    const job = await publishJobDocument({ runner, researcher, deployment: c.deployment, document, validationCsv });
+    const module = options.module ? new Uint8Array(readFileSync(options.module)) : null;
+    const job = await publishJobDocument({ runner, researcher, deployment: c.deployment, document, validationCsv, module });
     runner.close();
     await runner.settled();
     console.log(`published job ${job.jobId}: spec ${job.specHash}`);
@@ -178,6 +184,7 @@ async function results(jobId: string, options: Options): Promise<void> {
       /** Client ids (roster positions) whose update is in the round's model. */
       included: r.included,
       validation: r.validation,
+      aggregate: r.aggregate,
       onChain: r.closeTx ? { tx: r.closeTx, groupRoot: r.groupRoot, groupSize: r.groupSize } : null,
       abortReason: r.abortReason,
       model: null as string | null,
@@ -195,6 +202,11 @@ async function results(jobId: string, options: Options): Promise<void> {
       writeFileSync(join(options.out, 'results.json'), `${JSON.stringify({ jobId, rounds }, null, 2)}\n`);
     }
     console.log(JSON.stringify({ jobId, rounds }, null, 2));
+    for (const r of rounds) {
+      if (!r.aggregate) continue;
+      console.log(`\nround ${r.round + 1}:`);
+      for (const line of describeAggregate(r.aggregate)) console.log(`  ${line}`);
+    }
   } finally {
     await store.close();
   }
@@ -259,6 +271,7 @@ export async function main(argv: string[]): Promise<void> {
       port: { type: 'string' },
       url: { type: 'string' },
       validation: { type: 'string' },
+      module: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -279,6 +292,7 @@ export async function main(argv: string[]): Promise<void> {
     port,
     url: values.url ?? `http://${values.host.includes(':') ? `[${values.host}]` : values.host}:${port}`,
     validation: values.validation,
+    module: values.module,
     out: values.out,
   };
   const needArg = (what: string) => arg ?? fail(`${command} needs ${what}.\n${USAGE}`);

@@ -146,6 +146,22 @@ ALTER TABLE rounds ADD COLUMN close_attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE rounds ADD COLUMN close_error TEXT;
 ALTER TABLE rounds ADD COLUMN close_retry_at BIGINT;`,
   },
+  {
+    version: 3,
+    name: 'analytics jobs: the module a job runs, and each round\'s aggregate with its error bars',
+    sqlite: `
+ALTER TABLE rounds ADD COLUMN aggregate TEXT;
+CREATE TABLE IF NOT EXISTS modules (
+  job_id TEXT PRIMARY KEY REFERENCES jobs(job_id),
+  bytes BLOB NOT NULL
+);`,
+    postgres: `
+ALTER TABLE rounds ADD COLUMN aggregate TEXT;
+CREATE TABLE IF NOT EXISTS modules (
+  job_id TEXT PRIMARY KEY REFERENCES jobs(job_id),
+  bytes BYTEA NOT NULL
+);`,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -16,10 +16,12 @@
 import { Group } from '@semaphore-protocol/group';
 import type { Provider, Signer } from 'ethers';
 import { TroveError } from '../common/errors.js';
-import { roundVectorLength, type JobDocument, type SignedJob } from '../common/jobs/document.js';
+import type { JobDocument } from '../common/jobs/document.js';
+import { isAnalyticsJob, vectorLengthOf, type AnyJobDocument } from '../common/jobs/kinds.js';
+import { analyticsAggregate } from '../common/analytics/release.js';
 import { toHex } from '../common/jobs/client.js';
 import type { EnrollResponse, JobStatus, RoundInfo } from '../common/jobs/protocol.js';
-import { modelHashOf, roundIdFor, roundParamsFor } from '../common/jobs/rounds.js';
+import { modelHashOf, questionHashOf, roundIdFor, roundParamsFor } from '../common/jobs/rounds.js';
 import { evaluateModel, type Evaluation } from '../common/model/evaluate.js';
 import { fedAvgStep, weightedMeanFromSum } from '../common/secagg/fedavg.js';
 import { SecAggServer, type Outgoing } from '../common/secagg/server.js';
@@ -27,8 +29,9 @@ import { loadSodium } from '../common/secagg/sodium.js';
 import { HEADER_BYTES, maskedInputBytes, readHeader, SIGNATURE_BYTES, SHARE_CIPHERTEXT_BYTES } from '../common/secagg/wire.js';
 import { SHARE_BYTES } from '../common/secagg/shamir.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
-import { closeRetryDelayMs, closeRound, freezeRoster } from './closer.js';
-import { COLLECTING, JobBook, storedStatus, validationMatrix, type ActiveRound, type JobRuntime } from './job-book.js';
+import { closeRetryDelayMs, closeRound, freezeRoster, relayEnrollment } from './closer.js';
+import type { EnrollmentProof } from '../common/jobs/enrollment-proof.js';
+import { COLLECTING, JobBook, storedStatus, validationMatrix, type ActiveRound, type JobRuntime, type SignedAnyJob } from './job-book.js';
 import { errorText, jsonLogger, type Logger } from './log.js';
 import type { CoordinatorStore, JobRow, RoundRow, RoundStageName } from './store.js';
 
@@ -133,7 +136,7 @@ export class RoundRunner {
   // --- jobs -------------------------------------------------------------------------------------
 
   /** Registers a published job: its signed document, optional validation set, and round 0's model. */
-  addJob(input: { jobId: string; specHash: string; signed: SignedJob; validationCsv?: string | null; publishTx?: string | null }): Promise<JobRow> {
+  addJob(input: { jobId: string; specHash: string; signed: SignedAnyJob; validationCsv?: string | null; publishTx?: string | null; module?: Uint8Array | null }): Promise<JobRow> {
     return this.exclusive(() => this.book.add(input));
   }
 
@@ -193,7 +196,7 @@ export class RoundRunner {
     for (const jobId of await this.book.refresh()) await this.cancelNow(jobId);
   }
 
-  async document(jobId: string): Promise<JobDocument> {
+  async document(jobId: string): Promise<AnyJobDocument> {
     return (await this.job(jobId)).doc;
   }
 
@@ -204,8 +207,14 @@ export class RoundRunner {
 
   // --- contributors -----------------------------------------------------------------------------
 
-  enroll(jobId: string, signingKey: string, commitment: string): Promise<EnrollResponse> {
+  /**
+   * Records an enrollment. With a chain and a job without a bond, the identity's on-chain enrollment
+   * is relayed first (the contributor needs no ETH): a proof the contract refuses enrolls nothing.
+   */
+  enroll(jobId: string, signingKey: string, commitment: string, proof: EnrollmentProof): Promise<EnrollResponse> {
     return this.exclusive(async () => {
+      const runtime = await this.book.get(jobId);
+      if (this.chain && BigInt(runtime.doc.reward.bond) === 0n) await relayEnrollment(this.chain, jobId, { signingKey, commitment }, proof);
       const { job, enrolled } = await this.book.enroll(jobId, signingKey, commitment);
       await this.considerStart(job);
       this.schedule();
@@ -262,6 +271,14 @@ export class RoundRunner {
     await this.job(jobId);
     const bytes = await this.store.modelBytes(jobId, round);
     if (!bytes) throw new TroveError('JOB_NOT_FOUND', `Job ${jobId} has no model for round ${round} yet.`);
+    return bytes;
+  }
+
+  /** The WebAssembly module an analytics job runs, as the researcher published it. */
+  async moduleBytes(jobId: string): Promise<Uint8Array> {
+    await this.job(jobId);
+    const bytes = await this.store.module(jobId);
+    if (!bytes) throw new TroveError('JOB_NOT_FOUND', `Job ${jobId} runs no module.`);
     return bytes;
   }
 
@@ -378,6 +395,8 @@ export class RoundRunner {
 
   /** The hash of the model round `round` trains from: every contributor of the round is served this one. */
   private async roundModelHash(job: JobRuntime, round: number): Promise<Uint8Array> {
+    // An analytics round has no model: its aggregation is bound to the signed question instead.
+    if (isAnalyticsJob(job.doc)) return questionHashOf(job.doc);
     const model = await this.store.model(job.row.jobId, round);
     if (!model) throw new TroveError('INVALID_INPUT', `Round ${round + 1} of job ${job.row.jobId} has no model to start from.`);
     return modelHashOf(model);
@@ -392,7 +411,7 @@ export class RoundRunner {
     );
     const k = params.neighbourCount;
     const maxMessageBytes = Math.max(
-      maskedInputBytes(roundVectorLength(job.doc)),
+      maskedInputBytes(vectorLengthOf(job.doc)),
       HEADER_BYTES + 4 + k * (8 + SHARE_CIPHERTEXT_BYTES) + SIGNATURE_BYTES,
       HEADER_BYTES + 4 + k * (5 + SHARE_BYTES) + SIGNATURE_BYTES,
     );
@@ -440,7 +459,7 @@ export class RoundRunner {
     if (this.chain) {
       // The roster is frozen on-chain first, so every client can check it (coordinator/closer.ts).
       try {
-        participants = await freezeRoster(this.chain, jobId, participants, { relay: BigInt(job.doc.reward.bond) === 0n, minimum: job.doc.minContributors });
+        participants = await freezeRoster(this.chain, jobId, participants, { minimum: job.doc.minContributors });
       } catch (err) {
         job.readyAt = this.now() + this.closeRetryMs;
         this.log('error', 'roster-freeze-failed', { jobId, retryInMs: this.closeRetryMs, error: errorText(err) });
@@ -501,7 +520,7 @@ export class RoundRunner {
       await this.store.transaction(async () => {
         await this.store.setRoundAborted(jobId, active.index, reason, this.now());
         // The next round starts again from the same model.
-        await this.store.putModel(jobId, active.index + 1, (await this.store.model(jobId, active.index))!);
+        if (!isAnalyticsJob(job.doc)) await this.store.putModel(jobId, active.index + 1, (await this.store.model(jobId, active.index))!);
       });
       active.stage = 'aborted';
       await this.considerStart(job);
@@ -518,13 +537,26 @@ export class RoundRunner {
   private async recordOutcome(job: JobRuntime, active: ActiveRound): Promise<void> {
     const result = active.server.result!;
     const jobId = job.row.jobId;
-    const agg = job.doc.aggregation;
+    // In roster order, as RoundRewards builds it from the included positions.
+    const group = new Group([...result.contributors].sort((a, b) => a - b).map((id) => BigInt(active.commitments[id]!)));
+    const doc = job.doc;
+    if (isAnalyticsJob(doc)) {
+      // The noised sum is the answer; its error bars come from the noise the contributors were charged for.
+      const a = analyticsAggregate(doc.analytics, result.sum, result.contributors.length, active.server.params, doc.privacy.noiseMultiplier, result.errorBound);
+      await this.store.setRoundOutcome(jobId, active.index, {
+        included: result.contributors,
+        validation: null,
+        aggregate: { labels: a.labels, value: Array.from(a.value), noiseStdDev: a.noiseStdDev, errorBar: a.errorBar, contributors: a.contributors },
+        groupRoot: group.root.toString(),
+        groupSize: group.size,
+      });
+      return;
+    }
+    const agg = doc.aggregation;
     const { mean } = weightedMeanFromSum(result.sum, agg.maxExamples, agg.clipRange);
     const next = Float32Array.from(fedAvgStep((await this.store.model(jobId, active.index))!, mean, agg.serverLearningRate));
     let validation: Evaluation | null = null;
-    if (job.validation) validation = evaluateModel(job.doc.training.model, next, job.validation);
-    // In roster order, as RoundRewards builds it from the included positions.
-    const group = new Group([...result.contributors].sort((a, b) => a - b).map((id) => BigInt(active.commitments[id]!)));
+    if (job.validation) validation = evaluateModel(doc.training.model, next, job.validation);
     await this.store.transaction(async () => {
       await this.store.setRoundOutcome(jobId, active.index, {
         included: result.contributors,

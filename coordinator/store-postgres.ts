@@ -19,6 +19,7 @@ import {
   type RawParticipant,
   type RawRound,
   type RoundEvent,
+  type RoundOutcome,
   type RoundRow,
   type RoundStageName,
 } from './store.js';
@@ -202,14 +203,15 @@ export class PostgresStore implements CoordinatorStore {
     await this.q('UPDATE rounds SET stage = $1 WHERE job_id = $2 AND round = $3', [stage, jobId, index]);
   }
 
-  async setRoundOutcome(jobId: string, index: number, outcome: { included: number[]; validation: RoundRow['validation']; groupRoot: string; groupSize: number }): Promise<void> {
-    await this.q("UPDATE rounds SET stage = 'closing', included = $1, validation = $2, group_root = $3, group_size = $4 WHERE job_id = $5 AND round = $6", [
+  async setRoundOutcome(jobId: string, index: number, outcome: RoundOutcome): Promise<void> {
+    await this.q("UPDATE rounds SET stage = 'closing', included = $1, validation = $2, aggregate = $7, group_root = $3, group_size = $4 WHERE job_id = $5 AND round = $6", [
       JSON.stringify(outcome.included),
       outcome.validation ? JSON.stringify(outcome.validation) : null,
       outcome.groupRoot,
       outcome.groupSize,
       jobId,
       index,
+      outcome.aggregate ? JSON.stringify(outcome.aggregate) : null,
     ]);
   }
 
@@ -263,5 +265,16 @@ export class PostgresStore implements CoordinatorStore {
   async model(jobId: string, index: number): Promise<Float32Array | undefined> {
     const bytes = await this.modelBytes(jobId, index);
     return bytes && modelFromBytes(bytes);
+  }
+
+  // --- modules ----------------------------------------------------------------------------------
+
+  async putModule(jobId: string, bytes: Uint8Array): Promise<void> {
+    await this.q('INSERT INTO modules (job_id, bytes) VALUES ($1, $2) ON CONFLICT (job_id) DO UPDATE SET bytes = EXCLUDED.bytes', [jobId, Buffer.from(bytes)]);
+  }
+
+  async module(jobId: string): Promise<Uint8Array | undefined> {
+    const [r] = await this.q<{ bytes: Buffer }>('SELECT bytes FROM modules WHERE job_id = $1', [jobId]);
+    return r && new Uint8Array(r.bytes);
   }
 }

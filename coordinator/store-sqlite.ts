@@ -17,6 +17,7 @@ import {
   type RawParticipant,
   type RawRound,
   type RoundEvent,
+  type RoundOutcome,
   type RoundRow,
   type RoundStageName,
 } from './store.js';
@@ -164,10 +165,18 @@ export class SqliteStore implements CoordinatorStore {
   }
 
   /** The aggregate outcome of a round, written before it is closed on-chain. */
-  async setRoundOutcome(jobId: string, index: number, outcome: { included: number[]; validation: RoundRow['validation']; groupRoot: string; groupSize: number }): Promise<void> {
+  async setRoundOutcome(jobId: string, index: number, outcome: RoundOutcome): Promise<void> {
     this.db
-      .prepare("UPDATE rounds SET stage = 'closing', included = ?, validation = ?, group_root = ?, group_size = ? WHERE job_id = ? AND round = ?")
-      .run(JSON.stringify(outcome.included), outcome.validation ? JSON.stringify(outcome.validation) : null, outcome.groupRoot, outcome.groupSize, jobId, index);
+      .prepare("UPDATE rounds SET stage = 'closing', included = ?, validation = ?, aggregate = ?, group_root = ?, group_size = ? WHERE job_id = ? AND round = ?")
+      .run(
+        JSON.stringify(outcome.included),
+        outcome.validation ? JSON.stringify(outcome.validation) : null,
+        outcome.aggregate ? JSON.stringify(outcome.aggregate) : null,
+        outcome.groupRoot,
+        outcome.groupSize,
+        jobId,
+        index,
+      );
   }
 
   async setRoundClosed(jobId: string, index: number, tx: string, at: number): Promise<void> {
@@ -219,5 +228,16 @@ export class SqliteStore implements CoordinatorStore {
   async model(jobId: string, index: number): Promise<Float32Array | undefined> {
     const bytes = await this.modelBytes(jobId, index);
     return bytes && modelFromBytes(bytes);
+  }
+
+  // --- modules ----------------------------------------------------------------------------------
+
+  async putModule(jobId: string, bytes: Uint8Array): Promise<void> {
+    this.db.prepare('INSERT OR REPLACE INTO modules (job_id, bytes) VALUES (?, ?)').run(jobId, Buffer.from(bytes));
+  }
+
+  async module(jobId: string): Promise<Uint8Array | undefined> {
+    const r = this.db.prepare('SELECT bytes FROM modules WHERE job_id = ?').get(jobId) as { bytes: Buffer } | undefined;
+    return r && new Uint8Array(r.bytes);
   }
 }

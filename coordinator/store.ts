@@ -43,6 +43,8 @@ export interface RoundRow {
   closedAt: number | null;
   included: number[] | null;
   validation: { loss: number; accuracy: number | null; examples: number } | null;
+  /** An analytics round's noised sum with its error bars (null for a training round). */
+  aggregate: RoundAggregate | null;
   closeTx: string | null;
   groupRoot: string | null;
   groupSize: number | null;
@@ -52,6 +54,18 @@ export interface RoundRow {
   closeError: string | null;
   closeRetryAt: number | null;
 }
+
+/** What an analytics round reveals: the noised sum over its contributors, coordinate by coordinate. */
+export interface RoundAggregate {
+  labels: string[];
+  value: number[];
+  /** Standard deviation of the DP noise in each coordinate, and the 95% half-width it gives. */
+  noiseStdDev: number;
+  errorBar: number;
+  contributors: number;
+}
+
+export type RoundOutcome = { included: number[]; validation: RoundRow['validation']; aggregate?: RoundAggregate | null; groupRoot: string; groupSize: number };
 
 export type RoundEvent =
   | { seq: number; kind: 'start'; at: number }
@@ -86,6 +100,7 @@ export interface RawRound {
   closed_at: number | null;
   included: string | null;
   validation: string | null;
+  aggregate: string | null;
   close_tx: string | null;
   group_root: string | null;
   group_size: number | null;
@@ -120,6 +135,7 @@ export function round(r: RawRound): RoundRow {
     closedAt: r.closed_at,
     included: r.included === null ? null : (JSON.parse(r.included) as number[]),
     validation: r.validation === null ? null : (JSON.parse(r.validation) as RoundRow['validation']),
+    aggregate: r.aggregate === null || r.aggregate === undefined ? null : (JSON.parse(r.aggregate) as RoundAggregate),
     closeTx: r.close_tx,
     groupRoot: r.group_root,
     groupSize: r.group_size,
@@ -177,7 +193,7 @@ export interface CoordinatorStore {
   rounds(jobId: string): Promise<RoundRow[]>;
   setRoundStage(jobId: string, index: number, stage: RoundStageName): Promise<void>;
   /** The aggregate outcome of a round, written before it is closed on-chain. */
-  setRoundOutcome(jobId: string, index: number, outcome: { included: number[]; validation: RoundRow['validation']; groupRoot: string; groupSize: number }): Promise<void>;
+  setRoundOutcome(jobId: string, index: number, outcome: RoundOutcome): Promise<void>;
   setRoundClosed(jobId: string, index: number, tx: string, at: number): Promise<void>;
   /** One more failed attempt to close the round on-chain; the next is due at `retryAt`. Returns the attempts so far. */
   setCloseFailure(jobId: string, index: number, error: string, retryAt: number): Promise<number>;
@@ -191,4 +207,8 @@ export interface CoordinatorStore {
   /** The global model at the start of round `index`, float32 little-endian. */
   modelBytes(jobId: string, index: number): Promise<Uint8Array | undefined>;
   model(jobId: string, index: number): Promise<Float32Array | undefined>;
+
+  /** The WebAssembly module an analytics job runs, as published. */
+  putModule(jobId: string, bytes: Uint8Array): Promise<void>;
+  module(jobId: string): Promise<Uint8Array | undefined>;
 }

@@ -18,6 +18,8 @@ export const ANALYTICS_LIMITS = {
   maxMemoryPages: 2048,
   maxTimeLimitMs: 10 * 60_000,
   maxColumns: 16,
+  /** Bytes of a researcher's module as a coordinator serves it. */
+  maxModuleBytes: 4 * 1024 * 1024,
 } as const;
 
 const finite = z.number().finite();

@@ -66,6 +66,12 @@ export const enrollRequestSchema = z
      * proves the commitment belongs to whoever holds the signing key.
      */
     identitySignature: z.object({ R8: z.tuple([decimal, decimal]), S: decimal }).strict(),
+    /**
+     * The identity's authorization of its on-chain enrollment (common/jobs/enrollment-proof.ts): a
+     * Semaphore proof over its group of one, binding this signing key as roster key and no bond
+     * owner, which the coordinator relays to RoundRewards.enroll.
+     */
+    chainProof: z.object({ nullifier: decimal, points: z.array(decimal).length(8) }).strict(),
   })
   .strict();
 export type EnrollRequest = z.infer<typeof enrollRequestSchema>;

@@ -23,6 +23,7 @@ import type { RoundRunner } from '../../coordinator/rounds.js';
 import type { CoordinatorServer, CoordinatorServerOptions } from '../../coordinator/server.js';
 import type { CoordinatorStore } from '../../coordinator/store.js';
 import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
+import { proveEnrollment, type EnrollmentRef } from '../fixtures/enrollment-proof.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { until } from '../helpers/until.js';
 
@@ -43,6 +44,8 @@ export type Storage = 'sqlite' | 'postgres';
 
 export interface CoordinatorRig {
   chain: TroveChain;
+  /** What contributors' enrollment proofs are scoped to. */
+  enrollmentRef: EnrollmentRef;
   token: Contract;
   dir: string;
   storage: Storage;
@@ -92,6 +95,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
   let parts = await open();
   const rig: CoordinatorRig = {
     chain,
+    enrollmentRef: { chainId: chain.chainId, registry: chain.deployment.contracts.JobRegistry },
     token,
     dir,
     storage,
@@ -170,6 +174,7 @@ export class Contributor {
   constructor(
     baseUrl: string,
     readonly now: () => number,
+    private readonly chainRef: EnrollmentRef,
     seed: string,
   ) {
     this.keys = generateSigningKeyPair();
@@ -181,12 +186,13 @@ export class Contributor {
     return toHex(this.keys.publicKey);
   }
 
-  enrollBody(jobId: string, identity = this.identity, keyHex = this.keyHex): EnrollRequest {
-    return enrollmentRequest(identity, jobId, keyHex);
+  /** The enroll request, with the identity's real proof authorizing its on-chain enrollment. */
+  async enrollBody(jobId: string, identity = this.identity, keyHex = this.keyHex): Promise<EnrollRequest> {
+    return enrollmentRequest(identity, jobId, keyHex, await proveEnrollment(identity, this.chainRef, jobId, keyHex));
   }
 
-  enroll(jobId: string) {
-    return this.client.enroll(jobId, this.keys, this.enrollBody(jobId));
+  async enroll(jobId: string) {
+    return this.client.enroll(jobId, this.keys, await this.enrollBody(jobId));
   }
 
   /**

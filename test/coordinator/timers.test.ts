@@ -20,7 +20,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator timers on %s', (stor
     // ones time to send on two busy cores: the test waits this long, on purpose.
     const deadlines = { advertiseKeysMs: 20_000, shareKeysMs: 20_000, collectMaskedInputsMs: 6_000, unmaskMs: 20_000 };
     const { jobId, document: doc } = await rig.publish({ rounds: 1, aggregation: { ...(SLEEP_MOOD_JOB.aggregation as object), deadlines } as never });
-    const contributors = Array.from({ length: 5 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `timer-${i}`));
+    const contributors = Array.from({ length: 5 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, `timer-${i}`));
     for (const c of contributors) await c.enroll(jobId);
     // Everyone is in before the start delay ends; then the round starts as it would on its own.
     // The wait says how many have joined and when the round opens, so the app can tell its person.

@@ -19,6 +19,7 @@ import { newVault, useTempDir } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
 import { DIARY_MAPPING, importDiary, otherContributors, recordingFetch } from './fixtures.js';
 import { HOSTILE_CHAIN, HOSTILE_JOB, HostileCoordinator, hostileJobDocument, type Hostility } from './hostile-coordinator.js';
+import { proveEnrollment } from '../fixtures/enrollment-proof.js';
 
 const t = useTempDir();
 let supervisor: WorkerSupervisor;
@@ -65,7 +66,7 @@ async function appIn(
   const identity = await deriveJobIdentity(vault, { chainId: doc.chainId, registry: rig.chain.deployment.contracts.JobRegistry, jobId });
   const requests: string[] = [];
   const client = new CoordinatorClient({ baseUrl: rig.server.url, timeoutMs: 5_000, fetch: recordingFetch(requests, options.onResponse) });
-  if (options.vault === undefined) await client.enroll(jobId, identity.signing, identity.enrollment());
+  if (options.vault === undefined) await client.enroll(jobId, identity.signing, identity.enrollment(await proveEnrollment(identity.semaphore, rig.enrollmentRef, jobId, identity.signingKeyHex)));
   requests.length = 0;
   const p = new JobParticipation({
     ...FAST,

@@ -165,12 +165,12 @@ describe('jobs through the app session', () => {
     await isWaiting;
     expect(toJob()[0]).toBe(`POST ${base}/enroll`);
     expect(toJob()).toContain(`GET ${base}/round`);
-    expect((await new Contributor(rig.server.url, rig.clock.now, 'session-reader').client.status(second.jobId)).enrolled).toBe(1);
+    expect((await new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, 'session-reader').client.status(second.jobId)).enrolled).toBe(1);
 
     const left = await app.call<JobCardValue>('jobs.optOut', { jobId: second.jobId });
     expect(left.participation.state).toBe('left');
     expect(toJob()).toContain(`DELETE ${base}/enroll`);
-    expect((await new Contributor(rig.server.url, rig.clock.now, 'session-reader').client.status(second.jobId)).enrolled).toBe(0);
+    expect((await new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, 'session-reader').client.status(second.jobId)).enrolled).toBe(0);
     const asked = toJob().length;
     // Leaving twice is refused; the job stays on the list as left.
     await expect(app.call('jobs.optOut', { jobId: second.jobId })).rejects.toMatchObject({ code: 'NOT_ENROLLED' });

@@ -20,7 +20,8 @@ import { JobParticipation, type ColumnMapping, type ParticipationOptions } from 
 import { onChainRosterCheck } from '../rounds/roster.js';
 import { JobDiscovery, type DiscoveredJob, type DiscoveryOptions, type JobsChainConfig, type RewardToken } from './discovery.js';
 import { JobIdentities, type JobRef } from './identity.js';
-import { policyFetch } from './address-policy.js';
+import { policyFetch, type AddressPolicy } from './address-policy.js';
+import { JobConnections } from './connections.js';
 
 /** What the platform says about power and use; null where it cannot tell. */
 export interface PlatformState {
@@ -36,6 +37,8 @@ export interface JobsServiceOptions {
   vault: Vault;
   chain: JobsChainConfig;
   supervisor: WorkerSupervisor;
+  /** The depth-1 Semaphore circuit files: each enrollment is authorized on-chain by a proof over the identity's group of one. */
+  enrollmentCircuit: { wasm: string; zkey: string };
   platform?: PlatformState;
   /** Used for job documents and coordinators, under the address policy. */
   fetch?: typeof fetch;
@@ -95,13 +98,17 @@ export class JobsService {
   private readonly live = new Map<string, JobParticipation>();
   /** Why a joined job is not taking part although it should (its identity could not be made, a save failed). */
   private readonly startProblems = new Map<string, { code: string; message: string }>();
+  /** Coordinator clients by job id: each job talks over its own connections. */
   private readonly clients = new Map<string, CoordinatorClient>();
+  private readonly connections = new JobConnections();
+  private readonly policy: AddressPolicy;
   private running = false;
   private closed = false;
 
   constructor(options: JobsServiceOptions) {
     this.o = options;
     const policy = { allowLocalNetwork: options.allowLocalNetwork ?? false, ...(options.lookup ? { lookup: options.lookup } : {}) };
+    this.policy = policy;
     const base = options.fetch ?? fetch;
     this.coordinatorFetch = policyFetch(base, policy, 'the job’s coordinator');
     this.discovery = new JobDiscovery(options.chain, { ...options.discovery, fetch: policyFetch(base, policy, 'the job’s document'), followRedirects: true });
@@ -150,11 +157,13 @@ export class JobsService {
     return this.ledger;
   }
 
-  private client(url: string): CoordinatorClient {
-    let c = this.clients.get(url);
+  /** The job's coordinator client, over the job's own connection pool (connections.ts). */
+  private client(jobId: string, url: string): CoordinatorClient {
+    let c = this.clients.get(jobId);
     if (!c) {
-      c = new CoordinatorClient({ baseUrl: url, fetch: this.coordinatorFetch, ...(this.o.coordinatorTimeoutMs ? { timeoutMs: this.o.coordinatorTimeoutMs } : {}) });
-      this.clients.set(url, c);
+      const jobFetch = this.o.fetch ? this.coordinatorFetch : policyFetch(this.connections.fetchFor(jobId), this.policy, 'the job’s coordinator');
+      c = new CoordinatorClient({ baseUrl: url, fetch: jobFetch, ...(this.o.coordinatorTimeoutMs ? { timeoutMs: this.o.coordinatorTimeoutMs } : {}) });
+      this.clients.set(jobId, c);
     }
     return c;
   }
@@ -168,7 +177,7 @@ export class JobsService {
     const out = [];
     for (const [jobId, record] of Object.entries(this.records())) {
       if (record.roundsContributed === 0) continue;
-      const status = await this.client(record.document.coordinator.url).status(jobId);
+      const status = await this.client(jobId, record.document.coordinator.url).status(jobId);
       out.push({
         jobId,
         title: record.document.title,
@@ -457,8 +466,12 @@ export class JobsService {
     // The job may have been settled or closed on-chain since it was discovered.
     await this.discovery.recheck(jobId);
     const identity = await this.identities.get(this.ref(jobId));
-    const client = this.client(doc.coordinator.url);
-    const enrolled = await client.enroll(jobId, identity.signing, identity.enrollment());
+    const client = this.client(jobId, doc.coordinator.url);
+    // The identity authorizes its own on-chain enrollment (the coordinator relays it): no one else can enroll its commitment.
+    const proved = await this.o.supervisor.run(identity.enrollmentProofTask(this.o.enrollmentCircuit));
+    if (proved.kind !== 'prove-claim') throw new TroveError('PROOF_FAILED', 'The worker answered with something other than a proof.');
+    const chainProof = { nullifier: proved.proof.nullifier, points: proved.proof.points };
+    const enrolled = await client.enroll(jobId, identity.signing, identity.enrollment(chainProof));
     try {
       await ledger.charge(this.ledgerKey(jobId), cost, new Date(), doc.rounds);
     } catch (err) {
@@ -542,11 +555,13 @@ export class JobsService {
     const identity = await this.identities.get(this.ref(jobId));
     let told = true;
     try {
-      await this.client(record.document.coordinator.url).leave(jobId, identity.signing);
+      await this.client(jobId, record.document.coordinator.url).leave(jobId, identity.signing);
     } catch (err) {
       // Leaving is the user's decision: it holds on this device whatever the coordinator says.
       told = isTroveError(err, 'NOT_ENROLLED');
     }
+    this.clients.delete(jobId);
+    await this.connections.close(jobId);
     await this.saveRecord(jobId, { ...record, state: 'left' });
     await this.o.vault.recordActivity(
       'job.leave',
@@ -585,7 +600,7 @@ export class JobsService {
         chainId: this.o.chain.chainId,
         document: record.document,
         identity,
-        client: this.client(record.document.coordinator.url),
+        client: this.client(jobId, record.document.coordinator.url),
         vault: this.o.vault,
         supervisor: this.o.supervisor,
         mapping: record.mapping,
@@ -666,6 +681,8 @@ export class JobsService {
     this.closed = true;
     this.identities.close();
     this.discovery.close();
+    this.clients.clear();
+    await this.connections.closeAll();
   }
 }
 

@@ -9,6 +9,7 @@ import { call, messageOf } from '../ipc.js';
 import { useApp, useJobs } from '../store.js';
 import { ConfirmDialog, ErrorMessage, Progress, ScreenTitle, PathText } from '../components/ui.js';
 import { BudgetBar, RoundsChart } from '../components/Charts.js';
+import { earnedByJob, type JobEarned } from '../earnings.js';
 import { formatTokenAmount } from '../../../common/tokens.js';
 import { formatCount, formatDate, formatNumber, TYPE_LABELS } from '../format.js';
 import {
@@ -629,7 +630,10 @@ function Participation({ job, datasets }: { job: JobCardValue; datasets: Dataset
           </button>
         </div>
       ) : (
-        <p className="muted">This job has finished. Thank you for taking part.</p>
+        <>
+          <p className="muted">This job has finished. Thank you for taking part.</p>
+          <JobEarnedSummary jobId={job.jobId} />
+        </>
       )}
       <ConfirmDialog
         open={confirming}
@@ -646,5 +650,32 @@ function Participation({ job, datasets }: { job: JobCardValue; datasets: Dataset
         ) : null}
       </ConfirmDialog>
     </section>
+  );
+}
+
+/** What the finished job earned this person: their own shares, read from the Earnings view. */
+function JobEarnedSummary({ jobId }: { jobId: string }) {
+  const [earned, setEarned] = useState<JobEarned[] | null>(null);
+  useEffect(() => {
+    const load = () => call('rewards.view', {}).then((v) => setEarned(earnedByJob(v.rows, jobId)), () => setEarned([]));
+    void load();
+    return window.trove.on('rewards.changed', (e) => {
+      if (e.jobId === jobId) void load();
+    });
+  }, [jobId]);
+  if (earned === null) return null;
+  if (earned.length === 0) return <p className="small muted">No reward from this job yet: a round pays once it closes with you included. Earnings shows each round.</p>;
+  return (
+    <p data-testid="job-earned">
+      You earned{' '}
+      {earned.map((e, i) => (
+        <span key={e.token}>
+          {i > 0 ? ' and ' : ''}
+          <strong>{formatTokenAmount(e.amount, e.decimals, e.symbol)}</strong> over {formatCount(e.rounds)} {e.rounds === 1 ? 'round' : 'rounds'}
+          {e.claimed === e.rounds ? ', all claimed' : e.claimed > 0 ? ` (${formatCount(e.claimed)} claimed)` : ', ready to claim on the Earnings screen'}
+        </span>
+      ))}
+      .
+    </p>
   );
 }
