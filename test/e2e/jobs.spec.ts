@@ -114,6 +114,8 @@ test('discover a published job, consent, join and take part in real rounds; the 
 });
 
 test('a job that would spend more privacy than the budget allows says so and cannot be joined', async ({ app, net, workFile, shot, looks, page }) => {
+  // Four looks, each scanned for accessibility problems, on a shared machine.
+  test.setTimeout(300_000);
   await net.publish({ privacy: { noiseMultiplier: 0.3, delta: 1e-5 } });
   await createVault(app);
   await importDiary(app, workFile('diary.csv', sleepDiaryCsv(4, 30)));
@@ -243,6 +245,8 @@ test.describe('without a reachable chain', () => {
   });
 
   test('the Jobs screen says the chain cannot be reached, with its address behind Details, and Retry reads it again', async ({ app, host, shot, looks, page }) => {
+    // Four looks, each scanned for accessibility problems, on a shared machine.
+    test.setTimeout(180_000);
     let refreshes = 0;
     const handle = host.router.handle.bind(host.router);
     host.router.handle = (channel, payload) => {
