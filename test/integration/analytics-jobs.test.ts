@@ -6,6 +6,9 @@
 // leave after sharing their keys. The coordinator must sum exactly the others, the round must
 // close on-chain, and the aggregate it publishes must match the true aggregate of the survivors'
 // diaries within the error it states. Diaries come from a seed that is printed for replay.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAnalyticsJobDocument, type AnalyticsJobDocument } from '../../common/analytics/document.js';
 import { CoordinatorClient } from '../../common/jobs/client.js';
@@ -16,12 +19,12 @@ import type { RoundAggregate } from '../../coordinator/store.js';
 import { deriveJobIdentity, type JobIdentity } from '../../main/services/jobs/identity.js';
 import { openPrivacyLedger } from '../../main/services/privacy/ledger.js';
 import { JobParticipation } from '../../main/services/rounds/participation.js';
-import type { Vault } from '../../main/services/vault/index.js';
+import { Vault } from '../../main/services/vault/index.js';
 import { WorkerSupervisor } from '../../main/services/worker/supervisor.js';
 import { privacyCostOf } from '../../common/jobs/kinds.js';
 import { startRig, until, type CoordinatorRig } from '../coordinator/fixtures.js';
 import { assemble, sha256, sleepMeanWat } from '../fixtures/analytics-modules.js';
-import { newVault, useTempDir } from '../helpers/vault.js';
+import { FAST_KDF, PASSPHRASE } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
 import { DIARY_MAPPING } from '../jobs/fixtures.js';
 
@@ -30,7 +33,7 @@ const CONTRIBUTORS = 10;
 const DAYS = 30;
 const EDGES = [0, 5, 6, 7, 8, 9, 24];
 
-const t = useTempDir();
+const dir = mkdtempSync(join(tmpdir(), 'trove-analytics-jobs-'));
 let rig: CoordinatorRig;
 let supervisor: WorkerSupervisor;
 let moduleBytes: Uint8Array;
@@ -46,16 +49,18 @@ const people: Person[] = [];
 beforeAll(async () => {
   console.log(`analytics jobs test seed ${SEED} (TROVE_TEST_SEED=${SEED} replays it)`);
   // The coordinator's own timers start rounds and close stages, as in production.
-  rig = await startRig({}, { timers: true, startDelayMs: 1_000 });
+  // Everyone enrolls at once, within the start delay, so each round invites all ten.
+  rig = await startRig({}, { timers: true, startDelayMs: 3_000 });
   supervisor = new WorkerSupervisor({ launcher: await testWorkerLauncher(), defaultMemoryLimitMb: 256 });
   moduleBytes = await assemble(sleepMeanWat());
   for (let i = 0; i < CONTRIBUTORS; i++) {
-    const vault = await newVault(t, {}, `vault-${i}.db`);
-    const file = t.file(`diary-${i}.csv`);
-    const { writeFileSync } = await import('node:fs');
+    const vault = await Vault.create(join(dir, `vault-${i}.db`), PASSPHRASE, { kdf: FAST_KDF, autoLockMs: null });
+    const file = join(dir, `diary-${i}.csv`);
     writeFileSync(file, sleepDiaryCsv(SEED + i, DAYS));
     const report = await vault.importFile(file, { name: 'Sleep diary' });
     people.push({ name: i, vault, datasetId: report.datasetId!, diary: sleepDiary(SEED + i, DAYS) });
+    // These people allow a larger privacy budget than the default, for the floor's noise below.
+    await (await openPrivacyLedger(vault)).setBudget({ epsilon: 200, delta: 1e-4 });
   }
 }, 120_000);
 
@@ -63,6 +68,7 @@ afterAll(async () => {
   await supervisor?.stop();
   for (const p of people) p.vault.close();
   await rig?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 let published = 0;
@@ -100,13 +106,14 @@ async function runJob(jobId: string, doc: AnalyticsJobDocument, leaving: (round:
   const identities = new Map<number, JobIdentity>();
   const running: JobParticipation[] = [];
   const reviewed: number[][] = [];
+  const enrollments: (() => Promise<unknown>)[] = [];
   for (const person of people) {
     const identity = await deriveJobIdentity(person.vault, { chainId: doc.chainId, registry: rig.chain.deployment.contracts.JobRegistry, jobId });
     identities.set(person.name, identity);
     const ledger = await openPrivacyLedger(person.vault);
     await ledger.charge(`job:${jobId}`, privacyCostOf(doc), new Date(), doc.rounds);
     const client = new CoordinatorClient({ baseUrl: rig.server.url, timeoutMs: 10_000 });
-    await client.enroll(jobId, identity.signing, identity.enrollment());
+    enrollments.push(() => client.enroll(jobId, identity.signing, identity.enrollment()));
     const p = new JobParticipation({
       jobId,
       chainId: doc.chainId,
@@ -130,6 +137,7 @@ async function runJob(jobId: string, doc: AnalyticsJobDocument, leaving: (round:
     });
     running.push(p);
   }
+  await Promise.all(enrollments.map((enroll) => enroll()));
   for (const p of running) p.start();
   try {
     await until(async () => (await rig.runner.status(jobId)).rounds.filter((r) => r.stage === 'closed').length === 2, 150_000);
