@@ -24,6 +24,7 @@ import { addDiscreteGaussian } from '../../../common/dp/discrete.js';
 import { weightedInput } from '../../../common/secagg/fedavg.js';
 import { SecAggClient } from '../../../common/secagg/client.js';
 import { loadSodium, randomBytes } from '../../../common/secagg/sodium.js';
+import { UPLOAD_SPREAD_SHARE, uploadDelayMs } from './upload-time.js';
 import type { RoundStage } from '../../../common/secagg/stages.js';
 import { parameterCountOf, type TrainingJobSpec } from '../../../common/jobspec.js';
 import type { JobDocument } from '../../../common/jobs/document.js';
@@ -130,6 +131,13 @@ export interface ParticipationOptions {
    * result is shown and sent only if this resolves true; declining ends the round, nothing sent.
    */
   reviewResult?: (review: ResultReview) => Promise<boolean>;
+  /**
+   * The masked update leaves at a random moment within this many ms of the stage opening
+   * (default: UPLOAD_SPREAD_SHARE of the job's masked-input deadline; tests and the demo shorten it).
+   */
+  uploadSpreadMs?: number;
+  /** The random source for the upload time (tests seed it). */
+  random?: (bytes: number) => Uint8Array;
 }
 
 const DEFAULT_BACKOFF = (attempt: number): number => Math.min(60_000, 1000 * 2 ** Math.min(attempt - 1, 6)) * (0.75 + 0.5 * Math.random());
@@ -498,6 +506,9 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         if (!reply) continue;
         const uploading = before === 'share-keys' && secagg.stage === 'collect-masked-inputs';
         if (uploading) {
+          this.step(round, 'uploading', null, 'Waiting a random moment before sending, so the timing says nothing about your data');
+          await this.sleep(uploadDelayMs(this.o.uploadSpreadMs ?? UPLOAD_SPREAD_SHARE * deadlines.collectMaskedInputsMs, this.o.random ?? randomBytes));
+          if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
           await this.o.recordRelease?.(round);
           this.step(round, 'uploading', null, `Sending a masked list of ${vectorLength} numbers`);
         }
