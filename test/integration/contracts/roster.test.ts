@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rosterHash } from '../../../common/jobs/roster-hash.js';
 import { onChainRosterCheck, type RosterCheck } from '../../../main/services/rounds/roster.js';
 import { mined, startTroveChain, type TroveChain } from '../../fixtures/trove-chain.js';
+import { Identity } from '@semaphore-protocol/identity';
+import { enrollWithProof } from '../../fixtures/enrollment-proof.js';
 
 const key = (): string => hexlify(randomBytes(32)).slice(2);
 
@@ -56,7 +58,7 @@ describe('a round roster checked against the one frozen on-chain', () => {
       roundRewards: t.deployment.contracts.RoundRewards,
     });
     job = await publish(2);
-    for (const [i, k] of keys.entries()) await mined(rewards.getFunction('enroll')(BigInt(job), 1000n + BigInt(i), `0x${k}`));
+    for (const [i, k] of keys.entries()) await mined(enrollWithProof(rewards, { chainId: t.chainId, registry: t.deployment.contracts.JobRegistry }, BigInt(job), new Identity(`roster-${job}-${i}`), k));
     const receipt = await mined((rewards.connect(t.accounts.coordinator) as Contract).getFunction('startRound')(BigInt(job), [0, 1, 2]));
     const started = receipt.logs.map((l) => rewards.interface.parseLog(l)).find((e) => e?.name === 'RoundStarted');
     expect(started!.args.getValue('rosterHash')).toBe(rosterHash(keys));
