@@ -1,13 +1,14 @@
-// The committed roster on a real local chain: contributors enroll (through a relayer), the
-// coordinator freezes a round's roster with startRound, and a contributor's app refuses any roster
-// that is not the frozen one, with ROSTER_NOT_ON_CHAIN and before anything is sent.
+// The committed roster on a real local chain: contributors enroll (through a relayer, each with its
+// identity's proof), the coordinator freezes a round's roster with startRound, and a contributor's
+// app refuses any roster that is not the frozen one, with ROSTER_NOT_ON_CHAIN and before anything
+// is sent.
+import { Identity } from '@semaphore-protocol/identity';
 import { hexlify, randomBytes, type Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rosterHash } from '../../../common/jobs/roster-hash.js';
 import { onChainRosterCheck, type RosterCheck } from '../../../main/services/rounds/roster.js';
-import { mined, startTroveChain, type TroveChain } from '../../fixtures/trove-chain.js';
-import { Identity } from '@semaphore-protocol/identity';
 import { enrollWithProof } from '../../fixtures/enrollment-proof.js';
+import { mined, startTroveChain, type TroveChain } from '../../fixtures/trove-chain.js';
 
 const key = (): string => hexlify(randomBytes(32)).slice(2);
 
