@@ -12,6 +12,25 @@ describe('activity details', () => {
     ]);
   });
 
+  it('lists every request sent to a coordinator with its answer and the bytes each way', () => {
+    const lines = describeDetails('job.requests', {
+      job: '7',
+      round: 0,
+      to: 'https://coord.example.org',
+      requests: [
+        { method: 'GET', path: '/v1/jobs/7/models/0', status: 200, sent: 0, received: 116, at: 1 },
+        { method: 'POST', path: '/v1/jobs/7/rounds/0/messages', status: null, sent: 2048, received: 0, at: 2 },
+      ],
+    });
+    expect(lines).toEqual([
+      { label: 'Job', value: '7' },
+      { label: 'Round', value: '1' },
+      { label: 'Coordinator', value: 'https://coord.example.org' },
+      { label: 'GET /v1/jobs/7/models/0', value: 'answered 200; 0 B sent, 116 B back' },
+      { label: 'POST /v1/jobs/7/rounds/0/messages', value: 'no answer; 2.0 KB sent, 0 B back' },
+    ]);
+  });
+
   it("reads a consent: the columns with the person's own names, what each round will send, and the privacy cost", () => {
     const lines = describeDetails('job.consent', {
       job: '7',

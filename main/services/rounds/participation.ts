@@ -6,7 +6,7 @@
 // with backoff; the next round is always tried afresh.
 import { EventEmitter } from 'node:events';
 import { columnsRead, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
-import type { CoordinatorClient } from '../../../common/jobs/client.js';
+import type { CoordinatorClient, SentRequest } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
 import { checkRoundIndex, checkRoundParams, modelHashOf, roundIdFor, jobNoise } from '../../../common/jobs/rounds.js';
 import { roundShareVariance } from '../../../common/dp/integer-noise.js';
@@ -17,6 +17,7 @@ import { weightedInput } from '../../../common/secagg/fedavg.js';
 import { SecAggClient } from '../../../common/secagg/client.js';
 import { loadSodium, randomBytes } from '../../../common/secagg/sodium.js';
 import { UPLOAD_SPREAD_SHARE, uploadDelayMs } from './upload-time.js';
+import { describeRequests, RequestLog } from './request-log.js';
 import type { RoundStage } from '../../../common/secagg/stages.js';
 import { parameterCountOf, type TrainingJobSpec } from '../../../common/jobspec.js';
 import type { LocalStepResult } from '../../../common/worker-protocol.js';
@@ -135,6 +136,8 @@ function stageOf(client: SecAggClient): RoundStage {
 
 export class JobParticipation extends EventEmitter<ParticipationEvents> {
   private readonly o: ParticipationOptions;
+  /** What this participation sent to the coordinator since the last round ended. */
+  private readonly requests: RequestLog;
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
   private lastRound: number | null;
@@ -146,6 +149,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     super();
     this.o = options;
     this.lastRound = options.lastRound ?? null;
+    this.requests = new RequestLog(options.client);
   }
 
   get status(): ParticipationStatus {
@@ -174,6 +178,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.loop;
+    this.requests.close();
     this.setStatus('stopped');
   }
 
@@ -215,6 +220,13 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     });
   }
 
+  /** Writes the round's requests to the activity log (not while locked: the entry is then lost, never the round). */
+  private async logRequests(round: number | null, requests: SentRequest[]): Promise<void> {
+    if (requests.length === 0) return;
+    const { summary, details } = describeRequests(requests, { origin: new URL(this.o.document.coordinator.url).origin, round, title: this.o.document.title });
+    await this.o.vault.recordActivity('job.requests', summary, { job: this.o.jobId, ...details }).catch(() => undefined);
+  }
+
   private backoff(attempt: number): number {
     return (this.o.backoffMs ?? DEFAULT_BACKOFF)(attempt);
   }
@@ -248,6 +260,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         continue;
       }
       if (info.state === 'finished') {
+        await this.logRequests(null, this.requests.take());
         this.current = null;
         this.setStatus('finished');
         return;
@@ -278,6 +291,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
           })
           .catch(() => undefined);
       }
+      // Everything sent since the last round ended: the questions about the next round, then this one's.
+      await this.logRequests(info.round, this.requests.take());
       this.current = null;
       this.setStatus('waiting');
     }
