@@ -36,7 +36,7 @@ const DAYS = 200;
 /** Other people's diaries: the researcher's own validation set. */
 const validationCsv = (): string => sleepDiariesCsv([9001, 9002, 9003], 150);
 
-describe.each<Storage>(['sqlite'])('federated rounds end to end, the coordinator on %s', (storage) => {
+describe.each<Storage>(['sqlite', 'postgres'])('federated rounds end to end, the coordinator on %s', (storage) => {
   let dir: string;
   let postgres: PostgresServer | undefined;
   let net: LocalNetwork;
