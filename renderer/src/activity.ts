@@ -71,6 +71,19 @@ export function describeDetails(kind: string, details: Record<string, unknown> |
   if (to) out.push({ label: length !== null || bytes !== null ? 'Sent to' : kind.startsWith('job.') ? 'Coordinator' : 'Address', value: to, technical: true });
   if (epsilon !== null) out.push({ label: 'Privacy parameters', value: `epsilon ${epsilon}${delta !== null ? `, delta ${delta}` : ''}`, technical: true });
 
+  // Each request sent to a coordinator (job.requests): method, path, answer and bytes each way.
+  if (Array.isArray(details.requests)) {
+    for (const r of details.requests.slice(0, 100) as Record<string, unknown>[]) {
+      const status = num(r.status);
+      out.push({
+        label: `${str(r.method) ?? '?'} ${str(r.path) ?? ''}`,
+        value: `${status === null ? 'no answer' : `answered ${status}`}; ${formatBytes(num(r.sent) ?? 0)} sent, ${formatBytes(num(r.received) ?? 0)} back`,
+        technical: true,
+      });
+    }
+    if (details.requests.length > 100) out.push({ label: 'Not shown', value: `${formatCount(details.requests.length - 100)} more requests`, technical: true });
+  }
+
   for (const [key, value] of Object.entries(details)) {
     if (HANDLED.has(key) || /Id$|Hash$/.test(key)) continue;
     if (typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length > 0 && value.length <= 200)) {

@@ -158,6 +158,17 @@ describe('taking part in rounds with the real coordinator', () => {
     expect(upload.details).toEqual({ job: jobId, round: 0, numbers: d, bytes: masked!.length, to: rig.server.url });
     const granted = vault.activity(0, 100).entries.find((e) => e.kind === 'job.data-granted')!;
     expect((granted.details!.columns as string[]).sort()).toEqual(Object.values(DIARY_MAPPING).sort());
+    // Every request that left is in the activity log, in the order it left: the log's lists
+    // together are exactly what the network saw (the recording fetch is the independent witness).
+    const logged = vault
+      .activity(0, 100)
+      .entries.filter((e) => e.kind === 'job.requests')
+      .reverse()
+      .flatMap((e) => (e.details!.requests as { method: string; path: string }[]).map((r) => `${r.method} ${r.path.split('?')[0]}`));
+    expect(logged).toEqual(requests);
+    expect(logged.filter((r) => r.startsWith('POST'))).toHaveLength(5);
+    const roundEntry = vault.activity(0, 100).entries.find((e) => e.kind === 'job.requests' && e.details!.round === 0)!;
+    expect(roundEntry.summary).toMatch(/^Round 1 of .*: \d+ requests to .*: 5 messages sent \(\d+ bytes in all\), the model fetched once, \d+ checks? for messages/);
     expect(vault.checkIntegrity()).toMatchObject({ ok: true });
   }, 30_000);
 

@@ -13,6 +13,25 @@ describe('activity details', () => {
     ]);
   });
 
+  it('lists every request sent to a coordinator with its answer and the bytes each way', () => {
+    const lines = describeDetails('job.requests', {
+      job: '7',
+      round: 0,
+      to: 'https://coord.example.org',
+      requests: [
+        { method: 'GET', path: '/v1/jobs/7/models/0', status: 200, sent: 0, received: 116, at: 1 },
+        { method: 'POST', path: '/v1/jobs/7/rounds/0/messages', status: null, sent: 2048, received: 0, at: 2 },
+      ],
+    });
+    expect(lines).toEqual([
+      { label: 'Round', value: '1' },
+      { label: 'Job number', value: '7', technical: true },
+      { label: 'Coordinator', value: 'https://coord.example.org', technical: true },
+      { label: 'GET /v1/jobs/7/models/0', value: 'answered 200; 0 B sent, 116 B back', technical: true },
+      { label: 'POST /v1/jobs/7/rounds/0/messages', value: 'no answer; 2.0 KB sent, 0 B back', technical: true },
+    ]);
+  });
+
   it('names the job by its title when the entry has one', () => {
     expect(describeDetails('job.finished', { job: '7', title: 'Sleep and mood' }).filter((l) => !l.technical)).toEqual([{ label: 'Job', value: 'Sleep and mood' }]);
   });

@@ -13,7 +13,7 @@ import { ANALYTICS_LIMITS, analyticsColumns, renameAnalyticsColumns } from '../.
 import { describeOutputForReview } from '../../../common/analytics/release.js';
 import type { AnalyticsJobDocument } from '../../../common/analytics/document.js';
 import { runAnalyticsStep } from '../analytics/local-step.js';
-import type { CoordinatorClient } from '../../../common/jobs/client.js';
+import type { CoordinatorClient, SentRequest } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
 import { checkRoundIndex, checkRoundParams, modelHashOf, questionHashOf, jobNoise } from '../../../common/jobs/rounds.js';
 import { invitedGroup } from '../../../common/jobs/groups.js';
@@ -25,6 +25,7 @@ import { weightedInput } from '../../../common/secagg/fedavg.js';
 import { SecAggClient } from '../../../common/secagg/client.js';
 import { loadSodium, randomBytes } from '../../../common/secagg/sodium.js';
 import { UPLOAD_SPREAD_SHARE, uploadDelayMs } from './upload-time.js';
+import { describeRequests, RequestLog } from './request-log.js';
 import type { RoundStage } from '../../../common/secagg/stages.js';
 import { parameterCountOf, type TrainingJobSpec } from '../../../common/jobspec.js';
 import type { JobDocument } from '../../../common/jobs/document.js';
@@ -173,6 +174,8 @@ function stageOf(client: SecAggClient): RoundStage {
 
 export class JobParticipation extends EventEmitter<ParticipationEvents> {
   private readonly o: ParticipationOptions;
+  /** What this participation sent to the coordinator since the last round ended. */
+  private readonly requests: RequestLog;
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
   private lastRound: number | null;
@@ -185,6 +188,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     super();
     this.o = options;
     this.lastRound = options.lastRound ?? null;
+    this.requests = new RequestLog(options.client);
   }
 
   get status(): ParticipationStatus {
@@ -218,6 +222,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.loop;
+    this.requests.close();
     this.setStatus('stopped');
   }
 
@@ -259,6 +264,13 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     });
   }
 
+  /** Writes the round's requests to the activity log (not while locked: the entry is then lost, never the round). */
+  private async logRequests(round: number | null, requests: SentRequest[]): Promise<void> {
+    if (requests.length === 0) return;
+    const { summary, details } = describeRequests(requests, { origin: new URL(this.o.document.coordinator.url).origin, round, title: this.o.document.title });
+    await this.o.vault.recordActivity('job.requests', summary, { job: this.o.jobId, ...details }).catch(() => undefined);
+  }
+
   private backoff(attempt: number): number {
     return (this.o.backoffMs ?? DEFAULT_BACKOFF)(attempt);
   }
@@ -294,6 +306,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         continue;
       }
       if (info.state === 'finished') {
+        await this.logRequests(null, this.requests.take());
         this.current = null;
         this.setStatus('finished');
         return;
@@ -325,6 +338,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
           })
           .catch(() => undefined);
       }
+      // Everything sent since the last round ended: the questions about the next round, then this one's.
+      await this.logRequests(info.round, this.requests.take());
       this.current = null;
       // The job's last round was this device's last: there is nothing left to wait for.
       if (info.round >= this.o.document.rounds - 1) {

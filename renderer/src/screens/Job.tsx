@@ -184,8 +184,9 @@ function ConsentCard({ job }: { job: JobCardValue }) {
           <strong>Your records never leave this computer.</strong> Each round, Trove sends only a list of {formatCount(job.vectorLength)} numbers, masked so that it
           means nothing on its own. It is combined with the lists of at least {formatCount(others)} other {others === 1 ? 'person' : 'people'} before anyone,
           the researcher included, can read the total. This holds even if the coordinator lies about who took part or sends you a different model, as long as
-          no more than 3 in 100 of the people in a round secretly work with it. The coordinator does see your computer&apos;s network address, when you send,
-          and how many people took part.
+          no more than 3 in 100 of the people in a round secretly work with it. The coordinator does see your computer&apos;s network address, when you ask for
+          the model and when you send, how many numbers you send, and how many people took part. Trove sends your list at a random moment, talks to each job over
+          its own connection, and lists every request it sends in Activity.
         </p>
       </section>
 
