@@ -49,11 +49,11 @@ describe('group layout', () => {
       [0, 4],
       [4, 3],
     ]);
-    for (const [n, size, min] of [[7, 3, 3], [99, 10, 4], [5, 4, 4], [4096, 1000, 50]] as const) {
+    for (const [n, size, min] of [[99, 10, 4], [5, 4, 4], [4096, 1000, 50], [1000, 7, 7]] as const) {
       const groups = groupsFor(n, size, min);
       expect(groups.reduce((s, g) => s + g.size, 0)).toBe(n);
       for (const g of groups) expect(g.size).toBeGreaterThanOrEqual(Math.min(n, min));
-      if (groups.length > 1) for (const g of groups) expect(g.size).toBeLessThanOrEqual(size);
+      for (const g of groups) expect(g.size).toBeLessThanOrEqual(size);
     }
     expect(codeOf(() => groupsFor(10, 3, 4))).toBe('INVALID_INPUT');
   });
@@ -88,7 +88,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('secure-aggregation groups on %s'
 
   async function run(dropAfterSharing: number | null) {
     const { jobId, document: doc } = await rig.publish({ rounds: 1, minContributors: 3 });
-    const contributors = Array.from({ length: 7 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `groups-${storage}-${dropAfterSharing}-${i}`));
+    const contributors = Array.from({ length: 7 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, `groups-${storage}-${dropAfterSharing}-${i}`));
     for (const c of contributors) await c.enroll(jobId);
     await rig.runner.tick();
     const info = await contributors[5]!.client.round(jobId, contributors[5]!.keys);
@@ -98,6 +98,8 @@ describe.each<Storage>(['sqlite', 'postgres'])('secure-aggregation groups on %s'
     if (dropAfterSharing !== null) {
       await running[dropAfterSharing];
       await until(async () => (await rig.store.events(jobId, 0)).filter((e) => e.kind === 'message' && e.data[1] === MessageType.MaskedInput).length === 6, 20_000, 'six masked inputs');
+      // The first group finishes on its own; only then does the second's masked-input deadline pass.
+      await until(async () => (await rig.store.groupOutcomes(jobId, 0)).some((o) => o.grp === 0), 30_000, 'the first group to finish');
       rig.clock.advance(doc.aggregation.deadlines.collectMaskedInputsMs + 1);
       await rig.runner.tick();
     }
