@@ -49,7 +49,7 @@ describe('group layout', () => {
       [0, 4],
       [4, 3],
     ]);
-    for (const [n, size, min] of [[99, 10, 4], [8, 4, 4], [4096, 1000, 50], [1000, 7, 7]] as const) {
+    for (const [n, size, min] of [[99, 10, 4], [8, 4, 4], [4096, 1000, 50], [1000, 8, 7]] as const) {
       const groups = groupsFor(n, size, min);
       expect(groups.reduce((s, g) => s + g.size, 0)).toBe(n);
       for (const g of groups) expect(g.size).toBeGreaterThanOrEqual(Math.min(n, min));
