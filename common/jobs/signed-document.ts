@@ -2,7 +2,7 @@
 // researcher's EIP-191 signature over that hash proves who wrote it. Shared by the coordinator
 // (which signs and publishes) and the app (which verifies before showing a consent card).
 import { getAddress, getBytes, keccak256, toUtf8Bytes, verifyMessage, type Signer } from 'ethers';
-import { canonicalJson, parseJobDocument, signedJobSchema, type JobDocument, type SignedJob } from './document.js';
+import { canonicalJson, parseJobDocument, signedJobSchema, type JobDocument } from './document.js';
 import type { AnyJobDocument } from './kinds.js';
 import { TroveError } from '../errors.js';
 

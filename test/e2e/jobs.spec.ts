@@ -16,7 +16,7 @@ import { test as base, expect, createVault, importFile, nav } from './fixtures.j
 import type { SqliteStore } from '../../coordinator/store-sqlite.js';
 
 /** Short waits between polls, so rounds move at the pace of the work rather than of timers. */
-const FAST_PARTICIPATION: JobsConfig['participation'] = { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000 };
+const FAST_PARTICIPATION: JobsConfig['participation'] = { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000, uploadSpreadMs: 500 };
 const DAYS = 120;
 const TITLE = 'Sleep, steps and mood';
 
@@ -113,7 +113,9 @@ test('discover a published job, consent, join and take part in real rounds; the 
   await shot('5-activity');
 });
 
-test('a job that would spend more privacy than the budget allows says so and cannot be joined', async ({ app, net, workFile, shot, page }) => {
+test('a job that would spend more privacy than the budget allows says so and cannot be joined', async ({ app, net, workFile, shot, looks, page }) => {
+  // Four looks, each scanned for accessibility problems, on a shared machine.
+  test.setTimeout(300_000);
   await net.publish({ privacy: { noiseMultiplier: 0.3, delta: 1e-5 } });
   await createVault(app);
   await importDiary(app, workFile('diary.csv', sleepDiaryCsv(4, 30)));
@@ -123,7 +125,7 @@ test('a job that would spend more privacy than the budget allows says so and can
   const closed = app.getByRole('list', { name: 'Jobs you cannot join' });
   await expect(closed).toContainText('Not for you: over your privacy budget');
   await expect(closed).not.toContainText('Open to join');
-  await shot('card');
+  await looks('card');
   await closed.getByRole('button', { name: TITLE }).click();
   await expect(app.getByText('Over your budget.')).toBeVisible();
   // The join form is replaced by the reason and what to do.
@@ -131,7 +133,13 @@ test('a job that would spend more privacy than the budget allows says so and can
   await expect(app.getByTestId('cannot-join')).toContainText('look for a job with a lower privacy cost');
   await expect(app.getByRole('button', { name: 'Join this job' })).toHaveCount(0);
   await expect(app.getByLabel('Dataset to use')).toHaveCount(0);
-  await shot('page');
+  // Technical facts are behind Details, and there when opened.
+  const details = app.getByTestId('job-details');
+  await expect(details.getByText('Job number')).toBeHidden();
+  await details.locator('summary').click();
+  await expect(details.getByText('Job number')).toBeVisible();
+  await expect(details).toContainText(/epsilon [\d.]+, delta 0\.00001, noise multiplier 0\.3/);
+  await looks('page');
   // 200% zoom of the default window: nothing spills sideways.
   await page.setViewportSize({ width: 640, height: 900 });
   expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
@@ -236,7 +244,9 @@ test.describe('without a reachable chain', () => {
     },
   });
 
-  test('the Jobs screen says the chain cannot be reached, with its address behind Details, and Retry reads it again', async ({ app, host, shot, page }) => {
+  test('the Jobs screen says the chain cannot be reached, with its address behind Details, and Retry reads it again', async ({ app, host, shot, looks, page }) => {
+    // Four looks, each scanned for accessibility problems, on a shared machine.
+    test.setTimeout(180_000);
     let refreshes = 0;
     const handle = host.router.handle.bind(host.router);
     host.router.handle = (channel, payload) => {
@@ -251,7 +261,7 @@ test.describe('without a reachable chain', () => {
     await expect(alert.locator('details code.path')).toBeHidden();
     await alert.getByText('Details', { exact: true }).click();
     await expect(alert.locator('details code.path')).toHaveText(rpcUrl);
-    await shot('1-unreachable');
+    await looks('1-unreachable');
     await page.setViewportSize({ width: 640, height: 900 });
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot('2-unreachable-narrow-dark');

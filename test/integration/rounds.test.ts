@@ -50,7 +50,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('federated rounds end to end, the
   async function addPerson(name: string, seed: number): Promise<Contributor> {
     const person = await net.addContributor(name, sleepDiaryCsv(seed, DAYS), {
       launcher: await testWorkerLauncher(),
-      jobs: { participation: { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000 } },
+      jobs: { participation: { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000, uploadSpreadMs: 500 } },
     });
     // These contributors allow a larger privacy budget than the default, for the job below.
     await (await openPrivacyLedger(person.vault)).setBudget({ epsilon: 50, delta: 1e-5 });

@@ -55,7 +55,7 @@ export interface JobsServiceOptions {
   /** A job card changed (discovered, joined, a round step, a problem). */
   onChange?: (card: JobCardValue) => void;
   /** Tuning of background participation (tests shorten waits and backoff). */
-  participation?: Partial<Pick<ParticipationOptions, 'backoffMs' | 'policyRecheckMs' | 'maxPollMs' | 'inboxWaitMs' | 'now' | 'training'>>;
+  participation?: Partial<Pick<ParticipationOptions, 'backoffMs' | 'policyRecheckMs' | 'maxPollMs' | 'inboxWaitMs' | 'now' | 'training' | 'uploadSpreadMs' | 'random'>>;
   coordinatorTimeoutMs?: number;
   /** Idle this long counts as idle for the 'when-idle' policies. */
   idleAfterSeconds?: number;
@@ -459,7 +459,7 @@ export class JobsService {
     if (!verdict.allowed && !charged) {
       throw new TroveError(
         'PRIVACY_BUDGET_EXCEEDED',
-        `Joining would take your privacy spending to epsilon ${verdict.after.epsilon.toFixed(2)}, over your budget of ${verdict.budget.epsilon}. You were not enrolled.`,
+        `Joining would take your privacy spending to ${verdict.after.epsilon.toFixed(2)}, over your budget of ${verdict.budget.epsilon}. You were not enrolled.`,
         { jobId, spentEpsilon: verdict.spent.epsilon, afterEpsilon: verdict.after.epsilon, budget: verdict.budget },
       );
     }
@@ -689,7 +689,7 @@ export class JobsService {
 /** Why a job's privacy cost does not fit the person's budget, and what to do. */
 function overBudgetReason(p: JobCardValue['privacy']): string {
   if (!(p.budget.epsilon > 0)) return 'Your privacy budget cannot be read while the vault is locked. Unlock it to see whether this job fits.';
-  return `Joining would take your privacy spending from epsilon ${p.spentEpsilon.toFixed(2)} to ${p.afterEpsilon.toFixed(2)}, over your budget of ${p.budget.epsilon}, so Trove will not join it. Choose a job with a lower privacy cost.`;
+  return `Joining would take your privacy spending from ${p.spentEpsilon.toFixed(2)} to ${p.afterEpsilon.toFixed(2)}, over your budget of ${p.budget.epsilon}, so Trove will not join it. Choose a job with a lower privacy cost.`;
 }
 
 /** The researcher's words as the card shows them, and what the person should notice about them. */
