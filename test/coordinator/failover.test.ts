@@ -109,14 +109,20 @@ describe('three coordinator processes on one PostgreSQL', () => {
       token: await token.getAddress(),
       tokenSymbol: 'TUSD',
       nowMs: Date.now(),
-      overrides: { rounds: 1, minContributors: 3, deadline: Math.floor(Date.now() / 1000) + 30 * 86_400 },
+      overrides: {
+        rounds: 1,
+        minContributors: 3,
+        deadline: Math.floor(Date.now() / 1000) + 30 * 86_400,
+        // A stage closes as soon as everyone answered; these only bound a stage someone missed (processes start slowly on a busy machine).
+        aggregation: { clipRange: 4, maxExamples: 366, serverLearningRate: 1, deadlines: { advertiseKeysMs: 120_000, shareKeysMs: 120_000, collectMaskedInputsMs: 120_000, unmaskMs: 120_000 } },
+      },
     });
     // Everyone enrolls before the coordinator processes start, so the round invites all six.
     const contributors = Array.from({ length: CONTRIBUTORS }, (_, i) => new Contributor(publisher.server.url, Date.now, { chainId: chain.chainId, registry: chain.deployment.contracts.JobRegistry }, `failover-${i}`));
     for (const c of contributors) await c.enroll(jobId);
     await publisher.close();
 
-    for (let i = 0; i < PROCESSES; i++) processes.push(await startProcess(`coordinator-${i}`));
+    processes.push(...(await Promise.all(Array.from({ length: PROCESSES }, (_, i) => startProcess(`coordinator-${i}`)))));
     store = await openStore(postgres.url);
     const urls = processes.map((p) => p.url);
     // Each contributor starts with a different process and moves to the next when one stops answering.

@@ -63,7 +63,7 @@ describe('coordinator schema migrations on SQLite', () => {
         expect(await store.job('7')).toMatchObject({ specHash: '0xabc', state: 'running' });
         expect((await store.participants('7')).map((p) => p.signingKey)).toEqual(['k1']);
         expect(await store.round('7', 0)).toMatchObject({ stage: 'collect-masked-inputs', roster: ['k1'], closeAttempts: 0, closeError: null });
-        expect(await store.events('7', 0)).toEqual([{ seq: 1, kind: 'message', at: 1003, data: Uint8Array.from([1, 2]) }]);
+        expect(await store.events('7', 0)).toEqual([{ seq: 1, kind: 'message', at: 1003, data: Uint8Array.from([1, 2]), grp: null }]);
         expect(Array.from((await store.model('7', 0))!)).toEqual([1]);
         // What the newest schema added works on the migrated rows.
         expect(await store.setCloseFailure('7', 0, 'the chain is down', 5000)).toBe(1);
@@ -131,7 +131,7 @@ describe('coordinator schema migrations on PostgreSQL', () => {
 
   beforeAll(async () => {
     server = await startPostgres();
-  });
+  }, 120_000);
   afterAll(() => {
     server?.stop();
   });
@@ -146,7 +146,7 @@ describe('coordinator schema migrations on PostgreSQL', () => {
         expect(await store.job('7')).toMatchObject({ specHash: '0xabc', state: 'running', publishedAt: 1000 });
         expect((await store.participants('7')).map((p) => [p.signingKey, p.enrolledAt])).toEqual([['k1', 1001]]);
         expect(await store.round('7', 0)).toMatchObject({ stage: 'collect-masked-inputs', roster: ['k1'], startedAt: 1002, closeAttempts: 0, closeError: null });
-        expect(await store.events('7', 0)).toEqual([{ seq: 1, kind: 'message', at: 1003, data: Uint8Array.from([1, 2]) }]);
+        expect(await store.events('7', 0)).toEqual([{ seq: 1, kind: 'message', at: 1003, data: Uint8Array.from([1, 2]), grp: null }]);
         expect(Array.from((await store.model('7', 0))!)).toEqual([1]);
         expect(await store.setCloseFailure('7', 0, 'the chain is down', 5000)).toBe(1);
         expect(await store.round('7', 0)).toMatchObject({ closeAttempts: 1, closeError: 'the chain is down', closeRetryAt: 5000 });

@@ -277,8 +277,6 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
 
   private async run(): Promise<void> {
     await loadSodium();
-    // The first invitation's key-advert deadline covers training: start the worker before it, not inside it.
-    void this.o.supervisor.prepareTraining(this.o.training?.memoryLimitMb).catch(() => undefined);
     let failures = 0;
     while (!this.stopped) {
       const allowed = this.o.mayRun?.() ?? { ok: true };
