@@ -159,6 +159,20 @@ export async function closeRoundOnChain(coordinator: Signer, deployment: TroveDe
   return receipt.hash;
 }
 
+/**
+ * The transaction that closed round `round` of the job on-chain, if one did: a coordinator process
+ * that took the close over from one that died after sending it must not send it again.
+ */
+export async function roundClosedTx(provider: Provider, deployment: TroveDeployment, jobId: string, round: number): Promise<string | undefined> {
+  const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, provider);
+  try {
+    const logs = await rewards.queryFilter(rewards.filters.RoundClosed!(BigInt(jobId), BigInt(round)));
+    return logs[0]?.transactionHash;
+  } catch (err) {
+    throw new TroveError('CHAIN_UNREACHABLE', `The chain cannot be reached to see whether round ${round} of job ${jobId} is closed.`, undefined, { cause: err });
+  }
+}
+
 /** Cancels (settles) a job: unearned escrow and the stake go back to the researcher. */
 export async function cancelJob(researcher: Signer, deployment: TroveDeployment, jobId: string): Promise<{ tx: string; refund: bigint; stake: bigint; cancelled: boolean }> {
   const registry = contract('JobRegistry', deployment.contracts.JobRegistry, researcher);

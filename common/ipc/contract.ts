@@ -187,7 +187,7 @@ const JobCard = z.object({
     round: z
       .object({
         round: Count,
-        step: z.enum(['waiting', 'training', 'masking', 'uploading', 'unmasking', 'done']),
+        step: z.enum(['waiting', 'training', 'computing', 'reviewing', 'masking', 'uploading', 'unmasking', 'done']),
         /** 0..1 within the step, when known. */
         progress: z.number().min(0).max(1).nullable(),
         detail: z.string(),

@@ -157,6 +157,14 @@ export const roundInfoSchema = z.discriminatedUnion('state', [
       stage: z.enum(ROUND_STAGES),
       /** Milliseconds since the epoch when the current stage closes. */
       stageDeadline: z.number().int(),
+      /**
+       * The secure-aggregation group this contributor is in (common/jobs/groups.ts): roster
+       * positions [start, start + size), group `index` of `count`. Absent: one group of the whole roster.
+       */
+      group: z
+        .object({ index: z.number().int().min(0), count: z.number().int().min(1).max(65536), start: z.number().int().min(0), size: z.number().int().min(2).max(65536) })
+        .strict()
+        .optional(),
     })
     .strict(),
   /** Every round has run, or the job was cancelled. */

@@ -162,6 +162,8 @@ export const STATE_LABELS: Record<ParticipationState, string> = {
 export const STEP_LABELS: Record<RoundStep, string> = {
   waiting: 'Waiting for others',
   training: 'Learning from your data',
+  computing: 'Computing the answer from your data',
+  reviewing: 'Waiting for you to review the result',
   masking: 'Masking the result',
   uploading: 'Sending the masked result',
   unmasking: 'Helping combine the results',

@@ -19,6 +19,7 @@ import { initialWeights } from '../../common/model/weights.js';
 import { validationMatrix } from '../../coordinator/job-book.js';
 import { mined } from '../fixtures/trove-chain.js';
 import { Contributor, SLEEP_MOOD_JOB, startRig, until, validationCsv, type CoordinatorRig, type Storage } from './fixtures.js';
+import { enrollWithProof } from '../fixtures/enrollment-proof.js';
 
 const ROUND = { rounds: 1 };
 
@@ -173,7 +174,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
     for (const c of contributors) {
       await c.enroll(jobId);
       // a bonded job's contributors enroll on-chain themselves (here through one paying relayer)
-      await mined(rewards.getFunction('enroll')(BigInt(jobId), c.identity.commitment, `0x${c.keyHex}`));
+      await mined(enrollWithProof(rewards, rig.enrollmentRef, BigInt(jobId), c.identity, c.keyHex, await owner.getAddress()));
     }
     await rig.runner.tick();
     const d = roundVectorLength(doc) - 1;

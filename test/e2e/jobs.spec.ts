@@ -16,7 +16,7 @@ import { test as base, expect, createVault, importFile, nav } from './fixtures.j
 import type { SqliteStore } from '../../coordinator/store-sqlite.js';
 
 /** Short waits between polls, so rounds move at the pace of the work rather than of timers. */
-const FAST_PARTICIPATION: JobsConfig['participation'] = { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000 };
+const FAST_PARTICIPATION: JobsConfig['participation'] = { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000, uploadSpreadMs: 500 };
 const DAYS = 120;
 const TITLE = 'Sleep, steps and mood';
 

@@ -42,7 +42,7 @@ afterEach(async () => {
   for (const c of hostile.splice(0)) await c.close();
 });
 
-const FAST: Partial<ParticipationOptions> = { backoffMs: () => 50, inboxWaitMs: 1_000, maxPollMs: 200, policyRecheckMs: 50 };
+const FAST: Partial<ParticipationOptions> = { backoffMs: () => 50, inboxWaitMs: 1_000, maxPollMs: 200, policyRecheckMs: 50, uploadSpreadMs: 200 };
 
 async function diaryVault(): Promise<{ vault: Vault; datasetId: string }> {
   const n = ++vaults;

@@ -39,7 +39,7 @@ describe('jobs through the app session', () => {
         fetch: recordingFetch(requests),
         // The rig's chain, documents and coordinator are on loopback.
         allowLocalNetwork: true,
-        participation: { backoffMs: () => 50, inboxWaitMs: 1_000, maxPollMs: 200 },
+        participation: { backoffMs: () => 50, inboxWaitMs: 1_000, maxPollMs: 200, uploadSpreadMs: 200 },
       },
     };
   }, 60_000);

@@ -55,7 +55,7 @@ export interface JobsServiceOptions {
   /** A job card changed (discovered, joined, a round step, a problem). */
   onChange?: (card: JobCardValue) => void;
   /** Tuning of background participation (tests shorten waits and backoff). */
-  participation?: Partial<Pick<ParticipationOptions, 'backoffMs' | 'policyRecheckMs' | 'maxPollMs' | 'inboxWaitMs' | 'now' | 'training'>>;
+  participation?: Partial<Pick<ParticipationOptions, 'backoffMs' | 'policyRecheckMs' | 'maxPollMs' | 'inboxWaitMs' | 'now' | 'training' | 'uploadSpreadMs' | 'random'>>;
   coordinatorTimeoutMs?: number;
   /** Idle this long counts as idle for the 'when-idle' policies. */
   idleAfterSeconds?: number;

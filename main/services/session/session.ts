@@ -51,6 +51,8 @@ export interface RewardsConfig {
   relayerUrl: string;
   artifacts: { wasm: string; zkey: string };
   sendDelayMs?: RewardsServiceOptions['sendDelayMs'];
+  /** How long a claim that failed waits before the next try (default 5 s, doubling up to 15 min). */
+  backoff?: RewardsServiceOptions['backoff'];
   /** How often queued claims are looked at in the background (default 5 s). */
   checkEveryMs?: number;
 }
@@ -570,6 +572,7 @@ export class AppSession {
       relayer: new RelayerClient({ url: rc.relayerUrl }),
       artifacts: rc.artifacts,
       ...(rc.sendDelayMs ? { sendDelayMs: rc.sendDelayMs } : {}),
+      ...(rc.backoff ? { backoff: rc.backoff } : {}),
       onChange: (e) => {
         if (e.kind === 'proving') return this.emit('rewards.changed', { jobId: e.jobId, round: e.round, state: 'proving' });
         this.emit('rewards.changed', { jobId: e.claim.jobId, round: e.claim.round, state: e.claim.state });

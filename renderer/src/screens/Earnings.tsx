@@ -151,7 +151,11 @@ export function EarningsScreen() {
               <h2 id="claim-title">Claim {earned.length === 1 ? 'your reward' : `${earned.length} rewards`}</h2>
               <p>
                 Each claim is a zero-knowledge proof made on this device: it shows you took part without saying who you are. A relayer sends it, so you need no
-                ETH{view.relayer ? `; it keeps ${view.relayer.fee} token units of each round’s share as its fee` : ''}.
+                ETH
+                {view.relayer && earned[0]
+                  ? `; it keeps ${formatTokenAmount(view.relayer.fee, earned[0].decimals, earned[0].symbol)} of each round’s share as its fee, so you receive the rest`
+                  : ''}
+                .
               </p>
               <details>
                 <summary>Technical detail</summary>
