@@ -73,6 +73,9 @@ test('discover a published job, consent, join and take part in real rounds; the 
   await shot('2-consent');
   await app.getByRole('button', { name: 'Join this job' }).click();
   await expect(app.getByRole('heading', { name: 'Your part in this job' })).toBeFocused();
+  // Alone in the job, the wait says who has joined and how many more a round needs.
+  await expect(app.getByTestId('waiting-for-round')).toHaveText('1 person has joined so far; a round needs 4. It starts once 3 more join.', { timeout: 30_000 });
+  await shot('2b-waiting');
 
   // Three more people join with their own vaults and diaries: the job has its minimum of four.
   const launcher = await testWorkerLauncher();
@@ -87,6 +90,9 @@ test('discover a published job, consent, join and take part in real rounds; the 
   await shot('3-round');
   await expect(app.getByRole('img', { name: '2 of 2 rounds contributed' })).toBeVisible({ timeout: 60_000 });
   await expect(app.getByText('This job has finished.')).toBeVisible();
+  // Finished, not waiting for a round that will not come, and nothing left to leave.
+  await expect(app.getByTestId('waiting-for-round')).toHaveCount(0);
+  await expect(app.getByRole('button', { name: 'Leave this job…' })).toHaveCount(0);
   await shot('4-finished');
   // Its privacy cost now counts as spent by this job, not as over the budget.
   await expect(app.getByRole('img', { name: /^Spent before: 0\. This job: [\d.]+\. Left after: [\d.]+ of 10$/ })).toBeVisible();

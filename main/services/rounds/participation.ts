@@ -309,6 +309,12 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         this.setStatus('finished');
         return;
       }
+      // Every round of the job has run (the coordinator just has not closed the job yet).
+      if (info.state === 'waiting' && info.nextRound >= this.o.document.rounds) {
+        this.current = null;
+        this.setStatus('finished');
+        return;
+      }
       if (info.state === 'waiting' || (this.lastRound !== null && info.round <= this.lastRound)) {
         if (info.state === 'waiting') this.noteWaiting(info);
         this.setStatus('waiting');
