@@ -7,7 +7,7 @@
 import { TroveError } from '../common/errors.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
 import { rosterHash } from '../common/jobs/roster-hash.js';
-import { closeRoundOnChain, enrollOnChain, enrollmentsOnChain, startRoundOnChain } from './chain.js';
+import { closeRoundOnChain, enrollOnChain, enrollmentsOnChain, roundClosedTx, startRoundOnChain } from './chain.js';
 import type { CoordinatorStore } from './store.js';
 import type { EnrollmentProof } from '../common/jobs/enrollment-proof.js';
 import type { Provider, Signer } from 'ethers';
@@ -63,6 +63,9 @@ export async function freezeRoster<P extends RosterParticipant>(chain: ChainAcce
 export async function closeRound(chain: ChainAccess | undefined, store: CoordinatorStore, jobId: string, round: number): Promise<string> {
   if (!chain) throw new TroveError('CHAIN_UNREACHABLE', `Round ${round} of job ${jobId} is ready to close, but this coordinator has no chain configured.`);
   const row = (await store.round(jobId, round))!;
+  // Closed already by a coordinator process that died before it could record it: record that close.
+  const closed = await roundClosedTx(chain.provider, chain.deployment, jobId, round);
+  if (closed) return closed;
   // Roster positions: the contract builds the group of their commitments itself.
   return closeRoundOnChain(chain.coordinator, chain.deployment, jobId, row.included ?? []);
 }

@@ -253,6 +253,12 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
     },
     {
       method: 'GET',
+      pattern: new RegExp(`^/v1/jobs/${JOB}/module$`),
+      signed: 'enrolled',
+      handle: async ({ res, match }) => send(res, 200, await runner.moduleBytes(match[1]!), 'application/wasm'),
+    },
+    {
+      method: 'GET',
       pattern: new RegExp(`^/v1/jobs/${JOB}/rounds/([0-9]{1,6})/inbox$`),
       signed: 'enrolled',
       handle: async ({ req, res, match, url, key }) => {

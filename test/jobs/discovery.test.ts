@@ -107,7 +107,7 @@ describe('job discovery on a local chain', () => {
       reward: { symbol: 'USD', decimals: 18, perRound: good.document.reward.perRound, bond: '0' },
       deadline: good.document.deadline * 1000,
       privacy: { epsilon: cost.epsilon, spentEpsilon: 0, fits: true, budget: { epsilon: 10 } },
-      participation: { state: 'available', mapping: null, roundsContributed: 0, round: null, problem: null },
+      participation: { state: 'available', mapping: null, roundsContributed: 0, round: null, waiting: null, problem: null },
     });
     expect(card.columns).toMatchObject([
       { name: 'sleep_hours', note: 'Hours slept the night before', role: 'feature', kind: 'numeric' },
