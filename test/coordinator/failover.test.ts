@@ -112,7 +112,7 @@ describe('three coordinator processes on one PostgreSQL', () => {
       overrides: { rounds: 1, minContributors: 3, deadline: Math.floor(Date.now() / 1000) + 30 * 86_400 },
     });
     // Everyone enrolls before the coordinator processes start, so the round invites all six.
-    const contributors = Array.from({ length: CONTRIBUTORS }, (_, i) => new Contributor(publisher.server.url, Date.now, `failover-${i}`));
+    const contributors = Array.from({ length: CONTRIBUTORS }, (_, i) => new Contributor(publisher.server.url, Date.now, { chainId: chain.chainId, registry: chain.deployment.contracts.JobRegistry }, `failover-${i}`));
     for (const c of contributors) await c.enroll(jobId);
     await publisher.close();
 

@@ -88,7 +88,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('secure-aggregation groups on %s'
 
   async function run(dropAfterSharing: number | null) {
     const { jobId, document: doc } = await rig.publish({ rounds: 1, minContributors: 3 });
-    const contributors = Array.from({ length: 7 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `groups-${storage}-${dropAfterSharing}-${i}`));
+    const contributors = Array.from({ length: 7 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, `groups-${storage}-${dropAfterSharing}-${i}`));
     for (const c of contributors) await c.enroll(jobId);
     await rig.runner.tick();
     const info = await contributors[5]!.client.round(jobId, contributors[5]!.keys);

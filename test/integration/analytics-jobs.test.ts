@@ -27,6 +27,7 @@ import { assemble, sha256, sleepMeanWat } from '../fixtures/analytics-modules.js
 import { FAST_KDF, PASSPHRASE } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
 import { DIARY_MAPPING } from '../jobs/fixtures.js';
+import { proveEnrollment } from '../fixtures/enrollment-proof.js';
 
 const SEED = Number(process.env.TROVE_TEST_SEED ?? 1414);
 const CONTRIBUTORS = 10;
@@ -113,7 +114,8 @@ async function runJob(jobId: string, doc: AnalyticsJobDocument, leaving: (round:
     const ledger = await openPrivacyLedger(person.vault);
     await ledger.charge(`job:${jobId}`, privacyCostOf(doc), new Date(), doc.rounds);
     const client = new CoordinatorClient({ baseUrl: rig.server.url, timeoutMs: 10_000 });
-    enrollments.push(() => client.enroll(jobId, identity.signing, identity.enrollment()));
+    const chainProof = await proveEnrollment(identity.semaphore, rig.enrollmentRef, jobId, identity.signingKeyHex);
+    enrollments.push(() => client.enroll(jobId, identity.signing, identity.enrollment(chainProof)));
     const p = new JobParticipation({
       jobId,
       chainId: doc.chainId,
