@@ -4,7 +4,7 @@
 // startRound, in enrollment order, so each client can check it against the chain. Participants the
 // chain does not list (a bonded job's contributor who has not enrolled there) are left out. Once
 // the round has its outcome, it is closed on-chain with the roster positions it included.
-import { TroveError } from '../common/errors.js';
+import { TroveError, isTroveError } from '../common/errors.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
 import { rosterHash } from '../common/jobs/roster-hash.js';
 import { closeRoundOnChain, enrollOnChain, enrollmentsOnChain, roundClosedTx, startRoundOnChain } from './chain.js';
@@ -29,8 +29,18 @@ export interface ChainAccess {
  */
 export async function relayEnrollment(chain: ChainAccess, jobId: string, p: RosterParticipant, proof: EnrollmentProof): Promise<void> {
   const enrolled = await enrollmentsOnChain(chain.provider, chain.deployment, jobId);
-  if (enrolled.some((e) => e.commitment === p.commitment && e.rosterKey === p.signingKey.toLowerCase())) return;
-  await enrollOnChain(chain.coordinator, chain.deployment, jobId, p.commitment, p.signingKey, proof);
+  const same = enrolled.find((e) => e.commitment === p.commitment);
+  if (same && same.rosterKey === p.signingKey.toLowerCase()) return;
+  if (same) throw new TroveError('INVALID_INPUT', 'This Semaphore commitment has already enrolled in the job with another signing key.');
+  try {
+    await enrollOnChain(chain.coordinator, chain.deployment, jobId, p.commitment, p.signingKey, proof);
+  } catch (err) {
+    // The contributor's own proof was refused: its request is at fault, not the chain.
+    if (isTroveError(err, 'CHAIN_REJECTED') && err.details?.error === 'EnrollmentNotAuthorized') {
+      throw new TroveError('INVALID_INPUT', "The enrollment's proof does not authorize this commitment and signing key for this job.");
+    }
+    throw err;
+  }
 }
 
 /**

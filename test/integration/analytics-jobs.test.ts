@@ -114,7 +114,8 @@ async function runJob(jobId: string, doc: AnalyticsJobDocument, leaving: (round:
     const ledger = await openPrivacyLedger(person.vault);
     await ledger.charge(`job:${jobId}`, privacyCostOf(doc), new Date(), doc.rounds);
     const client = new CoordinatorClient({ baseUrl: rig.server.url, timeoutMs: 10_000 });
-    enrollments.push(async () => client.enroll(jobId, identity.signing, identity.enrollment(await proveEnrollment(identity.semaphore, rig.enrollmentRef, jobId, identity.signingKeyHex))));
+    const chainProof = await proveEnrollment(identity.semaphore, rig.enrollmentRef, jobId, identity.signingKeyHex);
+    enrollments.push(() => client.enroll(jobId, identity.signing, identity.enrollment(chainProof)));
     const p = new JobParticipation({
       jobId,
       chainId: doc.chainId,

@@ -170,7 +170,7 @@ describe('taking part in rounds with the real coordinator', () => {
     const roundEntry = vault.activity(0, 100).entries.find((e) => e.kind === 'job.requests' && e.details!.round === 0)!;
     expect(roundEntry.summary).toMatch(/^Round 1 of .*: \d+ requests to .*: 5 messages sent \(\d+ bytes in all\), the model fetched once, \d+ checks? for messages/);
     expect(vault.checkIntegrity()).toMatchObject({ ok: true });
-  }, 30_000);
+  }, 60_000);
 
   it('waits out a coordinator that stops mid-round, then finishes the round with nothing lost once it is back', async () => {
     const { jobId, doc } = await publish();
@@ -195,7 +195,7 @@ describe('taking part in rounds with the real coordinator', () => {
     expect((await rig.runner.status(jobId)).rounds[0]).toMatchObject({ stage: 'closed', invited: 3, included: 3 });
     expect(kinds(vault)).toContain('job.round-done');
     expect(vault.checkIntegrity()).toMatchObject({ ok: true });
-  }, 30_000);
+  }, 60_000);
 
   it('waits while the run policy says no, asking the coordinator nothing, and goes on when it says yes', async () => {
     const { jobId, doc } = await publish();
