@@ -187,12 +187,14 @@ const JobCard = z.object({
     round: z
       .object({
         round: Count,
-        step: z.enum(['waiting', 'training', 'masking', 'uploading', 'unmasking', 'done']),
+        step: z.enum(['waiting', 'training', 'computing', 'reviewing', 'masking', 'uploading', 'unmasking', 'done']),
         /** 0..1 within the step, when known. */
         progress: z.number().min(0).max(1).nullable(),
         detail: z.string(),
       })
       .nullable(),
+    /** While waiting for a round: who has joined the job, how many a round needs, and when it should open (null: not yet known). */
+    waiting: z.object({ round: Count, joined: Count, needed: Count, startsAt: Timestamp.nullable() }).nullable(),
     /** Why work stopped, in words that say what to do next. */
     problem: z.object({ code: z.string(), message: z.string() }).nullable(),
   }),

@@ -13,6 +13,7 @@ import { Vault, backupVault, restoreVault, type RowsPage, type VaultOptions } fr
 import { FileStaging } from '../files/staging.js';
 import type { JobsChainConfig } from '../jobs/discovery.js';
 import { JobsService, UNKNOWN_PLATFORM, type JobsServiceOptions, type PlatformState } from '../jobs/service.js';
+import { enrollmentCircuitFiles } from '../jobs/circuits.js';
 import { NodeWorkerLauncher, type WorkerLauncher } from '../worker/launcher.js';
 import { WorkerSupervisor } from '../worker/supervisor.js';
 import { JobNotifier } from './job-notifications.js';
@@ -27,6 +28,8 @@ import { RewardsService, type RewardsServiceOptions } from '../rewards/service.j
 /** Where jobs come from and how they run; without it the app shows no jobs. */
 export interface JobsConfig {
   chain: JobsChainConfig;
+  /** The depth-1 Semaphore circuit files enrollments are authorized with (default: assets/circuits). */
+  enrollmentCircuit?: { wasm: string; zkey: string };
   /** Starts worker processes for training (default: plain Node children). */
   launcher?: WorkerLauncher;
   /** Power and idle state for the run policy (default: unknown, so only 'always' runs). */
@@ -48,6 +51,8 @@ export interface RewardsConfig {
   relayerUrl: string;
   artifacts: { wasm: string; zkey: string };
   sendDelayMs?: RewardsServiceOptions['sendDelayMs'];
+  /** How long a claim that failed waits before the next try (default 5 s, doubling up to 15 min). */
+  backoff?: RewardsServiceOptions['backoff'];
   /** How often queued claims are looked at in the background (default 5 s). */
   checkEveryMs?: number;
 }
@@ -469,6 +474,7 @@ export class AppSession {
       vault,
       chain: config.chain,
       supervisor: this.supervisor,
+      enrollmentCircuit: config.enrollmentCircuit ?? enrollmentCircuitFiles(),
       ...(config.platform ? { platform: config.platform } : {}),
       ...(config.fetch ? { fetch: config.fetch } : {}),
       ...(config.allowLocalNetwork ? { allowLocalNetwork: true } : {}),
@@ -566,6 +572,7 @@ export class AppSession {
       relayer: new RelayerClient({ url: rc.relayerUrl }),
       artifacts: rc.artifacts,
       ...(rc.sendDelayMs ? { sendDelayMs: rc.sendDelayMs } : {}),
+      ...(rc.backoff ? { backoff: rc.backoff } : {}),
       onChange: (e) => {
         if (e.kind === 'proving') return this.emit('rewards.changed', { jobId: e.jobId, round: e.round, state: 'proving' });
         this.emit('rewards.changed', { jobId: e.claim.jobId, round: e.claim.round, state: e.claim.state });

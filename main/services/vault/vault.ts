@@ -625,6 +625,22 @@ export class Vault {
     );
   }
 
+  /**
+   * Reads a setting, changes it and stores the result in one turn of the write queue, so two
+   * changes made at once both land (a read outside the queue could miss the other's write).
+   * `change` returns the new value; it must not wait on the vault itself.
+   */
+  updateSetting<T>(name: string, change: (current: T | undefined) => T, summary?: string): Promise<T> {
+    return this.exclusive(() => {
+      const next = change(this.getSetting<T>(name));
+      this.commit(() => {
+        this.putSetting(name, next);
+        if (summary) this.log.append('settings.changed', summary);
+      })();
+      return next;
+    });
+  }
+
   // -------------------------------------------------------------------------------- datasets
 
   private datasetRow(id: string): DatasetRow {
