@@ -11,6 +11,7 @@ import { COLUMN_TYPES, type ColumnSummary, type ColumnType, type ImportProgress,
 import { toCsv } from '../../common/csv-writer.js';
 import { TroveError, isTroveError } from '../../common/errors.js';
 import { INTERACTIVE_KDF, Vault, backupVault, restoreVault } from '../services/vault/index.js';
+import { fileLastSeen, lastSeenFileFor } from '../services/vault/last-seen.js';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage: npm run vault -- <command>
@@ -168,7 +169,7 @@ export function printSummary(s: ColumnSummary): void {
 }
 
 async function unlocked(path: string): Promise<Vault> {
-  const vault = await Vault.open(path, { autoLockMs: null });
+  const vault = await Vault.open(path, { autoLockMs: null, lastSeen: fileLastSeen(lastSeenFileFor(path)) });
   // Each command logs what it does; an unlock line per command would bury that.
   await vault.unlock(await askPassphrase('Passphrase: '), { logUnlock: false });
   return vault;
@@ -187,7 +188,7 @@ async function run(args: string[]): Promise<void> {
       if (!process.env.TROVE_PASSPHRASE && (await askPassphrase('Again: ')) !== pass) throw new TroveError('INVALID_INPUT', 'The two passphrases differ. Nothing was created.');
       const kdf = values.kdf;
       if (kdf !== undefined && kdf !== 'interactive' && kdf !== 'moderate') throw new TroveError('INVALID_INPUT', '--kdf is "moderate" (the default) or "interactive".');
-      const vault = await Vault.create(a, pass, { autoLockMs: null, ...(kdf === 'interactive' ? { kdf: INTERACTIVE_KDF } : {}) });
+      const vault = await Vault.create(a, pass, { autoLockMs: null, lastSeen: fileLastSeen(lastSeenFileFor(a)), ...(kdf === 'interactive' ? { kdf: INTERACTIVE_KDF } : {}) });
       console.log(`Created vault ${vault.vaultId.slice(0, 8)} at ${a}. Keep the passphrase safe: without it the data cannot be recovered.`);
       vault.close();
       return;
@@ -196,6 +197,7 @@ async function run(args: string[]): Promise<void> {
       if (!b) throw new TroveError('INVALID_INPUT', 'Name the backup file and the new vault file.');
       const vault = await restoreVault(a, b, await askPassphrase('Passphrase of the backup: '), {
         autoLockMs: null,
+        lastSeen: fileLastSeen(lastSeenFileFor(b)),
         onProgress: (p) => process.stdout.write(`\r  ${bar(p.bytesDone / p.totalBytes)}`),
         onLeftOut: (left) => {
           for (const d of left) console.log(`\nLeft out dataset ${d.id}, which the backup holds damaged: ${d.problem}`);

@@ -12,6 +12,7 @@ import { createRouter } from '../ipc/router.js';
 import { sessionHandlers } from '../ipc/handlers.js';
 import { bindIpc } from './ipc.js';
 import { safeStorageKeychain } from './keychain.js';
+import { safeStorageLastSeen } from './last-seen.js';
 import { powerMonitorPlatform } from './platform.js';
 import { UtilityWorkerLauncher } from './worker-launcher.js';
 import { createMainWindow, hardenContents, hardenSession, registerAppScheme, serveRenderer } from './window.js';
@@ -55,6 +56,7 @@ async function run(): Promise<void> {
     ...(chain ? { wallet: walletConfigFromEnv(chain) } : {}),
     stagePaths: true,
     keychain: safeStorageKeychain(join(dataDir, 'remembered-passphrase.bin')),
+    vault: { lastSeen: safeStorageLastSeen(join(dataDir, 'last-seen-state.bin')) },
     notify: (title, body) => {
       if (Notification.isSupported() && !window?.isFocused()) new Notification({ title, body, silent: true }).show();
     },

@@ -40,8 +40,8 @@ test('tick records and delete them', async ({ app, host, workFile, shot }) => {
 
   await expect(app.getByText('Records 1–25 of 28')).toBeVisible();
   await expect(app.getByText(/28 records · 5 columns/)).toBeVisible();
-  const names = await table.locator('tbody tr td:nth-child(3)').allInnerTexts();
-  expect(names.slice(0, 4)).toEqual(['Person 1', 'Person 3', 'Person 4', 'Person 6']);
+  const names = await table.getByRole('button', { name: /^Change name of record \d+: / }).allTextContents();
+  expect(names.slice(0, 4)).toEqual(['Change name of record 1: Person 1', 'Change name of record 2: Person 3', 'Change name of record 3: Person 4', 'Change name of record 4: Person 6']);
   await expect(deleteButton).toBeDisabled();
 
   // Every record on a page at once.
@@ -56,7 +56,7 @@ test('tick records and delete them', async ({ app, host, workFile, shot }) => {
 test('change a value: typed by its column, refused in words when it does not fit', async ({ app, host, workFile, shot }) => {
   await openPeople(app, workFile);
   const table = app.locator('table.records');
-  await app.getByRole('button', { name: 'Change age of record 3', exact: true }).click();
+  await app.getByRole('button', { name: /^Change age of record 3: / }).click();
   const dialog = app.getByRole('dialog', { name: 'Change age of record 3' });
   await expect(dialog.getByLabel('New value')).toHaveValue('23');
   await expect(dialog).toContainText('age holds integer values. A whole number');
@@ -68,13 +68,13 @@ test('change a value: typed by its column, refused in words when it does not fit
   await dialog.getByLabel('New value').fill('41');
   await dialog.getByLabel('New value').press('Enter');
   await expect(dialog).toBeHidden();
-  await expect(table.locator('tbody tr').nth(2).locator('td').nth(3)).toHaveText('41');
+  await expect(table.getByRole('button', { name: 'Change age of record 3: 41', exact: true })).toBeVisible();
 
   // A date in a form people write, shown back as a date.
-  await app.getByRole('button', { name: 'Change joined of record 3', exact: true }).click();
+  await app.getByRole('button', { name: /^Change joined of record 3: / }).click();
   await app.getByRole('dialog').getByLabel('New value').fill('Jun 12 1998');
   await app.getByRole('dialog').getByRole('button', { name: 'Save value' }).click();
-  await expect(table.locator('tbody tr').nth(2).locator('td').nth(5)).toHaveText('1998-06-12');
+  await expect(table.getByRole('button', { name: 'Change joined of record 3: 1998-06-12', exact: true })).toBeVisible();
   // The summaries are read again: the age column's maximum counts the new value.
   await expect(app.getByRole('heading', { name: 'age', level: 3 })).toBeVisible();
   await shot('2-changed');
@@ -139,20 +139,15 @@ test('export a dataset as CSV and JSON, with what it holds now', async ({ app, w
   await expect(app.getByRole('list', { name: 'Activity log' }).getByRole('listitem')).toHaveCount(2);
 });
 
-test('the dataset screen in light, dark and at 800 px', async ({ app, workFile, shot }) => {
+test('the dataset screen and its dialogs in light, dark, at 800 px and at 200% zoom', async ({ app, workFile, looks }) => {
   await openPeople(app, workFile, 8);
   await app.getByLabel('Select record 2', { exact: true }).check();
-  for (const scheme of ['light', 'dark'] as const) {
-    await app.emulateMedia({ colorScheme: scheme });
-    for (const width of [1280, 800]) {
-      await app.setViewportSize({ width, height: 900 });
-      await shot(`${scheme}-${width}`);
-    }
-  }
-  await app.getByRole('button', { name: 'Change height_cm of record 1', exact: true }).click();
-  await shot('dark-800-edit');
-  const overflow = await app.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  expect(overflow).toBeLessThanOrEqual(0);
+  await looks('dataset');
+  await app.getByRole('button', { name: /^Change height_cm of record 1: / }).click();
+  await app.getByRole('dialog').getByLabel('New value').fill('tall');
+  await app.getByRole('dialog').getByRole('button', { name: 'Save value' }).click();
+  await expect(app.getByRole('dialog').getByRole('alert')).toContainText('"tall" is not a number');
+  await looks('edit-refused');
 });
 
 test('every rejected row can be read page by page and saved as CSV', async ({ app, workFile, shot }) => {

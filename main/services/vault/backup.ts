@@ -272,9 +272,12 @@ export async function restoreVault(
     closeSync(out);
     out = null;
 
+    // The copy being checked is not yet the person's vault: it says nothing to the device's record of the last state seen.
+    const { lastSeen, ...checkOpts } = opts;
     let vault: Vault;
+    let generation: number | null = null;
     try {
-      vault = await Vault.openWithMasterKey(partial, masterKey, opts);
+      vault = await Vault.openWithMasterKey(partial, masterKey, checkOpts);
     } catch (err) {
       throw err instanceof TroveError && err.code === 'VAULT_TOO_NEW' ? err : damaged('the vault inside it cannot be opened');
     }
@@ -290,10 +293,13 @@ export async function restoreVault(
       if (!check.ok) throw damaged(`the vault inside it fails its checks: ${check.problems[0] ?? ''}`);
       if (leftOut.length) opts.onLeftOut?.(leftOut);
       await vault.recordActivity('vault.restored', `Vault restored from a backup made ${new Date(header.backedUpAt).toISOString()}.`);
+      generation = vault.generation;
     } finally {
       vault.close();
     }
     renameSync(partial, target);
+    // A restore is the person choosing an older state: from now on it is the last one seen.
+    if (generation !== null) lastSeen?.write(header.vaultId, generation);
     const restored = await Vault.openWithMasterKey(target, masterKey, opts);
     return restored;
   } finally {

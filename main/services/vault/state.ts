@@ -33,7 +33,8 @@ export type StateProblem =
   | { problem: 'dataset-removed'; dataset: string }
   | { problem: 'dataset-resurrected'; dataset: string }
   | { problem: 'dataset-rolled-back'; dataset: string; expectedVersion: number; foundVersion: number }
-  | { problem: 'settings-changed' };
+  | { problem: 'settings-changed' }
+  | { problem: 'file-rolled-back'; foundGeneration: number; seenGeneration: number };
 
 export type StateFinding = StateProblem & { message: string };
 
@@ -116,5 +117,7 @@ function stateMessage(p: StateProblem): string {
       return `A dataset (${p.dataset.slice(0, 8)}…) was put back to an older version outside Trove (version ${p.foundVersion}, not ${p.expectedVersion}): records deleted since may be back. ${restore}`;
     case 'settings-changed':
       return `The vault's settings were changed or put back to older values outside Trove. ${restore}`;
+    case 'file-rolled-back':
+      return `This vault file is older than the one Trove last saw on this device (it holds change #${p.foundGeneration}; Trove saw change #${p.seenGeneration}): an older copy of the whole file was put in its place, so recent changes, deletions included, are undone. Restore your latest backup, or keep using this copy knowing this; nothing will be written to it until then.`;
   }
 }

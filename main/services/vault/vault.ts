@@ -64,6 +64,7 @@ import {
   writeState,
 } from './state.js';
 import { summarizeColumn } from './summary.js';
+import type { LastSeenStore } from './last-seen.js';
 import { toCsv } from '../../../common/csv-writer.js';
 import { SerialQueue } from '../../../common/serial-queue.js';
 
@@ -74,6 +75,8 @@ export interface VaultOptions {
   autoLockMs?: number | null;
   /** Records per block (tests use small blocks to exercise block boundaries). */
   blockRows?: number;
+  /** The last state seen on this device, kept outside the file, to name a whole-file rollback. */
+  lastSeen?: LastSeenStore | undefined;
 }
 
 export interface ImportColumn {
@@ -182,6 +185,10 @@ export class Vault {
   /** The file has no sealed record yet (it comes from before schema 5): the next unlock starts one. */
   private awaitingState = false;
   private autoLockMs: number | null = DEFAULT_AUTO_LOCK_MS;
+  /** The change count of the sealed record as last written or read. */
+  private stateGeneration: number | null = null;
+  /** Set when the file is older than the last state seen on this device: reads go on, writes are refused. */
+  private rolledBack: { found: number; seen: number } | null = null;
   private readonly lockListeners = new Set<(reason: 'manual' | 'idle') => void>();
 
   private constructor(path: string, db: Database.Database, header: Header, opts: VaultOptions) {
@@ -220,6 +227,7 @@ export class Vault {
         vault.log.append('vault.created', 'Vault created on this device.', { sealedRecord: true });
         vault.saveState(0);
       })();
+      vault.noteSeen();
       return vault;
     } catch (err) {
       if (db.open) db.close();
@@ -304,6 +312,7 @@ export class Vault {
       if (!fresh) {
         this.moveNamedSettings();
         this.startState();
+        this.checkLastSeen();
       }
     } catch (err) {
       if (!isDamage(err)) throw err;
@@ -402,12 +411,44 @@ export class Vault {
    * rewrites the record to match.
    */
   private commit<T>(fn: () => T): () => T {
-    return this.db.transaction(() => {
+    const change = this.db.transaction(() => {
       this.checkState();
       const result = fn();
       this.saveState();
       return result;
     });
+    return () => {
+      const result = change();
+      if (!this.db.inTransaction) this.noteSeen();
+      return result;
+    };
+  }
+
+  /** The sealed record's change count, as last written or read; null before there is one. */
+  get generation(): number | null {
+    return this.stateGeneration;
+  }
+
+  /** After a change is committed: the device's record outside the file moves up to it. */
+  private noteSeen(): void {
+    const store = this.opts.lastSeen;
+    if (!store || this.rolledBack || this.stateGeneration === null) return;
+    try {
+      const seen = store.read(this.vaultId);
+      if (seen === null || this.stateGeneration > seen) store.write(this.vaultId, this.stateGeneration);
+    } catch {
+      // The record outside the file only adds a check: failing to keep it must not undo a saved change.
+    }
+  }
+
+  /** At unlock: a file whose sealed record counts fewer changes than this device saw is an older copy. */
+  private checkLastSeen(): void {
+    const stored = this.storedState();
+    if (!stored) return;
+    this.stateGeneration = stored.generation;
+    const seen = this.opts.lastSeen?.read(this.vaultId) ?? null;
+    if (seen !== null && stored.generation < seen) this.rolledBack = { found: stored.generation, seen };
+    else this.noteSeen();
   }
 
   /** The file as it is now, in the terms of the sealed record. */
@@ -430,6 +471,10 @@ export class Vault {
   }
 
   private checkState(): void {
+    if (this.rolledBack) {
+      const finding = describeState({ problem: 'file-rolled-back', foundGeneration: this.rolledBack.found, seenGeneration: this.rolledBack.seen });
+      throw new TroveError('INTEGRITY_FAILURE', finding.message, { problems: [finding] });
+    }
     const stored = this.storedState();
     if (!stored) {
       if (this.awaitingState) return;
@@ -453,6 +498,7 @@ export class Vault {
       settings: here.settings,
     };
     writeState(this.db, this.requireKeys().vaultState, this.header.vaultId, state);
+    this.stateGeneration = state.generation;
     this.awaitingState = false;
   }
 
@@ -463,6 +509,7 @@ export class Vault {
       const entry = this.log.append('vault.state-started', 'Trove started keeping a sealed record of what this vault holds, so changes made outside Trove can be found.');
       this.saveState(entry.seq);
     })();
+    this.noteSeen();
   }
 
   private requireKeys(): KeyRing {
@@ -1151,6 +1198,7 @@ export class Vault {
         );
         this.saveState();
         this.db.exec('COMMIT');
+        this.noteSeen();
         return { ...report, datasetId: id, durationMs: Date.now() - started };
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -1281,6 +1329,7 @@ export class Vault {
     }
     if (!stored) return [describeState({ problem: 'state-missing' })];
     const findings = compareState(stored, this.stateHere());
+    if (this.rolledBack) findings.unshift(describeState({ problem: 'file-rolled-back', foundGeneration: this.rolledBack.found, seenGeneration: this.rolledBack.seen }));
     const allowed = createdWithRecord ? 0 : 1;
     const restart = starts.find((_, i) => i >= allowed) ?? starts.find((seq) => seq !== stored.startedAt);
     if (restart !== undefined) findings.unshift(describeState({ problem: 'state-restarted', seq: restart }));

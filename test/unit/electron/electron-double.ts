@@ -3,6 +3,7 @@
 // and read what was recorded from `state`, or set what powerMonitor answers.
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 export type Fn = (...args: never[]) => unknown;
 export const state = {
@@ -116,5 +117,25 @@ export const utilityProcess = {
       env: options.env ?? process.env,
     });
     return new FakeUtilityProcess(child);
+  },
+};
+
+/**
+ * The OS keychain's encryption as safeStorage offers it: a keyed, authenticated transform whose key
+ * stays in this process (the real one lives in the OS keychain). `available` can be turned off.
+ */
+export const keychain = { available: true, key: Buffer.from('0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0', 'hex') };
+export const safeStorage = {
+  isEncryptionAvailable: () => keychain.available,
+  encryptString(text: string): Buffer {
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', keychain.key, iv);
+    const body = Buffer.concat([c.update(text, 'utf8'), c.final()]);
+    return Buffer.concat([iv, c.getAuthTag(), body]);
+  },
+  decryptString(blob: Buffer): string {
+    const d = createDecipheriv('aes-256-gcm', keychain.key, blob.subarray(0, 12));
+    d.setAuthTag(blob.subarray(12, 28));
+    return Buffer.concat([d.update(blob.subarray(28)), d.final()]).toString('utf8');
   },
 };
