@@ -14,6 +14,7 @@
 //   npm run bench:round -- 10 50                     secure vs plain at the chosen sizes
 //   npm run bench:round -- --processes-at 500        one vs three processes at 500 (0: skip)
 //   npm run bench:round -- --group-size 500          the most contributors per secure-aggregation group
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ import { invitedGroup } from '../common/jobs/groups.js';
 import { jobSpecHash, signJobDocument } from '../common/jobs/signed-document.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { RoundRunner } from '../coordinator/rounds.js';
+import { NonceBook } from '../coordinator/nonces.js';
 import { startCoordinatorServer } from '../coordinator/server.js';
 import { openStore } from '../coordinator/database.js';
 import type { CoordinatorStore } from '../coordinator/store.js';
@@ -229,11 +231,13 @@ async function plainRound(n: number, updates: Float64Array[], examples: number[]
       req.once('error', reject);
     });
   const sodium = sodiumNow();
+  const nonces = new NonceBook(randomBytes(32), Date.now);
   const server = createServer((req, res) => {
     void read(req).then((body) => {
       const key = fromHex(String(req.headers[AUTH_HEADERS.key]));
-      const time = Number(req.headers[AUTH_HEADERS.time]);
-      const ok = sodium.crypto_sign_verify_detached(fromHex(String(req.headers[AUTH_HEADERS.signature])), sodium.from_string(requestSigningString('POST', req.url ?? '/', time, sha256Hex(body))), key);
+      const nonce = String(req.headers[AUTH_HEADERS.nonce]);
+      const ok = sodium.crypto_sign_verify_detached(fromHex(String(req.headers[AUTH_HEADERS.signature])), sodium.from_string(requestSigningString('POST', req.url ?? '/', nonce, sha256Hex(body))), key);
+      if (ok) nonces.redeem(nonce);
       if (!ok) {
         res.writeHead(401).end();
         return;
@@ -259,7 +263,8 @@ async function plainRound(n: number, updates: Float64Array[], examples: number[]
       const t = performance.now();
       const input = weightedInput(updates[i]!, examples[i]!, 1000, 1);
       const body = new Uint8Array(Float32Array.from(input).buffer);
-      const headers = signRequest(k, 'POST', '/v1/upload', body, Date.now());
+      // The nonce a coordinator's earlier answer would have carried, checked as the coordinator does.
+      const headers = signRequest(k, 'POST', '/v1/upload', body, nonces.issue());
       cpu[i] = performance.now() - t;
       const res = await fetch(`${url}/v1/upload`, { method: 'POST', headers, body });
       if (res.status !== 204) throw new Error(`upload refused: ${res.status}`);

@@ -56,6 +56,8 @@ export type TroveErrorCode =
   | 'JOB_NOT_ACTIVE'
   | 'NOT_ENROLLED'
   | 'UNAUTHENTICATED'
+  /** A signed request's nonce was already used, expired, or never issued by the coordinator. */
+  | 'NONCE_REFUSED'
   | 'RATE_LIMITED'
   | 'PAYLOAD_TOO_LARGE'
   | 'COORDINATOR_UNREACHABLE'

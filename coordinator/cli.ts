@@ -29,6 +29,7 @@ import { faucet, startLocalChain, STARTING_BALANCE } from './local-chain.js';
 import { completeJobDocument, publishJobDocument } from './jobs.js';
 import { storedStatus } from './job-book.js';
 import { operationsOf, RoundRunner } from './rounds.js';
+import { nonceKeyFrom } from './nonces.js';
 import { startCoordinatorServer } from './server.js';
 import { openStore } from './database.js';
 import { modelBytes } from './store.js';
@@ -144,7 +145,9 @@ async function serve(options: Options): Promise<void> {
     url: options.url,
     ...(options.groupSize === undefined ? {} : { groupSize: options.groupSize }),
   });
-  const server = await startCoordinatorServer({ runner, host: options.host, port: options.port });
+  // Every process of the deployment has the coordinator key, so all derive the same nonce key.
+  const coordinatorKey = (c.coordinator().signer as Wallet).privateKey;
+  const server = await startCoordinatorServer({ runner, host: options.host, port: options.port, nonceKey: nonceKeyFrom(coordinatorKey) });
   console.log(`coordinator listening on ${server.url} (contributors reach it at ${options.url}); database ${store.location}`);
   for (const row of await store.jobs()) console.log(`  job ${row.jobId}: ${row.state}`);
   await new Promise<void>((done) => {

@@ -1,8 +1,9 @@
 // The coordinator's HTTP face (protocol.ts): public job documents and status, and the signed
 // routes contributors use to enroll, learn their round, fetch the global model and exchange
 // secure-aggregation messages. Every request is rate limited, every body is bounded before it
-// is read, every signed request is checked for clock skew, signature and replay, and every
+// is read, every signed request is checked for its nonce (nonces.ts), signature and replay, and every
 // refusal is a typed {error: {code, message}} with its HTTP status.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Identity } from '@semaphore-protocol/identity';
@@ -13,12 +14,13 @@ import {
   AUTH_HEADERS,
   enrollmentMessageField,
   enrollRequestSchema,
-  MAX_CLOCK_SKEW_MS,
   MAX_INBOX_WAIT_MS,
   MAX_JSON_BODY_BYTES,
+  NONCE_PATTERN,
   requestSigningString,
 } from '../common/jobs/protocol.js';
 import { sodiumNow } from '../common/secagg/sodium.js';
+import { NonceBook } from './nonces.js';
 import type { RoundRunner } from './rounds.js';
 
 export interface RateLimit {
@@ -33,8 +35,13 @@ export interface CoordinatorServerOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** The clock signed requests are checked against (tests move it). */
+  /** The clock nonces expire by (tests move it). */
   now?: () => number;
+  /**
+   * The key nonces are made and checked with: give every process that serves the same database
+   * the same key. A random one (the default) suits a single process.
+   */
+  nonceKey?: Uint8Array;
   perKey?: RateLimit;
   perAddress?: RateLimit;
 }
@@ -52,6 +59,7 @@ const STATUS: Partial<Record<TroveErrorCode, number>> = {
   SECAGG_BAD_SIGNATURE: 400,
   SECAGG_NOT_NEIGHBOUR: 400,
   UNAUTHENTICATED: 401,
+  NONCE_REFUSED: 401,
   NOT_ENROLLED: 403,
   JOB_NOT_FOUND: 404,
   JOB_NOT_ACTIVE: 409,
@@ -83,20 +91,6 @@ class Buckets {
       for (const [k, v] of this.buckets) if (v.tokens + ((now - v.at) / 1000) * this.limit.perSecond >= this.limit.burst) this.buckets.delete(k);
     }
     return 0;
-  }
-}
-
-/** Signatures seen within the skew window: a captured request cannot be sent twice. */
-class ReplayGuard {
-  private readonly seen = new Map<string, number>();
-
-  /** False when `signature` was already used. */
-  remember(signature: string, now: number): boolean {
-    if (this.seen.size > 1_000) for (const [s, until] of this.seen) if (until < now) this.seen.delete(s);
-    const until = this.seen.get(signature);
-    if (until !== undefined && until >= now) return false;
-    this.seen.set(signature, now + 2 * MAX_CLOCK_SKEW_MS);
-    return true;
   }
 }
 
@@ -188,9 +182,16 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
   const now = options.now ?? Date.now;
   const perKey = new Buckets(options.perKey ?? { burst: 60, perSecond: 30 });
   const perAddress = new Buckets(options.perAddress ?? { burst: 300, perSecond: 150 });
-  const replays = new ReplayGuard();
+  const nonces = new NonceBook(options.nonceKey ?? randomBytes(32), now);
 
   const routes: Route[] = [
+    {
+      method: 'GET',
+      pattern: /^\/v1\/nonce$/,
+      signed: false,
+      // Every answer carries a fresh nonce already; this one is for a client that has none.
+      handle: ({ res }) => send(res, 200, '{}', 'application/json'),
+    },
     {
       method: 'GET',
       pattern: /^\/v1\/specs\/([^/]+)$/,
@@ -290,15 +291,13 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
 
   function authenticate(req: IncomingMessage, pathAndQuery: string, body: Uint8Array): string {
     const key = req.headers[AUTH_HEADERS.key];
-    const time = req.headers[AUTH_HEADERS.time];
+    const nonce = req.headers[AUTH_HEADERS.nonce];
     const signature = req.headers[AUTH_HEADERS.signature];
-    if (typeof key !== 'string' || !/^[0-9a-f]{64}$/.test(key) || typeof time !== 'string' || !/^[0-9]{1,16}$/.test(time) || typeof signature !== 'string' || !/^[0-9a-f]{128}$/.test(signature)) {
+    if (typeof key !== 'string' || !/^[0-9a-f]{64}$/.test(key) || typeof nonce !== 'string' || !NONCE_PATTERN.test(nonce) || typeof signature !== 'string' || !/^[0-9a-f]{128}$/.test(signature)) {
       throw new TroveError('UNAUTHENTICATED', 'The request is not signed.');
     }
-    const t = Number(time);
-    if (Math.abs(now() - t) > MAX_CLOCK_SKEW_MS) throw new TroveError('UNAUTHENTICATED', "The request's clock is too far from the coordinator's; check the time on this machine.");
     const sodium = sodiumNow();
-    const message = sodium.from_string(requestSigningString(req.method ?? 'GET', pathAndQuery, t, sha256Hex(body)));
+    const message = sodium.from_string(requestSigningString(req.method ?? 'GET', pathAndQuery, nonce, sha256Hex(body)));
     let valid = false;
     try {
       valid = sodium.crypto_sign_verify_detached(Buffer.from(signature, 'hex'), message, Buffer.from(key, 'hex'));
@@ -306,11 +305,14 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
       valid = false;
     }
     if (!valid) throw new TroveError('UNAUTHENTICATED', 'The request signature is not valid.');
-    if (!replays.remember(signature, now())) throw new TroveError('UNAUTHENTICATED', 'This signed request was already received.');
+    // Only a valid signature spends a nonce: a forger cannot burn another contributor's.
+    nonces.redeem(nonce);
     return key;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Every answer, refusals included, hands the client the nonce for its next signed request.
+    res.setHeader(AUTH_HEADERS.nonce, nonces.issue());
     const address = req.socket.remoteAddress ?? 'unknown';
     const waitAddress = perAddress.take(address, Date.now());
     if (waitAddress > 0) throw new RequestError('RATE_LIMITED', 'Too many requests from this address; slow down.', waitAddress);

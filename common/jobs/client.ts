@@ -1,5 +1,6 @@
 // A contributor's side of the coordinator protocol (protocol.ts) over fetch: every request signed
-// with the per-job Ed25519 key, every answer checked against the protocol's schemas. A coordinator
+// with the per-job Ed25519 key over a nonce the coordinator handed out (never this machine's
+// clock), every answer checked against the protocol's schemas. A coordinator
 // that is down answers COORDINATOR_UNREACHABLE; one that answers something the protocol does not
 // allow answers COORDINATOR_PROTOCOL; its own typed errors come back with their codes.
 import type { z } from 'zod';
@@ -14,6 +15,8 @@ import {
   errorResponseSchema,
   inboxResponseSchema,
   jobStatusSchema,
+  NONCE_LIFETIME_MS,
+  NONCE_PATTERN,
   requestSigningString,
   roundInfoSchema,
   type EnrollRequest,
@@ -28,7 +31,7 @@ export interface CoordinatorClientOptions {
   baseUrl: string;
   /** Per-request time limit (an inbox wait is added to it). */
   timeoutMs?: number;
-  /** The clock signed into requests (tests move it). */
+  /** The clock nonces are aged by and the activity log is stamped with; it is never sent. */
   now?: () => number;
   fetch?: typeof fetch;
 }
@@ -51,15 +54,24 @@ export function sha256Hex(body: Uint8Array): string {
   return toHex(sodiumNow().crypto_hash_sha256(body));
 }
 
-/** The headers that authenticate one request with a per-job signing key. */
-export function signRequest(keys: SigningKeyPair, method: string, pathAndQuery: string, body: Uint8Array, timeMs: number): Record<string, string> {
-  const message = sodiumNow().from_string(requestSigningString(method, pathAndQuery, timeMs, sha256Hex(body)));
+/** The headers that authenticate one request with a per-job signing key and a coordinator nonce. */
+export function signRequest(keys: SigningKeyPair, method: string, pathAndQuery: string, body: Uint8Array, nonce: string): Record<string, string> {
+  const message = sodiumNow().from_string(requestSigningString(method, pathAndQuery, nonce, sha256Hex(body)));
   return {
     [AUTH_HEADERS.key]: toHex(keys.publicKey),
-    [AUTH_HEADERS.time]: String(timeMs),
+    [AUTH_HEADERS.nonce]: nonce,
     [AUTH_HEADERS.signature]: toHex(sodiumNow().crypto_sign_detached(message, keys.secretKey)),
   };
 }
+
+/**
+ * A nonce is used only while well inside its lifetime by this machine's clock, so a slow request
+ * or a clock that drifts a little still arrives before the coordinator's expiry.
+ */
+const NONCE_USE_WITHIN_MS = NONCE_LIFETIME_MS / 2;
+
+/** Nonces kept from answers; more are never needed at once than requests in flight. */
+const MAX_SPARE_NONCES = 16;
 
 /** One request that left for the coordinator, as the activity log records it. */
 export interface SentRequest {
@@ -79,6 +91,8 @@ export class CoordinatorClient {
   private readonly timeoutMs: number;
   private readonly now: () => number;
   private readonly fetcher: typeof fetch;
+  /** Unused nonces from the coordinator's answers, oldest first, with when they arrived. */
+  private readonly spareNonces: { nonce: string; at: number }[] = [];
 
   constructor(options: CoordinatorClientOptions) {
     this.base = new URL(options.baseUrl);
@@ -168,12 +182,48 @@ export class CoordinatorClient {
     return parsed.data;
   }
 
+  /** A fresh nonce: the newest spare one, or one asked for when none is fresh enough. */
+  private async takeNonce(): Promise<string> {
+    const oldest = this.now() - NONCE_USE_WITHIN_MS;
+    while (this.spareNonces.length > 0 && this.spareNonces[0]!.at < oldest) this.spareNonces.shift();
+    const spare = this.spareNonces.pop();
+    if (spare) return spare.nonce;
+    // A request running alongside may take the nonce this one asked for: ask again, a few times.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await this.request('GET', '/v1/nonce', { limit: 64 });
+      const fresh = this.spareNonces.pop();
+      if (fresh) return fresh.nonce;
+    }
+    throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator did not hand out a request nonce.');
+  }
+
+  private keepNonce(nonce: string | null): void {
+    if (nonce === null || !NONCE_PATTERN.test(nonce)) return;
+    this.spareNonces.push({ nonce, at: this.now() });
+    if (this.spareNonces.length > MAX_SPARE_NONCES) this.spareNonces.shift();
+  }
+
+  /**
+   * Sends one request. A signed one whose nonce the coordinator refused (it expired while this
+   * machine slept, or another process of the coordinator restarted with a new key) is signed once
+   * more over a nonce asked for on the spot; a second refusal stands.
+   */
   private async request(method: string, path: string, options: RequestOptions = {}): Promise<Uint8Array> {
+    try {
+      return await this.attempt(method, path, options);
+    } catch (err) {
+      if (!options.keys || !(err instanceof TroveError) || err.code !== 'NONCE_REFUSED') throw err;
+      this.spareNonces.length = 0;
+      return this.attempt(method, path, options);
+    }
+  }
+
+  private async attempt(method: string, path: string, options: RequestOptions): Promise<Uint8Array> {
     await loadSodium();
     const url = new URL(path, this.base);
     const pathAndQuery = url.pathname + url.search;
     const body = options.body ?? new Uint8Array(0);
-    const headers: Record<string, string> = options.keys ? signRequest(options.keys, method, pathAndQuery, body, this.now()) : {};
+    const headers: Record<string, string> = options.keys ? signRequest(options.keys, method, pathAndQuery, body, await this.takeNonce()) : {};
     if (options.contentType) headers['content-type'] = options.contentType;
     let res: Response;
     const at = this.now();
@@ -190,6 +240,7 @@ export class CoordinatorClient {
       if (err instanceof TroveError) throw err;
       throw new TroveError('COORDINATOR_UNREACHABLE', `The job's coordinator at ${this.base.origin} cannot be reached. Trove will try again; your data stays on this machine.`, undefined, { cause: err });
     }
+    this.keepNonce(res.headers.get(AUTH_HEADERS.nonce));
     let received = 0;
     try {
       const bytes = await readLimited(res, options.limit ?? MAX_RESPONSE_BYTES);
@@ -265,6 +316,7 @@ const COORDINATOR_CODES = new Set<TroveErrorCode>([
   'JOB_NOT_ACTIVE',
   'NOT_ENROLLED',
   'UNAUTHENTICATED',
+  'NONCE_REFUSED',
   'RATE_LIMITED',
   'PAYLOAD_TOO_LARGE',
   'SECAGG_MALFORMED',

@@ -5,8 +5,12 @@
 // A contributor is known to the coordinator only by its per-job identity: an Ed25519 signing key
 // and a Semaphore commitment, both derived from the vault's master key and the job, so nothing a
 // coordinator sees links one job's contributor to another's. Every authenticated request is
-// signed with the per-job Ed25519 key (see requestSigningString).
+// signed with the per-job Ed25519 key (see requestSigningString) over a nonce the coordinator
+// handed out, never over the contributor's clock: a clock would tell the coordinator which device
+// sent what.
 //
+//   GET  /v1/nonce                            a fresh request nonce (public; every answer also
+//                                             carries one in x-trove-nonce)
 //   GET  /v1/specs/:specHash                  the signed job document (public; the on-chain URI)
 //   GET  /v1/jobs/:jobId                      public status of a job
 //   POST /v1/jobs/:jobId/enroll               join the job (JSON enrollRequest)          [signed]
@@ -25,15 +29,18 @@ import { sodiumNow } from '../secagg/sodium.js';
 
 export const PROTOCOL_VERSION = 1;
 
-/** Request headers of a signed request. */
+/** Request headers of a signed request; an answer carries a fresh nonce in `nonce` too. */
 export const AUTH_HEADERS = {
   key: 'x-trove-key',
-  time: 'x-trove-time',
+  nonce: 'x-trove-nonce',
   signature: 'x-trove-signature',
 } as const;
 
-/** How far a signed request's clock may be from the coordinator's. */
-export const MAX_CLOCK_SKEW_MS = 120_000;
+/** How long a nonce stays usable after the coordinator issues it, by the coordinator's clock. */
+export const NONCE_LIFETIME_MS = 60_000;
+
+/** A nonce as it travels: hex of expiry (8 bytes), random (16 bytes) and their HMAC (32 bytes). */
+export const NONCE_PATTERN = /^[0-9a-f]{112}$/;
 
 /** Largest JSON body a coordinator accepts; binary messages are bounded by the round's vector. */
 export const MAX_JSON_BODY_BYTES = 16 * 1024;
@@ -47,11 +54,11 @@ const bytes32 = z.string().regex(/^0x[0-9a-f]{64}$/);
 
 /**
  * The string an authenticated request signs with the per-job Ed25519 key: method, path with its
- * query, the client's clock and the body's SHA-256, so a captured request cannot be replayed
- * against another path, later than the allowed skew, or with another body.
+ * query, a coordinator nonce and the body's SHA-256, so a captured request cannot be replayed
+ * against another path, a second time, after its nonce expired, or with another body.
  */
-export function requestSigningString(method: string, pathAndQuery: string, timeMs: number, bodySha256Hex: string): string {
-  return `trove-request/v${PROTOCOL_VERSION}\n${method.toUpperCase()}\n${pathAndQuery}\n${timeMs}\n${bodySha256Hex}`;
+export function requestSigningString(method: string, pathAndQuery: string, nonce: string, bodySha256Hex: string): string {
+  return `trove-request/v${PROTOCOL_VERSION}\n${method.toUpperCase()}\n${pathAndQuery}\n${nonce}\n${bodySha256Hex}`;
 }
 
 /** What a contributor sends to join a job. */

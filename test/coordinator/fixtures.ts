@@ -1,6 +1,7 @@
 // A researcher's coordinator on a local chain, and contributors that speak the real protocol:
 // per-job Ed25519 keys and Semaphore identities, CoordinatorClient over HTTP, SecAggClient for
 // the round.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,8 @@ export interface CoordinatorRig {
   /** Every file the database keeps its data in (the SQLite file and its log, or the PostgreSQL cluster's files). */
   databaseFiles(): string[];
   clock: TestClock;
+  /** The nonce key every server of the rig shares (restarts keep it). */
+  nonceKey: Uint8Array;
   store: CoordinatorStore;
   runner: RoundRunner;
   server: CoordinatorServer;
@@ -77,6 +80,9 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
   const postgres = storage === 'postgres' ? await startPostgres() : undefined;
   const database = postgres ? postgres.url : join(dir, 'coordinator.db');
   const clock = new TestClock();
+  // One nonce key for every process of the rig, as the command line derives one: nonces handed out
+  // before a restart stay good after it.
+  const nonceKey = new Uint8Array(randomBytes(32));
   let port = 0;
   let published = 0;
   const open = async () => {
@@ -89,7 +95,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
         timers: runnerOptions.timers ?? false,
         ...(runnerOptions.groupSize === undefined ? {} : { groupSize: runnerOptions.groupSize }),
       },
-      { now: clock.now, ...serverOptions, port },
+      { now: clock.now, nonceKey, ...serverOptions, port },
     );
     port = Number(new URL(parts.server.url).port);
     return parts;
@@ -104,6 +110,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
     database,
     databaseFiles: () => (postgres ? postgres.databaseFiles() : [database, `${database}-wal`]),
     clock,
+    nonceKey,
     get store() {
       return parts.store;
     },

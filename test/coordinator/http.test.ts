@@ -1,8 +1,8 @@
-// Requests a coordinator must refuse: malformed, oversize, unsigned, forged, replayed, skewed or
-// too frequent. Each gets its typed error and HTTP status, and none of them changes any state.
+// Requests a coordinator must refuse: malformed, oversize, unsigned, forged, replayed, signed over
+// a stale or foreign nonce, or too frequent. Each gets its typed error and HTTP status, and none of them changes any state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../common/jobs/client.js';
-import { errorResponseSchema, MAX_CLOCK_SKEW_MS, MAX_JSON_BODY_BYTES } from '../../common/jobs/protocol.js';
+import { AUTH_HEADERS, errorResponseSchema, MAX_JSON_BODY_BYTES, NONCE_LIFETIME_MS } from '../../common/jobs/protocol.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../common/secagg/keys.js';
 import { startCoordinatorServer } from '../../coordinator/server.js';
 import { Contributor, startRig, type CoordinatorRig } from './fixtures.js';
@@ -11,7 +11,18 @@ import type { SqliteStore } from '../../coordinator/store-sqlite.js';
 interface Answer {
   status: number;
   code: string | undefined;
+  message?: string;
   headers: Headers;
+}
+
+/** A nonce as the coordinator at `base` hands it out to anyone who asks. */
+async function nonceFrom(base: string): Promise<string> {
+  const res = await fetch(`${base}/v1/nonce`);
+  expect(res.status).toBe(200);
+  await res.arrayBuffer();
+  const nonce = res.headers.get(AUTH_HEADERS.nonce);
+  expect(nonce).toMatch(/^[0-9a-f]{112}$/);
+  return nonce!;
 }
 
 describe('coordinator HTTP: refusals are typed and change nothing', () => {
@@ -24,20 +35,23 @@ describe('coordinator HTTP: refusals are typed and change nothing', () => {
   async function call(
     method: string,
     path: string,
-    options: { keys?: SigningKeyPair; body?: Uint8Array | string; time?: number; signedPath?: string; headers?: Record<string, string>; base?: string } = {},
+    options: { keys?: SigningKeyPair; body?: Uint8Array | string; nonce?: string; signedPath?: string; headers?: Record<string, string>; base?: string } = {},
   ): Promise<Answer> {
     const body = typeof options.body === 'string' ? new TextEncoder().encode(options.body) : (options.body ?? new Uint8Array(0));
     const headers: Record<string, string> = { ...options.headers };
-    if (options.keys) Object.assign(headers, signRequest(options.keys, method, options.signedPath ?? path, body, options.time ?? rig.clock.now()));
-    const res = await fetch(`${options.base ?? rig.server.url}${path}`, { method, headers, body: body.length > 0 ? body.slice() : undefined });
+    const base = options.base ?? rig.server.url;
+    if (options.keys) Object.assign(headers, signRequest(options.keys, method, options.signedPath ?? path, body, options.nonce ?? (await nonceFrom(base))));
+    const res = await fetch(`${base}${path}`, { method, headers, body: body.length > 0 ? body.slice() : undefined });
     const text = await res.text();
     let code: string | undefined;
+    let message: string | undefined;
     if (!res.ok && res.status !== 204) {
       const parsed = errorResponseSchema.safeParse(JSON.parse(text));
       expect(parsed.success, `error body of ${method} ${path}: ${text}`).toBe(true);
       code = parsed.data?.error.code;
+      message = parsed.data?.error.message;
     }
-    return { status: res.status, code, headers: res.headers };
+    return { status: res.status, code, message, headers: res.headers };
   }
 
   /** Everything the coordinator keeps about the job. */
@@ -71,7 +85,7 @@ describe('coordinator HTTP: refusals are typed and change nothing', () => {
     expect(await call('PUT', `/v1/jobs/${jobId}`)).toMatchObject({ status: 400, code: 'INVALID_INPUT' });
   });
 
-  it('answers malformed, oversize, unsigned, forged, replayed and skewed requests with their typed errors, changing nothing', async () => {
+  it('answers malformed, oversize, unsigned and forged requests with their typed errors, changing nothing', async () => {
     const before = await snapshot();
     const member = members[0]!;
     const stranger = generateSigningKeyPair();
@@ -115,19 +129,9 @@ describe('coordinator HTTP: refusals are typed and change nothing', () => {
     expect(await call('GET', round, { keys: stranger })).toMatchObject({ status: 403, code: 'NOT_ENROLLED' });
     expect(await call('DELETE', `/v1/jobs/${jobId}/enroll`, { keys: stranger })).toMatchObject({ status: 403, code: 'NOT_ENROLLED' });
 
-    // Skewed either way by more than the allowed window.
-    expect(await call('GET', round, { keys: member.keys, time: rig.clock.now() - MAX_CLOCK_SKEW_MS - 1_000 })).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
-    expect(await call('GET', round, { keys: member.keys, time: rig.clock.now() + MAX_CLOCK_SKEW_MS + 1_000 })).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
-
-    // Replayed: the same signed request twice; and a leave signed as a GET of the same path.
-    const time = rig.clock.now();
-    const asGet = signRequest(members[1]!.keys, 'GET', `/v1/jobs/${jobId}/enroll`, new Uint8Array(0), time);
+    // A leave signed as a GET of the same path.
+    const asGet = signRequest(members[1]!.keys, 'GET', `/v1/jobs/${jobId}/enroll`, new Uint8Array(0), await nonceFrom(rig.server.url));
     expect((await fetch(`${rig.server.url}/v1/jobs/${jobId}/enroll`, { method: 'DELETE', headers: asGet })).status).toBe(401);
-    const replayGet = signRequest(members[1]!.keys, 'GET', round, new Uint8Array(0), time);
-    expect((await fetch(`${rig.server.url}${round}`, { headers: replayGet })).status).toBe(200);
-    const again = await fetch(`${rig.server.url}${round}`, { headers: replayGet });
-    expect(again.status).toBe(401);
-    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('UNAUTHENTICATED');
 
     // A model of a round that does not exist, and a message for another round.
     expect(await call('GET', `/v1/jobs/${jobId}/models/7`, { keys: member.keys })).toMatchObject({ status: 404, code: 'JOB_NOT_FOUND' });
@@ -136,6 +140,52 @@ describe('coordinator HTTP: refusals are typed and change nothing', () => {
       code: 'SECAGG_WRONG_ROUND',
     });
     expect(await call('GET', `/v1/jobs/${jobId}/rounds/5/inbox`, { keys: member.keys })).toMatchObject({ status: 409, code: 'SECAGG_WRONG_ROUND' });
+
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('accepts a nonce once, only while fresh, and only if this deployment issued it', async () => {
+    const before = await snapshot();
+    const member = members[1]!;
+    const round = `/v1/jobs/${jobId}/round`;
+
+    // Replay: the same signed request twice. The first is answered (the positive control), the
+    // second refused before anything is read for it.
+    const signed = signRequest(member.keys, 'GET', round, new Uint8Array(0), await nonceFrom(rig.server.url));
+    expect((await fetch(`${rig.server.url}${round}`, { headers: signed })).status).toBe(200);
+    const again = await fetch(`${rig.server.url}${round}`, { headers: signed });
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'NONCE_REFUSED', message: expect.stringMatching(/already received/) });
+
+    // Stale: a nonce is good until its lifetime passes on the coordinator's clock, and not after.
+    const early = await nonceFrom(rig.server.url);
+    const late = await nonceFrom(rig.server.url);
+    rig.clock.advance(NONCE_LIFETIME_MS - 5_000);
+    expect((await call('GET', round, { keys: member.keys, nonce: early })).status).toBe(200);
+    rig.clock.advance(10_000);
+    expect(await call('GET', round, { keys: member.keys, nonce: late })).toMatchObject({ status: 401, code: 'NONCE_REFUSED', message: expect.stringMatching(/expired/) });
+
+    // From nowhere: made up, altered, or issued by a coordinator with another key. A process that
+    // shares the deployment's key accepts its sibling's nonce (the positive control).
+    expect(await call('GET', round, { keys: member.keys, nonce: 'ab'.repeat(56) })).toMatchObject({ status: 401, code: 'NONCE_REFUSED', message: expect.stringMatching(/never issued/) });
+    const real = await nonceFrom(rig.server.url);
+    const altered = real.slice(0, 20) + (real[20] === '0' ? '1' : '0') + real.slice(21);
+    expect(await call('GET', round, { keys: member.keys, nonce: altered })).toMatchObject({ status: 401, code: 'NONCE_REFUSED', message: expect.stringMatching(/never issued/) });
+    const stranger = await startCoordinatorServer({ runner: rig.runner, now: rig.clock.now });
+    const sibling = await startCoordinatorServer({ runner: rig.runner, now: rig.clock.now, nonceKey: rig.nonceKey });
+    try {
+      expect(await call('GET', round, { keys: member.keys, nonce: await nonceFrom(stranger.url) })).toMatchObject({ status: 401, code: 'NONCE_REFUSED' });
+      expect((await call('GET', round, { keys: member.keys, nonce: await nonceFrom(sibling.url) })).status).toBe(200);
+      expect((await call('GET', round, { keys: member.keys, nonce: await nonceFrom(rig.server.url), base: sibling.url })).status).toBe(200);
+    } finally {
+      await stranger.close();
+      await sibling.close();
+    }
+
+    // A signature that does not verify spends no nonce: the owner can still use it.
+    const kept = await nonceFrom(rig.server.url);
+    expect(await call('GET', round, { keys: members[2]!.keys, nonce: kept, signedPath: `/v1/jobs/${jobId}` })).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    expect((await call('GET', round, { keys: member.keys, nonce: kept })).status).toBe(200);
 
     expect(await snapshot()).toBe(before);
   });

@@ -5,6 +5,7 @@
 import { JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import type { TroveDeployment } from '../../contracts/deploy.js';
 import { openCoordinator } from '../../main/cli/local-network.js';
+import { nonceKeyFrom } from '../../coordinator/nonces.js';
 
 export interface CoordinatorProcessSettings {
   database: string;
@@ -33,7 +34,9 @@ const opened = await openCoordinator(
     ...(settings.pollMs === undefined ? {} : { pollMs: settings.pollMs }),
     onError: (err) => process.stderr.write(`${JSON.stringify({ level: 'error', event: 'background-failure', error: err instanceof Error ? err.message : String(err) })}\n`),
   },
-  { port: 0, ...(settings.perAddress ? { perAddress: settings.perAddress } : {}) },
+  // Processes of one deployment share a nonce key, as the command line derives it from the
+  // coordinator key; without a chain, the shared database's address stands in for that secret.
+  { port: 0, nonceKey: nonceKeyFrom(settings.chain?.coordinatorKey ?? settings.database), ...(settings.perAddress ? { perAddress: settings.perAddress } : {}) },
 );
 process.stdout.write(`${JSON.stringify({ url: opened.server.url })}\n`);
 process.once('SIGTERM', () => {

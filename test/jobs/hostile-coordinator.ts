@@ -2,10 +2,12 @@
 // app to a round and hand it the round's Setup, then misbehaves in one way at a time: bad round
 // settings, a lie about the round id, an oversize model, garbage or non-JSON in the inbox. Honest
 // rounds run against the real coordinator (coordinator/); this is only for a malicious peer.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Wallet } from 'ethers';
 import type { JobDocument } from '../../common/jobs/document.js';
+import { AUTH_HEADERS } from '../../common/jobs/protocol.js';
 import { modelHashOf, roundIdFor, roundParamsFor } from '../../common/jobs/rounds.js';
 import { parameterCountOf } from '../../common/jobspec.js';
 import { generateSigningKeyPair } from '../../common/secagg/keys.js';
@@ -86,6 +88,8 @@ export class HostileCoordinator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     this.requests.push(`${req.method} ${url.pathname}`);
+    // It hands out nonces as a coordinator must (it never checks them: it only wants the app in).
+    res.setHeader(AUTH_HEADERS.nonce, randomBytes(56).toString('hex'));
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const base = `/v1/jobs/${HOSTILE_JOB}`;
