@@ -138,7 +138,7 @@ export function EarningsScreen() {
                           }}
                         />
                       ) : null}
-                      <EarningsChart points={claimedOverTime(view.rows, t.token)} label={`${t.symbol} claimed over time`} />
+                      <EarningsChart points={claimedOverTime(view.rows, t.token)} label={`${t.symbol} claimed over time`} unit={t.symbol} />
                     </dd>
                   </div>
                 ))}
