@@ -3,6 +3,7 @@
 //   npm run coordinator -- chain        (a development chain with a test reward token; keep it running)
 //   npm run coordinator -- faucet 0xYourAddress 1000
 //   npm run coordinator -- publish coordinator/jobs/sleep-mood.json --validation validation.csv
+//   npm run coordinator -- publish coordinator/jobs/sleep-mean-module.json --module coordinator/jobs/modules/build/sleep-mean.wasm
 //   npm run coordinator -- serve
 //   npm run coordinator -- status 1
 //   npm run coordinator -- results 1 --out results/
@@ -21,12 +22,13 @@ import { parseArgs } from 'node:util';
 import { JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import { TroveError } from '../common/errors.js';
 import { formatTokenAmount } from '../common/tokens.js';
+import { describeAggregate } from '../common/analytics/release.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
 import { cancelJob } from './chain.js';
 import { faucet, startLocalChain, STARTING_BALANCE } from './local-chain.js';
 import { completeJobDocument, publishJobDocument } from './jobs.js';
 import { storedStatus } from './job-book.js';
-import { RoundRunner } from './rounds.js';
+import { operationsOf, RoundRunner } from './rounds.js';
 import { startCoordinatorServer } from './server.js';
 import { openStore } from './database.js';
 import { modelBytes } from './store.js';
@@ -40,11 +42,14 @@ const USAGE = `usage: npm run coordinator -- <command> [options]
                                                reward token; writes the deployment file
   faucet <address> [amount]                    test reward tokens for an address (development chain)
   publish <job.json> [--validation file.csv]   sign, escrow and register a job
+          [--module file.wasm]                 (an analytics job's module: npm run build:modules)
   serve                                        run the rounds of every job in the database
   status <jobId>                               the job's state and its rounds
-  results <jobId> [--out dir]                  per-round outcome; writes each round's model
+  results <jobId> [--out dir]                  per-round outcome: each round's model, or an
+                                               analytics round's sum with its error bars
   cancel <jobId>                               end the job and refund the unspent escrow
-options: --rpc URL  --deployment FILE  --database FILE|postgres://URL (or --db)  --host HOST  --port PORT  --url URL`;
+options: --rpc URL  --deployment FILE  --database FILE|postgres://URL (or --db)  --host HOST  --port PORT  --url URL
+         --group-size N (serve: the most contributors in one secure-aggregation group, default 1000)`;
 
 interface Options {
   rpc: string;
@@ -54,7 +59,10 @@ interface Options {
   port: number;
   url: string;
   validation?: string;
+  module?: string;
   out?: string;
+  /** The most contributors in one secure-aggregation group (serve). */
+  groupSize?: number | undefined;
 }
 
 function fail(message: string): never {
@@ -113,7 +121,8 @@ async function publish(file: string, options: Options): Promise<void> {
     });
     const validationCsv = options.validation ? readFileSync(options.validation, 'utf8') : null;
     const runner = await RoundRunner.open({ store, timers: false });
-    const job = await publishJobDocument({ runner, researcher, deployment: c.deployment, document, validationCsv });
+    const module = options.module ? new Uint8Array(readFileSync(options.module)) : null;
+    const job = await publishJobDocument({ runner, researcher, deployment: c.deployment, document, validationCsv, module });
     runner.close();
     await runner.settled();
     console.log(`published job ${job.jobId}: spec ${job.specHash}`);
@@ -132,6 +141,8 @@ async function serve(options: Options): Promise<void> {
   const runner = await RoundRunner.open({
     store,
     chain: { coordinator: c.coordinator(), provider: c.provider, deployment: c.deployment },
+    url: options.url,
+    ...(options.groupSize === undefined ? {} : { groupSize: options.groupSize }),
   });
   const server = await startCoordinatorServer({ runner, host: options.host, port: options.port });
   console.log(`coordinator listening on ${server.url} (contributors reach it at ${options.url}); database ${store.location}`);
@@ -143,7 +154,8 @@ async function serve(options: Options): Promise<void> {
   });
   runner.close();
   await server.close();
-  await runner.settled();
+  // Leases handed back: the other processes on the database take this one's work at once.
+  await runner.release();
   await store.close();
   c.provider.destroy();
 }
@@ -162,6 +174,24 @@ async function status(jobId: string, options: Options): Promise<void> {
         console.log(`    not closed on-chain yet: ${row.closeAttempts} attempt${row.closeAttempts === 1 ? '' : 's'} failed, the last with "${row.closeError}"${next}`);
       }
     }
+    for (const r of s.rounds) {
+      const row = await store.round(jobId, r.round);
+      if (!row?.secaggGroups || row.secaggGroups.length < 2) continue;
+      const outcomes = new Map((await store.groupOutcomes(jobId, r.round)).map((o) => [o.grp, o]));
+      const groups = row.secaggGroups.map((g) => {
+        const o = outcomes.get(g.index);
+        return `${g.index}: ${g.size} invited, ${o ? (o.stage === 'done' ? `${o.included.length} included` : 'abandoned') : 'running'}`;
+      });
+      console.log(`  round ${r.round} groups: ${groups.join('; ')}`);
+    }
+    const { processes } = await operationsOf(store);
+    const now = Date.now();
+    console.log(`coordinator processes on ${store.location}:`);
+    for (const p of processes) {
+      const seen = Math.round((now - p.seenAt) / 1000);
+      const leases = p.leases.filter((l) => l.expiresAt > now);
+      console.log(`  ${p.id} (pid ${p.pid}${p.url ? `, ${p.url}` : ''}): last seen ${seen} s ago; ${leases.length === 0 ? 'holds no lease' : `holds ${leases.map((l) => l.name).join(', ')}`}`);
+    }
   } finally {
     await store.close();
   }
@@ -178,6 +208,7 @@ async function results(jobId: string, options: Options): Promise<void> {
       /** Client ids (roster positions) whose update is in the round's model. */
       included: r.included,
       validation: r.validation,
+      aggregate: r.aggregate,
       onChain: r.closeTx ? { tx: r.closeTx, groupRoot: r.groupRoot, groupSize: r.groupSize } : null,
       abortReason: r.abortReason,
       model: null as string | null,
@@ -195,6 +226,11 @@ async function results(jobId: string, options: Options): Promise<void> {
       writeFileSync(join(options.out, 'results.json'), `${JSON.stringify({ jobId, rounds }, null, 2)}\n`);
     }
     console.log(JSON.stringify({ jobId, rounds }, null, 2));
+    for (const r of rounds) {
+      if (!r.aggregate) continue;
+      console.log(`\nround ${r.round + 1}:`);
+      for (const line of describeAggregate(r.aggregate)) console.log(`  ${line}`);
+    }
   } finally {
     await store.close();
   }
@@ -258,7 +294,9 @@ export async function main(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string' },
       url: { type: 'string' },
+      'group-size': { type: 'string' },
       validation: { type: 'string' },
+      module: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -279,8 +317,11 @@ export async function main(argv: string[]): Promise<void> {
     port,
     url: values.url ?? `http://${values.host.includes(':') ? `[${values.host}]` : values.host}:${port}`,
     validation: values.validation,
+    module: values.module,
     out: values.out,
+    groupSize: values['group-size'] === undefined ? undefined : Number(values['group-size']),
   };
+  if (options.groupSize !== undefined && !(Number.isInteger(options.groupSize) && options.groupSize >= 2)) fail(`--group-size must be a whole number of at least 2, not ${values['group-size']}.`);
   const needArg = (what: string) => arg ?? fail(`${command} needs ${what}.\n${USAGE}`);
   switch (command) {
     case 'chain':

@@ -3,30 +3,51 @@
 // and departures, and tells which key may speak for which job. What a round does with the
 // enrolled contributors is the round workflow's (rounds.ts).
 import { TroveError } from '../common/errors.js';
-import { parseJobDocument, signedJobSchema, type JobDocument, type SignedJob } from '../common/jobs/document.js';
+import { signedJobSchema, type JobDocument } from '../common/jobs/document.js';
+import { isAnalyticsJob, parseAnyJobDocument, type AnyJobDocument } from '../common/jobs/kinds.js';
+import { sha256Hex } from '../common/jobs/client.js';
+import { ANALYTICS_LIMITS } from '../common/analytics/spec.js';
 import type { JobStatus, RoundSummary } from '../common/jobs/protocol.js';
 import { readValidationCsv } from '../common/model/csv.js';
 import { buildTrainingMatrix, type TrainingMatrix } from '../common/model/features.js';
 import { initialWeights } from '../common/model/weights.js';
 import type { SecAggServer } from '../common/secagg/server.js';
-import type { CoordinatorStore, JobRow, RoundStageName } from './store.js';
+import type { RoundGroup } from '../common/jobs/groups.js';
+import type { CoordinatorStore, GroupOutcome, JobRow, RoundStageName } from './store.js';
+
+/** One secure-aggregation group of the round in progress, as this process has replayed it. */
+export interface GroupRound {
+  group: RoundGroup;
+  roundId: Uint8Array;
+  server: SecAggServer;
+  /** Messages queued for each member (by id within the group), in order; a message's sequence number is its index + 1. */
+  outbox: Uint8Array[][];
+  /** How the group ended, once it has (read from the database when another process finished it). */
+  outcome: GroupOutcome | undefined;
+}
 
 export interface ActiveRound {
   index: number;
-  roundId: Uint8Array;
   roster: string[];
   commitments: string[];
-  server: SecAggServer;
-  /** Messages queued for each client, in order; a message's sequence number is its index + 1. */
-  outbox: Uint8Array[][];
+  groups: GroupRound[];
+  /** The round's stage: the least advanced group's, then closing, closed or aborted. */
   stage: RoundStageName;
   /** The largest message a client of this round can send. */
   maxMessageBytes: number;
+  /** The last event of the round's log this process has applied. */
+  applied: number;
+}
+
+/** A job document as published, with the researcher's signature over its hash. */
+export interface SignedAnyJob {
+  document: AnyJobDocument;
+  signature: string;
 }
 
 export interface JobRuntime {
   row: JobRow;
-  doc: JobDocument;
+  doc: AnyJobDocument;
   validation: TrainingMatrix | null;
   active: ActiveRound | undefined;
   /** When the next round may start (set once enough contributors are enrolled). */
@@ -34,6 +55,25 @@ export interface JobRuntime {
   /** A close on-chain in flight, or when to try it again. */
   closing: Promise<void> | undefined;
   closeRetryAt: number;
+}
+
+/**
+ * A module job is published with its module, whose sha256 is the one the signed document names
+ * (contributors check the bytes they are served against the document too); a built-in or training
+ * job has none.
+ */
+export function checkModule(doc: AnyJobDocument, module: Uint8Array | null): void {
+  const c = isAnalyticsJob(doc) ? doc.analytics.computation : null;
+  if (c?.kind !== 'module') {
+    if (module) throw new TroveError('INVALID_INPUT', 'Only a job whose analytics computation is a module takes a module file.');
+    return;
+  }
+  if (!module) throw new TroveError('INVALID_INPUT', 'This job runs a WebAssembly module: publish it with the module file (--module).');
+  if (module.length > ANALYTICS_LIMITS.maxModuleBytes) throw new TroveError('INVALID_INPUT', `The module is ${module.length} bytes, more than ${ANALYTICS_LIMITS.maxModuleBytes}.`);
+  const actual = sha256Hex(module);
+  if (actual !== c.sha256) {
+    throw new TroveError('INVALID_INPUT', `The module file's sha256 is ${actual}, but the job document names ${c.sha256}: rebuild the module or fix the document.`);
+  }
 }
 
 export const COLLECTING = new Set<RoundStageName>(['advertise-keys', 'share-keys', 'collect-masked-inputs', 'consistency-check', 'unmask']);
@@ -49,7 +89,7 @@ export function validationMatrix(doc: JobDocument, csv: string): TrainingMatrix 
 export async function storedStatus(store: CoordinatorStore, jobId: string): Promise<JobStatus> {
   const row = await store.job(jobId);
   if (!row) throw new TroveError('JOB_NOT_FOUND', `This coordinator has no job ${jobId.slice(0, 80)}.`);
-  const doc = parseJobDocument((JSON.parse(row.signedJson) as SignedJob).document);
+  const doc = parseAnyJobDocument((JSON.parse(row.signedJson) as SignedAnyJob).document);
   const stored = await store.rounds(jobId);
   const rounds: RoundSummary[] = stored.map((r) => ({
     round: r.round,
@@ -81,10 +121,14 @@ export class JobBook {
   ) {}
 
   /** Registers a published job: its signed document, optional validation set, and round 0's model. */
-  async add(input: { jobId: string; specHash: string; signed: SignedJob; validationCsv?: string | null; publishTx?: string | null }): Promise<JobRow> {
+  async add(input: { jobId: string; specHash: string; signed: SignedAnyJob; validationCsv?: string | null; publishTx?: string | null; module?: Uint8Array | null }): Promise<JobRow> {
     const envelope = signedJobSchema.parse(input.signed);
-    const doc = parseJobDocument(envelope.document);
-    if (input.validationCsv) validationMatrix(doc, input.validationCsv);
+    const doc = parseAnyJobDocument(envelope.document);
+    checkModule(doc, input.module ?? null);
+    if (input.validationCsv) {
+      if (isAnalyticsJob(doc)) throw new TroveError('INVALID_INPUT', 'An analytics job has no model to validate: leave out the validation file.');
+      validationMatrix(doc, input.validationCsv);
+    }
     if (await this.store.job(input.jobId)) throw new TroveError('INVALID_INPUT', `Job ${input.jobId} is already registered with this coordinator.`);
     await this.store.transaction(async () => {
       await this.store.addJob({
@@ -95,7 +139,11 @@ export class JobBook {
         publishedAt: this.now(),
         publishTx: input.publishTx ?? null,
       });
-      await this.store.putModel(input.jobId, 0, initialWeights(doc.training.model, doc.training.local.seed));
+      if (isAnalyticsJob(doc)) {
+        if (input.module) await this.store.putModule(input.jobId, input.module);
+      } else {
+        await this.store.putModel(input.jobId, 0, initialWeights(doc.training.model, doc.training.local.seed));
+      }
     });
     const row = (await this.store.job(input.jobId))!;
     this.jobs.set(row.jobId, this.runtime(row));
@@ -103,12 +151,12 @@ export class JobBook {
   }
 
   runtime(row: JobRow): JobRuntime {
-    const envelope = JSON.parse(row.signedJson) as SignedJob;
-    const doc = parseJobDocument(envelope.document);
+    const envelope = JSON.parse(row.signedJson) as SignedAnyJob;
+    const doc = parseAnyJobDocument(envelope.document);
     return {
       row,
       doc,
-      validation: row.validationCsv ? validationMatrix(doc, row.validationCsv) : null,
+      validation: row.validationCsv && !isAnalyticsJob(doc) ? validationMatrix(doc, row.validationCsv) : null,
       active: undefined,
       readyAt: undefined,
       closing: undefined,
@@ -130,19 +178,25 @@ export class JobBook {
 
   /**
    * Picks up jobs published by another process on the same database; returns the jobs another
-   * process cancelled since this one last looked.
+   * process cancelled since this one last looked, and the ones it ran rounds of, which the round
+   * workflow loads (replaying their round in progress).
    */
-  async refresh(): Promise<string[]> {
+  async refresh(): Promise<{ cancelled: string[]; withRounds: JobRow[] }> {
     const cancelled: string[] = [];
+    const withRounds: JobRow[] = [];
     for (const row of await this.store.jobs()) {
       const job = this.jobs.get(row.jobId);
       if (!job) {
-        if ((await this.store.rounds(row.jobId)).length === 0) this.jobs.set(row.jobId, this.runtime(row));
+        if (!(await this.store.latestRound(row.jobId))) this.jobs.set(row.jobId, this.runtime(row));
+        else withRounds.push(row);
       } else if (row.state === 'cancelled' && job.row.state !== 'cancelled') {
         cancelled.push(row.jobId);
+      } else if (row.state !== job.row.state) {
+        // Moved on by another process (running, finished).
+        job.row = row;
       }
     }
-    return cancelled;
+    return { cancelled, withRounds };
   }
 
   /** The signed document behind a spec hash, as published. */

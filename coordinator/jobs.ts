@@ -3,10 +3,11 @@
 // round runner, which then serves the document at the URI the chain points to.
 import { getAddress, type Signer } from 'ethers';
 import { TroveError } from '../common/errors.js';
-import { parseJobDocument, type JobDocument } from '../common/jobs/document.js';
+import { isAnalyticsJob, parseAnyJobDocument, type AnyJobDocument } from '../common/jobs/kinds.js';
 import { jobSpecHash, signJobDocument } from '../common/jobs/signed-document.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
 import { publishJob, type PublishedJob } from './chain.js';
+import { checkModule } from './job-book.js';
 import type { RoundRunner } from './rounds.js';
 
 /** How long a job runs when its file names no deadline. */
@@ -24,12 +25,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export function completeJobDocument(
   input: unknown,
   fill: { researcher: string; coordinatorAddress: string; coordinatorUrl: string; deployment: TroveDeployment; nowMs: number },
-): JobDocument {
+): AnyJobDocument {
   if (!isRecord(input)) throw new TroveError('INVALID_JOB_SPEC', 'The job file must hold a JSON object.');
   const researcher = isRecord(input.researcher) ? input.researcher : {};
   const coordinator = isRecord(input.coordinator) ? input.coordinator : {};
   const reward = isRecord(input.reward) ? input.reward : {};
-  return parseJobDocument({
+  return parseAnyJobDocument({
     ...input,
     researcher: { ...researcher, address: researcher.address ?? getAddress(fill.researcher) },
     coordinator: { url: coordinator.url ?? fill.coordinatorUrl, address: coordinator.address ?? getAddress(fill.coordinatorAddress) },
@@ -55,12 +56,14 @@ export function specUri(coordinatorUrl: string, specHash: string): string {
 }
 
 /** Signs, publishes with escrow, and registers the job with the runner. */
-export async function publishJobDocument(options: {
+export async function publishJobDocument<D extends AnyJobDocument>(options: {
   runner: RoundRunner;
   researcher: Signer;
   deployment: TroveDeployment;
-  document: JobDocument;
+  document: D;
   validationCsv?: string | null;
+  /** The WebAssembly module of a module analytics job (its sha256 must be the document's). */
+  module?: Uint8Array | null;
 }): Promise<PublishedJob & { specHash: string; specURI: string }> {
   const { document } = options;
   if (document.chainId !== options.deployment.chainId) {
@@ -71,10 +74,14 @@ export async function publishJobDocument(options: {
   const uri = specUri(document.coordinator.url, specHash);
   // Checked before any token moves: a validation file that does not fit the job, or a document
   // already published (its hash would name two escrows), fails here.
-  if (options.validationCsv) options.runner.checkValidation(document, options.validationCsv);
+  checkModule(document, options.module ?? null);
+  if (options.validationCsv) {
+    if (isAnalyticsJob(document)) throw new TroveError('INVALID_INPUT', 'An analytics job has no model to validate: leave out the validation file.');
+    options.runner.checkValidation(document, options.validationCsv);
+  }
   const existing = await options.runner.store.jobBySpecHash(specHash);
   if (existing) throw new TroveError('INVALID_JOB_SPEC', `This exact job document is already published as job ${existing.jobId}; change it (for example its deadline) to publish another.`);
   const published = await publishJob(options.researcher, options.deployment, document, specHash, uri);
-  await options.runner.addJob({ jobId: published.jobId, specHash, signed, validationCsv: options.validationCsv ?? null, publishTx: published.tx });
+  await options.runner.addJob({ jobId: published.jobId, specHash, signed, validationCsv: options.validationCsv ?? null, publishTx: published.tx, module: options.module ?? null });
   return { ...published, specHash, specURI: uri };
 }

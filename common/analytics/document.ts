@@ -3,6 +3,7 @@
 // `training`. There is no clipping range or example weight to declare: the output's bounds fix
 // both the quantization range and the noise's sensitivity.
 import { z } from 'zod';
+import { equivalentNoiseMultiplier } from '../dp/integer-noise.js';
 import { jobPrivacyCost, type PrivacyCost } from '../dp/ledger.js';
 import { TroveError } from '../errors.js';
 import { jobDocumentSchema, PRIVACY_FLOORS } from '../jobs/document.js';
@@ -68,9 +69,13 @@ export function parseAnalyticsJobDocument(input: unknown): AnalyticsJobDocument 
   return doc;
 }
 
-/** The (epsilon, delta) the job spends from a contributor's budget over all its rounds. */
+/**
+ * The (epsilon, delta) the job spends from a contributor's budget over all its rounds: the same
+ * distributed discrete Gaussian mechanism as a training round (common/dp/integer-noise.ts).
+ */
 export function analyticsDocumentPrivacyCost(doc: AnalyticsJobDocument): PrivacyCost {
-  return jobPrivacyCost([{ noiseMultiplier: doc.privacy.noiseMultiplier, steps: doc.rounds }], doc.privacy.delta);
+  const noiseMultiplier = equivalentNoiseMultiplier({ noiseMultiplier: doc.privacy.noiseMultiplier, minContributors: doc.minContributors }, analyticsVectorLength(doc));
+  return jobPrivacyCost([{ noiseMultiplier, steps: doc.rounds }], doc.privacy.delta);
 }
 
 /** Numbers each contributor sends per round. */

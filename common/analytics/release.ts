@@ -59,6 +59,19 @@ export function analyticsAggregate(spec: AnalyticsJobSpec, sum: Float64Array, co
 }
 
 /**
+ * A round's aggregate in plain words for the researcher: each number of the sum with its 95%
+ * error bar (the DP noise the contributors were charged for, plus quantization), and how many
+ * people it sums.
+ */
+export function describeAggregate(a: { labels: string[]; value: ArrayLike<number>; errorBar: number; noiseStdDev: number; contributors: number }): string[] {
+  const fmt = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1));
+  return [
+    `The sum over ${a.contributors} contributors; each number is within ±${fmt(a.errorBar)} of the true sum 95% of the time (noise standard deviation ${fmt(a.noiseStdDev)}).`,
+    ...Array.from(a.value, (v, i) => `${a.labels[i] ?? `output ${i + 1}`}: ${fmt(v)} ± ${fmt(a.errorBar)}`),
+  ];
+}
+
+/**
  * A contributor's exact output in plain words, for "show me each result before it is sent": one
  * line per number, what it counts, and about how much noise is added to it before it leaves
  * (z x L2 / sqrt(m), the share of the fewest contributors the job allows).

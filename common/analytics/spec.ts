@@ -18,6 +18,8 @@ export const ANALYTICS_LIMITS = {
   maxMemoryPages: 2048,
   maxTimeLimitMs: 10 * 60_000,
   maxColumns: 16,
+  /** Bytes of a researcher's module as a coordinator serves it. */
+  maxModuleBytes: 4 * 1024 * 1024,
 } as const;
 
 const finite = z.number().finite();
@@ -141,6 +143,29 @@ export function analyticsColumns(spec: AnalyticsJobSpec): string[] {
       return [c.rows.column, c.columns.column];
     case 'module':
       return [...c.columns];
+  }
+}
+
+/**
+ * The spec with each column it reads renamed by `to` (the job's names to the person's own), as
+ * the worker gets it: the vault grant holds the person's columns under their own names.
+ */
+export function renameAnalyticsColumns(spec: AnalyticsJobSpec, to: (column: string) => string): AnalyticsJobSpec {
+  const c = spec.computation;
+  const bounded = <T extends { column: string }>(x: T): T => ({ ...x, column: to(x.column) });
+  switch (c.kind) {
+    case 'count':
+      return { ...spec, computation: c.where ? { ...c, where: bounded(c.where) } : c };
+    case 'sum':
+    case 'mean':
+    case 'quantile-sketch':
+      return { ...spec, computation: { ...c, value: bounded(c.value) } };
+    case 'histogram':
+      return { ...spec, computation: { ...c, column: to(c.column), ...(c.groupBy ? { groupBy: bounded(c.groupBy) } : {}) } };
+    case 'cross-tabulation':
+      return { ...spec, computation: { ...c, rows: bounded(c.rows), columns: bounded(c.columns) } };
+    case 'module':
+      return { ...spec, computation: { ...c, columns: c.columns.map(to) } };
   }
 }
 

@@ -109,6 +109,18 @@ export class CoordinatorClient {
     return out;
   }
 
+  /**
+   * The analytics job's WebAssembly module. A coordinator may serve anything: the bytes are
+   * refused unless their sha256 is the one in the signed document the person approved.
+   */
+  async module(jobId: string, keys: SigningKeyPair, expectedSha256: string, maxBytes: number): Promise<Uint8Array> {
+    const bytes = await this.request('GET', `/v1/jobs/${jobId}/module`, { keys, limit: maxBytes });
+    if (sha256Hex(bytes) !== expectedSha256) {
+      throw new TroveError('ANALYTICS_MODULE_REFUSED', 'The coordinator served a program that is not the one named in the job you agreed to. It was not run, and nothing was sent.');
+    }
+    return bytes;
+  }
+
   /** Messages for this contributor after sequence `after`, waiting up to `waitMs` for the first. */
   async inbox(jobId: string, round: number, keys: SigningKeyPair, after: number, waitMs: number): Promise<{ stage: InboxResponse['stage']; messages: { seq: number; data: Uint8Array }[] }> {
     const res = await this.json('GET', `/v1/jobs/${jobId}/rounds/${round}/inbox?after=${after}&waitMs=${waitMs}`, inboxResponseSchema, { keys, extraTimeMs: waitMs });

@@ -7,7 +7,9 @@ import { neighbourhoodFor } from '../secagg/sizing.js';
 import { checkShareVariance, noisyRoundParams, roundShareVariance, type SumNoise } from '../dp/integer-noise.js';
 import { weightedSensitivity } from '../dp/noise.js';
 import { sodiumNow } from '../secagg/sodium.js';
-import { roundVectorLength, type JobDocument } from './document.js';
+import { analyticsClipRange, analyticsSumNoise } from '../analytics/release.js';
+import { canonicalJson } from './document.js';
+import { isAnalyticsJob, vectorLengthOf, type AnyJobDocument } from './kinds.js';
 
 const MODEL_CONTEXT = 'trove/model/v1';
 
@@ -29,15 +31,28 @@ export function roundIdFor(chainId: string, jobId: string, round: number): Uint8
   return sodium.crypto_generichash(ROUND_ID_BYTES, sodium.from_string(`trove-round/v1:${chainId}:${jobId}:${round}`), null);
 }
 
+const QUESTION_CONTEXT = 'trove/analytics-question/v1';
+
+/**
+ * What an analytics round's secure aggregation is bound to in place of a model: BLAKE2b-256 of the
+ * signed question (call after loadSodium), so every neighbour's advert names the same question.
+ */
+export function questionHashOf(doc: AnyJobDocument): Uint8Array {
+  const sodium = sodiumNow();
+  const spec = isAnalyticsJob(doc) ? doc.analytics : doc.training;
+  return sodium.crypto_generichash(32, sodium.from_string(`${QUESTION_CONTEXT}:${canonicalJson(spec)}`), null);
+}
+
 /** The parameters of one round of a job with `clientCount` invited contributors. */
-export function roundParamsFor(doc: JobDocument, roundId: Uint8Array, clientCount: number, modelHash: Uint8Array): RoundParams {
+export function roundParamsFor(doc: AnyJobDocument, roundId: Uint8Array, clientCount: number, modelHash: Uint8Array): RoundParams {
   return noisyRoundParams(
     {
       modelHash,
       roundId,
       clientCount,
-      vectorLength: roundVectorLength(doc),
-      clipRange: doc.aggregation.clipRange,
+      vectorLength: vectorLengthOf(doc),
+      // An analytics output is checked against its bounds before it gets here, so nothing is clamped.
+      clipRange: isAnalyticsJob(doc) ? analyticsClipRange(doc.analytics) : doc.aggregation.clipRange,
       minimumSurvivors: Math.min(clientCount, Math.max(doc.minContributors, neighbourhoodFor(clientCount).threshold)),
       deadlines: doc.aggregation.deadlines,
     },
@@ -46,7 +61,8 @@ export function roundParamsFor(doc: JobDocument, roundId: Uint8Array, clientCoun
 }
 
 /** The noise the job's document asks of each round's sum. */
-export function jobNoise(doc: JobDocument): SumNoise {
+export function jobNoise(doc: AnyJobDocument): SumNoise {
+  if (isAnalyticsJob(doc)) return analyticsSumNoise(doc.analytics, doc.privacy.noiseMultiplier);
   return {
     sensitivity: weightedSensitivity({ clipNorm: doc.training.local.clipNorm, clipRange: doc.aggregation.clipRange }),
     noiseMultiplier: doc.privacy.noiseMultiplier,
@@ -57,7 +73,7 @@ export function jobNoise(doc: JobDocument): SumNoise {
  * Throws SECAGG_UNSAFE_REQUEST unless `proposed` is what roundParamsFor gives for this job, round
  * and roster size: the check a contributor runs before sending anything.
  */
-export function checkRoundParams(doc: JobDocument, proposed: RoundParams, expectedRoundId: Uint8Array, servedModelHash: Uint8Array): void {
+export function checkRoundParams(doc: AnyJobDocument, proposed: RoundParams, expectedRoundId: Uint8Array, servedModelHash: Uint8Array): void {
   const expected = roundParamsFor(doc, expectedRoundId, proposed.clientCount, servedModelHash);
   const same =
     proposed.roundId.length === expected.roundId.length &&
@@ -87,7 +103,7 @@ export function checkRoundParams(doc: JobDocument, proposed: RoundParams, expect
  * Throws ROUND_LIMIT_REACHED for a round index at or past the job's number of rounds: the privacy
  * cost a contributor was charged covers `doc.rounds` releases and no more.
  */
-export function checkRoundIndex(doc: JobDocument, round: number): void {
+export function checkRoundIndex(doc: AnyJobDocument, round: number): void {
   if (!Number.isInteger(round) || round < 0 || round >= doc.rounds) {
     throw new TroveError('ROUND_LIMIT_REACHED', `The coordinator invited you to round ${round + 1} of a job that has ${doc.rounds} rounds. Nothing was sent.`, {
       round,

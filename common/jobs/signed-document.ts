@@ -2,16 +2,17 @@
 // researcher's EIP-191 signature over that hash proves who wrote it. Shared by the coordinator
 // (which signs and publishes) and the app (which verifies before showing a consent card).
 import { getAddress, getBytes, keccak256, toUtf8Bytes, verifyMessage, type Signer } from 'ethers';
-import { canonicalJson, parseJobDocument, signedJobSchema, type JobDocument, type SignedJob } from './document.js';
+import { canonicalJson, parseJobDocument, signedJobSchema, type JobDocument } from './document.js';
+import type { AnyJobDocument } from './kinds.js';
 import { TroveError } from '../errors.js';
 
 /** keccak256 of the document's canonical JSON: the specHash registered on-chain. */
-export function jobSpecHash(document: JobDocument): string {
+export function jobSpecHash(document: AnyJobDocument): string {
   return keccak256(toUtf8Bytes(canonicalJson(document)));
 }
 
 /** Signs the document's hash with the researcher's key. */
-export async function signJobDocument(document: JobDocument, researcher: Signer): Promise<SignedJob> {
+export async function signJobDocument<D extends AnyJobDocument>(document: D, researcher: Signer): Promise<{ document: D; signature: string }> {
   const address = await researcher.getAddress();
   if (getAddress(document.researcher.address) !== getAddress(address)) {
     throw new TroveError('INVALID_JOB_SPEC', `The document names researcher ${document.researcher.address}, but the signing key is ${address}.`);

@@ -55,6 +55,8 @@ function printConsentCard(card: JobCardValue): void {
 const STEP_WORDS: Record<RoundProgress['step'], string> = {
   waiting: 'waiting',
   training: 'training on your data',
+  computing: 'computing the answer on your data',
+  reviewing: 'waiting for your review of the result',
   masking: 'masking',
   uploading: 'sending the masked vector',
   unmasking: 'helping unmask the sum',

@@ -1,14 +1,22 @@
 // Taking part in one joined job while the app is open: ask the coordinator for the current round,
-// and when invited, fetch the global model, train on the mapped columns in the worker, add this
-// contributor's share of the DP noise, and drive a secure-aggregation client through the round.
+// and when invited, make this contributor's vector (a training job fetches the global model and
+// trains on the mapped columns in the worker; an analytics job runs its question on them, in the
+// worker too, and may show the person the result first), add this contributor's share of the DP
+// noise, and drive a secure-aggregation client through the round.
 // Only masked vectors ever leave the machine. Any answer the protocol does not allow ends the
 // round at once and nothing more is sent in it; a coordinator that cannot be reached is retried
 // with backoff; the next round is always tried afresh.
 import { EventEmitter } from 'node:events';
-import { columnsRead, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
+import { columnsRead } from '../../../common/jobs/document.js';
+import { isAnalyticsJob, vectorLengthOf, type AnyJobDocument } from '../../../common/jobs/kinds.js';
+import { ANALYTICS_LIMITS, analyticsColumns, renameAnalyticsColumns } from '../../../common/analytics/spec.js';
+import { describeOutputForReview } from '../../../common/analytics/release.js';
+import type { AnalyticsJobDocument } from '../../../common/analytics/document.js';
+import { runAnalyticsStep } from '../analytics/local-step.js';
 import type { CoordinatorClient } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
-import { checkRoundIndex, checkRoundParams, modelHashOf, roundIdFor, jobNoise } from '../../../common/jobs/rounds.js';
+import { checkRoundIndex, checkRoundParams, modelHashOf, questionHashOf, jobNoise } from '../../../common/jobs/rounds.js';
+import { invitedGroup } from '../../../common/jobs/groups.js';
 import { roundShareVariance } from '../../../common/dp/integer-noise.js';
 import { TroveError, isTroveError, type TroveErrorCode } from '../../../common/errors.js';
 import { clipL2 } from '../../../common/dp/noise.js';
@@ -16,8 +24,10 @@ import { addDiscreteGaussian } from '../../../common/dp/discrete.js';
 import { weightedInput } from '../../../common/secagg/fedavg.js';
 import { SecAggClient } from '../../../common/secagg/client.js';
 import { loadSodium, randomBytes } from '../../../common/secagg/sodium.js';
+import { UPLOAD_SPREAD_SHARE, uploadDelayMs } from './upload-time.js';
 import type { RoundStage } from '../../../common/secagg/stages.js';
 import { parameterCountOf, type TrainingJobSpec } from '../../../common/jobspec.js';
+import type { JobDocument } from '../../../common/jobs/document.js';
 import type { LocalStepResult } from '../../../common/worker-protocol.js';
 import type { Vault } from '../vault/index.js';
 import type { WorkerSupervisor } from '../worker/supervisor.js';
@@ -25,7 +35,7 @@ import type { JobIdentity } from '../jobs/identity.js';
 import type { RosterCheck } from './roster.js';
 import { formatBytes } from '../../../common/units.js';
 
-export type RoundStep = 'waiting' | 'training' | 'masking' | 'uploading' | 'unmasking' | 'done';
+export type RoundStep = 'waiting' | 'training' | 'computing' | 'reviewing' | 'masking' | 'uploading' | 'unmasking' | 'done';
 
 export interface RoundProgress {
   round: number;
@@ -50,6 +60,16 @@ export interface ColumnMapping {
 
 export type ParticipationStatus = 'idle' | 'waiting' | 'working' | 'paused' | 'finished' | 'stopped';
 
+/** What the coordinator last said while this device waits for a round. */
+export interface WaitingForRound {
+  /** The round next to run, counted from 0. */
+  round: number;
+  /** How many take part in the job now. */
+  joined: number;
+  /** When the round should open (ms since the epoch); null while it waits for people or for a round in progress. */
+  startsAt: number | null;
+}
+
 export interface ParticipationEvents {
   progress: [RoundProgress];
   problem: [ParticipationProblem];
@@ -58,12 +78,24 @@ export interface ParticipationEvents {
   /** A round this participation took up ended, with its update in it or not. */
   ended: [number, boolean];
   status: [ParticipationStatus];
+  /** What the wait for the next round looks like changed (people joined, a start time was set). */
+  waiting: [WaitingForRound];
+}
+
+/** One round's analytics result as the person reviews it before it is noised, masked and sent. */
+export interface ResultReview {
+  jobId: string;
+  round: number;
+  title: string;
+  /** The exact numbers, one line each, in plain words, and a line on the noise added before it leaves. */
+  lines: string[];
+  output: number[];
 }
 
 export interface ParticipationOptions {
   jobId: string;
   chainId: string;
-  document: JobDocument;
+  document: AnyJobDocument;
   identity: JobIdentity;
   client: CoordinatorClient;
   vault: Vault;
@@ -92,6 +124,20 @@ export interface ParticipationOptions {
    * update leaves; throws to refuse (the round then ends and nothing is sent).
    */
   recordRelease?: (round: number) => Promise<void>;
+  /** Module hashes the person trusts or approved for this job (an analytics module job runs only one of these). */
+  approvedModules?: () => readonly string[];
+  /**
+   * The setting "show me each result before it is sent": when given, an analytics round's exact
+   * result is shown and sent only if this resolves true; declining ends the round, nothing sent.
+   */
+  reviewResult?: (review: ResultReview) => Promise<boolean>;
+  /**
+   * The masked update leaves at a random moment within this many ms of the stage opening
+   * (default: UPLOAD_SPREAD_SHARE of the job's masked-input deadline; tests and the demo shorten it).
+   */
+  uploadSpreadMs?: number;
+  /** The random source for the upload time (tests seed it). */
+  random?: (bytes: number) => Uint8Array;
 }
 
 const DEFAULT_BACKOFF = (attempt: number): number => Math.min(60_000, 1000 * 2 ** Math.min(attempt - 1, 6)) * (0.75 + 0.5 * Math.random());
@@ -133,6 +179,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
   private statusNow: ParticipationStatus = 'idle';
   private current: RoundProgress | null = null;
   private problemNow: ParticipationProblem | null = null;
+  private waitingNow: WaitingForRound | null = null;
 
   constructor(options: ParticipationOptions) {
     super();
@@ -150,6 +197,11 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
 
   get problem(): ParticipationProblem | null {
     return this.problemNow;
+  }
+
+  /** Who has joined and when the next round opens, while this device waits for it. */
+  get waiting(): WaitingForRound | null {
+    return this.statusNow === 'waiting' ? this.waitingNow : null;
   }
 
   get lastRoundSeen(): number | null {
@@ -213,6 +265,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
 
   private async run(): Promise<void> {
     await loadSodium();
+    // The first invitation's key-advert deadline covers training: start the worker before it, not inside it.
+    void this.o.supervisor.prepareTraining(this.o.training?.memoryLimitMb).catch(() => undefined);
     let failures = 0;
     while (!this.stopped) {
       const allowed = this.o.mayRun?.() ?? { ok: true };
@@ -245,6 +299,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         return;
       }
       if (info.state === 'waiting' || (this.lastRound !== null && info.round <= this.lastRound)) {
+        if (info.state === 'waiting') this.noteWaiting(info);
         this.setStatus('waiting');
         const retry = info.state === 'waiting' ? info.retryAfterMs : 1000;
         await this.sleep(jitteredPollMs(Math.max(100, Math.min(retry, this.o.maxPollMs ?? 30_000))));
@@ -271,16 +326,36 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
           .catch(() => undefined);
       }
       this.current = null;
+      // The job's last round was this device's last: there is nothing left to wait for.
+      if (info.round >= this.o.document.rounds - 1) {
+        this.setStatus('finished');
+        return;
+      }
       this.setStatus('waiting');
     }
   }
 
+  /** Keeps the coordinator's word on the wait; tells listeners only when it changed in a way a person would notice. */
+  private noteWaiting(info: Extract<RoundInfo, { state: 'waiting' }>): void {
+    const next: WaitingForRound = {
+      round: info.nextRound,
+      joined: info.enrolled,
+      startsAt: info.startsInMs === null ? null : this.now() + info.startsInMs,
+    };
+    const before = this.waitingNow;
+    this.waitingNow = next;
+    const moved = (a: number | null, b: number | null) => (a === null) !== (b === null) || (a !== null && b !== null && Math.abs(a - b) > 2_000);
+    if (!before || before.round !== next.round || before.joined !== next.joined || moved(before.startsAt, next.startsAt)) this.emit('waiting', next);
+  }
+
   /** One round, from invitation to unmasking. Throws a TroveError saying why it ended early. */
   private async takePart(invite: Extract<RoundInfo, { state: 'invited' }>): Promise<void> {
-    const { document: doc, jobId, identity, client } = this.o;
+    const { document: doc, jobId, identity } = this.o;
     const round = invite.round;
     checkRoundIndex(doc, round);
-    const roundId = roundIdFor(this.o.chainId, jobId, round);
+    // The secure-aggregation group this device is in: a slice of the roster, at least the job's minimum.
+    const group = invitedGroup(invite, { chainId: this.o.chainId, jobId, minContributors: doc.minContributors });
+    const roundId = group.roundId;
     if (Buffer.from(roundId).toString('hex') !== invite.roundId) {
       throw new TroveError('SECAGG_WRONG_ROUND', `The coordinator named round ${round + 1} with an id that is not that round's. Nothing was sent.`);
     }
@@ -296,25 +371,13 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     if (this.o.roster) await this.o.roster(jobId, invite.roster);
     await this.o.vault.recordActivity('job.round-started', `Invited to round ${round + 1} of "${doc.title}" with ${invite.roster.length} contributors.`, { job: jobId, round });
 
-    this.step(round, 'waiting', null, 'Fetching the current model');
-    const parameters = parameterCountOf(doc.training.model);
-    const model = await this.withRetry(round, () => client.model(jobId, round, identity.signing, parameters));
-    if (this.stopped || !model) throw new TroveError('CANCELLED', 'Stopped.');
-
-    const step = await this.train(round, model);
-    await this.o.vault.recordActivity('job.trained', `Trained "${doc.title}" for round ${round + 1} on ${step.exampleCount} rows on this device.`, {
-      job: jobId,
-      round,
-      examples: step.exampleCount,
-    });
-
-    // The round's Setup and every neighbour's signed advert must name this same model.
-    const modelHash = modelHashOf(model);
+    // The round's Setup and every neighbour's signed advert must name this same model (or question).
+    const { input, modelHash } = isAnalyticsJob(doc) ? await this.analyticsInput(doc, round) : await this.trainingInput(doc, round);
     this.step(round, 'masking', null, 'Agreeing on masks with the other contributors');
     const secagg = await SecAggClient.create({
-      id: invite.clientId,
+      id: group.localId,
       signingKeys: identity.signing,
-      roster: invite.roster.map((hex) => Buffer.from(hex, 'hex')),
+      roster: group.members.map((hex) => Buffer.from(hex, 'hex')),
       roundId,
       acceptParams: (params) => checkRoundParams(doc, params, roundId, modelHash),
       modelHash,
@@ -322,7 +385,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       addNoise: (quantized, params) => addDiscreteGaussian(quantized, roundShareVariance(params, jobNoise(doc))),
     });
     try {
-      await this.runSecAgg(invite, secagg, step);
+      await this.runSecAgg(invite, secagg, input);
     } catch (err) {
       // Whatever ended the round early, the round's keys and shares are wiped now.
       secagg.abandon(isTroveError(err) ? err.message : 'the round failed');
@@ -332,12 +395,82 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     await this.o.vault.recordActivity('job.round-done', `Took part in round ${round + 1} of "${doc.title}".`, { job: jobId, round });
   }
 
+  /** A training round's vector: the global model trained on this device, clipped and weighted. */
+  private async trainingInput(doc: JobDocument, round: number): Promise<{ input: Float64Array; modelHash: Uint8Array }> {
+    const { jobId, identity, client } = this.o;
+    this.step(round, 'waiting', null, 'Fetching the current model');
+    const parameters = parameterCountOf(doc.training.model);
+    const model = await this.withRetry(round, () => client.model(jobId, round, identity.signing, parameters));
+    if (this.stopped || !model) throw new TroveError('CANCELLED', 'Stopped.');
+    const step = await this.train(round, model);
+    await this.o.vault.recordActivity('job.trained', `Trained "${doc.title}" for round ${round + 1} on ${step.exampleCount} rows on this device.`, {
+      job: jobId,
+      round,
+      examples: step.exampleCount,
+    });
+    const examples = Math.min(step.exampleCount, doc.aggregation.maxExamples);
+    // Weighted before it is noised (McMahan et al. 2018), the count coordinate included: the
+    // noise share added after quantization then protects every coordinate alike.
+    const input = weightedInput(clipL2(step.update, doc.training.local.clipNorm).clipped, examples, doc.aggregation.maxExamples, doc.aggregation.clipRange);
+    return { input, modelHash: modelHashOf(model) };
+  }
+
+  /**
+   * An analytics round's vector: the job's question run in the worker on the granted columns
+   * (a module job's module fetched and checked against the signed document's hash first), the
+   * output checked against its declared bounds, and shown to the person first when they asked.
+   */
+  private async analyticsInput(doc: AnalyticsJobDocument, round: number): Promise<{ input: Float64Array; modelHash: Uint8Array }> {
+    const { jobId, identity, client, mapping } = this.o;
+    const c = doc.analytics.computation;
+    let module: Uint8Array | undefined;
+    if (c.kind === 'module') {
+      this.step(round, 'waiting', null, 'Fetching the researcher’s program');
+      module = await this.withRetry(round, () => client.module(jobId, identity.signing, c.sha256, ANALYTICS_LIMITS.maxModuleBytes));
+      if (this.stopped || !module) throw new TroveError('CANCELLED', 'Stopped.');
+    }
+    this.step(round, 'computing', null, 'Computing the job’s question on your data, on this device');
+    // The worker reads the job's columns by the job's names: the grant renames the person's columns to them.
+    const read = [...new Set(analyticsColumns(doc.analytics))];
+    const datasetColumns = read.map((column) => {
+      const mapped = mapping.columns[column];
+      if (!mapped) throw new TroveError('INVALID_INPUT', `The job reads "${column}", which is not mapped to a column of your dataset.`);
+      return mapped;
+    });
+    const grant = await this.o.vault.grant(mapping.datasetId, [...new Set(datasetColumns)], `the job "${doc.title}"`);
+    const cancel = new AbortController();
+    const onStop = (): void => cancel.abort();
+    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    let result: Awaited<ReturnType<typeof runAnalyticsStep>>;
+    try {
+      result = await runAnalyticsStep(
+        this.o.supervisor,
+        { spec: renameAnalyticsColumns(doc.analytics, (column) => mapping.columns[column]!), ...(module ? { module } : {}), approvedModules: this.o.approvedModules?.() ?? [], data: grant },
+        cancel.signal,
+      );
+    } finally {
+      grant.dataKey.fill(0);
+      this.abort.signal.removeEventListener('abort', onStop);
+    }
+    await this.o.vault.recordActivity('job.computed', `Computed "${doc.title}" for round ${round + 1} on ${result.rows} rows on this device.`, { job: jobId, round, rows: result.rows });
+    if (this.o.reviewResult) {
+      this.step(round, 'reviewing', null, 'Waiting for you to review this round’s result');
+      const lines = describeOutputForReview(doc.analytics, result.output, { noiseMultiplier: doc.privacy.noiseMultiplier, minContributors: doc.minContributors });
+      const send = await this.o.reviewResult({ jobId, round, title: doc.title, lines, output: Array.from(result.output) });
+      if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
+      if (!send) {
+        await this.o.vault.recordActivity('job.result-declined', `You declined to send round ${round + 1} of "${doc.title}"; nothing left this device.`, { job: jobId, round });
+        throw new TroveError('CANCELLED', `You declined to send this round’s result. Nothing was sent.`, { declined: true });
+      }
+    }
+    return { input: result.output, modelHash: questionHashOf(doc) };
+  }
+
   /** Drives the secure-aggregation client through the round's inbox until its part is done. */
-  private async runSecAgg(invite: Extract<RoundInfo, { state: 'invited' }>, secagg: SecAggClient, step: LocalStepResult): Promise<void> {
+  private async runSecAgg(invite: Extract<RoundInfo, { state: 'invited' }>, secagg: SecAggClient, input: Float64Array): Promise<void> {
     const { document: doc, jobId, identity, client } = this.o;
     const round = invite.round;
-    const examples = Math.min(step.exampleCount, doc.aggregation.maxExamples);
-    const vectorLength = roundVectorLength(doc);
+    const vectorLength = vectorLengthOf(doc);
     const deadlines = doc.aggregation.deadlines;
     // The consistency check runs under the unmask deadline too, hence unmaskMs twice.
     const roundEnds = this.now() + deadlines.advertiseKeysMs + deadlines.shareKeysMs + deadlines.collectMaskedInputsMs + 2 * deadlines.unmaskMs + 60_000;
@@ -367,29 +500,30 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
           throw new TroveError('ROUND_ABORTED', `The coordinator abandoned round ${round + 1}: ${secagg.abortedBecause ?? 'no reason given'}.`);
         }
         if (!inputSet && secagg.roundParams) {
-          // Weighted before it is noised (McMahan et al. 2018), the count coordinate included: the
-          // noise share added after quantization then protects every coordinate alike.
-          secagg.setInput(weightedInput(clipL2(step.update, doc.training.local.clipNorm).clipped, examples, doc.aggregation.maxExamples, doc.aggregation.clipRange));
+          secagg.setInput(input);
           inputSet = true;
         }
         if (!reply) continue;
         const uploading = before === 'share-keys' && secagg.stage === 'collect-masked-inputs';
         if (uploading) {
+          this.step(round, 'uploading', null, 'Waiting a random moment before sending, so the timing says nothing about your data');
+          await this.sleep(uploadDelayMs(this.o.uploadSpreadMs ?? UPLOAD_SPREAD_SHARE * deadlines.collectMaskedInputsMs, this.o.random ?? randomBytes));
+          if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
           await this.o.recordRelease?.(round);
-          this.step(round, 'uploading', null, `Sending a masked vector of ${vectorLength} numbers`);
+          this.step(round, 'uploading', null, `Sending a masked list of ${vectorLength} numbers`);
         }
         // A resend after a lost answer may meet the coordinator's replay check: it already has it.
         await this.withRetry(round, () => client.send(jobId, round, identity.signing, reply), (err, attempt) => attempt > 1 && isTroveError(err, 'SECAGG_REPLAY'));
         if (uploading) {
           await this.o.vault.recordActivity(
             'job.upload',
-            `Sent a masked vector of ${vectorLength} numbers (${formatBytes(reply.length)}) to ${new URL(doc.coordinator.url).origin} for round ${round + 1} of "${doc.title}"; no rows.`,
+            `Sent a masked list of ${vectorLength} numbers (${formatBytes(reply.length)}) to the job's coordinator for round ${round + 1} of "${doc.title}"; no rows.`,
             { job: jobId, round, numbers: vectorLength, bytes: reply.length, to: new URL(doc.coordinator.url).origin },
           );
           this.step(round, 'unmasking', null, 'Waiting for the others so the sum can be revealed');
         } else if (stageOf(secagg) !== 'done') {
           const unmasking = secagg.stage === 'collect-masked-inputs' || secagg.stage === 'consistency-check';
-          this.step(round, unmasking ? 'unmasking' : 'masking', null, unmasking ? 'Confirming with the others who is in the sum' : `Secure aggregation: ${secagg.stage}`);
+          this.step(round, unmasking ? 'unmasking' : 'masking', null, unmasking ? 'Confirming with the others who is in the sum' : 'Agreeing on masks with the other contributors');
         }
       }
       if (inbox.messages.length === 0 && (inbox.stage === 'aborted' || inbox.stage === 'closed' || inbox.stage === 'closing') && stageOf(secagg) !== 'done') {
@@ -399,7 +533,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
   }
 
   private async train(round: number, model: Float32Array): Promise<LocalStepResult> {
-    const { document: doc, mapping } = this.o;
+    const { mapping } = this.o;
+    const doc = this.o.document as JobDocument;
     this.step(round, 'training', 0, 'Training on your data, on this device');
     const spec = mappedSpec(doc.training, mapping);
     const datasetColumns = [...new Set(columnsRead(doc.training).map((c) => mapping.columns[c]!))];

@@ -18,6 +18,7 @@ import {
   compatibleColumns,
   formatEpsilon,
   isJoined,
+  joinBlocker,
   mappedTo,
   mappingComplete,
   matchCount,
@@ -28,6 +29,7 @@ import {
   shareOf,
   STATE_LABELS,
   STEP_LABELS,
+  waitingInWords,
   type JobColumn,
 } from '../jobs.js';
 
@@ -85,8 +87,36 @@ export function JobScreen({ id }: { id: string }) {
       <ConsentCard job={job} />
       <ErrorMessage error={datasetError} />
       {canJoin(job, Date.now()) && datasets ? <JoinForm job={job} datasets={datasets} /> : null}
-      {!joined && !canJoin(job, Date.now()) ? <p className="panel">This job's deadline has passed, so it cannot be joined any more.</p> : null}
+      {!joined && !canJoin(job, Date.now()) ? <CannotJoin job={job} /> : null}
     </>
+  );
+}
+
+/** In place of the join form, when the job is on offer but not to this person: why, and what they can do. */
+function CannotJoin({ job }: { job: JobCardValue }) {
+  const go = useApp((s) => s.go);
+  const overBudget = job.deadline > Date.now() && joinBlocker(job, Date.now()) !== null;
+  return (
+    <section className="panel cannot-join" aria-labelledby="join-title" data-testid="cannot-join">
+      <h2 id="join-title" tabIndex={-1}>
+        You cannot join this job
+      </h2>
+      {overBudget ? (
+        <>
+          <p>
+            It would use more of your privacy budget than you have left: {formatEpsilon(budgetSplit(job.privacy).jobEpsilon)}, with{' '}
+            {formatEpsilon(Math.max(job.privacy.budget.epsilon - job.privacy.spentEpsilon, 0))} left of {formatEpsilon(job.privacy.budget.epsilon)}. Trove keeps
+            to the budget so that the combined results of all your jobs cannot reveal much about you.
+          </p>
+          <p>What you can do: look for a job with a lower privacy cost. Your budget does not renew by itself.</p>
+          <button type="button" onClick={() => go({ screen: 'jobs' })}>
+            See other jobs
+          </button>
+        </>
+      ) : (
+        <p>Its deadline, {formatDate(job.deadline)}, has passed, so it takes no one new.</p>
+      )}
+    </section>
   );
 }
 
@@ -110,7 +140,7 @@ function ConsentCard({ job }: { job: JobCardValue }) {
         <h2 id="why-title">Who is asking, and why</h2>
         <p className="purpose">{job.purpose}</p>
         <p className="small">
-          <strong>{job.researcher.name}</strong> · account <PathText path={job.researcher.address} />
+          <strong>{job.researcher.name}</strong>
         </p>
         <p className="small muted" data-testid="researcher-identity">
           {job.researcher.attestedName !== null
@@ -213,17 +243,44 @@ function ConsentCard({ job }: { job: JobCardValue }) {
           <div>
             <dt>Runs the rounds</dt>
             <dd>
-              <PathText path={job.coordinator.url} />
-              <span className="muted small">
-                {' '}
-                · account <PathText path={job.coordinator.address} />
-              </span>
+              The researcher&apos;s coordinator, a server that combines the masked lists
+              <span className="muted small"> (its address is under Details)</span>
             </dd>
           </div>
         </dl>
-        <p className="muted small">
-          Job {job.jobId} · published fingerprint <PathText path={job.specHash} />
-        </p>
+        <details className="details" data-testid="job-details">
+          <summary>Details</summary>
+          <dl className="facts">
+            <div>
+              <dt>Job number</dt>
+              <dd>{job.jobId}</dd>
+            </div>
+            <div>
+              <dt>Fingerprint of the job description, published on the blockchain</dt>
+              <dd>
+                <PathText path={job.specHash} />
+              </dd>
+            </div>
+            <div>
+              <dt>Researcher&apos;s account</dt>
+              <dd>
+                <PathText path={job.researcher.address} />
+              </dd>
+            </div>
+            <div>
+              <dt>Coordinator</dt>
+              <dd>
+                <PathText path={job.coordinator.url} />, account <PathText path={job.coordinator.address} />
+              </dd>
+            </div>
+            <div>
+              <dt>Privacy parameters</dt>
+              <dd>
+                epsilon {job.privacy.epsilon}, delta {job.privacy.delta}, noise multiplier {job.privacy.noiseMultiplier}
+              </dd>
+            </div>
+          </dl>
+        </details>
       </section>
     </article>
   );
@@ -382,7 +439,7 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
           <p className="agreement" id="join-agreement">
             By joining, you agree that Trove reads {job.columns.length === 1 ? 'this column' : `these ${job.columns.length} columns`} of "{dataset.name}" on this computer
             for up to {formatCount(job.rounds)} {job.rounds === 1 ? 'round' : 'rounds'} until {formatDate(job.deadline)}, and sends only a masked list of{' '}
-            {formatCount(job.vectorLength)} numbers per round to <PathText path={job.coordinator.url} />, to be combined with at least {formatCount(others)}{' '}
+            {formatCount(job.vectorLength)} numbers per round to the researcher&apos;s coordinator, to be combined with at least {formatCount(others)}{' '}
             other {others === 1 ? "person's" : "people's"} before anyone reads it. It uses {formatEpsilon(budgetSplit(job.privacy).jobEpsilon)} of your privacy budget of{' '}
             {formatEpsilon(job.privacy.budget.epsilon)}.
             You can leave at any time.
@@ -509,12 +566,17 @@ function Participation({ job, datasets }: { job: JobCardValue; datasets: Dataset
       <p className="status-line">
         <span className={`state state-${p.state}`}>{STATE_LABELS[p.state]}</span>
       </p>
+      {p.state === 'waiting' && p.waiting ? (
+        <p className="waiting" data-testid="waiting-for-round">
+          {waitingInWords(p.waiting, Date.now())}
+        </p>
+      ) : null}
       {p.problem ? (
         <div className="error" role="alert">
           <strong>Work on this job stopped.</strong> {p.problem.message}
         </div>
       ) : null}
-      {round ? (
+      {round && p.state !== 'finished' ? (
         <div className="round">
           <h3>
             Round {formatCount(roundNumber(round.round))} of {formatCount(job.rounds)}
