@@ -125,7 +125,7 @@ export function EarningsScreen() {
                       {formatTokenAmount(t.earned, t.decimals, t.symbol)} earned · {formatTokenAmount(t.claimed, t.decimals, t.symbol)} claimed ·{' '}
                       {formatTokenAmount(t.withdrawable, t.decimals, t.symbol)} ready to withdraw
                       {linked ? (
-                        <div className="actions">
+                        <div className="earnings-withdraw">
                         <WithdrawButton
                           token={t.token}
                           symbol={t.symbol}
