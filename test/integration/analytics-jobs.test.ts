@@ -236,8 +236,8 @@ describe('analytics jobs through the real coordinator and chain', () => {
         for (const day of people[name]!.diary) truth[MOODS.indexOf(day.mood) * 6 + EDGES.slice(1, -1).filter((e) => day.sleep_hours >= e).length]!++;
       }
       expectWithinStatedError(aggregate, truth);
-      // The stated error is the charged noise: z x L2 bound (maxRows) over the sum, at 8 shares of it.
-      expect(aggregate.noiseStdDev).toBeGreaterThanOrEqual(0.3 * DAYS * Math.sqrt(8 / 4) * 0.99);
+      // The stated error is at least the charged noise of the sum: z x the L2 bound (maxRows).
+      expect(aggregate.noiseStdDev).toBeGreaterThanOrEqual(0.3 * DAYS);
     }
     // The person who reviewed saw their own exact histogram each round: every one of their rows, counted once.
     expect(reviewed).toHaveLength(2);
