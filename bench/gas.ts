@@ -23,6 +23,7 @@ import { claimMessage, claimScope, toRoundClaim, type RoundClaim, type Semaphore
 import { buildContracts } from '../contracts/build.js';
 import { deployContract } from '../contracts/deploy.js';
 import { startTroveChain, type TroveChain } from '../test/fixtures/trove-chain.js';
+import { enrollWithProof } from '../test/fixtures/enrollment-proof.js';
 
 const SIZES = [1, 4, 16, 64];
 const MEMBERS = 64;
@@ -129,7 +130,8 @@ async function main(): Promise<void> {
     const bondAmount = 10n * 10n ** 6n;
     await (await usd.connect(bonder).getFunction('mint')(await bonder.getAddress(), bondAmount * BigInt(MEMBERS))).wait();
     await (await usd.connect(bonder).getFunction('approve')(rewardsAddress, bondAmount * BigInt(MEMBERS))).wait();
-    const enrollOne = (i: number) => rewards.connect(bonder).getFunction('enroll')(jobId, members[i]!.commitment, `0x${(i + 1).toString(16).padStart(64, '0')}`);
+    const bonderAddress = await bonder.getAddress();
+    const enrollOne = (i: number) => enrollWithProof(rewards.connect(bonder) as Contract, { chainId: t.chainId, registry: t.deployment.contracts.JobRegistry }, jobId, members[i]!, toBeHex(i + 1, 32), bonderAddress);
     const bond = await gasOf(enrollOne(0));
     for (let i = 1; i < MEMBERS; i++) await (await enrollOne(i)).wait();
     const everyone = members.map((_, i) => i);
@@ -213,7 +215,7 @@ async function main(): Promise<void> {
     const single = at(1, false).gas;
     const rows: [string, bigint][] = [
       ['publish job (escrow + stake, 2 rounds)', publish.gas],
-      ['enroll (bond pulled from the relayer)', bond.gas],
+      ['enroll (identity proof verified, bond pulled from its owner)', bond.gas],
       [`start round (roster of ${MEMBERS} frozen)`, start.gas],
       [`close round (LeanIMT root of ${MEMBERS} built on-chain, emissions released)`, close.gas],
       ['withdraw credits (reward + TROVE top-up, one recipient)', withdraw],

@@ -1,14 +1,19 @@
-// Benchmark: one full secure-aggregation round through the real coordinator (SQLite log, HTTP,
-// signed requests), for 10, 100 and 500 contributors simulated in this process, with a model of
-// about 50k parameters and random vectors as updates. The baseline, measured in the same run on
-// the same node:http server framework, is each contributor uploading its vector unmasked in one
-// signed request and the server averaging them. Prints wall time, per-client CPU and the ratios.
+// Benchmark: one full secure-aggregation round through the real coordinator (HTTP, signed
+// requests, the round's log in the database), with a model of about 50k parameters and random
+// vectors as updates, contributors simulated in this process. Two comparisons, each measured in
+// the same run with both sides treated alike:
+//   1. secure vs plain, one coordinator process on SQLite: the baseline is each contributor
+//      uploading its vector unmasked in one signed request to a node:http server that averages
+//      them (wall time, per-client CPU, ratios; target for 500 clients: at most 3x);
+//   2. one coordinator process vs three over one PostgreSQL (a server the bench starts and stops),
+//      the same round and the same contributors spread over the three (wall time, ratio).
+// Every row names the storage it used. The round ends when the coordinator has the new global
+// model; the on-chain close is not timed (see bench:gas for its cost).
 //
-// The round ends when the coordinator has the new global model; the on-chain close is not timed
-// (see bench:gas for its cost).
-//
-//   npm run bench:round            n = 10, 100, 500
-//   npm run bench:round -- 10 50   chosen sizes
+//   npm run bench:round                              secure vs plain at 10, 100, 500; processes at 2000
+//   npm run bench:round -- 10 50                     secure vs plain at the chosen sizes
+//   npm run bench:round -- --processes-at 500        one vs three processes at 500 (0: skip)
+//   npm run bench:round -- --group-size 500          the most contributors per secure-aggregation group
 import { createServer, type IncomingMessage } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,10 +29,15 @@ import { SecAggClient } from '../common/secagg/client.js';
 import { weightedInput } from '../common/secagg/fedavg.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../common/secagg/keys.js';
 import { loadSodium, sodiumNow } from '../common/secagg/sodium.js';
+import { invitedGroup } from '../common/jobs/groups.js';
 import { jobSpecHash, signJobDocument } from '../common/jobs/signed-document.js';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { RoundRunner } from '../coordinator/rounds.js';
 import { startCoordinatorServer } from '../coordinator/server.js';
-import { SqliteStore } from '../coordinator/store-sqlite.js';
+import { openStore } from '../coordinator/database.js';
+import type { CoordinatorStore } from '../coordinator/store.js';
+import type { CoordinatorProcessSettings } from '../test/helpers/coordinator-process.js';
+import { startPostgres } from '../test/helpers/postgres.js';
 import { until as untilPolled } from '../test/helpers/until.js';
 
 const HIDDEN = 220;
@@ -84,32 +94,77 @@ interface Measured {
   clientCpuMs: number;
 }
 
+/** Where a round runs: the storage, and how many coordinator processes share it. */
+interface Setup {
+  /** A SQLite file path or a postgres:// URL. */
+  database: string;
+  processes: number;
+  groupSize: number;
+}
+
+const PER_ADDRESS = { burst: 1_000_000, perSecond: 1_000_000 };
+
+/** Starts a coordinator process (test/helpers/coordinator-process.ts) and waits for its URL. */
+function startProcess(settings: CoordinatorProcessSettings): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/coordinator-process.ts', JSON.stringify(settings)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr: string[] = [];
+  child.stderr!.on('data', (b: Buffer) => stderr.push(b.toString()));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve({ child, url: (JSON.parse(line) as { url: string }).url });
+    });
+    child.once('exit', (code) => reject(new Error(`a coordinator process exited with ${code}: ${stderr.join('').slice(-2000)}`)));
+  });
+}
+
 /** One round of n contributors through the coordinator over HTTP. */
-async function secureRound(n: number, updates: Float64Array[], examples: number[]): Promise<Measured> {
-  const dir = mkdtempSync(join(tmpdir(), 'trove-bench-round-'));
-  const store = new SqliteStore(join(dir, 'coordinator.db'));
-  const runner = await RoundRunner.open({ store, timers: false, startDelayMs: 0 });
-  // Every simulated contributor comes from this one address: size the per-address bucket for them.
-  const server = await startCoordinatorServer({ runner, perAddress: { burst: 100_000, perSecond: 100_000 } });
+async function secureRound(n: number, updates: Float64Array[], examples: number[], setup: Setup): Promise<Measured> {
+  const store: CoordinatorStore = await openStore(setup.database);
+  // The job and its participants are written by a runner in this process; the round is run by
+  // this one (one process) or by the coordinator processes started below.
+  const quiet = () => undefined;
+  const runner = await RoundRunner.open({ store, timers: false, startDelayMs: 0, groupSize: setup.groupSize, log: quiet });
+  const server = await startCoordinatorServer({ runner, perAddress: PER_ADDRESS });
+  const children: ChildProcess[] = [];
   try {
     const { doc, signed } = await benchJob(server.url);
     await runner.addJob({ jobId: '1', specHash: jobSpecHash(doc), signed });
     const keys = Array.from({ length: n }, () => generateSigningKeyPair());
     // Enrollment (Semaphore signatures) is not part of a round: the participants are written directly.
     for (const [i, k] of keys.entries()) await store.addParticipant('1', toHex(k.publicKey), String(1000 + i), Date.now());
-    const client = new CoordinatorClient({ baseUrl: server.url, timeoutMs: 600_000 });
+    let urls = [server.url];
+    if (setup.processes > 1) {
+      runner.close();
+      await server.close();
+      await runner.release();
+      const started = await Promise.all(
+        Array.from({ length: setup.processes }, (_, i) => startProcess({ database: setup.database, processId: `bench-${i}`, groupSize: setup.groupSize, pollMs: 100, perAddress: PER_ADDRESS })),
+      );
+      children.push(...started.map((p) => p.child));
+      urls = started.map((p) => p.url);
+    }
+    const clients = urls.map((baseUrl) => new CoordinatorClient({ baseUrl, timeoutMs: 600_000 }));
     const d = roundVectorLength(doc) - 1;
     const cpu = new Float64Array(n);
     const started = performance.now();
-    await runner.tick();
+    if (setup.processes === 1) await runner.tick();
     await Promise.all(
       keys.map(async (k, i) => {
-        const info = await retrying(() => client.round('1', k));
-        if (info.state !== 'invited') throw new Error(`not invited: ${JSON.stringify(info)}`);
+        const client = clients[i % clients.length]!;
+        let info = await retrying(() => client.round('1', k));
+        while (info.state !== 'invited') {
+          // Another process starts the round on its next look at the database.
+          await new Promise((r) => setTimeout(r, 50));
+          info = await retrying(() => client.round('1', k));
+        }
         await retrying(() => client.model('1', info.round, k, d));
         let t = performance.now();
         const input = weightedInput(updates[i]!, examples[i]!, doc.aggregation.maxExamples, doc.aggregation.clipRange);
-        const secagg = await SecAggClient.create({ id: info.clientId, signingKeys: k, roster: info.roster.map(fromHex), roundId: fromHex(info.roundId), input });
+        const group = invitedGroup(info, { chainId: doc.chainId, jobId: '1', minContributors: doc.minContributors });
+        const secagg = await SecAggClient.create({ id: group.localId, signingKeys: k, roster: group.members.map(fromHex), roundId: group.roundId, input });
         cpu[i]! += performance.now() - t;
         let after = 0;
         while (secagg.stage !== 'done' && secagg.stage !== 'aborted') {
@@ -134,10 +189,11 @@ async function secureRound(n: number, updates: Float64Array[], examples: number[
     return { wallMs, clientCpuMs: cpu.reduce((a, b) => a + b, 0) / n };
   } finally {
     runner.close();
-    await server.close();
+    await server.close().catch(() => undefined);
     await runner.settled();
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -215,31 +271,64 @@ async function plainRound(n: number, updates: Float64Array[], examples: number[]
   return { wallMs, clientCpuMs: cpu.reduce((a, b) => a + b, 0) / n };
 }
 
+function flag(name: string): number | undefined {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return undefined;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 0) throw new Error(`${name} takes a whole number.`);
+  return v;
+}
+
 async function main(): Promise<void> {
   await loadSodium();
-  const sizes = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
+  const args = process.argv.slice(2);
+  const sizes = args.filter((a, i) => /^\d+$/.test(a) && !(args[i - 1] ?? '').startsWith('--')).map(Number);
   const ns = sizes.length > 0 ? sizes : [10, 100, 500];
+  const processesAt = flag('--processes-at') ?? 2000;
+  const groupSize = flag('--group-size') ?? 1000;
   const { doc } = await benchJob('http://127.0.0.1:1');
   const d = roundVectorLength(doc) - 1;
-  console.log(`one round, model of ${d} weights (vector ${d + 1}), contributors in this process, node ${process.version}`);
-  console.log('clients  secure wall ms  plain wall ms  wall ratio  secure client CPU ms  plain client CPU ms  CPU ratio');
-  for (const n of ns) {
-    const updates = Array.from({ length: n }, () => randomUpdate(d));
-    const examples = Array.from({ length: n }, () => 1 + Math.floor(Math.random() * 999));
-    const plain = await plainRound(n, updates, examples);
-    const secure = await secureRound(n, updates, examples);
-    console.log(
-      [
-        String(n).padStart(7),
-        secure.wallMs.toFixed(0).padStart(15),
-        plain.wallMs.toFixed(0).padStart(14),
-        (secure.wallMs / plain.wallMs).toFixed(1).padStart(11),
-        secure.clientCpuMs.toFixed(1).padStart(21),
-        plain.clientCpuMs.toFixed(2).padStart(19),
-        (secure.clientCpuMs / plain.clientCpuMs).toFixed(1).padStart(10),
-      ].join('') + (retries > 0 ? `  (${retries} requests retried after a broken connection)` : ''),
-    );
-    retries = 0;
+  console.log(`one round, model of ${d} weights (vector ${d + 1}), contributors in this process, at most ${groupSize} per secure-aggregation group, node ${process.version}`);
+  console.log('clients  storage   secure wall ms  plain wall ms  wall ratio  secure client CPU ms  plain client CPU ms  CPU ratio');
+  const dir = mkdtempSync(join(tmpdir(), 'trove-bench-round-'));
+  try {
+    for (const [run, n] of ns.entries()) {
+      const updates = Array.from({ length: n }, () => randomUpdate(d));
+      const examples = Array.from({ length: n }, () => 1 + Math.floor(Math.random() * 999));
+      const plain = await plainRound(n, updates, examples);
+      const secure = await secureRound(n, updates, examples, { database: join(dir, `coordinator-${run}.db`), processes: 1, groupSize });
+      console.log(
+        [
+          String(n).padStart(7),
+          '  sqlite ',
+          secure.wallMs.toFixed(0).padStart(15),
+          plain.wallMs.toFixed(0).padStart(14),
+          (secure.wallMs / plain.wallMs).toFixed(1).padStart(11),
+          secure.clientCpuMs.toFixed(1).padStart(21),
+          plain.clientCpuMs.toFixed(2).padStart(19),
+          (secure.clientCpuMs / plain.clientCpuMs).toFixed(1).padStart(10),
+        ].join('') + (retries > 0 ? `  (${retries} requests retried after a broken connection)` : ''),
+      );
+      retries = 0;
+    }
+    if (processesAt > 0) {
+      const postgres = await startPostgres();
+      try {
+        const n = processesAt;
+        const updates = Array.from({ length: n }, () => randomUpdate(d));
+        const examples = Array.from({ length: n }, () => 1 + Math.floor(Math.random() * 999));
+        console.log('');
+        console.log('clients  storage    processes  secure wall ms  ratio to one process');
+        const one = await secureRound(n, updates, examples, { database: postgres.createDatabase('one'), processes: 1, groupSize });
+        console.log(`${String(n).padStart(7)}  postgres ${'1'.padStart(10)}${one.wallMs.toFixed(0).padStart(16)}${'1.0'.padStart(22)}`);
+        const three = await secureRound(n, updates, examples, { database: postgres.createDatabase('three'), processes: 3, groupSize });
+        console.log(`${String(n).padStart(7)}  postgres ${'3'.padStart(10)}${three.wallMs.toFixed(0).padStart(16)}${(three.wallMs / one.wallMs).toFixed(2).padStart(22)}`);
+      } finally {
+        postgres.stop();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

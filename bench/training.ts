@@ -11,6 +11,10 @@
 // there is none, on SwiftShader's Vulkan driver (a CPU implementation: its rate says nothing
 // about GPUs) with a smaller data set; it is named with its adapter.
 //
+// Every contender gets the same treatment: WARMUP_BATCHES untimed batches first (JIT, wasm
+// compile, BLAS start-up), then REPEATS timed runs, interleaved so all see the same machine load;
+// each rate is the median of its runs.
+//
 // The baseline runs twice per repeat: with the environment's OPENBLAS_CORETYPE (when one is set)
 // and with OpenBLAS detecting the core itself; the ratio is taken against the faster of the two,
 // and the bench prints the core each used.
@@ -42,6 +46,8 @@ const SEED = 7;
 const args = process.argv.slice(2);
 const repeatsArg = args.indexOf('--repeats');
 const REPEATS = repeatsArg >= 0 ? Math.max(1, Number(args[repeatsArg + 1])) : 3;
+/** Untimed batches each contender trains before its timed runs. */
+const WARMUP_BATCHES = 20;
 const WITH_TFJS = !args.includes('--no-tfjs');
 const WITH_WEBGPU = !args.includes('--no-webgpu');
 
@@ -128,7 +134,7 @@ function runNumpy(dir: string, coreType: string | undefined): NumpyRun {
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
   if (coreType === undefined) delete env.OPENBLAS_CORETYPE;
   else env.OPENBLAS_CORETYPE = coreType;
-  const argv = [script, join(dir, 'x.f32'), join(dir, 'y.i32'), ROWS, FEATURES, CLASSES, HIDDEN, BATCH, EPOCHS, LR, SEED].map(String);
+  const argv = [script, join(dir, 'x.f32'), join(dir, 'y.i32'), ROWS, FEATURES, CLASSES, HIDDEN, BATCH, EPOCHS, LR, SEED, WARMUP_BATCHES].map(String);
   const out = spawnSync('python3', argv, { env, encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`numpy baseline failed: ${out.stderr || out.error?.message}`);
   return JSON.parse(out.stdout.trim().split('\n').pop()!) as NumpyRun;
@@ -148,7 +154,7 @@ async function main(): Promise<void> {
     const choice: BackendChoice = await selectBackend(spec, { from: 'tensorflow-gpu' });
     console.log(`backend: ${choice.backend} (${choice.engine})`);
     console.log(`reason:  ${choice.reason}`);
-    console.log(`reference MLP ${FEATURES}-${HIDDEN}-${HIDDEN}-${CLASSES}, Adam, batch ${BATCH}, ${ROWS} rows, ${EPOCHS} epochs, ${REPEATS} runs each (median)\n`);
+    console.log(`reference MLP ${FEATURES}-${HIDDEN}-${HIDDEN}-${CLASSES}, Adam, batch ${BATCH}, ${ROWS} rows, ${EPOCHS} epochs, ${WARMUP_BATCHES} warm-up batches then ${REPEATS} runs each (median)\n`);
 
     const envCore = process.env.OPENBLAS_CORETYPE || undefined;
     const selected: number[] = [];
@@ -157,12 +163,28 @@ async function main(): Promise<void> {
     let npEnv: NumpyRun | undefined;
     let lastLoss = 0;
     let np: NumpyRun | undefined;
-    // Warm-up (JIT, wasm compile), then interleave the contenders so both see the same machine load.
+    // TensorFlow.js's wasm backend is a contender like the others (the reference row for the kernel).
+    const tfjsWasm = WITH_TFJS && choice.engine === 'dense-kernel' ? await (async () => {
+      const tf = await loadTf();
+      await import('@tensorflow/tfjs-backend-wasm');
+      await tf.setBackend('wasm');
+      return tf;
+    })() : null;
+    const tfjsRates: number[] = [];
+    const warmUp = (trainer: LocalTrainer) => {
+      trainer.setWeights(initialWeights(spec.model, SEED));
+      const order = new SeededRandom(1).permutation(ROWS);
+      for (let s = 0; s < WARMUP_BATCHES * BATCH; s += BATCH) trainer.trainBatch(x, y, order, s, s + BATCH);
+    };
     {
       const trainer = await createTrainer(spec, choice);
-      trainer.setWeights(initialWeights(spec.model, SEED));
-      for (let s = 0; s < 20 * BATCH; s += BATCH) trainer.trainBatch(x, y, new SeededRandom(1).permutation(ROWS), s, s + BATCH);
+      warmUp(trainer);
       trainer.dispose();
+      if (tfjsWasm) {
+        const tfjs = new TfjsTrainer(tfjsWasm, spec);
+        warmUp(tfjs);
+        tfjs.dispose();
+      }
     }
     for (let r = 0; r < REPEATS; r++) {
       np = runNumpy(dir, undefined);
@@ -177,6 +199,12 @@ async function main(): Promise<void> {
       trainer.dispose();
       selected.push((ROWS * EPOCHS) / run.seconds);
       lastLoss = run.loss;
+      if (tfjsWasm) {
+        const tfjs = new TfjsTrainer(tfjsWasm, spec);
+        tfjs.setWeights(initialWeights(spec.model, SEED));
+        tfjsRates.push((ROWS * EPOCHS) / trainEpochs(tfjs, x, y, SEED + r).seconds);
+        tfjs.dispose();
+      }
     }
     const sel = median(selected);
     const auto = median(numpy);
@@ -221,16 +249,11 @@ async function main(): Promise<void> {
     }
 
     let tfjsRate: number | null = null;
-    if (WITH_TFJS && choice.engine === 'dense-kernel') {
-      const tf = await loadTf();
-      await import('@tensorflow/tfjs-backend-wasm');
-      await tf.setBackend('wasm');
-      const trainer = new TfjsTrainer(tf, spec);
-      trainer.setWeights(initialWeights(spec.model, SEED));
-      const run = trainEpochs(trainer, x, y, SEED);
-      trainer.dispose();
-      tfjsRate = (ROWS * EPOCHS) / run.seconds;
-      console.log(`TensorFlow.js wasm (same model, 1 run): ${fmt(tfjsRate)} samples/s  (${(tfjsRate / base).toFixed(3)}x numpy; selected is ${(sel / tfjsRate).toFixed(1)}x tfjs-wasm)`);
+    if (tfjsRates.length > 0) {
+      tfjsRate = median(tfjsRates);
+      console.log(
+        `TensorFlow.js wasm (same model, same warm-up and runs): ${fmt(tfjsRate)} samples/s  [${tfjsRates.map(fmt).join(', ')}]  (${(tfjsRate / base).toFixed(3)}x numpy; selected is ${(sel / tfjsRate).toFixed(1)}x tfjs-wasm)`,
+      );
     }
     let webgpu: WebGpuRow | null = null;
     let webgpuFailure: string | null = null;

@@ -12,7 +12,10 @@ export type ActivityKind =
   | 'dataset.imported'
   | 'dataset.deleted'
   | 'dataset.left-out'
+  | 'dataset.renamed'
+  | 'dataset.exported'
   | 'record.deleted'
+  | 'record.edited'
   | 'backup.created'
   | 'settings.changed'
   // Later kinds (consents, jobs, uploads, claims) are added here as those features land.

@@ -130,6 +130,8 @@ export interface WireError {
 export type ToWorker =
   | { type: 'run'; taskId: string; task: WorkerTask }
   | { type: 'cancel'; taskId: string }
+  /** Load what training needs now, while no deadline runs, so the first round starts warm. */
+  | { type: 'prepare-training' }
   | { type: 'shutdown' };
 
 export type FromWorker =

@@ -11,6 +11,8 @@ export const CIRCUITS_DIR = join(CONTRACTS_DIR, '..', 'assets', 'circuits');
 
 /** Merkle tree depth of every Semaphore group on this deployment (and of the circuit used). */
 export const TREE_DEPTH = 20;
+/** Depth of an enrollment proof's group of one (RoundRewards.ENROLLMENT_DEPTH). */
+export const ENROLLMENT_DEPTH = 1;
 
 export interface LinkReference {
   start: number;
@@ -64,10 +66,10 @@ export function linkBytecode(artifact: ContractArtifact, libraries: Record<strin
   return `0x${code}`;
 }
 
-/** The depth-20 Semaphore circuit copied from @zk-kit/semaphore-artifacts at build time. */
-export function circuitArtifacts(): { wasm: string; zkey: string } {
-  const wasm = join(CIRCUITS_DIR, `semaphore-${TREE_DEPTH}.wasm`);
-  const zkey = join(CIRCUITS_DIR, `semaphore-${TREE_DEPTH}.zkey`);
+/** The Semaphore circuit of `depth` copied from @zk-kit/semaphore-artifacts at build time (claims: depth 20). */
+export function circuitArtifacts(depth: number = TREE_DEPTH): { wasm: string; zkey: string } {
+  const wasm = join(CIRCUITS_DIR, `semaphore-${depth}.wasm`);
+  const zkey = join(CIRCUITS_DIR, `semaphore-${depth}.zkey`);
   if (!existsSync(wasm) || !existsSync(zkey)) {
     throw new TroveError('INVALID_INPUT', 'Semaphore circuit artifacts are missing: run `npm run build:contracts` first.', { wasm, zkey });
   }

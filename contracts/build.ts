@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildProofFixtures } from './proof-fixtures.js';
-import { ARTIFACTS_DIR, CIRCUITS_DIR, CONTRACTS_DIR, TREE_DEPTH, type ContractArtifact, type ContractName } from './artifacts.js';
+import { ARTIFACTS_DIR, CIRCUITS_DIR, CONTRACTS_DIR, ENROLLMENT_DEPTH, TREE_DEPTH, type ContractArtifact, type ContractName } from './artifacts.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = resolve(CONTRACTS_DIR, '..');
@@ -118,15 +118,18 @@ export function buildContracts(log: (line: string) => void = console.log): void 
     log(`contracts: compiled ${Object.keys(sources).length} sources with solc ${solc.version()} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 
-  // Only the depth this deployment verifies: the package ships every depth (~109 MB).
+  // Only the depths this deployment verifies (claims, and enrollments' groups of one): the package
+  // ships every depth (~109 MB).
   const artifactsPackage = dirname(require.resolve('@zk-kit/semaphore-artifacts/package.json'));
   mkdirSync(CIRCUITS_DIR, { recursive: true });
-  for (const ext of ['wasm', 'zkey']) {
-    const from = join(artifactsPackage, `semaphore-${TREE_DEPTH}.${ext}`);
-    const to = join(CIRCUITS_DIR, `semaphore-${TREE_DEPTH}.${ext}`);
-    if (!existsSync(to) || readFileSync(to).length !== readFileSync(from).length) copyFileSync(from, to);
+  for (const depth of [TREE_DEPTH, ENROLLMENT_DEPTH]) {
+    for (const ext of ['wasm', 'zkey']) {
+      const from = join(artifactsPackage, `semaphore-${depth}.${ext}`);
+      const to = join(CIRCUITS_DIR, `semaphore-${depth}.${ext}`);
+      if (!existsSync(to) || readFileSync(to).length !== readFileSync(from).length) copyFileSync(from, to);
+    }
   }
-  log(`circuits: semaphore-${TREE_DEPTH} in ${relative(ROOT, CIRCUITS_DIR)}`);
+  log(`circuits: semaphore-${TREE_DEPTH} and semaphore-${ENROLLMENT_DEPTH} in ${relative(ROOT, CIRCUITS_DIR)}`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

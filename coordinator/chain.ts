@@ -6,6 +6,7 @@ import { TroveError } from '../common/errors.js';
 import type { AnyJobDocument } from '../common/jobs/kinds.js';
 import { loadArtifact, type ContractName } from '../contracts/artifacts.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
+import type { EnrollmentProof } from '../common/jobs/enrollment-proof.js';
 
 /** Every custom error the contracts a coordinator calls can revert with. */
 let errorsInterface: Interface | undefined;
@@ -127,11 +128,12 @@ export async function enrollmentsOnChain(provider: Provider, deployment: TroveDe
 
 /**
  * Enrolls a contributor on-chain on its behalf (the coordinator relays, so the contributor needs
- * no ETH); a job with a bond would take it from the relayer, so bonded contributors enroll themselves.
+ * no ETH), with the identity's own authorization; a job with a bond would take it from the relayer,
+ * so bonded contributors enroll themselves.
  */
-export async function enrollOnChain(relayer: Signer, deployment: TroveDeployment, jobId: string, commitment: string, rosterKey: string): Promise<string> {
+export async function enrollOnChain(relayer: Signer, deployment: TroveDeployment, jobId: string, commitment: string, rosterKey: string, proof: EnrollmentProof): Promise<string> {
   const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, relayer);
-  const receipt = await send(`enroll a contributor in job ${jobId}`, () => rewards.getFunction('enroll')(BigInt(jobId), BigInt(commitment), `0x${rosterKey}`));
+  const receipt = await send(`enroll a contributor in job ${jobId}`, () => rewards.getFunction('enroll')(BigInt(jobId), BigInt(commitment), `0x${rosterKey}`, proof));
   return receipt.hash;
 }
 
@@ -155,6 +157,20 @@ export async function closeRoundOnChain(coordinator: Signer, deployment: TroveDe
   const sorted = [...included].sort((a, b) => a - b);
   const receipt = await send(`close a round of job ${jobId}`, () => rewards.getFunction('closeRound')(BigInt(jobId), sorted));
   return receipt.hash;
+}
+
+/**
+ * The transaction that closed round `round` of the job on-chain, if one did: a coordinator process
+ * that took the close over from one that died after sending it must not send it again.
+ */
+export async function roundClosedTx(provider: Provider, deployment: TroveDeployment, jobId: string, round: number): Promise<string | undefined> {
+  const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, provider);
+  try {
+    const logs = await rewards.queryFilter(rewards.filters.RoundClosed!(BigInt(jobId), BigInt(round)));
+    return logs[0]?.transactionHash;
+  } catch (err) {
+    throw new TroveError('CHAIN_UNREACHABLE', `The chain cannot be reached to see whether round ${round} of job ${jobId} is closed.`, undefined, { cause: err });
+  }
 }
 
 /** Cancels (settles) a job: unearned escrow and the stake go back to the researcher. */

@@ -28,7 +28,7 @@ import { cancelJob } from './chain.js';
 import { faucet, startLocalChain, STARTING_BALANCE } from './local-chain.js';
 import { completeJobDocument, publishJobDocument } from './jobs.js';
 import { storedStatus } from './job-book.js';
-import { RoundRunner } from './rounds.js';
+import { operationsOf, RoundRunner } from './rounds.js';
 import { startCoordinatorServer } from './server.js';
 import { openStore } from './database.js';
 import { modelBytes } from './store.js';
@@ -48,7 +48,8 @@ const USAGE = `usage: npm run coordinator -- <command> [options]
   results <jobId> [--out dir]                  per-round outcome: each round's model, or an
                                                analytics round's sum with its error bars
   cancel <jobId>                               end the job and refund the unspent escrow
-options: --rpc URL  --deployment FILE  --database FILE|postgres://URL (or --db)  --host HOST  --port PORT  --url URL`;
+options: --rpc URL  --deployment FILE  --database FILE|postgres://URL (or --db)  --host HOST  --port PORT  --url URL
+         --group-size N (serve: the most contributors in one secure-aggregation group, default 1000)`;
 
 interface Options {
   rpc: string;
@@ -60,6 +61,8 @@ interface Options {
   validation?: string;
   module?: string;
   out?: string;
+  /** The most contributors in one secure-aggregation group (serve). */
+  groupSize?: number | undefined;
 }
 
 function fail(message: string): never {
@@ -138,6 +141,8 @@ async function serve(options: Options): Promise<void> {
   const runner = await RoundRunner.open({
     store,
     chain: { coordinator: c.coordinator(), provider: c.provider, deployment: c.deployment },
+    url: options.url,
+    ...(options.groupSize === undefined ? {} : { groupSize: options.groupSize }),
   });
   const server = await startCoordinatorServer({ runner, host: options.host, port: options.port });
   console.log(`coordinator listening on ${server.url} (contributors reach it at ${options.url}); database ${store.location}`);
@@ -149,7 +154,8 @@ async function serve(options: Options): Promise<void> {
   });
   runner.close();
   await server.close();
-  await runner.settled();
+  // Leases handed back: the other processes on the database take this one's work at once.
+  await runner.release();
   await store.close();
   c.provider.destroy();
 }
@@ -167,6 +173,24 @@ async function status(jobId: string, options: Options): Promise<void> {
         const next = row.closeRetryAt === null ? '' : `; the coordinator tries again at ${new Date(row.closeRetryAt).toISOString()}`;
         console.log(`    not closed on-chain yet: ${row.closeAttempts} attempt${row.closeAttempts === 1 ? '' : 's'} failed, the last with "${row.closeError}"${next}`);
       }
+    }
+    for (const r of s.rounds) {
+      const row = await store.round(jobId, r.round);
+      if (!row?.secaggGroups || row.secaggGroups.length < 2) continue;
+      const outcomes = new Map((await store.groupOutcomes(jobId, r.round)).map((o) => [o.grp, o]));
+      const groups = row.secaggGroups.map((g) => {
+        const o = outcomes.get(g.index);
+        return `${g.index}: ${g.size} invited, ${o ? (o.stage === 'done' ? `${o.included.length} included` : 'abandoned') : 'running'}`;
+      });
+      console.log(`  round ${r.round} groups: ${groups.join('; ')}`);
+    }
+    const { processes } = await operationsOf(store);
+    const now = Date.now();
+    console.log(`coordinator processes on ${store.location}:`);
+    for (const p of processes) {
+      const seen = Math.round((now - p.seenAt) / 1000);
+      const leases = p.leases.filter((l) => l.expiresAt > now);
+      console.log(`  ${p.id} (pid ${p.pid}${p.url ? `, ${p.url}` : ''}): last seen ${seen} s ago; ${leases.length === 0 ? 'holds no lease' : `holds ${leases.map((l) => l.name).join(', ')}`}`);
     }
   } finally {
     await store.close();
@@ -270,6 +294,7 @@ export async function main(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string' },
       url: { type: 'string' },
+      'group-size': { type: 'string' },
       validation: { type: 'string' },
       module: { type: 'string' },
       out: { type: 'string' },
@@ -294,7 +319,9 @@ export async function main(argv: string[]): Promise<void> {
     validation: values.validation,
     module: values.module,
     out: values.out,
+    groupSize: values['group-size'] === undefined ? undefined : Number(values['group-size']),
   };
+  if (options.groupSize !== undefined && !(Number.isInteger(options.groupSize) && options.groupSize >= 2)) fail(`--group-size must be a whole number of at least 2, not ${values['group-size']}.`);
   const needArg = (what: string) => arg ?? fail(`${command} needs ${what}.\n${USAGE}`);
   switch (command) {
     case 'chain':

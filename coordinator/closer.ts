@@ -1,13 +1,15 @@
-// The on-chain side of a round for the coordinator: before a round starts, every participant must
-// be enrolled on-chain (relayed here when the job takes no bond) and the roster frozen with
+// The on-chain side of a round for the coordinator: every participant must be enrolled on-chain
+// (relayed here at enrollment when the job takes no bond, with the identity's own proof) and, before
+// a round starts, the roster frozen with
 // startRound, in enrollment order, so each client can check it against the chain. Participants the
 // chain does not list (a bonded job's contributor who has not enrolled there) are left out. Once
 // the round has its outcome, it is closed on-chain with the roster positions it included.
 import { TroveError } from '../common/errors.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
 import { rosterHash } from '../common/jobs/roster-hash.js';
-import { closeRoundOnChain, enrollOnChain, enrollmentsOnChain, startRoundOnChain } from './chain.js';
+import { closeRoundOnChain, enrollOnChain, enrollmentsOnChain, roundClosedTx, startRoundOnChain } from './chain.js';
 import type { CoordinatorStore } from './store.js';
+import type { EnrollmentProof } from '../common/jobs/enrollment-proof.js';
 import type { Provider, Signer } from 'ethers';
 
 export interface RosterParticipant {
@@ -22,21 +24,21 @@ export interface ChainAccess {
 }
 
 /**
- * Enrolls whoever is missing (when `relay`), freezes the roster on-chain and returns the
- * participants in roster order. Throws when fewer than `minimum` can be on the roster.
+ * Relays a contributor's on-chain enrollment, authorized by its identity's proof; nothing to do
+ * when that commitment is already enrolled with that roster key (a retried enrollment).
  */
-export async function freezeRoster<P extends RosterParticipant>(chain: ChainAccess, jobId: string, participants: readonly P[], options: { relay: boolean; minimum: number }): Promise<P[]> {
-  let enrolled = await enrollmentsOnChain(chain.provider, chain.deployment, jobId);
-  const byCommitment = new Map(enrolled.map((e) => [e.commitment, e]));
-  if (options.relay) {
-    let added = false;
-    for (const p of participants) {
-      if (byCommitment.has(p.commitment)) continue;
-      await enrollOnChain(chain.coordinator, chain.deployment, jobId, p.commitment, p.signingKey);
-      added = true;
-    }
-    if (added) enrolled = await enrollmentsOnChain(chain.provider, chain.deployment, jobId);
-  }
+export async function relayEnrollment(chain: ChainAccess, jobId: string, p: RosterParticipant, proof: EnrollmentProof): Promise<void> {
+  const enrolled = await enrollmentsOnChain(chain.provider, chain.deployment, jobId);
+  if (enrolled.some((e) => e.commitment === p.commitment && e.rosterKey === p.signingKey.toLowerCase())) return;
+  await enrollOnChain(chain.coordinator, chain.deployment, jobId, p.commitment, p.signingKey, proof);
+}
+
+/**
+ * Freezes the roster on-chain from the participants enrolled there and returns them in roster
+ * order. Throws when fewer than `minimum` can be on the roster.
+ */
+export async function freezeRoster<P extends RosterParticipant>(chain: ChainAccess, jobId: string, participants: readonly P[], options: { minimum: number }): Promise<P[]> {
+  const enrolled = await enrollmentsOnChain(chain.provider, chain.deployment, jobId);
   const index = new Map(enrolled.map((e) => [`${e.commitment}/${e.rosterKey}`, e.index]));
   const listed = participants
     .map((p) => ({ p, at: index.get(`${p.commitment}/${p.signingKey.toLowerCase()}`) }))
@@ -61,6 +63,9 @@ export async function freezeRoster<P extends RosterParticipant>(chain: ChainAcce
 export async function closeRound(chain: ChainAccess | undefined, store: CoordinatorStore, jobId: string, round: number): Promise<string> {
   if (!chain) throw new TroveError('CHAIN_UNREACHABLE', `Round ${round} of job ${jobId} is ready to close, but this coordinator has no chain configured.`);
   const row = (await store.round(jobId, round))!;
+  // Closed already by a coordinator process that died before it could record it: record that close.
+  const closed = await roundClosedTx(chain.provider, chain.deployment, jobId, round);
+  if (closed) return closed;
   // Roster positions: the contract builds the group of their commitments itself.
   return closeRoundOnChain(chain.coordinator, chain.deployment, jobId, row.included ?? []);
 }

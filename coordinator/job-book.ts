@@ -12,19 +12,31 @@ import { readValidationCsv } from '../common/model/csv.js';
 import { buildTrainingMatrix, type TrainingMatrix } from '../common/model/features.js';
 import { initialWeights } from '../common/model/weights.js';
 import type { SecAggServer } from '../common/secagg/server.js';
-import type { CoordinatorStore, JobRow, RoundStageName } from './store.js';
+import type { RoundGroup } from '../common/jobs/groups.js';
+import type { CoordinatorStore, GroupOutcome, JobRow, RoundStageName } from './store.js';
+
+/** One secure-aggregation group of the round in progress, as this process has replayed it. */
+export interface GroupRound {
+  group: RoundGroup;
+  roundId: Uint8Array;
+  server: SecAggServer;
+  /** Messages queued for each member (by id within the group), in order; a message's sequence number is its index + 1. */
+  outbox: Uint8Array[][];
+  /** How the group ended, once it has (read from the database when another process finished it). */
+  outcome: GroupOutcome | undefined;
+}
 
 export interface ActiveRound {
   index: number;
-  roundId: Uint8Array;
   roster: string[];
   commitments: string[];
-  server: SecAggServer;
-  /** Messages queued for each client, in order; a message's sequence number is its index + 1. */
-  outbox: Uint8Array[][];
+  groups: GroupRound[];
+  /** The round's stage: the least advanced group's, then closing, closed or aborted. */
   stage: RoundStageName;
   /** The largest message a client of this round can send. */
   maxMessageBytes: number;
+  /** The last event of the round's log this process has applied. */
+  applied: number;
 }
 
 /** A job document as published, with the researcher's signature over its hash. */
@@ -166,19 +178,25 @@ export class JobBook {
 
   /**
    * Picks up jobs published by another process on the same database; returns the jobs another
-   * process cancelled since this one last looked.
+   * process cancelled since this one last looked, and the ones it ran rounds of, which the round
+   * workflow loads (replaying their round in progress).
    */
-  async refresh(): Promise<string[]> {
+  async refresh(): Promise<{ cancelled: string[]; withRounds: JobRow[] }> {
     const cancelled: string[] = [];
+    const withRounds: JobRow[] = [];
     for (const row of await this.store.jobs()) {
       const job = this.jobs.get(row.jobId);
       if (!job) {
-        if ((await this.store.rounds(row.jobId)).length === 0) this.jobs.set(row.jobId, this.runtime(row));
+        if (!(await this.store.latestRound(row.jobId))) this.jobs.set(row.jobId, this.runtime(row));
+        else withRounds.push(row);
       } else if (row.state === 'cancelled' && job.row.state !== 'cancelled') {
         cancelled.push(row.jobId);
+      } else if (row.state !== job.row.state) {
+        // Moved on by another process (running, finished).
+        job.row = row;
       }
     }
-    return cancelled;
+    return { cancelled, withRounds };
   }
 
   /** The signed document behind a spec hash, as published. */

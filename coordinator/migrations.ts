@@ -162,6 +162,68 @@ CREATE TABLE IF NOT EXISTS modules (
   bytes BYTEA NOT NULL
 );`,
   },
+  {
+    version: 4,
+    name: 'secure-aggregation groups, outcomes per group, leases and coordinator processes',
+    sqlite: `
+ALTER TABLE rounds ADD COLUMN secagg_groups TEXT;
+ALTER TABLE round_events ADD COLUMN grp INTEGER;
+CREATE TABLE round_groups (
+  job_id TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  grp INTEGER NOT NULL,
+  stage TEXT NOT NULL CHECK (stage IN ('done', 'aborted')),
+  included TEXT,
+  sum BLOB,
+  error_bound REAL,
+  abort_reason TEXT,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (job_id, round, grp),
+  FOREIGN KEY (job_id, round) REFERENCES rounds(job_id, round)
+);
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  taken_over INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE coordinator_processes (
+  id TEXT PRIMARY KEY,
+  pid INTEGER NOT NULL,
+  url TEXT,
+  started_at INTEGER NOT NULL,
+  seen_at INTEGER NOT NULL
+);`,
+    postgres: `
+ALTER TABLE rounds ADD COLUMN secagg_groups TEXT;
+ALTER TABLE round_events ADD COLUMN grp INTEGER;
+CREATE TABLE round_groups (
+  job_id TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  grp INTEGER NOT NULL,
+  stage TEXT NOT NULL CHECK (stage IN ('done', 'aborted')),
+  included TEXT,
+  sum BYTEA,
+  error_bound DOUBLE PRECISION,
+  abort_reason TEXT,
+  at BIGINT NOT NULL,
+  PRIMARY KEY (job_id, round, grp),
+  FOREIGN KEY (job_id, round) REFERENCES rounds(job_id, round)
+);
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  taken_over INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE coordinator_processes (
+  id TEXT PRIMARY KEY,
+  pid INTEGER NOT NULL,
+  url TEXT,
+  started_at BIGINT NOT NULL,
+  seen_at BIGINT NOT NULL
+);`,
+  },
 ];
 
 /** The schema version this code writes. */

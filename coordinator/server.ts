@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Identity } from '@semaphore-protocol/identity';
 import { TroveError, type TroveErrorCode } from '../common/errors.js';
 import { sha256Hex } from '../common/jobs/client.js';
+import { toEnrollmentProof } from '../common/jobs/enrollment-proof.js';
 import {
   AUTH_HEADERS,
   enrollmentMessageField,
@@ -226,7 +227,7 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
         }
         if (commitment.toString() !== e.commitment) throw new TroveError('INVALID_INPUT', 'The commitment is not the hash of the Semaphore public key.');
         if (!signed) throw new TroveError('UNAUTHENTICATED', 'The Semaphore signature does not cover this job and signing key.');
-        send(res, 200, JSON.stringify(await runner.enroll(jobId, key, e.commitment)), 'application/json');
+        send(res, 200, JSON.stringify(await runner.enroll(jobId, key, e.commitment, toEnrollmentProof(e.chainProof))), 'application/json');
       },
     },
     {

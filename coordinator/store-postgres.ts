@@ -5,14 +5,21 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { TroveError } from '../common/errors.js';
 import { MIGRATIONS_TABLE, pendingMigrations, SCHEMA_VERSION } from './migrations.js';
+import type { RoundGroup } from '../common/jobs/groups.js';
 import {
+  groupOutcome,
   job,
   modelBytes,
   modelFromBytes,
   participant,
   round,
+  sumBytes,
   type CoordinatorStore,
+  type GroupOutcome,
   type JobRow,
+  type LeaseRow,
+  type ProcessRow,
+  type RawGroupOutcome,
   type JobState,
   type ParticipantRow,
   type RawJob,
@@ -179,15 +186,21 @@ export class PostgresStore implements CoordinatorStore {
 
   // --- rounds -----------------------------------------------------------------------------------
 
-  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number): Promise<void> {
-    await this.q('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups: RoundGroup[] | null = null): Promise<void> {
+    await this.q('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at, secagg_groups) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
       jobId,
       index,
       JSON.stringify(roster),
       JSON.stringify(commitments),
       'advertise-keys',
       at,
+      groups ? JSON.stringify(groups) : null,
     ]);
+  }
+
+  async latestRound(jobId: string): Promise<{ round: number; stage: RoundStageName } | undefined> {
+    const [r] = await this.q<{ round: number; stage: RoundStageName }>('SELECT round, stage FROM rounds WHERE job_id = $1 ORDER BY round DESC LIMIT 1', [jobId]);
+    return r;
   }
 
   async round(jobId: string, index: number): Promise<RoundRow | undefined> {
@@ -233,22 +246,103 @@ export class PostgresStore implements CoordinatorStore {
 
   // --- event log --------------------------------------------------------------------------------
 
-  async appendEvent(jobId: string, index: number, kind: RoundEvent['kind'], at: number, data: Uint8Array | null = null): Promise<number> {
+  async appendEvent(jobId: string, index: number, kind: RoundEvent['kind'], at: number, data: Uint8Array | null = null, grp: number | null = null): Promise<number> {
     const [r] = await this.q<{ seq: number }>(
-      'INSERT INTO round_events (job_id, round, seq, kind, at, data) SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5 FROM round_events WHERE job_id = $1 AND round = $2 RETURNING seq',
-      [jobId, index, kind, at, data === null ? null : Buffer.from(data.buffer, data.byteOffset, data.byteLength)],
+      'INSERT INTO round_events (job_id, round, seq, kind, at, data, grp) SELECT $1, $2, COALESCE(MAX(seq), 0) + 1, $3, $4, $5, $6 FROM round_events WHERE job_id = $1 AND round = $2 RETURNING seq',
+      [jobId, index, kind, at, data === null ? null : Buffer.from(data.buffer, data.byteOffset, data.byteLength), grp],
     );
     return r!.seq;
   }
 
   async events(jobId: string, index: number): Promise<RoundEvent[]> {
-    const rows = await this.q<{ seq: number; kind: RoundEvent['kind']; at: number; data: Buffer | null }>('SELECT seq, kind, at, data FROM round_events WHERE job_id = $1 AND round = $2 ORDER BY seq', [
-      jobId,
-      index,
-    ]);
-    return rows.map((r) =>
-      r.kind === 'message' ? { seq: r.seq, kind: 'message', at: r.at, data: new Uint8Array(r.data ?? new Uint8Array(0)) } : { seq: r.seq, kind: r.kind, at: r.at },
+    return this.eventsAfter(jobId, index, 0);
+  }
+
+  async eventsAfter(jobId: string, index: number, after: number): Promise<RoundEvent[]> {
+    const rows = await this.q<{ seq: number; kind: RoundEvent['kind']; at: number; data: Buffer | null; grp: number | null }>(
+      'SELECT seq, kind, at, data, grp FROM round_events WHERE job_id = $1 AND round = $2 AND seq > $3 ORDER BY seq',
+      [jobId, index, after],
     );
+    return rows.map((r) =>
+      r.kind === 'message'
+        ? { seq: r.seq, kind: 'message', at: r.at, data: new Uint8Array(r.data ?? new Uint8Array(0)), grp: r.grp }
+        : { seq: r.seq, kind: r.kind, at: r.at, grp: r.grp },
+    );
+  }
+
+  async lockRound(jobId: string, index: number): Promise<void> {
+    if (!this.inTransaction.getStore()) throw new TroveError('INVALID_INPUT', 'A round is locked only inside a transaction.');
+    // Held until COMMIT or ROLLBACK: other coordinator processes wait to append to this round.
+    await this.q('SELECT pg_advisory_xact_lock(hashtext($1))', [`trove-round:${jobId}:${index}`]);
+  }
+
+  async putGroupOutcome(jobId: string, index: number, o: GroupOutcome): Promise<void> {
+    await this.q(
+      `INSERT INTO round_groups (job_id, round, grp, stage, included, sum, error_bound, abort_reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (job_id, round, grp) DO UPDATE SET stage = EXCLUDED.stage, included = EXCLUDED.included, sum = EXCLUDED.sum, error_bound = EXCLUDED.error_bound, abort_reason = EXCLUDED.abort_reason, at = EXCLUDED.at`,
+      [
+        jobId,
+        index,
+        o.grp,
+        o.stage,
+        o.stage === 'done' ? JSON.stringify(o.included) : null,
+        o.stage === 'done' ? Buffer.from(sumBytes(o.sum)) : null,
+        o.stage === 'done' ? o.errorBound : null,
+        o.stage === 'aborted' ? o.reason : null,
+        o.at,
+      ],
+    );
+  }
+
+  async groupOutcomes(jobId: string, index: number): Promise<GroupOutcome[]> {
+    return (await this.q<RawGroupOutcome>('SELECT * FROM round_groups WHERE job_id = $1 AND round = $2 ORDER BY grp', [jobId, index])).map(groupOutcome);
+  }
+
+  // --- leases and processes ---------------------------------------------------------------------
+
+  async claimLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+    const rows = await this.q(
+      `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at,
+         taken_over = leases.taken_over + (CASE WHEN leases.holder = EXCLUDED.holder THEN 0 ELSE 1 END)
+       WHERE leases.holder = EXCLUDED.holder OR leases.expires_at < $4
+       RETURNING name`,
+      [name, holder, now + ttlMs, now],
+    );
+    return rows.length > 0;
+  }
+
+  async leases(): Promise<LeaseRow[]> {
+    return (await this.q<{ name: string; holder: string; expires_at: number; taken_over: number }>('SELECT name, holder, expires_at, taken_over FROM leases ORDER BY name')).map((r) => ({
+      name: r.name,
+      holder: r.holder,
+      expiresAt: r.expires_at,
+      takenOver: r.taken_over,
+    }));
+  }
+
+  async releaseLeases(holder: string): Promise<void> {
+    await this.q('UPDATE leases SET expires_at = 0 WHERE holder = $1', [holder]);
+  }
+
+  async heartbeat(p: Omit<ProcessRow, 'seenAt'>, now: number): Promise<void> {
+    await this.q('INSERT INTO coordinator_processes (id, pid, url, started_at, seen_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at', [
+      p.id,
+      p.pid,
+      p.url,
+      p.startedAt,
+      now,
+    ]);
+  }
+
+  async processes(): Promise<ProcessRow[]> {
+    return (await this.q<{ id: string; pid: number; url: string | null; started_at: number; seen_at: number }>('SELECT * FROM coordinator_processes ORDER BY started_at')).map((r) => ({
+      id: r.id,
+      pid: r.pid,
+      url: r.url,
+      startedAt: r.started_at,
+      seenAt: r.seen_at,
+    }));
   }
 
   // --- models -----------------------------------------------------------------------------------

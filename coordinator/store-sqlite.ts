@@ -3,14 +3,21 @@
 import Database from 'better-sqlite3';
 import { TroveError } from '../common/errors.js';
 import { MIGRATIONS_TABLE, pendingMigrations, SCHEMA_VERSION } from './migrations.js';
+import type { RoundGroup } from '../common/jobs/groups.js';
 import {
+  groupOutcome,
   job,
   modelBytes,
   modelFromBytes,
   participant,
   round,
+  sumBytes,
   type CoordinatorStore,
+  type GroupOutcome,
   type JobRow,
+  type LeaseRow,
+  type ProcessRow,
+  type RawGroupOutcome,
   type JobState,
   type ParticipantRow,
   type RawJob,
@@ -145,10 +152,14 @@ export class SqliteStore implements CoordinatorStore {
 
   // --- rounds -----------------------------------------------------------------------------------
 
-  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number): Promise<void> {
+  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups: RoundGroup[] | null = null): Promise<void> {
     this.db
-      .prepare('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(jobId, index, JSON.stringify(roster), JSON.stringify(commitments), 'advertise-keys', at);
+      .prepare('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at, secagg_groups) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(jobId, index, JSON.stringify(roster), JSON.stringify(commitments), 'advertise-keys', at, groups ? JSON.stringify(groups) : null);
+  }
+
+  async latestRound(jobId: string): Promise<{ round: number; stage: RoundStageName } | undefined> {
+    return this.db.prepare('SELECT round, stage FROM rounds WHERE job_id = ? ORDER BY round DESC LIMIT 1').get(jobId) as { round: number; stage: RoundStageName } | undefined;
   }
 
   async round(jobId: string, index: number): Promise<RoundRow | undefined> {
@@ -195,22 +206,98 @@ export class SqliteStore implements CoordinatorStore {
 
   // --- event log --------------------------------------------------------------------------------
 
-  async appendEvent(jobId: string, index: number, kind: RoundEvent['kind'], at: number, data: Uint8Array | null = null): Promise<number> {
+  async appendEvent(jobId: string, index: number, kind: RoundEvent['kind'], at: number, data: Uint8Array | null = null, grp: number | null = null): Promise<number> {
     const next = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM round_events WHERE job_id = ? AND round = ?').get(jobId, index) as { n: number }).n;
-    this.db.prepare('INSERT INTO round_events (job_id, round, seq, kind, at, data) VALUES (?, ?, ?, ?, ?, ?)').run(jobId, index, next, kind, at, data);
+    this.db.prepare('INSERT INTO round_events (job_id, round, seq, kind, at, data, grp) VALUES (?, ?, ?, ?, ?, ?, ?)').run(jobId, index, next, kind, at, data, grp);
     return next;
   }
 
   async events(jobId: string, index: number): Promise<RoundEvent[]> {
-    const rows = this.db.prepare('SELECT seq, kind, at, data FROM round_events WHERE job_id = ? AND round = ? ORDER BY seq').all(jobId, index) as {
+    return this.eventsAfter(jobId, index, 0);
+  }
+
+  async eventsAfter(jobId: string, index: number, after: number): Promise<RoundEvent[]> {
+    const rows = this.db.prepare('SELECT seq, kind, at, data, grp FROM round_events WHERE job_id = ? AND round = ? AND seq > ? ORDER BY seq').all(jobId, index, after) as {
       seq: number;
       kind: RoundEvent['kind'];
       at: number;
       data: Buffer | null;
+      grp: number | null;
     }[];
     return rows.map((r) =>
-      r.kind === 'message' ? { seq: r.seq, kind: 'message', at: r.at, data: new Uint8Array(r.data ?? new Uint8Array(0)) } : { seq: r.seq, kind: r.kind, at: r.at },
+      r.kind === 'message'
+        ? { seq: r.seq, kind: 'message', at: r.at, data: new Uint8Array(r.data ?? new Uint8Array(0)), grp: r.grp }
+        : { seq: r.seq, kind: r.kind, at: r.at, grp: r.grp },
     );
+  }
+
+  /** One process per SQLite file: its BEGIN IMMEDIATE already keeps every other writer out. */
+  async lockRound(): Promise<void> {}
+
+  async putGroupOutcome(jobId: string, index: number, o: GroupOutcome): Promise<void> {
+    this.db
+      .prepare('INSERT OR REPLACE INTO round_groups (job_id, round, grp, stage, included, sum, error_bound, abort_reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(
+        jobId,
+        index,
+        o.grp,
+        o.stage,
+        o.stage === 'done' ? JSON.stringify(o.included) : null,
+        o.stage === 'done' ? sumBytes(o.sum) : null,
+        o.stage === 'done' ? o.errorBound : null,
+        o.stage === 'aborted' ? o.reason : null,
+        o.at,
+      );
+  }
+
+  async groupOutcomes(jobId: string, index: number): Promise<GroupOutcome[]> {
+    return (this.db.prepare('SELECT * FROM round_groups WHERE job_id = ? AND round = ? ORDER BY grp').all(jobId, index) as RawGroupOutcome[]).map(groupOutcome);
+  }
+
+  // --- leases and processes ---------------------------------------------------------------------
+
+  /**
+   * A SQLite file has one coordinator process at a time: a lease another holder left is from a
+   * process that is gone, so it is taken over at once rather than at its expiry.
+   */
+  async claimLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean> {
+    this.db
+      .prepare(
+        `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at,
+           taken_over = leases.taken_over + (CASE WHEN leases.holder = excluded.holder THEN 0 ELSE 1 END)`,
+      )
+      .run(name, holder, now + ttlMs);
+    return true;
+  }
+
+  async leases(): Promise<LeaseRow[]> {
+    return (this.db.prepare('SELECT name, holder, expires_at, taken_over FROM leases ORDER BY name').all() as { name: string; holder: string; expires_at: number; taken_over: number }[]).map((r) => ({
+      name: r.name,
+      holder: r.holder,
+      expiresAt: r.expires_at,
+      takenOver: r.taken_over,
+    }));
+  }
+
+  async releaseLeases(holder: string): Promise<void> {
+    this.db.prepare('UPDATE leases SET expires_at = 0 WHERE holder = ?').run(holder);
+  }
+
+  async heartbeat(p: Omit<ProcessRow, 'seenAt'>, now: number): Promise<void> {
+    this.db
+      .prepare('INSERT INTO coordinator_processes (id, pid, url, started_at, seen_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at')
+      .run(p.id, p.pid, p.url, p.startedAt, now);
+  }
+
+  async processes(): Promise<ProcessRow[]> {
+    return (this.db.prepare('SELECT * FROM coordinator_processes ORDER BY started_at').all() as { id: string; pid: number; url: string | null; started_at: number; seen_at: number }[]).map((r) => ({
+      id: r.id,
+      pid: r.pid,
+      url: r.url,
+      startedAt: r.started_at,
+      seenAt: r.seen_at,
+    }));
   }
 
   // --- models -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 // its time, so a restarted coordinator rebuilds a round's state machine by replaying it. Nothing
 // unmasked about any one contributor is ever written: only masked inputs, shares sealed to peers,
 // and sums. The schema is the history in migrations.ts, applied when a database is opened.
+import type { RoundGroup } from '../common/jobs/groups.js';
 import type { JOB_STATES, ROUND_STAGES } from '../common/jobs/protocol.js';
 export type JobState = (typeof JOB_STATES)[number];
 export type RoundStageName = (typeof ROUND_STAGES)[number];
@@ -53,6 +54,8 @@ export interface RoundRow {
   closeAttempts: number;
   closeError: string | null;
   closeRetryAt: number | null;
+  /** The round's secure-aggregation groups (null: one group of the whole roster, as before groups). */
+  secaggGroups: RoundGroup[] | null;
 }
 
 /** What an analytics round reveals: the noised sum over its contributors, coordinate by coordinate. */
@@ -67,10 +70,33 @@ export interface RoundAggregate {
 
 export type RoundOutcome = { included: number[]; validation: RoundRow['validation']; aggregate?: RoundAggregate | null; groupRoot: string; groupSize: number };
 
+/** A round's events; `grp` names the secure-aggregation group a message or advance belongs to (null: every group). */
 export type RoundEvent =
-  | { seq: number; kind: 'start'; at: number }
-  | { seq: number; kind: 'message'; at: number; data: Uint8Array }
-  | { seq: number; kind: 'advance'; at: number };
+  | { seq: number; kind: 'start'; at: number; grp: number | null }
+  | { seq: number; kind: 'message'; at: number; data: Uint8Array; grp: number | null }
+  | { seq: number; kind: 'advance'; at: number; grp: number | null };
+
+/** How one group of a round ended: its decoded sum and roster positions, or why it was abandoned. */
+export type GroupOutcome =
+  | { grp: number; stage: 'done'; included: number[]; sum: Float64Array; /** Largest quantization error in any coordinate of the sum. */ errorBound: number; at: number }
+  | { grp: number; stage: 'aborted'; reason: string; at: number };
+
+/** Work one coordinator process holds until `expiresAt`: a job's round starts and closes, or a group's stages. */
+export interface LeaseRow {
+  name: string;
+  holder: string;
+  expiresAt: number;
+  /** How many times another process took the lease over after it expired. */
+  takenOver: number;
+}
+
+export interface ProcessRow {
+  id: string;
+  pid: number;
+  url: string | null;
+  startedAt: number;
+  seenAt: number;
+}
 
 
 export interface RawJob {
@@ -108,6 +134,7 @@ export interface RawRound {
   close_attempts: number;
   close_error: string | null;
   close_retry_at: number | null;
+  secagg_groups: string | null;
 }
 
 export function job(r: RawJob): JobRow {
@@ -143,7 +170,37 @@ export function round(r: RawRound): RoundRow {
     closeAttempts: r.close_attempts,
     closeError: r.close_error,
     closeRetryAt: r.close_retry_at,
+    secaggGroups: r.secagg_groups === null ? null : (JSON.parse(r.secagg_groups) as RoundGroup[]),
   };
+}
+
+/** float64 little-endian bytes of a group's decoded sum, and back. */
+export function sumBytes(sum: Float64Array): Uint8Array {
+  const out = new Uint8Array(8 * sum.length);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < sum.length; i++) view.setFloat64(8 * i, sum[i]!, true);
+  return out;
+}
+export function sumFromBytes(bytes: Uint8Array): Float64Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float64Array(bytes.byteLength / 8);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(8 * i, true);
+  return out;
+}
+
+export interface RawGroupOutcome {
+  grp: number;
+  stage: 'done' | 'aborted';
+  included: string | null;
+  sum: Uint8Array | null;
+  error_bound: number | null;
+  abort_reason: string | null;
+  at: number;
+}
+export function groupOutcome(r: RawGroupOutcome): GroupOutcome {
+  return r.stage === 'done'
+    ? { grp: r.grp, stage: 'done', included: JSON.parse(r.included ?? '[]') as number[], sum: sumFromBytes(new Uint8Array(r.sum ?? new Uint8Array(0))), errorBound: r.error_bound ?? 0, at: r.at }
+    : { grp: r.grp, stage: 'aborted', reason: r.abort_reason ?? '', at: r.at };
 }
 
 /** float32 little-endian bytes of a model. */
@@ -188,7 +245,9 @@ export interface CoordinatorStore {
   activeParticipants(jobId: string): Promise<ParticipantRow[]>;
   markLeft(jobId: string, signingKey: string, at: number): Promise<void>;
 
-  addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number): Promise<void>;
+  addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups?: RoundGroup[] | null): Promise<void>;
+  /** The newest round's index and stage, without its roster (cheap enough to ask often). */
+  latestRound(jobId: string): Promise<{ round: number; stage: RoundStageName } | undefined>;
   round(jobId: string, index: number): Promise<RoundRow | undefined>;
   rounds(jobId: string): Promise<RoundRow[]>;
   setRoundStage(jobId: string, index: number, stage: RoundStageName): Promise<void>;
@@ -200,8 +259,29 @@ export interface CoordinatorStore {
   setRoundAborted(jobId: string, index: number, reason: string, at: number): Promise<void>;
 
   /** Appends to the round's event log; returns the event's sequence number. */
-  appendEvent(jobId: string, index: number, kind: RoundEvent['kind'], at: number, data?: Uint8Array | null): Promise<number>;
+  appendEvent(jobId: string, index: number, kind: RoundEvent['kind'], at: number, data?: Uint8Array | null, grp?: number | null): Promise<number>;
   events(jobId: string, index: number): Promise<RoundEvent[]>;
+  /** The round's events after sequence number `after`, in order. */
+  eventsAfter(jobId: string, index: number, after: number): Promise<RoundEvent[]>;
+  /**
+   * Inside a transaction: waits until no other process is changing the round's event log, and
+   * keeps it so until the transaction ends (one writer per round; appends stay in one order).
+   */
+  lockRound(jobId: string, index: number): Promise<void>;
+  putGroupOutcome(jobId: string, index: number, outcome: GroupOutcome): Promise<void>;
+  groupOutcomes(jobId: string, index: number): Promise<GroupOutcome[]>;
+
+  /**
+   * Takes or renews lease `name` for `holder` until now + ttlMs: true when `holder` has it now
+   * (it was free, expired, or already its own). An expired lease of another holder is taken over.
+   */
+  claimLease(name: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+  leases(): Promise<LeaseRow[]>;
+  /** Gives up every lease `holder` has (a clean shutdown: others need not wait for expiry). */
+  releaseLeases(holder: string): Promise<void>;
+  /** Records that coordinator process `id` is alive at `now`. */
+  heartbeat(process: Omit<ProcessRow, 'seenAt'>, now: number): Promise<void>;
+  processes(): Promise<ProcessRow[]>;
 
   putModel(jobId: string, index: number, weights: ArrayLike<number>): Promise<void>;
   /** The global model at the start of round `index`, float32 little-endian. */

@@ -8,6 +8,7 @@ import type { DataSourceReader } from './data-source.js';
 import { analyze } from './analytics/analyze.js';
 import { proveClaim } from './proofs/claim-prover.js';
 import { runLocalStep } from './training/local-step.js';
+import { loadTf } from './training/backend.js';
 
 const PROGRESS_INTERVAL_MS = 50;
 
@@ -24,6 +25,11 @@ export class TaskRunner {
   constructor(private readonly options: TaskRunnerOptions) {}
 
   handle(message: ToWorker): void {
+    if (message.type === 'prepare-training') {
+      // Importing the training library costs seconds on a busy machine: pay it before any round's clock runs.
+      void loadTf().catch(() => undefined);
+      return;
+    }
     if (message.type === 'cancel') {
       if (this.current?.taskId === message.taskId && !this.current.abort.signal.aborted) {
         this.current.batchesAtCancel = this.current.batches;

@@ -4,6 +4,7 @@
 // rounding bends the distribution the accountant assumes. σ² is a rational num/den.
 import { TroveError } from '../errors.js';
 import { randomBytes } from '../secagg/sodium.js';
+import { cachedTable, FAST_MAX_STDDEV, TableDiscreteGaussian } from './discrete-table.js';
 
 /** Uniform integers from a byte source (the platform's cryptographic one unless a test seeds it). */
 export class RandomIntegers {
@@ -105,15 +106,18 @@ export function rationalVariance(variance: number): { num: bigint; den: bigint }
 
 /**
  * Adds independent N_Z(0, σ²) noise to each word, modulo 2^32 (the secure-aggregation modulus
- * 2^m divides it). `variance` is rounded up to a multiple of 2^-20.
+ * 2^m divides it). `variance` is rounded up to a multiple of 2^-20. The table sampler
+ * (discrete-table.ts) draws each coordinate; σ beyond its reach falls back to the exact one.
  */
 export function addDiscreteGaussian(words: Uint32Array, variance: number, random?: (bytes: number) => Uint8Array): Uint32Array {
   const { num, den } = rationalVariance(variance);
   if (num === 0n) return words;
-  const source = new RandomIntegers(random);
-  for (let i = 0; i < words.length; i++) {
-    const y = Number(source.discreteGaussian(num, den));
-    words[i] = ((words[i] as number) + y) >>> 0;
+  if (Math.sqrt(Number(num) / Number(den)) > FAST_MAX_STDDEV) {
+    const source = new RandomIntegers(random);
+    for (let i = 0; i < words.length; i++) words[i] = ((words[i] as number) + Number(source.discreteGaussian(num, den))) >>> 0;
+    return words;
   }
+  const sampler = new TableDiscreteGaussian(cachedTable(num, den), random);
+  for (let i = 0; i < words.length; i++) words[i] = ((words[i] as number) + sampler.sample()) >>> 0;
   return words;
 }

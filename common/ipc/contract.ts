@@ -19,6 +19,7 @@ const ImportFormat = z.enum(['csv', 'json', 'jsonl']);
 const RejectPolicy = z.enum(['reject-import', 'skip-rows']);
 const CellValue = z.union([z.number(), z.string(), z.boolean(), z.null()]);
 const Count = z.number().int().min(0);
+const RecordId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Timestamp = z.number();
 const Details = z.record(z.string(), z.unknown());
 const Empty = z.strictObject({});
@@ -192,6 +193,8 @@ const JobCard = z.object({
         detail: z.string(),
       })
       .nullable(),
+    /** While waiting for a round: who has joined the job, how many a round needs, and when it should open (null: not yet known). */
+    waiting: z.object({ round: Count, joined: Count, needed: Count, startsAt: Timestamp.nullable() }).nullable(),
     /** Why work stopped, in words that say what to do next. */
     problem: z.object({ code: z.string(), message: z.string() }).nullable(),
   }),
@@ -322,6 +325,20 @@ export const channels = {
   ),
   'datasets.summary': channel(z.strictObject({ id: DatasetId }), z.array(ColumnSummary)),
   'datasets.delete': channel(z.strictObject({ id: DatasetId }), Empty),
+  'datasets.deleteRecords': channel(
+    z.strictObject({ id: DatasetId, recordIds: z.array(RecordId).min(1).max(10_000) }),
+    z.object({ deleted: Count }),
+  ),
+  /** One value as the person typed it (null: missing); the vault reads it as the column's type or refuses. */
+  'datasets.editValue': channel(
+    z.strictObject({ id: DatasetId, recordId: RecordId, column: z.string().min(1).max(256), value: z.string().max(100_000).nullable() }),
+    z.object({ value: CellValue }),
+  ),
+  'datasets.rename': channel(z.strictObject({ id: DatasetId, name: z.string().trim().min(1).max(200) }), DatasetInfo),
+  'datasets.export': channel(
+    z.strictObject({ id: DatasetId, format: z.enum(['csv', 'json']) }),
+    z.object({ fileName: z.string(), text: z.string(), records: Count }),
+  ),
 
   'import.preview': channel(
     z.strictObject({ file: FileToken, format: ImportFormat.optional(), delimiter: z.string().length(1).optional() }),
@@ -341,6 +358,11 @@ export const channels = {
         .optional(),
     }),
     ImportReport,
+  ),
+  /** Every row the latest import did not keep, page by page (kept until the vault locks). */
+  'import.rejected': channel(
+    z.strictObject({ importId: ImportId, offset: z.number().int().min(0).max(2 ** 40), limit: z.number().int().min(1).max(5000) }),
+    z.object({ total: Count, rows: z.array(RejectedRow) }),
   ),
   'import.cancel': channel(z.strictObject({ importId: ImportId }), z.object({ cancelled: z.boolean() })),
 

@@ -61,8 +61,21 @@ export function signRequest(keys: SigningKeyPair, method: string, pathAndQuery: 
   };
 }
 
+/** One request that left for the coordinator, as the activity log records it. */
+export interface SentRequest {
+  method: string;
+  /** Path and query, e.g. /v1/jobs/3/rounds/0/messages. */
+  path: string;
+  /** HTTP status, or null when no answer came. */
+  status: number | null;
+  sentBytes: number;
+  receivedBytes: number;
+  at: number;
+}
+
 export class CoordinatorClient {
   private readonly base: URL;
+  private readonly watchers = new Set<(request: SentRequest) => void>();
   private readonly timeoutMs: number;
   private readonly now: () => number;
   private readonly fetcher: typeof fetch;
@@ -139,6 +152,16 @@ export class CoordinatorClient {
     await this.request('POST', `/v1/jobs/${jobId}/rounds/${round}/messages`, { keys, body: message, contentType: 'application/octet-stream' });
   }
 
+  /** Calls `listener` after every request this client sends; returns the unsubscribe. */
+  watch(listener: (request: SentRequest) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  private sent(request: SentRequest): void {
+    for (const w of this.watchers) w(request);
+  }
+
   private async json<S extends z.ZodType>(method: string, path: string, schema: S, options: RequestOptions = {}): Promise<z.output<S>> {
     const parsed = schema.safeParse(parseJson(await this.request(method, path, options)));
     if (!parsed.success) throw new TroveError('COORDINATOR_PROTOCOL', `The coordinator's answer to ${method} ${path.split('?')[0]} is not what the protocol allows.`);
@@ -153,6 +176,7 @@ export class CoordinatorClient {
     const headers: Record<string, string> = options.keys ? signRequest(options.keys, method, pathAndQuery, body, this.now()) : {};
     if (options.contentType) headers['content-type'] = options.contentType;
     let res: Response;
+    const at = this.now();
     try {
       res = await this.fetcher(url, {
         method,
@@ -162,12 +186,19 @@ export class CoordinatorClient {
         signal: AbortSignal.timeout(this.timeoutMs + (options.extraTimeMs ?? 0)),
       });
     } catch (err) {
+      this.sent({ method, path: pathAndQuery, status: null, sentBytes: body.length, receivedBytes: 0, at });
       if (err instanceof TroveError) throw err;
       throw new TroveError('COORDINATOR_UNREACHABLE', `The job's coordinator at ${this.base.origin} cannot be reached. Trove will try again; your data stays on this machine.`, undefined, { cause: err });
     }
-    const bytes = await readLimited(res, options.limit ?? MAX_RESPONSE_BYTES);
-    if (!res.ok) throw coordinatorError(res.status, bytes);
-    return bytes;
+    let received = 0;
+    try {
+      const bytes = await readLimited(res, options.limit ?? MAX_RESPONSE_BYTES);
+      received = bytes.length;
+      if (!res.ok) throw coordinatorError(res.status, bytes);
+      return bytes;
+    } finally {
+      this.sent({ method, path: pathAndQuery, status: res.status, sentBytes: body.length, receivedBytes: received, at });
+    }
   }
 }
 

@@ -66,6 +66,12 @@ export const enrollRequestSchema = z
      * proves the commitment belongs to whoever holds the signing key.
      */
     identitySignature: z.object({ R8: z.tuple([decimal, decimal]), S: decimal }).strict(),
+    /**
+     * The identity's authorization of its on-chain enrollment (common/jobs/enrollment-proof.ts): a
+     * Semaphore proof over its group of one, binding this signing key as roster key and no bond
+     * owner, which the coordinator relays to RoundRewards.enroll.
+     */
+    chainProof: z.object({ nullifier: decimal, points: z.array(decimal).length(8) }).strict(),
   })
   .strict();
 export type EnrollRequest = z.infer<typeof enrollRequestSchema>;
@@ -124,8 +130,20 @@ export type JobStatus = z.infer<typeof jobStatusSchema>;
 
 /** The current round as one contributor sees it. */
 export const roundInfoSchema = z.discriminatedUnion('state', [
-  /** No round is open for this contributor yet: ask again after retryAfterMs. */
-  z.object({ state: z.literal('waiting'), nextRound: z.number().int().min(0), retryAfterMs: z.number().int().min(0).max(600_000) }).strict(),
+  /**
+   * No round is open for this contributor yet: ask again after retryAfterMs. `enrolled` is how
+   * many take part in the job now; `startsInMs` how soon the next round opens, null while it waits
+   * for enough people or for the round in progress to end.
+   */
+  z
+    .object({
+      state: z.literal('waiting'),
+      nextRound: z.number().int().min(0),
+      retryAfterMs: z.number().int().min(0).max(600_000),
+      enrolled: z.number().int().min(0),
+      startsInMs: z.number().int().min(0).nullable(),
+    })
+    .strict(),
   z
     .object({
       state: z.literal('invited'),
@@ -139,6 +157,14 @@ export const roundInfoSchema = z.discriminatedUnion('state', [
       stage: z.enum(ROUND_STAGES),
       /** Milliseconds since the epoch when the current stage closes. */
       stageDeadline: z.number().int(),
+      /**
+       * The secure-aggregation group this contributor is in (common/jobs/groups.ts): roster
+       * positions [start, start + size), group `index` of `count`. Absent: one group of the whole roster.
+       */
+      group: z
+        .object({ index: z.number().int().min(0), count: z.number().int().min(1).max(65536), start: z.number().int().min(0), size: z.number().int().min(2).max(65536) })
+        .strict()
+        .optional(),
     })
     .strict(),
   /** Every round has run, or the job was cancelled. */

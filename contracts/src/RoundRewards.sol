@@ -14,7 +14,8 @@ import {TroveToken} from "./TroveToken.sol";
 /// @title RoundRewards
 /// @notice Closes rounds and pays their contributors anonymously.
 ///
-/// Contributors enroll on-chain (commitment + secure-aggregation signing key, through any relayer).
+/// Contributors enroll on-chain (commitment + secure-aggregation signing key, through any relayer),
+/// each enrollment authorized by the identity itself with a Semaphore proof over its group of one.
 /// The job's coordinator starts a round by freezing its roster from enrolled entries, so every
 /// client checks the same roster and the coordinator cannot invent members later. It closes the
 /// round by naming which roster positions were included; the contract computes the Semaphore
@@ -80,6 +81,13 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint256[8] points;
     }
 
+    /// @notice An identity's authorization of its own enrollment: a Semaphore v4 proof (packed points)
+    /// and its nullifier for the job's enrollment scope.
+    struct EnrollmentProof {
+        uint256 nullifier;
+        uint256[8] points;
+    }
+
     /// @dev What every claim on one round pays, read from storage once per transaction.
     struct Payout {
         uint256 jobId;
@@ -120,6 +128,14 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint256[8][] points;
         uint256[4][] inputs;
     }
+
+    /// @notice Depth of an enrollment proof's group of one (the smallest the verifier accepts).
+    uint256 public constant ENROLLMENT_DEPTH = 1;
+    /// @dev Sets enrollment scopes apart from claim scopes.
+    bytes32 private constant ENROLLMENT_PURPOSE = keccak256("trove-enroll");
+
+    /// @dev Salt of the transient seen-set of roster keys while a roster is frozen.
+    bytes32 private constant ROSTER_KEY_SEEN = 0x0104c5faa6bc37d91f853bd8899b631f77d8a72a5aece6f1db1059f48ffb670d; // keccak256("trove-roster-key-seen")
 
     /// @dev Group roots are field elements; the verifier rejects anything at or above this.
     uint256 private constant SNARK_SCALAR_FIELD =
@@ -166,7 +182,6 @@ contract RoundRewards is ReentrancyGuardTransient {
     mapping(address account => mapping(IERC20 token => uint256 packed)) private _credits;
     mapping(uint256 jobId => Enrollment[]) private _enrollments;
     mapping(uint256 jobId => mapping(uint256 commitment => bool)) private _commitmentEnrolled;
-    mapping(uint256 jobId => mapping(bytes32 rosterKey => bool)) private _rosterKeyEnrolled;
     mapping(uint256 jobId => mapping(uint256 round => Roster)) private _rosters;
     /// @dev Enrollment indices of each round's roster, in roster order.
     mapping(uint256 jobId => mapping(uint256 round => uint32[])) private _rosterEntries;
@@ -183,11 +198,17 @@ contract RoundRewards is ReentrancyGuardTransient {
     error InvalidGroup(uint256 root, uint256 size);
     /// @notice The commitment is zero or not a field element, or the roster key is zero.
     error InvalidEnrollment(uint256 jobId, uint256 commitment, bytes32 rosterKey);
-    /// @notice The commitment or the roster key is already enrolled in the job.
+    /// @notice The enrollment proof is not the identity's own authorization of this commitment,
+    /// roster key and bond owner for this job.
+    error EnrollmentNotAuthorized(uint256 jobId, uint256 commitment, address bondOwner);
+    /// @notice The commitment is already enrolled in the job.
     error AlreadyEnrolled(uint256 jobId, uint256 commitment, bytes32 rosterKey);
     /// @notice A roster must list enrolled entries in increasing order, at least the job's minimum
     /// and at most 2^treeDepth of them.
     error InvalidRoster(uint256 jobId, uint256 size);
+    /// @notice Two entries of a roster share a roster key. Keys are not unique at enrollment (anyone
+    /// could then squat a contributor's key seen in the mempool); a roster lists each at most once.
+    error RosterKeyRepeated(uint256 jobId, bytes32 rosterKey);
     /// @notice The round's roster has not been frozen with startRound.
     error RoundNotStarted(uint256 jobId, uint256 round);
     /// @notice Included positions must be increasing positions of the round's roster, at least one.
@@ -332,8 +353,23 @@ contract RoundRewards is ReentrancyGuardTransient {
             if ((i != 0 && entry <= previous) || entry >= enrolled.length) revert InvalidRoster(jobId, n);
             previous = entry;
             bytes32 key = enrolled[entry].rosterKey;
+            bool repeated;
             assembly ("memory-safe") {
                 mstore(add(add(keys, 32), mul(i, 32)), key)
+                // Seen-set in transient storage, at a hash of the key so no key can name another slot.
+                mstore(0, key)
+                mstore(0x20, ROSTER_KEY_SEEN)
+                let seen := keccak256(0, 0x40)
+                repeated := tload(seen)
+                tstore(seen, 1)
+            }
+            if (repeated) revert RosterKeyRepeated(jobId, key);
+        }
+        for (uint256 i = 0; i < n; ++i) {
+            assembly ("memory-safe") {
+                mstore(0, mload(add(add(keys, 32), mul(i, 32))))
+                mstore(0x20, ROSTER_KEY_SEEN)
+                tstore(keccak256(0, 0x40), 0)
             }
         }
         rosterHash = keccak256(keys);
@@ -492,24 +528,34 @@ contract RoundRewards is ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- enrollment and bonds
 
-    /// @notice Enrolls a contributor in a job. Anyone may submit it (a relayer, so the contributor
-    /// needs no ETH and links no wallet); the job's bond, if any, is pulled from the caller.
+    /// @notice Enrolls a contributor in a job, authorized by the identity itself: a Semaphore v4 proof
+    /// over the group of one whose root is `commitment` (depth ENROLLMENT_DEPTH), with scope
+    /// enrollmentScopeOf(jobId) and message keccak256(abi.encode(rosterKey, bondOwner)). Only the
+    /// holder of the identity can make it, so no one can squat a commitment, pair it with another
+    /// roster key, or post a bond for it that it did not ask for. Anyone may submit it (a relayer, so
+    /// the contributor needs no ETH and links no wallet). The job's bond, if any, is pulled from the
+    /// caller, who must be the `bondOwner` the proof names; without a bond `bondOwner` is zero.
     /// @param jobId the job
     /// @param commitment the contributor's Semaphore identity commitment for this job
     /// @param rosterKey the contributor's 32-byte Ed25519 secure-aggregation signing key
+    /// @param proof the identity's proof: its nullifier for the enrollment scope and its packed points
     /// @return index the entry's enrollment index, which rosters refer to
-    function enroll(uint256 jobId, uint256 commitment, bytes32 rosterKey) external nonReentrant returns (uint256 index) {
+    function enroll(uint256 jobId, uint256 commitment, bytes32 rosterKey, EnrollmentProof calldata proof) external nonReentrant returns (uint256 index) {
         IJobRegistry.Job memory job = registry.getJob(jobId);
         if (job.status != IJobRegistry.JobStatus.Active || job.roundsClosed >= job.rounds) revert JobNotActive(jobId);
         if (block.timestamp > job.deadline) revert DeadlinePassed(jobId, job.deadline);
         if (commitment == 0 || commitment >= SNARK_SCALAR_FIELD || rosterKey == bytes32(0)) revert InvalidEnrollment(jobId, commitment, rosterKey);
-        if (_commitmentEnrolled[jobId][commitment] || _rosterKeyEnrolled[jobId][rosterKey]) revert AlreadyEnrolled(jobId, commitment, rosterKey);
-        _commitmentEnrolled[jobId][commitment] = true;
-        _rosterKeyEnrolled[jobId][rosterKey] = true;
-        index = _enrollments[jobId].length;
+        if (_commitmentEnrolled[jobId][commitment]) revert AlreadyEnrolled(jobId, commitment, rosterKey);
         bool bonded = job.bondAmount != 0;
+        address bondOwner = bonded ? msg.sender : address(0);
+        // A group of one: its LeanIMT root is the commitment itself.
+        if (!_verify(commitment, proof.nullifier, _fieldHash(uint256(keccak256(abi.encode(rosterKey, bondOwner)))), _fieldHash(enrollmentScopeOf(jobId)), proof.points, ENROLLMENT_DEPTH)) {
+            revert EnrollmentNotAuthorized(jobId, commitment, bondOwner);
+        }
+        _commitmentEnrolled[jobId][commitment] = true;
+        index = _enrollments[jobId].length;
         _enrollments[jobId].push(
-            Enrollment({commitment: commitment, rosterKey: rosterKey, bondOwner: bonded ? msg.sender : address(0), bond: bonded ? BondStatus.Posted : BondStatus.None})
+            Enrollment({commitment: commitment, rosterKey: rosterKey, bondOwner: bondOwner, bond: bonded ? BondStatus.Posted : BondStatus.None})
         );
         if (bonded) {
             IERC20 token = job.rewardToken;
@@ -543,6 +589,13 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// @param round the round index
     function scopeOf(uint256 jobId, uint256 round) public view returns (uint256) {
         return uint256(keccak256(abi.encode(block.chainid, address(this), jobId, round)));
+    }
+
+    /// @notice The Semaphore scope an enrollment proof for `jobId` must use. It names the registry
+    /// (which the app knows before it enrolls) and a purpose no claim scope can take.
+    /// @param jobId the job
+    function enrollmentScopeOf(uint256 jobId) public view returns (uint256) {
+        return uint256(keccak256(abi.encode(block.chainid, address(registry), jobId, ENROLLMENT_PURPOSE)));
     }
 
     /// @notice A closed round (root zero when not closed).
@@ -666,7 +719,7 @@ contract RoundRewards is ReentrancyGuardTransient {
         uint256 slot;
         (slot, failure) = _precheck(p, c);
         if (failure.length != 0) return failure;
-        if (!_verify(p.root, c.nullifier, _messageHash(c.recipient, c.relayer, c.fee), p.scopeHash, c.points)) {
+        if (!_verify(p.root, c.nullifier, _messageHash(c.recipient, c.relayer, c.fee), p.scopeHash, c.points, treeDepth)) {
             return abi.encodeWithSelector(InvalidProof.selector, p.jobId, p.round, c.nullifier);
         }
         assembly ("memory-safe") {
@@ -777,13 +830,12 @@ contract RoundRewards is ReentrancyGuardTransient {
 
     /// @dev Calls the official verifier's view function. The packed proof points are already in
     /// the verifier's (pA, pB, pC) order, so the call is built in scratch memory with one copy.
-    function _verify(uint256 root, uint256 nullifier, uint256 messageHash, uint256 scopeHash, uint256[8] calldata points)
+    function _verify(uint256 root, uint256 nullifier, uint256 messageHash, uint256 scopeHash, uint256[8] calldata points, uint256 depth)
         private
         view
         returns (bool ok)
     {
         address target = address(verifier);
-        uint256 depth = treeDepth;
         bytes4 selector = ISemaphoreVerifier.verifyProof.selector;
         assembly ("memory-safe") {
             let ptr := mload(0x40)

@@ -104,7 +104,15 @@ contract Handler {
         usd.mint(actor, job.bondAmount);
         vm.startPrank(actor);
         usd.approve(address(rewards), job.bondAmount);
-        try rewards.enroll(jobId, commitment, bytes32(commitment)) {
+        // the identity authorizes its enrollment and names the actor as its bond's owner
+        address bondOwner = job.bondAmount != 0 ? actor : address(0);
+        RoundRewards.EnrollmentProof memory proof;
+        proof.nullifier = commitment ^ jobId;
+        proof.points[0] = verifier.commitment(
+            [commitment, proof.nullifier, _fieldHash(uint256(keccak256(abi.encode(bytes32(commitment), bondOwner)))), _fieldHash(rewards.enrollmentScopeOf(jobId))],
+            rewards.ENROLLMENT_DEPTH()
+        );
+        try rewards.enroll(jobId, commitment, bytes32(commitment), proof) {
             ++enrollments;
             usdIn += job.bondAmount;
         } catch {

@@ -26,30 +26,73 @@ contract RoundRewardsTest is Fixture {
     function test_anyoneEnrollsAContributorAndTheEntryIsListed() public {
         uint256 jobId = publishJob(900, 3, 2, 0);
         vm.prank(relayer);
-        uint256 index = rewards.enroll(jobId, 42, bytes32(uint256(7)));
+        uint256 index = enrollFree(rewards, jobId, 42, bytes32(uint256(7)));
         vm.assertEq(index, 0, "first entry");
         RoundRewards.Enrollment memory e = rewards.enrollmentOf(jobId, 0);
         vm.assertEq(e.commitment, 42, "commitment");
         vm.assertEq(uint256(e.rosterKey), 7, "roster key");
+        vm.assertEq(e.bondOwner, address(0), "no bond, no owner");
         vm.assertEq(rewards.enrollmentCount(jobId), 1, "counted");
     }
 
-    function test_enrollingACommitmentOrKeyTwiceReverts() public {
+    function test_enrollingACommitmentTwiceReverts() public {
         uint256 jobId = publishJob(900, 3, 2, 0);
-        rewards.enroll(jobId, 42, bytes32(uint256(7)));
+        enrollFree(rewards, jobId, 42, bytes32(uint256(7)));
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.AlreadyEnrolled.selector, jobId, 42, bytes32(uint256(8))));
-        rewards.enroll(jobId, 42, bytes32(uint256(8)));
-        vm.expectRevert(abi.encodeWithSelector(RoundRewards.AlreadyEnrolled.selector, jobId, 43, bytes32(uint256(7))));
-        rewards.enroll(jobId, 43, bytes32(uint256(7)));
+        enrollFree(rewards, jobId, 42, bytes32(uint256(8)));
+    }
+
+    function test_squattingACommitmentWithoutItsIdentityReverts() public {
+        uint256 jobId = publishJob(900, 3, 2, 0);
+        // The squatter holds only proofs of its own identity (commitment 66), or of the victim's
+        // identity for the victim's own roster key: neither authorizes commitment 42 with its key.
+        bytes32 squatterKey = bytes32(uint256(0x5017));
+        RoundRewards.EnrollmentProof memory own = enrollmentProof(jobId, 66, squatterKey, address(0));
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.EnrollmentNotAuthorized.selector, jobId, 42, address(0)));
+        vm.prank(bob);
+        rewards.enroll(jobId, 42, squatterKey, own);
+        RoundRewards.EnrollmentProof memory victims = enrollmentProof(jobId, 42, bytes32(uint256(7)), address(0));
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.EnrollmentNotAuthorized.selector, jobId, 42, address(0)));
+        vm.prank(bob);
+        rewards.enroll(jobId, 42, squatterKey, victims);
+        // a proof for the same identity in another job does not carry over
+        uint256 other = publishJob(900, 3, 2, 0);
+        RoundRewards.EnrollmentProof memory elsewhere = enrollmentProof(other, 42, bytes32(uint256(7)), address(0));
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.EnrollmentNotAuthorized.selector, jobId, 42, address(0)));
+        rewards.enroll(jobId, 42, bytes32(uint256(7)), elsewhere);
+        // positive control: the victim's own proof, submitted by anyone, enrolls it
+        vm.prank(relayer);
+        rewards.enroll(jobId, 42, bytes32(uint256(7)), victims);
+        vm.assertEq(uint256(rewards.enrollmentOf(jobId, 0).rosterKey), 7, "the identity's own key");
+    }
+
+    function test_squattingAContributorsRosterKeyDoesNotLockItOut() public {
+        uint256 jobId = publishJob(900, 3, 2, 0);
+        bytes32 victimKey = bytes32(uint256(7));
+        // the key is public once the victim's enrollment is in the mempool: a squatter front-runs it
+        enrollFree(rewards, jobId, 66, victimKey);
+        enrollFree(rewards, jobId, 42, victimKey);
+        enrollFree(rewards, jobId, 43, bytes32(uint256(8)));
+        uint32[] memory both = new uint32[](3);
+        (both[0], both[1], both[2]) = (0, 1, 2);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.RosterKeyRepeated.selector, jobId, victimKey));
+        start(jobId, both);
+        // the coordinator freezes the entry whose identity it saw sign for the key
+        uint32[] memory honest = new uint32[](2);
+        (honest[0], honest[1]) = (1, 2);
+        start(jobId, honest);
+        // the seen-set is cleared after each roster: restarting with the same keys in this transaction works
+        start(jobId, honest);
+        vm.assertEq(rewards.rosterOf(jobId, 0).size, 2, "roster frozen");
     }
 
     function test_enrollingZeroOrOutOfFieldValuesReverts() public {
         uint256 jobId = publishJob(900, 3, 2, 0);
         uint256 field = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidEnrollment.selector, jobId, field, bytes32(uint256(1))));
-        rewards.enroll(jobId, field, bytes32(uint256(1)));
+        enrollFree(rewards, jobId, field, bytes32(uint256(1)));
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidEnrollment.selector, jobId, 5, bytes32(0)));
-        rewards.enroll(jobId, 5, bytes32(0));
+        enrollFree(rewards, jobId, 5, bytes32(0));
     }
 
     function test_enrollingAfterTheDeadlineReverts() public {
@@ -57,7 +100,7 @@ contract RoundRewardsTest is Fixture {
         uint64 deadline = registry.getJob(jobId).deadline;
         vm.warp(uint256(deadline) + 1);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.DeadlinePassed.selector, jobId, deadline));
-        rewards.enroll(jobId, 42, bytes32(uint256(7)));
+        enrollFree(rewards, jobId, 42, bytes32(uint256(7)));
     }
 
     function test_startFreezesTheHashOfTheRosterKeysInRosterOrder() public {
@@ -109,7 +152,7 @@ contract RoundRewardsTest is Fixture {
         RoundRewards small = new RoundRewards(registry, trove, ISemaphoreVerifier(address(verifier)), 1, rules(false), MIN_ROUND, ROUND_TIMEOUT, CLAIM_WINDOW);
         vm.assertEq(small.maxGroupSize(), 2, "2^1");
         uint256 jobId = publishJob(900, 1, 1, 0);
-        for (uint256 i = 1; i <= 3; ++i) small.enroll(jobId, i, bytes32(i));
+        for (uint256 i = 1; i <= 3; ++i) enrollFree(small, jobId, i, bytes32(i));
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.InvalidRoster.selector, jobId, 3));
         vm.prank(coordinator);
         small.startRound(jobId, positions(3));
@@ -227,7 +270,7 @@ contract RoundRewardsTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.AllRoundsClosed.selector, jobId));
         start(jobId, late);
         vm.expectRevert(abi.encodeWithSelector(RoundRewards.JobNotActive.selector, jobId));
-        rewards.enroll(jobId, 5, bytes32(uint256(5)));
+        enrollFree(rewards, jobId, 5, bytes32(uint256(5)));
     }
 
     function test_roundBelowMinimumClosesUnpaidAndKeepsEscrow() public {
@@ -771,6 +814,32 @@ contract RoundRewardsTest is Fixture {
         RoundRewards.Enrollment memory e = rewards.enrollmentOf(jobId, 0);
         vm.assertEq(e.bondOwner, relayer, "the payer owns the bond");
         vm.assertEq(uint256(e.bond), uint256(RoundRewards.BondStatus.Posted), "posted");
+    }
+
+    function test_aBondForACommitmentBySomeoneElseReverts() public {
+        uint256 jobId = publishJob(900, 2, 1, 50);
+        bytes32 key = keccak256(abi.encode("roster key", uint256(111)));
+        // the identity named alice as the owner of its bond; bob copies the proof from the mempool
+        RoundRewards.EnrollmentProof memory proof = enrollmentProof(jobId, 111, key, alice);
+        usd.mint(bob, 50);
+        vm.startPrank(bob);
+        usd.approve(address(rewards), 50);
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.EnrollmentNotAuthorized.selector, jobId, 111, bob));
+        rewards.enroll(jobId, 111, key, proof);
+        // nor can he bond an identity that authorized no bond at all
+        RoundRewards.EnrollmentProof memory unbonded = enrollmentProof(jobId, 111, key, address(0));
+        vm.expectRevert(abi.encodeWithSelector(RoundRewards.EnrollmentNotAuthorized.selector, jobId, 111, bob));
+        rewards.enroll(jobId, 111, key, unbonded);
+        vm.stopPrank();
+        vm.assertEq(usd.balanceOf(bob), 50, "bob's tokens untouched");
+        // positive control: the owner the identity named posts it
+        usd.mint(alice, 50);
+        vm.startPrank(alice);
+        usd.approve(address(rewards), 50);
+        rewards.enroll(jobId, 111, key, proof);
+        vm.stopPrank();
+        vm.assertEq(rewards.enrollmentOf(jobId, 0).bondOwner, alice, "alice owns the bond");
+        vm.assertEq(usd.balanceOf(address(rewards)), 50, "bond held");
     }
 
     function test_includedBondIsReclaimedByItsPayerOnceTheJobEnds() public {

@@ -18,6 +18,7 @@ import type { CoordinatorStore } from '../../coordinator/store.js';
 import { jobsChainConfig } from '../services/jobs/config.js';
 import type { JobsChainConfig } from '../services/jobs/discovery.js';
 import { JobsService, type JobsServiceOptions } from '../services/jobs/service.js';
+import { enrollmentCircuitFiles } from '../services/jobs/circuits.js';
 import { TroveError } from '../../common/errors.js';
 import { Vault } from '../services/vault/index.js';
 import type { WorkerLauncher } from '../services/worker/launcher.js';
@@ -54,7 +55,8 @@ export async function openCoordinator(
         close: async () => {
           opened.close();
           await http.close();
-          await opened.settled();
+          // Hands this process's leases back, so another process need not wait for them to expire.
+          await opened.release();
           await store.close();
         },
       };
@@ -202,7 +204,10 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
         const report = await vault.importFile(file, { name: 'Sleep diary', policy: 'skip-rows' });
         const supervisor = new WorkerSupervisor({ launcher: more.launcher ?? new NodeWorkerLauncher() });
         // The whole network runs on this computer's loopback, so the address policy must allow it.
-        const jobs = new JobsService({ vault, chain: jobsChain, supervisor, allowLocalNetwork: true, ...more.jobs });
+        // Every contributor shares this computer, so spreading uploads over a quarter of the stage
+        // would hide nothing here and only make the demo wait: one second shows the behaviour.
+        const participation = { uploadSpreadMs: 1_000, ...more.jobs?.participation };
+        const jobs = new JobsService({ vault, chain: jobsChain, supervisor, enrollmentCircuit: enrollmentCircuitFiles(), allowLocalNetwork: true, ...more.jobs, participation });
         const datasetId = report.datasetId!;
         const contributor: Contributor = {
           name,

@@ -15,6 +15,7 @@ import { safeStorageKeychain } from './keychain.js';
 import { powerMonitorPlatform } from './platform.js';
 import { UtilityWorkerLauncher } from './worker-launcher.js';
 import { createMainWindow, hardenContents, hardenSession, registerAppScheme, serveRenderer } from './window.js';
+import { enrollmentCircuitFiles } from '../services/jobs/circuits.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // dist/main/electron -> dist/
@@ -50,7 +51,7 @@ async function run(): Promise<void> {
   const chain = jobsChain();
   const session = await AppSession.start({
     dataDir,
-    ...(chain ? { jobs: { chain, platform: powerMonitorPlatform(), launcher: new UtilityWorkerLauncher(), allowLocalNetwork: allowLocalNetworkFromEnv(), attestations: attestationsFromEnv() } } : {}),
+    ...(chain ? { jobs: { chain, enrollmentCircuit: enrollmentCircuitFiles(join(app.getAppPath(), 'assets')), platform: powerMonitorPlatform(), launcher: new UtilityWorkerLauncher(), allowLocalNetwork: allowLocalNetworkFromEnv(), attestations: attestationsFromEnv() } } : {}),
     ...(chain ? { wallet: walletConfigFromEnv(chain) } : {}),
     stagePaths: true,
     keychain: safeStorageKeychain(join(dataDir, 'remembered-passphrase.bin')),

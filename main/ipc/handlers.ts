@@ -41,9 +41,14 @@ export function sessionHandlers(session: AppSession): Handlers {
       await session.deleteDataset(r.id);
       return {};
     },
+    'datasets.deleteRecords': async (r) => ({ deleted: await session.deleteRecords(r.id, r.recordIds) }),
+    'datasets.editValue': async (r) => ({ value: await session.editValue(r.id, r.recordId, r.column, r.value) }),
+    'datasets.rename': (r) => session.renameDataset(r.id, r.name),
+    'datasets.export': (r) => session.exportDataset(r.id, r.format),
 
     'import.preview': (r) => session.previewImport(r),
     'import.start': (r) => session.startImport(r),
+    'import.rejected': (r) => session.rejectedRows(r.importId, r.offset, r.limit),
     'import.cancel': (r) => session.cancelImport(r.importId),
 
     'activity.list': (r) => session.activity(r.offset, r.limit, { ...(r.group ? { group: r.group } : {}), ...(r.text ? { text: r.text } : {}) }),

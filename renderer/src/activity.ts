@@ -1,12 +1,16 @@
 // What an activity entry's details say, in words: above all, for job entries, what left this
 // computer and where it went. Known fields read as sentences; other simple fields as
 // "Name: value"; opaque ids and nested data are left out, since they mean nothing to a person.
+// Technical facts (job numbers, addresses, the privacy maths) are marked so the screen keeps them
+// behind a Details control.
 import { formatBytes, formatCount } from './format.js';
 import { formatEpsilon, roundNumber, STEP_LABELS, type RoundStep } from './jobs.js';
 
 export interface DetailLine {
   label: string;
   value: string;
+  /** Shown only behind Details: true for numbers and addresses a person rarely needs. */
+  technical?: true;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -39,7 +43,8 @@ export function describeDetails(kind: string, details: Record<string, unknown> |
   if (!details) return [];
   const out: DetailLine[] = [];
   const jobId = str(details.job) ?? str(details.jobId);
-  if (jobId) out.push({ label: 'Job', value: str(details.title) ? `${String(details.title)} (number ${jobId})` : jobId });
+  const title = str(details.title);
+  if (title) out.push({ label: 'Job', value: title });
   const round = num(details.round);
   if (round !== null) out.push({ label: 'Round', value: formatCount(roundNumber(round)) });
   const step = str(details.step);
@@ -56,14 +61,28 @@ export function describeDetails(kind: string, details: Record<string, unknown> |
   const to = str(details.to) ?? coordinatorOf(details.coordinator) ?? str(details.coordinatorUrl);
   if (length !== null || bytes !== null) {
     const what = length !== null ? `a masked list of ${formatCount(length)} numbers` : 'masked data';
-    const sent = kind === 'job.consent' ? ['Each round sends', 'to'] : ['Left this computer', 'sent to'];
-    out.push({ label: sent[0]!, value: `${what}${bytes !== null ? ` (${formatBytes(bytes)})` : ''}${to ? `, ${sent[1]!} ${to}` : ''}` });
-  } else if (to) {
-    out.push({ label: kind.startsWith('job.') ? 'Coordinator' : 'Address', value: to });
+    out.push({ label: kind === 'job.consent' ? 'Each round sends' : 'Left this computer', value: `${what}${bytes !== null ? ` (${formatBytes(bytes)})` : ''}` });
   }
   const epsilon = num(details.epsilon);
   const delta = num(details.delta);
-  if (epsilon !== null) out.push({ label: 'Privacy cost', value: `${formatEpsilon(epsilon)}${delta !== null ? ` (delta ${delta.toExponential(0)})` : ''}` });
+  if (epsilon !== null) out.push({ label: 'Privacy budget used', value: formatEpsilon(epsilon) });
+
+  if (jobId) out.push({ label: 'Job number', value: jobId, technical: true });
+  if (to) out.push({ label: length !== null || bytes !== null ? 'Sent to' : kind.startsWith('job.') ? 'Coordinator' : 'Address', value: to, technical: true });
+  if (epsilon !== null) out.push({ label: 'Privacy parameters', value: `epsilon ${epsilon}${delta !== null ? `, delta ${delta}` : ''}`, technical: true });
+
+  // Each request sent to a coordinator (job.requests): method, path, answer and bytes each way.
+  if (Array.isArray(details.requests)) {
+    for (const r of details.requests.slice(0, 100) as Record<string, unknown>[]) {
+      const status = num(r.status);
+      out.push({
+        label: `${str(r.method) ?? '?'} ${str(r.path) ?? ''}`,
+        value: `${status === null ? 'no answer' : `answered ${status}`}; ${formatBytes(num(r.sent) ?? 0)} sent, ${formatBytes(num(r.received) ?? 0)} back`,
+        technical: true,
+      });
+    }
+    if (details.requests.length > 100) out.push({ label: 'Not shown', value: `${formatCount(details.requests.length - 100)} more requests`, technical: true });
+  }
 
   for (const [key, value] of Object.entries(details)) {
     if (HANDLED.has(key) || /Id$|Hash$/.test(key)) continue;

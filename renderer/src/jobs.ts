@@ -3,7 +3,7 @@
 // Kept free of React and the DOM so they are tested on their own.
 import type { ColumnType } from '../../common/dataset.js';
 import type { JobCardValue } from '../../common/ipc/contract.js';
-import { formatCount } from './format.js';
+import { formatCount, formatDuration } from './format.js';
 
 export type JobColumn = JobCardValue['columns'][number];
 export type ParticipationState = JobCardValue['participation']['state'];
@@ -108,9 +108,35 @@ export function isJoined(state: ParticipationState): boolean {
   return state === 'joined' || state === 'working' || state === 'waiting' || state === 'paused' || state === 'finished' || state === 'failed';
 }
 
-/** A job can be joined while it is on offer (again, after leaving) and before its deadline. */
+/** Why a job on offer cannot be joined, in a few words for its card; null when nothing stands in the way. */
+export function joinBlocker(job: JobCardValue, now: number): string | null {
+  if (job.deadline <= now) return 'Closed: its deadline has passed';
+  if (budgetSplit(job.privacy).over) return 'Not for you: over your privacy budget';
+  return null;
+}
+
+/** A job can be joined while it is on offer (again, after leaving), before its deadline, and within the privacy budget. */
 export function canJoin(job: JobCardValue, now: number): boolean {
-  return (job.participation.state === 'available' || job.participation.state === 'left') && job.deadline > now;
+  return (job.participation.state === 'available' || job.participation.state === 'left') && joinBlocker(job, now) === null;
+}
+
+/** A job's state as its card shows it: a job on offer that cannot be joined says why, not "Open to join". */
+export function stateLabel(job: JobCardValue, now: number): string {
+  const state = job.participation.state;
+  if (!isJoined(state)) return joinBlocker(job, now) ?? STATE_LABELS[state];
+  return STATE_LABELS[state];
+}
+
+/** The wait for the next round in words: who has joined, and roughly how long. */
+export function waitingInWords(w: NonNullable<JobCardValue['participation']['waiting']>, now: number): string {
+  const people = (n: number) => `${formatCount(n)} ${n === 1 ? 'person has' : 'people have'}`;
+  if (w.joined < w.needed) {
+    const more = w.needed - w.joined;
+    return `${people(w.joined)} joined so far; a round needs ${formatCount(w.needed)}. It starts once ${formatCount(more)} more ${more === 1 ? 'joins' : 'join'}.`;
+  }
+  if (w.startsAt === null) return `${people(w.joined)} joined. Round ${formatCount(roundNumber(w.round))} starts when the round in progress ends.`;
+  const left = w.startsAt - now;
+  return `${people(w.joined)} joined. Round ${formatCount(roundNumber(w.round))} starts ${left < 5_000 ? 'in a moment' : `in about ${formatDuration(left)}`}.`;
 }
 
 export const ROUND_STEPS: readonly RoundStep[] = ['waiting', 'training', 'masking', 'uploading', 'unmasking', 'done'];

@@ -11,7 +11,8 @@ import { CoordinatorClient, fromHex, toHex } from '../../common/jobs/client.js';
 import type { JobDocument, JobDocumentInput } from '../../common/jobs/document.js';
 import type { EnrollRequest } from '../../common/jobs/protocol.js';
 import { enrollmentRequest } from '../../common/jobs/enrollment.js';
-import { checkRoundParams, modelHashOf, roundIdFor } from '../../common/jobs/rounds.js';
+import { checkRoundParams, modelHashOf } from '../../common/jobs/rounds.js';
+import { invitedGroup } from '../../common/jobs/groups.js';
 import { weightedInput } from '../../common/secagg/fedavg.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../common/secagg/keys.js';
 import { SecAggClient } from '../../common/secagg/client.js';
@@ -23,6 +24,7 @@ import type { RoundRunner } from '../../coordinator/rounds.js';
 import type { CoordinatorServer, CoordinatorServerOptions } from '../../coordinator/server.js';
 import type { CoordinatorStore } from '../../coordinator/store.js';
 import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
+import { proveEnrollment, type EnrollmentRef } from '../fixtures/enrollment-proof.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { until } from '../helpers/until.js';
 
@@ -43,6 +45,8 @@ export type Storage = 'sqlite' | 'postgres';
 
 export interface CoordinatorRig {
   chain: TroveChain;
+  /** What contributors' enrollment proofs are scoped to. */
+  enrollmentRef: EnrollmentRef;
   token: Contract;
   dir: string;
   storage: Storage;
@@ -63,7 +67,7 @@ export interface CoordinatorRig {
   close(): Promise<void>;
 }
 
-export async function startRig(serverOptions: Partial<CoordinatorServerOptions> = {}, runnerOptions: { timers?: boolean; startDelayMs?: number } = {}, storage: Storage = 'sqlite'): Promise<CoordinatorRig> {
+export async function startRig(serverOptions: Partial<CoordinatorServerOptions> = {}, runnerOptions: { timers?: boolean; startDelayMs?: number; groupSize?: number } = {}, storage: Storage = 'sqlite'): Promise<CoordinatorRig> {
   await loadSodium();
   const chain = await startTroveChain();
   const token = await chain.deploy('TestToken', ['Test Dollar', 'TUSD']);
@@ -83,6 +87,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
         now: clock.now,
         startDelayMs: runnerOptions.startDelayMs ?? 0,
         timers: runnerOptions.timers ?? false,
+        ...(runnerOptions.groupSize === undefined ? {} : { groupSize: runnerOptions.groupSize }),
       },
       { now: clock.now, ...serverOptions, port },
     );
@@ -92,6 +97,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
   let parts = await open();
   const rig: CoordinatorRig = {
     chain,
+    enrollmentRef: { chainId: chain.chainId, registry: chain.deployment.contracts.JobRegistry },
     token,
     dir,
     storage,
@@ -148,14 +154,15 @@ export interface RoundOutcome {
   input: Float64Array;
 }
 
-/** Retries while the coordinator cannot be reached (it may be restarting), as the app does. */
-async function retrying<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+/** Retries while the coordinator cannot be reached (it may be restarting, or another process may answer), as the app does. */
+async function retrying<T>(fn: () => Promise<T>, timeoutMs = 20_000, unreachable: () => void = () => undefined): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await fn();
     } catch (err) {
       if (!isTroveError(err, 'COORDINATOR_UNREACHABLE') || Date.now() > deadline) throw err;
+      unreachable();
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -165,28 +172,47 @@ async function retrying<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T>
 export class Contributor {
   readonly keys: SigningKeyPair;
   readonly identity: Identity;
-  readonly client: CoordinatorClient;
+  private clients: CoordinatorClient[];
+  private current = 0;
 
+  /** `otherUrls`: further coordinator processes over the same database, tried in turn when one stops answering. */
   constructor(
     baseUrl: string,
     readonly now: () => number,
+    private readonly chainRef: EnrollmentRef,
     seed: string,
+    otherUrls: string[] = [],
   ) {
     this.keys = generateSigningKeyPair();
     this.identity = new Identity(`trove-coordinator-test-${seed}`);
-    this.client = new CoordinatorClient({ baseUrl, now, timeoutMs: 20_000 });
+    this.clients = [baseUrl, ...otherUrls].map((url) => new CoordinatorClient({ baseUrl: url, now, timeoutMs: 20_000 }));
   }
+
+  /** Talks to these coordinator processes from now on (the first, then the next when one stops answering). */
+  useCoordinators(urls: string[]): void {
+    this.clients = urls.map((url) => new CoordinatorClient({ baseUrl: url, now: this.now, timeoutMs: 20_000 }));
+    this.current = 0;
+  }
+
+  get client(): CoordinatorClient {
+    return this.clients[this.current]!;
+  }
+
+  private readonly failOver = (): void => {
+    this.current = (this.current + 1) % this.clients.length;
+  };
 
   get keyHex(): string {
     return toHex(this.keys.publicKey);
   }
 
-  enrollBody(jobId: string, identity = this.identity, keyHex = this.keyHex): EnrollRequest {
-    return enrollmentRequest(identity, jobId, keyHex);
+  /** The enroll request, with the identity's real proof authorizing its on-chain enrollment. */
+  async enrollBody(jobId: string, identity = this.identity, keyHex = this.keyHex): Promise<EnrollRequest> {
+    return enrollmentRequest(identity, jobId, keyHex, await proveEnrollment(identity, this.chainRef, jobId, keyHex));
   }
 
-  enroll(jobId: string) {
-    return this.client.enroll(jobId, this.keys, this.enrollBody(jobId));
+  async enroll(jobId: string) {
+    return this.client.enroll(jobId, this.keys, await this.enrollBody(jobId));
   }
 
   /**
@@ -194,38 +220,40 @@ export class Contributor {
    * weighted by `examples`. With dropAfterSharing it goes silent once it has shared its keys.
    */
   async runRound(jobId: string, doc: JobDocument, update: Float64Array, examples: number, options: { dropAfterSharing?: boolean; dropAtStart?: boolean; round?: number; beforeMaskedInput?: () => Promise<void> } = {}): Promise<RoundOutcome> {
-    let info = await this.client.round(jobId, this.keys);
+    let info = await retrying(() => this.client.round(jobId, this.keys), 20_000, this.failOver);
     await until(async () => {
-      info = await this.client.round(jobId, this.keys);
+      info = await retrying(() => this.client.round(jobId, this.keys), 20_000, this.failOver);
       return info.state === 'invited' && info.round >= (options.round ?? 0);
     }, 20_000, 'an invitation');
     if (info.state !== 'invited') throw new Error('not invited');
     const { round, clientId } = info;
     if (options.dropAtStart) return { clientId, stage: 'dropped', input: new Float64Array(0) };
     const vectorLength = update.length;
-    const model = await this.client.model(jobId, round, this.keys, vectorLength);
+    const model = await retrying(() => this.client.model(jobId, round, this.keys, vectorLength), 20_000, this.failOver);
     if (model.length !== vectorLength) throw new Error('model size');
     const input = weightedInput(update, examples, doc.aggregation.maxExamples, doc.aggregation.clipRange);
-    const expectedRoundId = roundIdFor(doc.chainId, jobId, round);
+    const group = invitedGroup(info, { chainId: doc.chainId, jobId, minContributors: doc.minContributors });
+    const expectedRoundId = group.roundId;
+    if (toHex(expectedRoundId) !== info.roundId) throw new Error('the invitation names another round id');
     const secagg = await SecAggClient.create({
-      id: clientId,
+      id: group.localId,
       signingKeys: this.keys,
-      roster: info.roster.map(fromHex),
-      roundId: fromHex(info.roundId),
+      roster: group.members.map(fromHex),
+      roundId: expectedRoundId,
       input,
       acceptParams: (p) => checkRoundParams(doc, p, expectedRoundId, modelHashOf(model)),
       modelHash: modelHashOf(model),
     });
     let after = 0;
     for (;;) {
-      const box = await retrying(() => this.client.inbox(jobId, round, this.keys, after, 2_000));
+      const box = await retrying(() => this.client.inbox(jobId, round, this.keys, after, 2_000), 20_000, this.failOver);
       for (const m of box.messages) {
         after = m.seq;
         const reply = secagg.handle(m.data);
         if (reply) {
           if (reply[1] === MessageType.MaskedInput) await options.beforeMaskedInput?.();
           // A message whose acknowledgement was lost is already in: its repeat is refused as a replay.
-          await retrying(() => this.client.send(jobId, round, this.keys, reply)).catch((err: unknown) => {
+          await retrying(() => this.client.send(jobId, round, this.keys, reply), 20_000, this.failOver).catch((err: unknown) => {
             if (!isTroveError(err, 'SECAGG_REPLAY')) throw err;
           });
         }

@@ -54,7 +54,7 @@ describe('coordinator HTTP: refusals are typed and change nothing', () => {
   beforeAll(async () => {
     rig = await startRig();
     ({ jobId, specHash } = await rig.publish({ rounds: 1 }));
-    members = Array.from({ length: 4 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `http-${i}`));
+    members = Array.from({ length: 4 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, `http-${i}`));
     for (const m of members) await m.enroll(jobId);
     await rig.runner.tick();
   });

@@ -19,6 +19,7 @@ import { initialWeights } from '../../common/model/weights.js';
 import { validationMatrix } from '../../coordinator/job-book.js';
 import { mined } from '../fixtures/trove-chain.js';
 import { Contributor, SLEEP_MOOD_JOB, startRig, until, validationCsv, type CoordinatorRig, type Storage } from './fixtures.js';
+import { enrollWithProof } from '../fixtures/enrollment-proof.js';
 
 const ROUND = { rounds: 1 };
 
@@ -74,26 +75,26 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
     expect(job.stake).toBe((job.escrow * 500n) / 10_000n);
     // The URI on-chain serves the signed document the app verifies before showing the job.
     expect(job.specURI).toBe(`${rig.server.url}/v1/specs/${job.specHash}`);
-    const contributor = new Contributor(rig.server.url, rig.clock.now, 'reader');
+    const contributor = new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, 'reader');
     const fetched = await contributor.client.document(job.specHash);
     expect(verifySignedJob(fetched, job.specHash, researcher).document).toEqual(job.document);
   });
 
   it('enrolls a contributor once, and refuses a bad Semaphore signature, a wrong commitment and a second enrollment', async () => {
     const { jobId } = await rig.publish(ROUND);
-    const a = new Contributor(rig.server.url, rig.clock.now, 'enroll-a');
+    const a = new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, 'enroll-a');
     expect(await a.enroll(jobId)).toEqual({ jobId, nextRound: 0, enrolled: 1 });
 
     // Signed by another identity than the commitment's.
-    const b = new Contributor(rig.server.url, rig.clock.now, 'enroll-b');
-    const forged = { ...b.enrollBody(jobId), identitySignature: b.enrollBody(jobId, new Identity('someone-else')).identitySignature };
+    const b = new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, 'enroll-b');
+    const forged = { ...(await b.enrollBody(jobId)), identitySignature: (await b.enrollBody(jobId, new Identity('someone-else'))).identitySignature };
     await expectCode(b.client.enroll(jobId, b.keys, forged), 'UNAUTHENTICATED');
     // A signature over another signing key cannot be reused for this one.
-    await expectCode(b.client.enroll(jobId, b.keys, b.enrollBody(jobId, b.identity, a.keyHex)), 'UNAUTHENTICATED');
+    await expectCode(b.client.enroll(jobId, b.keys, await b.enrollBody(jobId, b.identity, a.keyHex)), 'UNAUTHENTICATED');
     // A commitment that is not the public key's hash.
-    await expectCode(b.client.enroll(jobId, b.keys, { ...b.enrollBody(jobId), commitment: a.identity.commitment.toString() }), 'INVALID_INPUT');
+    await expectCode(b.client.enroll(jobId, b.keys, { ...(await b.enrollBody(jobId)), commitment: a.identity.commitment.toString() }), 'INVALID_INPUT');
     // The same Semaphore identity under a second signing key.
-    const twin = new Contributor(rig.server.url, rig.clock.now, 'enroll-a');
+    const twin = new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, 'enroll-a');
     await expectCode(twin.enroll(jobId), 'INVALID_INPUT');
     expect((await a.client.status(jobId)).enrolled).toBe(1);
     // The same pair again is the same enrollment (a retry), not a second one.
@@ -103,7 +104,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
 
   it('runs a round with one dropout to the exact weighted FedAvg model, scores it, and closes it on-chain with the included group', async () => {
     const { jobId, document: doc } = await rig.publish(ROUND, validation);
-    const contributors = Array.from({ length: 5 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `round-${i}`));
+    const contributors = Array.from({ length: 5 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, `round-${i}`));
     for (const c of contributors) await c.enroll(jobId);
     await rig.runner.tick();
     const d = roundVectorLength(doc) - 1;
@@ -165,7 +166,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
   it('freezes the roster of bonded contributors enrolled on-chain and forfeits the dropout\'s bond to the others when it closes', async () => {
     const bond = 10n ** 18n;
     const { jobId, document: doc } = await rig.publish({ rounds: 1, reward: { ...(SLEEP_MOOD_JOB.reward as object), token: await rig.token.getAddress(), bond: bond.toString() } as never });
-    const contributors = Array.from({ length: 5 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `bond-${i}`));
+    const contributors = Array.from({ length: 5 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, `bond-${i}`));
     const owner = rig.chain.accounts.alice;
     const rewards = rig.chain.at('RoundRewards', rig.chain.deployment.contracts.RoundRewards, owner);
     await mined(rig.token.connect(owner).getFunction('mint')(await owner.getAddress(), 5n * bond));
@@ -173,7 +174,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
     for (const c of contributors) {
       await c.enroll(jobId);
       // a bonded job's contributors enroll on-chain themselves (here through one paying relayer)
-      await mined(rewards.getFunction('enroll')(BigInt(jobId), c.identity.commitment, `0x${c.keyHex}`));
+      await mined(enrollWithProof(rewards, rig.enrollmentRef, BigInt(jobId), c.identity, c.keyHex, await owner.getAddress()));
     }
     await rig.runner.tick();
     const d = roundVectorLength(doc) - 1;
@@ -198,7 +199,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
   it('records a round with too few survivors as aborted, runs the next from the same model, and finishes after the last round', async () => {
     // Two rounds: an aborted round uses up its index, since each contributor was charged for two releases.
     const { jobId, document: doc } = await rig.publish({ rounds: 2 });
-    const contributors = Array.from({ length: 4 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `abort-${i}`));
+    const contributors = Array.from({ length: 4 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, `abort-${i}`));
     for (const c of contributors) await c.enroll(jobId);
     await rig.runner.tick();
     const d = roundVectorLength(doc) - 1;
@@ -231,7 +232,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
 
   it('continues a round after a restart between masked inputs and unmasking, to the same result', async () => {
     const { jobId, document: doc } = await rig.publish(ROUND);
-    const contributors = Array.from({ length: 4 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `restart-${i}`));
+    const contributors = Array.from({ length: 4 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, `restart-${i}`));
     for (const c of contributors) await c.enroll(jobId);
     await rig.runner.tick();
     const d = roundVectorLength(doc) - 1;

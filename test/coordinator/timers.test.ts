@@ -20,10 +20,15 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator timers on %s', (stor
     // ones time to send on two busy cores: the test waits this long, on purpose.
     const deadlines = { advertiseKeysMs: 20_000, shareKeysMs: 20_000, collectMaskedInputsMs: 6_000, unmaskMs: 20_000 };
     const { jobId, document: doc } = await rig.publish({ rounds: 1, aggregation: { ...(SLEEP_MOOD_JOB.aggregation as object), deadlines } as never });
-    const contributors = Array.from({ length: 5 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, `timer-${i}`));
+    const contributors = Array.from({ length: 5 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, `timer-${i}`));
     for (const c of contributors) await c.enroll(jobId);
     // Everyone is in before the start delay ends; then the round starts as it would on its own.
-    expect(await rig.runner.roundInfo(jobId, contributors[0]!.keyHex)).toMatchObject({ state: 'waiting' });
+    // The wait says how many have joined and when the round opens, so the app can tell its person.
+    const waiting = await rig.runner.roundInfo(jobId, contributors[0]!.keyHex);
+    expect(waiting).toMatchObject({ state: 'waiting', nextRound: 0, enrolled: 5 });
+    const startsIn = (waiting as { startsInMs: number | null }).startsInMs;
+    expect(startsIn).toBeGreaterThan(0);
+    expect(startsIn).toBeLessThanOrEqual(START_DELAY_MS);
     rig.clock.advance(START_DELAY_MS);
     await rig.runner.tick();
     const d = roundVectorLength(doc) - 1;

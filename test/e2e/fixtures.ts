@@ -4,6 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
 import { test as base, expect, type Page } from '@playwright/test';
 import { startHeadlessHost, type HeadlessHost } from '../../main/host/headless.js';
 import type { JobsConfig } from '../../main/services/session/session.js';
@@ -23,6 +24,11 @@ interface Fixtures {
   /** The page with the app open in it. */
   app: Page;
   shot: (name: string) => Promise<void>;
+  /**
+   * Screenshots of the page as it is, light and dark, in an 800 px window and at 200% zoom, each
+   * scanned for accessibility problems (none allowed); the window is put back afterwards.
+   */
+  looks: (name: string) => Promise<void>;
   workFile: (name: string, contents: string) => string;
 }
 
@@ -56,6 +62,28 @@ export const test = base.extend<Fixtures>({
     mkdirSync(SCREENSHOTS, { recursive: true });
     await use(async (name) => {
       await page.screenshot({ path: join(SCREENSHOTS, `${testInfo.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}--${name}.png`), fullPage: true });
+    });
+  },
+  looks: async ({ page, shot }, use) => {
+    await use(async (name) => {
+      const size = page.viewportSize() ?? { width: 1280, height: 860 };
+      const views = [
+        { label: 'light', width: size.width, height: size.height, scheme: 'light' },
+        { label: 'dark', width: size.width, height: size.height, scheme: 'dark' },
+        { label: '800px', width: 800, height: 860, scheme: 'light' },
+        // 200% zoom of a 1280 x 860 window: the page lays out in half the CSS pixels.
+        { label: 'zoom-200', width: 640, height: 430, scheme: 'dark' },
+      ] as const;
+      for (const v of views) {
+        await page.setViewportSize({ width: v.width, height: v.height });
+        await page.emulateMedia({ colorScheme: v.scheme });
+        await shot(`${name}-${v.label}`);
+        const scan = await new AxeBuilder({ page }).analyze();
+        expect(scan.violations.map((x) => `${x.id}: ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`), `accessibility of ${name} (${v.label})`).toEqual([]);
+        expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), `sideways scroll in ${name} (${v.label})`).toBeLessThanOrEqual(0);
+      }
+      await page.setViewportSize(size);
+      await page.emulateMedia({ colorScheme: 'light' });
     });
   },
   workFile: async ({ dataDir }, use) => {

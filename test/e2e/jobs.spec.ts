@@ -16,7 +16,7 @@ import { test as base, expect, createVault, importFile, nav } from './fixtures.j
 import type { SqliteStore } from '../../coordinator/store-sqlite.js';
 
 /** Short waits between polls, so rounds move at the pace of the work rather than of timers. */
-const FAST_PARTICIPATION: JobsConfig['participation'] = { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000 };
+const FAST_PARTICIPATION: JobsConfig['participation'] = { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000, uploadSpreadMs: 500 };
 const DAYS = 120;
 const TITLE = 'Sleep, steps and mood';
 
@@ -98,10 +98,13 @@ test('discover a published job, consent, join and take part in real rounds; the 
   const uploads = app.locator('.activity-entry[data-kind="job.upload"]');
   await expect(uploads).toHaveCount(2);
   await expect(app.locator('.activity-entry[data-kind="job.round-done"]')).toHaveCount(2);
-  await expect(uploads.first()).toContainText(new RegExp(`a masked vector of ${numbers} numbers .*; no rows`));
+  await expect(uploads.first()).toContainText(new RegExp(`a masked list of ${numbers} numbers .* to the job's coordinator .*; no rows`));
   const detail = (entry: string, term: string) => app.locator(`.activity-entry[data-kind="${entry}"] dt:text-is("${term}") + dd`).first();
   await expect(detail('job.upload', 'Left this computer')).toContainText(`a masked list of ${numbers} numbers`);
-  await expect(detail('job.upload', 'Left this computer')).toContainText(new URL(net.server.url).origin);
+  // Where it went is a technical fact: behind Details, in words first.
+  await expect(detail('job.upload', 'Sent to')).toBeHidden();
+  await uploads.first().getByText('Details', { exact: true }).click();
+  await expect(detail('job.upload', 'Sent to')).toContainText(new URL(net.server.url).origin);
   await expect(detail('job.trained', 'Rows used on this computer')).toHaveText(/^\d+$/);
   const consent = app.locator('.activity-entry[data-kind="job.consent"]');
   await expect(consent).toHaveCount(1);
@@ -110,14 +113,33 @@ test('discover a published job, consent, join and take part in real rounds; the 
   await shot('5-activity');
 });
 
-test('a job that would spend more privacy than the budget allows says so and cannot be joined', async ({ app, net, workFile, shot, page }) => {
+test('a job that would spend more privacy than the budget allows says so and cannot be joined', async ({ app, net, workFile, shot, looks, page }) => {
+  // Four looks, each scanned for accessibility problems, on a shared machine.
+  test.setTimeout(300_000);
   await net.publish({ privacy: { noiseMultiplier: 0.3, delta: 1e-5 } });
   await createVault(app);
   await importDiary(app, workFile('diary.csv', sleepDiaryCsv(4, 30)));
   await openJobs(app);
-  await app.getByRole('list', { name: 'Jobs open to join' }).getByRole('button', { name: TITLE }).click();
+  // Its card says why it cannot be joined, under its own heading, not "Open to join".
+  await expect(app.getByRole('list', { name: 'Jobs open to join' })).toHaveCount(0);
+  const closed = app.getByRole('list', { name: 'Jobs you cannot join' });
+  await expect(closed).toContainText('Not for you: over your privacy budget');
+  await expect(closed).not.toContainText('Open to join');
+  await looks('card');
+  await closed.getByRole('button', { name: TITLE }).click();
   await expect(app.getByText('Over your budget.')).toBeVisible();
-  await expect(app.getByRole('button', { name: 'Join this job' })).toBeDisabled();
+  // The join form is replaced by the reason and what to do.
+  await expect(app.getByRole('heading', { name: 'You cannot join this job' })).toBeVisible();
+  await expect(app.getByTestId('cannot-join')).toContainText('look for a job with a lower privacy cost');
+  await expect(app.getByRole('button', { name: 'Join this job' })).toHaveCount(0);
+  await expect(app.getByLabel('Dataset to use')).toHaveCount(0);
+  // Technical facts are behind Details, and there when opened.
+  const details = app.getByTestId('job-details');
+  await expect(details.getByText('Job number')).toBeHidden();
+  await details.locator('summary').click();
+  await expect(details.getByText('Job number')).toBeVisible();
+  await expect(details).toContainText(/epsilon [\d.]+, delta 0\.00001, noise multiplier 0\.3/);
+  await looks('page');
   // 200% zoom of the default window: nothing spills sideways.
   await page.setViewportSize({ width: 640, height: 900 });
   expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
@@ -175,7 +197,8 @@ test('a job whose document does not match its on-chain fingerprint is only named
   const hidden = app.locator('details.hidden-jobs');
   await expect(hidden).toContainText('1 job was not shown because its details did not match what was published');
   await hidden.locator('summary').click();
-  await expect(hidden).toContainText(`Job ${tampered.jobId}: The job document does not match the hash registered on-chain`);
+  await expect(hidden).toContainText(`The job document does not match the hash registered on-chain`);
+  await expect(hidden).toContainText(`(job number ${tampered.jobId} on the blockchain)`);
   await expect(app.getByText('second study')).toHaveCount(0);
   await shot('notice');
 });
@@ -221,7 +244,9 @@ test.describe('without a reachable chain', () => {
     },
   });
 
-  test('the Jobs screen says the chain cannot be reached, with its address, and Retry reads it again', async ({ app, host, shot, page }) => {
+  test('the Jobs screen says the chain cannot be reached, with its address behind Details, and Retry reads it again', async ({ app, host, shot, looks, page }) => {
+    // Four looks, each scanned for accessibility problems, on a shared machine.
+    test.setTimeout(180_000);
     let refreshes = 0;
     const handle = host.router.handle.bind(host.router);
     host.router.handle = (channel, payload) => {
@@ -232,8 +257,11 @@ test.describe('without a reachable chain', () => {
     await nav(app, 'Jobs').click();
     const alert = app.getByRole('alert');
     await expect(alert).toContainText('Trove cannot reach the job network');
-    await expect(alert).toContainText(rpcUrl);
-    await shot('1-unreachable');
+    // The address is a technical fact: behind Details.
+    await expect(alert.locator('details code.path')).toBeHidden();
+    await alert.getByText('Details', { exact: true }).click();
+    await expect(alert.locator('details code.path')).toHaveText(rpcUrl);
+    await looks('1-unreachable');
     await page.setViewportSize({ width: 640, height: 900 });
     await page.emulateMedia({ colorScheme: 'dark' });
     await shot('2-unreachable-narrow-dark');

@@ -78,3 +78,24 @@ walletTest('links a wallet by the pairing URI on the page and withdraws its cred
     await testWallet?.close();
   }
 });
+
+walletTest('a wallet that links on another chain is refused with what to do, and nothing is linked', async ({ app, world }) => {
+  walletTest.setTimeout(90_000);
+  const { t } = world.chain;
+  let testWallet: TestWallet | undefined;
+  try {
+    await createVault(app);
+    await app.getByRole('button', { name: 'Wallet', exact: true }).click();
+    await app.getByRole('button', { name: 'Show a QR code to link' }).click();
+    await app.getByText('Cannot scan? Copy the link instead').click();
+    const uri = (await app.getByTestId('pairing-uri').textContent())?.trim() ?? '';
+    // The wallet says it is on Ethereum mainnet (chain 1), not the app's chain.
+    testWallet = await startTestWallet({ relayUrl: world.relay.url, projectId: PROJECT, rpcUrl: t.chain.url, chainId: Number(t.chainId), privateKey: WALLET_KEY, sessionChainId: 1 });
+    await testWallet.pair(uri);
+    await expect(app.getByRole('alert')).toContainText(`Your wallet linked on a different network. Switch it to the network with chain id ${Number(t.chainId)} and link again.`);
+    await expect(app.getByTestId('linked-address')).toHaveCount(0);
+    await expect(app.getByRole('button', { name: 'Show a QR code to link' })).toBeEnabled();
+  } finally {
+    await testWallet?.close();
+  }
+});

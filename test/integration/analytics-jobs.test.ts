@@ -27,6 +27,7 @@ import { assemble, sha256, sleepMeanWat } from '../fixtures/analytics-modules.js
 import { FAST_KDF, PASSPHRASE } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
 import { DIARY_MAPPING } from '../jobs/fixtures.js';
+import { proveEnrollment } from '../fixtures/enrollment-proof.js';
 
 const SEED = Number(process.env.TROVE_TEST_SEED ?? 1414);
 const CONTRIBUTORS = 10;
@@ -119,7 +120,9 @@ async function runJob(
     const ledger = await openPrivacyLedger(person.vault);
     await ledger.charge(`job:${jobId}`, privacyCostOf(doc), new Date(), doc.rounds);
     const client = new CoordinatorClient({ baseUrl: rig.server.url, timeoutMs: 30_000 });
-    enrollments.push(() => client.enroll(jobId, identity.signing, identity.enrollment()));
+    // Proved before anyone enrolls, so that all enroll within the round's start delay.
+    const enrollment = identity.enrollment(await proveEnrollment(identity.semaphore, rig.enrollmentRef, jobId, identity.signingKeyHex));
+    enrollments.push(() => client.enroll(jobId, identity.signing, enrollment));
     const p = new JobParticipation({
       jobId,
       chainId: doc.chainId,

@@ -36,7 +36,7 @@ const DAYS = 200;
 /** Other people's diaries: the researcher's own validation set. */
 const validationCsv = (): string => sleepDiariesCsv([9001, 9002, 9003], 150);
 
-describe.each<Storage>(['sqlite'])('federated rounds end to end, the coordinator on %s', (storage) => {
+describe.each<Storage>(['sqlite', 'postgres'])('federated rounds end to end, the coordinator on %s', (storage) => {
   let dir: string;
   let postgres: PostgresServer | undefined;
   let net: LocalNetwork;
@@ -50,7 +50,7 @@ describe.each<Storage>(['sqlite'])('federated rounds end to end, the coordinator
   async function addPerson(name: string, seed: number): Promise<Contributor> {
     const person = await net.addContributor(name, sleepDiaryCsv(seed, DAYS), {
       launcher: await testWorkerLauncher(),
-      jobs: { participation: { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000 } },
+      jobs: { participation: { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000, uploadSpreadMs: 500 } },
     });
     // These contributors allow a larger privacy budget than the default, for the job below.
     await (await openPrivacyLedger(person.vault)).setBudget({ epsilon: 50, delta: 1e-5 });

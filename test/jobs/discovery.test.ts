@@ -15,6 +15,7 @@ import { startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
 import { newVault, useTempDir } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
 import { DIARY_MAPPING, DocumentServer, deployToken, importDiary, publishJob, sleepJob, type Published } from './fixtures.js';
+import { enrollmentCircuitFiles } from '../../main/services/jobs/circuits.js';
 
 const t = useTempDir();
 
@@ -76,6 +77,7 @@ describe('job discovery on a local chain', () => {
 
   async function service(vault: Vault): Promise<JobsService> {
     const s = new JobsService({
+      enrollmentCircuit: enrollmentCircuitFiles(),
       vault,
       supervisor,
       chain: { rpcUrl: chain.chain.url, chainId: chain.chainId.toString(), registry: chain.deployment.contracts.JobRegistry, fromBlock: chain.deployment.blockNumber },
@@ -105,7 +107,7 @@ describe('job discovery on a local chain', () => {
       reward: { symbol: 'USD', decimals: 18, perRound: good.document.reward.perRound, bond: '0' },
       deadline: good.document.deadline * 1000,
       privacy: { epsilon: cost.epsilon, spentEpsilon: 0, fits: true, budget: { epsilon: 10 } },
-      participation: { state: 'available', mapping: null, roundsContributed: 0, round: null, problem: null },
+      participation: { state: 'available', mapping: null, roundsContributed: 0, round: null, waiting: null, problem: null },
     });
     expect(card.columns).toMatchObject([
       { name: 'sleep_hours', note: 'Hours slept the night before', role: 'feature', kind: 'numeric' },
@@ -129,7 +131,7 @@ describe('job discovery on a local chain', () => {
 
   it('says when the chain cannot be read, and keeps what it had', async () => {
     const vault = await newVault(t);
-    const jobs = new JobsService({ vault, supervisor, chain: { rpcUrl: 'http://127.0.0.1:9', chainId: '31337', registry: chain.deployment.contracts.JobRegistry } });
+    const jobs = new JobsService({ vault, supervisor, enrollmentCircuit: enrollmentCircuitFiles(), chain: { rpcUrl: 'http://127.0.0.1:9', chainId: '31337', registry: chain.deployment.contracts.JobRegistry } });
     const view = await jobs.refresh();
     expect(view.chain.reachable).toBe(false);
     expect(view.chain.problem).toMatch(/cannot be reached/);

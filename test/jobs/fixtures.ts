@@ -143,7 +143,7 @@ export function recordingFetch(requests: string[], onResponse?: (request: string
 
 /** Two other contributors enrolled in a job on the rig's coordinator; `round(n)` runs their part of round n. */
 export async function otherContributors(rig: CoordinatorRig, jobId: string, doc: JobDocument, name: string) {
-  const others = [1, 2].map((i) => new Contributor(rig.server.url, rig.clock.now, `${name}-${jobId}-${i}`));
+  const others = [1, 2].map((i) => new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, `${name}-${jobId}-${i}`));
   for (const c of others) await c.enroll(jobId);
   const d = roundVectorLength(doc) - 1;
   return {

@@ -10,6 +10,7 @@ import { TaskRunner } from '../../worker/task-runner.js';
 import { healthSpec, healthTable } from '../fixtures/training-data.js';
 import { newVault, useTempDir } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
+import { enrollmentCircuitFiles } from '../../main/services/jobs/circuits.js';
 
 const t = useTempDir();
 let supervisor: WorkerSupervisor;
@@ -21,7 +22,7 @@ afterAll(async () => {
 });
 
 function service(vault: Vault): JobsService {
-  return new JobsService({ vault, supervisor, chain: { rpcUrl: 'http://127.0.0.1:9', chainId: '31337', registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3' } });
+  return new JobsService({ vault, supervisor, enrollmentCircuit: enrollmentCircuitFiles(), chain: { rpcUrl: 'http://127.0.0.1:9', chainId: '31337', registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3' } });
 }
 
 describe('the GPU setting', () => {

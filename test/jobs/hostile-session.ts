@@ -54,7 +54,7 @@ export async function startHostileRig(): Promise<HostileRig> {
         // The rig is on loopback; the address policy's own tests turn this off.
         allowLocalNetwork: true,
         discovery: { documentTimeoutMs: 1_000 },
-        participation: { backoffMs: () => 50, inboxWaitMs: 500, maxPollMs: 200 },
+        participation: { backoffMs: () => 50, inboxWaitMs: 500, maxPollMs: 200, uploadSpreadMs: 200 },
         ...extra,
       },
     }),

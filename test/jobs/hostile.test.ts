@@ -141,7 +141,7 @@ describe('hostile job documents through discovery and the IPC router', () => {
     expect(card.privacy.problem).toBeNull();
     const over = view.jobs.find((j) => j.jobId === costly.jobId)!;
     expect(over.privacy.fits).toBe(false);
-    expect(over.privacy.problem).toMatch(/^Joining would take your privacy spending from epsilon 0\.00 to \d+\.\d\d, over your budget of 10, so Trove will not join it\./);
+    expect(over.privacy.problem).toMatch(/^Joining would take your privacy spending from 0\.00 to \d+\.\d\d, over your budget of 10, so Trove will not join it\./);
     expect(app.internal).toEqual([]);
     await app.session.close();
   }, 60_000);

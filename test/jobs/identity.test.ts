@@ -6,6 +6,7 @@ import { enrollRequestSchema, enrollmentMessageField } from '../../common/jobs/p
 import { backupVault, restoreVault } from '../../main/services/vault/index.js';
 import { JobIdentities, deriveJobIdentity, type JobRef } from '../../main/services/jobs/identity.js';
 import { FAST_KDF, PASSPHRASE, newVault, useTempDir } from '../helpers/vault.js';
+import { proveEnrollment } from '../fixtures/enrollment-proof.js';
 
 const t = useTempDir();
 const REGISTRY = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
@@ -49,7 +50,7 @@ describe('per-job identities', () => {
   it('sign an enrollment the coordinator can verify with Semaphore, for that job and key only', async () => {
     const vault = await newVault(t);
     const id = await deriveJobIdentity(vault, job('12'));
-    const body = enrollRequestSchema.parse(id.enrollment());
+    const body = enrollRequestSchema.parse(id.enrollment(await proveEnrollment(id.semaphore, { chainId: BigInt(id.job.chainId), registry: id.job.registry }, '12', id.signingKeyHex)));
     expect(BigInt(body.commitment)).toBe(id.semaphore.commitment);
     const publicKey = body.identityPublicKey.map(BigInt) as [bigint, bigint];
     expect(Identity.generateCommitment(publicKey)).toBe(id.semaphore.commitment);

@@ -6,6 +6,7 @@ import { WorkerSupervisor } from '../../main/services/worker/supervisor.js';
 import type { Vault } from '../../main/services/vault/index.js';
 import { PASSPHRASE, newVault, useTempDir } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
+import { enrollmentCircuitFiles } from '../../main/services/jobs/circuits.js';
 
 const t = useTempDir();
 let supervisor: WorkerSupervisor;
@@ -18,7 +19,7 @@ afterAll(async () => {
 
 function service(vault: Vault, platform?: PlatformState): JobsService {
   // No chain is read in these tests: the policy is the service's own.
-  return new JobsService({ vault, supervisor, chain: { rpcUrl: 'http://127.0.0.1:9', chainId: '31337', registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3' }, ...(platform ? { platform } : {}) });
+  return new JobsService({ vault, supervisor, enrollmentCircuit: enrollmentCircuitFiles(), chain: { rpcUrl: 'http://127.0.0.1:9', chainId: '31337', registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3' }, ...(platform ? { platform } : {}) });
 }
 
 describe('the run policy', () => {

@@ -19,6 +19,7 @@ import { newVault, useTempDir } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
 import { DIARY_MAPPING, importDiary, otherContributors, recordingFetch } from './fixtures.js';
 import { HOSTILE_CHAIN, HOSTILE_JOB, HostileCoordinator, hostileJobDocument, type Hostility } from './hostile-coordinator.js';
+import { proveEnrollment } from '../fixtures/enrollment-proof.js';
 
 const t = useTempDir();
 let supervisor: WorkerSupervisor;
@@ -41,7 +42,7 @@ afterEach(async () => {
   for (const c of hostile.splice(0)) await c.close();
 });
 
-const FAST: Partial<ParticipationOptions> = { backoffMs: () => 50, inboxWaitMs: 1_000, maxPollMs: 200, policyRecheckMs: 50 };
+const FAST: Partial<ParticipationOptions> = { backoffMs: () => 50, inboxWaitMs: 1_000, maxPollMs: 200, policyRecheckMs: 50, uploadSpreadMs: 200 };
 
 async function diaryVault(): Promise<{ vault: Vault; datasetId: string }> {
   const n = ++vaults;
@@ -65,7 +66,7 @@ async function appIn(
   const identity = await deriveJobIdentity(vault, { chainId: doc.chainId, registry: rig.chain.deployment.contracts.JobRegistry, jobId });
   const requests: string[] = [];
   const client = new CoordinatorClient({ baseUrl: rig.server.url, timeoutMs: 5_000, fetch: recordingFetch(requests, options.onResponse) });
-  if (options.vault === undefined) await client.enroll(jobId, identity.signing, identity.enrollment());
+  if (options.vault === undefined) await client.enroll(jobId, identity.signing, identity.enrollment(await proveEnrollment(identity.semaphore, rig.enrollmentRef, jobId, identity.signingKeyHex)));
   requests.length = 0;
   const p = new JobParticipation({
     ...FAST,
@@ -151,13 +152,23 @@ describe('taking part in rounds with the real coordinator', () => {
     expect(['training', 'masking', 'uploading', 'unmasking', 'done'].every((s) => steps.has(s as RoundStep))).toBe(true);
     expect(kinds(vault)).toEqual(expect.arrayContaining(['job.round-started', 'job.data-granted', 'job.trained', 'job.upload', 'job.round-done']));
     const upload = vault.activity(0, 100).entries.find((e) => e.kind === 'job.upload')!;
-    const origin = rig.server.url.replace(/[.]/g, '\\.');
-    expect(upload.summary).toMatch(new RegExp(`^Sent a masked vector of ${d} numbers \\([0-9.]+ (B|KB)\\) to ${origin} .*; no rows\\.$`));
+    expect(upload.summary).toMatch(new RegExp(`^Sent a masked list of ${d} numbers \\([0-9.]+ (B|KB)\\) to the job's coordinator for round .*; no rows\\.$`));
     // What the log says left is what the coordinator holds: a masked vector of the same size.
     const [masked] = await maskedInputs(jobId, 0);
     expect(upload.details).toEqual({ job: jobId, round: 0, numbers: d, bytes: masked!.length, to: rig.server.url });
     const granted = vault.activity(0, 100).entries.find((e) => e.kind === 'job.data-granted')!;
     expect((granted.details!.columns as string[]).sort()).toEqual(Object.values(DIARY_MAPPING).sort());
+    // Every request that left is in the activity log, in the order it left: the log's lists
+    // together are exactly what the network saw (the recording fetch is the independent witness).
+    const logged = vault
+      .activity(0, 100)
+      .entries.filter((e) => e.kind === 'job.requests')
+      .reverse()
+      .flatMap((e) => (e.details!.requests as { method: string; path: string }[]).map((r) => `${r.method} ${r.path.split('?')[0]}`));
+    expect(logged).toEqual(requests);
+    expect(logged.filter((r) => r.startsWith('POST'))).toHaveLength(5);
+    const roundEntry = vault.activity(0, 100).entries.find((e) => e.kind === 'job.requests' && e.details!.round === 0)!;
+    expect(roundEntry.summary).toMatch(/^Round 1 of .*: \d+ requests to .*: 5 messages sent \(\d+ bytes in all\), the model fetched once, \d+ checks? for messages/);
     expect(vault.checkIntegrity()).toMatchObject({ ok: true });
   }, 30_000);
 

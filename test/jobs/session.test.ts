@@ -39,7 +39,7 @@ describe('jobs through the app session', () => {
         fetch: recordingFetch(requests),
         // The rig's chain, documents and coordinator are on loopback.
         allowLocalNetwork: true,
-        participation: { backoffMs: () => 50, inboxWaitMs: 1_000, maxPollMs: 200 },
+        participation: { backoffMs: () => 50, inboxWaitMs: 1_000, maxPollMs: 200, uploadSpreadMs: 200 },
       },
     };
   }, 60_000);
@@ -113,7 +113,7 @@ describe('jobs through the app session', () => {
 
     const activity = await app.call<{ entries: { kind: string; summary: string; details?: Record<string, unknown> }[] }>('activity.list', { offset: 0, limit: 100 });
     const consent = activity.entries.find((e) => e.kind === 'job.consent')!;
-    expect(consent.summary).toMatch(/^Joined "Sleep, steps and mood" by Sleep & Mood Lab: it reads "sleep_hours", .* each round sends a masked vector of \d+ numbers .* never rows/);
+    expect(consent.summary).toMatch(/^Joined "Sleep, steps and mood" by Sleep & Mood Lab: it reads "sleep_hours", .* each round sends only a masked list of \d+ numbers to the job's coordinator, never rows; it uses [\d.]+ of the privacy budget\.$/);
     expect(consent.details).toMatchObject({ job: job.jobId, dataset: report.datasetId, columns: DIARY_MAPPING });
     // The privacy cost is charged: the card now counts it as spent, by this job and no earlier one.
     const after = (await app.call<JobsViewValue>('jobs.list')).jobs.find((j) => j.jobId === job.jobId)!;
@@ -165,12 +165,12 @@ describe('jobs through the app session', () => {
     await isWaiting;
     expect(toJob()[0]).toBe(`POST ${base}/enroll`);
     expect(toJob()).toContain(`GET ${base}/round`);
-    expect((await new Contributor(rig.server.url, rig.clock.now, 'session-reader').client.status(second.jobId)).enrolled).toBe(1);
+    expect((await new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, 'session-reader').client.status(second.jobId)).enrolled).toBe(1);
 
     const left = await app.call<JobCardValue>('jobs.optOut', { jobId: second.jobId });
     expect(left.participation.state).toBe('left');
     expect(toJob()).toContain(`DELETE ${base}/enroll`);
-    expect((await new Contributor(rig.server.url, rig.clock.now, 'session-reader').client.status(second.jobId)).enrolled).toBe(0);
+    expect((await new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, 'session-reader').client.status(second.jobId)).enrolled).toBe(0);
     const asked = toJob().length;
     // Leaving twice is refused; the job stays on the list as left.
     await expect(app.call('jobs.optOut', { jobId: second.jobId })).rejects.toMatchObject({ code: 'NOT_ENROLLED' });

@@ -1,7 +1,19 @@
 // The Jobs screens' pure rules: column mapping, token amounts and the privacy budget bar.
 import { describe, expect, it } from 'vitest';
 import { formatTokenAmount } from '../../common/tokens.js';
-import { budgetSplit, canJoin, formatEpsilon, isCompatible, mappingComplete, matchCount, prefillMapping, shareOf, type JobColumn } from '../../renderer/src/jobs.js';
+import {
+  budgetSplit,
+  canJoin,
+  formatEpsilon,
+  isCompatible,
+  mappingComplete,
+  matchCount,
+  prefillMapping,
+  shareOf,
+  stateLabel,
+  waitingInWords,
+  type JobColumn,
+} from '../../renderer/src/jobs.js';
 import type { JobCardValue } from '../../common/ipc/contract.js';
 
 const JOB_COLUMNS: JobColumn[] = [
@@ -115,11 +127,35 @@ describe('privacy budget bar', () => {
 });
 
 describe('joining', () => {
-  const job = { deadline: 2_000, participation: { state: 'available' } } as unknown as JobCardValue;
+  const job = { deadline: 2_000, privacy: privacy(2, 5), participation: { state: 'available' } } as unknown as JobCardValue;
+  const overBudget = { ...job, privacy: privacy(8, 12) } as JobCardValue;
   it('is open before the deadline while the job is on offer or after leaving it', () => {
     expect(canJoin(job, 1_000)).toBe(true);
     expect(canJoin(job, 3_000)).toBe(false);
     expect(canJoin({ ...job, participation: { ...job.participation, state: 'left' } }, 1_000)).toBe(true);
     expect(canJoin({ ...job, participation: { ...job.participation, state: 'working' } }, 1_000)).toBe(false);
+  });
+
+  it('is closed to a person whose privacy budget it would go over, and the card says so instead of "Open to join"', () => {
+    expect(canJoin(overBudget, 1_000)).toBe(false);
+    expect(stateLabel(overBudget, 1_000)).toBe('Not for you: over your privacy budget');
+    // positive control: the same job within the budget reads as open
+    expect(stateLabel(job, 1_000)).toBe('Open to join');
+    expect(stateLabel(job, 3_000)).toBe('Closed: its deadline has passed');
+    // once joined, the budget was charged: the card shows the participation, not a refusal
+    expect(stateLabel({ ...overBudget, participation: { ...overBudget.participation, state: 'finished' } } as JobCardValue, 1_000)).toBe('Finished');
+  });
+});
+
+describe('waiting for a round', () => {
+  it('says how many have joined and how many more a round needs', () => {
+    expect(waitingInWords({ round: 0, joined: 1, needed: 4, startsAt: null }, 0)).toBe('1 person has joined so far; a round needs 4. It starts once 3 more join.');
+    expect(waitingInWords({ round: 0, joined: 3, needed: 4, startsAt: null }, 0)).toBe('3 people have joined so far; a round needs 4. It starts once 1 more joins.');
+  });
+
+  it('says roughly when the next round starts once enough have joined', () => {
+    expect(waitingInWords({ round: 1, joined: 6, needed: 4, startsAt: 95_000 }, 5_000)).toBe('6 people have joined. Round 2 starts in about 2 minutes.');
+    expect(waitingInWords({ round: 1, joined: 6, needed: 4, startsAt: 7_000 }, 5_000)).toBe('6 people have joined. Round 2 starts in a moment.');
+    expect(waitingInWords({ round: 2, joined: 6, needed: 4, startsAt: null }, 5_000)).toBe('6 people have joined. Round 3 starts when the round in progress ends.');
   });
 });

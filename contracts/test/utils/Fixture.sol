@@ -111,8 +111,30 @@ abstract contract Fixture is Test {
             vm.prank(payer);
             usd.approve(address(rewards), amount);
         }
+        bytes32 key = keccak256(abi.encode("roster key", commitment));
+        RoundRewards.EnrollmentProof memory proof = enrollmentProof(jobId, commitment, key, amount != 0 ? payer : address(0));
         vm.prank(payer);
-        index = uint32(rewards.enroll(jobId, commitment, keccak256(abi.encode("roster key", commitment))));
+        index = uint32(rewards.enroll(jobId, commitment, key, proof));
+    }
+
+    /// @dev The identity's authorization the stand-in verifier accepts for exactly this commitment
+    /// (the root of its group of one), roster key, bond owner and job. Built without calls, so a
+    /// vm.prank or vm.expectRevert before it still applies to the enrollment itself.
+    function enrollmentProof(uint256 jobId, uint256 commitment, bytes32 rosterKey, address bondOwner)
+        internal
+        view
+        returns (RoundRewards.EnrollmentProof memory p)
+    {
+        p.nullifier = uint256(keccak256(abi.encode("enrollment nullifier", jobId, commitment)));
+        uint256 scope = uint256(keccak256(abi.encode(block.chainid, address(registry), jobId, keccak256("trove-enroll"))));
+        uint256[4] memory signals = [commitment, p.nullifier, fieldHash(uint256(keccak256(abi.encode(rosterKey, bondOwner)))), fieldHash(scope)];
+        // what MockSemaphoreVerifier.commitment gives, at the enrollment depth of 1
+        p.points[0] = uint256(keccak256(abi.encode(signals, uint256(1))));
+    }
+
+    /// @dev Enrolls without a bond, as a relayer would submit it.
+    function enrollFree(RoundRewards on, uint256 jobId, uint256 commitment, bytes32 rosterKey) internal returns (uint256) {
+        return on.enroll(jobId, commitment, rosterKey, enrollmentProof(jobId, commitment, rosterKey, address(0)));
     }
 
     /// @dev Enrolls `n` new contributors and returns their enrollment indices.

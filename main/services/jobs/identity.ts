@@ -9,6 +9,8 @@ import sodium from 'libsodium-wrappers-sumo';
 import { loadSodium } from '../../../common/secagg/sodium.js';
 import { enrollmentRequest } from '../../../common/jobs/enrollment.js';
 import type { EnrollRequest } from '../../../common/jobs/protocol.js';
+import { ENROLLMENT_PROOF_DEPTH, enrollmentProofMessage, enrollmentScope } from '../../../common/jobs/enrollment-proof.js';
+import type { WorkerTask } from '../../../common/worker-protocol.js';
 import { toHex } from '../../../common/jobs/client.js';
 import type { SigningKeyPair } from '../../../common/secagg/keys.js';
 import type { Vault } from '../vault/index.js';
@@ -50,9 +52,22 @@ export class JobIdentity {
     this.secrets = [seed, semaphoreKey, signingSeed, pair.privateKey];
   }
 
-  /** What the coordinator needs to enroll this identity in the job. */
-  enrollment(): EnrollRequest {
-    return enrollmentRequest(this.semaphore, this.job.jobId, this.signingKeyHex);
+  /** What the coordinator needs to enroll this identity in the job, with its on-chain authorization. */
+  enrollment(chainProof: EnrollRequest['chainProof']): EnrollRequest {
+    return enrollmentRequest(this.semaphore, this.job.jobId, this.signingKeyHex, chainProof);
+  }
+
+  /** What the worker proves to authorize the on-chain enrollment: the group of one, without a bond. */
+  enrollmentProofTask(artifacts: { wasm: string; zkey: string }): Extract<WorkerTask, { kind: 'prove-claim' }> {
+    return {
+      kind: 'prove-claim',
+      identity: this.semaphore.export(),
+      group: [this.semaphore.commitment.toString()],
+      message: enrollmentProofMessage(this.signingKeyHex).toString(),
+      scope: enrollmentScope(BigInt(this.job.chainId), this.job.registry, BigInt(this.job.jobId)).toString(),
+      depth: ENROLLMENT_PROOF_DEPTH,
+      artifacts,
+    };
   }
 
   /**

@@ -20,7 +20,8 @@ import { JobParticipation, type ColumnMapping, type ParticipationOptions } from 
 import { onChainRosterCheck } from '../rounds/roster.js';
 import { JobDiscovery, type DiscoveredJob, type DiscoveryOptions, type JobsChainConfig, type RewardToken } from './discovery.js';
 import { JobIdentities, type JobRef } from './identity.js';
-import { policyFetch } from './address-policy.js';
+import { policyFetch, type AddressPolicy } from './address-policy.js';
+import { JobConnections } from './connections.js';
 
 /** What the platform says about power and use; null where it cannot tell. */
 export interface PlatformState {
@@ -36,6 +37,8 @@ export interface JobsServiceOptions {
   vault: Vault;
   chain: JobsChainConfig;
   supervisor: WorkerSupervisor;
+  /** The depth-1 Semaphore circuit files: each enrollment is authorized on-chain by a proof over the identity's group of one. */
+  enrollmentCircuit: { wasm: string; zkey: string };
   platform?: PlatformState;
   /** Used for job documents and coordinators, under the address policy. */
   fetch?: typeof fetch;
@@ -52,7 +55,7 @@ export interface JobsServiceOptions {
   /** A job card changed (discovered, joined, a round step, a problem). */
   onChange?: (card: JobCardValue) => void;
   /** Tuning of background participation (tests shorten waits and backoff). */
-  participation?: Partial<Pick<ParticipationOptions, 'backoffMs' | 'policyRecheckMs' | 'maxPollMs' | 'inboxWaitMs' | 'now' | 'training'>>;
+  participation?: Partial<Pick<ParticipationOptions, 'backoffMs' | 'policyRecheckMs' | 'maxPollMs' | 'inboxWaitMs' | 'now' | 'training' | 'uploadSpreadMs' | 'random'>>;
   coordinatorTimeoutMs?: number;
   /** Idle this long counts as idle for the 'when-idle' policies. */
   idleAfterSeconds?: number;
@@ -93,13 +96,19 @@ export class JobsService {
   private chainProblem: string | null = null;
   private chainReachable = false;
   private readonly live = new Map<string, JobParticipation>();
+  /** Why a joined job is not taking part although it should (its identity could not be made, a save failed). */
+  private readonly startProblems = new Map<string, { code: string; message: string }>();
+  /** Coordinator clients by job id: each job talks over its own connections. */
   private readonly clients = new Map<string, CoordinatorClient>();
+  private readonly connections = new JobConnections();
+  private readonly policy: AddressPolicy;
   private running = false;
   private closed = false;
 
   constructor(options: JobsServiceOptions) {
     this.o = options;
     const policy = { allowLocalNetwork: options.allowLocalNetwork ?? false, ...(options.lookup ? { lookup: options.lookup } : {}) };
+    this.policy = policy;
     const base = options.fetch ?? fetch;
     this.coordinatorFetch = policyFetch(base, policy, 'the job’s coordinator');
     this.discovery = new JobDiscovery(options.chain, { ...options.discovery, fetch: policyFetch(base, policy, 'the job’s document'), followRedirects: true });
@@ -115,7 +124,24 @@ export class JobsService {
   }
 
   private async saveRecord(jobId: string, record: ParticipationRecord): Promise<void> {
-    await this.o.vault.setSetting(this.settingName, { ...this.records(), [jobId]: record });
+    await this.o.vault.updateSetting<Records>(this.settingName, (all) => ({ ...all, [jobId]: record }));
+  }
+
+  /**
+   * Changes one job's record from what the vault holds at the moment of writing (in its write
+   * queue), so a round's outcome and the job's end, saved at once, both land. `change` returns
+   * null to leave the record as it is.
+   */
+  private async updateRecord(jobId: string, change: (record: ParticipationRecord) => ParticipationRecord | null): Promise<boolean> {
+    let updated = false;
+    await this.o.vault.updateSetting<Records>(this.settingName, (all) => {
+      const record = all?.[jobId];
+      const next = record ? change(record) : null;
+      if (!next) return all ?? {};
+      updated = true;
+      return { ...all, [jobId]: next };
+    });
+    return updated;
   }
 
   private ref(jobId: string): JobRef {
@@ -131,11 +157,13 @@ export class JobsService {
     return this.ledger;
   }
 
-  private client(url: string): CoordinatorClient {
-    let c = this.clients.get(url);
+  /** The job's coordinator client, over the job's own connection pool (connections.ts). */
+  private client(jobId: string, url: string): CoordinatorClient {
+    let c = this.clients.get(jobId);
     if (!c) {
-      c = new CoordinatorClient({ baseUrl: url, fetch: this.coordinatorFetch, ...(this.o.coordinatorTimeoutMs ? { timeoutMs: this.o.coordinatorTimeoutMs } : {}) });
-      this.clients.set(url, c);
+      const jobFetch = this.o.fetch ? this.coordinatorFetch : policyFetch(this.connections.fetchFor(jobId), this.policy, 'the job’s coordinator');
+      c = new CoordinatorClient({ baseUrl: url, fetch: jobFetch, ...(this.o.coordinatorTimeoutMs ? { timeoutMs: this.o.coordinatorTimeoutMs } : {}) });
+      this.clients.set(jobId, c);
     }
     return c;
   }
@@ -149,7 +177,7 @@ export class JobsService {
     const out = [];
     for (const [jobId, record] of Object.entries(this.records())) {
       if (record.roundsContributed === 0) continue;
-      const status = await this.client(record.document.coordinator.url).status(jobId);
+      const status = await this.client(jobId, record.document.coordinator.url).status(jobId);
       out.push({
         jobId,
         title: record.document.title,
@@ -293,8 +321,9 @@ export class JobsService {
     else if (joined) {
       const status = live?.status;
       state = status === 'working' ? 'working' : status === 'waiting' ? 'waiting' : status === 'paused' ? 'paused' : status === 'finished' ? 'finished' : 'joined';
+      if (!live && this.startProblems.has(jobId)) state = 'failed';
     }
-    const problem = live?.problem ?? null;
+    const problem = live?.problem ?? this.startProblems.get(jobId) ?? null;
     const text = cardText(doc);
     // Money is shown as the token contract describes itself; the document's words only when the
     // chain was never read for this job (a record joined by an older version, chain unreachable).
@@ -329,6 +358,7 @@ export class JobsService {
         mapping: record ? { datasetId: record.mapping.datasetId, columns: { ...record.mapping.columns } } : null,
         roundsContributed: record?.roundsContributed ?? 0,
         round: joined && live?.round ? { ...live.round } : null,
+        waiting: joined && live?.waiting ? { ...live.waiting, needed: doc.minContributors } : null,
         problem: problem ? { code: problem.code, message: problem.message } : null,
       },
     };
@@ -429,15 +459,19 @@ export class JobsService {
     if (!verdict.allowed && !charged) {
       throw new TroveError(
         'PRIVACY_BUDGET_EXCEEDED',
-        `Joining would take your privacy spending to epsilon ${verdict.after.epsilon.toFixed(2)}, over your budget of ${verdict.budget.epsilon}. You were not enrolled.`,
+        `Joining would take your privacy spending to ${verdict.after.epsilon.toFixed(2)}, over your budget of ${verdict.budget.epsilon}. You were not enrolled.`,
         { jobId, spentEpsilon: verdict.spent.epsilon, afterEpsilon: verdict.after.epsilon, budget: verdict.budget },
       );
     }
     // The job may have been settled or closed on-chain since it was discovered.
     await this.discovery.recheck(jobId);
     const identity = await this.identities.get(this.ref(jobId));
-    const client = this.client(doc.coordinator.url);
-    const enrolled = await client.enroll(jobId, identity.signing, identity.enrollment());
+    const client = this.client(jobId, doc.coordinator.url);
+    // The identity authorizes its own on-chain enrollment (the coordinator relays it): no one else can enroll its commitment.
+    const proved = await this.o.supervisor.run(identity.enrollmentProofTask(this.o.enrollmentCircuit));
+    if (proved.kind !== 'prove-claim') throw new TroveError('PROOF_FAILED', 'The worker answered with something other than a proof.');
+    const chainProof = { nullifier: proved.proof.nullifier, points: proved.proof.points };
+    const enrolled = await client.enroll(jobId, identity.signing, identity.enrollment(chainProof));
     try {
       await ledger.charge(this.ledgerKey(jobId), cost, new Date(), doc.rounds);
     } catch (err) {
@@ -460,7 +494,7 @@ export class JobsService {
       'job.consent',
       `Joined "${revealText(doc.title).text}" by ${revealText(doc.researcher.name).text}: it reads ${Object.entries(mapping.columns)
         .map(([job, mine]) => (job === mine ? `"${mine}"` : `"${mine}" (as "${job}")`))
-        .join(', ')} of "${dataset.name}" on this device, for up to ${doc.rounds} rounds until ${new Date(doc.deadline * 1000).toISOString().slice(0, 10)}; each round sends a masked vector of ${roundVectorLength(doc)} numbers to ${new URL(doc.coordinator.url).origin}, never rows; privacy cost epsilon ${cost.epsilon.toFixed(3)}, delta ${cost.delta}.`,
+        .join(', ')} of "${dataset.name}" on this device, for up to ${doc.rounds} rounds until ${new Date(doc.deadline * 1000).toISOString().slice(0, 10)}; each round sends only a masked list of ${roundVectorLength(doc)} numbers to the job's coordinator, never rows; it uses ${cost.epsilon.toFixed(2)} of the privacy budget.`,
       {
         job: jobId,
         specHash: found.specHash,
@@ -521,11 +555,13 @@ export class JobsService {
     const identity = await this.identities.get(this.ref(jobId));
     let told = true;
     try {
-      await this.client(record.document.coordinator.url).leave(jobId, identity.signing);
+      await this.client(jobId, record.document.coordinator.url).leave(jobId, identity.signing);
     } catch (err) {
       // Leaving is the user's decision: it holds on this device whatever the coordinator says.
       told = isTroveError(err, 'NOT_ENROLLED');
     }
+    this.clients.delete(jobId);
+    await this.connections.close(jobId);
     await this.saveRecord(jobId, { ...record, state: 'left' });
     await this.o.vault.recordActivity(
       'job.leave',
@@ -555,6 +591,7 @@ export class JobsService {
 
   private startOne(jobId: string, record: ParticipationRecord): void {
     if (this.live.has(jobId)) return;
+    this.startProblems.delete(jobId);
     void this.identities.get(this.ref(jobId)).then((identity) => {
       if (!this.running || this.live.has(jobId)) return;
       const p = new JobParticipation({
@@ -563,7 +600,7 @@ export class JobsService {
         chainId: this.o.chain.chainId,
         document: record.document,
         identity,
-        client: this.client(record.document.coordinator.url),
+        client: this.client(jobId, record.document.coordinator.url),
         vault: this.o.vault,
         supervisor: this.o.supervisor,
         mapping: record.mapping,
@@ -580,33 +617,50 @@ export class JobsService {
         if (status === 'finished') void this.finish(jobId);
         this.changed(jobId);
       });
+      p.on('waiting', () => this.changed(jobId));
       p.on('ended', (round, contributed) => void this.roundEnded(jobId, round, contributed));
       p.start();
-    }, () => undefined);
+    }, (err: unknown) => {
+      // Locked meanwhile: the next unlock starts it again. Anything else would leave the job
+      // silently never running, so its card says what went wrong.
+      if (isTroveError(err, 'VAULT_LOCKED') || !this.running) return;
+      this.startProblems.set(jobId, {
+        code: isTroveError(err) ? err.code : 'INTERNAL',
+        message: `Trove could not prepare this job's private identity, so it cannot take part in its rounds${isTroveError(err) ? `: ${err.message}` : '.'} Lock and unlock the vault to try again; if it keeps happening, leave the job and join it again.`,
+      });
+      this.changed(jobId);
+    });
   }
 
   /** Keeps the round's outcome in the vault (it may have locked meanwhile: then the next start asks again). */
   private async roundEnded(jobId: string, round: number, contributed: boolean): Promise<void> {
     try {
-      const record = this.records()[jobId];
-      if (!record) return;
-      await this.saveRecord(jobId, { ...record, lastRound: round, roundsContributed: record.roundsContributed + (contributed ? 1 : 0) });
+      await this.updateRecord(jobId, (record) => ({ ...record, lastRound: round, roundsContributed: record.roundsContributed + (contributed ? 1 : 0) }));
       this.changed(jobId);
-    } catch {
-      // locked or closing: nothing to keep now
+    } catch (err) {
+      // Locked: the coordinator is asked again at the next start. Anything else is shown.
+      if (!isTroveError(err, 'VAULT_LOCKED')) this.keepProblem(jobId, err, 'Trove could not save how this round went');
     }
   }
 
   private async finish(jobId: string): Promise<void> {
     try {
-      const record = this.records()[jobId];
-      if (!record || record.state !== 'joined') return;
-      await this.saveRecord(jobId, { ...record, state: 'finished' });
-      await this.o.vault.recordActivity('job.finished', `"${revealText(record.document.title).text}" has finished; this device took part in ${record.roundsContributed} rounds.`, { job: jobId });
+      let finished: ParticipationRecord | null = null;
+      await this.updateRecord(jobId, (record) => (record.state === 'joined' ? (finished = { ...record, state: 'finished' }) : null));
+      if (!finished) return;
+      const done: ParticipationRecord = finished;
+      await this.o.vault.recordActivity('job.finished', `"${revealText(done.document.title).text}" has finished; this device took part in ${done.roundsContributed} rounds.`, { job: jobId });
       this.changed(jobId);
-    } catch {
-      // locked or closing: the next start sees the job finished again
+    } catch (err) {
+      // Locked: the next start sees the job finished again. Anything else is shown.
+      if (!isTroveError(err, 'VAULT_LOCKED')) this.keepProblem(jobId, err, 'Trove could not record that this job finished');
     }
+  }
+
+  /** A failure outside any round, kept on the job's card so it is not lost. */
+  private keepProblem(jobId: string, err: unknown, what: string): void {
+    this.startProblems.set(jobId, { code: isTroveError(err) ? err.code : 'INTERNAL', message: `${what}${isTroveError(err) ? `: ${err.message}` : '.'}` });
+    this.changed(jobId);
   }
 
   private async stopOne(jobId: string): Promise<void> {
@@ -627,13 +681,15 @@ export class JobsService {
     this.closed = true;
     this.identities.close();
     this.discovery.close();
+    this.clients.clear();
+    await this.connections.closeAll();
   }
 }
 
 /** Why a job's privacy cost does not fit the person's budget, and what to do. */
 function overBudgetReason(p: JobCardValue['privacy']): string {
   if (!(p.budget.epsilon > 0)) return 'Your privacy budget cannot be read while the vault is locked. Unlock it to see whether this job fits.';
-  return `Joining would take your privacy spending from epsilon ${p.spentEpsilon.toFixed(2)} to ${p.afterEpsilon.toFixed(2)}, over your budget of ${p.budget.epsilon}, so Trove will not join it. Choose a job with a lower privacy cost.`;
+  return `Joining would take your privacy spending from ${p.spentEpsilon.toFixed(2)} to ${p.afterEpsilon.toFixed(2)}, over your budget of ${p.budget.epsilon}, so Trove will not join it. Choose a job with a lower privacy cost.`;
 }
 
 /** The researcher's words as the card shows them, and what the person should notice about them. */

@@ -86,7 +86,15 @@ export async function earningsView(rewards: RewardsService, jobs: () => Promise<
       }
     }
   }
-  const terms = rewards.relayerTerms();
+  // The relayer's fee is shown before the person agrees to a claim: ask for it while one waits.
+  let terms = rewards.relayerTerms();
+  if (rows.some((r) => r.state === 'earned')) {
+    try {
+      terms = await rewards.terms();
+    } catch (err) {
+      problems.push(isTroveError(err) ? err.message : 'The relayer could not be asked for its fee.');
+    }
+  }
   return {
     enabled: true,
     rows,

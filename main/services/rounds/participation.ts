@@ -13,9 +13,10 @@ import { ANALYTICS_LIMITS, analyticsColumns, renameAnalyticsColumns } from '../.
 import { describeOutputForReview } from '../../../common/analytics/release.js';
 import type { AnalyticsJobDocument } from '../../../common/analytics/document.js';
 import { runAnalyticsStep } from '../analytics/local-step.js';
-import type { CoordinatorClient } from '../../../common/jobs/client.js';
+import type { CoordinatorClient, SentRequest } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
-import { checkRoundIndex, checkRoundParams, modelHashOf, questionHashOf, roundIdFor, jobNoise } from '../../../common/jobs/rounds.js';
+import { checkRoundIndex, checkRoundParams, modelHashOf, questionHashOf, jobNoise } from '../../../common/jobs/rounds.js';
+import { invitedGroup } from '../../../common/jobs/groups.js';
 import { roundShareVariance } from '../../../common/dp/integer-noise.js';
 import { TroveError, isTroveError, type TroveErrorCode } from '../../../common/errors.js';
 import { clipL2 } from '../../../common/dp/noise.js';
@@ -23,6 +24,8 @@ import { addDiscreteGaussian } from '../../../common/dp/discrete.js';
 import { weightedInput } from '../../../common/secagg/fedavg.js';
 import { SecAggClient } from '../../../common/secagg/client.js';
 import { loadSodium, randomBytes } from '../../../common/secagg/sodium.js';
+import { UPLOAD_SPREAD_SHARE, uploadDelayMs } from './upload-time.js';
+import { describeRequests, RequestLog } from './request-log.js';
 import type { RoundStage } from '../../../common/secagg/stages.js';
 import { parameterCountOf, type TrainingJobSpec } from '../../../common/jobspec.js';
 import type { JobDocument } from '../../../common/jobs/document.js';
@@ -58,6 +61,16 @@ export interface ColumnMapping {
 
 export type ParticipationStatus = 'idle' | 'waiting' | 'working' | 'paused' | 'finished' | 'stopped';
 
+/** What the coordinator last said while this device waits for a round. */
+export interface WaitingForRound {
+  /** The round next to run, counted from 0. */
+  round: number;
+  /** How many take part in the job now. */
+  joined: number;
+  /** When the round should open (ms since the epoch); null while it waits for people or for a round in progress. */
+  startsAt: number | null;
+}
+
 export interface ParticipationEvents {
   progress: [RoundProgress];
   problem: [ParticipationProblem];
@@ -66,6 +79,8 @@ export interface ParticipationEvents {
   /** A round this participation took up ended, with its update in it or not. */
   ended: [number, boolean];
   status: [ParticipationStatus];
+  /** What the wait for the next round looks like changed (people joined, a start time was set). */
+  waiting: [WaitingForRound];
 }
 
 /** One round's analytics result as the person reviews it before it is noised, masked and sent. */
@@ -117,6 +132,13 @@ export interface ParticipationOptions {
    * result is shown and sent only if this resolves true; declining ends the round, nothing sent.
    */
   reviewResult?: (review: ResultReview) => Promise<boolean>;
+  /**
+   * The masked update leaves at a random moment within this many ms of the stage opening
+   * (default: UPLOAD_SPREAD_SHARE of the job's masked-input deadline; tests and the demo shorten it).
+   */
+  uploadSpreadMs?: number;
+  /** The random source for the upload time (tests seed it). */
+  random?: (bytes: number) => Uint8Array;
 }
 
 const DEFAULT_BACKOFF = (attempt: number): number => Math.min(60_000, 1000 * 2 ** Math.min(attempt - 1, 6)) * (0.75 + 0.5 * Math.random());
@@ -152,17 +174,21 @@ function stageOf(client: SecAggClient): RoundStage {
 
 export class JobParticipation extends EventEmitter<ParticipationEvents> {
   private readonly o: ParticipationOptions;
+  /** What this participation sent to the coordinator since the last round ended. */
+  private readonly requests: RequestLog;
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
   private lastRound: number | null;
   private statusNow: ParticipationStatus = 'idle';
   private current: RoundProgress | null = null;
   private problemNow: ParticipationProblem | null = null;
+  private waitingNow: WaitingForRound | null = null;
 
   constructor(options: ParticipationOptions) {
     super();
     this.o = options;
     this.lastRound = options.lastRound ?? null;
+    this.requests = new RequestLog(options.client);
   }
 
   get status(): ParticipationStatus {
@@ -175,6 +201,11 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
 
   get problem(): ParticipationProblem | null {
     return this.problemNow;
+  }
+
+  /** Who has joined and when the next round opens, while this device waits for it. */
+  get waiting(): WaitingForRound | null {
+    return this.statusNow === 'waiting' ? this.waitingNow : null;
   }
 
   get lastRoundSeen(): number | null {
@@ -191,6 +222,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.loop;
+    this.requests.close();
     this.setStatus('stopped');
   }
 
@@ -232,12 +264,21 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     });
   }
 
+  /** Writes the round's requests to the activity log (not while locked: the entry is then lost, never the round). */
+  private async logRequests(round: number | null, requests: SentRequest[]): Promise<void> {
+    if (requests.length === 0) return;
+    const { summary, details } = describeRequests(requests, { origin: new URL(this.o.document.coordinator.url).origin, round, title: this.o.document.title });
+    await this.o.vault.recordActivity('job.requests', summary, { job: this.o.jobId, ...details }).catch(() => undefined);
+  }
+
   private backoff(attempt: number): number {
     return (this.o.backoffMs ?? DEFAULT_BACKOFF)(attempt);
   }
 
   private async run(): Promise<void> {
     await loadSodium();
+    // The first invitation's key-advert deadline covers training: start the worker before it, not inside it.
+    void this.o.supervisor.prepareTraining(this.o.training?.memoryLimitMb).catch(() => undefined);
     let failures = 0;
     while (!this.stopped) {
       const allowed = this.o.mayRun?.() ?? { ok: true };
@@ -265,11 +306,13 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         continue;
       }
       if (info.state === 'finished') {
+        await this.logRequests(null, this.requests.take());
         this.current = null;
         this.setStatus('finished');
         return;
       }
       if (info.state === 'waiting' || (this.lastRound !== null && info.round <= this.lastRound)) {
+        if (info.state === 'waiting') this.noteWaiting(info);
         this.setStatus('waiting');
         const retry = info.state === 'waiting' ? info.retryAfterMs : 1000;
         await this.sleep(jitteredPollMs(Math.max(100, Math.min(retry, this.o.maxPollMs ?? 30_000))));
@@ -295,9 +338,29 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
           })
           .catch(() => undefined);
       }
+      // Everything sent since the last round ended: the questions about the next round, then this one's.
+      await this.logRequests(info.round, this.requests.take());
       this.current = null;
+      // The job's last round was this device's last: there is nothing left to wait for.
+      if (info.round >= this.o.document.rounds - 1) {
+        this.setStatus('finished');
+        return;
+      }
       this.setStatus('waiting');
     }
+  }
+
+  /** Keeps the coordinator's word on the wait; tells listeners only when it changed in a way a person would notice. */
+  private noteWaiting(info: Extract<RoundInfo, { state: 'waiting' }>): void {
+    const next: WaitingForRound = {
+      round: info.nextRound,
+      joined: info.enrolled,
+      startsAt: info.startsInMs === null ? null : this.now() + info.startsInMs,
+    };
+    const before = this.waitingNow;
+    this.waitingNow = next;
+    const moved = (a: number | null, b: number | null) => (a === null) !== (b === null) || (a !== null && b !== null && Math.abs(a - b) > 2_000);
+    if (!before || before.round !== next.round || before.joined !== next.joined || moved(before.startsAt, next.startsAt)) this.emit('waiting', next);
   }
 
   /** One round, from invitation to unmasking. Throws a TroveError saying why it ended early. */
@@ -305,7 +368,9 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     const { document: doc, jobId, identity } = this.o;
     const round = invite.round;
     checkRoundIndex(doc, round);
-    const roundId = roundIdFor(this.o.chainId, jobId, round);
+    // The secure-aggregation group this device is in: a slice of the roster, at least the job's minimum.
+    const group = invitedGroup(invite, { chainId: this.o.chainId, jobId, minContributors: doc.minContributors });
+    const roundId = group.roundId;
     if (Buffer.from(roundId).toString('hex') !== invite.roundId) {
       throw new TroveError('SECAGG_WRONG_ROUND', `The coordinator named round ${round + 1} with an id that is not that round's. Nothing was sent.`);
     }
@@ -325,9 +390,9 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     const { input, modelHash } = isAnalyticsJob(doc) ? await this.analyticsInput(doc, round) : await this.trainingInput(doc, round);
     this.step(round, 'masking', null, 'Agreeing on masks with the other contributors');
     const secagg = await SecAggClient.create({
-      id: invite.clientId,
+      id: group.localId,
       signingKeys: identity.signing,
-      roster: invite.roster.map((hex) => Buffer.from(hex, 'hex')),
+      roster: group.members.map((hex) => Buffer.from(hex, 'hex')),
       roundId,
       acceptParams: (params) => checkRoundParams(doc, params, roundId, modelHash),
       modelHash,
@@ -456,21 +521,24 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         if (!reply) continue;
         const uploading = before === 'share-keys' && secagg.stage === 'collect-masked-inputs';
         if (uploading) {
+          this.step(round, 'uploading', null, 'Waiting a random moment before sending, so the timing says nothing about your data');
+          await this.sleep(uploadDelayMs(this.o.uploadSpreadMs ?? UPLOAD_SPREAD_SHARE * deadlines.collectMaskedInputsMs, this.o.random ?? randomBytes));
+          if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
           await this.o.recordRelease?.(round);
-          this.step(round, 'uploading', null, `Sending a masked vector of ${vectorLength} numbers`);
+          this.step(round, 'uploading', null, `Sending a masked list of ${vectorLength} numbers`);
         }
         // A resend after a lost answer may meet the coordinator's replay check: it already has it.
         await this.withRetry(round, () => client.send(jobId, round, identity.signing, reply), (err, attempt) => attempt > 1 && isTroveError(err, 'SECAGG_REPLAY'));
         if (uploading) {
           await this.o.vault.recordActivity(
             'job.upload',
-            `Sent a masked vector of ${vectorLength} numbers (${formatBytes(reply.length)}) to ${new URL(doc.coordinator.url).origin} for round ${round + 1} of "${doc.title}"; no rows.`,
+            `Sent a masked list of ${vectorLength} numbers (${formatBytes(reply.length)}) to the job's coordinator for round ${round + 1} of "${doc.title}"; no rows.`,
             { job: jobId, round, numbers: vectorLength, bytes: reply.length, to: new URL(doc.coordinator.url).origin },
           );
           this.step(round, 'unmasking', null, 'Waiting for the others so the sum can be revealed');
         } else if (stageOf(secagg) !== 'done') {
           const unmasking = secagg.stage === 'collect-masked-inputs' || secagg.stage === 'consistency-check';
-          this.step(round, unmasking ? 'unmasking' : 'masking', null, unmasking ? 'Confirming with the others who is in the sum' : `Secure aggregation: ${secagg.stage}`);
+          this.step(round, unmasking ? 'unmasking' : 'masking', null, unmasking ? 'Confirming with the others who is in the sum' : 'Agreeing on masks with the other contributors');
         }
       }
       if (inbox.messages.length === 0 && (inbox.stage === 'aborted' || inbox.stage === 'closed' || inbox.stage === 'closing') && stageOf(secagg) !== 'done') {

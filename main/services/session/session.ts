@@ -6,13 +6,14 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { matchesActivityFilter, type ActivityEntry, type ActivityFilter, type ActivityVerification } from '../../../common/activity.js';
-import type { ColumnSummary, DatasetInfo, ImportPreview, ImportReport } from '../../../common/dataset.js';
+import type { CellValue, ColumnSummary, DatasetInfo, ImportPreview, ImportReport, RejectedRow } from '../../../common/dataset.js';
 import { TroveError } from '../../../common/errors.js';
 import type { AppStatusValue, EventName, EventOf, JobCardValue, JobsViewValue, RequestOf, RunPolicyValue } from '../../../common/ipc/contract.js';
 import { Vault, backupVault, restoreVault, type RowsPage, type VaultOptions } from '../vault/index.js';
 import { FileStaging } from '../files/staging.js';
 import type { JobsChainConfig } from '../jobs/discovery.js';
 import { JobsService, UNKNOWN_PLATFORM, type JobsServiceOptions, type PlatformState } from '../jobs/service.js';
+import { enrollmentCircuitFiles } from '../jobs/circuits.js';
 import { NodeWorkerLauncher, type WorkerLauncher } from '../worker/launcher.js';
 import { WorkerSupervisor } from '../worker/supervisor.js';
 import { JobNotifier } from './job-notifications.js';
@@ -27,6 +28,8 @@ import { RewardsService, type RewardsServiceOptions } from '../rewards/service.j
 /** Where jobs come from and how they run; without it the app shows no jobs. */
 export interface JobsConfig {
   chain: JobsChainConfig;
+  /** The depth-1 Semaphore circuit files enrollments are authorized with (default: assets/circuits). */
+  enrollmentCircuit?: { wasm: string; zkey: string };
   /** Starts worker processes for training (default: plain Node children). */
   launcher?: WorkerLauncher;
   /** Power and idle state for the run policy (default: unknown, so only 'always' runs). */
@@ -48,6 +51,8 @@ export interface RewardsConfig {
   relayerUrl: string;
   artifacts: { wasm: string; zkey: string };
   sendDelayMs?: RewardsServiceOptions['sendDelayMs'];
+  /** How long a claim that failed waits before the next try (default 5 s, doubling up to 15 min). */
+  backoff?: RewardsServiceOptions['backoff'];
   /** How often queued claims are looked at in the background (default 5 s). */
   checkEveryMs?: number;
 }
@@ -95,6 +100,9 @@ function stamp(at = new Date()): string {
   return at.toISOString().replace(/[:]/g, '').replace('T', '-').slice(0, 17);
 }
 
+/** Rejected rows kept for the person to read (about 100 MB at most): a file worse than that needs fixing at its source. */
+const MAX_KEPT_REJECTIONS = 1_000_000;
+
 export class AppSession {
   readonly vaultFile: string;
   readonly backupsFolder: string;
@@ -103,6 +111,8 @@ export class AppSession {
   private stopListening: (() => void) | null = null;
   private readonly listeners = new Set<Listener>();
   private readonly imports = new Map<string, AbortController>();
+  /** Every row the latest import did not keep, with why, for the person to read and save; gone on lock. */
+  private rejected: { importId: string; rows: RejectedRow[] } | null = null;
   private jobsService: JobsService | null = null;
   private jobNotifier: JobNotifier | null = null;
   private discoveryTimer: NodeJS.Timeout | null = null;
@@ -164,6 +174,7 @@ export class AppSession {
     this.stopListening?.();
     this.vault = vault;
     this.stopListening = vault.onLock((reason) => {
+      this.rejected = null;
       void this.stopJobs();
       this.emit('vault.state', { status: this.status(), reason });
     });
@@ -332,6 +343,22 @@ export class AppSession {
     return this.requireVault().deleteDataset(id);
   }
 
+  deleteRecords(id: string, recordIds: readonly number[]): Promise<number> {
+    return this.requireVault().deleteRecords(id, recordIds);
+  }
+
+  editValue(id: string, recordId: number, column: string, value: string | null): Promise<CellValue> {
+    return this.requireVault().editValue(id, recordId, column, value);
+  }
+
+  renameDataset(id: string, name: string): Promise<DatasetInfo> {
+    return this.requireVault().renameDataset(id, name);
+  }
+
+  exportDataset(id: string, format: 'csv' | 'json'): Promise<{ fileName: string; text: string; records: number }> {
+    return this.requireVault().exportDataset(id, format);
+  }
+
   // ------------------------------------------------------------------------------ import
 
   previewImport(req: RequestOf<'import.preview'>): Promise<ImportPreview> {
@@ -348,6 +375,8 @@ export class AppSession {
     if (this.imports.has(req.importId)) throw new TroveError('INVALID_INPUT', 'That import is already running.');
     const controller = new AbortController();
     this.imports.set(req.importId, controller);
+    const rejected: RejectedRow[] = [];
+    this.rejected = { importId: req.importId, rows: rejected };
     let lastSent = 0;
     const started = Date.now();
     try {
@@ -358,6 +387,9 @@ export class AppSession {
         ...(req.columns ? { columns: req.columns } : {}),
         policy: req.policy,
         signal: controller.signal,
+        onRejected: (row) => {
+          if (rejected.length < MAX_KEPT_REJECTIONS) rejected.push(row);
+        },
         onProgress: (p) => {
           const now = Date.now();
           if (now - lastSent < PROGRESS_INTERVAL_MS && p.bytesRead !== p.totalBytes) return;
@@ -373,6 +405,15 @@ export class AppSession {
     } finally {
       this.imports.delete(req.importId);
     }
+  }
+
+  /** A page of the rows an import did not keep, in file order; total counts every one kept for reading. */
+  rejectedRows(importId: string, offset: number, limit: number): { total: number; rows: RejectedRow[] } {
+    this.requireVault();
+    if (this.rejected?.importId !== importId) {
+      throw new TroveError('INVALID_INPUT', 'The list of rows not imported is kept only for the latest import, until the vault locks. Import the file again to see it.');
+    }
+    return { total: this.rejected.rows.length, rows: this.rejected.rows.slice(offset, offset + limit) };
   }
 
   cancelImport(importId: string): { cancelled: boolean } {
@@ -433,6 +474,7 @@ export class AppSession {
       vault,
       chain: config.chain,
       supervisor: this.supervisor,
+      enrollmentCircuit: config.enrollmentCircuit ?? enrollmentCircuitFiles(),
       ...(config.platform ? { platform: config.platform } : {}),
       ...(config.fetch ? { fetch: config.fetch } : {}),
       ...(config.allowLocalNetwork ? { allowLocalNetwork: true } : {}),
@@ -530,6 +572,7 @@ export class AppSession {
       relayer: new RelayerClient({ url: rc.relayerUrl }),
       artifacts: rc.artifacts,
       ...(rc.sendDelayMs ? { sendDelayMs: rc.sendDelayMs } : {}),
+      ...(rc.backoff ? { backoff: rc.backoff } : {}),
       onChange: (e) => {
         if (e.kind === 'proving') return this.emit('rewards.changed', { jobId: e.jobId, round: e.round, state: 'proving' });
         this.emit('rewards.changed', { jobId: e.claim.jobId, round: e.claim.round, state: e.claim.state });

@@ -64,6 +64,7 @@ import {
   writeState,
 } from './state.js';
 import { summarizeColumn } from './summary.js';
+import { toCsv } from '../../../common/csv-writer.js';
 import { SerialQueue } from '../../../common/serial-queue.js';
 
 export interface VaultOptions {
@@ -577,6 +578,22 @@ export class Vault {
     );
   }
 
+  /**
+   * Reads a setting, changes it and stores the result in one turn of the write queue, so two
+   * changes made at once both land (a read outside the queue could miss the other's write).
+   * `change` returns the new value; it must not wait on the vault itself.
+   */
+  updateSetting<T>(name: string, change: (current: T | undefined) => T, summary?: string): Promise<T> {
+    return this.exclusive(() => {
+      const next = change(this.getSetting<T>(name));
+      this.commit(() => {
+        this.putSetting(name, next);
+        if (summary) this.log.append('settings.changed', summary);
+      })();
+      return next;
+    });
+  }
+
   // -------------------------------------------------------------------------------- datasets
 
   private datasetRow(id: string): DatasetRow {
@@ -763,33 +780,140 @@ export class Vault {
     for (const block of this.scan(id, [name])) yield block.columns[0]!;
   }
 
-  deleteRecord(id: string, recordId: number): Promise<void> {
+  /**
+   * Deletes records by id in one transaction: every block that held one is sealed again, at its
+   * next version, without them. An id that is not in the dataset refuses the whole request.
+   */
+  deleteRecords(id: string, recordIds: readonly number[]): Promise<number> {
+    return this.exclusive(() => {
+      const wanted = new Set(recordIds);
+      if (wanted.size === 0 || ![...wanted].every((r) => Number.isSafeInteger(r) && r >= 0)) {
+        throw new TroveError('INVALID_INPUT', 'Choose at least one record to delete.');
+      }
+      const row = this.datasetRow(id);
+      const m = this.manifest(id, row);
+      const all = m.columns.map((_, i) => i);
+      const changes: { at: number; entry: BlockEntry; block: ColumnarRows; drop: Set<number> }[] = [];
+      let found = 0;
+      m.blocks.forEach((entry, at) => {
+        const [, , , first, last] = entry;
+        if (![...wanted].some((r) => r >= first && r <= last)) return;
+        const block = this.readBlock(id, row, m, entry, all);
+        const drop = new Set<number>();
+        block.recordIds.forEach((r, i) => {
+          if (wanted.has(r)) drop.add(i);
+        });
+        if (drop.size) changes.push({ at, entry, block, drop });
+        found += drop.size;
+      });
+      if (found !== wanted.size) {
+        throw new TroveError('RECORD_NOT_FOUND', `${wanted.size - found === 1 ? 'A record' : `${wanted.size - found} records`} to delete ${wanted.size - found === 1 ? 'is' : 'are'} not in the dataset (deleted already?), so nothing was deleted.`, { missing: wanted.size - found });
+      }
+      const dataKey = this.dataKey(id, row);
+      const blocks: (BlockEntry | null)[] = [...m.blocks];
+      this.commit(() => {
+        for (const { at, entry, block, drop } of changes) {
+          const keep = (i: number) => !drop.has(i);
+          const [blockNo, version, rows] = entry;
+          this.db.prepare('DELETE FROM segments WHERE dataset_id = ? AND block = ?').run(row.id, blockNo);
+          const left = rows - drop.size;
+          if (left === 0) blocks[at] = null;
+          else {
+            const ids = block.recordIds.filter((_, i) => keep(i));
+            this.insertSegments(row.id, dataKey, blockNo, version + 1, ids, block.columns.map((c) => withoutRows(c, keep, rows)), left);
+            blocks[at] = [blockNo, version + 1, left, ids[0]!, ids[left - 1]!];
+          }
+        }
+        const next: Manifest = { ...m, rowCount: m.rowCount - found, updatedAt: Date.now(), blocks: blocks.filter((b): b is BlockEntry => b !== null) };
+        this.writeManifest(row.id, dataKey, next, row.manifest_version + 1);
+        this.log.append('record.deleted', `Deleted ${found === 1 ? 'one record' : `${found} records`} from "${m.name}".`, { dataset: id, records: found });
+      })();
+      this.purgeWal();
+      return found;
+    });
+  }
+
+  /**
+   * Changes one value of one record. The value is read as the column's type, as an import would
+   * read it (text typed by a person); one that does not fit is refused in words, and nothing changes.
+   */
+  editValue(id: string, recordId: number, column: string, text: string | null): Promise<CellValue> {
     return this.exclusive(() => {
       const row = this.datasetRow(id);
       const m = this.manifest(id, row);
+      const [c] = this.columnIndexes(m, [column]);
+      const type = m.columns[c!]!.type;
+      const value = toValue(text, type);
+      if (value === INVALID) throw new TroveError('INVALID_INPUT', `${whyInvalid(text, type)} The column "${column}" holds ${TYPE_WORDS[type]}, so the value was not changed.`, { column });
       const at = m.blocks.findIndex(([, , , first, last]) => recordId >= first && recordId <= last);
       const entry = m.blocks[at];
       const all = m.columns.map((_, i) => i);
       const block = entry ? this.readBlock(id, row, m, entry, all) : null;
       const index = block ? block.recordIds.indexOf(recordId) : -1;
-      if (!entry || !block || index < 0) throw new TroveError('RECORD_NOT_FOUND', 'That record is not in the dataset. It may have been deleted already.', { recordId });
-      const keep = (i: number) => i !== index;
-      const rows = entry[2] - 1;
-      const [blockNo, version] = entry;
+      if (!entry || !block || index < 0) throw new TroveError('RECORD_NOT_FOUND', 'That record is not in the dataset. It may have been deleted.', { recordId });
+      const col = block.columns[c!]!;
+      if (isTextColumn(col)) col.values[index] = value as string | null;
+      else {
+        col.nulls[index] = value === null ? 1 : 0;
+        col.values[index] = value === null ? 0 : (value as number);
+      }
+      const [blockNo, version, rows, first, last] = entry;
       const dataKey = this.dataKey(id, row);
-      const next: Manifest = { ...m, rowCount: m.rowCount - 1, updatedAt: Date.now(), blocks: [...m.blocks] };
+      const next: Manifest = { ...m, updatedAt: Date.now(), blocks: [...m.blocks] };
+      next.blocks[at] = [blockNo, version + 1, rows, first, last];
       this.commit(() => {
         this.db.prepare('DELETE FROM segments WHERE dataset_id = ? AND block = ?').run(row.id, blockNo);
-        if (rows === 0) next.blocks.splice(at, 1);
-        else {
-          const ids = block.recordIds.filter((_, i) => keep(i));
-          this.insertSegments(row.id, dataKey, blockNo, version + 1, ids, block.columns.map((c) => withoutRows(c, keep, entry[2])), rows);
-          next.blocks[at] = [blockNo, version + 1, rows, ids[0]!, ids[rows - 1]!];
-        }
+        this.insertSegments(row.id, dataKey, blockNo, version + 1, block.recordIds, block.columns, rows);
         this.writeManifest(row.id, dataKey, next, row.manifest_version + 1);
-        this.log.append('record.deleted', `Deleted one record from "${m.name}".`, { dataset: id, recordId });
+        this.log.append('record.edited', `Changed the value of "${column}" in one record of "${m.name}".`, { dataset: id, column });
       })();
       this.purgeWal();
+      return cellAt(col, index, type);
+    });
+  }
+
+  renameDataset(id: string, name: string): Promise<DatasetInfo> {
+    return this.exclusive(() => {
+      const next = typeof name === 'string' ? name.trim() : '';
+      if (next === '' || next.length > 200) throw new TroveError('INVALID_INPUT', 'A dataset name has 1 to 200 characters.');
+      const row = this.datasetRow(id);
+      const m = this.manifest(id, row);
+      if (m.name === next) return this.info(id, m);
+      const renamed: Manifest = { ...m, name: next, updatedAt: Date.now() };
+      this.commit(() => {
+        this.writeManifest(row.id, this.dataKey(id, row), renamed, row.manifest_version + 1);
+        this.log.append('dataset.renamed', `Renamed dataset "${m.name}" to "${next}".`, { dataset: id });
+      })();
+      this.purgeWal();
+      return this.info(id, renamed);
+    });
+  }
+
+  /**
+   * The whole dataset as a file a person keeps: CSV (a header row, then one line per record) or
+   * JSON (an array of objects). Dates as ISO 8601. Logged, since the data leaves the vault's seal.
+   */
+  exportDataset(id: string, format: 'csv' | 'json'): Promise<{ fileName: string; text: string; records: number }> {
+    if (format !== 'csv' && format !== 'json') return Promise.reject(new TroveError('INVALID_INPUT', 'Export as "csv" or "json".'));
+    return this.exclusive(() => {
+      const row = this.datasetRow(id);
+      const m = this.manifest(id, row);
+      const all = m.columns.map((_, i) => i);
+      const names = m.columns.map((c) => c.name);
+      const records: CellValue[][] = [];
+      for (const entry of m.blocks) {
+        const block = this.readBlock(id, row, m, entry, all);
+        for (let r = 0; r < entry[2]; r++) records.push(block.columns.map((col, k) => cellAt(col, r, m.columns[k]!.type)));
+      }
+      const text =
+        format === 'csv'
+          ? toCsv([names, ...records])
+          : JSON.stringify(records.map((values) => Object.fromEntries(names.map((n, k) => [n, values[k]]))), null, 2) + '\n';
+      const fileName = `${m.name.replace(/[^\p{L}\p{N} ._-]+/gu, '_').trim() || 'dataset'}.${format}`;
+      this.commit(() =>
+        this.log.append('dataset.exported', `Exported "${m.name}" (${records.length} records) as ${format.toUpperCase()} to a file on this computer, unencrypted.`, { dataset: id, format, records: records.length, to: 'a file on this computer' }),
+      )();
+      return { fileName, text, records: records.length };
     });
   }
 
@@ -1203,6 +1327,16 @@ export class Vault {
     return vault;
   }
 }
+
+/** A column type in the words a refusal uses. */
+const TYPE_WORDS: Record<ColumnSchema['type'], string> = {
+  number: 'numbers',
+  integer: 'whole numbers',
+  string: 'text',
+  boolean: 'yes/no values',
+  date: 'dates',
+  category: 'categories',
+};
 
 function cellAt(col: ColumnData, r: number, type: ColumnSchema['type']): CellValue {
   if (isTextColumn(col)) return col.values[r] ?? null;

@@ -8,6 +8,7 @@ import { SignClient } from '@walletconnect/sign-client';
 import type { SessionTypes } from '@walletconnect/types';
 import { Contract, Interface, JsonRpcProvider, formatUnits, getAddress } from 'ethers';
 import { TroveError, isTroveError } from '../../../common/errors.js';
+import { normalRelaySettings, relaySettingsProblem } from '../../../common/wallet/relay-settings.js';
 import type { Vault } from '../vault/vault.js';
 import { parsePairingUri } from './pairing-uri.js';
 import { VaultWalletStorage } from './storage.js';
@@ -109,15 +110,9 @@ export class WalletService {
   }
 
   async setSettings(next: WalletSettings): Promise<void> {
-    let url: URL;
-    try {
-      url = new URL(next.relayUrl);
-    } catch {
-      throw new TroveError('INVALID_INPUT', 'The relay address is not a web address. It looks like wss://relay.walletconnect.org.');
-    }
-    if (url.protocol !== 'wss:' && url.protocol !== 'ws:') throw new TroveError('INVALID_INPUT', 'The relay address must start with wss:// (or ws:// for a relay on this computer).');
-    if (!next.projectId.trim()) throw new TroveError('INVALID_INPUT', 'The WalletConnect project id is empty.');
-    await this.o.vault.setSetting(SETTINGS, { relayUrl: url.toString().replace(/\/$/, ''), projectId: next.projectId.trim() }, 'WalletConnect relay settings changed.');
+    const problem = relaySettingsProblem(next);
+    if (problem) throw new TroveError('INVALID_INPUT', problem);
+    await this.o.vault.setSetting(SETTINGS, normalRelaySettings(next), 'WalletConnect relay settings changed.');
     // The next link uses the new relay; a linked wallet stays on the one it was linked through.
     if (!this.session) await this.dropClient();
   }

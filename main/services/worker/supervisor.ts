@@ -109,6 +109,18 @@ export class WorkerSupervisor {
     return this.queue.run(() => this.runNow(task, options));
   }
 
+  /**
+   * Starts the worker (if none runs) and has it load the training library now, so that a round's
+   * stage deadline does not also have to cover a cold start. Runs in the task queue's order.
+   */
+  prepareTraining(memoryLimitMb = this.opts.defaultMemoryLimitMb): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.stopped) return;
+      const w = await this.ensureWorker(memoryLimitMb);
+      w.proc.send({ type: 'prepare-training' });
+    });
+  }
+
   /** Ends the worker; queued and later tasks fail with WORKER_STOPPED. */
   async stop(): Promise<void> {
     this.stopped = true;

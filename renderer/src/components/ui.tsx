@@ -1,5 +1,5 @@
 // Small building blocks shared by the screens.
-import { Fragment, useEffect, useRef, type ReactNode } from 'react';
+import { Fragment, useEffect, useId, useRef, type ReactNode } from 'react';
 
 /** A screen's heading: takes focus when the screen opens, so keyboard and screen-reader users land on it. */
 export function ScreenTitle({ children, sub, focus = true }: { children: ReactNode; sub?: ReactNode; focus?: boolean }) {
@@ -37,6 +37,8 @@ export function ConfirmDialog(props: {
   onCancel: () => void;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  // Several dialogs can be on one screen (a withdraw button per token): each names itself.
+  const titleId = useId();
   useEffect(() => {
     const d = ref.current;
     if (!d) return;
@@ -44,8 +46,8 @@ export function ConfirmDialog(props: {
     if (!props.open && d.open) d.close();
   }, [props.open]);
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby="dialog-title" onCancel={(e) => { e.preventDefault(); props.onCancel(); }}>
-      <h2 id="dialog-title">{props.title}</h2>
+    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onCancel={(e) => { e.preventDefault(); props.onCancel(); }}>
+      <h2 id={titleId}>{props.title}</h2>
       <div className="dialog-body">{props.children}</div>
       <div className="actions">
         <button type="button" onClick={props.onCancel} autoFocus>

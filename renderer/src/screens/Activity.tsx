@@ -172,15 +172,28 @@ export function ActivityScreen() {
 
 function EntryDetails({ kind, details }: { kind: string; details: ActivityEntry['details'] }) {
   const lines = describeDetails(kind, details);
+  const plain = lines.filter((l) => !l.technical);
+  const technical = lines.filter((l) => l.technical);
   if (lines.length === 0) return null;
-  return (
+  const list = (shown: typeof lines) => (
     <dl className="entry-details">
-      {lines.map((l) => (
+      {shown.map((l) => (
         <div key={l.label}>
           <dt>{l.label}</dt>
           <dd>{l.value}</dd>
         </div>
       ))}
     </dl>
+  );
+  return (
+    <>
+      {plain.length > 0 ? list(plain) : null}
+      {technical.length > 0 ? (
+        <details className="details entry-tech">
+          <summary>Details</summary>
+          {list(technical)}
+        </details>
+      ) : null}
+    </>
   );
 }

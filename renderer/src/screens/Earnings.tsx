@@ -3,10 +3,11 @@
 // the symbol and decimals the token's contract states. A claim goes through a relayer: the person
 // needs no ETH, and the relayer's fee is shown before they agree.
 import { useCallback, useEffect, useState } from 'react';
-import type { EarningRowValue, EarningsViewValue } from '../../../common/ipc/contract.js';
+import type { EarningRowValue, EarningsViewValue, WalletViewValue } from '../../../common/ipc/contract.js';
 import { formatTokenAmount } from '../../../common/tokens.js';
 import { EarningsChart } from '../components/Charts.js';
 import { ErrorMessage, ScreenTitle } from '../components/ui.js';
+import { WithdrawButton } from '../components/Withdraw.js';
 import { formatDate } from '../format.js';
 import { call, messageOf } from '../ipc.js';
 import { useApp } from '../store.js';
@@ -32,9 +33,11 @@ function claimedOverTime(rows: EarningRowValue[], token: string): { at: number; 
 export function EarningsScreen() {
   const notify = useApp((s) => s.notify);
   const [view, setView] = useState<EarningsViewValue | null>(null);
+  const [wallet, setWallet] = useState<WalletViewValue | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [recipient, setRecipient] = useState('');
   const [claiming, setClaiming] = useState(false);
+  const [withdrawn, setWithdrawn] = useState<string | null>(null);
 
   const load = useCallback(() => {
     call('rewards.view', {}).then(
@@ -46,10 +49,29 @@ export function EarningsScreen() {
     );
   }, []);
 
+  const loadWallet = useCallback(() => {
+    call('wallet.view', {}).then(setWallet, () => setWallet(null));
+  }, []);
+
   useEffect(() => {
     load();
-    return window.trove.on('rewards.changed', () => load());
-  }, [load]);
+    loadWallet();
+    const offRewards = window.trove.on('rewards.changed', () => {
+      load();
+      loadWallet();
+    });
+    const offWallet = window.trove.on('wallet.changed', () => loadWallet());
+    return () => {
+      offRewards();
+      offWallet();
+    };
+  }, [load, loadWallet]);
+
+  // Claims pay to the linked wallet unless the person types another address.
+  const linked = wallet?.status.state === 'linked' ? wallet.status.address : null;
+  useEffect(() => {
+    if (linked) setRecipient((r) => r || linked);
+  }, [linked]);
 
   const earned = view?.rows.filter((r) => r.state === 'earned') ?? [];
   const validRecipient = ADDRESS.test(recipient.trim());
@@ -84,6 +106,14 @@ export function EarningsScreen() {
 
           <section className="panel" aria-labelledby="totals-title">
             <h2 id="totals-title">Totals</h2>
+            {withdrawn ? (
+              <p className="success" role="status">
+                {withdrawn}
+              </p>
+            ) : null}
+            {!linked && view.totals.some((t) => t.withdrawable !== '0') ? (
+              <p className="muted small">Link a wallet on the Wallet screen to withdraw what is credited to it.</p>
+            ) : null}
             {view.totals.length === 0 ? (
               <p className="muted">Nothing earned yet. Rewards appear here once a round you took part in closes.</p>
             ) : (
@@ -94,6 +124,20 @@ export function EarningsScreen() {
                     <dd>
                       {formatTokenAmount(t.earned, t.decimals, t.symbol)} earned · {formatTokenAmount(t.claimed, t.decimals, t.symbol)} claimed ·{' '}
                       {formatTokenAmount(t.withdrawable, t.decimals, t.symbol)} ready to withdraw
+                      {linked ? (
+                        <WithdrawButton
+                          token={t.token}
+                          symbol={t.symbol}
+                          disabled={!wallet?.balances.some((b) => b.token.toLowerCase() === t.token.toLowerCase() && b.amount !== '0')}
+                          onError={setError}
+                          onDone={(sent) => {
+                            setError(null);
+                            setWithdrawn(`Withdrew ${sent.amountText} to ${sent.to}.`);
+                            load();
+                            loadWallet();
+                          }}
+                        />
+                      ) : null}
                       <EarningsChart points={claimedOverTime(view.rows, t.token)} label={`${t.symbol} claimed over time`} />
                     </dd>
                   </div>
@@ -107,7 +151,11 @@ export function EarningsScreen() {
               <h2 id="claim-title">Claim {earned.length === 1 ? 'your reward' : `${earned.length} rewards`}</h2>
               <p>
                 Each claim is a zero-knowledge proof made on this device: it shows you took part without saying who you are. A relayer sends it, so you need no
-                ETH{view.relayer ? `; it keeps ${view.relayer.fee} token units of each round’s share as its fee` : ''}.
+                ETH
+                {view.relayer && earned[0]
+                  ? `; it keeps ${formatTokenAmount(view.relayer.fee, earned[0].decimals, earned[0].symbol)} of each round’s share as its fee, so you receive the rest`
+                  : ''}
+                .
               </p>
               <details>
                 <summary>Technical detail</summary>
@@ -117,7 +165,8 @@ export function EarningsScreen() {
                 </p>
               </details>
               <label>
-                Pay to this address (a fresh address keeps your payouts apart from your other activity)
+                Pay to this address{linked && recipient.trim().toLowerCase() === linked.toLowerCase() ? ' (your linked wallet)' : ''} (a fresh address keeps your payouts apart from your other
+                activity)
                 <input type="text" value={recipient} onChange={(e) => setRecipient(e.target.value)} placeholder="0x…" spellCheck={false} autoComplete="off" />
               </label>
               {recipient && !validRecipient ? <p className="error small">That is not an Ethereum address (0x followed by 40 hexadecimal digits).</p> : null}

@@ -1,7 +1,9 @@
 // The import wizard: choose a file, check the preview and each column's type, import with a
 // progress bar (and a way to cancel), then read the report of what was kept and what was not.
 import { useEffect, useRef, useState } from 'react';
-import { COLUMN_TYPES, type ColumnType, type ImportPreview, type ImportReport } from '../../../common/dataset.js';
+import { COLUMN_TYPES, type ColumnType, type ImportPreview, type ImportReport, type RejectedRow } from '../../../common/dataset.js';
+import { toCsv } from '../../../common/csv-writer.js';
+import { saveFile } from '../download.js';
 import type { StagedFileValue } from '../../../common/ipc/api.js';
 import { AppError, call, messageOf } from '../ipc.js';
 import { useApp } from '../store.js';
@@ -12,8 +14,8 @@ type Step =
   | { step: 'choose' }
   | { step: 'preview'; file: StagedFileValue; preview: ImportPreview }
   | { step: 'importing'; file: StagedFileValue; importId: string }
-  | { step: 'done'; report: ImportReport; name: string }
-  | { step: 'rejected'; file: StagedFileValue; preview: ImportPreview; report: ImportReport | null; message: string };
+  | { step: 'done'; report: ImportReport; name: string; importId: string }
+  | { step: 'rejected'; file: StagedFileValue; preview: ImportPreview; report: ImportReport | null; message: string; importId: string };
 
 interface ColumnChoice {
   name: string;
@@ -81,14 +83,14 @@ export function ImportWizard() {
       });
       staged.current = null;
       // The report on this page says what was imported; a notice would only repeat it.
-      setState({ step: 'done', report, name: name || file.name });
+      setState({ step: 'done', report, name: name || file.name, importId });
     } catch (err) {
       if (err instanceof AppError && err.code === 'CANCELLED') {
         setState({ step: 'preview', file, preview });
         notify('info', 'Import cancelled. Nothing was added to the vault.');
       } else if (err instanceof AppError && err.code === 'IMPORT_REJECTED') {
         const report = (err.details?.report as ImportReport | undefined) ?? null;
-        setState({ step: 'rejected', file, preview, report, message: err.message });
+        setState({ step: 'rejected', file, preview, report, message: err.message, importId });
       } else {
         setState({ step: 'preview', file, preview });
         setError(messageOf(err));
@@ -167,7 +169,7 @@ export function ImportWizard() {
         </div>
       ) : null}
 
-      {state.step === 'done' ? <ReportView report={state.report} title={`Imported "${state.name}"`} /> : null}
+      {state.step === 'done' ? <ReportView report={state.report} title={`Imported "${state.name}"`} importId={state.importId} fileName={state.name} /> : null}
       {state.step === 'done' ? (
         <div className="actions">
           {state.report.datasetId ? (
@@ -187,7 +189,7 @@ export function ImportWizard() {
             <h2>Nothing was imported</h2>
             <p>{state.message}</p>
           </div>
-          {state.report ? <ReportView report={state.report} title="Problems found" /> : null}
+          {state.report ? <ReportView report={state.report} title="Problems found" importId={state.importId} fileName={state.file.name} /> : null}
           <div className="actions">
             {state.report && state.report.rowsRejected > 0 ? (
               <button
@@ -310,7 +312,46 @@ function PreviewStep(props: {
   );
 }
 
-function ReportView({ report, title }: { report: ImportReport; title: string }) {
+const REJECTED_PAGE = 100;
+/** Rows asked for at a time when saving the whole list. */
+const REJECTED_CHUNK = 5000;
+
+/** What an import kept and, page by page, every row it did not keep with why; the list can be saved as CSV. */
+function ReportView({ report, title, importId, fileName }: { report: ImportReport; title: string; importId: string; fileName: string }) {
+  const [offset, setOffset] = useState(0);
+  const [page, setPage] = useState<{ total: number; rows: RejectedRow[] } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [saving, setSaving] = useState<{ done: number; total: number } | null>(null);
+
+  useEffect(() => {
+    if (report.rowsRejected === 0) return;
+    call('import.rejected', { importId, offset, limit: REJECTED_PAGE }).then(setPage, (err: unknown) => setError(messageOf(err)));
+  }, [importId, offset, report.rowsRejected]);
+
+  // The list kept for this import; the report's own first rows if it is no longer kept (after a lock).
+  const rows = page?.rows ?? report.rejected.slice(offset, offset + REJECTED_PAGE);
+  const total = page?.total ?? report.rejected.length;
+  const last = Math.min(offset + REJECTED_PAGE, total);
+
+  const saveList = async () => {
+    setError(null);
+    setSaving({ done: 0, total });
+    try {
+      const all: RejectedRow[] = [];
+      for (let at = 0; at < total; at += REJECTED_CHUNK) {
+        const chunk = await call('import.rejected', { importId, offset: at, limit: REJECTED_CHUNK });
+        all.push(...chunk.rows);
+        setSaving({ done: all.length, total });
+      }
+      const base = fileName.replace(/\.[^.]+$/, '') || 'import';
+      saveFile(`${base}-rows-not-imported.csv`, toCsv([['line', 'column', 'problem'], ...all.map((r) => [r.line, r.column ?? '', r.reason])]), 'text/csv');
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setSaving(null);
+    }
+  };
+
   return (
     <section className="panel report" aria-labelledby="report-title">
       <h2 id="report-title">{title}</h2>
@@ -330,9 +371,10 @@ function ReportView({ report, title }: { report: ImportReport; title: string }) 
           <dd>{formatBytes(report.bytesRead)}</dd>
         </div>
       </dl>
-      {report.rejected.length > 0 ? (
+      {report.rowsRejected > 0 ? (
         <>
           <h3>Rows not imported</h3>
+          <ErrorMessage error={error} />
           <div className="table-scroll">
             <table aria-label="Rows not imported">
               <thead>
@@ -343,8 +385,8 @@ function ReportView({ report, title }: { report: ImportReport; title: string }) 
                 </tr>
               </thead>
               <tbody>
-                {report.rejected.slice(0, 200).map((r, i) => (
-                  <tr key={i}>
+                {rows.map((r, i) => (
+                  <tr key={offset + i}>
                     <td>{r.line}</td>
                     <td>{r.column ?? '—'}</td>
                     <td>{r.reason}</td>
@@ -353,9 +395,25 @@ function ReportView({ report, title }: { report: ImportReport; title: string }) 
               </tbody>
             </table>
           </div>
-          {report.rowsRejected > report.rejected.length || report.rejected.length > 200 ? (
-            <p className="muted">Showing the first {Math.min(200, report.rejected.length)} of {formatCount(report.rowsRejected)}.</p>
+          <div className="pager">
+            <button type="button" onClick={() => setOffset(Math.max(0, offset - REJECTED_PAGE))} disabled={offset === 0}>
+              ← Previous
+            </button>
+            <span aria-live="polite">
+              Problems {total === 0 ? 0 : formatCount(offset + 1)}–{formatCount(last)} of {formatCount(total)}
+            </span>
+            <button type="button" onClick={() => setOffset(offset + REJECTED_PAGE)} disabled={last >= total}>
+              Next →
+            </button>
+          </div>
+          {total < report.rowsRejected ? (
+            <p className="muted">This list holds {formatCount(total)} of the {formatCount(report.rowsRejected)} rows with problems; import again to see the full list.</p>
           ) : null}
+          <div className="actions">
+            <button type="button" onClick={() => void saveList()} disabled={saving !== null || total === 0}>
+              {saving ? `Saving… ${formatCount(saving.done)} of ${formatCount(saving.total)}` : 'Save this list as CSV'}
+            </button>
+          </div>
         </>
       ) : null}
     </section>

@@ -9,6 +9,7 @@ import { call, messageOf } from '../ipc.js';
 import { useApp, useJobs } from '../store.js';
 import { ConfirmDialog, ErrorMessage, Progress, ScreenTitle, PathText } from '../components/ui.js';
 import { BudgetBar, RoundsChart } from '../components/Charts.js';
+import { earnedByJob, type JobEarned } from '../earnings.js';
 import { formatTokenAmount } from '../../../common/tokens.js';
 import { formatCount, formatDate, formatNumber, TYPE_LABELS } from '../format.js';
 import {
@@ -17,6 +18,7 @@ import {
   compatibleColumns,
   formatEpsilon,
   isJoined,
+  joinBlocker,
   mappedTo,
   mappingComplete,
   matchCount,
@@ -27,6 +29,7 @@ import {
   shareOf,
   STATE_LABELS,
   STEP_LABELS,
+  waitingInWords,
   type JobColumn,
 } from '../jobs.js';
 
@@ -84,8 +87,36 @@ export function JobScreen({ id }: { id: string }) {
       <ConsentCard job={job} />
       <ErrorMessage error={datasetError} />
       {canJoin(job, Date.now()) && datasets ? <JoinForm job={job} datasets={datasets} /> : null}
-      {!joined && !canJoin(job, Date.now()) ? <p className="panel">This job's deadline has passed, so it cannot be joined any more.</p> : null}
+      {!joined && !canJoin(job, Date.now()) ? <CannotJoin job={job} /> : null}
     </>
+  );
+}
+
+/** In place of the join form, when the job is on offer but not to this person: why, and what they can do. */
+function CannotJoin({ job }: { job: JobCardValue }) {
+  const go = useApp((s) => s.go);
+  const overBudget = job.deadline > Date.now() && joinBlocker(job, Date.now()) !== null;
+  return (
+    <section className="panel cannot-join" aria-labelledby="join-title" data-testid="cannot-join">
+      <h2 id="join-title" tabIndex={-1}>
+        You cannot join this job
+      </h2>
+      {overBudget ? (
+        <>
+          <p>
+            It would use more of your privacy budget than you have left: {formatEpsilon(budgetSplit(job.privacy).jobEpsilon)}, with{' '}
+            {formatEpsilon(Math.max(job.privacy.budget.epsilon - job.privacy.spentEpsilon, 0))} left of {formatEpsilon(job.privacy.budget.epsilon)}. Trove keeps
+            to the budget so that the combined results of all your jobs cannot reveal much about you.
+          </p>
+          <p>What you can do: look for a job with a lower privacy cost. Your budget does not renew by itself.</p>
+          <button type="button" onClick={() => go({ screen: 'jobs' })}>
+            See other jobs
+          </button>
+        </>
+      ) : (
+        <p>Its deadline, {formatDate(job.deadline)}, has passed, so it takes no one new.</p>
+      )}
+    </section>
   );
 }
 
@@ -109,7 +140,7 @@ function ConsentCard({ job }: { job: JobCardValue }) {
         <h2 id="why-title">Who is asking, and why</h2>
         <p className="purpose">{job.purpose}</p>
         <p className="small">
-          <strong>{job.researcher.name}</strong> · account <PathText path={job.researcher.address} />
+          <strong>{job.researcher.name}</strong>
         </p>
         <p className="small muted" data-testid="researcher-identity">
           {job.researcher.attestedName !== null
@@ -153,8 +184,9 @@ function ConsentCard({ job }: { job: JobCardValue }) {
           <strong>Your records never leave this computer.</strong> Each round, Trove sends only a list of {formatCount(job.vectorLength)} numbers, masked so that it
           means nothing on its own. It is combined with the lists of at least {formatCount(others)} other {others === 1 ? 'person' : 'people'} before anyone,
           the researcher included, can read the total. This holds even if the coordinator lies about who took part or sends you a different model, as long as
-          no more than 3 in 100 of the people in a round secretly work with it. The coordinator does see your computer&apos;s network address, when you send,
-          and how many people took part.
+          no more than 3 in 100 of the people in a round secretly work with it. The coordinator does see your computer&apos;s network address, when you ask for
+          the model and when you send, how many numbers you send, and how many people took part. Trove sends your list at a random moment, talks to each job over
+          its own connection, and lists every request it sends in Activity.
         </p>
       </section>
 
@@ -212,17 +244,44 @@ function ConsentCard({ job }: { job: JobCardValue }) {
           <div>
             <dt>Runs the rounds</dt>
             <dd>
-              <PathText path={job.coordinator.url} />
-              <span className="muted small">
-                {' '}
-                · account <PathText path={job.coordinator.address} />
-              </span>
+              The researcher&apos;s coordinator, a server that combines the masked lists
+              <span className="muted small"> (its address is under Details)</span>
             </dd>
           </div>
         </dl>
-        <p className="muted small">
-          Job {job.jobId} · published fingerprint <PathText path={job.specHash} />
-        </p>
+        <details className="details" data-testid="job-details">
+          <summary>Details</summary>
+          <dl className="facts">
+            <div>
+              <dt>Job number</dt>
+              <dd>{job.jobId}</dd>
+            </div>
+            <div>
+              <dt>Fingerprint of the job description, published on the blockchain</dt>
+              <dd>
+                <PathText path={job.specHash} />
+              </dd>
+            </div>
+            <div>
+              <dt>Researcher&apos;s account</dt>
+              <dd>
+                <PathText path={job.researcher.address} />
+              </dd>
+            </div>
+            <div>
+              <dt>Coordinator</dt>
+              <dd>
+                <PathText path={job.coordinator.url} />, account <PathText path={job.coordinator.address} />
+              </dd>
+            </div>
+            <div>
+              <dt>Privacy parameters</dt>
+              <dd>
+                epsilon {job.privacy.epsilon}, delta {job.privacy.delta}, noise multiplier {job.privacy.noiseMultiplier}
+              </dd>
+            </div>
+          </dl>
+        </details>
       </section>
     </article>
   );
@@ -381,7 +440,7 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
           <p className="agreement" id="join-agreement">
             By joining, you agree that Trove reads {job.columns.length === 1 ? 'this column' : `these ${job.columns.length} columns`} of "{dataset.name}" on this computer
             for up to {formatCount(job.rounds)} {job.rounds === 1 ? 'round' : 'rounds'} until {formatDate(job.deadline)}, and sends only a masked list of{' '}
-            {formatCount(job.vectorLength)} numbers per round to <PathText path={job.coordinator.url} />, to be combined with at least {formatCount(others)}{' '}
+            {formatCount(job.vectorLength)} numbers per round to the researcher&apos;s coordinator, to be combined with at least {formatCount(others)}{' '}
             other {others === 1 ? "person's" : "people's"} before anyone reads it. It uses {formatEpsilon(budgetSplit(job.privacy).jobEpsilon)} of your privacy budget of{' '}
             {formatEpsilon(job.privacy.budget.epsilon)}.
             You can leave at any time.
@@ -508,12 +567,17 @@ function Participation({ job, datasets }: { job: JobCardValue; datasets: Dataset
       <p className="status-line">
         <span className={`state state-${p.state}`}>{STATE_LABELS[p.state]}</span>
       </p>
+      {p.state === 'waiting' && p.waiting ? (
+        <p className="waiting" data-testid="waiting-for-round">
+          {waitingInWords(p.waiting, Date.now())}
+        </p>
+      ) : null}
       {p.problem ? (
         <div className="error" role="alert">
           <strong>Work on this job stopped.</strong> {p.problem.message}
         </div>
       ) : null}
-      {round ? (
+      {round && p.state !== 'finished' ? (
         <div className="round">
           <h3>
             Round {formatCount(roundNumber(round.round))} of {formatCount(job.rounds)}
@@ -567,7 +631,10 @@ function Participation({ job, datasets }: { job: JobCardValue; datasets: Dataset
           </button>
         </div>
       ) : (
-        <p className="muted">This job has finished. Thank you for taking part.</p>
+        <>
+          <p className="muted">This job has finished. Thank you for taking part.</p>
+          <JobEarnedSummary jobId={job.jobId} />
+        </>
       )}
       <ConfirmDialog
         open={confirming}
@@ -584,5 +651,32 @@ function Participation({ job, datasets }: { job: JobCardValue; datasets: Dataset
         ) : null}
       </ConfirmDialog>
     </section>
+  );
+}
+
+/** What the finished job earned this person: their own shares, read from the Earnings view. */
+function JobEarnedSummary({ jobId }: { jobId: string }) {
+  const [earned, setEarned] = useState<JobEarned[] | null>(null);
+  useEffect(() => {
+    const load = () => call('rewards.view', {}).then((v) => setEarned(earnedByJob(v.rows, jobId)), () => setEarned([]));
+    void load();
+    return window.trove.on('rewards.changed', (e) => {
+      if (e.jobId === jobId) void load();
+    });
+  }, [jobId]);
+  if (earned === null) return null;
+  if (earned.length === 0) return <p className="small muted">No reward from this job yet: a round pays once it closes with you included. Earnings shows each round.</p>;
+  return (
+    <p data-testid="job-earned">
+      You earned{' '}
+      {earned.map((e, i) => (
+        <span key={e.token}>
+          {i > 0 ? ' and ' : ''}
+          <strong>{formatTokenAmount(e.amount, e.decimals, e.symbol)}</strong> over {formatCount(e.rounds)} {e.rounds === 1 ? 'round' : 'rounds'}
+          {e.claimed === e.rounds ? ', all claimed' : e.claimed > 0 ? ` (${formatCount(e.claimed)} claimed)` : ', ready to claim on the Earnings screen'}
+        </span>
+      ))}
+      .
+    </p>
   );
 }

@@ -8,7 +8,7 @@ import { useApp, useJobs } from '../store.js';
 import { ErrorMessage, ScreenTitle, PathText } from '../components/ui.js';
 import { formatCount, formatDate } from '../format.js';
 import { formatTokenAmount } from '../../../common/tokens.js';
-import { isJoined, roundNumber, shareOf, STATE_LABELS, STEP_LABELS } from '../jobs.js';
+import { canJoin, isJoined, roundNumber, shareOf, stateLabel, STEP_LABELS, waitingInWords } from '../jobs.js';
 
 export function JobsScreen() {
   const view = useJobs((s) => s.view);
@@ -21,8 +21,11 @@ export function JobsScreen() {
     void load();
   }, [load]);
 
+  const now = Date.now();
   const mine = view?.jobs.filter((j) => isJoined(j.participation.state)) ?? [];
-  const open = view?.jobs.filter((j) => !isJoined(j.participation.state)) ?? [];
+  const open = view?.jobs.filter((j) => !isJoined(j.participation.state) && canJoin(j, now)) ?? [];
+  // On offer, but not to this person (over their privacy budget, or past the deadline): listed apart, with the reason.
+  const closed = view?.jobs.filter((j) => !isJoined(j.participation.state) && !canJoin(j, now)) ?? [];
 
   return (
     <>
@@ -64,6 +67,12 @@ export function JobsScreen() {
           )}
         </section>
       ) : null}
+      {closed.length > 0 ? (
+        <section className="job-group" aria-labelledby="closed-title">
+          <h2 id="closed-title">Jobs you cannot join</h2>
+          <JobList jobs={closed} label="Jobs you cannot join" />
+        </section>
+      ) : null}
       {view ? <RunPolicySetting view={view} /> : null}
     </>
   );
@@ -84,7 +93,7 @@ function JobList({ jobs, label }: { jobs: JobCardValue[]; label: string }) {
             </h3>
             <p className="muted small">From {j.researcher.name}</p>
             <p>
-              <span className={`state state-${j.participation.state}`}>{STATE_LABELS[j.participation.state]}</span>
+              <span className={`state state-${!isJoined(j.participation.state) && !canJoin(j, Date.now()) ? 'blocked' : j.participation.state}`}>{stateLabel(j, Date.now())}</span>
               {round && isJoined(j.participation.state) ? (
                 <span className="small">
                   {' '}
@@ -92,6 +101,7 @@ function JobList({ jobs, label }: { jobs: JobCardValue[]; label: string }) {
                 </span>
               ) : null}
             </p>
+            {j.participation.waiting && j.participation.state === 'waiting' ? <p className="small">{waitingInWords(j.participation.waiting, Date.now())}</p> : null}
             {j.participation.problem ? <p className="warning small">{j.participation.problem.message}</p> : null}
             <p className="small">
               Reads {j.columns.length} {j.columns.length === 1 ? 'column' : 'columns'} · {formatCount(j.rounds)} {j.rounds === 1 ? 'round' : 'rounds'} ·{' '}
@@ -110,11 +120,15 @@ function ChainProblem({ chain, busy, onRetry }: { chain: JobsViewValue['chain'];
   return (
     <div className="panel error-panel" role="alert">
       <h2>Trove cannot reach the job network</h2>
-      <p>
-        Jobs and their rewards are published on a blockchain, which Trove reads through <PathText path={chain.rpcUrl} />. It did not answer
-        {chain.problem ? `: ${chain.problem}` : '.'}
-      </p>
+      <p>Jobs and their rewards are published on a blockchain, and the service Trove reads it through did not answer.</p>
       <p>Check that this computer is online, then try again. Your data is not affected.</p>
+      <details className="details">
+        <summary>Details</summary>
+        <p className="small">
+          Address: <PathText path={chain.rpcUrl} />
+        </p>
+        {chain.problem ? <p className="small">What went wrong: {chain.problem}</p> : null}
+      </details>
       <button type="button" onClick={onRetry} disabled={busy}>
         {busy ? 'Trying…' : 'Retry'}
       </button>
@@ -133,7 +147,7 @@ function HiddenJobs({ hidden }: { hidden: JobsViewValue['hidden'] }) {
       <ul>
         {hidden.map((h) => (
           <li key={h.jobId}>
-            Job {h.jobId}: {h.reason}
+            {h.reason} <span className="muted small">(job number {h.jobId} on the blockchain)</span>
           </li>
         ))}
       </ul>

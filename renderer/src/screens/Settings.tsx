@@ -1,4 +1,4 @@
-// Settings, most used first: backups, auto-lock, local training, this device and appearance, the
+// Settings, most used first: backups, auto-lock, local training, this device and appearance, the wallet link, the
 // passphrase; replacing the vault with a backup last, set apart, because it cannot be undone from here.
 import { useEffect, useState, type FormEvent } from 'react';
 import type { ResponseOf } from '../../../common/ipc/contract.js';
@@ -7,6 +7,7 @@ import { AppError, call, messageOf } from '../ipc.js';
 import { useApp, type Theme } from '../store.js';
 import { ErrorMessage, FilePicker, ScreenTitle, PathText } from '../components/ui.js';
 import { passphraseStrength } from '../../../common/passphrase-strength.js';
+import { relaySettingsProblem } from '../../../common/wallet/relay-settings.js';
 import { PassphraseStrength } from '../components/PassphraseStrength.js';
 import { formatBytes, formatDuration, formatLockAfter, formatTime } from '../format.js';
 import { MEMORY_LIMIT_CHOICES_MB, TIME_LIMIT_CHOICES_MINUTES } from '../../../common/jobs/resources.js';
@@ -22,6 +23,7 @@ export function SettingsScreen() {
         <AutoLock />
         <LocalTraining />
         <DeviceAndLooks />
+        <WalletRelay />
         <ChangePassphrase />
         <DangerZone />
       </div>
@@ -382,6 +384,70 @@ function DeviceAndLooks() {
           </label>
         ))}
       </fieldset>
+    </section>
+  );
+}
+
+/** Where a wallet links: the WalletConnect relay and project id, checked before they are saved. */
+function WalletRelay() {
+  const notify = useApp((s) => s.notify);
+  const [available, setAvailable] = useState(false);
+  const [relayUrl, setRelayUrl] = useState('');
+  const [projectId, setProjectId] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    call('wallet.view', {}).then(
+      (v) => {
+        setAvailable(v.available);
+        setRelayUrl(v.settings.relayUrl);
+        setProjectId(v.settings.projectId);
+      },
+      () => setAvailable(false),
+    );
+  }, []);
+
+  if (!available) return null;
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const problem = relaySettingsProblem({ relayUrl, projectId });
+    if (problem) return setError(problem);
+    setBusy(true);
+    setError(null);
+    try {
+      const v = await call('wallet.setSettings', { relayUrl, projectId });
+      setRelayUrl(v.settings.relayUrl);
+      setProjectId(v.settings.projectId);
+      notify('success', 'Relay settings saved. The next wallet you link connects through this relay.');
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="panel" aria-labelledby="relay-title">
+      <h2 id="relay-title">Wallet link</h2>
+      <p className="muted">Your wallet and Trove find each other through a WalletConnect relay. It passes encrypted messages only; it never holds your keys.</p>
+      <form onSubmit={(e) => void submit(e)} noValidate>
+        <label>
+          Relay address
+          <input type="url" value={relayUrl} onChange={(e) => setRelayUrl(e.target.value)} spellCheck={false} autoComplete="off" aria-invalid={error !== null} />
+        </label>
+        <label>
+          Project id
+          <input type="text" value={projectId} onChange={(e) => setProjectId(e.target.value)} spellCheck={false} autoComplete="off" aria-invalid={error !== null} />
+        </label>
+        <ErrorMessage error={error} />
+        <div className="actions">
+          <button type="submit" disabled={busy}>
+            {busy ? 'Saving…' : 'Save relay settings'}
+          </button>
+        </div>
+      </form>
     </section>
   );
 }

@@ -2,11 +2,10 @@
 // what was credited, each withdrawal confirmed here before the wallet is asked.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { create as createQr } from 'qrcode';
-import type { ResponseOf, WalletViewValue } from '../../../common/ipc/contract.js';
+import type { WalletViewValue } from '../../../common/ipc/contract.js';
 import { call, messageOf } from '../ipc.js';
-import { ConfirmDialog, ErrorMessage, ScreenTitle } from '../components/ui.js';
-
-type Plan = ResponseOf<'wallet.prepareWithdraw'>;
+import { ErrorMessage, ScreenTitle } from '../components/ui.js';
+import { WithdrawButton } from '../components/Withdraw.js';
 
 /** The pairing URI as an SVG QR code: drawn from the code's modules, no script or data URL. */
 function PairingQr({ uri }: { uri: string }) {
@@ -30,7 +29,6 @@ export function WalletScreen() {
   const [view, setView] = useState<WalletViewValue | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [plan, setPlan] = useState<Plan | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
 
@@ -145,18 +143,17 @@ export function WalletScreen() {
               {view.balances.map((b) => (
                 <li key={b.token} data-testid={`balance-${b.symbol}`}>
                   <strong>{b.amountText}</strong>{' '}
-                  <button
-                    type="button"
+                  <WithdrawButton
+                    token={b.token}
+                    symbol={b.symbol}
                     disabled={busy || b.amount === '0'}
-                    onClick={() =>
-                      void run(async () => {
-                        setDone(null);
-                        setPlan(await call('wallet.prepareWithdraw', { token: b.token }));
-                      })
-                    }
-                  >
-                    Withdraw {b.symbol}
-                  </button>
+                    onError={setError}
+                    onDone={(sent) => {
+                      setError(null);
+                      setDone(`Withdrew ${sent.amountText} to ${sent.to}.`);
+                      void refresh();
+                    }}
+                  />
                 </li>
               ))}
             </ul>
@@ -164,36 +161,6 @@ export function WalletScreen() {
         </>
       ) : null}
 
-      <ConfirmDialog
-        open={plan !== null}
-        title="Withdraw to your wallet?"
-        confirmLabel={busy ? 'Waiting for your wallet…' : 'Ask my wallet to send'}
-        busy={busy}
-        onCancel={() => setPlan(null)}
-        onConfirm={() =>
-          void run(async () => {
-            if (!plan) return;
-            const sent = await call('wallet.confirmWithdraw', { planId: plan.id }).finally(() => setPlan(null));
-            setDone(`Withdrew ${sent.amountText} to ${sent.to}.`);
-            await refresh();
-          })
-        }
-      >
-        {plan ? (
-          <>
-            <p>
-              <strong>{plan.amountText}</strong> will be sent to <span className="wallet-text">{plan.to}</span>.
-            </p>
-            <p>Your wallet will ask you to approve a transaction to the rewards contract. It costs a little gas, paid by that address.</p>
-            <details>
-              <summary>Technical details</summary>
-              <p className="wallet-text">
-                withdraw({plan.token}) on {plan.contract}
-              </p>
-            </details>
-          </>
-        ) : null}
-      </ConfirmDialog>
     </>
   );
 }

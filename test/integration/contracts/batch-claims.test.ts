@@ -10,6 +10,7 @@ import { TREE_DEPTH, circuitArtifacts } from '../../../contracts/artifacts.js';
 import { claimMessage, claimScope, toRoundClaim, type RoundClaim } from '../../../common/jobs/claims.js';
 import { seededRandom } from '../../../common/random.js';
 import { mined, startTroveChain, type TroveChain } from '../../fixtures/trove-chain.js';
+import { enrollWithProof } from '../../fixtures/enrollment-proof.js';
 
 const MEMBERS = 6;
 const REWARD = 600n * 10n ** 6n;
@@ -102,7 +103,7 @@ describe('batched claims on a local chain with real Semaphore proofs', () => {
       }),
     );
     jobId = registry.interface.parseLog(receipt.logs.find((l) => registry.interface.parseLog(l)?.name === 'JobPublished')!)!.args.getValue('jobId') as bigint;
-    for (let i = 0; i < MEMBERS; i++) await mined(rewards.getFunction('enroll')(jobId, members[i]!.commitment, toBeHex(i + 1, 32)));
+    for (let i = 0; i < MEMBERS; i++) await mined(enrollWithProof(rewards, { chainId: t.chainId, registry: t.deployment.contracts.JobRegistry }, jobId, members[i]!, toBeHex(i + 1, 32)));
     const coordinator = rewards.connect(t.accounts.coordinator) as Contract;
     const everyone = members.map((_, i) => i);
     await mined(coordinator.getFunction('startRound')(jobId, everyone));

@@ -5,11 +5,12 @@
 import { Group } from '@semaphore-protocol/group';
 import { Identity } from '@semaphore-protocol/identity';
 import { generateProof } from '@semaphore-protocol/proof';
-import { hexlify, randomBytes, type Contract } from 'ethers';
+import { hexlify, randomBytes, type Contract, type Signer } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TREE_DEPTH, circuitArtifacts } from '../../../contracts/artifacts.js';
 import { claimMessage, claimScope, toRoundClaim, type RoundClaim } from '../../../common/jobs/claims.js';
 import { expectRevert, mined, startTroveChain, type TroveChain } from '../../fixtures/trove-chain.js';
+import { enrollWithProof } from '../../fixtures/enrollment-proof.js';
 
 type SemaphoreProof = Awaited<ReturnType<typeof generateProof>>;
 
@@ -75,7 +76,9 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     const known = enrolled.get(key);
     if (known !== undefined) return known;
     const index = Number(await rewards.getFunction('enrollmentCount')(jobId));
-    await mined(payer.getFunction('enroll')(jobId, id.commitment, hexlify(randomBytes(32))));
+    const bonded = ((await registry.getFunction('getJob')(jobId)) as { bondAmount: bigint }).bondAmount !== 0n;
+    const owner = bonded ? await (payer.runner as Signer).getAddress() : undefined;
+    await mined(enrollWithProof(payer, { chainId: t.chainId, registry: t.deployment.contracts.JobRegistry }, jobId, id, hexlify(randomBytes(32)), owner));
     enrolled.set(key, index);
     return index;
   }

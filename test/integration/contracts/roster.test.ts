@@ -1,10 +1,13 @@
-// The committed roster on a real local chain: contributors enroll (through a relayer), the
-// coordinator freezes a round's roster with startRound, and a contributor's app refuses any roster
-// that is not the frozen one, with ROSTER_NOT_ON_CHAIN and before anything is sent.
+// The committed roster on a real local chain: contributors enroll (through a relayer, each with its
+// identity's proof), the coordinator freezes a round's roster with startRound, and a contributor's
+// app refuses any roster that is not the frozen one, with ROSTER_NOT_ON_CHAIN and before anything
+// is sent.
+import { Identity } from '@semaphore-protocol/identity';
 import { hexlify, randomBytes, type Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rosterHash } from '../../../common/jobs/roster-hash.js';
 import { onChainRosterCheck, type RosterCheck } from '../../../main/services/rounds/roster.js';
+import { enrollWithProof } from '../../fixtures/enrollment-proof.js';
 import { mined, startTroveChain, type TroveChain } from '../../fixtures/trove-chain.js';
 
 const key = (): string => hexlify(randomBytes(32)).slice(2);
@@ -56,7 +59,7 @@ describe('a round roster checked against the one frozen on-chain', () => {
       roundRewards: t.deployment.contracts.RoundRewards,
     });
     job = await publish(2);
-    for (const [i, k] of keys.entries()) await mined(rewards.getFunction('enroll')(BigInt(job), 1000n + BigInt(i), `0x${k}`));
+    for (const [i, k] of keys.entries()) await mined(enrollWithProof(rewards, { chainId: t.chainId, registry: t.deployment.contracts.JobRegistry }, BigInt(job), new Identity(`roster-${job}-${i}`), k));
     const receipt = await mined((rewards.connect(t.accounts.coordinator) as Contract).getFunction('startRound')(BigInt(job), [0, 1, 2]));
     const started = receipt.logs.map((l) => rewards.interface.parseLog(l)).find((e) => e?.name === 'RoundStarted');
     expect(started!.args.getValue('rosterHash')).toBe(rosterHash(keys));

@@ -6,6 +6,7 @@ import { hexlify, randomBytes, type Contract } from 'ethers';
 import { deriveJobIdentity, type JobRef } from '../../../main/services/jobs/identity.js';
 import type { Vault } from '../../../main/services/vault/index.js';
 import { mined, type TroveChain } from '../../fixtures/trove-chain.js';
+import { enrollWithProof } from '../../fixtures/enrollment-proof.js';
 
 export const SHARE_TOTAL = 900n * 10n ** 6n;
 
@@ -43,10 +44,11 @@ export async function publishPaidJob(t: TroveChain, me: Vault, others: number, r
   const jobId = event!.args.getValue('jobId') as bigint;
   const ref: JobRef = { chainId: t.chainId.toString(), registry: t.deployment.contracts.JobRegistry, jobId: jobId.toString() };
   const mine = await deriveJobIdentity(me, ref);
-  const commitments = [mine.semaphore.commitment, ...Array.from({ length: others }, (_, i) => new Identity(`claims-world-${jobId}-${i}`).commitment)];
-  mine.wipe();
+  const identities = [mine.semaphore, ...Array.from({ length: others }, (_, i) => new Identity(`claims-world-${jobId}-${i}`))];
+  const commitments = identities.map((id) => id.commitment);
   const rewards = t.at('RoundRewards', t.deployment.contracts.RoundRewards, t.accounts.relayer);
-  for (const c of commitments) await mined(rewards.getFunction('enroll')(jobId, c, hexlify(randomBytes(32))));
+  for (const id of identities) await mined(enrollWithProof(rewards, { chainId: t.chainId, registry: t.deployment.contracts.JobRegistry }, jobId, id, hexlify(randomBytes(32))));
+  mine.wipe();
   return { jobId, ref, token, commitments };
 }
 

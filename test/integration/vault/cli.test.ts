@@ -28,7 +28,7 @@ describe('command line', () => {
     expect(r.out).toContain('checked: the document matches the hash published on-chain');
     expect(r.out).toContain('leaves this computer: a masked vector of 33 numbers per round, never a row');
     for (const round of [1, 2, 3]) expect(r.out).toMatch(new RegExp(`round ${round} closed on-chain: [4-8] contributors in the group`));
-    expect(r.out).toMatch(/Sent a masked vector of 33 numbers \(\d+ B\) to http:\/\/127\.0\.0\.1:\d+ for round 3/);
+    expect(r.out).toMatch(/Sent a masked list of 33 numbers \(\d+ B\) to the job's coordinator for round 3/);
     expect(r.out).toContain('log verification: intact');
     expect(r.out).toContain('privacy budget: epsilon 9.01 of 10 spent (9.01 by this job); rounds you contributed to: 3');
   }, 240_000);

@@ -50,6 +50,12 @@ function validRequest(channel: Channel): Record<string, unknown> {
     'datasets.rows': { id, offset: 0, limit: 10 },
     'datasets.summary': { id },
     'datasets.delete': { id: 'b'.repeat(32) },
+    // Valid shapes aimed at no dataset, so the data the last test counts stays whole.
+    'datasets.deleteRecords': { id: 'b'.repeat(32), recordIds: [1, 2] },
+    'datasets.editValue': { id: 'b'.repeat(32), recordId: 1, column: 'temp', value: '3.5' },
+    'datasets.rename': { id: 'b'.repeat(32), name: 'renamed' },
+    'datasets.export': { id, format: 'csv' },
+    'import.rejected': { importId: 'fuzz-base-1', offset: 0, limit: 10 },
     'import.preview': { file: token },
     'import.start': { importId: 'fuzz-import-1', file: token, policy: 'skip-rows' },
     'import.cancel': { importId: 'fuzz-import-1' },

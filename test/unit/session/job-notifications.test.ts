@@ -27,6 +27,7 @@ function card(jobId: string, state: JobCardValue['participation']['state'], extr
       mapping: null,
       roundsContributed: extra.rounds ?? 0,
       round: null,
+      waiting: null,
       problem: extra.problem ? { code: 'X', message: extra.problem } : null,
     },
   };

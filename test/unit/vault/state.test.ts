@@ -65,7 +65,7 @@ describe('the sealed record of the vault state', () => {
     const id = Buffer.from(a, 'hex');
     const manifest = db.prepare('SELECT manifest_version, manifest_sealed FROM datasets WHERE id = ?').get(id) as { manifest_version: number; manifest_sealed: Buffer };
     const block = db.prepare('SELECT col, version, sealed FROM segments WHERE dataset_id = ? AND block = 0').all(id) as { col: number; version: number; sealed: Buffer }[];
-    await v.deleteRecord(a, 1);
+    await v.deleteRecords(a, [1]);
     expect(v.readRows(a).rows.map((r) => r.id)).not.toContain(1);
     db.prepare('UPDATE datasets SET manifest_version = ?, manifest_sealed = ? WHERE id = ?').run(manifest.manifest_version, manifest.manifest_sealed, id);
     for (const s of block) db.prepare('UPDATE segments SET version = ?, sealed = ? WHERE dataset_id = ? AND block = 0 AND col = ?').run(s.version, s.sealed, id, s.col);
@@ -150,7 +150,7 @@ describe('the sealed record of the vault state', () => {
     const before = (db.prepare('SELECT state_sealed AS s FROM header').get() as { s: Buffer }).s;
     await expect(v.importFile(t.file('bad.csv', 'x,y\n1,2\n1\n'), { name: 'bad' })).rejects.toMatchObject({ code: 'IMPORT_REJECTED' });
     expect((db.prepare('SELECT state_sealed AS s FROM header').get() as { s: Buffer }).s).toEqual(before);
-    await v.deleteRecord(a, 2);
+    await v.deleteRecords(a, [2]);
     expect((db.prepare('SELECT state_sealed AS s FROM header').get() as { s: Buffer }).s).not.toEqual(before);
     expect(v.checkIntegrity()).toMatchObject({ ok: true, state: [] });
   });

@@ -63,12 +63,12 @@ describe('reading, summarising and deleting', () => {
     const v = await newVault(t, { blockRows: 4 });
     const { datasetId } = await v.importFile(t.file('p.csv', peopleCsv(10)));
     const id = datasetId!;
-    await v.deleteRecord(id, 5);
-    await v.deleteRecord(id, 4);
-    await v.deleteRecord(id, 6);
-    await v.deleteRecord(id, 7); // empties its block
-    await expect(v.deleteRecord(id, 5)).rejects.toMatchObject({ code: 'RECORD_NOT_FOUND' });
-    await expect(v.deleteRecord(id, 99)).rejects.toMatchObject({ code: 'RECORD_NOT_FOUND' });
+    await v.deleteRecords(id, [5]);
+    await v.deleteRecords(id, [4]);
+    await v.deleteRecords(id, [6]);
+    await v.deleteRecords(id, [7]); // empties its block
+    await expect(v.deleteRecords(id, [5])).rejects.toMatchObject({ code: 'RECORD_NOT_FOUND' });
+    await expect(v.deleteRecords(id, [99])).rejects.toMatchObject({ code: 'RECORD_NOT_FOUND' });
     v.close();
     const again = t.track(await Vault.open(t.file('vault.db')));
     await again.unlock(PASSPHRASE);
@@ -209,7 +209,7 @@ describe('reading, summarising and deleting', () => {
     db.prepare('UPDATE segments SET sealed = ? WHERE dataset_id = ? AND block = 1 AND col = 1').run(b, id);
 
     const oldBlock0 = db.prepare('SELECT col, version, sealed FROM segments WHERE dataset_id = ? AND block = 0').all(id) as { col: number; version: number; sealed: Buffer }[];
-    await v.deleteRecord(datasetId!, 1);
+    await v.deleteRecords(datasetId!, [1]);
     // The old sealed bytes under the current version number do not open...
     for (const s of oldBlock0) db.prepare('UPDATE segments SET sealed = ? WHERE dataset_id = ? AND block = 0 AND col = ?').run(s.sealed, id, s.col);
     expect(() => v.readRows(datasetId!)).toThrow(expect.objectContaining({ code: 'CORRUPT_DATA' }));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parseTrainingJobSpec } from '../../../common/jobspec.js';
 import { selectBackend, type NativeLoader } from '../../../worker/training/backend.js';
 import { healthSpec } from '../../fixtures/training-data.js';
@@ -9,11 +9,35 @@ const withDropout = parseTrainingJobSpec(
   healthSpec({ layers: [{ type: 'dense', units: 8, activation: 'relu' }, { type: 'dropout', rate: 0.2 }, { type: 'dense', units: 2, activation: 'softmax' }] }),
 );
 
-const notInstalled: NativeLoader = () => Promise.reject(Object.assign(new Error("Cannot find package '@tensorflow/tfjs-node'"), { code: 'ERR_MODULE_NOT_FOUND' }));
+const notInstalled: NativeLoader = (pkg) => Promise.reject(Object.assign(new Error(`Cannot find package '${pkg}'`), { code: 'ERR_MODULE_NOT_FOUND' }));
+
+/**
+ * A native package that is installed and works, as far as the selection can tell: loading it
+ * registers a 'tensorflow' backend, as @tensorflow/tfjs-node and -gpu do (here backed by the
+ * plain JavaScript kernels, since the real packages cannot be installed on every machine).
+ */
+function installed(...present: Parameters<NativeLoader>[0][]): NativeLoader & { loaded: string[] } {
+  const loaded: string[] = [];
+  const loader = (pkg: Parameters<NativeLoader>[0]) => {
+    loaded.push(pkg);
+    if (!present.includes(pkg)) return notInstalled(pkg);
+    if (!tf.findBackendFactory('tensorflow')) tf.registerBackend('tensorflow', tf.findBackendFactory('cpu')!);
+    return Promise.resolve({});
+  };
+  return Object.assign(loader, { loaded });
+}
+
+afterEach(async () => {
+  // Each case starts without a native backend, as a fresh worker would.
+  if (tf.findBackendFactory('tensorflow')) {
+    if (tf.getBackend() === 'tensorflow') await tf.setBackend('cpu');
+    tf.removeBackend('tensorflow');
+  }
+});
 
 describe('training backend selection', () => {
   it('falls through the native packages this machine lacks and says so', async () => {
-    const choice = await selectBackend(mlp);
+    const choice = await selectBackend(mlp, { nativeLoader: notInstalled });
     expect(choice.backend).toBe('wasm');
     expect(choice.engine).toBe('dense-kernel');
     expect(choice.attempts.map((a) => [a.backend, a.ok])).toEqual([
@@ -42,6 +66,31 @@ describe('training backend selection', () => {
     expect(choice.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0])).toBe(3);
+  });
+
+  it('takes the native GPU package when it is installed and starts', async () => {
+    const loader = installed('@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node');
+    const choice = await selectBackend(withDropout, { nativeLoader: loader });
+    expect(choice).toMatchObject({ backend: 'tensorflow-gpu', engine: 'tfjs' });
+    expect(choice.reason).toContain('@tensorflow/tfjs-node-gpu is installed and initialized');
+    expect(loader.loaded).toEqual(['@tensorflow/tfjs-node-gpu']);
+    expect(tf.getBackend()).toBe('tensorflow');
+  });
+
+  it('takes the native CPU package when only it is installed, or when the GPU is turned off', async () => {
+    const onlyCpu = await selectBackend(withDropout, { nativeLoader: installed('@tensorflow/tfjs-node') });
+    expect(onlyCpu).toMatchObject({ backend: 'tensorflow', engine: 'tfjs' });
+    expect(onlyCpu.reason).toContain('@tensorflow/tfjs-node-gpu not installed');
+    tf.removeBackend('tensorflow');
+    const loader = installed('@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node');
+    const gpuOff = await selectBackend(withDropout, { nativeLoader: loader, gpu: false });
+    expect(gpuOff.backend).toBe('tensorflow');
+    expect(loader.loaded).toEqual(['@tensorflow/tfjs-node']);
+  });
+
+  it('positive control: the same selection without the packages lands on wasm, so the cases above saw them', async () => {
+    const choice = await selectBackend(withDropout, { nativeLoader: installed() });
+    expect(choice.backend).toBe('wasm');
   });
 
   it('can be told to start lower in the order', async () => {
