@@ -391,8 +391,15 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     await this.o.vault.recordActivity('job.round-started', `Invited to round ${round + 1} of "${doc.title}" with ${invite.roster.length} contributors.`, { job: jobId, round });
 
     // The round's Setup and every neighbour's signed advert must name this same model (or question).
-    const { input, modelHash } = isAnalyticsJob(doc) ? await this.analyticsInput(doc, round) : await this.trainingInput(doc, round);
-    this.step(round, 'masking', null, 'Agreeing on masks with the other contributors');
+    // The local work (training, or the job's question) runs while the keys are agreed: only the
+    // masked input needs it, in the round's longest stage. So a slow start (a cold worker on a busy
+    // computer) does not miss the key deadline, and when the keys go says nothing of the data.
+    const ended = new AbortController();
+    const { input, modelHash } = isAnalyticsJob(doc)
+      ? { input: this.analyticsInput(doc, round, ended.signal), modelHash: questionHashOf(doc) }
+      : await this.trainingInput(doc, round, ended.signal);
+    // Awaited before the masked input is made; this only keeps an early failure from going unheard meanwhile.
+    input.catch(() => undefined);
     const secagg = await SecAggClient.create({
       id: group.localId,
       signingKeys: identity.signing,
@@ -406,7 +413,8 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     try {
       await this.runSecAgg(invite, secagg, input);
     } catch (err) {
-      // Whatever ended the round early, the round's keys and shares are wiped now.
+      // Whatever ended the round early, the round's keys and shares are wiped now, and local work still running is cancelled.
+      ended.abort();
       secagg.abandon(isTroveError(err) ? err.message : 'the round failed');
       throw err;
     }
@@ -414,14 +422,19 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     await this.o.vault.recordActivity('job.round-done', `Took part in round ${round + 1} of "${doc.title}".`, { job: jobId, round });
   }
 
-  /** A training round's vector: the global model trained on this device, clipped and weighted. */
-  private async trainingInput(doc: JobDocument, round: number): Promise<{ input: Float64Array; modelHash: Uint8Array }> {
+  /** A training round: the global model fetched now (its hash binds the round), and its vector, trained on this device, clipped and weighted, to come. */
+  private async trainingInput(doc: JobDocument, round: number, ended: AbortSignal): Promise<{ input: Promise<Float64Array>; modelHash: Uint8Array }> {
     const { jobId, identity, client } = this.o;
     this.step(round, 'waiting', null, 'Fetching the current model');
     const parameters = parameterCountOf(doc.training.model);
     const model = await this.withRetry(round, () => client.model(jobId, round, identity.signing, parameters));
     if (this.stopped || !model) throw new TroveError('CANCELLED', 'Stopped.');
-    const step = await this.train(round, model);
+    return { input: this.trainedInput(doc, round, model, ended), modelHash: modelHashOf(model) };
+  }
+
+  private async trainedInput(doc: JobDocument, round: number, model: Float32Array, ended: AbortSignal): Promise<Float64Array> {
+    const { jobId } = this.o;
+    const step = await this.train(round, model, ended);
     await this.o.vault.recordActivity('job.trained', `Trained "${doc.title}" for round ${round + 1} on ${step.exampleCount} rows on this device.`, {
       job: jobId,
       round,
@@ -430,8 +443,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     const examples = Math.min(step.exampleCount, doc.aggregation.maxExamples);
     // Weighted before it is noised (McMahan et al. 2018), the count coordinate included: the
     // noise share added after quantization then protects every coordinate alike.
-    const input = weightedInput(clipL2(step.update, doc.training.local.clipNorm).clipped, examples, doc.aggregation.maxExamples, doc.aggregation.clipRange);
-    return { input, modelHash: modelHashOf(model) };
+    return weightedInput(clipL2(step.update, doc.training.local.clipNorm).clipped, examples, doc.aggregation.maxExamples, doc.aggregation.clipRange);
   }
 
   /**
@@ -439,7 +451,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
    * (a module job's module fetched and checked against the signed document's hash first), the
    * output checked against its declared bounds, and shown to the person first when they asked.
    */
-  private async analyticsInput(doc: AnalyticsJobDocument, round: number): Promise<{ input: Float64Array; modelHash: Uint8Array }> {
+  private async analyticsInput(doc: AnalyticsJobDocument, round: number, ended: AbortSignal): Promise<Float64Array> {
     const { jobId, identity, client, mapping } = this.o;
     const c = doc.analytics.computation;
     let module: Uint8Array | undefined;
@@ -457,19 +469,17 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       return mapped;
     });
     const grant = await this.o.vault.grant(mapping.datasetId, [...new Set(datasetColumns)], `the job "${doc.title}"`);
-    const cancel = new AbortController();
-    const onStop = (): void => cancel.abort();
-    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    // Cancelled when the participation stops or the round ends early.
+    const cancel = AbortSignal.any([this.abort.signal, ended]);
     let result: Awaited<ReturnType<typeof runAnalyticsStep>>;
     try {
       result = await runAnalyticsStep(
         this.o.supervisor,
         { spec: renameAnalyticsColumns(doc.analytics, (column) => mapping.columns[column]!), ...(module ? { module } : {}), approvedModules: this.o.approvedModules?.() ?? [], data: grant },
-        cancel.signal,
+        cancel,
       );
     } finally {
       grant.dataKey.fill(0);
-      this.abort.signal.removeEventListener('abort', onStop);
     }
     await this.o.vault.recordActivity('job.computed', `Computed "${doc.title}" for round ${round + 1} on ${result.rows} rows on this device.`, { job: jobId, round, rows: result.rows });
     if (this.o.reviewResult) {
@@ -482,11 +492,11 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         throw new TroveError('CANCELLED', `You declined to send this round’s result. Nothing was sent.`, { declined: true });
       }
     }
-    return { input: result.output, modelHash: questionHashOf(doc) };
+    return result.output;
   }
 
   /** Drives the secure-aggregation client through the round's inbox until its part is done. */
-  private async runSecAgg(invite: Extract<RoundInfo, { state: 'invited' }>, secagg: SecAggClient, input: Float64Array): Promise<void> {
+  private async runSecAgg(invite: Extract<RoundInfo, { state: 'invited' }>, secagg: SecAggClient, input: Promise<Float64Array>): Promise<void> {
     const { document: doc, jobId, identity, client } = this.o;
     const round = invite.round;
     const vectorLength = vectorLengthOf(doc);
@@ -495,6 +505,15 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     const roundEnds = this.now() + deadlines.advertiseKeysMs + deadlines.shareKeysMs + deadlines.collectMaskedInputsMs + 2 * deadlines.unmaskMs + 60_000;
     let after = 0;
     let inputSet = false;
+    // Until the local work is done its progress is what the person sees, not the key exchange's.
+    let localDone = false;
+    void input.then(
+      () => {
+        localDone = true;
+        if (!this.stopped) this.step(round, 'masking', null, 'Agreeing on masks with the other contributors');
+      },
+      () => undefined,
+    );
     let attempts = 0;
     while (secagg.stage !== 'done') {
       if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
@@ -513,14 +532,16 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
         if (m.seq <= after) throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator sent messages out of order. Nothing more was sent.');
         after = m.seq;
         const before = secagg.stage;
+        if (!inputSet && before === 'share-keys') {
+          // The others' shares make this device compute its masked input: the local work must be done first.
+          secagg.setInput(await input);
+          inputSet = true;
+          if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
+        }
         // A message the client refuses throws here: the round ends and nothing more is sent.
         const reply = secagg.handle(m.data);
         if (secagg.stage === 'aborted') {
           throw new TroveError('ROUND_ABORTED', `The coordinator abandoned round ${round + 1}: ${secagg.abortedBecause ?? 'no reason given'}.`);
-        }
-        if (!inputSet && secagg.roundParams) {
-          secagg.setInput(input);
-          inputSet = true;
         }
         if (!reply) continue;
         const uploading = before === 'share-keys' && secagg.stage === 'collect-masked-inputs';
@@ -540,7 +561,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
             { job: jobId, round, numbers: vectorLength, bytes: reply.length, to: new URL(doc.coordinator.url).origin },
           );
           this.step(round, 'unmasking', null, 'Waiting for the others so the sum can be revealed');
-        } else if (stageOf(secagg) !== 'done') {
+        } else if (stageOf(secagg) !== 'done' && localDone) {
           const unmasking = secagg.stage === 'collect-masked-inputs' || secagg.stage === 'consistency-check';
           this.step(round, unmasking ? 'unmasking' : 'masking', null, unmasking ? 'Confirming with the others who is in the sum' : 'Agreeing on masks with the other contributors');
         }
@@ -551,21 +572,20 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     }
   }
 
-  private async train(round: number, model: Float32Array): Promise<LocalStepResult> {
+  private async train(round: number, model: Float32Array, ended: AbortSignal): Promise<LocalStepResult> {
     const { mapping } = this.o;
     const doc = this.o.document as JobDocument;
     this.step(round, 'training', 0, 'Training on your data, on this device');
     const spec = mappedSpec(doc.training, mapping);
     const datasetColumns = [...new Set(columnsRead(doc.training).map((c) => mapping.columns[c]!))];
     const grant = await this.o.vault.grant(mapping.datasetId, datasetColumns, `the job "${doc.title}"`);
-    const cancel = new AbortController();
-    const onStop = (): void => cancel.abort();
-    this.abort.signal.addEventListener('abort', onStop, { once: true });
+    // Cancelled when the participation stops or the round ends early.
+    const cancel = AbortSignal.any([this.abort.signal, ended]);
     try {
       const result = await this.o.supervisor.run(
         { kind: 'train-local', spec, globalWeights: model, data: grant, useGpu: this.o.useGpu?.() ?? true },
         {
-          signal: cancel.signal,
+          signal: cancel,
           ...(this.o.training?.timeLimitMs ? { timeLimitMs: this.o.training.timeLimitMs } : {}),
           ...(this.o.training?.memoryLimitMb ? { memoryLimitMb: this.o.training.memoryLimitMb } : {}),
           onProgress: (p) => {
@@ -587,7 +607,6 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       return result.step;
     } finally {
       grant.dataKey.fill(0);
-      this.abort.signal.removeEventListener('abort', onStop);
     }
   }
 
