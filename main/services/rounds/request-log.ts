@@ -35,12 +35,14 @@ export function describeRequests(requests: readonly SentRequest[], o: { origin: 
   const models = count((r) => r.method === 'GET' && r.path.includes('/models/'));
   const inbox = count((r) => r.method === 'GET' && r.path.includes('/inbox'));
   const rounds = count((r) => r.method === 'GET' && r.path.endsWith('/round'));
-  const other = requests.length - posts.length - models - inbox - rounds;
+  const nonces = count((r) => r.method === 'GET' && r.path === '/v1/nonce');
+  const other = requests.length - posts.length - models - inbox - rounds - nonces;
   const parts = [
     `${posts.length} ${posts.length === 1 ? 'message' : 'messages'} sent (${sentBytes} bytes in all)`,
     `the model fetched ${models === 1 ? 'once' : `${models} times`}`,
     `${inbox} ${inbox === 1 ? 'check' : 'checks'} for messages`,
     `${rounds} ${rounds === 1 ? 'question' : 'questions'} about the next round`,
+    ...(nonces > 0 ? [`${nonces} ${nonces === 1 ? 'request' : 'requests'} for a one-time signing number`] : []),
     ...(other > 0 ? [`${other} other ${other === 1 ? 'request' : 'requests'}`] : []),
   ];
   return {
