@@ -192,6 +192,19 @@ function header(type: SegmentType, rows: number): Uint8Array {
   return h;
 }
 
+/** Header and null bitmap of a number, integer, date or boolean segment, with room for its payload. */
+function fixedWidthSegment(type: SegmentType, rows: number, nulls: Uint8Array, bodyBytes: number): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES + bodyBytes);
+  out[0] = SEGMENT_VERSION;
+  out[1] = TYPE_CODES[type];
+  out[4] = rows & 0xff;
+  out[5] = (rows >>> 8) & 0xff;
+  out[6] = (rows >>> 16) & 0xff;
+  out[7] = (rows >>> 24) & 0xff;
+  for (let i = 0; i < rows; i++) if (nulls[i] === 1) out[HEADER_BYTES + (i >> 3)]! |= 1 << (i & 7);
+  return out;
+}
+
 export function encodeRecordIds(ids: Float64Array): Uint8Array {
   return concatBytes(header(RECORD_IDS, ids.length), new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
 }
@@ -201,20 +214,25 @@ export function encodeColumn(column: ColumnData, rows: number): Uint8Array {
     case 'number':
     case 'integer':
     case 'date': {
+      // Written straight into the one array that gets sealed: no parts to join.
+      const bitmapBytes = (rows + 7) >> 3;
+      const out = fixedWidthSegment(column.type, rows, column.nulls, bitmapBytes + rows * 8);
       const values = column.values.subarray(0, rows);
-      return concatBytes(header(column.type, rows), nullBitmap(rows, (i) => column.nulls[i] === 1), new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+      out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), HEADER_BYTES + bitmapBytes);
+      return out;
     }
     case 'boolean': {
-      const bytes = new Uint8Array(rows);
-      for (let i = 0; i < rows; i++) bytes[i] = column.values[i] ? 1 : 0;
-      return concatBytes(header('boolean', rows), nullBitmap(rows, (i) => column.nulls[i] === 1), bytes);
+      const start = HEADER_BYTES + ((rows + 7) >> 3);
+      const out = fixedWidthSegment('boolean', rows, column.nulls, start - HEADER_BYTES + rows);
+      for (let i = 0; i < rows; i++) out[start + i] = column.values[i] ? 1 : 0;
+      return out;
     }
     case 'string': {
-      const values = column.values.slice(0, rows);
+      const values = column.values.length === rows ? column.values : column.values.slice(0, rows);
       return concatBytes(header('string', rows), nullBitmap(rows, (i) => values[i] === null), ...encodeStrings(values));
     }
     case 'category': {
-      const values = column.values.slice(0, rows);
+      const values = column.values.length === rows ? column.values : column.values.slice(0, rows);
       const dictionary = new Map<string, number>();
       const codes = new Uint32Array(rows);
       for (let i = 0; i < rows; i++) {
