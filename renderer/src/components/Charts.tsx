@@ -1,7 +1,7 @@
 // Small SVG charts for column summaries: a histogram for numbers and dates, bars for categories.
 // Drawn by hand (no chart library), sized in viewBox units so they scale with zoom.
 import type { ColumnSummary } from '../../../common/dataset.js';
-import { formatCount, formatNumber } from '../format.js';
+import { formatCount, formatDate, formatNumber } from '../format.js';
 
 export function Histogram({ summary }: { summary: Extract<ColumnSummary, { kind: 'numeric' }> }) {
   const bins = summary.histogram;
@@ -107,23 +107,43 @@ export function RoundsChart({ rounds, contributed, current }: { rounds: number; 
 
 /**
  * What was claimed over time, as a rising step line of the running total (in the token's whole
- * units). Points are the moments each claim landed.
+ * units). Points are the moments each claim landed; the first and last dates and the total are
+ * written beside it, since a line alone says nothing about scale.
  */
-export function EarningsChart({ points, label }: { points: { at: number; total: number }[]; label: string }) {
+export function EarningsChart({ points, label, unit }: { points: { at: number; total: number }[]; label: string; unit: string }) {
   if (points.length === 0) return null;
   const w = 300;
-  const h = 80;
+  const h = 90;
+  const top = 14;
+  const bottom = h - 14;
   const t0 = points[0]!.at;
-  const span = Math.max(1, points.at(-1)!.at - t0);
-  const top = Math.max(...points.map((p) => p.total)) || 1;
+  const t1 = points.at(-1)!.at;
+  const span = Math.max(1, t1 - t0);
+  const max = Math.max(...points.map((p) => p.total)) || 1;
   const x = (at: number) => 4 + ((at - t0) / span) * (w - 8);
-  const y = (v: number) => h - 4 - (v / top) * (h - 8);
+  const y = (v: number) => bottom - (v / max) * (bottom - top);
   let d = `M ${x(t0)} ${y(0)}`;
   for (const p of points) d += ` H ${x(p.at)} V ${y(p.total)}`;
   d += ` H ${w - 4}`;
+  const total = points.at(-1)!.total;
   return (
     <svg className="chart earnings" viewBox={`0 0 ${w} ${h}`} role="img" aria-label={label}>
+      <line x1="0" x2={w} y1={bottom + 0.5} y2={bottom + 0.5} className="axis" />
       <path d={d} className="earnings-line" fill="none" />
+      <text x="0" y={top - 4} className="tick">
+        Claimed over time
+      </text>
+      <text x={w - 4} y={top - 4} className="tick" textAnchor="end">
+        {`${total.toLocaleString('en', { maximumFractionDigits: 6 })} ${unit}`}
+      </text>
+      <text x="0" y={h - 2} className="tick">
+        {formatDate(t0)}
+      </text>
+      {t1 - t0 >= 86_400_000 ? (
+        <text x={w} y={h - 2} className="tick" textAnchor="end">
+          {formatDate(t1)}
+        </text>
+      ) : null}
     </svg>
   );
 }

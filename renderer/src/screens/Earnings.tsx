@@ -125,6 +125,7 @@ export function EarningsScreen() {
                       {formatTokenAmount(t.earned, t.decimals, t.symbol)} earned · {formatTokenAmount(t.claimed, t.decimals, t.symbol)} claimed ·{' '}
                       {formatTokenAmount(t.withdrawable, t.decimals, t.symbol)} ready to withdraw
                       {linked ? (
+                        <div className="earnings-withdraw">
                         <WithdrawButton
                           token={t.token}
                           symbol={t.symbol}
@@ -137,8 +138,9 @@ export function EarningsScreen() {
                             loadWallet();
                           }}
                         />
+                        </div>
                       ) : null}
-                      <EarningsChart points={claimedOverTime(view.rows, t.token)} label={`${t.symbol} claimed over time`} />
+                      <EarningsChart points={claimedOverTime(view.rows, t.token)} label={`${t.symbol} claimed over time`} unit={t.symbol} />
                     </dd>
                   </div>
                 ))}
