@@ -192,6 +192,25 @@ function header(type: SegmentType, rows: number): Uint8Array {
   return h;
 }
 
+const textEncoder = new TextEncoder();
+
+function writeHeader(out: Uint8Array, type: SegmentType, rows: number): void {
+  out[0] = SEGMENT_VERSION;
+  out[1] = TYPE_CODES[type];
+  out[4] = rows & 0xff;
+  out[5] = (rows >>> 8) & 0xff;
+  out[6] = (rows >>> 16) & 0xff;
+  out[7] = (rows >>> 24) & 0xff;
+}
+
+/** Header and null bitmap of a number, integer, date or boolean segment, with room for its payload. */
+function fixedWidthSegment(type: SegmentType, rows: number, nulls: Uint8Array, bodyBytes: number): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES + bodyBytes);
+  writeHeader(out, type, rows);
+  for (let i = 0; i < rows; i++) if (nulls[i] === 1) out[HEADER_BYTES + (i >> 3)]! |= 1 << (i & 7);
+  return out;
+}
+
 export function encodeRecordIds(ids: Float64Array): Uint8Array {
   return concatBytes(header(RECORD_IDS, ids.length), new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength));
 }
@@ -201,20 +220,43 @@ export function encodeColumn(column: ColumnData, rows: number): Uint8Array {
     case 'number':
     case 'integer':
     case 'date': {
+      // Written straight into the one array that gets sealed: no parts to join.
+      const bitmapBytes = (rows + 7) >> 3;
+      const out = fixedWidthSegment(column.type, rows, column.nulls, bitmapBytes + rows * 8);
       const values = column.values.subarray(0, rows);
-      return concatBytes(header(column.type, rows), nullBitmap(rows, (i) => column.nulls[i] === 1), new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+      out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), HEADER_BYTES + bitmapBytes);
+      return out;
     }
     case 'boolean': {
-      const bytes = new Uint8Array(rows);
-      for (let i = 0; i < rows; i++) bytes[i] = column.values[i] ? 1 : 0;
-      return concatBytes(header('boolean', rows), nullBitmap(rows, (i) => column.nulls[i] === 1), bytes);
+      const start = HEADER_BYTES + ((rows + 7) >> 3);
+      const out = fixedWidthSegment('boolean', rows, column.nulls, start - HEADER_BYTES + rows);
+      for (let i = 0; i < rows; i++) out[start + i] = column.values[i] ? 1 : 0;
+      return out;
     }
     case 'string': {
-      const values = column.values.slice(0, rows);
-      return concatBytes(header('string', rows), nullBitmap(rows, (i) => values[i] === null), ...encodeStrings(values));
+      const values = column.values.length === rows ? column.values : column.values.slice(0, rows);
+      // One array sized for the worst case (3 UTF-8 bytes per UTF-16 unit), the text encoded into it.
+      const textAt = HEADER_BYTES + ((rows + 7) >> 3) + (rows + 1) * 4 + 4;
+      let units = 0;
+      for (let i = 0; i < rows; i++) units += values[i]?.length ?? 0;
+      const out = new Uint8Array(textAt + units * 3);
+      writeHeader(out, 'string', rows);
+      const view = new DataView(out.buffer);
+      let offset = HEADER_BYTES + ((rows + 7) >> 3);
+      units = 0;
+      view.setUint32(offset, 0, true);
+      for (let i = 0; i < rows; i++) {
+        const v = values[i];
+        if (v === null || v === undefined) out[HEADER_BYTES + (i >> 3)]! |= 1 << (i & 7);
+        else units += v.length;
+        view.setUint32((offset += 4), units, true);
+      }
+      const { written } = textEncoder.encodeInto(values.map((v) => v ?? '').join(''), out.subarray(textAt));
+      view.setUint32(textAt - 4, written, true);
+      return out.subarray(0, textAt + written);
     }
     case 'category': {
-      const values = column.values.slice(0, rows);
+      const values = column.values.length === rows ? column.values : column.values.slice(0, rows);
       const dictionary = new Map<string, number>();
       const codes = new Uint32Array(rows);
       for (let i = 0; i < rows; i++) {

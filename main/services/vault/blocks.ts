@@ -64,10 +64,14 @@ export class BlockBuilder {
     return this.rows >= this.capacity || this.textUnits >= BLOCK_TEXT_UNITS;
   }
 
+  /**
+   * Starts the next block in the same number arrays: a flushed block is sealed before the next row
+   * arrives, and add() writes every cell of a row, so nothing from the last block is read again.
+   */
   reset(): void {
     this.rows = 0;
     this.textUnits = 0;
-    this.columns = this.schema.map((c) => emptyColumn(c.type, this.capacity));
+    for (const col of this.columns) if (isTextColumn(col)) col.values = [];
   }
 }
 

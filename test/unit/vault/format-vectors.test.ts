@@ -56,6 +56,8 @@ const V = {
   adSegment: '74726f76652f763104a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf00000002000300000004',
   segmentNumber: '010100000300000002000000000000f83f000000000000000000000000000000c0',
   segmentCategory: '01060000040000000202000000000000000100000003000000040000006162c3a900000000000000000100000000000000',
+  segmentString: '0103000004000000020000000001000000010000000300000005000000080000006162c3a9f09f9880',
+  segmentBoolean: '010400000300000002010000',
   segmentRecordIds: '01000000030000000000000000000000000000000000f03f0000000000001440',
   sealedSegment:
     '404142434445464748494a4b4c4d4e4f5051525354555657989c19e9c179d5e802b3fb4ae053d6fbb6650bd40bf491cd7f4e21ba9524748d4f9ec98fbc6e3183fb20ee234e39d7f907',
@@ -67,7 +69,7 @@ describe('vault format known-answer vectors', () => {
   it('are the ones docs/vault-format.md publishes', () => {
     const doc = readFileSync(fileURLToPath(new URL('../../../docs/vault-format.md', import.meta.url)), 'utf8');
     const published = [
-      V.kek, V.adMasterKey, V.sealedMasterKey, ...V.purposeKeys, V.adSegment, V.segmentNumber, V.segmentCategory, V.segmentRecordIds, V.sealedSegment,
+      V.kek, V.adMasterKey, V.sealedMasterKey, ...V.purposeKeys, V.adSegment, V.segmentNumber, V.segmentCategory, V.segmentString, V.segmentBoolean, V.segmentRecordIds, V.sealedSegment,
       V.headerChecksum, V.settingId, V.firstEntryHash, V.tinyBackup, V.emptySettingsDigest, V.sealedState,
     ];
     for (const hex of published) expect(doc).toContain(`\`${hex}\``);
@@ -110,6 +112,12 @@ describe('vault format known-answer vectors', () => {
     const cat = { type: 'category' as const, values: ['a', null, 'bé', 'a'] };
     expect(bytesToHex(encodeColumn(cat, 4))).toBe(V.segmentCategory);
     expect(decodeColumn(hexToBytes(V.segmentCategory), 'category')).toEqual(cat);
+    const text = { type: 'string' as const, values: ['a', null, 'bé', '\u{1F600}'] };
+    expect(bytesToHex(encodeColumn(text, 4))).toBe(V.segmentString);
+    expect(decodeColumn(hexToBytes(V.segmentString), 'string')).toEqual(text);
+    const flags = { type: 'boolean' as const, values: Float64Array.from([1, 0, 0]), nulls: Uint8Array.from([0, 1, 0]) };
+    expect(bytesToHex(encodeColumn(flags, 3))).toBe(V.segmentBoolean);
+    expect(decodeColumn(hexToBytes(V.segmentBoolean), 'boolean')).toEqual(flags);
     expect(bytesToHex(encodeRecordIds(Float64Array.from([0, 1, 5])))).toBe(V.segmentRecordIds);
     expect(Array.from(decodeRecordIds(hexToBytes(V.segmentRecordIds)))).toEqual([0, 1, 5]);
   });
