@@ -11,6 +11,13 @@ export function jsonLogger(write: (line: string) => void = (line) => process.std
   return (level, event, fields = {}) => write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...fields })}\n`);
 }
 
+/** A log that passes on only what needs someone's attention (warnings and errors): for a coordinator embedded in another program's output. */
+export function attentionOnly(log: Logger = jsonLogger()): Logger {
+  return (level, event, fields) => {
+    if (level !== 'info') log(level, event, fields);
+  };
+}
+
 /** The message of anything thrown, for a log line. */
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

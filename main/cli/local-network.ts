@@ -14,6 +14,7 @@ import { completeJobDocument, publishJobDocument } from '../../coordinator/jobs.
 import { RoundRunner, type RoundRunnerOptions } from '../../coordinator/rounds.js';
 import { startCoordinatorServer, type CoordinatorServer, type CoordinatorServerOptions } from '../../coordinator/server.js';
 import { openStore } from '../../coordinator/database.js';
+import { attentionOnly } from '../../coordinator/log.js';
 import type { CoordinatorStore } from '../../coordinator/store.js';
 import { jobsChainConfig } from '../services/jobs/config.js';
 import type { JobsChainConfig } from '../services/jobs/discovery.js';
@@ -175,6 +176,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     coordinator = await openCoordinator(options.database ?? join(options.dir, 'coordinator.db'), {
       chain: { coordinator: coordinatorAccount, provider, deployment },
       startDelayMs: options.roundStartDelayMs ?? 0,
+      // The demo tells its own story; the coordinator's routine events would only bury it.
+      log: attentionOnly(),
       ...(options.onCoordinatorError ? { onError: options.onCoordinatorError } : {}),
     });
     const { store, runner, server } = coordinator;

@@ -55,7 +55,8 @@ describe('coordinator CLI', () => {
     expect(row.validationCsv).toBe(readFileSync(join(dir, 'validation.csv'), 'utf8'));
     await store.close();
 
-    expect(await run('status', '1')).toMatch(/^job 1 \(0x[0-9a-f]{64}\): enrolling, 0 enrolled, round 0 of 3$/);
+    // The job's line, then the coordinator processes on the database with their leases.
+    expect(await run('status', '1')).toMatch(/^job 1 \(0x[0-9a-f]{64}\): enrolling, 0 enrolled, round 0 of 3\ncoordinator processes on .+:\n {2}\S+ \(pid \d+\): last seen \d+ s ago; /);
     const out = join(dir, 'results');
     const results = JSON.parse(await run('results', '1', '--out', out)) as { jobId: string; rounds: unknown[] };
     expect(results).toEqual({ jobId: '1', rounds: [] });

@@ -89,7 +89,7 @@ async function publish(analytics: unknown, module: Uint8Array | null, more: { mi
       reward: { symbol: 'TUSD', decimals: 18, perRound: '1000', bond: '0', token: await rig.token.getAddress() },
       deadline: Math.floor(rig.clock.now() / 1000) + 30 * 86_400 + ++published,
       // The two who leave never send their masked input: the round waits this long for it.
-      aggregation: { deadlines: { advertiseKeysMs: more.advertiseKeysMs ?? 90_000, shareKeysMs: 30_000, collectMaskedInputsMs: 20_000, unmaskMs: 30_000 } },
+      aggregation: { deadlines: { advertiseKeysMs: more.advertiseKeysMs ?? 90_000, shareKeysMs: 30_000, collectMaskedInputsMs: 30_000, unmaskMs: 30_000 } },
     },
     {
       researcher: await rig.chain.accounts.researcher.getAddress(),
