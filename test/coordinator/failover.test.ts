@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Group } from '@semaphore-protocol/group';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ANVIL_KEYS } from '../../contracts/anvil.js';
-import { roundVectorLength, type JobDocument } from '../../common/jobs/document.js';
+import { roundVectorLength } from '../../common/jobs/document.js';
 import { roundIdFor, roundParamsFor } from '../../common/jobs/rounds.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { NO_MODEL } from '../../common/secagg/params.js';
@@ -21,25 +21,11 @@ import type { CoordinatorStore } from '../../coordinator/store.js';
 import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
 import type { CoordinatorProcessSettings } from '../helpers/coordinator-process.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
-import { Contributor, until } from './fixtures.js';
+import { Contributor, until, expectedModel, updateFor } from './fixtures.js';
 
 const PROCESSES = 3;
 const CONTRIBUTORS = 6;
 const LEASE_MS = 5_000;
-
-function updateFor(seed: number, length: number): Float64Array {
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i++) out[i] = Math.sin(seed * 12.9898 + i * 78.233) * 0.5;
-  return out;
-}
-
-function expectedModel(doc: JobDocument, start: Float32Array, inputs: Float64Array[]): Float64Array {
-  const d = start.length;
-  const sum = new Float64Array(d + 1);
-  for (const x of inputs) for (let i = 0; i <= d; i++) sum[i]! += x[i]!;
-  const weight = sum[d]! / doc.aggregation.clipRange;
-  return Float64Array.from(start, (w, i) => w + doc.aggregation.serverLearningRate * (sum[i]! / weight));
-}
 
 interface CoordinatorProcess {
   id: string;

@@ -149,6 +149,22 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
   return rig;
 }
 
+/** A contributor's model update: small, different for everyone, reproducible. */
+export function updateFor(seed: number, length: number): Float64Array {
+  const out = new Float64Array(length);
+  for (let i = 0; i < length; i++) out[i] = Math.sin(seed * 12.9898 + i * 78.233) * 0.5;
+  return out;
+}
+
+/** The FedAvg model the coordinator must produce from these contributors' inputs. */
+export function expectedModel(doc: JobDocument, start: Float32Array, inputs: Float64Array[]): Float64Array {
+  const d = start.length;
+  const sum = new Float64Array(d + 1);
+  for (const x of inputs) for (let i = 0; i <= d; i++) sum[i]! += x[i]!;
+  const weight = sum[d]! / doc.aggregation.clipRange;
+  return Float64Array.from(start, (w, i) => w + doc.aggregation.serverLearningRate * (sum[i]! / weight));
+}
+
 /** A validation set: other people's diaries than any contributor's. */
 export function validationCsv(): string {
   return sleepDiariesCsv([9001, 9002], 120);

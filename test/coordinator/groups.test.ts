@@ -6,7 +6,7 @@
 import { Group } from '@semaphore-protocol/group';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTroveError } from '../../common/errors.js';
-import { roundVectorLength, type JobDocument } from '../../common/jobs/document.js';
+import { roundVectorLength } from '../../common/jobs/document.js';
 import { groupRoundIdFor, groupsFor, invitedGroup } from '../../common/jobs/groups.js';
 import { roundIdFor, roundParamsFor } from '../../common/jobs/rounds.js';
 import { initialWeights } from '../../common/model/weights.js';
@@ -14,21 +14,7 @@ import { NO_MODEL } from '../../common/secagg/params.js';
 import { quantizationErrorBound } from '../../common/secagg/quantize.js';
 import { loadSodium } from '../../common/secagg/sodium.js';
 import { MessageType } from '../../common/secagg/wire.js';
-import { Contributor, startRig, until, type CoordinatorRig, type Storage } from './fixtures.js';
-
-function updateFor(seed: number, length: number): Float64Array {
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i++) out[i] = Math.sin(seed * 12.9898 + i * 78.233) * 0.5;
-  return out;
-}
-
-function expectedModel(doc: JobDocument, start: Float32Array, inputs: Float64Array[]): Float64Array {
-  const d = start.length;
-  const sum = new Float64Array(d + 1);
-  for (const x of inputs) for (let i = 0; i <= d; i++) sum[i]! += x[i]!;
-  const weight = sum[d]! / doc.aggregation.clipRange;
-  return Float64Array.from(start, (w, i) => w + doc.aggregation.serverLearningRate * (sum[i]! / weight));
-}
+import { Contributor, startRig, until, type CoordinatorRig, type Storage, expectedModel, updateFor } from './fixtures.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

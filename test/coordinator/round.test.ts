@@ -9,7 +9,7 @@ import { Identity } from '@semaphore-protocol/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignedJob } from '../../common/jobs/signed-document.js';
 import { isTroveError } from '../../common/errors.js';
-import { roundVectorLength, type JobDocument } from '../../common/jobs/document.js';
+import { roundVectorLength } from '../../common/jobs/document.js';
 import { roundParamsFor, roundIdFor } from '../../common/jobs/rounds.js';
 import { evaluateModel } from '../../common/model/evaluate.js';
 import { quantizationErrorBound } from '../../common/secagg/quantize.js';
@@ -18,17 +18,10 @@ import { MessageType } from '../../common/secagg/wire.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { validationMatrix } from '../../coordinator/job-book.js';
 import { mined } from '../fixtures/trove-chain.js';
-import { Contributor, SLEEP_MOOD_JOB, startRig, until, validationCsv, type CoordinatorRig, type Storage } from './fixtures.js';
+import { Contributor, SLEEP_MOOD_JOB, startRig, until, validationCsv, type CoordinatorRig, type Storage, expectedModel, updateFor } from './fixtures.js';
 import { enrollWithProof } from '../fixtures/enrollment-proof.js';
 
 const ROUND = { rounds: 1 };
-
-/** A contributor's model update: small, different for everyone, reproducible. */
-function updateFor(seed: number, length: number): Float64Array {
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i++) out[i] = Math.sin(seed * 12.9898 + i * 78.233) * 0.5;
-  return out;
-}
 
 async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
   const err = await p.then(
@@ -40,15 +33,6 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
 
 async function maskedInputsAccepted(rig: CoordinatorRig, jobId: string, round: number): Promise<number> {
   return (await rig.store.events(jobId, round)).filter((e) => e.kind === 'message' && e.data[1] === MessageType.MaskedInput).length;
-}
-
-/** The FedAvg model the coordinator must produce from these contributors' inputs. */
-function expectedModel(doc: JobDocument, start: Float32Array, inputs: Float64Array[]): Float64Array {
-  const d = start.length;
-  const sum = new Float64Array(d + 1);
-  for (const x of inputs) for (let i = 0; i <= d; i++) sum[i]! += x[i]!;
-  const weight = sum[d]! / doc.aggregation.clipRange;
-  return Float64Array.from(start, (w, i) => w + doc.aggregation.serverLearningRate * (sum[i]! / weight));
 }
 
 describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enroll, a round on-chain, restart', (storage) => {
