@@ -341,6 +341,12 @@ export class SecAggServer {
   private closeCollectMaskedInputs(now: number): Outgoing[] {
     this.survivors = [...this.maskedFrom].sort((a, b) => a - b);
     this.requireAtLeast('clients sent masked inputs', this.survivors.length, Math.max(this.params.threshold, this.params.minimumSurvivors));
+    // Each survivor's self-mask comes back only from t of its neighbours in the set, and each
+    // survivor refuses to sign a set naming fewer (consistency.ts): end here, not a stage later.
+    for (const id of this.survivors) {
+      const named = this.graph.neighbours(id).filter((v) => this.maskedFrom.has(v)).length;
+      this.requireAtLeast(`of client ${id}'s neighbours sent masked inputs`, named, this.params.threshold);
+    }
     this.droppedAfterSharing = this.shared.filter((id) => !this.maskedFrom.has(id));
     const out = this.survivors.map((id) => ({ to: id, message: encodeConsistencyRequest(this.params.roundId, id, this.survivors) }));
     this.enter('consistency-check', now, this.survivors);

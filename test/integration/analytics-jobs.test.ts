@@ -36,7 +36,6 @@ const EDGES = [0, 5, 6, 7, 8, 9, 24];
 
 const dir = mkdtempSync(join(tmpdir(), 'trove-analytics-jobs-'));
 let rig: CoordinatorRig;
-let supervisor: WorkerSupervisor;
 let moduleBytes: Uint8Array;
 
 interface Person {
@@ -44,6 +43,8 @@ interface Person {
   vault: Vault;
   datasetId: string;
   diary: DiaryDay[];
+  /** Each person's own worker, as each runs their own app: a module job starts a fresh one per round. */
+  supervisor: WorkerSupervisor;
 }
 const people: Person[] = [];
 
@@ -52,14 +53,14 @@ beforeAll(async () => {
   // The coordinator's own timers start rounds and close stages, as in production.
   // Everyone enrolls at once, within the start delay, so each round invites all ten.
   rig = await startRig({}, { timers: true, startDelayMs: 8_000 });
-  supervisor = new WorkerSupervisor({ launcher: await testWorkerLauncher(), defaultMemoryLimitMb: 256 });
+  const launcher = await testWorkerLauncher();
   moduleBytes = await assemble(sleepMeanWat());
   for (let i = 0; i < CONTRIBUTORS; i++) {
     const vault = await Vault.create(join(dir, `vault-${i}.db`), PASSPHRASE, { kdf: FAST_KDF, autoLockMs: null });
     const file = join(dir, `diary-${i}.csv`);
     writeFileSync(file, sleepDiaryCsv(SEED + i, DAYS));
     const report = await vault.importFile(file, { name: 'Sleep diary' });
-    people.push({ name: i, vault, datasetId: report.datasetId!, diary: sleepDiary(SEED + i, DAYS) });
+    people.push({ name: i, vault, datasetId: report.datasetId!, diary: sleepDiary(SEED + i, DAYS), supervisor: new WorkerSupervisor({ launcher, defaultMemoryLimitMb: 256 }) });
     // These people allow a larger privacy budget than the default, for the floor's noise below.
     await (await openPrivacyLedger(vault)).setBudget({ epsilon: 200, delta: 1e-4 });
   }
@@ -67,8 +68,10 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await supervisor?.stop();
-  for (const p of people) p.vault.close();
+  for (const p of people) {
+    await p.supervisor.stop();
+    p.vault.close();
+  }
   await rig?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -130,11 +133,13 @@ async function runJob(
       identity,
       client,
       vault: person.vault,
-      supervisor,
+      supervisor: person.supervisor,
       mapping: { datasetId: person.datasetId, columns: DIARY_MAPPING },
       backoffMs: () => 100,
       inboxWaitMs: 2_000,
       maxPollMs: 250,
+      // The upload waits at most a second: the stage's time goes to the local work on a busy machine.
+      uploadSpreadMs: 1_000,
       approvedModules: () => (doc.analytics.computation.kind === 'module' ? [doc.analytics.computation.sha256] : []),
       // The first person asked to see each result before it is sent, and agrees.
       ...(person.name === 0 ? { reviewResult: (review) => (reviewed.push(review.output), Promise.resolve(options.review?.(review.round) ?? true)) } : {}),

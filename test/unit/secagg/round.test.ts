@@ -105,6 +105,20 @@ describe('secure aggregation round', () => {
     expect(round.clients[6]?.abortedBecause).toMatch(/server aborted/);
   });
 
+  it('ends the round when the masked inputs leave a survivor with fewer than t surviving neighbours, instead of waiting for signatures that cannot come', async () => {
+    // Complete graph of 8 (k = 7, t = 4): exactly t survivors pass the count but each has only t - 1 neighbours among them.
+    const params = recommendedRoundParams({ roundId: roundId(7), clientCount: 8, vectorLength: 4, clipRange: 1, neighbourCount: 7, threshold: 4 });
+    const round = await makeRound(params, randomInputs(8, 4));
+    runRound(round, new Map<number, DropPoint>([4, 5, 6, 7].map((id) => [id, 'collect-masked-inputs'])));
+    expect(round.server.stage).toBe('aborted');
+    expect(round.server.abortError?.message).toMatch(/only 3 of client 0's neighbours sent masked inputs, fewer than 4/);
+    // The positive control: one more survivor gives each t neighbours, and the round finishes.
+    const enough = await makeRound({ ...params, roundId: roundId(8) }, randomInputs(8, 4));
+    runRound(enough, new Map<number, DropPoint>([5, 6, 7].map((id) => [id, 'collect-masked-inputs'])));
+    expect(enough.server.stage).toBe('done');
+    expect(enough.server.result?.contributors).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('a client with too few neighbours left abandons the round itself', async () => {
     const params = recommendedRoundParams({ roundId: roundId(6), clientCount: 9, vectorLength: 4, clipRange: 1, neighbourCount: 4, threshold: 3 });
     const round = await makeRound(params, randomInputs(9, 4));
