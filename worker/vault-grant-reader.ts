@@ -72,14 +72,22 @@ function readGranted(grant: Grant, key: Uint8Array, wanted: string[]): ColumnarR
       return i;
     });
 
-    const segment = db.prepare('SELECT sealed FROM segments WHERE dataset_id = ? AND block = ? AND col = ?');
+    // One query per block for the record ids and every granted column (not one per segment).
+    const cols = [0, ...indexes.map((i) => i + 1)];
+    const segments = db.prepare(`SELECT col, sealed FROM segments WHERE dataset_id = ? AND block = ? AND col IN (${cols.map(() => '?').join(', ')})`);
     const owner = Buffer.from(datasetId);
-    const read = (entry: BlockEntry, col: number): Uint8Array => {
+    const readBlock = (entry: BlockEntry): Map<number, Uint8Array> => {
       const [block, version] = entry;
-      const seg = segment.get(owner, block, col) as { sealed: Buffer } | undefined;
-      if (!seg) throw new TroveError('INTEGRITY_FAILURE', 'Part of this dataset is missing from the vault file.', { block, column: col });
-      // The BLOB arrives as a fresh Buffer of its own: opened in place, not copied first.
-      return open(key, seg.sealed, { kind: SealKind.segment, vaultId, ownerId: datasetId, slot: block, column: col, version }, 'dataset contents');
+      const found = new Map<number, Buffer>();
+      for (const seg of segments.iterate(owner, block, ...cols) as Iterable<{ col: number; sealed: Buffer }>) found.set(seg.col, seg.sealed);
+      const plain = new Map<number, Uint8Array>();
+      for (const col of cols) {
+        const sealed = found.get(col);
+        if (!sealed) throw new TroveError('INTEGRITY_FAILURE', 'Part of this dataset is missing from the vault file.', { block, column: col });
+        // The BLOB arrives as a fresh Buffer of its own: opened in place, not copied first.
+        plain.set(col, open(key, sealed, { kind: SealKind.segment, vaultId, ownerId: datasetId, slot: block, column: col, version }, 'dataset contents'));
+      }
+      return plain;
     };
 
     const total = manifest.blocks.reduce((n, b) => n + b[2], 0);
@@ -88,16 +96,18 @@ function readGranted(grant: Grant, key: Uint8Array, wanted: string[]): ColumnarR
     let at = 0;
     for (const entry of manifest.blocks) {
       const rows = entry[2];
-      const ids = decodeRecordIds(read(entry, 0));
+      const plain = readBlock(entry);
+      const ids = decodeRecordIds(plain.get(0)!);
       if (ids.length !== rows) throw new TroveError('INTEGRITY_FAILURE', 'A block of this dataset does not hold the records it should.', { block: entry[0] });
       recordIds.set(ids, at);
       indexes.forEach((i, k) => {
-        const plain = read(entry, i + 1);
-        const col = decodeColumn(plain, manifest.columns[i]!.type);
-        plain.fill(0); // the same wipe as sodium.memzero, done natively: it runs byte by byte in JavaScript
+        const bytes = plain.get(i + 1)!;
+        const col = decodeColumn(bytes, manifest.columns[i]!.type);
+        bytes.fill(0); // the same wipe as sodium.memzero, done natively: it runs byte by byte in JavaScript
         if (col.values.length !== rows) throw new TroveError('INTEGRITY_FAILURE', 'A block of this dataset does not hold the records it should.', { block: entry[0] });
         append(out[k]!, col, at);
       });
+      plain.get(0)!.fill(0);
       at += rows;
     }
     return { recordIds, columns: out };
