@@ -1,7 +1,9 @@
 // Trove's main job, end to end, on embedded defaults: a local chain with the contracts, a
 // researcher's coordinator publishing the sleep-and-mood job with its reward escrowed, your vault
-// with the sample sleep diary, the consent card, and three rounds of federated training with seven
-// other contributors (simulated: each a real vault of its own diary and a real worker process).
+// with the sample sleep diary, the consent card, and the job's rounds of federated training with
+// 31 other contributors (simulated: each a real vault of its own diary; they share one worker
+// process, as they share this computer). The example job spends at most epsilon 2, and at that
+// noise a model only improves when enough people take part: bench/privacy-utility.ts measures how many.
 // Only masked vectors leave any vault; every round closes on-chain with its contributor group.
 //
 //   npm run demo [-- --keep DIR]
@@ -23,12 +25,13 @@ import { startLocalNetwork, type Contributor, type LocalNetwork } from './local-
 import type { RoundRow } from '../../coordinator/store.js';
 import { bar } from './vault.js';
 import { bundledWorkerLauncher } from './worker-bundle.js';
+import { WorkerSupervisor } from '../services/worker/supervisor.js';
 import { linkDemoWalletAndWithdraw } from './demo-wallet.js';
 import { releaseVerifierThreads } from '../../relayer/verify.js';
 import { Wallet } from 'ethers';
 
 const SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/samples/sleep-diary.csv');
-const OTHERS = 7;
+const OTHERS = 31;
 
 function step(n: number, text: string): void {
   console.log(`\n${n}. ${text}`);
@@ -47,6 +50,8 @@ function printConsentCard(card: JobCardValue): void {
   console.log(`   │ leaves this computer: a masked vector of ${card.vectorLength} numbers per round, never a row;`);
   console.log(`   │   it is combined with at least ${card.minContributors - 1} others' before anyone can read the sum`);
   console.log(`   │ privacy cost: epsilon ${card.privacy.epsilon.toFixed(2)} (delta ${card.privacy.delta}); you have spent ${card.privacy.spentEpsilon.toFixed(2)} of ${card.privacy.budget.epsilon}`);
+  const left = card.privacy.budget.epsilon - card.privacy.afterEpsilon;
+  if (card.privacy.epsilon > 0 && left >= 0) console.log(`   │   after this you can join ${Math.floor(left / card.privacy.epsilon)} more jobs like it; the budget does not renew`);
   console.log(`   │ reward: ${formatTokenAmount(card.reward.perRound, card.reward.decimals, card.reward.symbol)} per round, shared by the round's contributors; ${card.rounds} rounds`);
   console.log(`   │ deadline: ${new Date(card.deadline).toISOString().slice(0, 10)}; rounds run by ${card.coordinator.url} (${card.coordinator.address})`);
   console.log('   └ checked: the document matches the hash published on-chain and carries the researcher’s signature');
@@ -96,6 +101,7 @@ export async function demo(args: string[]): Promise<void> {
   const dir = keepAt >= 0 ? resolve(args[keepAt + 1] ?? 'trove-demo') : mkdtempSync(join(tmpdir(), 'trove-demo-'));
   const started = Date.now();
   let net: LocalNetwork | undefined;
+  let neighbours: WorkerSupervisor | undefined;
   try {
     step(1, 'Starting a local chain (anvil) and deploying the Trove contracts.');
     net = await startLocalNetwork({ dir, roundStartDelayMs: 3_000 });
@@ -117,13 +123,14 @@ export async function demo(args: string[]): Promise<void> {
 
     step(5, `You join, with your columns mapped by name. ${OTHERS} other contributors join too.`);
     const others: Contributor[] = [];
-    for (let i = 0; i < OTHERS; i++) others.push(await net.addContributor(`neighbour-${i + 1}`, sleepDiaryCsv(500 + i, 240), { launcher }));
+    neighbours = new WorkerSupervisor({ launcher });
+    for (let i = 0; i < OTHERS; i++) others.push(await net.addContributor(`neighbour-${i + 1}`, sleepDiaryCsv(500 + i, 240), { supervisor: neighbours }));
     await you.join(jobId);
     followYourRounds(you, jobId);
     await Promise.all(others.map((other) => other.join(jobId)));
-    console.log(`   ${(await net.store.activeParticipants(jobId)).length} contributors enrolled; each trains in its own worker process`);
+    console.log(`   ${(await net.store.activeParticipants(jobId)).length} contributors enrolled; you train in your own worker process, the simulated others in one they share`);
 
-    step(6, `Three rounds of secure aggregation (${document.aggregation.deadlines.collectMaskedInputsMs / 1000} s at most per stage):`);
+    step(6, `${document.rounds} rounds of secure aggregation (${document.aggregation.deadlines.collectMaskedInputsMs / 1000} s at most per stage):`);
     const spec = document.training;
     const held = buildTrainingMatrix(spec, readValidationCsv(validation, spec));
     const startAccuracy = evaluateModel(spec.model, initialWeights(spec.model, spec.local.seed), held).accuracy ?? 0;
@@ -173,6 +180,7 @@ export async function demo(args: string[]): Promise<void> {
     console.log(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   } finally {
     await net?.close();
+    await neighbours?.stop();
     await releaseVerifierThreads();
     if (keepAt < 0) rmSync(dir, { recursive: true, force: true });
     else console.log(`Files kept in ${dir}`);

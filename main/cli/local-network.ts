@@ -123,6 +123,8 @@ export interface LocalNetworkOptions {
   blockTimeSeconds?: number;
   /** Told about background failures of the coordinator (a close that must be retried, ...). */
   onCoordinatorError?: (err: unknown) => void;
+  /** What `publish` changes in the example job before any overrides of its own (tests run smaller rounds). */
+  jobDefaults?: Partial<JobDocumentInput>;
   /** The coordinator's database: a postgres:// URL, or by default a SQLite file in `dir`. */
   database?: string;
 }
@@ -154,8 +156,11 @@ export interface LocalNetwork {
   jobsChain: JobsChainConfig;
   /** Signs and publishes a job (the example by default) with its reward escrowed. */
   publish(overrides?: Partial<JobDocumentInput>, validationCsv?: string | null): Promise<{ jobId: string; specHash: string; document: JobDocument }>;
-  /** A contributor with a fresh vault holding `csv` as its dataset. */
-  addContributor(name: string, csv: string, options?: { launcher?: WorkerLauncher; jobs?: Partial<JobsServiceOptions> }): Promise<Contributor>;
+  /**
+   * A contributor with a fresh vault holding `csv` as its dataset, and a worker process of its own
+   * unless given `supervisor` (simulated contributors on one computer may share one worker).
+   */
+  addContributor(name: string, csv: string, options?: { launcher?: WorkerLauncher; supervisor?: WorkerSupervisor; jobs?: Partial<JobsServiceOptions> }): Promise<Contributor>;
   close(): Promise<void>;
 }
 
@@ -195,7 +200,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       server,
       jobsChain,
       publish: async (overrides = {}, validationCsv = null) => {
-        const published = await publishExampleJob({ runner, researcher, coordinatorAccount, coordinatorUrl: server.url, deployment, token: await token.getAddress(), tokenSymbol: 'TUSD', nowMs: Date.now(), overrides, validationCsv });
+        const published = await publishExampleJob({ runner, researcher, coordinatorAccount, coordinatorUrl: server.url, deployment, token: await token.getAddress(), tokenSymbol: 'TUSD', nowMs: Date.now(), overrides: { ...options.jobDefaults, ...overrides }, validationCsv });
         return { jobId: published.jobId, specHash: published.specHash, document: published.document };
       },
       addContributor: async (name, csv, more = {}) => {
@@ -205,7 +210,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
         writeFileSync(file, csv);
         const vault = await Vault.create(join(home, 'trove.vault'), `${name}: a passphrase for this simulated contributor`, { kdf: INTERACTIVE_KDF, autoLockMs: null });
         const report = await vault.importFile(file, { name: 'Sleep diary', policy: 'skip-rows' });
-        const supervisor = new WorkerSupervisor({ launcher: more.launcher ?? new NodeWorkerLauncher() });
+        const ownWorker = more.supervisor === undefined;
+        const supervisor = more.supervisor ?? new WorkerSupervisor({ launcher: more.launcher ?? new NodeWorkerLauncher() });
         // The whole network runs on this computer's loopback, so the address policy must allow it.
         // Every contributor shares this computer, so spreading uploads over a quarter of the stage
         // would hide nothing here and only make the demo wait: one second shows the behaviour.
@@ -227,7 +233,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
           },
           close: async () => {
             await jobs.close();
-            await supervisor.stop();
+            if (ownWorker) await supervisor.stop();
             vault.close();
           },
         };

@@ -13,6 +13,7 @@ import type { LogFields, LogLevel } from '../../coordinator/log.js';
 import { RoundRunner } from '../../coordinator/rounds.js';
 import { SqliteStore } from '../../coordinator/store-sqlite.js';
 import { sleepMoodExample } from '../../main/cli/local-network.js';
+import { SMALL_ROUNDS } from '../fixtures/small-rounds.js';
 
 const BASE_MS = 1_000;
 const MAX_MS = 8_000;
@@ -30,6 +31,7 @@ async function storeWithRoundToClose(t0: number): Promise<{ file: string; jobId:
   const researcher = Wallet.createRandom();
   const doc = parseJobDocument({
     ...sleepMoodExample(),
+    ...SMALL_ROUNDS,
     researcher: { name: 'Test', address: researcher.address },
     coordinator: { url: 'http://127.0.0.1:1', address: Wallet.createRandom().address },
     chainId: '31337',

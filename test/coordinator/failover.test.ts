@@ -22,6 +22,7 @@ import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain
 import type { CoordinatorProcessSettings } from '../helpers/coordinator-process.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { Contributor, until, expectedModel, updateFor } from './fixtures.js';
+import { SMALL_ROUNDS } from '../fixtures/small-rounds.js';
 
 const PROCESSES = 3;
 const CONTRIBUTORS = 6;
@@ -96,6 +97,7 @@ describe('three coordinator processes on one PostgreSQL', () => {
       tokenSymbol: 'TUSD',
       nowMs: Date.now(),
       overrides: {
+        ...SMALL_ROUNDS,
         rounds: 1,
         minContributors: 3,
         deadline: Math.floor(Date.now() / 1000) + 30 * 86_400,

@@ -35,7 +35,7 @@ describe("a researcher's first run", () => {
 
     const published = await run('publish', 'coordinator/jobs/sleep-mood.json');
     expect(published).toMatch(/^published job 1: spec 0x[0-9a-f]{64}/);
-    expect(published).toContain(`escrow 300 TUSD + stake 15 TUSD (token ${written.testToken!.address})`);
+    expect(published).toContain(`escrow 200 TUSD + stake 10 TUSD (token ${written.testToken!.address})`);
     expect(await run('status', '1')).toMatch(/^job 1 \(0x[0-9a-f]{64}\): (published|enrolling|open)/);
   });
 

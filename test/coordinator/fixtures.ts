@@ -1,6 +1,7 @@
 // A researcher's coordinator on a local chain, and contributors that speak the real protocol:
 // per-job Ed25519 keys and Semaphore identities, CoordinatorClient over HTTP, SecAggClient for
 // the round.
+import { SMALL_ROUNDS } from '../fixtures/small-rounds.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,8 @@ import { proveEnrollment, type EnrollmentRef } from '../fixtures/enrollment-proo
 import { startPostgres } from '../helpers/postgres.js';
 import { until } from '../helpers/until.js';
 
-export const SLEEP_MOOD_JOB = sleepMoodExample();
+/** The example job at a test's scale (see SMALL_ROUNDS). */
+export const SLEEP_MOOD_JOB = { ...sleepMoodExample(), ...SMALL_ROUNDS };
 
 export { until };
 
@@ -136,7 +138,7 @@ export async function startRig(serverOptions: Partial<CoordinatorServerOptions> 
         token: tokenAddress,
         tokenSymbol: 'TUSD',
         nowMs: clock.now(),
-        overrides: { deadline: Math.floor(clock.now() / 1000) + 30 * 86_400 + ++published, ...overrides },
+        overrides: { deadline: Math.floor(clock.now() / 1000) + 30 * 86_400 + ++published, ...SMALL_ROUNDS, ...overrides },
         validationCsv,
       }),
     close: async () => {

@@ -14,6 +14,7 @@ import { circuitArtifacts } from '../../contracts/artifacts.js';
 import { formatTokenAmount } from '../../common/tokens.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import { startLocalNetwork, type LocalNetwork } from '../../main/cli/local-network.js';
+import { SMALL_ROUNDS } from '../fixtures/small-rounds.js';
 import { startHeadlessHost, type HeadlessHost } from '../../main/host/headless.js';
 import type { AppSessionOptions, JobsConfig } from '../../main/services/session/session.js';
 import { RewardsChain } from '../../main/services/rewards/chain.js';
@@ -54,7 +55,7 @@ async function openApp(context: BrowserContext, options: AppSessionOptions, erro
 test('after a job’s rounds: link the wallet, claim through a relayer that is down, restart, land, withdraw exactly the shares due', async ({ context, dataDir, workFile }) => {
   test.setTimeout(420_000);
   const errors: string[] = [];
-  const net: LocalNetwork = await startLocalNetwork({ dir: join(dataDir, 'net'), roundStartDelayMs: 500 });
+  const net: LocalNetwork = await startLocalNetwork({ dir: join(dataDir, 'net'), roundStartDelayMs: 500, jobDefaults: SMALL_ROUNDS });
   const relay = await startLocalRelay();
   const relayerPort = await freePort();
   const roundRewards = net.deployment.contracts.RoundRewards;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { startLocalNetwork, type LocalNetwork } from '../../main/cli/local-network.js';
+import { SMALL_ROUNDS } from '../fixtures/small-rounds.js';
 import type { JobsConfig } from '../../main/services/session/session.js';
 import { roundVectorLength } from '../../common/jobs/document.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
@@ -24,7 +25,7 @@ const test = base.extend<{ net: LocalNetwork }>({
   // eslint-disable-next-line no-empty-pattern -- Playwright fixtures take their dependencies as a destructured object
   net: async ({}, use) => {
     const dir = mkdtempSync(join(tmpdir(), 'trove-e2e-net-'));
-    const net = await startLocalNetwork({ dir, roundStartDelayMs: 500 });
+    const net = await startLocalNetwork({ dir, roundStartDelayMs: 500, jobDefaults: SMALL_ROUNDS });
     try {
       await use(net);
     } finally {

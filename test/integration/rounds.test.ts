@@ -19,6 +19,7 @@ import { sleepDiariesCsv, sleepDiaryCsv } from '../../common/samples/sleep-diary
 import { decodeMaskedInput, MessageType, readHeader } from '../../common/secagg/wire.js';
 import { loadArtifact } from '../../contracts/artifacts.js';
 import { startLocalNetwork, type Contributor, type LocalNetwork } from '../../main/cli/local-network.js';
+import { SMALL_ROUNDS } from '../fixtures/small-rounds.js';
 import { deriveJobIdentity } from '../../main/services/jobs/identity.js';
 import { openPrivacyLedger } from '../../main/services/privacy/ledger.js';
 import type { WorkerTask } from '../../common/worker-protocol.js';
@@ -68,7 +69,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('federated rounds end to end, the
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trove-rounds-'));
     if (storage === 'postgres') postgres = await startPostgres();
-    net = await startLocalNetwork({ dir, roundStartDelayMs: 8_000, database: postgres?.url });
+    net = await startLocalNetwork({ dir, roundStartDelayMs: 8_000, database: postgres?.url, jobDefaults: SMALL_ROUNDS });
     const published = await net.publish(
       {
         // At the example's noise multiplier of 1 (epsilon 9 over three rounds) and only ten

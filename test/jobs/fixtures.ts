@@ -3,6 +3,7 @@
 // escrowed, and a small HTTP server that hands out signed documents the way a coordinator's
 // /v1/specs route does. Unlike the real coordinator's publish, both can be made to lie: a changed
 // document, another signer, on-chain terms that disagree, a host that never answers.
+import { SMALL_ROUNDS } from '../fixtures/small-rounds.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Contract, Signer } from 'ethers';
@@ -25,6 +26,7 @@ export function sleepJob(
   const example = sleepMoodExample();
   return parseJobDocument({
     ...example,
+    ...SMALL_ROUNDS,
     researcher: { ...(example.researcher as object), address: researcher },
     coordinator,
     chainId,
