@@ -387,6 +387,8 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// commitments, so the coordinator can neither pay identities outside the roster nor inflate
     /// the group's size. A round with fewer included than the job's minimum closes unpaid: its
     /// reward stays in escrow. Bonded roster members left out forfeit their bond to the paid members.
+    /// The close time and a hash of `included` are recorded: a member left out whose masked input
+    /// the coordinator acknowledged can challenge the close with its receipt (ReceiptChallenges).
     /// @param jobId the job
     /// @param included positions in the round's roster, increasing, at least one
     /// @return round the index of the round closed
