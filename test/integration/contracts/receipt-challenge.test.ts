@@ -122,6 +122,10 @@ describe('receipt challenges of a close that omits an acknowledged masked input'
     expect(refusal(() => checkMaskedInputReceipt(stranger, { domain, coordinator: coordinatorAddress, receipt: carols }))).toMatch(/not by the job's coordinator/);
     const otherInput = { ...carols, maskedInputHash: maskedInputHash(randomBytes(8)) };
     expect(refusal(() => checkMaskedInputReceipt(signed[2], { domain, coordinator: coordinatorAddress, receipt: otherInput }))).toMatch(/another masked input/);
+    // a coordinator that answers without a receipt, or for another deployment's domain
+    expect(refusal(() => checkMaskedInputReceipt(null, { domain, coordinator: coordinatorAddress, receipt: carols }))).toMatch(/missing/);
+    const elsewhere = receiptDomain(t.chainId, t.deployment.contracts.RoundRewards);
+    expect(refusal(() => checkMaskedInputReceipt(signed[2], { domain: elsewhere, coordinator: coordinatorAddress, receipt: carols }))).toMatch(/not by the job's coordinator/);
 
     // carol's masked input was acknowledged, and the close leaves her out
     await mined(rewards.getFunction('closeRound')(jobId, [0, 1]));
