@@ -4,7 +4,8 @@
 //   - Semaphore's own Semaphore.validateProof.
 // Prints publish, enroll, start and close, then claims at batch sizes 1, 4, 16 and 64 for new
 // recipients and for recipients that already hold a credit (each batch sent from the same chain
-// snapshot), a claim plus its withdrawal next to a Merkle airdrop claim, and where a claim's gas goes.
+// snapshot), a claim plus its withdrawal next to a Merkle airdrop claim, where a claim's gas goes,
+// and a receipt challenge of a close that left one of 64 out.
 //
 //   npm run bench:gas          (builds the contracts first; skipped when up to date)
 //
@@ -24,6 +25,7 @@ import { buildContracts } from '../contracts/build.js';
 import { deployContract } from '../contracts/deploy.js';
 import { startTroveChain, type TroveChain } from '../test/fixtures/trove-chain.js';
 import { enrollWithProof } from '../test/fixtures/enrollment-proof.js';
+import { challengeMessage, challengeScope, maskedInputHash, receiptDomain, signMaskedInputReceipt } from '../common/jobs/masked-input-receipt.js';
 
 const SIZES = [1, 4, 16, 64];
 const MEMBERS = 64;
@@ -185,6 +187,35 @@ async function main(): Promise<void> {
     const withdrawAfter = async () => (await gasOf((rewards.connect(recipient0) as Contract).getFunction('withdraw')(usdAddress))).gas;
     const withdraw = (await sendBatch(claims.slice(0, 1), false, withdrawAfter)).after!;
 
+    // ---- a receipt challenge: round 1 closes with the last member left out although the coordinator
+    // acknowledged its masked input; the member's identity names the recipient with a depth-1 proof.
+    await (await rewards.connect(coordinator).getFunction('startRound')(jobId, everyone)).wait();
+    const omitted = MEMBERS - 1;
+    const included = everyone.slice(0, omitted);
+    await (await rewards.connect(coordinator).getFunction('closeRound')(jobId, included)).wait();
+    const rosterHash = ((await rewards.getFunction('rosterOf')(jobId, 1n)) as { hash: string }).hash;
+    const signed = await signMaskedInputReceipt(coordinator, receiptDomain(t.chainId, t.deployment.contracts.ReceiptChallenges), {
+      jobId,
+      round: 1n,
+      rosterHash,
+      commitment: members[omitted]!.commitment,
+      maskedInputHash: maskedInputHash(new TextEncoder().encode('the masked input of the member left out')),
+    });
+    const payee = recipients[omitted]!;
+    const claimant = await generateProof(members[omitted]!, new Group([members[omitted]!.commitment]), challengeMessage(payee), challengeScope(t.chainId, t.deployment.contracts.ReceiptChallenges, jobId, 1n), 1, circuitArtifacts(1));
+    const challenges = t.at('ReceiptChallenges', t.deployment.contracts.ReceiptChallenges, relayer);
+    const { signature, ...receipt } = signed;
+    const challenge = await gasOf(
+      challenges.getFunction('challenge')(jobId, 1n, {
+        receipt: { ...receipt, jobId, round: 1n, commitment: BigInt(receipt.commitment) },
+        signature,
+        position: omitted,
+        included,
+        recipient: payee,
+        proof: { nullifier: BigInt(claimant.nullifier), points: claimant.points.map(BigInt) },
+      }, { gasLimit: 2_000_000n }),
+    );
+
     // ---- baseline 1: Merkle airdrop (OpenZeppelin MerkleProof), 16 recipients
     const coder = AbiCoder.defaultAbiCoder();
     const amount = 1_000n * 10n ** 6n;
@@ -219,6 +250,7 @@ async function main(): Promise<void> {
       [`start round (roster of ${MEMBERS} frozen)`, start.gas],
       [`close round (LeanIMT root of ${MEMBERS} built on-chain, emissions released)`, close.gas],
       ['withdraw credits (reward + TROVE top-up, one recipient)', withdraw],
+      [`receipt challenge (1 of ${MEMBERS} left out; receipt, posted list, depth-1 proof, stake paid)`, challenge.gas],
       ['baseline: Merkle airdrop claim (OZ MerkleProof, 16 leaves)', merkle.gas],
       ['baseline: Semaphore.validateProof', validate.gas],
     ];

@@ -32,6 +32,7 @@ export type ContractName =
   | 'TroveToken'
   | 'JobRegistry'
   | 'RoundRewards'
+  | 'ReceiptChallenges'
   | 'SemaphoreVerifier'
   | 'SemaphoreBatchVerifier'
   | 'Semaphore'

@@ -28,6 +28,7 @@ const WANTED: ContractName[] = [
   'TroveToken',
   'JobRegistry',
   'RoundRewards',
+  'ReceiptChallenges',
   'SemaphoreVerifier',
   'SemaphoreBatchVerifier',
   'Semaphore',

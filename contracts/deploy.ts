@@ -26,6 +26,8 @@ export interface TroveDeployOptions {
   roundTimeoutSeconds: number;
   /** How long members may claim a paid round after its close; what is left then is burned. */
   claimWindowSeconds: number;
+  /** How long after a close a contributor holding a receipt for an omitted masked input may challenge it (at most the round timeout). */
+  challengeWindowSeconds: number;
   tokenCap: bigint;
   epochSeconds: bigint;
   initialEpochEmission: bigint;
@@ -41,6 +43,8 @@ export interface TroveDeployment {
     TroveToken: string;
     JobRegistry: string;
     RoundRewards: string;
+    /** Pays contributors whose acknowledged masked input a close omitted, from the researcher's stake. */
+    ReceiptChallenges: string;
     /** SemaphoreBatchVerifier: the official verifier (same keys, same verifyProof) plus batch checks. */
     SemaphoreVerifier: string;
     /** The Poseidon library RoundRewards is linked against (it builds each round's group root). */
@@ -62,6 +66,7 @@ export const DEFAULT_DEPLOY_OPTIONS: TroveDeployOptions = {
   minRoundSeconds: 0,
   roundTimeoutSeconds: 24 * 3600,
   claimWindowSeconds: 180 * 24 * 3600,
+  challengeWindowSeconds: 24 * 3600,
   tokenCap: 100_000_000n * E18,
   epochSeconds: 7n * 24n * 3600n,
   initialEpochEmission: 961_538n * E18,
@@ -79,7 +84,7 @@ export async function deployContract(signer: Signer, name: ContractName, args: u
   return contract;
 }
 
-/** Deploys verifier, token, registry and round rewards, and binds them to each other. */
+/** Deploys verifier, token, registry, round rewards and receipt challenges, and binds them to each other. */
 export async function deployTrove(deployer: Signer, options: Partial<TroveDeployOptions> = {}): Promise<TroveDeployment> {
   const o = { ...DEFAULT_DEPLOY_OPTIONS, ...options };
   // Count nonces locally: back-to-back deployments must not wait on (or race) the node's view of them.
@@ -109,6 +114,9 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
   const rewardsAddress = await rewards.getAddress();
   if (rewardsAddress !== expectedRewards) throw new TroveError('INVALID_INPUT', 'The deployer sent another transaction during the deployment; deploy again.');
   await (await registry.getFunction('setRoundRewards')(rewardsAddress)).wait();
+  const challenges = await deployContract(signer, 'ReceiptChallenges', [await registry.getAddress(), rewardsAddress, await verifier.getAddress(), o.challengeWindowSeconds]);
+  const challengesAddress = await challenges.getAddress();
+  await (await registry.getFunction('setReceiptChallenges')(challengesAddress)).wait();
 
   const network = await provider.getNetwork();
   return {
@@ -120,6 +128,7 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
       TroveToken: await token.getAddress(),
       JobRegistry: await registry.getAddress(),
       RoundRewards: rewardsAddress,
+      ReceiptChallenges: challengesAddress,
       SemaphoreVerifier: await verifier.getAddress(),
       PoseidonT3: poseidonAddress,
     },
@@ -130,6 +139,7 @@ export async function deployTrove(deployer: Signer, options: Partial<TroveDeploy
       minRoundSeconds: String(o.minRoundSeconds),
       roundTimeoutSeconds: String(o.roundTimeoutSeconds),
       claimWindowSeconds: String(o.claimWindowSeconds),
+      challengeWindowSeconds: String(o.challengeWindowSeconds),
       tokenCap: o.tokenCap.toString(),
       epochSeconds: o.epochSeconds.toString(),
       initialEpochEmission: o.initialEpochEmission.toString(),

@@ -36,7 +36,9 @@ import { evaluateModel, type Evaluation } from '../common/model/evaluate.js';
 import { fedAvgStep, weightedMeanFromSum } from '../common/secagg/fedavg.js';
 import { SecAggServer, type Outgoing } from '../common/secagg/server.js';
 import { loadSodium } from '../common/secagg/sodium.js';
-import { HEADER_BYTES, maskedInputBytes, readHeader, SIGNATURE_BYTES, SHARE_CIPHERTEXT_BYTES } from '../common/secagg/wire.js';
+import { HEADER_BYTES, maskedInputBytes, MessageType, readHeader, SIGNATURE_BYTES, SHARE_CIPHERTEXT_BYTES } from '../common/secagg/wire.js';
+import type { SignedMaskedInputReceipt } from '../common/jobs/masked-input-receipt.js';
+import { signReceipt } from './receipts.js';
 import { SHARE_BYTES } from '../common/secagg/shamir.js';
 import type { TroveDeployment } from '../contracts/deploy.js';
 import { closeRetryDelayMs, closeRound, freezeRoster, relayEnrollment } from './closer.js';
@@ -426,8 +428,11 @@ export class RoundRunner {
     return { g, localId: clientId - g.group.start };
   }
 
-  /** Takes one secure-aggregation message; it is in the database before this returns. */
-  async receive(jobId: string, round: number, signingKey: string, message: Uint8Array): Promise<void> {
+  /**
+   * Takes one secure-aggregation message; it is in the database before this returns. An accepted
+   * masked input is answered with the coordinator's signed receipt when the round is on a chain.
+   */
+  async receive(jobId: string, round: number, signingKey: string, message: Uint8Array): Promise<SignedMaskedInputReceipt | null> {
     const job = await this.job(jobId);
     const active = await this.currentRound(job, round);
     if (!active) throw new TroveError('SECAGG_WRONG_ROUND', `Round ${round} of job ${jobId} is not the round in progress.`);
@@ -442,6 +447,9 @@ export class RoundRunner {
         this.exclusive(() => this.commitMessages()).catch((err: unknown) => this.onError(err));
       });
     });
+    if (header.type !== MessageType.MaskedInput || !this.chain?.deployment.contracts.ReceiptChallenges) return null;
+    const position = active.roster.indexOf(signingKey);
+    return signReceipt(this.chain, { jobId, round, roster: active.roster, commitment: active.commitments[position]! }, message);
   }
 
   /**

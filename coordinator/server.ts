@@ -283,8 +283,9 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
       signed: 'enrolled',
       bodyLimit: (m) => runner.maxMessageBytes(m[1]!),
       handle: async ({ res, match, body, key }) => {
-        await runner.receive(match[1]!, Number(match[2]), key, body);
-        send(res, 204, '', 'application/json');
+        const receipt = await runner.receive(match[1]!, Number(match[2]), key, body);
+        if (receipt) send(res, 200, JSON.stringify({ receipt }), 'application/json');
+        else send(res, 204, '', 'application/json');
       },
     },
   ];

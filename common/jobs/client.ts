@@ -38,6 +38,8 @@ export interface CoordinatorClientOptions {
 
 /** Largest answer the client reads: a model of TRAINING_LIMITS.maxParameters float32 values. */
 const MAX_RESPONSE_BYTES = 24 * 1024 * 1024;
+/** A signed masked-input receipt is a few hundred bytes of JSON. */
+const MAX_RECEIPT_BYTES = 4096;
 
 export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -162,8 +164,12 @@ export class CoordinatorClient {
     return { stage: res.stage, messages };
   }
 
-  async send(jobId: string, round: number, keys: SigningKeyPair, message: Uint8Array): Promise<void> {
-    await this.request('POST', `/v1/jobs/${jobId}/rounds/${round}/messages`, { keys, body: message, contentType: 'application/octet-stream' });
+  /** Sends one message; returns the coordinator's receipt when it acknowledges a masked input with one (unchecked), else null. */
+  async send(jobId: string, round: number, keys: SigningKeyPair, message: Uint8Array): Promise<unknown> {
+    const answer = await this.request('POST', `/v1/jobs/${jobId}/rounds/${round}/messages`, { keys, body: message, contentType: 'application/octet-stream', limit: MAX_RECEIPT_BYTES });
+    if (answer.length === 0) return null;
+    const parsed = parseJson(answer) as { receipt?: unknown } | null;
+    return (parsed && typeof parsed === 'object' ? parsed.receipt : null) ?? null;
   }
 
   /** Calls `listener` after every request this client sends; returns the unsubscribe. */

@@ -23,6 +23,9 @@
 //                                             after sequence N, waiting up to M ms          [signed]
 //   POST /v1/jobs/:jobId/rounds/:round/messages
 //                                             one secure-aggregation message (binary)       [signed]
+//                                             a masked input on a chain is answered with the
+//                                             coordinator's signed receipt, JSON {receipt}
+//                                             (masked-input-receipt.ts); anything else 204
 import { z } from 'zod';
 import type { TroveErrorCode } from '../errors.js';
 import { sodiumNow } from '../secagg/sodium.js';

@@ -36,6 +36,9 @@ interface IJobRegistry {
     /// sends the stake to the caller (the round rewards contract), which pays it to contributors.
     function forfeitStake(uint256 jobId) external returns (uint256 stake);
 
+    /// @notice Pays up to `amount` of the job's stake to `to` for a successful receipt challenge.
+    function slashStake(uint256 jobId, address to, uint256 amount) external returns (uint256 paid);
+
     /// @notice Marks the job's next round closed; when `paid`, moves its reward to the caller.
     function releaseRound(uint256 jobId, bool paid) external returns (uint256 round);
 }

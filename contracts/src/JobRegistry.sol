@@ -14,6 +14,12 @@ interface IRoundState {
     function maxGroupSize() external view returns (uint256);
 }
 
+/// @notice What the registry asks the receipt challenge contract.
+interface IReceiptChallengeWindow {
+    /// @notice How long after a round's close a contributor may challenge it.
+    function challengeWindowSeconds() external view returns (uint32);
+}
+
 /// @title JobRegistry
 /// @notice Researchers publish jobs here and escrow the whole reward up front, plus a stake.
 /// Each round's reward leaves the escrow only when the job's coordinator closes the round
@@ -43,6 +49,13 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
     address public roundRewards;
     /// @notice Number of jobs published; job ids run from 1 to `jobCount`.
     uint256 public jobCount;
+    /// @notice The receipt challenge contract: the only caller of `slashStake`. Set once.
+    address public receiptChallenges;
+    /// @notice How long after each close the stake stays for challenges (read from the challenge
+    /// contract when it is bound; zero before).
+    uint32 public challengeWindowSeconds;
+    /// @notice When the job's last round was closed (zero before its first close).
+    mapping(uint256 jobId => uint64) public lastClosedAt;
 
     address private immutable _deployer;
     mapping(uint256 jobId => Job) private _jobs;
@@ -61,6 +74,12 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
     error NotDeployer(address caller);
     /// @notice The round rewards contract is already bound.
     error RoundRewardsAlreadySet();
+    /// @notice The receipt challenge contract is already bound.
+    error ReceiptChallengesAlreadySet();
+    /// @notice Only the receipt challenge contract may do this.
+    error NotReceiptChallenges(address caller);
+    /// @notice The last close can still be challenged until `until`: the stake stays until then.
+    error StakeLocked(uint256 jobId, uint256 until);
     /// @notice The token moved a different amount than asked (fee-on-transfer tokens are refused).
     error UnsupportedToken(IERC20 token, uint256 expected, uint256 received);
     /// @notice A round has started: settling now would take back the reward its contributors are
@@ -90,6 +109,10 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
     event StakeForfeited(uint256 indexed jobId, uint256 refund, uint256 stake);
     /// @notice The job was settled: unearned escrow and stake went back to the researcher.
     event JobSettled(uint256 indexed jobId, uint256 refund, uint256 stake, bool cancelled);
+    /// @notice The receipt challenge contract was bound.
+    event ReceiptChallengesSet(address indexed receiptChallenges, uint32 challengeWindowSeconds);
+    /// @notice A successful receipt challenge took `amount` of the job's stake for a harmed contributor.
+    event StakeSlashed(uint256 indexed jobId, address indexed to, uint256 amount);
 
     /// @param stakeBps_ researcher stake in basis points of the total reward (at most 10000)
     constructor(uint16 stakeBps_) {
@@ -106,6 +129,19 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         if (roundRewards_ == address(0)) revert InvalidJob("roundRewards");
         roundRewards = roundRewards_;
         emit RoundRewardsSet(roundRewards_);
+    }
+
+    /// @notice Binds the receipt challenge contract and takes its challenge window. Callable once,
+    /// by the deployer. From then on the stake of a job stays until its last close can no longer be
+    /// challenged.
+    /// @param receiptChallenges_ the contract that pays successful challenges from stakes
+    function setReceiptChallenges(address receiptChallenges_) external {
+        if (msg.sender != _deployer) revert NotDeployer(msg.sender);
+        if (receiptChallenges != address(0)) revert ReceiptChallengesAlreadySet();
+        if (receiptChallenges_ == address(0)) revert InvalidJob("receiptChallenges");
+        receiptChallenges = receiptChallenges_;
+        challengeWindowSeconds = IReceiptChallengeWindow(receiptChallenges_).challengeWindowSeconds();
+        emit ReceiptChallengesSet(receiptChallenges_, challengeWindowSeconds);
     }
 
     /// @notice Publishes a job and escrows `rewardPerRound * rounds` plus the stake from the caller.
@@ -169,6 +205,7 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         round = job.roundsClosed;
         if (round >= job.rounds) revert AllRoundsClosed(jobId);
         job.roundsClosed = uint32(round + 1);
+        lastClosedAt[jobId] = uint64(block.timestamp);
         uint256 amount = paid ? job.rewardPerRound : 0;
         if (paid) {
             job.escrow -= uint128(amount);
@@ -182,6 +219,7 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         if (msg.sender != roundRewards) revert NotRoundRewards(msg.sender);
         Job storage job = _jobs[jobId];
         if (job.status != JobStatus.Active) revert JobNotActive(jobId);
+        _checkStakeFree(jobId);
         uint256 refund = job.escrow;
         stake = job.stake;
         job.status = JobStatus.Settled;
@@ -203,6 +241,7 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         bool cancelled = job.roundsClosed < job.rounds && block.timestamp <= job.deadline;
         // A started round's reward is locked until the round closes or expires, deadline or not.
         if (IRoundState(roundRewards).roundInProgress(jobId)) revert RoundInProgress(jobId, job.roundsClosed);
+        _checkStakeFree(jobId);
         refund = job.escrow;
         uint256 stake = job.stake;
         job.status = JobStatus.Settled;
@@ -212,9 +251,38 @@ contract JobRegistry is IJobRegistry, ReentrancyGuardTransient {
         emit JobSettled(jobId, refund, stake, cancelled);
     }
 
+    /// @notice Pays `amount` of the job's stake (at most what is left) to a contributor that proved
+    /// the coordinator omitted its acknowledged masked input. Only the receipt challenge contract,
+    /// which checks the challenge and its window.
+    /// @param jobId the job
+    /// @param to the harmed contributor's payout address
+    /// @param amount what the challenge is owed
+    /// @return paid what the stake paid
+    function slashStake(uint256 jobId, address to, uint256 amount) external nonReentrant returns (uint256 paid) {
+        if (msg.sender != receiptChallenges) revert NotReceiptChallenges(msg.sender);
+        Job storage job = _jobs[jobId];
+        paid = amount < job.stake ? amount : job.stake;
+        if (paid == 0) return 0;
+        job.stake -= uint128(paid);
+        job.rewardToken.safeTransfer(to, paid);
+        emit StakeSlashed(jobId, to, paid);
+    }
+
+    /// @notice Until when the job's stake stays for challenges of its last close (zero: free).
+    /// @param jobId the job
+    function stakeLockedUntil(uint256 jobId) public view returns (uint256) {
+        uint256 closedAt = lastClosedAt[jobId];
+        return closedAt == 0 || receiptChallenges == address(0) ? 0 : closedAt + challengeWindowSeconds;
+    }
+
     /// @inheritdoc IJobRegistry
     function getJob(uint256 jobId) external view returns (Job memory) {
         return _jobs[jobId];
+    }
+
+    function _checkStakeFree(uint256 jobId) private view {
+        uint256 until = stakeLockedUntil(jobId);
+        if (block.timestamp <= until) revert StakeLocked(jobId, until);
     }
 
     function _pull(IERC20 token, address from, uint256 amount) private {

@@ -50,11 +50,15 @@ contract RoundRewards is ReentrancyGuardTransient {
     }
 
     /// @notice A round's frozen roster: keccak256 of its roster keys in roster order, and its size.
+    /// Once closed, when, and keccak256 of the included positions as posted (abi.encodePacked), so a
+    /// receipt challenge (ReceiptChallenges) checks omission against exactly the posted list.
     struct Roster {
         bytes32 hash;
         uint32 size;
         uint64 startedAt;
         bool closed;
+        uint64 closedAt;
+        bytes32 includedHash;
     }
 
     /// @notice A closed round. Packed into three slots so a claim reads little storage.
@@ -373,7 +377,7 @@ contract RoundRewards is ReentrancyGuardTransient {
             }
         }
         rosterHash = keccak256(keys);
-        _rosters[jobId][round] = Roster({hash: rosterHash, size: uint32(n), startedAt: uint64(block.timestamp), closed: false});
+        _rosters[jobId][round] = Roster({hash: rosterHash, size: uint32(n), startedAt: uint64(block.timestamp), closed: false, closedAt: 0, includedHash: 0});
         _rosterEntries[jobId][round] = entries;
         emit RoundStarted(jobId, round, rosterHash, uint32(n), entries);
     }
@@ -383,6 +387,8 @@ contract RoundRewards is ReentrancyGuardTransient {
     /// commitments, so the coordinator can neither pay identities outside the roster nor inflate
     /// the group's size. A round with fewer included than the job's minimum closes unpaid: its
     /// reward stays in escrow. Bonded roster members left out forfeit their bond to the paid members.
+    /// The close time and a hash of `included` are recorded: a member left out whose masked input
+    /// the coordinator acknowledged can challenge the close with its receipt (ReceiptChallenges).
     /// @param jobId the job
     /// @param included positions in the round's roster, increasing, at least one
     /// @return round the index of the round closed
@@ -399,6 +405,8 @@ contract RoundRewards is ReentrancyGuardTransient {
 
         bool paid = size >= job.minContributors;
         roster.closed = true;
+        roster.closedAt = uint64(block.timestamp);
+        roster.includedHash = keccak256(abi.encodePacked(included));
         // Balance-checked: a token that takes a fee on transfer would leave the round short.
         uint256 held = paid ? job.rewardToken.balanceOf(address(this)) : 0;
         registry.releaseRound(jobId, paid);

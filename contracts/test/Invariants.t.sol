@@ -7,6 +7,8 @@ import {Vm} from "./utils/Test.sol";
 import {IJobRegistry} from "../src/IJobRegistry.sol";
 import {JobRegistry} from "../src/JobRegistry.sol";
 import {RoundRewards} from "../src/RoundRewards.sol";
+import {ReceiptChallenges} from "../src/ReceiptChallenges.sol";
+import {ISemaphoreVerifier} from "@semaphore-protocol/contracts/interfaces/ISemaphoreVerifier.sol";
 import {TroveToken} from "../src/TroveToken.sol";
 import {MockSemaphoreVerifier} from "./mocks/MockSemaphoreVerifier.sol";
 import {TestToken} from "./mocks/TestToken.sol";
@@ -41,6 +43,16 @@ contract Handler {
     uint256 public bondsReclaimed;
     uint256 public nullifiersPaidTwice;
     mapping(uint256 nullifier => uint256) public paysPerNullifier;
+    /// Receipt challenges: omissions found open to challenge, challenges paid, and challenges that
+    /// paid for a contributor the posted list included (must stay zero).
+    uint256 public challengesFound;
+    uint256 public challengesPaid;
+    uint256 public wrongfulChallenges;
+
+    ReceiptChallenges public challenges;
+    uint256 internal _coordinatorKey;
+    mapping(uint256 jobId => mapping(uint256 round => uint32[])) internal _included;
+    mapping(uint256 jobId => mapping(uint256 round => mapping(uint256 position => bool))) internal _challenged;
 
     constructor(Fixture fixture_, TroveToken trove_, JobRegistry registry_, RoundRewards rewards_, MockSemaphoreVerifier verifier_, TestToken usd_, address researcher_, address coordinator_) {
         fixture_;
@@ -55,6 +67,13 @@ contract Handler {
         actors.push(address(0xB2));
         actors.push(address(0xC3));
         actors.push(researcher_);
+    }
+
+    /// The coordinator's key signs masked-input receipts; the challenge contract pays from stakes.
+    function bindChallenges(ReceiptChallenges challenges_, uint256 coordinatorKey) external {
+        require(address(challenges) == address(0), "bound once"); // the fuzzer calls it too
+        challenges = challenges_;
+        _coordinatorKey = coordinatorKey;
     }
 
     function jobCount() external view returns (uint256) {
@@ -168,7 +187,54 @@ contract Handler {
         vm.prank(coordinator);
         try rewards.closeRound(jobId, included) {
             ++roundsClosed;
+            _included[jobId][round] = included;
         } catch {}
+    }
+
+    /// A contributor the coordinator acknowledged but a close left out challenges it while it can;
+    /// sometimes an included one tries (it must be refused).
+    function challenge(uint256 jobSeed, uint256 positionSeed, uint256 actorSeed) external {
+        if (jobs.length == 0) return;
+        for (uint256 j = 0; j < jobs.length; ++j) {
+            uint256 jobId = jobs[(jobSeed + j) % jobs.length];
+            uint256 closed = registry.getJob(jobId).roundsClosed;
+            for (uint256 round = 0; round < closed; ++round) {
+                RoundRewards.Roster memory roster = rewards.rosterOf(jobId, round);
+                if (block.timestamp > roster.closedAt + challenges.challengeWindowSeconds()) continue;
+                uint256 position = positionSeed % roster.size;
+                bool omitted = !_isIncluded(jobId, round, position);
+                if (omitted && _challenged[jobId][round][position]) continue;
+                ReceiptChallenges.Challenge memory c = _challengeOf(jobId, round, position, actors[actorSeed % actors.length]);
+                uint256 before = usd.balanceOf(c.recipient);
+                if (omitted) ++challengesFound;
+                try challenges.challenge(jobId, round, c) returns (uint256 paid) {
+                    if (!omitted || usd.balanceOf(c.recipient) != before + paid) ++wrongfulChallenges;
+                    _challenged[jobId][round][position] = true;
+                    ++challengesPaid;
+                    usdOut += paid;
+                } catch {}
+                return;
+            }
+        }
+    }
+
+    function _isIncluded(uint256 jobId, uint256 round, uint256 position) internal view returns (bool) {
+        uint32[] storage included = _included[jobId][round];
+        for (uint256 i = 0; i < included.length; ++i) if (included[i] == position) return true;
+        return false;
+    }
+
+    function _challengeOf(uint256 jobId, uint256 round, uint256 position, address recipient) internal view returns (ReceiptChallenges.Challenge memory c) {
+        uint256 commitment = rewards.enrollmentOf(jobId, rewards.rosterEntries(jobId, round)[position]).commitment;
+        c.receipt = ReceiptChallenges.MaskedInputReceipt(jobId, round, rewards.rosterOf(jobId, round).hash, commitment, keccak256(abi.encode(commitment)));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(_coordinatorKey, challenges.receiptDigest(c.receipt));
+        c.signature = abi.encodePacked(r, s, v);
+        c.position = uint32(position);
+        c.included = _included[jobId][round];
+        c.recipient = recipient;
+        c.proof.points[0] = verifier.commitment(
+            [commitment, 0, _fieldHash(uint256(keccak256(abi.encode(recipient)))), _fieldHash(challenges.challengeScopeOf(jobId, round))], 1
+        );
     }
 
     /// Nullifiers come from a small space so replays are tried often.
@@ -351,9 +417,15 @@ contract Handler {
 contract InvariantsTest is Fixture {
     Handler public handler;
 
+    uint256 internal constant COORDINATOR_KEY = 0xC0FFEE;
+
     function setUp() public {
         deploySystem(true);
+        coordinator = vm.addr(COORDINATOR_KEY);
+        ReceiptChallenges challenges = new ReceiptChallenges(registry, rewards, ISemaphoreVerifier(address(verifier)), 1 days);
+        registry.setReceiptChallenges(address(challenges));
         handler = new Handler(this, trove, registry, rewards, verifier, usd, researcher, coordinator);
+        handler.bindChallenges(challenges, COORDINATOR_KEY);
         targetContract(address(handler));
         // Every run starts with one job and two contributors, so rounds can start early.
         handler.publish(1000, 4, 0, 1); // 5 rounds, minimum 1, bond 1
@@ -429,6 +501,28 @@ contract InvariantsTest is Fixture {
         vm.assertGt(handler.roundsStarted(), 0, "rounds started");
         vm.assertGt(handler.roundsClosed(), 0, "rounds closed");
         vm.assertGt(handler.claimsPaid(), 0, "claims paid");
+        // every omission found open to challenge, with the coordinator's receipt, was paid
+        vm.assertEq(handler.challengesPaid(), handler.challengesFound(), "omissions challenged and paid");
+    }
+
+    /// Positive control for the challenge handler: a close that leaves out all but position 0 is
+    /// challenged and paid; position 0, included, is refused and not counted.
+    function test_theChallengeHandlerIsPaidForAnOmission() public {
+        handler.enroll(0, 2);
+        handler.runRound(0, 1, 0); // everyone on the roster, only position 0 included
+        handler.challenge(0, 0, 1); // position 0: included
+        vm.assertEq(handler.challengesPaid(), 0, "an included contributor is refused");
+        handler.challenge(0, 1, 1); // position 1: left out
+        vm.assertEq(handler.challengesFound(), 1, "found");
+        vm.assertEq(handler.challengesPaid(), 1, "paid");
+        vm.assertEq(handler.wrongfulChallenges(), 0, "rightful");
+        invariant_tokensAreConserved();
+        invariant_registryHoldsExactlyActiveEscrow();
+    }
+
+    /// A challenge pays only a contributor the posted list left out, and only what the stake paid.
+    function invariant_onlyOmittedContributorsWinChallenges() public view {
+        vm.assertEq(handler.wrongfulChallenges(), 0, "wrongful challenge");
     }
 
     /// No nullifier is ever paid twice.

@@ -29,6 +29,8 @@ import { WorkerSupervisor } from '../services/worker/supervisor.js';
 import { linkDemoWalletAndWithdraw } from './demo-wallet.js';
 import { releaseVerifierThreads } from '../../relayer/verify.js';
 import { Wallet } from 'ethers';
+import { RECEIPTS_SETTING } from '../services/rounds/receipts.js';
+import type { SignedMaskedInputReceipt } from '../../common/jobs/masked-input-receipt.js';
 
 const SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../assets/samples/sleep-diary.csv');
 const OTHERS = 31;
@@ -158,6 +160,10 @@ export async function demo(args: string[]): Promise<void> {
     for (const e of entries) console.log(`   #${e.seq} ${e.summary}`);
     const card = you.jobs.cardOf(jobId);
     console.log(`   log verification: ${you.vault.verifyActivity().ok ? 'intact' : 'BROKEN'}`);
+    const receipts = Object.values(you.vault.getSetting<Record<string, SignedMaskedInputReceipt>>(RECEIPTS_SETTING) ?? {}).filter((r) => r.jobId === jobId);
+    console.log(
+      `   the coordinator's signed receipts for your masked lists, kept in your vault in case a close on-chain leaves one out: rounds ${receipts.map((r) => r.round + 1).join(', ') || 'none'}`,
+    );
     console.log(
       `   privacy budget: epsilon ${card.privacy.afterEpsilon.toFixed(2)} of ${card.privacy.budget.epsilon} spent (${card.privacy.epsilon.toFixed(2)} by this job); rounds you contributed to: ${card.participation.roundsContributed}`,
     );

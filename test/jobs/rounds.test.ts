@@ -20,6 +20,10 @@ import { testWorkerLauncher } from '../helpers/worker.js';
 import { DIARY_MAPPING, importDiary, otherContributors, recordingFetch } from './fixtures.js';
 import { HOSTILE_CHAIN, HOSTILE_JOB, HostileCoordinator, hostileJobDocument, type Hostility } from './hostile-coordinator.js';
 import { proveEnrollment } from '../fixtures/enrollment-proof.js';
+import { RECEIPTS_SETTING, receiptKey, vaultReceiptKeeper } from '../../main/services/rounds/receipts.js';
+import { maskedInputHash, receiptDomain, receiptDigest } from '../../common/jobs/masked-input-receipt.js';
+import type { SignedMaskedInputReceipt } from '../../common/jobs/masked-input-receipt.js';
+import { recoverAddress } from 'ethers';
 
 const t = useTempDir();
 let supervisor: WorkerSupervisor;
@@ -80,9 +84,10 @@ async function appIn(
     mapping: { datasetId, columns: DIARY_MAPPING },
     lastRound: options.lastRound ?? null,
     ...(options.mayRun ? { mayRun: options.mayRun } : {}),
+    receipts: vaultReceiptKeeper(vault, receiptChain()),
   });
   running.push(p);
-  return { p, vault, datasetId, requests };
+  return { p, vault, datasetId, requests, identity };
 }
 
 async function hostileApp(hostility: Hostility) {
@@ -125,6 +130,11 @@ function kinds(vault: Vault): string[] {
   return vault.activity(0, 100).entries.map((e) => e.kind).reverse();
 }
 
+/** Where the rig's coordinator signs its masked-input receipts. */
+function receiptChain(): { chainId: string; receiptChallenges: string } {
+  return { chainId: rig.chain.deployment.chainId, receiptChallenges: rig.chain.deployment.contracts.ReceiptChallenges };
+}
+
 /** The masked inputs the coordinator accepted in a round. */
 async function maskedInputs(jobId: string, round: number): Promise<Uint8Array[]> {
   return (await rig.store.events(jobId, round)).flatMap((e) => (e.kind === 'message' && readHeader(e.data).type === MessageType.MaskedInput ? [e.data] : []));
@@ -134,7 +144,9 @@ describe('taking part in rounds with the real coordinator', () => {
   it('trains, masks and uploads in an honest round, and logs what left the machine', async () => {
     const { jobId, doc } = await publish();
     const others = await otherContributors(rig, jobId, doc, 'rounds');
-    const { p, vault, requests } = await appIn(jobId, doc);
+    const { p, vault, requests, identity } = await appIn(jobId, doc);
+    const problems: ParticipationProblem[] = [];
+    p.on('problem', (problem) => problems.push(problem));
     const steps = new Set<RoundStep>();
     p.on('progress', (r) => steps.add(r.step));
     const contributed = when(p, 'contributed');
@@ -156,6 +168,20 @@ describe('taking part in rounds with the real coordinator', () => {
     // What the log says left is what the coordinator holds: a masked vector of the same size.
     const [masked] = await maskedInputs(jobId, 0);
     expect(upload.details).toEqual({ job: jobId, round: 0, numbers: d, bytes: masked!.length, to: rig.server.url });
+    // The coordinator's signed receipt for exactly that masked input is kept in the vault, for a
+    // challenge should the close on-chain leave it out.
+    const receipt = vault.getSetting<Record<string, SignedMaskedInputReceipt>>(RECEIPTS_SETTING)?.[receiptKey(receiptChain(), jobId, 0)];
+    expect(problems).toEqual([]);
+    expect(receipt).toMatchObject({ jobId, round: 0, commitment: identity.semaphore.commitment.toString() });
+    const mine = (await maskedInputs(jobId, 0)).map((m) => maskedInputHash(m));
+    expect(mine).toContain(receipt!.maskedInputHash);
+    const domain = receiptDomain(receiptChain().chainId, receiptChain().receiptChallenges);
+    const signer = recoverAddress(receiptDigest(domain, { ...receipt!, jobId: BigInt(jobId), round: 0n, commitment: BigInt(receipt!.commitment) }), receipt!.signature);
+    expect(signer).toBe(await rig.chain.accounts.coordinator.getAddress());
+    // Control: the same keeper refuses that receipt for another masked input.
+    const keeper = vaultReceiptKeeper(vault, receiptChain());
+    const other = { jobId, round: 0, roster: (await rig.store.round(jobId, 0))!.roster, commitment: identity.semaphore.commitment, coordinator: signer, message: new Uint8Array(8) };
+    await expect(keeper(other, receipt)).rejects.toMatchObject({ code: 'COORDINATOR_PROTOCOL' });
     const granted = vault.activity(0, 100).entries.find((e) => e.kind === 'job.data-granted')!;
     expect((granted.details!.columns as string[]).sort()).toEqual(Object.values(DIARY_MAPPING).sort());
     // Every request that left is in the activity log, in the order it left: the log's lists

@@ -7,7 +7,13 @@ import type { JobsChainConfig } from './discovery.js';
 const deploymentSchema = z.object({
   chainId: z.string().regex(/^[0-9]{1,30}$/),
   blockNumber: z.number().int().min(0).optional(),
-  contracts: z.object({ JobRegistry: z.string().regex(/^0x[0-9a-fA-F]{40}$/), RoundRewards: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional() }).loose(),
+  contracts: z
+    .object({
+      JobRegistry: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+      RoundRewards: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional(),
+      ReceiptChallenges: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional(),
+    })
+    .loose(),
 }).loose();
 
 /** The chain settings from an RPC URL and a deployment (the parsed JSON of a deployment file). */
@@ -26,6 +32,7 @@ export function jobsChainConfig(rpcUrl: string, deployment: unknown): JobsChainC
     chainId: parsed.data.chainId,
     registry: parsed.data.contracts.JobRegistry,
     ...(parsed.data.contracts.RoundRewards ? { roundRewards: parsed.data.contracts.RoundRewards } : {}),
+    ...(parsed.data.contracts.ReceiptChallenges ? { receiptChallenges: parsed.data.contracts.ReceiptChallenges } : {}),
     ...(parsed.data.blockNumber !== undefined ? { fromBlock: parsed.data.blockNumber } : {}),
   };
 }

@@ -20,6 +20,8 @@ export interface JobsChainConfig {
   registry: string;
   /** The RoundRewards contract: rosters frozen on-chain are checked against it. */
   roundRewards?: string;
+  /** The ReceiptChallenges contract: the coordinator's receipts for masked inputs are signed for it. */
+  receiptChallenges?: string;
   /** The block the registry was deployed in: events before it are not searched. */
   fromBlock?: number;
 }

@@ -18,6 +18,7 @@ import type { Vault } from '../vault/index.js';
 import type { WorkerSupervisor } from '../worker/supervisor.js';
 import { JobParticipation, type ColumnMapping, type ParticipationOptions } from '../rounds/participation.js';
 import { onChainRosterCheck } from '../rounds/roster.js';
+import { vaultReceiptKeeper } from '../rounds/receipts.js';
 import { JobDiscovery, type DiscoveredJob, type DiscoveryOptions, type JobsChainConfig, type RewardToken } from './discovery.js';
 import { JobIdentities, type JobRef } from './identity.js';
 import { policyFetch, type AddressPolicy } from './address-policy.js';
@@ -609,6 +610,7 @@ export class JobsService {
         useGpu: () => this.useGpu,
         recordRelease: async (round) => (await this.privacyLedger()).release(this.ledgerKey(jobId), round),
         ...(this.o.chain.roundRewards ? { roster: onChainRosterCheck({ ...this.o.chain, roundRewards: this.o.chain.roundRewards }) } : {}),
+        ...(this.o.chain.receiptChallenges ? { receipts: vaultReceiptKeeper(this.o.vault, { chainId: this.o.chain.chainId, receiptChallenges: this.o.chain.receiptChallenges }) } : {}),
       });
       this.live.set(jobId, p);
       p.on('progress', () => this.changed(jobId));

@@ -34,6 +34,7 @@ import type { Vault } from '../vault/index.js';
 import type { WorkerSupervisor } from '../worker/supervisor.js';
 import type { JobIdentity } from '../jobs/identity.js';
 import type { RosterCheck } from './roster.js';
+import type { ReceiptKeeper } from './receipts.js';
 import { formatBytes } from '../../../common/units.js';
 
 export type RoundStep = 'waiting' | 'training' | 'computing' | 'reviewing' | 'masking' | 'uploading' | 'unmasking' | 'done';
@@ -104,6 +105,8 @@ export interface ParticipationOptions {
   mapping: ColumnMapping;
   /** Checks each invitation's roster against the one frozen on-chain (main/services/rounds/roster.ts). */
   roster?: RosterCheck;
+  /** Checks and keeps the coordinator's receipt for each masked input sent (main/services/rounds/receipts.ts). */
+  receipts?: ReceiptKeeper;
   /** The last round already taken part in (or refused): rounds up to it are not run again. */
   lastRound?: number | null;
   /** Whether the run policy lets work start now; asked before each round. */
@@ -553,7 +556,12 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
           this.step(round, 'uploading', null, `Sending a masked list of ${vectorLength} numbers`);
         }
         // A resend after a lost answer may meet the coordinator's replay check: it already has it.
-        await this.withRetry(round, () => client.send(jobId, round, identity.signing, reply), (err, attempt) => attempt > 1 && isTroveError(err, 'SECAGG_REPLAY'));
+        const answer = await this.withRetry(round, () => client.send(jobId, round, identity.signing, reply), (err, attempt) => attempt > 1 && isTroveError(err, 'SECAGG_REPLAY'));
+        if (uploading && this.o.receipts) {
+          // The input has left either way: a bad receipt is shown, and the round goes on.
+          const sent = { jobId, round, roster: invite.roster, commitment: identity.semaphore.commitment, coordinator: doc.coordinator.address, message: reply };
+          await this.o.receipts(sent, answer).catch((err: unknown) => this.report(err, round));
+        }
         if (uploading) {
           await this.o.vault.recordActivity(
             'job.upload',

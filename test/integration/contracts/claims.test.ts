@@ -294,7 +294,12 @@ describe('contracts on a local chain with real Semaphore proofs', () => {
     expect(r.perMember).toBe(net / 2n + bond / 2n);
     expect(await rewards.getFunction('creditOf')(researcher, await usd.getAddress())).toBe(researcherCredit);
 
-    // With the round closed, cancelling refunds only the round not yet earned.
+    // With the round closed, cancelling refunds only the round not yet earned, once the close
+    // can no longer be challenged (the stake stays for that).
+    await expectRevert(registry, 'settle', [bonded], 'StakeLocked');
+    const window = (await registry.getFunction('challengeWindowSeconds')()) as bigint;
+    await t.provider.send('evm_increaseTime', [Number(window) + 1]);
+    await t.provider.send('evm_mine', []);
     const balance = (await usd.getFunction('balanceOf')(researcher)) as bigint;
     await mined(registry.getFunction('settle')(bonded));
     const stake = (2n * REWARD * 500n) / 10_000n;
