@@ -243,6 +243,11 @@ const EarningRow = z.object({
   problem: z.string().max(2000).nullable(),
   /** When this row last changed (ms), for the chart over time. */
   at: Timestamp.nullable(),
+  /**
+   * Of a claimed round's share, what is still credited on-chain to its recipient (0: withdrawn);
+   * null before the claim lands or when the credit could not be read.
+   */
+  withdrawable: TokenUnits.nullable(),
 });
 
 const EarningsView = z.object({

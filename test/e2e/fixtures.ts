@@ -65,26 +65,7 @@ export const test = base.extend<Fixtures>({
     });
   },
   looks: async ({ page, shot }, use) => {
-    await use(async (name) => {
-      const size = page.viewportSize() ?? { width: 1280, height: 860 };
-      const views = [
-        { label: 'light', width: size.width, height: size.height, scheme: 'light' },
-        { label: 'dark', width: size.width, height: size.height, scheme: 'dark' },
-        { label: '800px', width: 800, height: 860, scheme: 'light' },
-        // 200% zoom of a 1280 x 860 window: the page lays out in half the CSS pixels.
-        { label: 'zoom-200', width: 640, height: 430, scheme: 'dark' },
-      ] as const;
-      for (const v of views) {
-        await page.setViewportSize({ width: v.width, height: v.height });
-        await page.emulateMedia({ colorScheme: v.scheme });
-        await shot(`${name}-${v.label}`);
-        const scan = await new AxeBuilder({ page }).analyze();
-        expect(scan.violations.map((x) => `${x.id}: ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`), `accessibility of ${name} (${v.label})`).toEqual([]);
-        expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), `sideways scroll in ${name} (${v.label})`).toBeLessThanOrEqual(0);
-      }
-      await page.setViewportSize(size);
-      await page.emulateMedia({ colorScheme: 'light' });
-    });
+    await use((name) => looksAt(page, name, shot));
   },
   workFile: async ({ dataDir }, use) => {
     const dir = join(dataDir, 'files');
@@ -98,6 +79,32 @@ export const test = base.extend<Fixtures>({
 });
 
 export { expect };
+
+/**
+ * Screenshots of a page as it is, light and dark, in an 800 px window and at 200% zoom, each
+ * scanned for accessibility problems (none allowed); the window is put back afterwards. For tests
+ * that open the app in pages of their own; the others use the `looks` fixture.
+ */
+export async function looksAt(page: Page, name: string, shot: (name: string) => Promise<unknown>): Promise<void> {
+  const size = page.viewportSize() ?? { width: 1280, height: 860 };
+  const views = [
+    { label: 'light', width: size.width, height: size.height, scheme: 'light' },
+    { label: 'dark', width: size.width, height: size.height, scheme: 'dark' },
+    { label: '800px', width: 800, height: 860, scheme: 'light' },
+    // 200% zoom of a 1280 x 860 window: the page lays out in half the CSS pixels.
+    { label: 'zoom-200', width: 640, height: 430, scheme: 'dark' },
+  ] as const;
+  for (const v of views) {
+    await page.setViewportSize({ width: v.width, height: v.height });
+    await page.emulateMedia({ colorScheme: v.scheme });
+    await shot(`${name}-${v.label}`);
+    const scan = await new AxeBuilder({ page }).analyze();
+    expect(scan.violations.map((x) => `${x.id}: ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`), `accessibility of ${name} (${v.label})`).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), `sideways scroll in ${name} (${v.label})`).toBeLessThanOrEqual(0);
+  }
+  await page.setViewportSize(size);
+  await page.emulateMedia({ colorScheme: 'light' });
+}
 
 /** Creates a vault through the onboarding screen. */
 export async function createVault(page: Page, passphrase = PASSPHRASE): Promise<void> {

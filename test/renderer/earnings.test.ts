@@ -8,7 +8,7 @@ const TUSD = '0x' + '11'.repeat(20);
 const TROVE = '0x' + '22'.repeat(20);
 
 function row(jobId: string, round: number, amount: string, state: EarningRowValue['state'], token = TUSD): EarningRowValue {
-  return { jobId, title: 'Sleep', round, state, amount, topUp: '0', token, symbol: token === TUSD ? 'TUSD' : 'TROVE', decimals: 6, recipient: null, tx: null, problem: null, at: null };
+  return { jobId, title: 'Sleep', round, state, amount, topUp: '0', token, symbol: token === TUSD ? 'TUSD' : 'TROVE', decimals: 6, recipient: null, tx: null, problem: null, at: null, withdrawable: null };
 }
 
 describe('earnedByJob', () => {

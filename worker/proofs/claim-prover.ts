@@ -1,7 +1,8 @@
 // Makes the Semaphore v4 proof of an anonymous reward claim. The circuit is loaded once per worker
-// and kept: its WebAssembly witness calculator compiled, its proving key in memory, snarkjs's
-// curve alive. A bare generateProof call reads both files, compiles the circuit and parses the key
-// every time. The circuit inputs are exactly those @semaphore-protocol/proof builds, so the proof
+// and kept: its WebAssembly witness calculator compiled, its proving key parsed, snarkjs's curve
+// alive, and the prover's sums for the last witness remembered (groth16-prover.ts). A bare
+// generateProof call reads both files, compiles the circuit, parses the key and sums the whole
+// witness every time. The circuit inputs are exactly those @semaphore-protocol/proof builds, so the proof
 // verifies with the official verifier.
 import { readFile } from 'node:fs/promises';
 import { Group } from '@semaphore-protocol/group';
@@ -9,22 +10,22 @@ import { Identity } from '@semaphore-protocol/identity';
 import { packGroth16Proof } from '@semaphore-protocol/proof';
 import { WitnessCalculatorBuilder, type WitnessCalculator } from 'circom_runtime';
 import { keccak256, toBeHex } from 'ethers';
-import { groth16 } from 'snarkjs';
 import { TroveError } from '../../common/errors.js';
+import { Groth16Prover } from './groth16-prover.js';
 import type { ClaimProof, ProofProgress, WorkerTask } from '../../common/worker-protocol.js';
 
 type ProveClaimTask = Extract<WorkerTask, { kind: 'prove-claim' }>;
 
 interface LoadedCircuit {
   witness: WitnessCalculator;
-  zkey: Uint8Array;
+  prover: Groth16Prover;
 }
 
 const circuits = new Map<string, Promise<LoadedCircuit>>();
 
 async function loadCircuit(wasmPath: string, zkeyPath: string): Promise<LoadedCircuit> {
   const [wasm, zkey] = await Promise.all([readFile(wasmPath), readFile(zkeyPath)]);
-  return { witness: await WitnessCalculatorBuilder(new Uint8Array(wasm)), zkey: new Uint8Array(zkey) };
+  return { witness: await WitnessCalculatorBuilder(new Uint8Array(wasm)), prover: await Groth16Prover.load(new Uint8Array(zkey)) };
 }
 
 /** The circuit for these files, loaded on first use; `warm` says whether it already was. */
@@ -67,7 +68,7 @@ export async function proveClaim(task: ProveClaimTask, onProgress: (p: ProofProg
 
   const { circuit, warm } = circuitFor(task.artifacts);
   if (!warm) onProgress({ kind: 'proof', stage: 'loading-circuit' });
-  const { witness, zkey } = await circuit;
+  const { witness, prover } = await circuit;
 
   onProgress({ kind: 'proof', stage: 'witness' });
   const siblings = [...merkleProof.siblings];
@@ -82,7 +83,7 @@ export async function proveClaim(task: ProveClaimTask, onProgress: (p: ProofProg
   });
 
   onProgress({ kind: 'proof', stage: 'proving' });
-  const { proof, publicSignals } = await groth16.prove(zkey, wtns);
+  const { proof, publicSignals } = await prover.prove(wtns);
   return {
     proof: {
       merkleTreeDepth: task.depth,

@@ -1,8 +1,8 @@
 // The Earnings view: for every job this person contributed to, each round it earned and where
 // that round's claim stands, with totals per token in the token's own symbol and decimals (read
 // from its contract, not from the researcher's document) and what is credited on-chain to the
-// recipient. A coordinator that cannot be reached or whose list fails the on-chain check is named
-// in `problems`; what is already queued still shows.
+// recipient, per token and per round. A coordinator that cannot be reached or whose list fails
+// the on-chain check is named in `problems`; what is already queued still shows.
 import { isTroveError } from '../../../common/errors.js';
 import type { EarningRowValue, EarningsViewValue } from '../../../common/ipc/contract.js';
 import type { RoundInclusion, RewardsService } from './service.js';
@@ -43,6 +43,7 @@ export async function earningsView(rewards: RewardsService, jobs: () => Promise<
           tx: null,
           problem: null,
           at: null,
+          withdrawable: null,
         });
       }
     } catch (err) {
@@ -64,26 +65,35 @@ export async function earningsView(rewards: RewardsService, jobs: () => Promise<
       tx: c.tx,
       problem: c.lastError,
       at: c.updatedAt,
+      withdrawable: null,
     });
   }
   rows.sort((a, b) => (a.jobId === b.jobId ? a.round - b.round : a.jobId < b.jobId ? -1 : 1));
 
   const totals = new Map<string, EarningsViewValue['totals'][number]>();
-  const recipients = new Map<string, Set<string>>();
   for (const r of rows) {
     const t = totals.get(r.token) ?? { token: r.token, symbol: r.symbol, decimals: r.decimals, earned: '0', claimed: '0', withdrawable: '0' };
     t.earned = (BigInt(t.earned) + BigInt(r.amount)).toString();
     if (r.state === 'claimed') t.claimed = (BigInt(t.claimed) + BigInt(r.amount)).toString();
     totals.set(r.token, t);
-    if (r.recipient) recipients.set(r.token, (recipients.get(r.token) ?? new Set()).add(r.recipient));
   }
-  for (const t of totals.values()) {
-    for (const account of recipients.get(t.token) ?? []) {
-      try {
-        t.withdrawable = (BigInt(t.withdrawable) + (await rewards.withdrawable(account, t.token))).toString();
-      } catch (err) {
-        problems.push(isTroveError(err) ? err.message : 'The credited balance could not be read.');
-      }
+  // What each recipient has credited per token, read once, added to the token's total and shared
+  // out over the rounds claimed to it.
+  const claimedTo = new Map<string, EarningRowValue[]>();
+  for (const r of rows) {
+    if (r.state !== 'claimed' || !r.recipient) continue;
+    const key = `${r.token.toLowerCase()} ${r.recipient.toLowerCase()}`;
+    claimedTo.set(key, [...(claimedTo.get(key) ?? []), r]);
+  }
+  for (const claimed of claimedTo.values()) {
+    const { token, recipient } = claimed[0]!;
+    try {
+      const credited = await rewards.withdrawable(recipient!, token);
+      const t = totals.get(token)!;
+      t.withdrawable = (BigInt(t.withdrawable) + credited).toString();
+      shareOutCredit(claimed, credited);
+    } catch (err) {
+      problems.push(isTroveError(err) ? err.message : 'The credited balance could not be read.');
     }
   }
   // The relayer's fee is shown before the person agrees to a claim: ask for it while one waits.
@@ -102,4 +112,17 @@ export async function earningsView(rewards: RewardsService, jobs: () => Promise<
     relayer: terms ? { url: rewards.relayerUrl, address: terms.relayer, fee: terms.fee } : null,
     problems: problems.slice(0, 50),
   };
+}
+
+/**
+ * Marks what of each claimed round is still credited. A withdrawal takes everything credited to
+ * the address at once, so what remains came from the rounds claimed since: newest first.
+ */
+export function shareOutCredit(claimed: EarningRowValue[], credited: bigint): void {
+  let left = credited;
+  for (const r of [...claimed].sort((a, b) => (b.at ?? 0) - (a.at ?? 0))) {
+    const share = left < BigInt(r.amount) ? left : BigInt(r.amount);
+    r.withdrawable = share.toString();
+    left -= share;
+  }
 }

@@ -1,5 +1,6 @@
 // What the person earned, round by round, and where each claim stands: earned (ready to claim),
-// proving on this device, waiting to be sent, with the relayer, claimed. Totals per token use
+// proving on this device, waiting to be sent, with the relayer, claimed, and then what of it is
+// still credited to withdraw. Totals per token use
 // the symbol and decimals the token's contract states. A claim goes through a relayer: the person
 // needs no ETH, and the relayer's fee is shown before they agree.
 import { useCallback, useEffect, useState } from 'react';
@@ -28,6 +29,13 @@ function claimedOverTime(rows: EarningRowValue[], token: string): { at: number; 
     .filter((r) => r.token === token && r.state === 'claimed' && r.at !== null)
     .sort((a, b) => a.at! - b.at!)
     .map((r) => ({ at: r.at!, total: (total += Number(r.amount) / 10 ** r.decimals) }));
+}
+
+/** What of a claimed round is still credited to its address, in words. */
+function withdrawableText(r: EarningRowValue): string {
+  if (r.state !== 'claimed' || r.withdrawable === null) return '—';
+  if (r.withdrawable === '0') return 'Withdrawn';
+  return formatTokenAmount(r.withdrawable, r.decimals, r.symbol);
 }
 
 export function EarningsScreen() {
@@ -183,6 +191,8 @@ export function EarningsScreen() {
             {view.rows.length === 0 ? (
               <p className="muted">No rounds yet.</p>
             ) : (
+              // scrolls sideways on its own in a narrow window, so the page does not
+              <div className="table-scroll" tabIndex={0} aria-label="Rounds and their claims">
               <table className="earnings">
                 <thead>
                   <tr>
@@ -190,6 +200,7 @@ export function EarningsScreen() {
                     <th scope="col">Round</th>
                     <th scope="col">Your share</th>
                     <th scope="col">State</th>
+                    <th scope="col">Withdrawable</th>
                     <th scope="col">Paid to</th>
                   </tr>
                 </thead>
@@ -204,6 +215,7 @@ export function EarningsScreen() {
                         {r.at ? <span className="muted small"> · {formatDate(r.at)}</span> : null}
                         {r.problem && r.state !== 'claimed' ? <span className="warning small"> · {r.problem}</span> : null}
                       </td>
+                      <td>{withdrawableText(r)}</td>
                       <td className="mono small">
                         {r.recipient ?? '—'}
                         {r.tx ? <span className="muted"> · tx {r.tx.slice(0, 10)}…</span> : null}
@@ -212,6 +224,7 @@ export function EarningsScreen() {
                   ))}
                 </tbody>
               </table>
+              </div>
             )}
           </section>
         </>

@@ -1,9 +1,10 @@
-// The jobs researchers have published: those this device takes part in, those open to join, a
-// word about any that were held back, what to do when the chain cannot be reached, and when
-// Trove may do job work.
+// The jobs researchers have published: those this device takes part in (with what each earned
+// this person so far), those open to join, a word about any that were held back, what to do when
+// the chain cannot be reached, and when Trove may do job work.
 import { useEffect, useState } from 'react';
-import type { JobCardValue, JobsViewValue, RunPolicyValue } from '../../../common/ipc/contract.js';
-import { messageOf } from '../ipc.js';
+import type { EarningRowValue, JobCardValue, JobsViewValue, RunPolicyValue } from '../../../common/ipc/contract.js';
+import { earnedByJob } from '../earnings.js';
+import { call, messageOf } from '../ipc.js';
 import { useApp, useJobs } from '../store.js';
 import { ErrorMessage, ScreenTitle, PathText } from '../components/ui.js';
 import { formatCount, formatDate } from '../format.js';
@@ -20,6 +21,14 @@ export function JobsScreen() {
   useEffect(() => {
     void load();
   }, [load]);
+
+  // What each joined job earned: the person's own shares, from the Earnings view's rows.
+  const [earnings, setEarnings] = useState<EarningRowValue[]>([]);
+  useEffect(() => {
+    const read = () => call('rewards.view', {}).then((v) => setEarnings(v.rows), () => setEarnings([]));
+    void read();
+    return window.trove.on('rewards.changed', () => void read());
+  }, []);
 
   const now = Date.now();
   const mine = view?.jobs.filter((j) => isJoined(j.participation.state)) ?? [];
@@ -52,7 +61,7 @@ export function JobsScreen() {
       {mine.length > 0 ? (
         <section className="job-group" aria-labelledby="mine-title">
           <h2 id="mine-title">Jobs you joined</h2>
-          <JobList jobs={mine} label="Jobs you joined" />
+          <JobList jobs={mine} label="Jobs you joined" earnings={earnings} />
         </section>
       ) : null}
       {view ? (
@@ -78,7 +87,7 @@ export function JobsScreen() {
   );
 }
 
-function JobList({ jobs, label }: { jobs: JobCardValue[]; label: string }) {
+function JobList({ jobs, label, earnings = [] }: { jobs: JobCardValue[]; label: string; earnings?: EarningRowValue[] }) {
   const go = useApp((s) => s.go);
   return (
     <ul className="cards jobs" aria-label={label}>
@@ -103,6 +112,7 @@ function JobList({ jobs, label }: { jobs: JobCardValue[]; label: string }) {
             </p>
             {j.participation.waiting && j.participation.state === 'waiting' ? <p className="small">{waitingInWords(j.participation.waiting, Date.now())}</p> : null}
             {j.participation.problem ? <p className="warning small">{j.participation.problem.message}</p> : null}
+            <CardEarned rows={earnings} jobId={j.jobId} />
             <p className="small">
               Reads {j.columns.length} {j.columns.length === 1 ? 'column' : 'columns'} · {formatCount(j.rounds)} {j.rounds === 1 ? 'round' : 'rounds'} ·{' '}
               {/* the person's share, not the round's whole reward: it is split among everyone included */}
@@ -113,6 +123,24 @@ function JobList({ jobs, label }: { jobs: JobCardValue[]; label: string }) {
         );
       })}
     </ul>
+  );
+}
+
+/** What this job earned the person so far, on its card: their shares, not the rounds' rewards. */
+function CardEarned({ rows, jobId }: { rows: EarningRowValue[]; jobId: string }) {
+  const earned = earnedByJob(rows, jobId);
+  if (earned.length === 0) return null;
+  return (
+    <p className="small" data-testid="card-earned">
+      You earned{' '}
+      {earned.map((e, i) => (
+        <span key={e.token}>
+          {i > 0 ? ' and ' : ''}
+          <strong>{formatTokenAmount(e.amount, e.decimals, e.symbol)}</strong> over {formatCount(e.rounds)} {e.rounds === 1 ? 'round' : 'rounds'}
+          {e.claimed === e.rounds ? ', all claimed' : e.claimed > 0 ? ` (${formatCount(e.claimed)} claimed)` : ', ready to claim'}
+        </span>
+      ))}
+    </p>
   );
 }
 
