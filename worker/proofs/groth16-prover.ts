@@ -6,8 +6,9 @@
 // same): only the parts that depend on the message and scope change. The quotient (H) part is
 // not linear and is computed in full each time; the blinding (r, s) is fresh for every proof,
 // as in snarkjs, so a proof is the same value whichever way the sums were reached.
-// The arithmetic is snarkjs 0.7.5's groth16_prove.js; the remembered sums stay in this worker's
-// memory, like the identity they were computed from.
+// The steps follow snarkjs 0.7.5's prover (the zkey layout, the coset FFT for H, its curve's
+// wasm routines), so a proof verifies with the same key; the remembered sums stay in this
+// worker's memory, like the identity they were computed from.
 import { curves, type Curve } from 'snarkjs';
 
 const N8 = 32;
