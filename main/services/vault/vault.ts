@@ -1097,7 +1097,6 @@ export class Vault {
       const blocks: BlockEntry[] = [];
       let nextRecordId = 0;
       const dataKey = randomBytes(KEY_BYTES);
-      const values: (number | string | null)[] = new Array(schema.length);
       const sourceKeys = new Set(input.columns.map((c) => String(c.source)));
       const unknownFields = new Map<string, number>();
       const reject = (line: number, reason: string, column?: string) => {
@@ -1146,16 +1145,14 @@ export class Vault {
             for (let c = 0; c < input.columns.length; c++) {
               const col = input.columns[c]!;
               const raw = cells[col.source];
-              const v = toValue(raw, col.type);
-              if (v === INVALID) {
+              if (!builder.put(c, raw)) {
                 reject(rec.line, whyInvalid(raw, col.type), col.name);
                 bad = true;
                 break;
               }
-              values[c] = v;
             }
             if (bad) continue;
-            builder.add(nextRecordId++, values);
+            builder.add(nextRecordId++);
             if (builder.full) {
               flush();
               // Let the host answer other requests (progress, cancel) between blocks.
