@@ -431,6 +431,17 @@ export class Vault {
     return this.stateGeneration;
   }
 
+  /**
+   * Set at unlock when this file counts fewer changes than this device last saw: an older copy of
+   * the whole file was put in its place. Reads go on; every write is refused until it is restored.
+   * Callers announce it at unlock (the CLI on every command, the app in a banner).
+   */
+  get fileRollback(): (StateFinding & { problem: 'file-rolled-back' }) | null {
+    if (!this.rolledBack || !this.keys) return null;
+    const problem = { problem: 'file-rolled-back' as const, foundGeneration: this.rolledBack.found, seenGeneration: this.rolledBack.seen };
+    return { ...problem, message: describeState(problem).message };
+  }
+
   /** After a change is committed: the device's record outside the file moves up to it. */
   private noteSeen(): void {
     const store = this.opts.lastSeen;
