@@ -16,8 +16,14 @@ function isMissing(raw: unknown): boolean {
   if (raw === null || raw === undefined) return true;
   if (typeof raw !== 'string') return false;
   const n = raw.length;
-  // No missing-value word is longer than 4 characters: longer text without edge spaces is a value.
-  if (n > 4 && raw.charCodeAt(0) > 32 && raw.charCodeAt(n - 1) > 32) return false;
+  if (n === 0) return true;
+  const first = raw.charCodeAt(0);
+  if (first > 32 && raw.charCodeAt(n - 1) > 32) {
+    // No missing-value word is longer than 4 characters, and each starts with n, N or "-": other
+    // text without edge spaces is a value, found without making a lower-case copy of it.
+    if (n > 4 || (first !== 110 && first !== 78 && first !== 45)) return false;
+    return MISSING.has(raw.toLowerCase());
+  }
   return MISSING.has(raw.trim().toLowerCase());
 }
 
