@@ -177,6 +177,8 @@ let chosen: Aead | undefined;
  */
 export function aead(): Aead {
   if (chosen) return chosen;
+  // Before libsodium is ready there is nothing to compare with: decide at the next call.
+  if (typeof sodium.crypto_aead_xchacha20poly1305_ietf_encrypt !== 'function') return libsodiumAead;
   chosen = libsodiumAead;
   if (nativeAead) {
     const key = Uint8Array.from({ length: 32 }, (_, i) => i);
