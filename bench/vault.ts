@@ -5,11 +5,12 @@
 //
 //   npm run bench:vault [-- --rows 100000 --repeat 5]
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ColumnSchema } from '../common/dataset.js';
 import { isTextColumn } from '../common/dataset.js';
+import { aead } from '../common/aead.js';
 import { Vault } from '../main/services/vault/index.js';
 import type { SourceRecord } from '../main/services/vault/import/sources.js';
 import { median } from './median.js';
@@ -142,6 +143,9 @@ async function main(): Promise<void> {
     console.log(`${what.padEnd(26)} plaintext ${Math.round(p).toLocaleString('en').padStart(11)} rows/s   encrypted ${Math.round(e).toLocaleString('en').padStart(11)} rows/s   ratio ${(e / p).toFixed(2)}x`);
   };
   console.log(`vault benchmark: ${ROWS.toLocaleString('en')} rows x ${SCHEMA.length} columns, median of ${REPEAT}`);
+  // Segments are sealed natively where the platform has ChaCha20-Poly1305 (Node), with libsodium
+  // elsewhere (Electron's BoringSSL); the load says how far other work on the machine skews the run.
+  console.log(`sealing: ${aead().name}; load average ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
   line('import', results.plainImport, results.vaultImport);
   line('full scan (all columns)', results.plainScan, results.vaultScan);
   line('full scan to row objects', results.plainRows, results.vaultRows);

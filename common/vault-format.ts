@@ -3,6 +3,7 @@
 // process uses it to write and read the vault; the worker uses it to decrypt only the columns a
 // task was granted.
 import sodium from 'libsodium-wrappers-sumo';
+import { aead } from './aead.js';
 import type { ColumnData, ColumnType } from './dataset.js';
 import { concatBytes } from './bytes.js';
 import { TroveError } from './errors.js';
@@ -90,12 +91,7 @@ export function randomBytes(n: number): Uint8Array {
 
 /** nonce(24) | XChaCha20-Poly1305 ciphertext with its tag. A fresh random nonce every time. */
 export function seal(key: Uint8Array, plaintext: Uint8Array, place: SealPlace): Uint8Array {
-  const nonce = randomBytes(NONCE_BYTES);
-  const ct = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, associatedData(place), null, nonce, key);
-  const out = new Uint8Array(NONCE_BYTES + ct.length);
-  out.set(nonce, 0);
-  out.set(ct, NONCE_BYTES);
-  return out;
+  return aead().seal(key, plaintext, associatedData(place), randomBytes(NONCE_BYTES));
 }
 
 /** Opens a sealed value or throws CORRUPT_DATA: never returns bytes that failed authentication. */
@@ -105,13 +101,7 @@ export function open(key: Uint8Array, sealed: Uint8Array, place: SealPlace, what
     throw corrupt(what);
   }
   try {
-    return sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-      null,
-      sealed.subarray(NONCE_BYTES),
-      associatedData(place),
-      sealed.subarray(0, NONCE_BYTES),
-      key,
-    );
+    return aead().open(key, sealed, associatedData(place));
   } catch {
     throw corrupt(what);
   }

@@ -37,6 +37,12 @@ export const AppStatus = z.object({
   /** The OS keychain can remember the passphrase on this device (Electron safeStorage). */
   canRemember: z.boolean(),
   remembered: z.boolean(),
+  /**
+   * Known only while unlocked: the vault file holds fewer changes (foundChange) than this device
+   * last saw (seenChange), i.e. an older copy of the whole file was put in its place. Reads go on;
+   * writes are refused until a backup is restored.
+   */
+  olderCopy: z.object({ foundChange: Count, seenChange: Count }).optional(),
 });
 
 const DatasetInfo = z.object({

@@ -172,7 +172,15 @@ async function unlocked(path: string): Promise<Vault> {
   const vault = await Vault.open(path, { autoLockMs: null, lastSeen: fileLastSeen(lastSeenFileFor(path)) });
   // Each command logs what it does; an unlock line per command would bury that.
   await vault.unlock(await askPassphrase('Passphrase: '), { logUnlock: false });
+  announceRollback(vault);
   return vault;
+}
+
+/** Said on every command that unlocks, before its own output: the file on disk is an older copy. */
+function announceRollback(vault: Vault): void {
+  const rollback = vault.fileRollback;
+  if (!rollback) return;
+  console.error(`\nWARNING: ${rollback.message}\n(To restore: npm run vault -- restore <your latest backup> <new vault file>. "verify" lists this among its findings.)\n`);
 }
 
 async function run(args: string[]): Promise<void> {

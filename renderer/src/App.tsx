@@ -14,6 +14,7 @@ import { JobsScreen } from './screens/Jobs.js';
 import { JobScreen } from './screens/Job.js';
 import { WalletScreen } from './screens/Wallet.js';
 import { EarningsScreen } from './screens/Earnings.js';
+import { OlderCopyBanner } from './components/OlderCopyBanner.js';
 
 const NAV: { screen: Route['screen']; label: string }[] = [
   { screen: 'data', label: 'Data' },
@@ -63,6 +64,7 @@ function Shell() {
   const go = useApp((s) => s.go);
   const setStatus = useApp((s) => s.setStatus);
   const notify = useApp((s) => s.notify);
+  const olderCopy = useApp((s) => s.status?.olderCopy);
   const active = route.screen === 'import' || route.screen === 'dataset' ? 'data' : route.screen === 'job' ? 'jobs' : route.screen;
   const upsertJob = useJobs((s) => s.upsert);
   const clearJobs = useJobs((s) => s.clear);
@@ -115,6 +117,7 @@ function Shell() {
         </button>
       </nav>
       <main id="main" className="content">
+        {olderCopy ? <OlderCopyBanner olderCopy={olderCopy} /> : null}
         <Screen route={route} />
       </main>
       <Notices />

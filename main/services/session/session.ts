@@ -200,12 +200,14 @@ export class AppSession {
 
   status(): AppStatusValue {
     const v = this.vault;
+    const rollback = v?.fileRollback;
     return {
       vault: v === null ? 'none' : v.isUnlocked ? 'unlocked' : 'locked',
       ...(v?.isUnlocked ? { autoLockMs: v.autoLock } : {}),
       storage: { vaultFile: this.vaultFile, backupsFolder: this.backupsFolder },
       canRemember: this.keychain() !== null,
       remembered: this.keychain()?.read() != null,
+      ...(rollback ? { olderCopy: { foundChange: rollback.foundGeneration, seenChange: rollback.seenGeneration } } : {}),
     };
   }
 

@@ -3,6 +3,7 @@
 // segments of the columns asked for; a block's manifest entry says how many records it holds and
 // which version of its segments is current.
 import { type ColumnData, type ColumnSchema, isTextColumn } from '../../../common/dataset.js';
+import { putValue } from './import/types.js';
 
 export const BLOCK_ROWS = 4096;
 /**
@@ -25,7 +26,7 @@ export function emptyColumn(type: ColumnSchema['type'], capacity: number): Colum
   }
 }
 
-/** Gathers converted rows into columns until a block is full. */
+/** Gathers rows, converted cell by cell into their columns, until a block is full. */
 export class BlockBuilder {
   recordIds: Float64Array;
   columns: ColumnData[];
@@ -40,24 +41,21 @@ export class BlockBuilder {
     this.columns = schema.map((c) => emptyColumn(c.type, capacity));
   }
 
-  add(recordId: number, values: readonly (number | string | null)[]): void {
-    const r = this.rows;
-    this.recordIds[r] = recordId;
-    for (let c = 0; c < this.columns.length; c++) {
-      const col = this.columns[c]!;
-      const v = values[c] ?? null;
-      if (isTextColumn(col)) {
-        col.values.push(v as string | null);
-        if (typeof v === 'string') this.textUnits += v.length;
-      } else if (v === null) {
-        col.nulls[r] = 1;
-        col.values[r] = 0;
-      } else {
-        col.nulls[r] = 0;
-        col.values[r] = v as number;
-      }
-    }
-    this.rows++;
+  /**
+   * Converts a raw cell straight into column c of the row being built; false when it does not fit.
+   * A row that fails part-way leaves cells behind that the next row overwrites: add() counts a row
+   * only once all of its cells are in.
+   */
+  put(c: number, raw: unknown): boolean {
+    const col = this.columns[c]!;
+    if (!putValue(raw, col, this.rows)) return false;
+    if (isTextColumn(col)) this.textUnits += col.values[this.rows]?.length ?? 0;
+    return true;
+  }
+
+  /** Counts the row whose cells put() wrote, under its record id. */
+  add(recordId: number): void {
+    this.recordIds[this.rows++] = recordId;
   }
 
   get full(): boolean {
@@ -66,7 +64,7 @@ export class BlockBuilder {
 
   /**
    * Starts the next block in the same number arrays: a flushed block is sealed before the next row
-   * arrives, and add() writes every cell of a row, so nothing from the last block is read again.
+   * arrives, and every cell of a counted row is written, so nothing from the last block is read again.
    */
   reset(): void {
     this.rows = 0;

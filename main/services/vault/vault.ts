@@ -191,6 +191,8 @@ export class Vault {
   private rolledBack: { found: number; seen: number } | null = null;
   /** Prepared once: an import inserts one segment per column per block. */
   private segmentInsert: Database.Statement | null = null;
+  /** Prepared once: a scan reads one segment per column per block. */
+  private segmentSelect: Database.Statement | null = null;
   private readonly lockListeners = new Set<(reason: 'manual' | 'idle') => void>();
 
   private constructor(path: string, db: Database.Database, header: Header, opts: VaultOptions) {
@@ -429,6 +431,17 @@ export class Vault {
   /** The sealed record's change count, as last written or read; null before there is one. */
   get generation(): number | null {
     return this.stateGeneration;
+  }
+
+  /**
+   * Set at unlock when this file counts fewer changes than this device last saw: an older copy of
+   * the whole file was put in its place. Reads go on; every write is refused until it is restored.
+   * Callers announce it at unlock (the CLI on every command, the app in a banner).
+   */
+  get fileRollback(): (StateFinding & { problem: 'file-rolled-back' }) | null {
+    if (!this.rolledBack || !this.keys) return null;
+    const problem = { problem: 'file-rolled-back' as const, foundGeneration: this.rolledBack.found, seenGeneration: this.rolledBack.seen };
+    return { ...problem, message: describeState(problem).message };
   }
 
   /** After a change is committed: the device's record outside the file moves up to it. */
@@ -728,7 +741,8 @@ export class Vault {
   /** Opens one segment of a block, checking it is the version and size the manifest says. */
   private readSegment(id: string, row: DatasetRow, entry: BlockEntry, col: number): Uint8Array {
     const [block, version] = entry;
-    const seg = this.db.prepare('SELECT version, sealed FROM segments WHERE dataset_id = ? AND block = ? AND col = ?').get(row.id, block, col) as { version: number; sealed: Buffer } | undefined;
+    const select = (this.segmentSelect ??= this.db.prepare('SELECT version, sealed FROM segments WHERE dataset_id = ? AND block = ? AND col = ?'));
+    const seg = select.get(row.id, block, col) as { version: number; sealed: Buffer } | undefined;
     if (!seg) {
       throw new TroveError('INTEGRITY_FAILURE', 'Part of this dataset is missing from the vault file: it was changed outside Trove. Restore from a backup.', { block, column: col });
     }
@@ -752,7 +766,7 @@ export class Vault {
     const columns = columnIndexes.map((c) => {
       const plain = this.readSegment(id, row, entry, c + 1);
       const col = decodeColumn(plain, m.columns[c]!.type);
-      sodium.memzero(plain);
+      plain.fill(0); // the same wipe as sodium.memzero, done natively: it runs byte by byte in JavaScript
       return col;
     });
     const rows = entry[2];
@@ -1097,7 +1111,6 @@ export class Vault {
       const blocks: BlockEntry[] = [];
       let nextRecordId = 0;
       const dataKey = randomBytes(KEY_BYTES);
-      const values: (number | string | null)[] = new Array(schema.length);
       const sourceKeys = new Set(input.columns.map((c) => String(c.source)));
       const unknownFields = new Map<string, number>();
       const reject = (line: number, reason: string, column?: string) => {
@@ -1146,16 +1159,14 @@ export class Vault {
             for (let c = 0; c < input.columns.length; c++) {
               const col = input.columns[c]!;
               const raw = cells[col.source];
-              const v = toValue(raw, col.type);
-              if (v === INVALID) {
+              if (!builder.put(c, raw)) {
                 reject(rec.line, whyInvalid(raw, col.type), col.name);
                 bad = true;
                 break;
               }
-              values[c] = v;
             }
             if (bad) continue;
-            builder.add(nextRecordId++, values);
+            builder.add(nextRecordId++);
             if (builder.full) {
               flush();
               // Let the host answer other requests (progress, cancel) between blocks.

@@ -1,6 +1,8 @@
 // Known-answer vectors for docs/vault-format.md. A second implementation that reproduces these
 // reads Trove vaults; a change here is a change of the vault format.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sodium from 'libsodium-wrappers-sumo';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +20,7 @@ import {
 import { chainHash } from '../../../main/services/vault/activity.js';
 import { headerChecksum, headerChecksumInput } from '../../../main/services/vault/header.js';
 import { openState } from '../../../main/services/vault/state.js';
+import { decodeLastSeen, encodeLastSeen, fileLastSeen } from '../../../main/services/vault/last-seen.js';
 import { deriveKek, derivePurposeKey } from '../../../main/services/vault/keys.js';
 
 const seq = (start: number, n: number) => Uint8Array.from({ length: n }, (_, i) => start + i);
@@ -59,6 +62,7 @@ const V = {
   segmentString: '0103000004000000020000000001000000010000000300000005000000080000006162c3a9f09f9880',
   segmentBoolean: '010400000300000002010000',
   segmentRecordIds: '01000000030000000000000000000000000000000000f03f0000000000001440',
+  lastSeenRecord: '7b22666f726d6174223a312c227661756c7473223a7b226130613161326133613461356136613761386139616161626163616461656166223a337d7d',
   sealedSegment:
     '404142434445464748494a4b4c4d4e4f5051525354555657989c19e9c179d5e802b3fb4ae053d6fbb6650bd40bf491cd7f4e21ba9524748d4f9ec98fbc6e3183fb20ee234e39d7f907',
 };
@@ -70,7 +74,7 @@ describe('vault format known-answer vectors', () => {
     const doc = readFileSync(fileURLToPath(new URL('../../../docs/vault-format.md', import.meta.url)), 'utf8');
     const published = [
       V.kek, V.adMasterKey, V.sealedMasterKey, ...V.purposeKeys, V.adSegment, V.segmentNumber, V.segmentCategory, V.segmentString, V.segmentBoolean, V.segmentRecordIds, V.sealedSegment,
-      V.headerChecksum, V.settingId, V.firstEntryHash, V.tinyBackup, V.emptySettingsDigest, V.sealedState,
+      V.headerChecksum, V.settingId, V.firstEntryHash, V.tinyBackup, V.emptySettingsDigest, V.sealedState, V.lastSeenRecord,
     ];
     for (const hex of published) expect(doc).toContain(`\`${hex}\``);
   });
@@ -204,5 +208,25 @@ describe('vault format known-answer vectors', () => {
     expect(JSON.stringify(state)).toBe(V.stateJson);
     expect(state).toMatchObject({ generation: 3, log: { seq: 1, hash: V.firstEntryHash }, datasets: [[bytesToHex(V.datasetId), 2]], settings: V.emptySettingsDigest });
     expect(() => openState(key, V.datasetId, hexToBytes(V.sealedState))).toThrow(expect.objectContaining({ code: 'CORRUPT_DATA' }));
+  });
+
+  it('keeps the last state seen on this device as the document says, beside the vault in the CLI', () => {
+    // After the state above (generation 3) is written, the device's record holds that count for the vault id.
+    const state = openState(derivePurposeKey(V.masterKey, 7), V.vaultId, hexToBytes(V.sealedState));
+    const text = encodeLastSeen({ [bytesToHex(V.vaultId)]: state.generation });
+    expect(bytesToHex(new TextEncoder().encode(text))).toBe(V.lastSeenRecord);
+    const dir = mkdtempSync(join(tmpdir(), 'trove-last-seen-'));
+    try {
+      const file = join(dir, 'vault.db.last-seen');
+      fileLastSeen(file).write(bytesToHex(V.vaultId), state.generation);
+      expect(bytesToHex(readFileSync(file))).toBe(V.lastSeenRecord);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // A reader keeps only well-formed entries, and reads anything else as no record at all.
+    const id = bytesToHex(V.vaultId);
+    expect(decodeLastSeen(`{"format":1,"vaults":{"${id.toUpperCase()}":9,"${id}":7,"${'b'.repeat(32)}":-1,"${'c'.repeat(32)}":2.5,"${'d'.repeat(32)}":"4","${'e'.repeat(30)}":1}}`)).toEqual({ [id]: 7 });
+    for (const other of [`{"format":2,"vaults":{"${id}":7}}`, `{"vaults":{"${id}":7}}`, `{"format":1,"vaults":[7]}`, 'not json', '']) expect(decodeLastSeen(other), other).toEqual({});
   });
 });

@@ -3,12 +3,15 @@
 // file, can name it. Positive control: the same swap opened without that record verifies OK.
 // The desktop app keeps the record through the OS keychain (tested with the Electron double).
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { describe, expect, it, vi } from 'vitest';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TroveError } from '../../../common/errors.js';
 import { Vault, backupVault, restoreVault } from '../../../main/services/vault/index.js';
 import { fileLastSeen, lastSeenFileFor, type LastSeenStore } from '../../../main/services/vault/last-seen.js';
 import { safeStorageLastSeen } from '../../../main/electron/last-seen.js';
 import { keychain } from '../electron/electron-double.js';
+import { AppSession } from '../../../main/services/session/session.js';
+import { main as cli } from '../../../main/cli/vault.js';
 import { FAST_KDF, PASSPHRASE, peopleCsv, useTempDir } from '../../helpers/vault.js';
 
 vi.mock('electron', () => import('../electron/electron-double.js'));
@@ -110,5 +113,99 @@ describe('the last state seen on this device', () => {
     } finally {
       keychain.available = true;
     }
+  });
+});
+
+// The rollback is said when the vault is unlocked, not only by verify: on every CLI command that
+// unlocks, and in the app's unlock result (the renderer shows a banner from it).
+describe('an older copy announced at unlock', () => {
+  const t = useTempDir();
+  const passphraseBefore = process.env.TROVE_PASSPHRASE;
+  afterEach(() => {
+    vi.restoreAllMocks();
+    if (passphraseBefore === undefined) delete process.env.TROVE_PASSPHRASE;
+    else process.env.TROVE_PASSPHRASE = passphraseBefore;
+  });
+
+  /** Copies the vault file aside, makes one more change through `change`, then puts the copy back. */
+  async function swapForOlder(path: string, change: () => Promise<void>) {
+    const old = `${path}.old`;
+    copyFileSync(path, old);
+    await change();
+    for (const s of ['-wal', '-shm']) rmSync(path + s, { force: true });
+    copyFileSync(old, path);
+  }
+
+  /** Runs a CLI command; what it wrote to stderr. */
+  async function runCli(args: string[]): Promise<string> {
+    const errors: string[] = [];
+    const err = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      await cli(args);
+    } finally {
+      err.mockRestore();
+      log.mockRestore();
+    }
+    return errors.join('\n');
+  }
+
+  it('warns on every CLI command that unlocks (list, show, verify), and says nothing about an up-to-date file', async () => {
+    const path = t.file('vault.db');
+    const store = fileLastSeen(lastSeenFileFor(path));
+    const v = await Vault.create(path, PASSPHRASE, opts(store));
+    await v.importFile(t.file('p.csv', peopleCsv(5)), { name: 'people' });
+    v.close();
+    process.env.TROVE_PASSPHRASE = PASSPHRASE;
+    process.exitCode = undefined;
+
+    // Control: the file is the newest this device saw, so no command warns.
+    for (const args of [['list', path], ['show', path, 'people'], ['verify', path]]) expect(await runCli(args)).toBe('');
+    expect(process.exitCode).toBeUndefined();
+
+    await swapForOlder(path, async () => {
+      const again = t.track(await Vault.open(path, opts(store)));
+      await again.unlock(PASSPHRASE);
+      await again.renameDataset(again.resolveDataset('people'), 'friends');
+      again.close();
+    });
+    for (const args of [['list', path], ['show', path, 'people'], ['verify', path]]) {
+      expect(await runCli(args), args[0]).toMatch(/WARNING: This vault file is older than the one Trove last saw on this device \(it holds change #\d+; Trove saw change #\d+\)[\s\S]*restore <your latest backup>/);
+    }
+    process.exitCode = undefined; // verify's finding set it; the test runner's exit code is not ours
+  });
+
+  it("is in the app's unlock result while the older copy is open, and only then", async () => {
+    const dataDir = t.dir();
+    const store = fileLastSeen(join(dataDir, 'device.last-seen'));
+    const start = () => AppSession.start({ dataDir, vault: { kdf: FAST_KDF, lastSeen: store } });
+    const first = await start();
+    await first.create(PASSPHRASE);
+    await first.close();
+    const path = join(dataDir, 'trove.vault');
+
+    await swapForOlder(path, async () => {
+      const s = await start();
+      const status = await s.unlock(PASSPHRASE);
+      // Control: an up-to-date file announces nothing.
+      expect(status.olderCopy).toBeUndefined();
+      await s.close();
+    });
+
+    const s = await start();
+    expect(s.status().olderCopy).toBeUndefined(); // locked: nothing is known yet
+    const status = await s.unlock(PASSPHRASE);
+    expect(status.vault).toBe('unlocked');
+    expect(status.olderCopy).toBeDefined();
+    expect(status.olderCopy!.foundChange).toBeLessThan(status.olderCopy!.seenChange);
+    expect(s.status().olderCopy).toEqual(status.olderCopy); // it stays while the copy is open
+    s.lock();
+    expect(s.status().olderCopy).toBeUndefined();
+    await s.close();
+
+    // Positive control: the same older copy, with no record of what this device saw, cannot be told apart.
+    const blind = await AppSession.start({ dataDir, vault: { kdf: FAST_KDF } });
+    expect((await blind.unlock(PASSPHRASE)).olderCopy).toBeUndefined();
+    await blind.close();
   });
 });

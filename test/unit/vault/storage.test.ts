@@ -31,6 +31,7 @@ describe('reading, summarising and deleting', () => {
     // Projection opens the record-id segment and the asked column's segment of each block, nothing else.
     const opened: number[] = [];
     const db = (v as unknown as { db: Database.Database }).db;
+    (v as unknown as { segmentSelect: unknown }).segmentSelect = null; // prepared once per vault: prepared again below, watched
     const prepare = db.prepare.bind(db);
     db.prepare = ((sql: string) => {
       const stmt = prepare(sql);

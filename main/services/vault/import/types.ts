@@ -1,6 +1,6 @@
 // Reading a raw value as a column type, and guessing each column's type from a sample. The
 // guess is only a proposal: the person can change any column's type before importing.
-import type { CellValue, ColumnType } from '../../../../common/dataset.js';
+import { type CellValue, type ColumnData, type ColumnType, isTextColumn } from '../../../../common/dataset.js';
 
 /** A converted value: numbers for number/integer/date (epoch ms)/boolean (0/1), text otherwise. */
 export type Converted = { ok: true; value: number | string | null } | { ok: false; reason: string };
@@ -16,8 +16,14 @@ function isMissing(raw: unknown): boolean {
   if (raw === null || raw === undefined) return true;
   if (typeof raw !== 'string') return false;
   const n = raw.length;
-  // No missing-value word is longer than 4 characters: longer text without edge spaces is a value.
-  if (n > 4 && raw.charCodeAt(0) > 32 && raw.charCodeAt(n - 1) > 32) return false;
+  if (n === 0) return true;
+  const first = raw.charCodeAt(0);
+  if (first > 32 && raw.charCodeAt(n - 1) > 32) {
+    // No missing-value word is longer than 4 characters, and each starts with n, N or "-": other
+    // text without edge spaces is a value, found without making a lower-case copy of it.
+    if (n > 4 || (first !== 110 && first !== 78 && first !== 45)) return false;
+    return MISSING.has(raw.toLowerCase());
+  }
   return MISSING.has(raw.trim().toLowerCase());
 }
 
@@ -128,16 +134,10 @@ export function parseDate(text: string): number | null {
 export const INVALID = Symbol('invalid');
 
 /**
- * A raw value as the column type stores it: numbers for number/integer/date (epoch ms)/boolean
- * (0/1), text otherwise, null when missing. The import's hot path: no allocation per value.
+ * A present (not missing) raw value of a number, integer, boolean or date column as the number it
+ * is stored as; NaN when it does not fit (no stored value is NaN: numbers must be finite).
  */
-export function toValue(raw: unknown, type: ColumnType): number | string | null | typeof INVALID {
-  if (type === 'string') {
-    if (typeof raw === 'string') return raw === '' ? null : raw;
-    if (raw === null || raw === undefined) return null;
-    return typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
-  }
-  if (isMissing(raw)) return null;
+function numberOf(raw: unknown, type: FixedType): number {
   switch (type) {
     case 'number':
     case 'integer': {
@@ -145,22 +145,66 @@ export function toValue(raw: unknown, type: ColumnType): number | string | null 
       if (typeof raw === 'number') n = raw;
       else if (typeof raw === 'string') {
         const t = trimmed(raw);
-        if (!NUMBER.test(t)) return INVALID;
+        if (!NUMBER.test(t)) return NaN;
         n = Number(t);
-      } else return INVALID;
-      if (!Number.isFinite(n)) return INVALID;
-      return type === 'integer' && !Number.isSafeInteger(n) ? INVALID : n;
+      } else return NaN;
+      if (!Number.isFinite(n)) return NaN;
+      return type === 'integer' && !Number.isSafeInteger(n) ? NaN : n;
     }
     case 'boolean': {
       if (typeof raw === 'boolean') return raw ? 1 : 0;
       const s = trimmed(String(raw)).toLowerCase();
-      return TRUE.has(s) ? 1 : FALSE.has(s) ? 0 : INVALID;
+      return TRUE.has(s) ? 1 : FALSE.has(s) ? 0 : NaN;
     }
     case 'date':
-      return typeof raw === 'string' ? (parseDate(raw) ?? INVALID) : INVALID;
-    case 'category':
-      return typeof raw === 'string' ? trimmed(raw) : typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+      return typeof raw === 'string' ? (parseDate(raw) ?? NaN) : NaN;
   }
+}
+
+/** The column types stored as numbers: number, integer, boolean (0/1) and date (epoch ms). */
+export type FixedType = Exclude<ColumnType, 'string' | 'category'>;
+
+/** A raw value of a string or category column as stored: text, or null when missing. */
+function textOf(raw: unknown, type: 'string' | 'category'): string | null {
+  if (type === 'string') {
+    if (typeof raw === 'string') return raw === '' ? null : raw;
+    if (raw === null || raw === undefined) return null;
+    return typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+  }
+  if (isMissing(raw)) return null;
+  return typeof raw === 'string' ? trimmed(raw) : typeof raw === 'object' ? JSON.stringify(raw) : String(raw);
+}
+
+/**
+ * A raw value as the column type stores it: numbers for number/integer/date (epoch ms)/boolean
+ * (0/1), text otherwise, null when missing.
+ */
+export function toValue(raw: unknown, type: ColumnType): number | string | null | typeof INVALID {
+  if (type === 'string' || type === 'category') return textOf(raw, type);
+  if (isMissing(raw)) return null;
+  const n = numberOf(raw, type);
+  return Number.isNaN(n) ? INVALID : n;
+}
+
+/**
+ * The import's hot path: a raw value converted straight into row i of its block's column, so no
+ * value is boxed or gathered into a row on the way. False when it does not fit (whyInvalid says why).
+ */
+export function putValue(raw: unknown, column: ColumnData, i: number): boolean {
+  if (isTextColumn(column)) {
+    column.values[i] = textOf(raw, column.type);
+    return true;
+  }
+  if (isMissing(raw)) {
+    column.nulls[i] = 1;
+    column.values[i] = 0;
+    return true;
+  }
+  const n = numberOf(raw, column.type);
+  if (Number.isNaN(n)) return false;
+  column.nulls[i] = 0;
+  column.values[i] = n;
+  return true;
 }
 
 export function whyInvalid(raw: unknown, type: ColumnType): string {
