@@ -14,6 +14,7 @@ import { JobsScreen } from './screens/Jobs.js';
 import { JobScreen } from './screens/Job.js';
 import { WalletScreen } from './screens/Wallet.js';
 import { EarningsScreen } from './screens/Earnings.js';
+import { ReviewResults } from './components/ReviewResult.js';
 
 const NAV: { screen: Route['screen']; label: string }[] = [
   { screen: 'data', label: 'Data' },
@@ -118,6 +119,7 @@ function Shell() {
         <Screen route={route} />
       </main>
       <Notices />
+      <ReviewResults />
     </div>
   );
 }
