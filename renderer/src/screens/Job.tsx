@@ -158,7 +158,7 @@ function ConsentCard({ job }: { job: JobCardValue }) {
       <section className="panel" aria-labelledby="reads-title">
         <h2 id="reads-title">What Trove reads</h2>
         <p>
-          Only these {job.columns.length === 1 ? 'column' : `${job.columns.length} columns`} of the dataset you choose, and only on this computer:
+          Only {job.columns.length === 1 ? 'this column' : `these ${job.columns.length} columns`} of the dataset you choose, and only on this computer:
         </p>
         <div className="table-scroll">
           <table className="job-columns">
@@ -184,7 +184,7 @@ function ConsentCard({ job }: { job: JobCardValue }) {
         <p className="leaves">
           <strong>Your records never leave this computer.</strong> Each round, Trove sends only a list of {formatCount(job.vectorLength)} numbers, masked so that it
           means nothing on its own. It is combined with the lists of at least {formatCount(others)} other {others === 1 ? 'person' : 'people'} before anyone,
-          the researcher included, can read the total. This holds even if the coordinator lies about who took part or sends you a different model, as long as
+          the researcher included, can read the total. This holds even if the coordinator lies about who took part or sends you a different {job.analytics ? 'program' : 'model'}, as long as
           no more than 3 in 100 of the people in a round secretly work with it. The coordinator does see your computer&apos;s network address, when you ask for
           the model and when you send, how many numbers you send, and how many people took part. Trove sends your list at a random moment, talks to each job over
           its own connection, and lists every request it sends in Activity.
