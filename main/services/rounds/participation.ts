@@ -484,7 +484,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     }
     await this.o.vault.recordActivity('job.computed', `Computed "${doc.title}" for round ${round + 1} on ${result.rows} rows on this device.`, { job: jobId, round, rows: result.rows });
     if (this.o.reviewResult) {
-      this.step(round, 'reviewing', null, 'Waiting for you to review this round’s result');
+      this.step(round, 'reviewing', null, 'Your result is ready: send it or decline it in the window that opened');
       const lines = describeOutputForReview(doc.analytics, result.output, { noiseMultiplier: doc.privacy.noiseMultiplier, minContributors: doc.minContributors });
       const send = await this.o.reviewResult({ jobId, round, title: doc.title, lines, output: Array.from(result.output) }, cancel);
       if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');

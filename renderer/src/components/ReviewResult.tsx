@@ -52,7 +52,8 @@ function ReviewDialog({ review, more }: { review: ResultReviewValue; more: numbe
     // Escape is "not now": the result keeps waiting for an answer until its round ends.
     <dialog ref={ref} className="dialog review-dialog" aria-labelledby={titleId} onCancel={(e) => e.preventDefault()} data-testid="review-result">
       <h2 id={titleId}>Send this result?</h2>
-      <div className="dialog-body">
+      {/* Scrolls when the result is long or the window small: reachable from the keyboard too. */}
+      <div className="dialog-body" tabIndex={0} role="group" aria-label="The result">
         <p>
           Round {formatCount(review.round + 1)} of <strong>{review.title}</strong> is ready. These are the exact numbers Trove computed from your data, on this
           computer:
