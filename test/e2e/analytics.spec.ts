@@ -123,7 +123,8 @@ test('an analytics job: its consent card, each result shown before it is sent, t
 });
 
 test('a program no one checked is shown with a warning and cannot be joined until the person approves it', async ({ app, net, workFile, shot, looks }) => {
-  test.setTimeout(180_000);
+  // Two looks, each scanned for accessibility problems, on a shared machine.
+  test.setTimeout(300_000);
   const unknown = await assemble(sleepMeanWat().replace(/\)\s*$/, ' (func $unused))'));
   await publishModuleJob(net, unknown, 'Average sleep (new program)');
   await createVault(app);
@@ -146,6 +147,7 @@ test('a program no one checked is shown with a warning and cannot be joined unti
   await nav(app, 'Settings').click();
   const list = app.getByRole('list', { name: 'Programs Trove may run' });
   await expect(list.getByRole('listitem').filter({ hasText: sha256(unknown) })).toContainText('approved by you');
+  await looks('3-settings');
   await nav(app, 'Activity').click();
   await expect(app.locator('.activity-entry[data-kind="job.program-approved"]')).toContainText('You approved the researcher\'s program of "Average sleep (new program)"');
 });

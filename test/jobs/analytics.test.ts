@@ -15,6 +15,7 @@ import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import { completeJobDocument, publishJobDocument } from '../../coordinator/jobs.js';
 import type { SqliteStore } from '../../coordinator/store-sqlite.js';
 import { ResultReviews } from '../../main/services/jobs/analytics.js';
+import { describeRequests } from '../../main/services/rounds/request-log.js';
 import { jobsChainConfig } from '../../main/services/jobs/config.js';
 import { JobsService } from '../../main/services/jobs/service.js';
 import { enrollmentCircuitFiles } from '../../main/services/jobs/circuits.js';
@@ -240,5 +241,16 @@ describe('results waiting for review', () => {
     const stopped = reviews.ask(doc(), review(2));
     reviews.withdraw(ids.histogram);
     await expect(stopped).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+});
+
+describe('the requests of an analytics round in Activity', () => {
+  const request = (path: string) => ({ method: 'GET', path, status: 200, sentBytes: 10, receivedBytes: 20, at: 0 });
+  it('names the researcher\'s program fetched, and no model; a training round still names its model', () => {
+    const requests = [request('/v1/jobs/1/module'), request('/v1/jobs/1/round')];
+    const analytics = describeRequests(requests, { origin: 'http://127.0.0.1:1', round: 0, title: 'Sleep', analytics: true }).summary;
+    expect(analytics).toContain("the researcher's program fetched once");
+    expect(analytics).not.toContain('model');
+    expect(describeRequests([request('/v1/jobs/1/round')], { origin: 'http://127.0.0.1:1', round: 0, title: 'Sleep' }).summary).toContain('the model fetched 0 times');
   });
 });

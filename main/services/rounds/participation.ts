@@ -268,7 +268,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
   /** Writes the round's requests to the activity log (not while locked: the entry is then lost, never the round). */
   private async logRequests(round: number | null, requests: SentRequest[]): Promise<void> {
     if (requests.length === 0) return;
-    const { summary, details } = describeRequests(requests, { origin: new URL(this.o.document.coordinator.url).origin, round, title: this.o.document.title });
+    const { summary, details } = describeRequests(requests, { origin: new URL(this.o.document.coordinator.url).origin, round, title: this.o.document.title, analytics: isAnalyticsJob(this.o.document) });
     await this.o.vault.recordActivity('job.requests', summary, { job: this.o.jobId, ...details }).catch(() => undefined);
   }
 
