@@ -48,6 +48,8 @@ export type TroveErrorCode =
   // Compute-to-data: a module refused before it runs, one that failed while running, an output
   // outside what the job declared.
   | 'ANALYTICS_MODULE_REFUSED'
+  | 'ANALYTICS_MODULE_NOT_APPROVED'
+  | 'REVIEW_NOT_FOUND'
   | 'ANALYTICS_MODULE_FAILED'
   | 'ANALYTICS_OUTPUT_REFUSED'
   // Jobs and rounds between the app and a coordinator.

@@ -146,7 +146,8 @@ const JobCard = z.object({
     z.object({
       name: z.string().max(256),
       note: z.string().max(600),
-      role: z.enum(['feature', 'label']),
+      /** 'read': a column an analytics job asks its question of. */
+      role: z.enum(['feature', 'label', 'read']),
       kind: z.enum(['numeric', 'categorical', 'class', 'value']),
       /** What the column should hold, from the job's own scaling, categories or classes (column-fit.ts). */
       expects: z
@@ -164,6 +165,23 @@ const JobCard = z.object({
   resources: z.object({ parameters: Count, memoryBytes: Count, secondsPerRound: z.number().min(0), uploadBytes: Count, summary: z.string().max(400) }),
   /** What leaves the machine per round: a masked vector of this many numbers, never rows. */
   vectorLength: Count,
+  /** An analytics job's question in words (null for a training job): what it computes, its output and the program it runs. */
+  analytics: z
+    .object({
+      computes: z.string().max(1200),
+      /** What each number of the output means, and the range it is held to. */
+      output: z.array(z.object({ label: z.string().max(600), min: z.number(), max: z.number() })).max(4096),
+      /** The researcher's program, for a module job: its sha256, whether Trove trusts it, and who audited it. */
+      module: z
+        .object({
+          sha256: z.string().regex(/^[0-9a-f]{64}$/),
+          trust: z.enum(['trusted', 'approved', 'unknown']),
+          name: z.string().max(300).nullable(),
+          auditedBy: z.array(z.string().max(200)).max(20),
+        })
+        .nullable(),
+    })
+    .nullable(),
   rounds: Count,
   minContributors: Count,
   privacy: z.object({
@@ -223,6 +241,33 @@ const JobsView = z.object({
   limits: PersonalLimitsSchema,
   /** Whether the platform lets the app honour the policy (power and idle state are known). */
   platformReports: z.object({ power: z.boolean(), idle: z.boolean() }),
+  /** Analytics settings: "show me each result before it is sent", and the programs Trove trusts (the published list with the person's changes). */
+  analytics: z.object({
+    reviewResults: z.boolean(),
+    trustedModules: z.array(
+      z.object({
+        sha256: z.string(),
+        name: z.string().max(300).nullable(),
+        auditedBy: z.array(z.string().max(200)).max(20),
+        /** 'published': on Trove's list; 'added': the person's own approval; 'removed': on Trove's list, taken off by the person. */
+        source: z.enum(['published', 'added', 'removed']),
+      }),
+    ),
+  }),
+});
+
+const ModuleHash = z.string().regex(/^[0-9a-f]{64}$/, 'a program is named by its sha256: 64 hex digits');
+
+/** One round's result of an analytics job, waiting for the person to send or decline it. */
+const ResultReview = z.object({
+  id: z.string().regex(/^[A-Za-z0-9-]{8,64}$/),
+  jobId: JobId,
+  round: Count,
+  title: z.string().max(200),
+  /** The exact numbers with what each counts, in plain words. */
+  values: z.array(z.object({ label: z.string().max(600), value: z.number() })).max(4096),
+  /** The noise added before it leaves, in words. */
+  noise: z.string().max(600),
 });
 
 const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
@@ -409,6 +454,16 @@ export const channels = {
   'jobs.setRunPolicy': channel(z.strictObject({ policy: RunPolicy }), JobsView),
   'jobs.setUseGpu': channel(z.strictObject({ useGpu: z.boolean() }), JobsView),
   'jobs.setLimits': channel(z.strictObject({ limits: PersonalLimitsSchema }), JobsView),
+  /** Approves an analytics job's program by its hash (it must be the job's): it may then run. */
+  'jobs.approveModule': channel(z.strictObject({ jobId: JobId, sha256: ModuleHash }), JobCard),
+  /** Adds a program to, or takes it off, the programs Trove trusts. */
+  'jobs.setModuleTrust': channel(z.strictObject({ sha256: ModuleHash, trusted: z.boolean() }), JobsView),
+  /** The setting "show me each result before it is sent". */
+  'jobs.setReviewResults': channel(z.strictObject({ reviewResults: z.boolean() }), JobsView),
+  /** Results waiting for the person to send or decline. */
+  'jobs.reviews': channel(Empty, z.object({ reviews: z.array(ResultReview) })),
+  /** Sends (true) or declines (false) one waiting result. */
+  'jobs.answerReview': channel(z.strictObject({ id: z.string().regex(/^[A-Za-z0-9-]{8,64}$/), send: z.boolean() }), z.object({ reviews: z.array(ResultReview) })),
 
   'wallet.view': channel(Empty, WalletView),
   /** Starts linking: the answer's status holds the pairing URI to show as a QR code. */
@@ -431,6 +486,8 @@ export const events = {
   'import.progress': z.object({ importId: ImportId, bytesRead: Count, totalBytes: Count.nullable(), rowsRead: Count, rowsRejected: Count }),
   /** A job's card changed: discovered, joined, a round step, a problem. */
   'jobs.changed': z.object({ job: JobCard }),
+  /** The results waiting for review changed (one arrived, was answered, or its round ended). */
+  'jobs.reviews': z.object({ reviews: z.array(ResultReview) }),
   /** The wallet link changed: pairing, linked, ended by the wallet, refused. */
   'wallet.changed': z.object({ status: WalletStatus }),
   /** A claim changed state or a proof made progress: the Earnings screen reads the view again. */
@@ -450,6 +507,7 @@ export type JobCardValue = z.output<typeof JobCard>;
 export const jobCardSchema = JobCard;
 export type JobsViewValue = z.output<typeof JobsView>;
 export type RunPolicyValue = z.output<typeof RunPolicy>;
+export type ResultReviewValue = z.output<typeof ResultReview>;
 export type WalletViewValue = z.output<typeof WalletView>;
 export type WalletStatusValue = z.output<typeof WalletStatus>;
 export type EarningsViewValue = z.output<typeof EarningsView>;

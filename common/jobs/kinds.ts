@@ -4,8 +4,8 @@
 // and how long it is, which the functions here answer by kind.
 import { analyticsDocumentPrivacyCost, analyticsVectorLength, isAnalyticsDocument, parseAnalyticsJobDocument, type AnalyticsJobDocument } from '../analytics/document.js';
 import { analyticsColumns } from '../analytics/spec.js';
-import type { PrivacyCost } from '../dp/ledger.js';
-import { columnsRead, jobDocumentPrivacyCost, parseJobDocument, roundVectorLength, type JobDocument } from './document.js';
+import { jobPrivacyCost, type PrivacyCost } from '../dp/ledger.js';
+import { columnsRead, jobDocumentPrivacyCost, jobDocumentWorstCaseCost, parseJobDocument, roundVectorLength, type JobDocument } from './document.js';
 
 export type AnyJobDocument = JobDocument | AnalyticsJobDocument;
 
@@ -31,4 +31,10 @@ export function columnsOf(doc: AnyJobDocument): string[] {
 /** What the job spends from a contributor's privacy budget over all its rounds. */
 export function privacyCostOf(doc: AnyJobDocument): PrivacyCost {
   return isAnalyticsJob(doc) ? analyticsDocumentPrivacyCost(doc) : jobDocumentPrivacyCost(doc);
+}
+
+/** What the job would spend if every other member of the smallest group were the researcher's own: only this contributor's noise share protects them. */
+export function worstCaseCostOf(doc: AnyJobDocument): PrivacyCost {
+  if (!isAnalyticsJob(doc)) return jobDocumentWorstCaseCost(doc);
+  return jobPrivacyCost([{ noiseMultiplier: doc.privacy.noiseMultiplier / Math.sqrt(doc.minContributors), steps: doc.rounds }], doc.privacy.delta);
 }

@@ -2,8 +2,8 @@
 // researcher's EIP-191 signature over that hash proves who wrote it. Shared by the coordinator
 // (which signs and publishes) and the app (which verifies before showing a consent card).
 import { getAddress, getBytes, keccak256, toUtf8Bytes, verifyMessage, type Signer } from 'ethers';
-import { canonicalJson, parseJobDocument, signedJobSchema, type JobDocument } from './document.js';
-import type { AnyJobDocument } from './kinds.js';
+import { canonicalJson, signedJobSchema } from './document.js';
+import { parseAnyJobDocument, type AnyJobDocument } from './kinds.js';
 import { TroveError } from '../errors.js';
 
 /** keccak256 of the document's canonical JSON: the specHash registered on-chain. */
@@ -22,13 +22,13 @@ export async function signJobDocument<D extends AnyJobDocument>(document: D, res
 
 /**
  * Checks a signed job document fetched from anywhere against what the chain says: the document
- * parses, hashes to `expectedHash`, and was signed by `expectedResearcher`. Throws
+ * parses (a training or an analytics job), hashes to `expectedHash`, and was signed by `expectedResearcher`. Throws
  * JOB_SPEC_MISMATCH saying which check failed; returns the parsed document and its hash.
  */
-export function verifySignedJob(input: unknown, expectedHash: string, expectedResearcher: string): { document: JobDocument; specHash: string } {
+export function verifySignedJob(input: unknown, expectedHash: string, expectedResearcher: string): { document: AnyJobDocument; specHash: string } {
   const envelope = signedJobSchema.safeParse(input);
   if (!envelope.success) throw new TroveError('JOB_SPEC_MISMATCH', 'The job document is not a signed job document.');
-  const document = parseJobDocument(envelope.data.document);
+  const document = parseAnyJobDocument(envelope.data.document);
   const specHash = jobSpecHash(document);
   if (specHash !== expectedHash.toLowerCase()) {
     throw new TroveError('JOB_SPEC_MISMATCH', 'The job document does not match the hash registered on-chain: it was changed after publishing. It was not shown.', {

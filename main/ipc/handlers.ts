@@ -61,6 +61,11 @@ export function sessionHandlers(session: AppSession): Handlers {
     'jobs.setRunPolicy': (r) => session.jobsSetRunPolicy(r.policy),
     'jobs.setUseGpu': (r) => session.jobsSetUseGpu(r.useGpu),
     'jobs.setLimits': (r) => session.jobsSetLimits(r.limits),
+    'jobs.approveModule': (r) => session.jobsApproveModule(r.jobId, r.sha256),
+    'jobs.setModuleTrust': (r) => session.jobsSetModuleTrust(r.sha256, r.trusted),
+    'jobs.setReviewResults': (r) => session.jobsSetReviewResults(r.reviewResults),
+    'jobs.reviews': () => session.jobsReviews(),
+    'jobs.answerReview': (r) => session.jobsAnswerReview(r.id, r.send),
 
     'wallet.view': () => session.wallet.view(),
     'wallet.link': () => session.wallet.link(),

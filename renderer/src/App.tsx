@@ -15,6 +15,7 @@ import { JobScreen } from './screens/Job.js';
 import { WalletScreen } from './screens/Wallet.js';
 import { EarningsScreen } from './screens/Earnings.js';
 import { OlderCopyBanner } from './components/OlderCopyBanner.js';
+import { ReviewResults } from './components/ReviewResult.js';
 
 const NAV: { screen: Route['screen']; label: string }[] = [
   { screen: 'data', label: 'Data' },
@@ -121,6 +122,7 @@ function Shell() {
         <Screen route={route} />
       </main>
       <Notices />
+      <ReviewResults />
     </div>
   );
 }

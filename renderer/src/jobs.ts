@@ -140,6 +140,8 @@ export function waitingInWords(w: NonNullable<JobCardValue['participation']['wai
 }
 
 export const ROUND_STEPS: readonly RoundStep[] = ['waiting', 'training', 'masking', 'uploading', 'unmasking', 'done'];
+/** An analytics round computes the job's question instead of training, and may wait for the person's review. */
+export const ANALYTICS_ROUND_STEPS: readonly RoundStep[] = ['waiting', 'computing', 'reviewing', 'masking', 'uploading', 'unmasking', 'done'];
 
 /** Rounds are counted from 0 on the chain and by the coordinator; people count from 1. */
 export function roundNumber(round: number): number {

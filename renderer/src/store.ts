@@ -1,7 +1,7 @@
 // App-wide state: what the vault is doing, which screen is showing, and the theme. Secrets never
 // live here: passphrases stay in the form that asks for them and are cleared once sent.
 import { create } from 'zustand';
-import type { AppStatusValue, JobCardValue, JobsViewValue, RunPolicyValue } from '../../common/ipc/contract.js';
+import type { AppStatusValue, JobCardValue, JobsViewValue, ResultReviewValue, RunPolicyValue } from '../../common/ipc/contract.js';
 import { call, messageOf } from './ipc.js';
 
 export type Route =
@@ -123,3 +123,36 @@ export const useJobs = create<JobsState>((set, get) => {
     clear: () => set({ view: null, error: null, busy: false }),
   };
 });
+
+interface ReviewsState {
+  /** Analytics results waiting for the person to send or decline, oldest first. */
+  reviews: ResultReviewValue[];
+  load(): Promise<void>;
+  /** The main side's list (the jobs.reviews event, or an answer's reply). */
+  set(reviews: ResultReviewValue[]): void;
+  /** Sends or declines one result; throws with the reason (its round may have ended meanwhile). */
+  answer(id: string, send: boolean): Promise<void>;
+  clear(): void;
+}
+
+export const useReviews = create<ReviewsState>((set) => ({
+  reviews: [],
+  load: async () => {
+    try {
+      set({ reviews: (await call('jobs.reviews', {})).reviews });
+    } catch {
+      // no jobs set up, or locked meanwhile: nothing waits
+    }
+  },
+  set: (reviews) => set({ reviews }),
+  answer: async (id, send) => {
+    try {
+      set({ reviews: (await call('jobs.answerReview', { id, send })).reviews });
+    } catch (err) {
+      // Gone meanwhile (its round ended): drop it here too, and say so.
+      set((s) => ({ reviews: s.reviews.filter((r) => r.id !== id) }));
+      throw err;
+    }
+  },
+  clear: () => set({ reviews: [] }),
+}));

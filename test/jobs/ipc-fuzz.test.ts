@@ -20,7 +20,7 @@ import { DIARY_MAPPING } from './fixtures.js';
 /** What the jobs channels may answer to a bad or unlucky request. */
 const JOB_CODES = new Set([
   'INVALID_INPUT', 'JOB_NOT_FOUND', 'JOB_NOT_ACTIVE', 'DATASET_NOT_FOUND', 'COLUMN_NOT_FOUND', 'PRIVACY_BUDGET_EXCEEDED',
-  'VAULT_LOCKED', 'COORDINATOR_UNREACHABLE', 'COORDINATOR_REJECTED', 'CHAIN_UNREACHABLE', 'UNKNOWN_CHANNEL',
+  'VAULT_LOCKED', 'COORDINATOR_UNREACHABLE', 'COORDINATOR_REJECTED', 'CHAIN_UNREACHABLE', 'UNKNOWN_CHANNEL', 'REVIEW_NOT_FOUND',
 ]);
 const SEED = Number(process.env.TROVE_FUZZ_SEED ?? 0x10b5);
 const PER_CHANNEL = 60;
@@ -64,6 +64,10 @@ describe('IPC fuzz against the jobs service', () => {
       'jobs.optOut': { jobId: '999' },
       'jobs.setRunPolicy': { policy: 'on-power' },
       'jobs.setUseGpu': { useGpu: false },
+      'jobs.approveModule': { jobId, sha256: 'ab'.repeat(32) },
+      'jobs.setModuleTrust': { sha256: 'cd'.repeat(32), trusted: true },
+      'jobs.setReviewResults': { reviewResults: true },
+      'jobs.answerReview': { id: '00000000-0000-4000-8000-000000000000', send: false },
     };
     const jobChannels = (Object.keys(channels) as Channel[]).filter((c) => c.startsWith('jobs.'));
     const codes = new Map<string, number>();

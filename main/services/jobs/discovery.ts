@@ -7,7 +7,8 @@ import { Contract, JsonRpcProvider, Network, getAddress, isCallException, type L
 import { revealText } from '../../../common/jobs/text.js';
 import { checkResources, estimateResources } from '../../../common/jobs/resources.js';
 import { machineFlopsPerSecond } from './machine-speed.js';
-import { MAX_JOB_DOCUMENT_BYTES, jobDocumentPrivacyCost, type JobDocument } from '../../../common/jobs/document.js';
+import { MAX_JOB_DOCUMENT_BYTES } from '../../../common/jobs/document.js';
+import { isAnalyticsJob, privacyCostOf, type AnyJobDocument } from '../../../common/jobs/kinds.js';
 import { TroveError } from '../../../common/errors.js';
 import { verifySignedJob } from '../../../common/jobs/signed-document.js';
 import { readCappedBody } from '../../../common/jobs/client.js';
@@ -58,7 +59,7 @@ export interface PublishedJob {
 
 export interface DiscoveredJob {
   event: PublishedJob;
-  document: JobDocument;
+  document: AnyJobDocument;
   specHash: string;
   /** The reward token's symbol and decimals, read from the token contract. */
   token: RewardToken;
@@ -113,9 +114,9 @@ export class JobDiscovery {
   private readonly blocksPerQuery: number;
   private readonly nowSeconds: () => number;
   /** Documents already verified, by job id and spec hash: a document never changes once published. */
-  private readonly verified = new Map<string, JobDocument>();
+  private readonly verified = new Map<string, AnyJobDocument>();
   /** Document fetches under way, by job id and spec hash; they outlive a refresh that stopped waiting. */
-  private readonly fetching = new Map<string, { pending: Promise<JobDocument>; startedAt: number }>();
+  private readonly fetching = new Map<string, { pending: Promise<AnyJobDocument>; startedAt: number }>();
   private readonly documentBudgetMs: number;
   /** Reward tokens already read, by address: a token's symbol and decimals are fixed at deployment. */
   private readonly tokens = new Map<string, Promise<RewardToken>>();
@@ -281,12 +282,13 @@ export class JobDiscovery {
   }
 
   /** Fetches, verifies and checks the job's document against the chain (one of these per job and hash at a time). */
-  private async fetchAndVerify(event: PublishedJob): Promise<JobDocument> {
+  private async fetchAndVerify(event: PublishedJob): Promise<AnyJobDocument> {
     const signed = await this.fetchDocument(event.specURI);
     const document = verifySignedJob(signed, event.specHash, event.researcher).document;
     checkAgreesWithChain(document, event, this.config.chainId);
     checkPrivacyCost(document);
-    checkResources(estimateResources(document, document.aggregation.maxExamples, this.flopsPerSecond));
+    // An analytics job's work is bounded by its own declared limits (memory pages, time limit), checked by its spec.
+    if (!isAnalyticsJob(document)) checkResources(estimateResources(document, document.aggregation.maxExamples, this.flopsPerSecond));
     return document;
   }
 
@@ -355,8 +357,8 @@ function toPublishedJob(log: EventLog): PublishedJob {
 }
 
 /** Throws JOB_SPEC_MISMATCH when the job's privacy cost is not a number the card can show (no noise at all). */
-export function checkPrivacyCost(doc: JobDocument): void {
-  const cost = jobDocumentPrivacyCost(doc);
+export function checkPrivacyCost(doc: AnyJobDocument): void {
+  const cost = privacyCostOf(doc);
   if (!Number.isFinite(cost.epsilon) || !Number.isFinite(cost.delta)) {
     throw new TroveError('JOB_SPEC_MISMATCH', `The job adds too little noise (noise multiplier ${doc.privacy.noiseMultiplier}): its privacy cost is unbounded, so it was refused.`, {
       noiseMultiplier: doc.privacy.noiseMultiplier,
@@ -365,7 +367,7 @@ export function checkPrivacyCost(doc: JobDocument): void {
 }
 
 /** Throws JOB_SPEC_MISMATCH naming the first fact where the document and the chain disagree. */
-export function checkAgreesWithChain(doc: JobDocument, event: PublishedJob, chainId: string): void {
+export function checkAgreesWithChain(doc: AnyJobDocument, event: PublishedJob, chainId: string): void {
   const facts: [string, unknown, unknown][] = [
     ['chain', doc.chainId, chainId],
     ['coordinator', getAddress(doc.coordinator.address), event.coordinator],

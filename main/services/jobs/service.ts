@@ -4,14 +4,13 @@
 // settings, so it picks up again after a restart.
 import type { ColumnSchema } from '../../../common/dataset.js';
 import { CoordinatorClient } from '../../../common/jobs/client.js';
-import { columnsRead, jobDocumentPrivacyCost, jobDocumentWorstCaseCost, roundVectorLength, type JobDocument } from '../../../common/jobs/document.js';
+import { columnsOf, isAnalyticsJob, privacyCostOf, vectorLengthOf, worstCaseCostOf, type AnyJobDocument } from '../../../common/jobs/kinds.js';
 import { TroveError, isTroveError } from '../../../common/errors.js';
 import { DEFAULT_PERSONAL_LIMITS, MEMORY_LIMIT_CHOICES_MB, TIME_LIMIT_CHOICES_MINUTES, checkResources, describeResources, estimateResources, resourceProblem, type PersonalLimits } from '../../../common/jobs/resources.js';
 import { verifyAttestations, type Attestations } from '../../../common/jobs/attestations.js';
 import { mixedScripts, revealText, type RevealedText } from '../../../common/jobs/text.js';
 import { expectationOf, fitProblem } from '../../../common/jobs/column-fit.js';
-import type { FeatureSpec, LabelSpec } from '../../../common/jobspec.js';
-import { jobCardSchema, type JobCardValue, type JobsViewValue, type RunPolicyValue } from '../../../common/ipc/contract.js';
+import { jobCardSchema, type JobCardValue, type JobsViewValue, type ResultReviewValue, type RunPolicyValue } from '../../../common/ipc/contract.js';
 import { composeCosts, type PrivacyLedger } from '../../../common/dp/ledger.js';
 import { openPrivacyLedger } from '../privacy/ledger.js';
 import type { Vault } from '../vault/index.js';
@@ -23,6 +22,8 @@ import { JobDiscovery, type DiscoveredJob, type DiscoveryOptions, type JobsChain
 import { JobIdentities, type JobRef } from './identity.js';
 import { policyFetch, type AddressPolicy } from './address-policy.js';
 import { JobConnections } from './connections.js';
+import { AnalyticsTrust, ResultReviews, analyticsCardSection, analyticsReadColumns, analyticsResources } from './analytics.js';
+import { ANALYTICS_LIMITS, describeAnalytics } from '../../../common/analytics/spec.js';
 
 /** What the platform says about power and use; null where it cannot tell. */
 export interface PlatformState {
@@ -55,6 +56,8 @@ export interface JobsServiceOptions {
   discovery?: Omit<DiscoveryOptions, 'fetch'>;
   /** A job card changed (discovered, joined, a round step, a problem). */
   onChange?: (card: JobCardValue) => void;
+  /** The analytics results waiting for the person's review changed. */
+  onReviews?: (reviews: ResultReviewValue[]) => void;
   /** Tuning of background participation (tests shorten waits and backoff). */
   participation?: Partial<Pick<ParticipationOptions, 'backoffMs' | 'policyRecheckMs' | 'maxPollMs' | 'inboxWaitMs' | 'now' | 'training' | 'uploadSpreadMs' | 'random'>>;
   coordinatorTimeoutMs?: number;
@@ -67,7 +70,7 @@ type RecordState = 'joined' | 'left' | 'finished';
 interface ParticipationRecord {
   state: RecordState;
   specHash: string;
-  document: JobDocument;
+  document: AnyJobDocument;
   mapping: ColumnMapping;
   roundsContributed: number;
   lastRound: number | null;
@@ -105,6 +108,9 @@ export class JobsService {
   private readonly policy: AddressPolicy;
   private running = false;
   private closed = false;
+  /** The person's trust in analytics programs, and the setting to review each result. */
+  private readonly trust: AnalyticsTrust;
+  private readonly reviews: ResultReviews;
 
   constructor(options: JobsServiceOptions) {
     this.o = options;
@@ -114,6 +120,10 @@ export class JobsService {
     this.coordinatorFetch = policyFetch(base, policy, 'the job’s coordinator');
     this.discovery = new JobDiscovery(options.chain, { ...options.discovery, fetch: policyFetch(base, policy, 'the job’s document'), followRedirects: true });
     this.identities = new JobIdentities(options.vault);
+    this.trust = new AnalyticsTrust(options.vault);
+    this.reviews = new ResultReviews((reviews) => {
+      if (!this.closed) this.o.onReviews?.(reviews);
+    });
   }
 
   private get settingName(): string {
@@ -269,6 +279,7 @@ export class JobsService {
       useGpu: this.useGpu,
       limits: this.limits,
       platformReports: { power: platform.onBattery() !== null, idle: platform.idleSeconds() !== null },
+      analytics: { reviewResults: this.trust.reviewResults, trustedModules: this.trust.list() },
     };
   }
 
@@ -293,8 +304,8 @@ export class JobsService {
     throw new TroveError('JOB_NOT_FOUND', 'That job is not among the jobs Trove found on-chain.', { jobId });
   }
 
-  private card(jobId: string, doc: JobDocument, specHash: string, record: ParticipationRecord | undefined, ledger: PrivacyLedger | null, onChainToken?: RewardToken): JobCardValue {
-    const cost = jobDocumentPrivacyCost(doc);
+  private card(jobId: string, doc: AnyJobDocument, specHash: string, record: ParticipationRecord | undefined, ledger: PrivacyLedger | null, onChainToken?: RewardToken): JobCardValue {
+    const cost = privacyCostOf(doc);
     const joined = record?.state === 'joined';
     let privacy: JobCardValue['privacy'];
     if (ledger) {
@@ -313,7 +324,7 @@ export class JobsService {
     } else {
       privacy = { epsilon: cost.epsilon, delta: cost.delta, noiseMultiplier: doc.privacy.noiseMultiplier, budget: { epsilon: 0, delta: 0 }, spentEpsilon: 0, afterEpsilon: cost.epsilon, fits: false, worstCaseEpsilon: 0, problem: null };
     }
-    privacy.worstCaseEpsilon = jobDocumentWorstCaseCost(doc).epsilon;
+    privacy.worstCaseEpsilon = worstCaseCostOf(doc).epsilon;
     privacy.problem = privacy.fits ? null : overBudgetReason(privacy);
     const live = this.live.get(jobId);
     let state: JobCardValue['participation']['state'] = 'available';
@@ -333,8 +344,6 @@ export class JobsService {
       onChainToken && (onChainToken.symbol !== doc.reward.symbol || onChainToken.decimals !== doc.reward.decimals)
         ? [`The job’s document calls the reward ${revealText(doc.reward.symbol, { max: 16 }).text} with ${doc.reward.decimals} decimals; the token contract says ${onChainToken.symbol} with ${onChainToken.decimals}. Trove shows what the contract says.`]
         : [];
-    const features = doc.training.features.map((f) => ({ name: f.column, note: text.note(f.column), role: 'feature' as const, kind: f.kind, expects: expectationOf(f) }));
-    const label = doc.training.label;
     return {
       jobId,
       specHash,
@@ -343,12 +352,14 @@ export class JobsService {
       researcher: { name: text.researcher, address: doc.researcher.address, attestedName: this.attestedName(doc), history: this.discovered.get(jobId)?.history ?? null },
       warnings: [...this.identityWarnings(doc), ...text.warnings, ...tokenWarnings, ...this.readsEveryColumn(doc), ...this.overLimits(doc)],
       coordinator: { ...doc.coordinator },
-      columns: [...features, { name: label.column, note: text.note(label.column), role: 'label', kind: label.kind, expects: expectationOf(label) }],
+      columns: readColumns(doc).map((c) => ({ ...c, note: text.note(c.name) })),
       resources: (() => {
+        if (isAnalyticsJob(doc)) return analyticsResources(doc, vectorLengthOf(doc));
         const e = estimateResources(doc, doc.aggregation.maxExamples, this.discovery.flopsPerSecond);
         return { ...e, summary: describeResources(e) };
       })(),
-      vectorLength: roundVectorLength(doc),
+      vectorLength: vectorLengthOf(doc),
+      analytics: isAnalyticsJob(doc) ? analyticsCardSection(doc, this.trust) : null,
       rounds: doc.rounds,
       minContributors: doc.minContributors,
       privacy,
@@ -366,18 +377,19 @@ export class JobsService {
   }
 
   /** A job beyond the person's own limits is shown with the reason and cannot be joined. */
-  private overLimits(doc: JobDocument): string[] {
+  private overLimits(doc: AnyJobDocument): string[] {
+    if (isAnalyticsJob(doc)) return [];
     const problem = resourceProblem(estimateResources(doc, doc.aggregation.maxExamples, this.discovery.flopsPerSecond), this.limits);
     return problem ? [`${problem}: Trove will not join it. Raise the limit in Settings to allow it.`] : [];
   }
 
-  private attestedName(doc: JobDocument): string | null {
+  private attestedName(doc: AnyJobDocument): string | null {
     const name = this.attestations?.nameOf(doc.researcher.address) ?? null;
     return name === null ? null : revealText(name, { max: 300 }).text;
   }
 
   /** A warning when the job's display name is a known researcher's name at another address. */
-  private identityWarnings(doc: JobDocument): string[] {
+  private identityWarnings(doc: AnyJobDocument): string[] {
     const known = this.attestations?.addressesNamed(doc.researcher.name) ?? [];
     if (known.length === 0 || known.includes(doc.researcher.address.toLowerCase())) return [];
     return [
@@ -386,9 +398,9 @@ export class JobsService {
   }
 
   /** A warning for each of the person's datasets whose every column the job would read. */
-  private readsEveryColumn(doc: JobDocument): string[] {
+  private readsEveryColumn(doc: AnyJobDocument): string[] {
     if (!this.o.vault.isUnlocked) return [];
-    const read = new Set(columnsRead(doc.training));
+    const read = new Set(columnsOf(doc));
     return this.o.vault
       .listDatasets()
       .filter((d) => d.columns.length > 0 && d.columns.every((c) => read.has(c.name)))
@@ -449,11 +461,14 @@ export class JobsService {
     const existing = this.records()[jobId];
     if (existing?.state === 'joined') throw new TroveError('INVALID_INPUT', 'You have already joined this job.', { jobId });
     const doc = found.document;
-    checkResources(estimateResources(doc, doc.aggregation.maxExamples, this.discovery.flopsPerSecond), this.limits);
+    if (!isAnalyticsJob(doc)) checkResources(estimateResources(doc, doc.aggregation.maxExamples, this.discovery.flopsPerSecond), this.limits);
+    // A researcher's program runs only once the person trusts or approved it: refused before anything is sent.
+    const program = isAnalyticsJob(doc) && doc.analytics.computation.kind === 'module' ? doc.analytics.computation.sha256 : null;
+    if (program) this.trust.require(program);
     const mapping = this.checkMapping(doc, datasetId, columns);
 
     const ledger = await this.privacyLedger();
-    const cost = jobDocumentPrivacyCost(doc);
+    const cost = privacyCostOf(doc);
     const verdict = ledger.check(cost);
     // Joining again after leaving spends nothing new: the job's cost was charged the first time.
     const charged = ledger.entries.some((e) => e.jobId === this.ledgerKey(jobId));
@@ -474,6 +489,8 @@ export class JobsService {
     const chainProof = { nullifier: proved.proof.nullifier, points: proved.proof.points };
     const enrolled = await client.enroll(jobId, identity.signing, identity.enrollment(chainProof));
     try {
+      // The program the coordinator serves must be the one the signed document names, before anything runs.
+      if (program) await client.module(jobId, identity.signing, program, ANALYTICS_LIMITS.maxModuleBytes);
       await ledger.charge(this.ledgerKey(jobId), cost, new Date(), doc.rounds);
     } catch (err) {
       await client.leave(jobId, identity.signing).catch(() => undefined);
@@ -491,18 +508,20 @@ export class JobsService {
     };
     await this.saveRecord(jobId, record);
     const dataset = this.o.vault.dataset(mapping.datasetId);
+    const computes = isAnalyticsJob(doc) ? ` It computes: ${revealText(describeAnalytics(doc.analytics), { max: 1200 }).text}` : '';
     await this.o.vault.recordActivity(
       'job.consent',
       `Joined "${revealText(doc.title).text}" by ${revealText(doc.researcher.name).text}: it reads ${Object.entries(mapping.columns)
         .map(([job, mine]) => (job === mine ? `"${mine}"` : `"${mine}" (as "${job}")`))
-        .join(', ')} of "${dataset.name}" on this device, for up to ${doc.rounds} rounds until ${new Date(doc.deadline * 1000).toISOString().slice(0, 10)}; each round sends only a masked list of ${roundVectorLength(doc)} numbers to the job's coordinator, never rows; it uses ${cost.epsilon.toFixed(2)} of the privacy budget.`,
+        .join(', ')} of "${dataset.name}" on this device, for up to ${doc.rounds} rounds until ${new Date(doc.deadline * 1000).toISOString().slice(0, 10)}; each round sends only a masked list of ${vectorLengthOf(doc)} numbers to the job's coordinator, never rows; it uses ${cost.epsilon.toFixed(2)} of the privacy budget.${computes}`,
       {
         job: jobId,
         specHash: found.specHash,
         dataset: mapping.datasetId,
         columns: mapping.columns,
         rounds: doc.rounds,
-        vectorLength: roundVectorLength(doc),
+        vectorLength: vectorLengthOf(doc),
+        ...(program ? { program: { sha256: program, trust: this.trust.of(program) } } : {}),
         coordinator: doc.coordinator.url,
         researcher: { address: doc.researcher.address, name: revealText(doc.researcher.name).text, attestedName: this.attestedName(doc) },
         epsilon: cost.epsilon,
@@ -516,12 +535,12 @@ export class JobsService {
   }
 
   /** Every column the job reads mapped to a distinct dataset column of a type the job can use. */
-  private checkMapping(doc: JobDocument, datasetId: string, columns: Record<string, string>): ColumnMapping {
+  private checkMapping(doc: AnyJobDocument, datasetId: string, columns: Record<string, string>): ColumnMapping {
     const dataset = this.o.vault.dataset(datasetId);
-    const read = columnsRead(doc.training);
+    const specs = new Map(readColumns(doc).map((c) => [c.name, c] as const));
+    const read = [...specs.keys()];
     const extra = Object.keys(columns).filter((c) => !read.includes(c));
     if (extra.length > 0) throw new TroveError('INVALID_INPUT', `The job does not read ${extra.map((c) => `"${c}"`).join(', ')}; map only the columns it reads.`);
-    const specs = new Map<string, FeatureSpec | LabelSpec>([...doc.training.features.map((f) => [f.column, f] as const), [doc.training.label.column, doc.training.label]]);
     const used = new Set<string>();
     const out: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const column of read) {
@@ -535,6 +554,10 @@ export class JobsService {
       if ((kind === 'numeric' || kind === 'value') && !NUMERIC_TYPES.includes(schema.type)) {
         throw new TroveError('INVALID_INPUT', `The job reads "${column}" as a number, but "${mine}" holds ${schema.type === 'category' ? 'categories' : 'text'}.`, { column, mapped: mine });
       }
+      // An analytics job groups by a column's categories: a number column has none to match.
+      if (specs.get(column)?.role === 'read' && kind === 'categorical' && NUMERIC_TYPES.includes(schema.type) && schema.type !== 'boolean') {
+        throw new TroveError('INVALID_INPUT', `The job groups by the categories of "${column}", but "${mine}" holds numbers.`, { column, mapped: mine });
+      }
       used.add(mine);
       out[column] = mine;
     }
@@ -542,7 +565,7 @@ export class JobsService {
     const summaries = this.o.vault.summarize(datasetId, Object.values(out));
     for (const [column, mine] of Object.entries(out)) {
       const summary = summaries.find((s) => s.column === mine);
-      const problem = summary ? fitProblem(column, expectationOf(specs.get(column)!), summary) : null;
+      const problem = summary ? fitProblem(column, specs.get(column)!.expects, summary) : null;
       if (problem) throw new TroveError('INVALID_INPUT', `${problem} Choose another column, or do not join this job.`, { column, mapped: mine });
     }
     return { datasetId, columns: { ...out } };
@@ -609,6 +632,9 @@ export class JobsService {
         mayRun: () => this.mayRun(),
         useGpu: () => this.useGpu,
         recordRelease: async (round) => (await this.privacyLedger()).release(this.ledgerKey(jobId), round),
+        // Read at each round: a program the person stops trusting no longer runs.
+        approvedModules: () => this.trust.approved(),
+        ...(isAnalyticsJob(record.document) ? { reviewResult: this.reviewFor(record.document) } : {}),
         ...(this.o.chain.roundRewards ? { roster: onChainRosterCheck({ ...this.o.chain, roundRewards: this.o.chain.roundRewards }) } : {}),
         ...(this.o.chain.receiptChallenges ? { receipts: vaultReceiptKeeper(this.o.vault, { chainId: this.o.chain.chainId, receiptChallenges: this.o.chain.receiptChallenges }) } : {}),
       });
@@ -668,12 +694,61 @@ export class JobsService {
   private async stopOne(jobId: string): Promise<void> {
     const p = this.live.get(jobId);
     this.live.delete(jobId);
+    this.reviews.withdraw(jobId);
     await p?.stop();
+  }
+
+  // ------------------------------------------------------------------------------ analytics
+
+  /** "Show me each result before it is sent", read when each result is ready: off, it is sent as computed. */
+  private reviewFor(doc: Extract<AnyJobDocument, { analytics: unknown }>): NonNullable<ParticipationOptions['reviewResult']> {
+    return (review, cancelled) => (this.trust.reviewResults ? this.reviews.ask(doc, review, cancelled) : Promise.resolve(true));
+  }
+
+  /** Results waiting for the person to send or decline. */
+  pendingReviews(): ResultReviewValue[] {
+    return this.reviews.list();
+  }
+
+  /** The person sends (true) or declines (false) one waiting result; declining is logged by the round. */
+  answerReview(id: string, send: boolean): ResultReviewValue[] {
+    return this.reviews.answer(id, send);
+  }
+
+  async setReviewResults(on: boolean): Promise<JobsViewValue> {
+    await this.trust.setReviewResults(on);
+    return this.list();
+  }
+
+  async setModuleTrust(sha256: string, trusted: boolean): Promise<JobsViewValue> {
+    await this.trust.set(sha256, trusted);
+    for (const id of this.discovered.keys()) this.changed(id);
+    return this.list();
+  }
+
+  /**
+   * Approves the program of an analytics job by its hash, which must be the one its signed
+   * document names: recorded in the vault's settings and in Activity.
+   */
+  async approveModule(jobId: string, sha256: string): Promise<JobCardValue> {
+    const doc = this.discovered.get(jobId)?.document ?? this.records()[jobId]?.document;
+    if (!doc) throw new TroveError('JOB_NOT_FOUND', 'That job is not among the jobs Trove found on-chain.', { jobId });
+    const c = isAnalyticsJob(doc) ? doc.analytics.computation : null;
+    if (c?.kind !== 'module' || c.sha256 !== sha256) {
+      throw new TroveError('INVALID_INPUT', 'That is not the program this job runs, so nothing was approved.', { jobId, sha256 });
+    }
+    if (this.trust.of(sha256) === 'unknown') {
+      await this.trust.set(sha256, true, `You approved the program of "${revealText(doc.title).text}" (sha256 ${sha256}): it may run on this computer.`);
+      await this.o.vault.recordActivity('job.program-approved', `You approved the researcher's program of "${revealText(doc.title).text}" after reading what it does; Trove knows it by its fingerprint (sha256 ${sha256}).`, { job: jobId, sha256 });
+    }
+    this.changed(jobId);
+    return this.cardOf(jobId);
   }
 
   /** Stops every participation (the vault is locking, or the app is closing) and wipes identities. */
   async stop(): Promise<void> {
     this.running = false;
+    this.reviews.withdraw();
     await Promise.all([...this.live.keys()].map((id) => this.stopOne(id)));
     this.identities.wipe();
   }
@@ -694,13 +769,21 @@ function overBudgetReason(p: JobCardValue['privacy']): string {
   return `Joining would take your privacy spending from ${p.spentEpsilon.toFixed(2)} to ${p.afterEpsilon.toFixed(2)}, over your budget of ${p.budget.epsilon}, so Trove will not join it. Choose a job with a lower privacy cost.`;
 }
 
+/** Each column the job reads, its role, the kind of values it needs and what it should hold. */
+function readColumns(doc: AnyJobDocument): Omit<JobCardValue['columns'][number], 'note'>[] {
+  if (isAnalyticsJob(doc)) return analyticsReadColumns(doc.analytics).map((c) => ({ ...c, role: 'read' as const }));
+  const f = doc.training.features.map((c) => ({ name: c.column, role: 'feature' as const, kind: c.kind, expects: expectationOf(c) }));
+  const label = doc.training.label;
+  return [...f, { name: label.column, role: 'label' as const, kind: label.kind, expects: expectationOf(label) }];
+}
+
 /** The researcher's words as the card shows them, and what the person should notice about them. */
-function cardText(doc: JobDocument): { title: string; purpose: string; researcher: string; note: (column: string) => string; warnings: string[] } {
+function cardText(doc: AnyJobDocument): { title: string; purpose: string; researcher: string; note: (column: string) => string; warnings: string[] } {
   const title = revealText(doc.title, { max: 200 });
   const purpose = revealText(doc.purpose, { multiline: true, max: 4000 });
   const researcher = revealText(doc.researcher.name, { max: 300 });
   const notes = new Map<string, RevealedText>();
-  for (const column of columnsRead(doc.training)) notes.set(column, revealText(columnNote(doc, column), { max: 600 }));
+  for (const column of columnsOf(doc)) notes.set(column, revealText(columnNote(doc, column), { max: 600 }));
   const warnings: string[] = [];
   if ([title, purpose, researcher, ...notes.values()].some((t) => t.revealed)) {
     warnings.push('The researcher’s text holds invisible or direction-changing characters, which can make it read differently from what it says. Trove shows each one as [U+…].');
@@ -711,12 +794,12 @@ function cardText(doc: JobDocument): { title: string; purpose: string; researche
   };
   lookAlike('The researcher’s name', doc.researcher.name);
   lookAlike('The job’s title', doc.title);
-  for (const column of columnsRead(doc.training)) lookAlike(`The column name "${column}"`, column);
+  for (const column of columnsOf(doc)) lookAlike(`The column name "${column}"`, column);
   return { title: title.text, purpose: purpose.text, researcher: researcher.text, note: (column) => notes.get(column)?.text ?? '', warnings: warnings.slice(0, 10) };
 }
 
 /** What the researcher says a column is for; nothing for a column without a note of its own. */
-function columnNote(doc: JobDocument, column: string): string {
+function columnNote(doc: AnyJobDocument, column: string): string {
   const note: unknown = Object.hasOwn(doc.columnNotes, column) ? doc.columnNotes[column] : undefined;
   return typeof note === 'string' ? note : '';
 }

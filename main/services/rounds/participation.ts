@@ -133,8 +133,9 @@ export interface ParticipationOptions {
   /**
    * The setting "show me each result before it is sent": when given, an analytics round's exact
    * result is shown and sent only if this resolves true; declining ends the round, nothing sent.
+   * `cancelled` fires when the round ends or the job stops before the person answers.
    */
-  reviewResult?: (review: ResultReview) => Promise<boolean>;
+  reviewResult?: (review: ResultReview, cancelled: AbortSignal) => Promise<boolean>;
   /**
    * The masked update leaves at a random moment within this many ms of the stage opening
    * (default: UPLOAD_SPREAD_SHARE of the job's masked-input deadline; tests and the demo shorten it).
@@ -270,7 +271,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
   /** Writes the round's requests to the activity log (not while locked: the entry is then lost, never the round). */
   private async logRequests(round: number | null, requests: SentRequest[]): Promise<void> {
     if (requests.length === 0) return;
-    const { summary, details } = describeRequests(requests, { origin: new URL(this.o.document.coordinator.url).origin, round, title: this.o.document.title });
+    const { summary, details } = describeRequests(requests, { origin: new URL(this.o.document.coordinator.url).origin, round, title: this.o.document.title, analytics: isAnalyticsJob(this.o.document) });
     await this.o.vault.recordActivity('job.requests', summary, { job: this.o.jobId, ...details }).catch(() => undefined);
   }
 
@@ -486,9 +487,9 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     }
     await this.o.vault.recordActivity('job.computed', `Computed "${doc.title}" for round ${round + 1} on ${result.rows} rows on this device.`, { job: jobId, round, rows: result.rows });
     if (this.o.reviewResult) {
-      this.step(round, 'reviewing', null, 'Waiting for you to review this round’s result');
+      this.step(round, 'reviewing', null, 'Your result is ready: send it or decline it in the window that opened');
       const lines = describeOutputForReview(doc.analytics, result.output, { noiseMultiplier: doc.privacy.noiseMultiplier, minContributors: doc.minContributors });
-      const send = await this.o.reviewResult({ jobId, round, title: doc.title, lines, output: Array.from(result.output) });
+      const send = await this.o.reviewResult({ jobId, round, title: doc.title, lines, output: Array.from(result.output) }, cancel);
       if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
       if (!send) {
         await this.o.vault.recordActivity('job.result-declined', `You declined to send round ${round + 1} of "${doc.title}"; nothing left this device.`, { job: jobId, round });

@@ -27,19 +27,22 @@ export class RequestLog {
 }
 
 /** One activity entry's words and details for the requests of a round. */
-export function describeRequests(requests: readonly SentRequest[], o: { origin: string; round: number | null; title: string }): { summary: string; details: Record<string, unknown> } {
+export function describeRequests(requests: readonly SentRequest[], o: { origin: string; round: number | null; title: string; analytics?: boolean }): { summary: string; details: Record<string, unknown> } {
   const count = (test: (r: SentRequest) => boolean): number => requests.filter(test).length;
   const posts = requests.filter((r) => r.method === 'POST');
   const sentBytes = requests.reduce((s, r) => s + r.sentBytes, 0);
   const receivedBytes = requests.reduce((s, r) => s + r.receivedBytes, 0);
   const models = count((r) => r.method === 'GET' && r.path.includes('/models/'));
+  const programs = count((r) => r.method === 'GET' && r.path.endsWith('/module'));
   const inbox = count((r) => r.method === 'GET' && r.path.includes('/inbox'));
   const rounds = count((r) => r.method === 'GET' && r.path.endsWith('/round'));
   const nonces = count((r) => r.method === 'GET' && r.path === '/v1/nonce');
-  const other = requests.length - posts.length - models - inbox - rounds - nonces;
+  const other = requests.length - posts.length - models - programs - inbox - rounds - nonces;
   const parts = [
     `${posts.length} ${posts.length === 1 ? 'message' : 'messages'} sent (${sentBytes} bytes in all)`,
-    `the model fetched ${models === 1 ? 'once' : `${models} times`}`,
+    // An analytics job has no model: it fetches the researcher's program, if it runs one.
+    ...(!o.analytics || models > 0 ? [`the model fetched ${models === 1 ? 'once' : `${models} times`}`] : []),
+    ...(programs > 0 ? [`the researcher's program fetched ${programs === 1 ? 'once' : `${programs} times`}`] : []),
     `${inbox} ${inbox === 1 ? 'check' : 'checks'} for messages`,
     `${rounds} ${rounds === 1 ? 'question' : 'questions'} about the next round`,
     ...(nonces > 0 ? [`${nonces} ${nonces === 1 ? 'request' : 'requests'} for a one-time signing number`] : []),

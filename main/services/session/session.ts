@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { matchesActivityFilter, type ActivityEntry, type ActivityFilter, type ActivityVerification } from '../../../common/activity.js';
 import type { CellValue, ColumnSummary, DatasetInfo, ImportPreview, ImportReport, RejectedRow } from '../../../common/dataset.js';
 import { TroveError } from '../../../common/errors.js';
-import type { AppStatusValue, EventName, EventOf, JobCardValue, JobsViewValue, RequestOf, RunPolicyValue } from '../../../common/ipc/contract.js';
+import type { AppStatusValue, EventName, EventOf, JobCardValue, JobsViewValue, RequestOf, ResultReviewValue, RunPolicyValue } from '../../../common/ipc/contract.js';
 import { Vault, backupVault, restoreVault, type RowsPage, type VaultOptions } from '../vault/index.js';
 import { FileStaging } from '../files/staging.js';
 import type { JobsChainConfig } from '../jobs/discovery.js';
@@ -487,6 +487,7 @@ export class AppSession {
         this.jobNotifier?.sawCard(job);
         this.emit('jobs.changed', { job });
       },
+      onReviews: (reviews) => this.emit('jobs.reviews', { reviews }),
     });
     this.jobsService = service;
     this.watchForNews(service);
@@ -553,6 +554,27 @@ export class AppSession {
 
   async jobsSetUseGpu(useGpu: boolean): Promise<JobsViewValue> {
     return (await this.jobs()).setUseGpu(useGpu);
+  }
+
+  async jobsApproveModule(jobId: string, sha256: string): Promise<JobCardValue> {
+    return (await this.jobs()).approveModule(jobId, sha256);
+  }
+
+  async jobsSetModuleTrust(sha256: string, trusted: boolean): Promise<JobsViewValue> {
+    return (await this.jobs()).setModuleTrust(sha256, trusted);
+  }
+
+  async jobsSetReviewResults(on: boolean): Promise<JobsViewValue> {
+    return (await this.jobs()).setReviewResults(on);
+  }
+
+  async jobsReviews(): Promise<{ reviews: ResultReviewValue[] }> {
+    if (!this.opts.jobs) return { reviews: [] };
+    return { reviews: (await this.jobs()).pendingReviews() };
+  }
+
+  async jobsAnswerReview(id: string, send: boolean): Promise<{ reviews: ResultReviewValue[] }> {
+    return { reviews: (await this.jobs()).answerReview(id, send) };
   }
 
   // ------------------------------------------------------------------------------ rewards
@@ -636,6 +658,7 @@ export class AppSession {
       useGpu: true,
       limits: DEFAULT_PERSONAL_LIMITS,
       platformReports: { power: UNKNOWN_PLATFORM.onBattery() !== null, idle: UNKNOWN_PLATFORM.idleSeconds() !== null },
+      analytics: { reviewResults: false, trustedModules: [] },
     };
   }
 

@@ -26,6 +26,7 @@ import {
   researcherHistory,
   roundNumber,
   ROUND_STEPS,
+  ANALYTICS_ROUND_STEPS,
   shareOf,
   STATE_LABELS,
   STEP_LABELS,
@@ -157,7 +158,7 @@ function ConsentCard({ job }: { job: JobCardValue }) {
       <section className="panel" aria-labelledby="reads-title">
         <h2 id="reads-title">What Trove reads</h2>
         <p>
-          Only these {job.columns.length === 1 ? 'column' : `${job.columns.length} columns`} of the dataset you choose, and only on this computer:
+          Only {job.columns.length === 1 ? 'this column' : `these ${job.columns.length} columns`} of the dataset you choose, and only on this computer:
         </p>
         <div className="table-scroll">
           <table className="job-columns">
@@ -172,7 +173,7 @@ function ConsentCard({ job }: { job: JobCardValue }) {
                 <tr key={c.name}>
                   <th scope="row">
                     <code>{c.name}</code>
-                    <span className="muted small"> · {c.role === 'label' ? 'what is predicted' : 'used to predict'}</span>
+                    <span className="muted small"> · {c.role === 'label' ? 'what is predicted' : c.role === 'read' ? 'what the question reads' : 'used to predict'}</span>
                   </th>
                   <td>{c.note || <span className="muted">No note given.</span>}</td>
                 </tr>
@@ -183,12 +184,14 @@ function ConsentCard({ job }: { job: JobCardValue }) {
         <p className="leaves">
           <strong>Your records never leave this computer.</strong> Each round, Trove sends only a list of {formatCount(job.vectorLength)} numbers, masked so that it
           means nothing on its own. It is combined with the lists of at least {formatCount(others)} other {others === 1 ? 'person' : 'people'} before anyone,
-          the researcher included, can read the total. This holds even if the coordinator lies about who took part or sends you a different model, as long as
+          the researcher included, can read the total. This holds even if the coordinator lies about who took part or sends you a different {job.analytics ? 'program' : 'model'}, as long as
           no more than 3 in 100 of the people in a round secretly work with it. The coordinator does see your computer&apos;s network address, when you ask for
           the model and when you send, how many numbers you send, and how many people took part. Trove sends your list at a random moment, talks to each job over
           its own connection, and lists every request it sends in Activity.
         </p>
       </section>
+
+      {job.analytics ? <AnalyticsQuestion job={job} analytics={job.analytics} /> : null}
 
       <section className="panel" aria-labelledby="resources-title" data-testid="job-resources">
         <h2 id="resources-title">What it takes on this computer</h2>
@@ -329,6 +332,135 @@ function PrivacyCost({ job }: { job: JobCardValue }) {
   );
 }
 
+// ------------------------------------------------------------------------------ analytics
+
+type AnalyticsCard = NonNullable<JobCardValue['analytics']>;
+
+/** An analytics job's question: what it computes, every number it sends with its range, and the program that computes it. */
+function AnalyticsQuestion({ job, analytics }: { job: JobCardValue; analytics: AnalyticsCard }) {
+  const shown = analytics.output.length > 12 ? 6 : analytics.output.length;
+  const row = (o: AnalyticsCard['output'][number], i: number) => (
+    <tr key={i}>
+      <th scope="row">{o.label}</th>
+      <td className="num">
+        {formatBound(o.min)} to {formatBound(o.max)}
+      </td>
+    </tr>
+  );
+  const head = (
+    <thead>
+      <tr>
+        <th scope="col">Each number counts</th>
+        <th scope="col">Held between</th>
+      </tr>
+    </thead>
+  );
+  return (
+    <section className="panel" aria-labelledby="question-title" data-testid="analytics-question">
+      <h2 id="question-title">What it computes</h2>
+      <p>{analytics.computes}</p>
+      <p>
+        The answer from your data is a list of {formatCount(analytics.output.length)} {analytics.output.length === 1 ? 'number' : 'numbers'}. Trove checks every number
+        against the range below before anything leaves; a result outside it is refused, not sent.
+      </p>
+      <div className="table-scroll analytics-output">
+        <table>
+          {head}
+          <tbody>{analytics.output.slice(0, shown).map(row)}</tbody>
+        </table>
+      </div>
+      {shown < analytics.output.length ? (
+        <details className="analytics-more">
+          <summary>All {formatCount(analytics.output.length)} numbers</summary>
+          <div className="table-scroll analytics-output">
+            <table>
+              {head}
+              <tbody>{analytics.output.map(row)}</tbody>
+            </table>
+          </div>
+        </details>
+      ) : null}
+      {analytics.module ? <Program job={job} program={analytics.module} /> : null}
+    </section>
+  );
+}
+
+function formatBound(v: number): string {
+  return Number.isInteger(v) ? formatCount(v) : String(Number(v.toPrecision(4)));
+}
+
+/** The researcher's program: trusted, approved by the person, or unknown with a warning and the way to approve it. */
+function Program({ job, program }: { job: JobCardValue; program: NonNullable<AnalyticsCard['module']> }) {
+  const upsert = useJobs((s) => s.upsert);
+  const notify = useApp((s) => s.notify);
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const approve = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      upsert(await call('jobs.approveModule', { jobId: job.jobId, sha256: program.sha256 }));
+      notify('success', 'You approved this program. You can take it off your list in Settings.');
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+      setConfirming(false);
+    }
+  };
+  const fingerprint = (
+    <details className="small">
+      <summary>Details</summary>
+      <p>
+        Trove knows the program by its fingerprint (sha256) <code>{program.sha256}</code>, which the researcher signed; a program with another fingerprint never
+        runs for this job.
+      </p>
+    </details>
+  );
+  if (program.trust === 'unknown') {
+    return (
+      <div className="program warnings panel" data-testid="program-trust" role="group" aria-labelledby="program-title">
+        <h3 id="program-title">An unknown program</h3>
+        <p>
+          The researcher wrote their own program for this job, and it is not on Trove&apos;s list of checked programs. Trove runs it sealed off from everything
+          else, with only the columns above, and checks every number it returns, but no one Trove trusts has read what it does. Run it only if you trust{' '}
+          {job.researcher.name}.
+        </p>
+        {fingerprint}
+        <ErrorMessage error={error} />
+        <div className="actions">
+          <button type="button" onClick={() => setConfirming(true)}>
+            Approve this program…
+          </button>
+        </div>
+        <ConfirmDialog
+          open={confirming}
+          title="Approve this program?"
+          confirmLabel={busy ? 'Approving…' : 'Approve program'}
+          busy={busy}
+          onConfirm={() => void approve()}
+          onCancel={() => setConfirming(false)}
+        >
+          <p>Jobs may then run this exact program on this computer. Trove records your approval in Activity, and you can withdraw it in Settings.</p>
+        </ConfirmDialog>
+      </div>
+    );
+  }
+  return (
+    <div className="program" data-testid="program-trust">
+      <h3>The researcher&apos;s program</h3>
+      <p>
+        {program.trust === 'trusted'
+          ? `On Trove's list of checked programs${program.auditedBy.length > 0 ? `, read and approved by ${program.auditedBy.join(', ')}` : ''}.`
+          : 'You approved this program yourself.'}{' '}
+        It runs sealed off from everything else on this computer, with only the columns above.
+      </p>
+      {fingerprint}
+    </div>
+  );
+}
+
 // ------------------------------------------------------------------------------ joining
 
 function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[] }) {
@@ -364,7 +496,9 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
     return mine ? fitProblem(jc.name, jc.expects, mine) : null;
   };
   const fits = job.columns.every((jc) => problemOf(jc) === null);
-  const complete = dataset ? mappingComplete(job.columns, dataset.columns, mapping) && fits : false;
+  // A researcher's program no one trusted yet must be approved above first.
+  const unapproved = job.analytics?.module?.trust === 'unknown';
+  const complete = dataset ? mappingComplete(job.columns, dataset.columns, mapping) && fits && !unapproved : false;
 
   const chooseDataset = (id: string) => {
     setDatasetId(id);
@@ -448,7 +582,13 @@ function JoinForm({ job, datasets }: { job: JobCardValue; datasets: DatasetInfo[
         ) : null}
         {over ? <p className="muted">You cannot join: this job would go over your privacy budget.</p> : null}
         {!over && dataset && !complete ? (
-          <p className="muted">{fits ? 'Choose a column for each column the job reads to join.' : 'A column you chose does not look like what the job reads: choose another one to join.'}</p>
+          <p className="muted">
+            {unapproved
+              ? 'Approve the researcher’s program above to join, or leave this job alone.'
+              : fits
+                ? 'Choose a column for each column the job reads to join.'
+                : 'A column you chose does not look like what the job reads: choose another one to join.'}
+          </p>
         ) : null}
         <ErrorMessage error={error} />
         <div className="actions">
@@ -542,7 +682,8 @@ function Participation({ job, datasets }: { job: JobCardValue; datasets: Dataset
   const p = job.participation;
   const round = p.round;
   const dataset = datasets?.find((d) => d.id === p.mapping?.datasetId);
-  const stepAt = round ? ROUND_STEPS.indexOf(round.step) : -1;
+  const steps = job.analytics ? ANALYTICS_ROUND_STEPS : ROUND_STEPS;
+  const stepAt = round ? steps.indexOf(round.step) : -1;
 
   const leave = async () => {
     setLeaving(true);
@@ -587,7 +728,7 @@ function Participation({ job, datasets }: { job: JobCardValue; datasets: Dataset
             Round {formatCount(roundNumber(round.round))}: {STEP_LABELS[round.step].toLowerCase()}
           </p>
           <ol className="steps round-steps" aria-label="Steps of this round">
-            {ROUND_STEPS.map((step, i) => (
+            {steps.map((step, i) => (
               <li key={step} className={i === stepAt ? 'current' : i < stepAt ? 'done' : ''} aria-current={i === stepAt ? 'step' : undefined}>
                 {STEP_LABELS[step]}
               </li>

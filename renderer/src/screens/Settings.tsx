@@ -1,4 +1,4 @@
-// Settings, most used first: backups, auto-lock, local training, this device and appearance, the wallet link, the
+// Settings, most used first: backups, auto-lock, local training, analytics questions, this device and appearance, the wallet link, the
 // passphrase; replacing the vault with a backup last, set apart, because it cannot be undone from here.
 import { useEffect, useState, type FormEvent } from 'react';
 import type { ResponseOf } from '../../../common/ipc/contract.js';
@@ -9,6 +9,7 @@ import { ErrorMessage, FilePicker, ScreenTitle, PathText } from '../components/u
 import { passphraseStrength } from '../../../common/passphrase-strength.js';
 import { relaySettingsProblem } from '../../../common/wallet/relay-settings.js';
 import { PassphraseStrength } from '../components/PassphraseStrength.js';
+import { AnalyticsSettings } from '../components/AnalyticsSettings.js';
 import { formatBytes, formatDuration, formatLockAfter, formatTime } from '../format.js';
 import { MEMORY_LIMIT_CHOICES_MB, TIME_LIMIT_CHOICES_MINUTES } from '../../../common/jobs/resources.js';
 
@@ -22,6 +23,7 @@ export function SettingsScreen() {
         <Backups />
         <AutoLock />
         <LocalTraining />
+        <AnalyticsSettings />
         <DeviceAndLooks />
         <WalletRelay />
         <ChangePassphrase />

@@ -17,6 +17,7 @@ function card(jobId: string, state: JobCardValue['participation']['state'], extr
     ],
     warnings: [],
     vectorLength: 10,
+    analytics: null,
     rounds: 3,
     minContributors: 3,
     privacy: { epsilon: 1, worstCaseEpsilon: 1, delta: 1e-5, noiseMultiplier: 1, budget: { epsilon: 10, delta: 1e-5 }, spentEpsilon: 0, afterEpsilon: 1, fits: extra.fits ?? true, problem: null },
