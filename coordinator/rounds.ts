@@ -77,6 +77,11 @@ export interface RoundRunnerOptions {
   processId?: string;
   /** Where this process serves contributors, for `status`. */
   url?: string;
+  /**
+   * Whether this process joins the database's process list and heartbeats there (default true).
+   * False for a one-shot command (publish): it serves nothing, so `status` must not list it.
+   */
+  register?: boolean;
   /** How long a lease lasts unless renewed: the longest a dead process's work waits for another. */
   leaseMs?: number;
   /** How often this process looks at the database for other processes' work (default 200 ms on PostgreSQL, 1 s on SQLite). */
@@ -101,6 +106,7 @@ export class RoundRunner {
   private readonly groupSize: number;
   readonly processId: string;
   private readonly url: string | null;
+  private readonly register: boolean;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly startedAt = Date.now();
@@ -132,6 +138,7 @@ export class RoundRunner {
     this.groupSize = options.groupSize ?? 1_000;
     this.processId = options.processId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.url = options.url ?? null;
+    this.register = options.register ?? true;
     this.leaseMs = options.leaseMs ?? 10_000;
     this.pollMs = options.pollMs ?? (this.store.kind === 'postgres' ? 200 : 1_000);
     this.book = new JobBook(this.store, this.now);
@@ -149,7 +156,7 @@ export class RoundRunner {
       runner.renewer = setInterval(() => void runner.renewLeases().catch((err: unknown) => runner.onError(err)), runner.leaseMs / 3);
       runner.renewer.unref();
     }
-    runner.log('info', 'coordinator-started', { process: runner.processId, storage: runner.store.kind, database: runner.store.location, groupSize: runner.groupSize });
+    if (runner.register) runner.log('info', 'coordinator-started', { process: runner.processId, storage: runner.store.kind, database: runner.store.location, groupSize: runner.groupSize });
     runner.schedule();
     return runner;
   }
@@ -176,6 +183,7 @@ export class RoundRunner {
 
   /** Says this process is alive (at most every third of a lease, unless `now`). */
   private async heartbeat(force = false): Promise<void> {
+    if (!this.register) return;
     const t = Date.now();
     if (!force && t - this.lastHeartbeat < this.leaseMs / 3) return;
     this.lastHeartbeat = t;
