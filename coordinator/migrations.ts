@@ -224,6 +224,15 @@ CREATE TABLE coordinator_processes (
   seen_at BIGINT NOT NULL
 );`,
   },
+  {
+    version: 5,
+    name: 'the block at which each round was started on-chain',
+    // Where the search for an earlier close of the round begins (null: a round from before, searched from block 0).
+    sqlite: `
+ALTER TABLE rounds ADD COLUMN start_block INTEGER;`,
+    postgres: `
+ALTER TABLE rounds ADD COLUMN start_block BIGINT;`,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -705,11 +705,12 @@ export class RoundRunner {
   private async startRound(job: JobRuntime): Promise<void> {
     const jobId = job.row.jobId;
     let participants = await this.store.activeParticipants(jobId);
+    let startBlock: number | null = null;
     job.readyAt = undefined;
     if (this.chain) {
       // The roster is frozen on-chain first, so every client can check it (coordinator/closer.ts).
       try {
-        participants = await freezeRoster(this.chain, jobId, participants, { minimum: job.doc.minContributors });
+        ({ roster: participants, startBlock } = await freezeRoster(this.chain, jobId, participants, { minimum: job.doc.minContributors }));
       } catch (err) {
         job.readyAt = this.now() + this.closeRetryMs;
         this.log('error', 'roster-freeze-failed', { jobId, retryInMs: this.closeRetryMs, error: errorText(err) });
@@ -729,6 +730,7 @@ export class RoundRunner {
         participants.map((p) => p.commitment),
         now,
         groups,
+        startBlock,
       );
       if (job.row.state === 'enrolling') await this.store.setJobState(jobId, 'running');
       await this.store.appendEvent(jobId, index, 'start', now);

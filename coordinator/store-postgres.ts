@@ -186,8 +186,8 @@ export class PostgresStore implements CoordinatorStore {
 
   // --- rounds -----------------------------------------------------------------------------------
 
-  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups: RoundGroup[] | null = null): Promise<void> {
-    await this.q('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at, secagg_groups) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups: RoundGroup[] | null = null, startBlock: number | null = null): Promise<void> {
+    await this.q('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at, secagg_groups, start_block) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
       jobId,
       index,
       JSON.stringify(roster),
@@ -195,6 +195,7 @@ export class PostgresStore implements CoordinatorStore {
       'advertise-keys',
       at,
       groups ? JSON.stringify(groups) : null,
+      startBlock,
     ]);
   }
 

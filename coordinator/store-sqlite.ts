@@ -152,10 +152,10 @@ export class SqliteStore implements CoordinatorStore {
 
   // --- rounds -----------------------------------------------------------------------------------
 
-  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups: RoundGroup[] | null = null): Promise<void> {
+  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups: RoundGroup[] | null = null, startBlock: number | null = null): Promise<void> {
     this.db
-      .prepare('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at, secagg_groups) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(jobId, index, JSON.stringify(roster), JSON.stringify(commitments), 'advertise-keys', at, groups ? JSON.stringify(groups) : null);
+      .prepare('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at, secagg_groups, start_block) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(jobId, index, JSON.stringify(roster), JSON.stringify(commitments), 'advertise-keys', at, groups ? JSON.stringify(groups) : null, startBlock);
   }
 
   async latestRound(jobId: string): Promise<{ round: number; stage: RoundStageName } | undefined> {

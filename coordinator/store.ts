@@ -56,6 +56,8 @@ export interface RoundRow {
   closeRetryAt: number | null;
   /** The round's secure-aggregation groups (null: one group of the whole roster, as before groups). */
   secaggGroups: RoundGroup[] | null;
+  /** The block whose transaction started the round on-chain (null: no chain, or a round from before it was kept). */
+  startBlock: number | null;
 }
 
 /** What an analytics round reveals: the noised sum over its contributors, coordinate by coordinate. */
@@ -135,6 +137,7 @@ export interface RawRound {
   close_error: string | null;
   close_retry_at: number | null;
   secagg_groups: string | null;
+  start_block: number | null;
 }
 
 export function job(r: RawJob): JobRow {
@@ -171,6 +174,7 @@ export function round(r: RawRound): RoundRow {
     closeError: r.close_error,
     closeRetryAt: r.close_retry_at,
     secaggGroups: r.secagg_groups === null ? null : (JSON.parse(r.secagg_groups) as RoundGroup[]),
+    startBlock: r.start_block ?? null,
   };
 }
 
@@ -245,7 +249,8 @@ export interface CoordinatorStore {
   activeParticipants(jobId: string): Promise<ParticipantRow[]>;
   markLeft(jobId: string, signingKey: string, at: number): Promise<void>;
 
-  addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups?: RoundGroup[] | null): Promise<void>;
+  /** `startBlock`: the block of the transaction that started the round on-chain, when there is a chain. */
+  addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups?: RoundGroup[] | null, startBlock?: number | null): Promise<void>;
   /** The newest round's index and stage, without its roster (cheap enough to ask often). */
   latestRound(jobId: string): Promise<{ round: number; stage: RoundStageName } | undefined>;
   round(jobId: string, index: number): Promise<RoundRow | undefined>;
