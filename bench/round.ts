@@ -233,11 +233,12 @@ async function plainRound(n: number, updates: Float64Array[], examples: number[]
   const sodium = sodiumNow();
   const nonces = new NonceBook(randomBytes(32), Date.now);
   const server = createServer((req, res) => {
-    void read(req).then((body) => {
+    void read(req).then(async (body) => {
       const key = fromHex(String(req.headers[AUTH_HEADERS.key]));
       const nonce = String(req.headers[AUTH_HEADERS.nonce]);
       const ok = sodium.crypto_sign_verify_detached(fromHex(String(req.headers[AUTH_HEADERS.signature])), sodium.from_string(requestSigningString('POST', req.url ?? '/', nonce, sha256Hex(body))), key);
-      if (ok) nonces.redeem(nonce);
+      // Replays refused from this server's memory (it is one process with no database).
+      if (ok) await nonces.redeem(nonce);
       if (!ok) {
         res.writeHead(401).end();
         return;

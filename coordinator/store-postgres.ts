@@ -19,6 +19,7 @@ import {
   type JobRow,
   type LeaseRow,
   type ProcessRow,
+  type UsedNonce,
   type RawGroupOutcome,
   type JobState,
   type ParticipantRow,
@@ -344,6 +345,23 @@ export class PostgresStore implements CoordinatorStore {
       startedAt: r.started_at,
       seenAt: r.seen_at,
     }));
+  }
+
+  // --- used nonces ------------------------------------------------------------------------------
+
+  async spendNonces(nonces: readonly UsedNonce[]): Promise<string[]> {
+    if (nonces.length === 0) return [];
+    // One statement for the whole batch; a nonce another process inserted first comes back as used.
+    const inserted = await this.q<{ nonce: string }>(
+      'INSERT INTO used_nonces (nonce, expires_at) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT (nonce) DO NOTHING RETURNING nonce',
+      [nonces.map((n) => n.nonce), nonces.map((n) => n.expiresAt)],
+    );
+    const fresh = new Set(inserted.map((r) => r.nonce));
+    return nonces.filter((n) => !fresh.has(n.nonce)).map((n) => n.nonce);
+  }
+
+  async forgetNonces(now: number): Promise<void> {
+    await this.q('DELETE FROM used_nonces WHERE expires_at < $1', [now]);
   }
 
   // --- models -----------------------------------------------------------------------------------

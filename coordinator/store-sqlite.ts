@@ -17,6 +17,7 @@ import {
   type JobRow,
   type LeaseRow,
   type ProcessRow,
+  type UsedNonce,
   type RawGroupOutcome,
   type JobState,
   type ParticipantRow,
@@ -298,6 +299,22 @@ export class SqliteStore implements CoordinatorStore {
       startedAt: r.started_at,
       seenAt: r.seen_at,
     }));
+  }
+
+  // --- used nonces ------------------------------------------------------------------------------
+
+  async spendNonces(nonces: readonly UsedNonce[]): Promise<string[]> {
+    const insert = this.db.prepare('INSERT INTO used_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING');
+    const used: string[] = [];
+    // Synchronous, so nothing interleaves; inside a round's open transaction it is a savepoint of it.
+    this.db.transaction(() => {
+      for (const n of nonces) if (insert.run(n.nonce, n.expiresAt).changes === 0) used.push(n.nonce);
+    })();
+    return used;
+  }
+
+  async forgetNonces(now: number): Promise<void> {
+    this.db.prepare('DELETE FROM used_nonces WHERE expires_at < ?').run(now);
   }
 
   // --- models -----------------------------------------------------------------------------------

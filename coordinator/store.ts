@@ -92,6 +92,12 @@ export interface LeaseRow {
   takenOver: number;
 }
 
+/** A request nonce spent: its head (hex), kept until it expires. */
+export interface UsedNonce {
+  nonce: string;
+  expiresAt: number;
+}
+
 export interface ProcessRow {
   id: string;
   pid: number;
@@ -287,6 +293,14 @@ export interface CoordinatorStore {
   /** Records that coordinator process `id` is alive at `now`. */
   heartbeat(process: Omit<ProcessRow, 'seenAt'>, now: number): Promise<void>;
   processes(): Promise<ProcessRow[]>;
+
+  /**
+   * Records request nonces as used until their expiry, in one commit; returns the ones that were
+   * used already, at this process or any other on the database (nonces.ts).
+   */
+  spendNonces(nonces: readonly UsedNonce[]): Promise<string[]>;
+  /** Forgets used nonces that expired before `now` (they are refused as expired anyway). */
+  forgetNonces(now: number): Promise<void>;
 
   putModel(jobId: string, index: number, weights: ArrayLike<number>): Promise<void>;
   /** The global model at the start of round `index`, float32 little-endian. */
