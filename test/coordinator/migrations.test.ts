@@ -71,6 +71,8 @@ describe('coordinator schema migrations on SQLite', () => {
         expect((await store.round('7', 0))!.startBlock).toBeNull();
         await store.addRound('7', 1, ['k1'], ['c1'], 1004, null, 42);
         expect((await store.round('7', 1))!.startBlock).toBe(42);
+        expect(await store.spendNonces([{ nonce: 'aa', expiresAt: 5000 }])).toEqual([]);
+        expect(await store.spendNonces([{ nonce: 'aa', expiresAt: 5000 }, { nonce: 'bb', expiresAt: 5000 }])).toEqual(['aa']);
         // The event log stays append-only after migrating.
         expect(() => store.db.prepare("DELETE FROM round_events WHERE job_id = '7'").run()).toThrow(/append-only/);
       } finally {
@@ -156,6 +158,8 @@ describe('coordinator schema migrations on PostgreSQL', () => {
         expect((await store.round('7', 0))!.startBlock).toBeNull();
         await store.addRound('7', 1, ['k1'], ['c1'], 1004, null, 42);
         expect((await store.round('7', 1))!.startBlock).toBe(42);
+        expect(await store.spendNonces([{ nonce: 'aa', expiresAt: 5000 }])).toEqual([]);
+        expect(await store.spendNonces([{ nonce: 'aa', expiresAt: 5000 }, { nonce: 'bb', expiresAt: 5000 }])).toEqual(['aa']);
         // The event log stays append-only after migrating.
         const client = new pg.Client(url);
         await client.connect();
