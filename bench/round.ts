@@ -206,9 +206,10 @@ async function retrying<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      if (!isTroveError(err, 'COORDINATOR_UNREACHABLE') || attempt >= 5) throw err;
+      // Thousands of connections opened at once on a small machine time out now and then: back off as the app does.
+      if (!isTroveError(err, 'COORDINATOR_UNREACHABLE') || attempt >= 20) throw err;
       retries++;
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
     }
   }
 }

@@ -370,8 +370,8 @@ export class RoundRunner {
     if (job.row.state === 'finished') return { state: 'finished', reason: (await this.store.rounds(jobId)).length >= job.doc.rounds ? 'completed' : 'expired' };
     const a = job.active;
     if (a && a.stage !== 'closed' && a.stage !== 'aborted') {
-      const clientId = a.roster.indexOf(signingKey);
-      if (clientId >= 0) {
+      const clientId = a.clientIds.get(signingKey);
+      if (clientId !== undefined) {
         const g = a.groups[groupOf(a.groups.map((x) => x.group), clientId).index]!;
         const stage = this.groupStage(a, g);
         return {
@@ -391,7 +391,7 @@ export class RoundRunner {
       state: 'waiting',
       nextRound: await this.nextRoundIndex(job),
       retryAfterMs: Math.min(60_000, Math.max(250, startsInMs ?? 5_000)),
-      enrolled: (await this.store.activeParticipants(jobId)).length,
+      enrolled: await this.store.activeParticipantCount(jobId),
       startsInMs,
     };
   }
@@ -428,8 +428,8 @@ export class RoundRunner {
 
   /** The group a roster key is in, and its id within the group. */
   private memberOf(active: ActiveRound, signingKey: string): { g: GroupRound; localId: number } {
-    const clientId = active.roster.indexOf(signingKey);
-    if (clientId < 0) throw new TroveError('NOT_ENROLLED', `This key is not invited to round ${active.index}.`);
+    const clientId = active.clientIds.get(signingKey);
+    if (clientId === undefined) throw new TroveError('NOT_ENROLLED', `This key is not invited to round ${active.index}.`);
     const g = active.groups[groupOf(active.groups.map((x) => x.group), clientId).index]!;
     return { g, localId: clientId - g.group.start };
   }
@@ -464,7 +464,9 @@ export class RoundRunner {
     const byRound = new Map<string, typeof batch>();
     for (const e of batch) {
       const key = `${e.jobId}/${e.round}`;
-      byRound.set(key, [...(byRound.get(key) ?? []), e]);
+      const same = byRound.get(key);
+      if (same) same.push(e);
+      else byRound.set(key, [e]);
     }
     for (const entries of byRound.values()) {
       const { jobId, round } = entries[0]!;
@@ -602,10 +604,11 @@ export class RoundRunner {
     signal?: AbortSignal,
   ): Promise<{ stage: RoundStageName; messages: { seq: number; data: Uint8Array }[] }> {
     const job = await this.job(jobId);
-    const row = await this.store.round(jobId, round);
-    if (!row) throw new TroveError('SECAGG_WRONG_ROUND', `Job ${jobId} has no round ${round}.`);
-    if (!row.roster.includes(signingKey)) throw new TroveError('NOT_ENROLLED', `This key is not invited to round ${round}.`);
-    await this.currentRound(job, round);
+    // The round in progress is checked from memory; only an earlier one is read from the database.
+    const live = await this.currentRound(job, round);
+    const invited = live ? live.clientIds.has(signingKey) : (await this.store.round(jobId, round))?.roster.includes(signingKey);
+    if (invited === undefined) throw new TroveError('SECAGG_WRONG_ROUND', `Job ${jobId} has no round ${round}.`);
+    if (!invited) throw new TroveError('NOT_ENROLLED', `This key is not invited to round ${round}.`);
     const read = async () => {
       const a = job.active && job.active.index === round ? job.active : undefined;
       if (!a) return { stage: (await this.store.round(jobId, round))!.stage, messages: [] };
@@ -674,7 +677,8 @@ export class RoundRunner {
       );
       groups.push({ group, roundId, server, outbox: members.map(() => []), outcome: undefined });
     }
-    return { index: row.round, roster: row.roster, commitments: row.commitments, groups, stage: row.stage, maxMessageBytes, applied: 0 };
+    const clientIds = new Map(row.roster.map((k, i) => [k, i]));
+    return { index: row.round, roster: row.roster, clientIds, commitments: row.commitments, groups, stage: row.stage, maxMessageBytes, applied: 0 };
   }
 
   /**
@@ -693,7 +697,7 @@ export class RoundRunner {
     if (job.row.state !== 'enrolling' && job.row.state !== 'running') return;
     if (job.active && job.active.stage !== 'closed' && job.active.stage !== 'aborted') return;
     if (await this.finishIfNoRoundLeft(job)) return;
-    const enrolled = (await this.store.activeParticipants(job.row.jobId)).length;
+    const enrolled = await this.store.activeParticipantCount(job.row.jobId);
     if (enrolled < job.doc.minContributors) {
       job.readyAt = undefined;
       return;
@@ -962,6 +966,11 @@ export class RoundRunner {
       if (latest.stage === 'closed') job.row = (await this.store.job(job.row.jobId))!;
       this.wake();
     }
+  }
+
+  /** Throws JOB_NOT_FOUND unless the job exists: from memory for a job this process runs (every request asks). */
+  async requireJob(jobId: string): Promise<void> {
+    await this.job(jobId);
   }
 
   /** Public status of a job, with the live stage of the round in progress. */

@@ -330,7 +330,7 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
     if (!route) throw new TroveError('INVALID_INPUT', `${req.method ?? ''} is not allowed here.`);
     const match = route.pattern.exec(url.pathname)!;
     // An unknown job is answered before any body is read.
-    if (match[1] !== undefined && url.pathname.startsWith('/v1/jobs/')) await runner.status(match[1]);
+    if (match[1] !== undefined && url.pathname.startsWith('/v1/jobs/')) await runner.requireJob(match[1]);
     const body = await readBody(req, route.bodyLimit ? route.bodyLimit(match) : MAX_JSON_BODY_BYTES);
     let key = '';
     if (route.signed) {

@@ -181,6 +181,11 @@ export class PostgresStore implements CoordinatorStore {
     return (await this.q<RawParticipant>('SELECT * FROM participants WHERE job_id = $1 AND left_at IS NULL ORDER BY seq', [jobId])).map(participant);
   }
 
+  async activeParticipantCount(jobId: string): Promise<number> {
+    const [r] = await this.q<{ n: number }>('SELECT COUNT(*)::int AS n FROM participants WHERE job_id = $1 AND left_at IS NULL', [jobId]);
+    return r?.n ?? 0;
+  }
+
   async markLeft(jobId: string, signingKey: string, at: number): Promise<void> {
     await this.q('UPDATE participants SET left_at = $1 WHERE job_id = $2 AND signing_key = $3 AND left_at IS NULL', [at, jobId, signingKey]);
   }

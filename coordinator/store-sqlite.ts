@@ -147,6 +147,10 @@ export class SqliteStore implements CoordinatorStore {
     return (this.db.prepare('SELECT * FROM participants WHERE job_id = ? AND left_at IS NULL ORDER BY seq').all(jobId) as RawParticipant[]).map(participant);
   }
 
+  async activeParticipantCount(jobId: string): Promise<number> {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM participants WHERE job_id = ? AND left_at IS NULL').get(jobId) as { n: number }).n;
+  }
+
   async markLeft(jobId: string, signingKey: string, at: number): Promise<void> {
     this.db.prepare('UPDATE participants SET left_at = ? WHERE job_id = ? AND signing_key = ? AND left_at IS NULL').run(at, jobId, signingKey);
   }

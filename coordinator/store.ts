@@ -253,6 +253,8 @@ export interface CoordinatorStore {
   participants(jobId: string): Promise<ParticipantRow[]>;
   /** Participants who have not left, in enrollment order. */
   activeParticipants(jobId: string): Promise<ParticipantRow[]>;
+  /** How many participants have not left (asked on every poll of a waiting contributor: no rows read). */
+  activeParticipantCount(jobId: string): Promise<number>;
   markLeft(jobId: string, signingKey: string, at: number): Promise<void>;
 
   /** `startBlock`: the block of the transaction that started the round on-chain, when there is a chain. */
