@@ -207,7 +207,8 @@ async function retrying<T>(fn: () => Promise<T>): Promise<T> {
       return await fn();
     } catch (err) {
       // Thousands of connections opened at once on a small machine time out now and then: back off as the app does.
-      if (!isTroveError(err, 'COORDINATOR_UNREACHABLE') || attempt >= 20) throw err;
+      // A request that waited past its nonce's lifetime in an overloaded process is signed again over a fresh one.
+      if (!(isTroveError(err, 'COORDINATOR_UNREACHABLE') || isTroveError(err, 'NONCE_REFUSED')) || attempt >= 20) throw err;
       retries++;
       await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
     }
