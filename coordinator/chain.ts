@@ -137,13 +137,13 @@ export async function enrollOnChain(relayer: Signer, deployment: TroveDeployment
   return receipt.hash;
 }
 
-/** Freezes the roster of the job's next round (enrollment indices, increasing); returns the transaction and the stored roster hash. */
-export async function startRoundOnChain(coordinator: Signer, deployment: TroveDeployment, jobId: string, entries: readonly number[]): Promise<{ tx: string; rosterHash: string }> {
+/** Freezes the roster of the job's next round (enrollment indices, increasing); returns the transaction, its block and the stored roster hash. */
+export async function startRoundOnChain(coordinator: Signer, deployment: TroveDeployment, jobId: string, entries: readonly number[]): Promise<{ tx: string; block: number; rosterHash: string }> {
   const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, coordinator);
   const receipt = await send(`start a round of job ${jobId}`, () => rewards.getFunction('startRound')(BigInt(jobId), [...entries]));
   for (const log of receipt.logs) {
     const parsed = rewards.interface.parseLog(log);
-    if (parsed?.name === 'RoundStarted') return { tx: receipt.hash, rosterHash: parsed.args.getValue('rosterHash') as string };
+    if (parsed?.name === 'RoundStarted') return { tx: receipt.hash, block: receipt.blockNumber, rosterHash: parsed.args.getValue('rosterHash') as string };
   }
   throw new TroveError('CHAIN_REJECTED', 'The start transaction was mined without a RoundStarted event.');
 }
@@ -161,12 +161,14 @@ export async function closeRoundOnChain(coordinator: Signer, deployment: TroveDe
 
 /**
  * The transaction that closed round `round` of the job on-chain, if one did: a coordinator process
- * that took the close over from one that died after sending it must not send it again.
+ * that took the close over from one that died after sending it must not send it again. The search
+ * starts at `fromBlock`, the block that started the round (no close can come before it), not at
+ * the chain's first block, which on a long-lived chain is a scan a node may refuse.
  */
-export async function roundClosedTx(provider: Provider, deployment: TroveDeployment, jobId: string, round: number): Promise<string | undefined> {
+export async function roundClosedTx(provider: Provider, deployment: TroveDeployment, jobId: string, round: number, fromBlock = 0): Promise<string | undefined> {
   const rewards = contract('RoundRewards', deployment.contracts.RoundRewards, provider);
   try {
-    const logs = await rewards.queryFilter(rewards.filters.RoundClosed!(BigInt(jobId), BigInt(round)));
+    const logs = await rewards.queryFilter(rewards.filters.RoundClosed!(BigInt(jobId), BigInt(round)), fromBlock);
     return logs[0]?.transactionHash;
   } catch (err) {
     throw new TroveError('CHAIN_UNREACHABLE', `The chain cannot be reached to see whether round ${round} of job ${jobId} is closed.`, undefined, { cause: err });

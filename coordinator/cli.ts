@@ -121,7 +121,8 @@ async function publish(file: string, options: Options): Promise<void> {
       nowMs: Date.now(),
     });
     const validationCsv = options.validation ? readFileSync(options.validation, 'utf8') : null;
-    const runner = await RoundRunner.open({ store, timers: false });
+    // A one-shot writer, not a serving process: it stays out of the process list `status` shows.
+    const runner = await RoundRunner.open({ store, timers: false, register: false });
     const module = options.module ? new Uint8Array(readFileSync(options.module)) : null;
     const job = await publishJobDocument({ runner, researcher, deployment: c.deployment, document, validationCsv, module });
     runner.close();
@@ -190,6 +191,7 @@ async function status(jobId: string, options: Options): Promise<void> {
     const { processes } = await operationsOf(store);
     const now = Date.now();
     console.log(`coordinator processes on ${store.location}:`);
+    if (processes.length === 0) console.log('  none is serving (start one with `serve`)');
     for (const p of processes) {
       const seen = Math.round((now - p.seenAt) / 1000);
       const leases = p.leases.filter((l) => l.expiresAt > now);

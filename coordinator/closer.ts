@@ -45,9 +45,9 @@ export async function relayEnrollment(chain: ChainAccess, jobId: string, p: Rost
 
 /**
  * Freezes the roster on-chain from the participants enrolled there and returns them in roster
- * order. Throws when fewer than `minimum` can be on the roster.
+ * order, with the block that froze it. Throws when fewer than `minimum` can be on the roster.
  */
-export async function freezeRoster<P extends RosterParticipant>(chain: ChainAccess, jobId: string, participants: readonly P[], options: { minimum: number }): Promise<P[]> {
+export async function freezeRoster<P extends RosterParticipant>(chain: ChainAccess, jobId: string, participants: readonly P[], options: { minimum: number }): Promise<{ roster: P[]; startBlock: number }> {
   const enrolled = await enrollmentsOnChain(chain.provider, chain.deployment, jobId);
   const index = new Map(enrolled.map((e) => [`${e.commitment}/${e.rosterKey}`, e.index]));
   const listed = participants
@@ -63,7 +63,7 @@ export async function freezeRoster<P extends RosterParticipant>(chain: ChainAcce
   if (started.rosterHash !== rosterHash(roster.map((p) => p.signingKey))) {
     throw new TroveError('CHAIN_REJECTED', `The roster frozen on-chain for job ${jobId} is not the one this coordinator is about to invite.`);
   }
-  return roster;
+  return { roster, startBlock: started.block };
 }
 
 /**
@@ -74,7 +74,7 @@ export async function closeRound(chain: ChainAccess | undefined, store: Coordina
   if (!chain) throw new TroveError('CHAIN_UNREACHABLE', `Round ${round} of job ${jobId} is ready to close, but this coordinator has no chain configured.`);
   const row = (await store.round(jobId, round))!;
   // Closed already by a coordinator process that died before it could record it: record that close.
-  const closed = await roundClosedTx(chain.provider, chain.deployment, jobId, round);
+  const closed = await roundClosedTx(chain.provider, chain.deployment, jobId, round, row.startBlock ?? 0);
   if (closed) return closed;
   // Roster positions: the contract builds the group of their commitments itself.
   return closeRoundOnChain(chain.coordinator, chain.deployment, jobId, row.included ?? []);

@@ -29,6 +29,8 @@ export interface GroupRound {
 export interface ActiveRound {
   index: number;
   roster: string[];
+  /** Each roster key's client id: a request's sender is found without scanning the roster. */
+  clientIds: Map<string, number>;
   commitments: string[];
   groups: GroupRound[];
   /** The round's stage: the least advanced group's, then closing, closed or aborted. */
@@ -106,7 +108,7 @@ export async function storedStatus(store: CoordinatorStore, jobId: string): Prom
     specHash: row.specHash,
     state: row.state,
     roundsTotal: doc.rounds,
-    enrolled: (await store.activeParticipants(jobId)).length,
+    enrolled: await store.activeParticipantCount(jobId),
     currentRound: last && last.stage !== 'closed' && last.stage !== 'aborted' ? last.round : stored.length,
     rounds,
   };
@@ -221,7 +223,7 @@ export class JobBook {
     } else {
       await this.store.addParticipant(jobId, signingKey, commitment, this.now());
     }
-    return { job, enrolled: (await this.store.activeParticipants(jobId)).length };
+    return { job, enrolled: await this.store.activeParticipantCount(jobId) };
   }
 
   async leave(jobId: string, signingKey: string): Promise<void> {

@@ -224,6 +224,32 @@ CREATE TABLE coordinator_processes (
   seen_at BIGINT NOT NULL
 );`,
   },
+  {
+    version: 5,
+    name: 'the block at which each round was started on-chain',
+    // Where the search for an earlier close of the round begins (null: a round from before, searched from block 0).
+    sqlite: `
+ALTER TABLE rounds ADD COLUMN start_block INTEGER;`,
+    postgres: `
+ALTER TABLE rounds ADD COLUMN start_block BIGINT;`,
+  },
+  {
+    version: 6,
+    name: 'request nonces already used, shared by every coordinator process until they expire',
+    // The nonce's 24-byte head (expiry and random part, hex): its MAC is checked before it gets here.
+    sqlite: `
+CREATE TABLE used_nonces (
+  nonce TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX used_nonces_expiry ON used_nonces (expires_at);`,
+    postgres: `
+CREATE TABLE used_nonces (
+  nonce TEXT PRIMARY KEY,
+  expires_at BIGINT NOT NULL
+);
+CREATE INDEX used_nonces_expiry ON used_nonces (expires_at);`,
+  },
 ];
 
 /** The schema version this code writes. */

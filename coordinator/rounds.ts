@@ -79,6 +79,11 @@ export interface RoundRunnerOptions {
   processId?: string;
   /** Where this process serves contributors, for `status`. */
   url?: string;
+  /**
+   * Whether this process joins the database's process list and heartbeats there (default true).
+   * False for a one-shot command (publish): it serves nothing, so `status` must not list it.
+   */
+  register?: boolean;
   /** How long a lease lasts unless renewed: the longest a dead process's work waits for another. */
   leaseMs?: number;
   /** How often this process looks at the database for other processes' work (default 200 ms on PostgreSQL, 1 s on SQLite). */
@@ -103,6 +108,7 @@ export class RoundRunner {
   private readonly groupSize: number;
   readonly processId: string;
   private readonly url: string | null;
+  private readonly register: boolean;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly startedAt = Date.now();
@@ -134,6 +140,7 @@ export class RoundRunner {
     this.groupSize = options.groupSize ?? 1_000;
     this.processId = options.processId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.url = options.url ?? null;
+    this.register = options.register ?? true;
     this.leaseMs = options.leaseMs ?? 10_000;
     this.pollMs = options.pollMs ?? (this.store.kind === 'postgres' ? 200 : 1_000);
     this.book = new JobBook(this.store, this.now);
@@ -151,7 +158,7 @@ export class RoundRunner {
       runner.renewer = setInterval(() => void runner.renewLeases().catch((err: unknown) => runner.onError(err)), runner.leaseMs / 3);
       runner.renewer.unref();
     }
-    runner.log('info', 'coordinator-started', { process: runner.processId, storage: runner.store.kind, database: runner.store.location, groupSize: runner.groupSize });
+    if (runner.register) runner.log('info', 'coordinator-started', { process: runner.processId, storage: runner.store.kind, database: runner.store.location, groupSize: runner.groupSize });
     runner.schedule();
     return runner;
   }
@@ -178,6 +185,7 @@ export class RoundRunner {
 
   /** Says this process is alive (at most every third of a lease, unless `now`). */
   private async heartbeat(force = false): Promise<void> {
+    if (!this.register) return;
     const t = Date.now();
     if (!force && t - this.lastHeartbeat < this.leaseMs / 3) return;
     this.lastHeartbeat = t;
@@ -364,8 +372,8 @@ export class RoundRunner {
     if (job.row.state === 'finished') return { state: 'finished', reason: (await this.store.rounds(jobId)).length >= job.doc.rounds ? 'completed' : 'expired' };
     const a = job.active;
     if (a && a.stage !== 'closed' && a.stage !== 'aborted') {
-      const clientId = a.roster.indexOf(signingKey);
-      if (clientId >= 0) {
+      const clientId = a.clientIds.get(signingKey);
+      if (clientId !== undefined) {
         const g = a.groups[groupOf(a.groups.map((x) => x.group), clientId).index]!;
         const stage = this.groupStage(a, g);
         return {
@@ -385,7 +393,7 @@ export class RoundRunner {
       state: 'waiting',
       nextRound: await this.nextRoundIndex(job),
       retryAfterMs: Math.min(60_000, Math.max(250, startsInMs ?? 5_000)),
-      enrolled: (await this.store.activeParticipants(jobId)).length,
+      enrolled: await this.store.activeParticipantCount(jobId),
       startsInMs,
     };
   }
@@ -422,8 +430,8 @@ export class RoundRunner {
 
   /** The group a roster key is in, and its id within the group. */
   private memberOf(active: ActiveRound, signingKey: string): { g: GroupRound; localId: number } {
-    const clientId = active.roster.indexOf(signingKey);
-    if (clientId < 0) throw new TroveError('NOT_ENROLLED', `This key is not invited to round ${active.index}.`);
+    const clientId = active.clientIds.get(signingKey);
+    if (clientId === undefined) throw new TroveError('NOT_ENROLLED', `This key is not invited to round ${active.index}.`);
     const g = active.groups[groupOf(active.groups.map((x) => x.group), clientId).index]!;
     return { g, localId: clientId - g.group.start };
   }
@@ -464,7 +472,9 @@ export class RoundRunner {
     const byRound = new Map<string, typeof batch>();
     for (const e of batch) {
       const key = `${e.jobId}/${e.round}`;
-      byRound.set(key, [...(byRound.get(key) ?? []), e]);
+      const same = byRound.get(key);
+      if (same) same.push(e);
+      else byRound.set(key, [e]);
     }
     for (const entries of byRound.values()) {
       const { jobId, round } = entries[0]!;
@@ -602,10 +612,11 @@ export class RoundRunner {
     signal?: AbortSignal,
   ): Promise<{ stage: RoundStageName; messages: { seq: number; data: Uint8Array }[] }> {
     const job = await this.job(jobId);
-    const row = await this.store.round(jobId, round);
-    if (!row) throw new TroveError('SECAGG_WRONG_ROUND', `Job ${jobId} has no round ${round}.`);
-    if (!row.roster.includes(signingKey)) throw new TroveError('NOT_ENROLLED', `This key is not invited to round ${round}.`);
-    await this.currentRound(job, round);
+    // The round in progress is checked from memory; only an earlier one is read from the database.
+    const live = await this.currentRound(job, round);
+    const invited = live ? live.clientIds.has(signingKey) : (await this.store.round(jobId, round))?.roster.includes(signingKey);
+    if (invited === undefined) throw new TroveError('SECAGG_WRONG_ROUND', `Job ${jobId} has no round ${round}.`);
+    if (!invited) throw new TroveError('NOT_ENROLLED', `This key is not invited to round ${round}.`);
     const read = async () => {
       const a = job.active && job.active.index === round ? job.active : undefined;
       if (!a) return { stage: (await this.store.round(jobId, round))!.stage, messages: [] };
@@ -674,7 +685,8 @@ export class RoundRunner {
       );
       groups.push({ group, roundId, server, outbox: members.map(() => []), outcome: undefined });
     }
-    return { index: row.round, roster: row.roster, commitments: row.commitments, groups, stage: row.stage, maxMessageBytes, applied: 0 };
+    const clientIds = new Map(row.roster.map((k, i) => [k, i]));
+    return { index: row.round, roster: row.roster, clientIds, commitments: row.commitments, groups, stage: row.stage, maxMessageBytes, applied: 0 };
   }
 
   /**
@@ -693,7 +705,7 @@ export class RoundRunner {
     if (job.row.state !== 'enrolling' && job.row.state !== 'running') return;
     if (job.active && job.active.stage !== 'closed' && job.active.stage !== 'aborted') return;
     if (await this.finishIfNoRoundLeft(job)) return;
-    const enrolled = (await this.store.activeParticipants(job.row.jobId)).length;
+    const enrolled = await this.store.activeParticipantCount(job.row.jobId);
     if (enrolled < job.doc.minContributors) {
       job.readyAt = undefined;
       return;
@@ -705,11 +717,12 @@ export class RoundRunner {
   private async startRound(job: JobRuntime): Promise<void> {
     const jobId = job.row.jobId;
     let participants = await this.store.activeParticipants(jobId);
+    let startBlock: number | null = null;
     job.readyAt = undefined;
     if (this.chain) {
       // The roster is frozen on-chain first, so every client can check it (coordinator/closer.ts).
       try {
-        participants = await freezeRoster(this.chain, jobId, participants, { minimum: job.doc.minContributors });
+        ({ roster: participants, startBlock } = await freezeRoster(this.chain, jobId, participants, { minimum: job.doc.minContributors }));
       } catch (err) {
         job.readyAt = this.now() + this.closeRetryMs;
         this.log('error', 'roster-freeze-failed', { jobId, retryInMs: this.closeRetryMs, error: errorText(err) });
@@ -729,6 +742,7 @@ export class RoundRunner {
         participants.map((p) => p.commitment),
         now,
         groups,
+        startBlock,
       );
       if (job.row.state === 'enrolling') await this.store.setJobState(jobId, 'running');
       await this.store.appendEvent(jobId, index, 'start', now);
@@ -960,6 +974,11 @@ export class RoundRunner {
       if (latest.stage === 'closed') job.row = (await this.store.job(job.row.jobId))!;
       this.wake();
     }
+  }
+
+  /** Throws JOB_NOT_FOUND unless the job exists: from memory for a job this process runs (every request asks). */
+  async requireJob(jobId: string): Promise<void> {
+    await this.job(jobId);
   }
 
   /** Public status of a job, with the live stage of the round in progress. */

@@ -42,6 +42,12 @@ export interface CoordinatorServerOptions {
    * the same key. A random one (the default) suits a single process.
    */
   nonceKey?: Uint8Array;
+  /**
+   * Whether used nonces are recorded in the runner's database for every process (default true).
+   * False keeps them in this process's memory only, which lets a captured signed request be
+   * replayed once at each other process: a single-process setting (and the tests' control).
+   */
+  shareUsedNonces?: boolean;
   perKey?: RateLimit;
   perAddress?: RateLimit;
 }
@@ -182,7 +188,7 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
   const now = options.now ?? Date.now;
   const perKey = new Buckets(options.perKey ?? { burst: 60, perSecond: 30 });
   const perAddress = new Buckets(options.perAddress ?? { burst: 300, perSecond: 150 });
-  const nonces = new NonceBook(options.nonceKey ?? randomBytes(32), now);
+  const nonces = new NonceBook(options.nonceKey ?? randomBytes(32), now, options.shareUsedNonces === false ? undefined : runner.store);
 
   const routes: Route[] = [
     {
@@ -290,7 +296,7 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
     },
   ];
 
-  function authenticate(req: IncomingMessage, pathAndQuery: string, body: Uint8Array): string {
+  async function authenticate(req: IncomingMessage, pathAndQuery: string, body: Uint8Array): Promise<string> {
     const key = req.headers[AUTH_HEADERS.key];
     const nonce = req.headers[AUTH_HEADERS.nonce];
     const signature = req.headers[AUTH_HEADERS.signature];
@@ -307,7 +313,7 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
     }
     if (!valid) throw new TroveError('UNAUTHENTICATED', 'The request signature is not valid.');
     // Only a valid signature spends a nonce: a forger cannot burn another contributor's.
-    nonces.redeem(nonce);
+    await nonces.redeem(nonce);
     return key;
   }
 
@@ -325,11 +331,11 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
     if (!route) throw new TroveError('INVALID_INPUT', `${req.method ?? ''} is not allowed here.`);
     const match = route.pattern.exec(url.pathname)!;
     // An unknown job is answered before any body is read.
-    if (match[1] !== undefined && url.pathname.startsWith('/v1/jobs/')) await runner.status(match[1]);
+    if (match[1] !== undefined && url.pathname.startsWith('/v1/jobs/')) await runner.requireJob(match[1]);
     const body = await readBody(req, route.bodyLimit ? route.bodyLimit(match) : MAX_JSON_BODY_BYTES);
     let key = '';
     if (route.signed) {
-      key = authenticate(req, pathAndQuery, body);
+      key = await authenticate(req, pathAndQuery, body);
       const waitKey = perKey.take(key, Date.now());
       if (waitKey > 0) throw new RequestError('RATE_LIMITED', 'Too many requests with this key; slow down.', waitKey);
       if (route.signed === 'enrolled') await runner.requireParticipant(match[1]!, key, route.method !== 'GET');

@@ -19,6 +19,7 @@ import {
   type JobRow,
   type LeaseRow,
   type ProcessRow,
+  type UsedNonce,
   type RawGroupOutcome,
   type JobState,
   type ParticipantRow,
@@ -180,14 +181,19 @@ export class PostgresStore implements CoordinatorStore {
     return (await this.q<RawParticipant>('SELECT * FROM participants WHERE job_id = $1 AND left_at IS NULL ORDER BY seq', [jobId])).map(participant);
   }
 
+  async activeParticipantCount(jobId: string): Promise<number> {
+    const [r] = await this.q<{ n: number }>('SELECT COUNT(*)::int AS n FROM participants WHERE job_id = $1 AND left_at IS NULL', [jobId]);
+    return r?.n ?? 0;
+  }
+
   async markLeft(jobId: string, signingKey: string, at: number): Promise<void> {
     await this.q('UPDATE participants SET left_at = $1 WHERE job_id = $2 AND signing_key = $3 AND left_at IS NULL', [at, jobId, signingKey]);
   }
 
   // --- rounds -----------------------------------------------------------------------------------
 
-  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups: RoundGroup[] | null = null): Promise<void> {
-    await this.q('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at, secagg_groups) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups: RoundGroup[] | null = null, startBlock: number | null = null): Promise<void> {
+    await this.q('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at, secagg_groups, start_block) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
       jobId,
       index,
       JSON.stringify(roster),
@@ -195,6 +201,7 @@ export class PostgresStore implements CoordinatorStore {
       'advertise-keys',
       at,
       groups ? JSON.stringify(groups) : null,
+      startBlock,
     ]);
   }
 
@@ -343,6 +350,23 @@ export class PostgresStore implements CoordinatorStore {
       startedAt: r.started_at,
       seenAt: r.seen_at,
     }));
+  }
+
+  // --- used nonces ------------------------------------------------------------------------------
+
+  async spendNonces(nonces: readonly UsedNonce[]): Promise<string[]> {
+    if (nonces.length === 0) return [];
+    // One statement for the whole batch; a nonce another process inserted first comes back as used.
+    const inserted = await this.q<{ nonce: string }>(
+      'INSERT INTO used_nonces (nonce, expires_at) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT (nonce) DO NOTHING RETURNING nonce',
+      [nonces.map((n) => n.nonce), nonces.map((n) => n.expiresAt)],
+    );
+    const fresh = new Set(inserted.map((r) => r.nonce));
+    return nonces.filter((n) => !fresh.has(n.nonce)).map((n) => n.nonce);
+  }
+
+  async forgetNonces(now: number): Promise<void> {
+    await this.q('DELETE FROM used_nonces WHERE expires_at < $1', [now]);
   }
 
   // --- models -----------------------------------------------------------------------------------

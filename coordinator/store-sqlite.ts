@@ -17,6 +17,7 @@ import {
   type JobRow,
   type LeaseRow,
   type ProcessRow,
+  type UsedNonce,
   type RawGroupOutcome,
   type JobState,
   type ParticipantRow,
@@ -146,16 +147,20 @@ export class SqliteStore implements CoordinatorStore {
     return (this.db.prepare('SELECT * FROM participants WHERE job_id = ? AND left_at IS NULL ORDER BY seq').all(jobId) as RawParticipant[]).map(participant);
   }
 
+  async activeParticipantCount(jobId: string): Promise<number> {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM participants WHERE job_id = ? AND left_at IS NULL').get(jobId) as { n: number }).n;
+  }
+
   async markLeft(jobId: string, signingKey: string, at: number): Promise<void> {
     this.db.prepare('UPDATE participants SET left_at = ? WHERE job_id = ? AND signing_key = ? AND left_at IS NULL').run(at, jobId, signingKey);
   }
 
   // --- rounds -----------------------------------------------------------------------------------
 
-  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups: RoundGroup[] | null = null): Promise<void> {
+  async addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups: RoundGroup[] | null = null, startBlock: number | null = null): Promise<void> {
     this.db
-      .prepare('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at, secagg_groups) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(jobId, index, JSON.stringify(roster), JSON.stringify(commitments), 'advertise-keys', at, groups ? JSON.stringify(groups) : null);
+      .prepare('INSERT INTO rounds (job_id, round, roster, commitments, stage, started_at, secagg_groups, start_block) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(jobId, index, JSON.stringify(roster), JSON.stringify(commitments), 'advertise-keys', at, groups ? JSON.stringify(groups) : null, startBlock);
   }
 
   async latestRound(jobId: string): Promise<{ round: number; stage: RoundStageName } | undefined> {
@@ -298,6 +303,22 @@ export class SqliteStore implements CoordinatorStore {
       startedAt: r.started_at,
       seenAt: r.seen_at,
     }));
+  }
+
+  // --- used nonces ------------------------------------------------------------------------------
+
+  async spendNonces(nonces: readonly UsedNonce[]): Promise<string[]> {
+    const insert = this.db.prepare('INSERT INTO used_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING');
+    const used: string[] = [];
+    // Synchronous, so nothing interleaves; inside a round's open transaction it is a savepoint of it.
+    this.db.transaction(() => {
+      for (const n of nonces) if (insert.run(n.nonce, n.expiresAt).changes === 0) used.push(n.nonce);
+    })();
+    return used;
+  }
+
+  async forgetNonces(now: number): Promise<void> {
+    this.db.prepare('DELETE FROM used_nonces WHERE expires_at < ?').run(now);
   }
 
   // --- models -----------------------------------------------------------------------------------

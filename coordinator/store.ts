@@ -56,6 +56,8 @@ export interface RoundRow {
   closeRetryAt: number | null;
   /** The round's secure-aggregation groups (null: one group of the whole roster, as before groups). */
   secaggGroups: RoundGroup[] | null;
+  /** The block whose transaction started the round on-chain (null: no chain, or a round from before it was kept). */
+  startBlock: number | null;
 }
 
 /** What an analytics round reveals: the noised sum over its contributors, coordinate by coordinate. */
@@ -88,6 +90,12 @@ export interface LeaseRow {
   expiresAt: number;
   /** How many times another process took the lease over after it expired. */
   takenOver: number;
+}
+
+/** A request nonce spent: its head (hex), kept until it expires. */
+export interface UsedNonce {
+  nonce: string;
+  expiresAt: number;
 }
 
 export interface ProcessRow {
@@ -135,6 +143,7 @@ export interface RawRound {
   close_error: string | null;
   close_retry_at: number | null;
   secagg_groups: string | null;
+  start_block: number | null;
 }
 
 export function job(r: RawJob): JobRow {
@@ -171,6 +180,7 @@ export function round(r: RawRound): RoundRow {
     closeError: r.close_error,
     closeRetryAt: r.close_retry_at,
     secaggGroups: r.secagg_groups === null ? null : (JSON.parse(r.secagg_groups) as RoundGroup[]),
+    startBlock: r.start_block ?? null,
   };
 }
 
@@ -243,9 +253,12 @@ export interface CoordinatorStore {
   participants(jobId: string): Promise<ParticipantRow[]>;
   /** Participants who have not left, in enrollment order. */
   activeParticipants(jobId: string): Promise<ParticipantRow[]>;
+  /** How many participants have not left (asked on every poll of a waiting contributor: no rows read). */
+  activeParticipantCount(jobId: string): Promise<number>;
   markLeft(jobId: string, signingKey: string, at: number): Promise<void>;
 
-  addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups?: RoundGroup[] | null): Promise<void>;
+  /** `startBlock`: the block of the transaction that started the round on-chain, when there is a chain. */
+  addRound(jobId: string, index: number, roster: string[], commitments: string[], at: number, groups?: RoundGroup[] | null, startBlock?: number | null): Promise<void>;
   /** The newest round's index and stage, without its roster (cheap enough to ask often). */
   latestRound(jobId: string): Promise<{ round: number; stage: RoundStageName } | undefined>;
   round(jobId: string, index: number): Promise<RoundRow | undefined>;
@@ -282,6 +295,14 @@ export interface CoordinatorStore {
   /** Records that coordinator process `id` is alive at `now`. */
   heartbeat(process: Omit<ProcessRow, 'seenAt'>, now: number): Promise<void>;
   processes(): Promise<ProcessRow[]>;
+
+  /**
+   * Records request nonces as used until their expiry, in one commit; returns the ones that were
+   * used already, at this process or any other on the database (nonces.ts).
+   */
+  spendNonces(nonces: readonly UsedNonce[]): Promise<string[]>;
+  /** Forgets used nonces that expired before `now` (they are refused as expired anyway). */
+  forgetNonces(now: number): Promise<void>;
 
   putModel(jobId: string, index: number, weights: ArrayLike<number>): Promise<void>;
   /** The global model at the start of round `index`, float32 little-endian. */

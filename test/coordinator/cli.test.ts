@@ -10,6 +10,7 @@ import { cancelJob, closeRoundOnChain } from '../../coordinator/chain.js';
 import { main } from '../../coordinator/cli.js';
 import { printed } from '../helpers/printed.js';
 import { SqliteStore } from '../../coordinator/store-sqlite.js';
+import { RoundRunner } from '../../coordinator/rounds.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { parseJobDocument } from '../../common/jobs/document.js';
 import { ANVIL_KEYS } from '../fixtures/anvil.js';
@@ -55,8 +56,24 @@ describe('coordinator CLI', () => {
     expect(row.validationCsv).toBe(readFileSync(join(dir, 'validation.csv'), 'utf8'));
     await store.close();
 
-    // The job's line, then the coordinator processes on the database with their leases.
-    expect(await run('status', '1')).toMatch(/^job 1 \(0x[0-9a-f]{64}\): enrolling, 0 enrolled, round 0 of 3\ncoordinator processes on .+:\n {2}\S+ \(pid \d+\): last seen \d+ s ago; /);
+    // The job's line, then the coordinator processes on the database with their leases: publish
+    // and status are one-shot commands and serve nothing, so neither is listed.
+    expect(await run('status', '1')).toMatch(/^job 1 \(0x[0-9a-f]{64}\): enrolling, 0 enrolled, round 0 of 3\ncoordinator processes on .+:\n {2}none is serving \(start one with `serve`\)$/);
+    const listed = async () => [...(await run('status', '1')).matchAll(/^ {2}(\S+) \(pid \d+(?:, (\S+))?\): last seen \d+ s ago; /gm)].map((m) => [m[1], m[2]]);
+    const shared = new SqliteStore(join(dir, 'coordinator.db'));
+    const serving = await RoundRunner.open({ store: shared, timers: false, url: 'http://127.0.0.1:18787', processId: 'serving-1', log: () => undefined });
+    try {
+      expect(await listed()).toEqual([['serving-1', 'http://127.0.0.1:18787']]);
+      // Asking again lists the same one process: status did not add itself.
+      expect(await listed()).toEqual([['serving-1', 'http://127.0.0.1:18787']]);
+      // Control: a one-shot command that registered as the runner does by default would be listed.
+      const registering = await RoundRunner.open({ store: shared, timers: false, processId: 'one-shot', log: () => undefined });
+      registering.close();
+      expect((await listed()).sort()).toEqual([['one-shot', undefined], ['serving-1', 'http://127.0.0.1:18787']]);
+    } finally {
+      serving.close();
+      await shared.close();
+    }
     const out = join(dir, 'results');
     const results = JSON.parse(await run('results', '1', '--out', out)) as { jobId: string; rounds: unknown[] };
     expect(results).toEqual({ jobId: '1', rounds: [] });

@@ -68,6 +68,11 @@ describe('coordinator schema migrations on SQLite', () => {
         // What the newest schema added works on the migrated rows.
         expect(await store.setCloseFailure('7', 0, 'the chain is down', 5000)).toBe(1);
         expect(await store.round('7', 0)).toMatchObject({ closeAttempts: 1, closeError: 'the chain is down', closeRetryAt: 5000 });
+        expect((await store.round('7', 0))!.startBlock).toBeNull();
+        await store.addRound('7', 1, ['k1'], ['c1'], 1004, null, 42);
+        expect((await store.round('7', 1))!.startBlock).toBe(42);
+        expect(await store.spendNonces([{ nonce: 'aa', expiresAt: 5000 }])).toEqual([]);
+        expect(await store.spendNonces([{ nonce: 'aa', expiresAt: 5000 }, { nonce: 'bb', expiresAt: 5000 }])).toEqual(['aa']);
         // The event log stays append-only after migrating.
         expect(() => store.db.prepare("DELETE FROM round_events WHERE job_id = '7'").run()).toThrow(/append-only/);
       } finally {
@@ -150,6 +155,11 @@ describe('coordinator schema migrations on PostgreSQL', () => {
         expect(Array.from((await store.model('7', 0))!)).toEqual([1]);
         expect(await store.setCloseFailure('7', 0, 'the chain is down', 5000)).toBe(1);
         expect(await store.round('7', 0)).toMatchObject({ closeAttempts: 1, closeError: 'the chain is down', closeRetryAt: 5000 });
+        expect((await store.round('7', 0))!.startBlock).toBeNull();
+        await store.addRound('7', 1, ['k1'], ['c1'], 1004, null, 42);
+        expect((await store.round('7', 1))!.startBlock).toBe(42);
+        expect(await store.spendNonces([{ nonce: 'aa', expiresAt: 5000 }])).toEqual([]);
+        expect(await store.spendNonces([{ nonce: 'aa', expiresAt: 5000 }, { nonce: 'bb', expiresAt: 5000 }])).toEqual(['aa']);
         // The event log stays append-only after migrating.
         const client = new pg.Client(url);
         await client.connect();

@@ -18,6 +18,9 @@ import { MessageType } from '../../common/secagg/wire.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { validationMatrix } from '../../coordinator/job-book.js';
 import { mined } from '../fixtures/trove-chain.js';
+import type { Filter, JsonRpcProvider } from 'ethers';
+import { closeRound } from '../../coordinator/closer.js';
+import { roundClosedTx } from '../../coordinator/chain.js';
 import { Contributor, SLEEP_MOOD_JOB, startRig, until, validationCsv, type CoordinatorRig, type Storage, expectedModel, updateFor } from './fixtures.js';
 import { enrollWithProof } from '../fixtures/enrollment-proof.js';
 
@@ -29,6 +32,24 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
     (e: unknown) => e,
   );
   expect(isTroveError(err) ? err.code : err).toBe(code);
+}
+
+/** The provider, recording the filter of every event-log search made through it. */
+function recordingLogSearches(provider: JsonRpcProvider, searched: Filter[]): JsonRpcProvider {
+  const proxy: JsonRpcProvider = new Proxy(provider, {
+    get(target, name) {
+      if (name === 'provider') return proxy;
+      if (name === 'getLogs') {
+        return (filter: Filter) => {
+          searched.push(filter);
+          return target.getLogs(filter);
+        };
+      }
+      const value: unknown = Reflect.get(target, name, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return proxy;
 }
 
 async function maskedInputsAccepted(rig: CoordinatorRig, jobId: string, round: number): Promise<number> {
@@ -137,6 +158,25 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
     const onChain = await rig.chain.at('RoundRewards', rig.chain.deployment.contracts.RoundRewards).getFunction('getRound')(BigInt(jobId), 0n);
     expect(BigInt(onChain.root)).toBe(group.root);
     expect(Number(onChain.size)).toBe(4);
+
+    // The block that started the round is kept, and the check for an earlier close (a process
+    // taking a close over) searches the chain from there, not from its first block.
+    const rewards = rig.chain.at('RoundRewards', rig.chain.deployment.contracts.RoundRewards);
+    const [started] = await rewards.queryFilter(rewards.filters.RoundStarted!(BigInt(jobId), 0n));
+    const startBlock = (await rig.store.round(jobId, 0))!.startBlock;
+    expect(startBlock).toBe(started!.blockNumber);
+    expect(startBlock).toBeGreaterThan(0);
+    const searched: Filter[] = [];
+    const provider = recordingLogSearches(rig.chain.provider, searched);
+    const access = { coordinator: rig.chain.accounts.coordinator, provider, deployment: rig.chain.deployment };
+    expect(await closeRound(access, rig.store, jobId, 0)).toBe(summary.closed!.tx);
+    expect(searched.map((f) => f.fromBlock)).toEqual([startBlock]);
+    // Control: the same recorder sees a search from block 0 as one, and a search that starts after the close misses it.
+    await roundClosedTx(provider, rig.chain.deployment, jobId, 0);
+    expect(searched.map((f) => f.fromBlock)).toEqual([startBlock, 0]);
+    const closedIn = (await rig.chain.provider.getTransactionReceipt(summary.closed!.tx))!.blockNumber;
+    await rig.chain.provider.send('evm_mine', []);
+    expect(await roundClosedTx(rig.chain.provider, rig.chain.deployment, jobId, 0, closedIn + 1)).toBeUndefined();
 
     // Nothing in the database file or its log is any contributor's unmasked vector.
     const files = databaseBytes(rig.databaseFiles());
