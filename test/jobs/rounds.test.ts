@@ -5,6 +5,7 @@
 // the same port and database, and resumes at the coordinator's current round after an app
 // restart. A hostile coordinator that lies about the round, sends garbage or an oversize model is
 // refused with a typed error and gets nothing more.
+import { until } from '../helpers/until.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinatorClient } from '../../common/jobs/client.js';
 import { roundVectorLength, type JobDocument } from '../../common/jobs/document.js';
@@ -264,11 +265,13 @@ describe('taking part in rounds with the real coordinator', () => {
     await round1;
     await rig.runner.settled();
     expect(later.requests.some((r) => r.includes('/rounds/0/') || r.endsWith('/models/0'))).toBe(false);
+    // A close the chain refuses is sent again a few seconds later; both rounds end closed.
+    await until(async () => (await rig.runner.status(jobId)).rounds.every((r) => r.stage !== 'closing'), 20_000, 'both closes on-chain');
     expect((await rig.runner.status(jobId)).rounds.map((r) => [r.stage, r.included])).toEqual([
       ['closed', 3],
       ['closed', 3],
     ]);
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('a hostile coordinator', () => {
