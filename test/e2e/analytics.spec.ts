@@ -110,7 +110,8 @@ test('an analytics job: its consent card, each result shown before it is sent, t
   await expect(review).toHaveCount(0);
 
   await expect(app.getByRole('img', { name: '1 of 1 rounds contributed' })).toBeVisible({ timeout: 90_000 });
-  expect((await net.store.rounds(jobId)).map((r) => r.stage)).toEqual(['closed']);
+  // The person's part ends with the unmasking; the close on-chain follows it.
+  await expect.poll(async () => (await net.store.rounds(jobId)).map((r) => r.stage), { timeout: 30_000 }).toEqual(['closed']);
 
   await nav(app, 'Activity').click();
   const upload = app.locator('.activity-entry[data-kind="job.upload"]');

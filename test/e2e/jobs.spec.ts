@@ -98,7 +98,8 @@ test('discover a published job, consent, join and take part in real rounds; the 
   // Its privacy cost now counts as spent by this job, not as over the budget.
   await expect(app.getByRole('img', { name: /^Spent before: 0\. This job: [\d.]+\. Left after: [\d.]+ of 10$/ })).toBeVisible();
   await expect(app.getByText('Over your budget.')).toHaveCount(0);
-  expect((await net.store.rounds(jobId)).map((r) => r.stage)).toEqual(['closed', 'closed']);
+  // The person's part ends with the unmasking; the last close on-chain follows it.
+  await expect.poll(async () => (await net.store.rounds(jobId)).map((r) => r.stage), { timeout: 30_000 }).toEqual(['closed', 'closed']);
 
   await nav(app, 'Activity').click();
   const numbers = roundVectorLength(document);
