@@ -290,6 +290,11 @@ function ConsentCard({ job }: { job: JobCardValue }) {
   );
 }
 
+/** "1 more job like it", "3 more jobs like it", "no more jobs like it". */
+function moreJobsLikeIt(n: number): string {
+  return n === 0 ? 'no more jobs like it' : `${formatCount(n)} more ${n === 1 ? 'job' : 'jobs'} like it`;
+}
+
 function PrivacyCost({ job }: { job: JobCardValue }) {
   const p = job.privacy;
   const s = budgetSplit(p);
@@ -313,7 +318,7 @@ function PrivacyCost({ job }: { job: JobCardValue }) {
         </li>
         <li>
           <span className="swatch budget-left" aria-hidden="true" /> Left after it: {s.over ? 'none' : formatEpsilon(s.leftAfter)}
-          {!s.over && s.jobEpsilon > 0 ? ` — after this you can join ${formatCount(Math.floor(s.leftAfter / s.jobEpsilon))} more jobs like it` : ''}
+          {!s.over && s.jobEpsilon > 0 ? ` — after this you can join ${moreJobsLikeIt(Math.floor(s.leftAfter / s.jobEpsilon))}` : ''}
         </li>
         <li className="muted">Your budget does not renew by itself: what a job spends stays spent.</li>
         <li className="muted">Your budget: {formatEpsilon(p.budget.epsilon)}</li>
