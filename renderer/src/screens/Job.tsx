@@ -10,6 +10,7 @@ import { useApp, useJobs } from '../store.js';
 import { ConfirmDialog, ErrorMessage, Progress, ScreenTitle, PathText } from '../components/ui.js';
 import { BudgetBar, RoundsChart } from '../components/Charts.js';
 import { earnedByJob, type JobEarned } from '../earnings.js';
+import { EarnedSentence } from '../components/Earned.js';
 import { formatTokenAmount } from '../../../common/tokens.js';
 import { formatCount, formatDate, formatNumber, TYPE_LABELS } from '../format.js';
 import {
@@ -812,17 +813,5 @@ function JobEarnedSummary({ jobId }: { jobId: string }) {
   }, [jobId]);
   if (earned === null) return null;
   if (earned.length === 0) return <p className="small muted">No reward from this job yet: a round pays once it closes with you included. Earnings shows each round.</p>;
-  return (
-    <p data-testid="job-earned">
-      You earned{' '}
-      {earned.map((e, i) => (
-        <span key={e.token}>
-          {i > 0 ? ' and ' : ''}
-          <strong>{formatTokenAmount(e.amount, e.decimals, e.symbol)}</strong> over {formatCount(e.rounds)} {e.rounds === 1 ? 'round' : 'rounds'}
-          {e.claimed === e.rounds ? ', all claimed' : e.claimed > 0 ? ` (${formatCount(e.claimed)} claimed)` : ', ready to claim on the Earnings screen'}
-        </span>
-      ))}
-      .
-    </p>
-  );
+  return <EarnedSentence earned={earned} onPage />;
 }

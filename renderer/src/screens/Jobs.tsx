@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'react';
 import type { EarningRowValue, JobCardValue, JobsViewValue, RunPolicyValue } from '../../../common/ipc/contract.js';
 import { earnedByJob } from '../earnings.js';
+import { EarnedSentence } from '../components/Earned.js';
 import { call, messageOf } from '../ipc.js';
 import { useApp, useJobs } from '../store.js';
 import { ErrorMessage, ScreenTitle, PathText } from '../components/ui.js';
@@ -129,19 +130,7 @@ function JobList({ jobs, label, earnings = [] }: { jobs: JobCardValue[]; label: 
 /** What this job earned the person so far, on its card: their shares, not the rounds' rewards. */
 function CardEarned({ rows, jobId }: { rows: EarningRowValue[]; jobId: string }) {
   const earned = earnedByJob(rows, jobId);
-  if (earned.length === 0) return null;
-  return (
-    <p className="small" data-testid="card-earned">
-      You earned{' '}
-      {earned.map((e, i) => (
-        <span key={e.token}>
-          {i > 0 ? ' and ' : ''}
-          <strong>{formatTokenAmount(e.amount, e.decimals, e.symbol)}</strong> over {formatCount(e.rounds)} {e.rounds === 1 ? 'round' : 'rounds'}
-          {e.claimed === e.rounds ? ', all claimed' : e.claimed > 0 ? ` (${formatCount(e.claimed)} claimed)` : ', ready to claim'}
-        </span>
-      ))}
-    </p>
-  );
+  return earned.length === 0 ? null : <EarnedSentence earned={earned} onPage={false} />;
 }
 
 function ChainProblem({ chain, busy, onRetry }: { chain: JobsViewValue['chain']; busy: boolean; onRetry: () => void }) {
