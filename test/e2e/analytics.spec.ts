@@ -3,37 +3,19 @@
 // jobs service and worker as the app): the consent card of a job that runs a researcher's
 // program, the "show me each result before it is sent" review, the result sent in a real round,
 // and Activity saying what left; and an unknown program's warning and approval.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
-import { startLocalNetwork, type LocalNetwork } from '../../main/cli/local-network.js';
-import type { JobsConfig } from '../../main/services/session/session.js';
+import type { LocalNetwork } from '../../main/cli/local-network.js';
 import { completeJobDocument, publishJobDocument } from '../../coordinator/jobs.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
 import { assemble, sha256, sleepMeanWat } from '../fixtures/analytics-modules.js';
-import { test as base, expect, createVault, importFile, nav } from './fixtures.js';
+import { FAST_PARTICIPATION, testWithNetwork } from './network.js';
+import { expect, createVault, importFile, nav } from './fixtures.js';
 
-const FAST_PARTICIPATION: JobsConfig['participation'] = { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000, uploadSpreadMs: 500 };
 const TITLE = 'Average sleep (researcher\'s program)';
 
-const test = base.extend<{ net: LocalNetwork }>({
-  // eslint-disable-next-line no-empty-pattern -- Playwright fixtures take their dependencies as a destructured object
-  net: async ({}, use) => {
-    const dir = mkdtempSync(join(tmpdir(), 'trove-e2e-analytics-'));
-    const net = await startLocalNetwork({ dir, roundStartDelayMs: 500 });
-    try {
-      await use(net);
-    } finally {
-      await net.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  },
-  jobs: async ({ net }, use) => {
-    await use({ chain: net.jobsChain, launcher: await testWorkerLauncher(), participation: FAST_PARTICIPATION, allowLocalNetwork: true });
-  },
-});
+const test = testWithNetwork('analytics');
 
 /** The repository's example module job (coordinator/jobs/sleep-mean-module.json) for `module`, published with it. */
 async function publishModuleJob(net: LocalNetwork, module: Uint8Array, title = TITLE): Promise<string> {

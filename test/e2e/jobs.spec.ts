@@ -2,41 +2,20 @@
 // contracts, the researcher's real coordinator over HTTP, and simulated contributors running the
 // same jobs service and worker as the app. The app in the page discovers jobs on that chain,
 // checks their documents, joins and takes part in real rounds.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { startLocalNetwork, type LocalNetwork } from '../../main/cli/local-network.js';
 import { SMALL_ROUNDS } from '../fixtures/small-rounds.js';
-import type { JobsConfig } from '../../main/services/session/session.js';
 import { roundVectorLength } from '../../common/jobs/document.js';
 import { sleepDiaryCsv } from '../../common/samples/sleep-diary.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
-import { test as base, expect, createVault, importFile, nav } from './fixtures.js';
+import { FAST_PARTICIPATION, testWithNetwork } from './network.js';
+import { expect, createVault, importFile, nav } from './fixtures.js';
 import type { SqliteStore } from '../../coordinator/store-sqlite.js';
 
-/** Short waits between polls, so rounds move at the pace of the work rather than of timers. */
-const FAST_PARTICIPATION: JobsConfig['participation'] = { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000, uploadSpreadMs: 500 };
 const DAYS = 120;
 const TITLE = 'Sleep, steps and mood';
 
-const test = base.extend<{ net: LocalNetwork }>({
-  // eslint-disable-next-line no-empty-pattern -- Playwright fixtures take their dependencies as a destructured object
-  net: async ({}, use) => {
-    const dir = mkdtempSync(join(tmpdir(), 'trove-e2e-net-'));
-    const net = await startLocalNetwork({ dir, roundStartDelayMs: 500, jobDefaults: SMALL_ROUNDS });
-    try {
-      await use(net);
-    } finally {
-      await net.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  },
-  jobs: async ({ net }, use) => {
-    await use({ chain: net.jobsChain, launcher: await testWorkerLauncher(), participation: FAST_PARTICIPATION, allowLocalNetwork: true });
-  },
-});
+const test = testWithNetwork('net', SMALL_ROUNDS);
 
 /** Imports a diary; the import's report says so on its page, with no notice over the screen. */
 async function importDiary(app: Page, path: string): Promise<void> {
