@@ -14,14 +14,13 @@ import { initialWeights } from '../../common/model/weights.js';
 import { NO_MODEL } from '../../common/secagg/params.js';
 import { quantizationErrorBound } from '../../common/secagg/quantize.js';
 import { loadSodium } from '../../common/secagg/sodium.js';
-import { MessageType } from '../../common/secagg/wire.js';
 import { openCoordinator, publishExampleJob } from '../../main/cli/local-network.js';
 import { openStore } from '../../coordinator/database.js';
 import type { CoordinatorStore } from '../../coordinator/store.js';
 import { mined, startTroveChain, type TroveChain } from '../fixtures/trove-chain.js';
 import type { CoordinatorProcessSettings } from '../helpers/coordinator-process.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
-import { Contributor, until, expectedModel, updateFor } from './fixtures.js';
+import { Contributor, maskedInputsAccepted, until, expectedModel, updateFor } from './fixtures.js';
 import { SMALL_ROUNDS } from '../fixtures/small-rounds.js';
 
 const PROCESSES = 3;
@@ -121,7 +120,7 @@ describe('three coordinator processes on one PostgreSQL', () => {
     let release = () => undefined as void;
     const gate = new Promise<void>((r) => (release = r));
     const running = contributors.map((c, i) => c.runRound(jobId, doc, updateFor(i + 1, d), 60 + 50 * i, i % 2 === 1 ? { beforeMaskedInput: () => gate } : {}));
-    const maskedInputs = async () => (await store.events(jobId, 0)).filter((e) => e.kind === 'message' && e.data[1] === MessageType.MaskedInput).length;
+    const maskedInputs = () => maskedInputsAccepted(store, jobId, 0);
     await until(async () => (await maskedInputs()) === CONTRIBUTORS / 2, 90_000, 'the first masked inputs');
 
     // The process holding the round's group leases is the one doing its work: that one is killed.

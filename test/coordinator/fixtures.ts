@@ -35,6 +35,45 @@ export const SLEEP_MOOD_JOB = { ...sleepMoodExample(), ...SMALL_ROUNDS };
 
 export { until };
 
+/** How many messages of a kind the coordinator has accepted in a round (all its groups). */
+async function messagesAccepted(store: CoordinatorStore, jobId: string, round: number, type: MessageType): Promise<number> {
+  return (await store.events(jobId, round)).filter((e) => e.kind === 'message' && e.data[1] === type).length;
+}
+
+/** How many masked inputs the coordinator has accepted in a round (all its groups). */
+export const maskedInputsAccepted = (store: CoordinatorStore, jobId: string, round: number): Promise<number> => messagesAccepted(store, jobId, round, MessageType.MaskedInput);
+
+/**
+ * Someone who shared their keys and then left never sends their masked input, so the round's
+ * masked-input stage waits out its deadline. Once `expected` masked inputs are in and the stage
+ * still waits for one that a key-sharer owes, it can end no other way: this moves the
+ * coordinator's clock to that deadline instead of waiting for it. `watcher` is the signing key of
+ * anyone invited to the round; `done` ends the wait early.
+ */
+export async function passMaskedInputDeadline(
+  coordinator: { store: CoordinatorStore; runner: RoundRunner },
+  clock: TestClock,
+  at: { jobId: string; round: number; watcher: string; expected: number },
+  done: () => boolean = () => false,
+): Promise<void> {
+  let due: number | undefined;
+  await until(
+    async () => {
+      if (done()) return true;
+      const masked = await maskedInputsAccepted(coordinator.store, at.jobId, at.round);
+      if (masked < at.expected) return false;
+      const info = await coordinator.runner.roundInfo(at.jobId, at.watcher);
+      const owed = (await messagesAccepted(coordinator.store, at.jobId, at.round, MessageType.EncryptedShares)) > masked;
+      if (owed && info.state === 'invited' && info.round === at.round && info.stage === 'collect-masked-inputs') due = info.stageDeadline;
+      return true;
+    },
+    240_000,
+    `round ${at.round + 1}'s ${at.expected} masked inputs`,
+    100,
+  );
+  if (due !== undefined && !done()) clock.advance(Math.max(0, due - clock.now() + 1));
+}
+
 /** Real time plus a jump the test controls, so stage deadlines pass without waiting for them. */
 export class TestClock {
   shift = 0;

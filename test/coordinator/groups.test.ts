@@ -13,8 +13,7 @@ import { initialWeights } from '../../common/model/weights.js';
 import { NO_MODEL } from '../../common/secagg/params.js';
 import { quantizationErrorBound } from '../../common/secagg/quantize.js';
 import { loadSodium } from '../../common/secagg/sodium.js';
-import { MessageType } from '../../common/secagg/wire.js';
-import { Contributor, startRig, until, type CoordinatorRig, type Storage, expectedModel, updateFor } from './fixtures.js';
+import { Contributor, maskedInputsAccepted, startRig, until, type CoordinatorRig, type Storage, expectedModel, updateFor } from './fixtures.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -83,7 +82,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('secure-aggregation groups on %s'
     const running = contributors.map((c, i) => c.runRound(jobId, doc, updateFor(i + 1, d), 50 + 40 * i, { dropAfterSharing: i === dropAfterSharing }));
     if (dropAfterSharing !== null) {
       await running[dropAfterSharing];
-      await until(async () => (await rig.store.events(jobId, 0)).filter((e) => e.kind === 'message' && e.data[1] === MessageType.MaskedInput).length === 6, 20_000, 'six masked inputs');
+      await until(async () => (await maskedInputsAccepted(rig.store, jobId, 0)) === 6, 20_000, 'six masked inputs');
       // The first group finishes on its own; only then does the second's masked-input deadline pass.
       await until(async () => (await rig.store.groupOutcomes(jobId, 0)).some((o) => o.grp === 0), 30_000, 'the first group to finish');
       rig.clock.advance(doc.aggregation.deadlines.collectMaskedInputsMs + 1);

@@ -14,14 +14,13 @@ import { roundParamsFor, roundIdFor } from '../../common/jobs/rounds.js';
 import { evaluateModel } from '../../common/model/evaluate.js';
 import { quantizationErrorBound } from '../../common/secagg/quantize.js';
 import { NO_MODEL } from '../../common/secagg/params.js';
-import { MessageType } from '../../common/secagg/wire.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { validationMatrix } from '../../coordinator/job-book.js';
 import { mined } from '../fixtures/trove-chain.js';
 import type { Filter, JsonRpcProvider } from 'ethers';
 import { closeRound } from '../../coordinator/closer.js';
 import { roundClosedTx } from '../../coordinator/chain.js';
-import { Contributor, SLEEP_MOOD_JOB, startRig, until, validationCsv, type CoordinatorRig, type Storage, expectedModel, updateFor } from './fixtures.js';
+import { Contributor, SLEEP_MOOD_JOB, maskedInputsAccepted, startRig, until, validationCsv, type CoordinatorRig, type Storage, expectedModel, updateFor } from './fixtures.js';
 import { enrollWithProof } from '../fixtures/enrollment-proof.js';
 
 const ROUND = { rounds: 1 };
@@ -50,10 +49,6 @@ function recordingLogSearches(provider: JsonRpcProvider, searched: Filter[]): Js
     },
   });
   return proxy;
-}
-
-async function maskedInputsAccepted(rig: CoordinatorRig, jobId: string, round: number): Promise<number> {
-  return (await rig.store.events(jobId, round)).filter((e) => e.kind === 'message' && e.data[1] === MessageType.MaskedInput).length;
 }
 
 describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enroll, a round on-chain, restart', (storage) => {
@@ -118,7 +113,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
     const dropped = await running[2]!;
     expect(dropped.stage).toBe('dropped');
     // The four others have sent their masked inputs; the stage then closes on its deadline.
-    await until(async () => (await maskedInputsAccepted(rig, jobId, 0)) === 4, 20_000, 'four masked inputs');
+    await until(async () => (await maskedInputsAccepted(rig.store, jobId, 0)) === 4, 20_000, 'four masked inputs');
     rig.clock.advance(doc.aggregation.deadlines.collectMaskedInputsMs + 1);
     await rig.runner.tick();
     const outcomes = await Promise.all(running);
@@ -204,7 +199,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
     const d = roundVectorLength(doc) - 1;
     const running = contributors.map((c, i) => c.runRound(jobId, doc, updateFor(40 + i, d), 100, { dropAfterSharing: i === 1 }));
     await running[1];
-    await until(async () => (await maskedInputsAccepted(rig, jobId, 0)) === 4, 20_000, 'four masked inputs');
+    await until(async () => (await maskedInputsAccepted(rig.store, jobId, 0)) === 4, 20_000, 'four masked inputs');
     rig.clock.advance(doc.aggregation.deadlines.collectMaskedInputsMs + 1);
     await rig.runner.tick();
     await Promise.all(running);
@@ -264,7 +259,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('coordinator on %s: publish, enro
     let release = () => undefined as void;
     const gate = new Promise<void>((r) => (release = r));
     const running = contributors.map((c, i) => c.runRound(jobId, doc, updateFor(10 + i, d), 100 + 50 * i, i === 3 ? { beforeMaskedInput: () => gate } : {}));
-    await until(async () => (await maskedInputsAccepted(rig, jobId, 0)) === 3, 20_000, 'three masked inputs');
+    await until(async () => (await maskedInputsAccepted(rig.store, jobId, 0)) === 3, 20_000, 'three masked inputs');
     expect((await rig.runner.status(jobId)).rounds[0]!.stage).toBe('collect-masked-inputs');
     const log = (await rig.store.events(jobId, 0)).length;
     // Stop the server and close the database, as a crash would, and open them again.

@@ -22,7 +22,7 @@ import { JobParticipation } from '../../main/services/rounds/participation.js';
 import { Vault } from '../../main/services/vault/index.js';
 import { WorkerSupervisor } from '../../main/services/worker/supervisor.js';
 import { privacyCostOf } from '../../common/jobs/kinds.js';
-import { startRig, until, type CoordinatorRig } from '../coordinator/fixtures.js';
+import { passMaskedInputDeadline, startRig, until, type CoordinatorRig } from '../coordinator/fixtures.js';
 import { assemble, sha256, sleepMeanWat } from '../fixtures/analytics-modules.js';
 import { FAST_KDF, PASSPHRASE } from '../helpers/vault.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
@@ -117,7 +117,8 @@ async function runJob(
   const running: JobParticipation[] = [];
   const reviewed: number[][] = [];
   const enrollments: (() => Promise<unknown>)[] = [];
-  for (const person of options.who ?? people) {
+  const who = options.who ?? people;
+  for (const person of who) {
     const identity = await deriveJobIdentity(person.vault, { chainId: doc.chainId, registry: rig.chain.deployment.contracts.JobRegistry, jobId });
     identities.set(person.name, identity);
     const ledger = await openPrivacyLedger(person.vault);
@@ -153,12 +154,23 @@ async function runJob(
   }
   for (const enroll of enrollments) await enroll();
   for (const p of running) p.start();
+  let finished = false;
+  const senders = (round: number) => who.filter((p) => !leaving(round).includes(p.name) && !(p.name === 0 && options.review?.(round) === false)).length;
+  // Those who leave or decline after sharing keys owe a masked input: each such round's stage
+  // deadline is passed as soon as everyone else's is in. If this fails, the stage still ends on
+  // its own deadline, only later.
+  const watcher = identities.get(who[0]!.name)!.signingKeyHex;
+  const deadlinesPassed = (async () => {
+    for (let round = 0; round < doc.rounds && !finished; round++) await passMaskedInputDeadline(rig, rig.clock, { jobId, round, watcher, expected: senders(round) }, () => finished);
+  })().catch(() => undefined);
   try {
     await until(async () => {
       const status = await rig.runner.status(jobId);
       return status.state === 'finished' && status.rounds.every((r) => r.stage === 'closed' || r.stage === 'aborted');
     }, 240_000, `job ${jobId} finished`, 250);
   } finally {
+    finished = true;
+    await deadlinesPassed;
     for (const p of running) await p.stop();
   }
   const stored = await rig.store.rounds(jobId);
