@@ -127,6 +127,8 @@ export interface LocalNetworkOptions {
   jobDefaults?: Partial<JobDocumentInput>;
   /** The coordinator's database: a postgres:// URL, or by default a SQLite file in `dir`. */
   database?: string;
+  /** The coordinator's clock (stage deadlines, request nonces); tests pass deadlines with it instead of waiting. */
+  now?: () => number;
 }
 
 export interface Contributor {
@@ -184,7 +186,8 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       // The demo tells its own story; the coordinator's routine events would only bury it.
       log: attentionOnly(),
       ...(options.onCoordinatorError ? { onError: options.onCoordinatorError } : {}),
-    });
+      ...(options.now ? { now: options.now } : {}),
+    }, options.now ? { now: options.now } : {});
     const { store, runner, server } = coordinator;
     const jobsChain = jobsChainConfig(chain.url, deployment);
 

@@ -26,7 +26,7 @@ import type { WorkerTask } from '../../common/worker-protocol.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
 import { databaseBytes, findUnmasked, quantizedBytes } from '../helpers/unmasked-scan.js';
 import { roundIdFor, roundParamsFor } from '../../common/jobs/rounds.js';
-import { until, type Storage } from '../coordinator/fixtures.js';
+import { passMaskedInputDeadline, TestClock, until, type Storage } from '../coordinator/fixtures.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { Contract } from 'ethers';
 
@@ -45,6 +45,8 @@ describe.each<Storage>(['sqlite', 'postgres'])('federated rounds end to end, the
   let doc: JobDocument;
   const people = new Map<string, Contributor>();
   const commitments = new Map<string, string>();
+  const signingKeys = new Map<string, string>();
+  const clock = new TestClock();
   /** Every update a worker handed back, before noise and masking: none may reach the coordinator. */
   const rawUpdates: Float32Array[] = [];
 
@@ -69,7 +71,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('federated rounds end to end, the
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trove-rounds-'));
     if (storage === 'postgres') postgres = await startPostgres();
-    net = await startLocalNetwork({ dir, roundStartDelayMs: 8_000, database: postgres?.url, jobDefaults: SMALL_ROUNDS });
+    net = await startLocalNetwork({ dir, roundStartDelayMs: 8_000, database: postgres?.url, jobDefaults: SMALL_ROUNDS, now: clock.now });
     const published = await net.publish(
       {
         // At the example's noise multiplier of 1 (epsilon 9 over three rounds) and only ten
@@ -94,6 +96,7 @@ describe.each<Storage>(['sqlite', 'postgres'])('federated rounds end to end, the
     for (const [name, person] of people) {
       const identity = await deriveJobIdentity(person.vault, { chainId: net.jobsChain.chainId, registry: net.jobsChain.registry, jobId });
       commitments.set(name, identity.semaphore.commitment.toString());
+      signingKeys.set(name, identity.signingKeyHex);
     }
   }, 120_000);
 
@@ -120,6 +123,8 @@ describe.each<Storage>(['sqlite', 'postgres'])('federated rounds end to end, the
         }
       });
     }
+    // Once the eight others' masked inputs are in, the stage waits only for the two who left: its deadline is passed at once.
+    await passMaskedInputDeadline(net, clock, { jobId, round: 1, watcher: signingKeys.get('c0')!, expected: CONTRIBUTORS - DROPPING.length });
     await until(async () => ['closed', 'aborted'].includes((await net.store.round(jobId, 1))?.stage ?? ''), 150_000, 'round 1 to end');
     expect([...dropped].sort()).toEqual(DROPPING);
     for (const name of DROPPING) await people.get(name)!.jobs.startParticipation();
