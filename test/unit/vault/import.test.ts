@@ -217,6 +217,24 @@ describe('import', () => {
     db.close();
   });
 
+  it('stops at the next block when its own controller is aborted, and does not start when it already was', async () => {
+    const v = await newVault(t, { blockRows: 1000 });
+    const columns = [{ source: 0, name: 'n', type: 'integer' as const }];
+    const batch = Array.from({ length: 10_000 }, (_, i) => ({ line: i + 2, values: [i] }));
+    const before = new AbortController();
+    before.abort();
+    await expect(v.importRecords({ name: 'never', columns, records: [batch], controller: before })).rejects.toMatchObject({ code: 'CANCELLED' });
+    const during = new AbortController();
+    let lastRead = 0;
+    const onProgress = (p: ImportProgress) => {
+      lastRead = p.rowsRead;
+      if (p.rowsRead >= 3000) during.abort();
+    };
+    await expect(v.importRecords({ name: 'stopped', columns, records: [batch], controller: during, onProgress })).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(lastRead).toBe(3000); // no record after the block at which it was aborted was read
+    expect(v.listDatasets()).toEqual([]);
+  });
+
   it('keeps memory bounded by the block, not the file', async () => {
     const v = await newVault(t);
     v.close();
