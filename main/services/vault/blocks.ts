@@ -53,6 +53,17 @@ export class BlockBuilder {
     return true;
   }
 
+  /**
+   * Converts one record's cells, read from `cells` at each column's source key, into the row being
+   * built: the index of the first column whose value does not fit, or -1 when every one did. The
+   * import's per-cell work lives here, apart from its long async loop, so it is optimised on its
+   * own and stays optimised whatever happens to the loop around it.
+   */
+  putRow(cells: Readonly<Record<string | number, unknown>>, sources: readonly (string | number)[]): number {
+    for (let c = 0; c < sources.length; c++) if (!this.put(c, cells[sources[c]!])) return c;
+    return -1;
+  }
+
   /** Counts the row whose cells put() wrote, under its record id. */
   add(recordId: number): void {
     this.recordIds[this.rows++] = recordId;
@@ -63,13 +74,15 @@ export class BlockBuilder {
   }
 
   /**
-   * Starts the next block in the same number arrays: a flushed block is sealed before the next row
-   * arrives, and every cell of a counted row is written, so nothing from the last block is read again.
+   * Starts the next block in the same arrays: a flushed block is sealed before the next row
+   * arrives, and every cell of a counted row is written, so nothing from the last block is read
+   * again. Text columns keep their arrays too, with the flushed strings let go: a fresh array per
+   * block grew by copying, garbage that cost the import a collection of the young heap or two.
    */
   reset(): void {
+    for (const col of this.columns) if (isTextColumn(col)) col.values.fill(null, 0, this.rows);
     this.rows = 0;
     this.textUnits = 0;
-    for (const col of this.columns) if (isTextColumn(col)) col.values = [];
   }
 }
 

@@ -46,6 +46,7 @@ import { ActivityLog, GENESIS } from './activity.js';
 import { type BlockEntry, BlockBuilder, withoutRows } from './blocks.js';
 import type { SourceRecord } from './import/sources.js';
 import { PREVIEW_TYPE_BYTES, fileRecords, formatOf, inferColumnTypes, isData, sampleFile, skipHeader, unreadable, valueOf } from './import/file.js';
+import { type ImportColumn, RowReader } from './import/rows.js';
 import { INVALID, convert, toCell, toValue, whyInvalid } from './import/types.js';
 import { DEFAULT_KDF, KeyRing, Purpose, checkKdfParams, unwrapMasterKey, wrapMasterKey, type KdfParams } from './keys.js';
 import { damageError, guarded, isDamage } from './damage.js';
@@ -79,12 +80,7 @@ export interface VaultOptions {
   lastSeen?: LastSeenStore | undefined;
 }
 
-export interface ImportColumn {
-  /** Where the column comes from: a CSV field index or a JSON key. */
-  source: number | string;
-  name: string;
-  type: ColumnSchema['type'];
-}
+export type { ImportColumn } from './import/rows.js';
 
 export interface ImportOptions {
   /** Dataset name; defaults to the file name without its extension. */
@@ -1097,7 +1093,16 @@ export class Vault {
     const policy = input.policy ?? 'reject-import';
     if (policy !== 'reject-import' && policy !== 'skip-rows') throw new TroveError('INVALID_INPUT', 'The policy must be "reject-import" or "skip-rows".');
     const controller = input.controller ?? new AbortController();
-    return this.exclusive(async () => {
+    // V8 gives every AbortSignal a hidden class of its own: reading signal.aborted in the row loop
+    // threw the loop's optimised code away at the first block of every import (each has a fresh
+    // controller), so most rows ran unoptimised. The loop reads a plain flag; only this outer
+    // function, which runs once per import, touches the signal.
+    let cancelled = controller.signal.aborted;
+    const onAbort = () => {
+      cancelled = true;
+    };
+    controller.signal.addEventListener('abort', onAbort, { once: true });
+    const imported = this.exclusive(async () => {
       const started = Date.now();
       const keys = this.requireKeys();
       const idBytes = Buffer.from(randomBytes(ID_BYTES));
@@ -1105,14 +1110,10 @@ export class Vault {
       const schema: ColumnSchema[] = input.columns.map((c) => ({ name: c.name, type: c.type }));
       const rejected: RejectedRow[] = [];
       let rowsRejected = 0;
-      let rowsRead = 0;
       let doomed = false;
       const builder = new BlockBuilder(schema, this.opts.blockRows);
       const blocks: BlockEntry[] = [];
-      let nextRecordId = 0;
       const dataKey = randomBytes(KEY_BYTES);
-      const sourceKeys = new Set(input.columns.map((c) => String(c.source)));
-      const unknownFields = new Map<string, number>();
       const reject = (line: number, reason: string, column?: string) => {
         rowsRejected++;
         const row = column ? { line, column, reason } : { line, reason };
@@ -1120,7 +1121,8 @@ export class Vault {
         input.onRejected?.(row);
         if (policy === 'reject-import') doomed = true;
       };
-      const progress = () => input.onProgress?.({ ...(input.progressBytes?.() ?? { bytesRead: 0, totalBytes: null }), rowsRead, rowsRejected });
+      const reader = new RowReader(builder, input.columns, input.expectedFields, reject);
+      const progress = () => input.onProgress?.({ ...(input.progressBytes?.() ?? { bytesRead: 0, totalBytes: null }), rowsRead: reader.rowsRead, rowsRejected });
       const flush = () => {
         if (builder.rows === 0 || doomed) return builder.reset();
         this.requireKeys(); // a lock during the import wipes dataKey's parent: stop before sealing anything
@@ -1139,59 +1141,35 @@ export class Vault {
         const wrapped = seal(keys.masterKey, dataKey, { kind: SealKind.dataKey, vaultId: this.header.vaultId, ownerId: idBytes });
         this.db.prepare('INSERT INTO datasets (id, created_at, updated_at, data_key_sealed, manifest_version, manifest_sealed) VALUES (?, ?, ?, ?, 0, x\'\')').run(idBytes, now, now, wrapped);
         for await (const batch of input.records) {
-          if (controller.signal.aborted) break;
-          for (const rec of batch) {
-            rowsRead++;
-            if ('error' in rec) {
-              reject(rec.line, rec.error);
-              continue;
-            }
-            if ('fields' in rec && input.expectedFields !== undefined && rec.fields.length !== input.expectedFields) {
-              reject(rec.line, `Expected ${input.expectedFields} fields, found ${rec.fields.length}.`);
-              continue;
-            }
-            if ('object' in rec) {
-              for (const key in rec.object) if (!sourceKeys.has(key)) unknownFields.set(key, (unknownFields.get(key) ?? 0) + 1);
-            }
-            // The record's shape is looked at once; the cells are then read from one array or object.
-            const cells = ('fields' in rec ? rec.fields : 'values' in rec ? rec.values : rec.object) as Readonly<Record<string | number, unknown>>;
-            let bad = false;
-            for (let c = 0; c < input.columns.length; c++) {
-              const col = input.columns[c]!;
-              const raw = cells[col.source];
-              if (!builder.put(c, raw)) {
-                reject(rec.line, whyInvalid(raw, col.type), col.name);
-                bad = true;
-                break;
-              }
-            }
-            if (bad) continue;
-            builder.add(nextRecordId++);
+          if (cancelled) break;
+          for (let at = 0; at < batch.length; ) {
+            at = reader.read(batch, at);
             if (builder.full) {
               flush();
               // Let the host answer other requests (progress, cancel) between blocks.
               progress();
               await new Promise<void>((resolve) => setImmediate(resolve));
-              if (controller.signal.aborted) break;
+              if (cancelled) break;
             }
           }
           progress();
           this.touch();
         }
-        if (controller.signal.aborted) throw new TroveError('CANCELLED', 'The import was cancelled. Nothing was added to the vault.');
+        if (cancelled) throw new TroveError('CANCELLED', 'The import was cancelled. Nothing was added to the vault.');
         flush();
         const report: ImportReport = {
           datasetId: null,
-          rowsImported: doomed ? 0 : nextRecordId,
+          rowsImported: doomed ? 0 : reader.nextRecordId,
           rowsRejected,
           rejected,
-          warnings: [...unknownFields].map(([key, n]) => `The field "${key}" in ${n} ${n === 1 ? 'record' : 'records'} is not one of the columns, so it was not imported.`),
+          warnings: [...reader.unknownFields].map(([key, n]) => `The field "${key}" in ${n} ${n === 1 ? 'record' : 'records'} is not one of the columns, so it was not imported.`),
           bytesRead: input.progressBytes?.().bytesRead ?? 0,
           durationMs: Date.now() - started,
         };
         if (doomed) {
           throw new TroveError('IMPORT_REJECTED', `${rowsRejected} ${rowsRejected === 1 ? 'row has' : 'rows have'} problems, so nothing was imported. Fix them, or choose to skip bad rows.`, { report });
         }
+        const nextRecordId = reader.nextRecordId;
         if (nextRecordId === 0) {
           throw new TroveError('IMPORT_REJECTED', 'The file has no rows that could be imported.', { report });
         }
@@ -1227,6 +1205,7 @@ export class Vault {
         this.aborters.delete(controller);
       }
     });
+    return imported.finally(() => controller.signal.removeEventListener('abort', onAbort));
   }
 
   /**
