@@ -11,6 +11,7 @@ import { fromHex, sha256Hex } from '../common/jobs/client.js';
 import { AUTH_HEADERS, requestSigningString } from '../common/jobs/protocol.js';
 import { loadSodium, sodiumNow } from '../common/secagg/sodium.js';
 import { NonceBook } from '../coordinator/nonces.js';
+import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../coordinator/server.js';
 
 export interface PlainUploadSettings {
   /** How many uploads make the round. */
@@ -74,6 +75,10 @@ const server = createServer((req, res) => {
     }
   });
 });
+// The coordinator's connection settings (coordinator/server.ts), so neither side drops what the other keeps.
+server.requestTimeout = REQUEST_TIMEOUT_MS;
+server.headersTimeout = HEADERS_TIMEOUT_MS;
+server.keepAliveTimeout = 65_000;
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
 process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })}\n`);
 process.once('SIGTERM', () => {

@@ -253,6 +253,20 @@ async function retrying<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A plain request retried like the coordinator's when its connection breaks (`again` runs before each retry). */
+async function retryingFetch(fn: () => Promise<Response>, again: () => void = () => undefined): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof TypeError) || attempt >= 20) throw err;
+      retries++;
+      again();
+      await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+    }
+  }
+}
+
 /** Waits for the round, looking every 5 ms so the wait does not blur the timings. */
 const until = (condition: () => boolean | Promise<boolean>) => untilPolled(condition, 600_000, 'the round to finish', 5);
 
@@ -274,14 +288,16 @@ async function plainRound(n: number, updates: Float64Array[], examples: number[]
     await Promise.all(
       keys.map(async (k, i) => {
         // The nonce a coordinator's earlier answer would have carried; the model's answer carries the next.
-        const got = await fetch(`${url}/v1/model`, { headers: signRequest(k, 'GET', '/v1/model', new Uint8Array(0), nonces.issue()) });
+        const got = await retryingFetch(() => fetch(`${url}/v1/model`, { headers: signRequest(k, 'GET', '/v1/model', new Uint8Array(0), nonces.issue()) }));
         if (got.status !== 200 || (await got.arrayBuffer()).byteLength !== 4 * d) throw new Error(`model refused: ${got.status}`);
         const t = performance.now();
         const input = weightedInput(updates[i]!, examples[i]!, 1000, 1);
         const body = new Uint8Array(Float32Array.from(input).buffer);
-        const headers = signRequest(k, 'POST', '/v1/upload', body, got.headers.get(AUTH_HEADERS.nonce)!);
+        let nonce = got.headers.get(AUTH_HEADERS.nonce)!;
+        const headers = signRequest(k, 'POST', '/v1/upload', body, nonce);
         cpu[i] = performance.now() - t;
-        const res = await fetch(`${url}/v1/upload`, { method: 'POST', headers, body });
+        // Signed again over a fresh nonce when retried, as the coordinator's client does.
+        const res = await retryingFetch(() => fetch(`${url}/v1/upload`, { method: 'POST', headers: nonce === headers[AUTH_HEADERS.nonce] ? headers : signRequest(k, 'POST', '/v1/upload', body, nonce), body }), () => (nonce = nonces.issue()));
         if (res.status !== 204) throw new Error(`upload refused: ${res.status}`);
       }),
     );
