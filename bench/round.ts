@@ -1,12 +1,20 @@
 // Benchmark: one full secure-aggregation round through the real coordinator (HTTP, signed
 // requests, the round's log in the database), with a model of about 50k parameters and random
-// vectors as updates, contributors simulated in this process. Two comparisons, each measured in
-// the same run with both sides treated alike:
-//   1. secure vs plain, one coordinator process on SQLite: the baseline is each contributor
-//      uploading its vector unmasked in one signed request to a node:http server that averages
-//      them (wall time, per-client CPU, ratios; target for 500 clients: at most 3x);
+// vectors as updates. The coordinator runs in its own process(es) (test/helpers/coordinator-process.ts)
+// and the baseline server in its own (bench/plain-upload-server.ts); the contributors are simulated
+// in this process. Each server's CPU time (user + system, all its threads, from /proc) is read
+// before and after the round, the same way for both, so the servers' cost is measured apart from
+// the contributors' own SecAgg+ work, which in reality runs on as many machines as there are
+// contributors but here shares two cores with everything. Two comparisons, each in one run:
+//   1. secure vs plain, one coordinator process on SQLite: the baseline is a round without secure
+//      aggregation, every contributor fetching the model and uploading its vector unmasked, each
+//      in one signed request, to a node:http server that averages them. Printed: both servers' CPU
+//      time and its ratio (the issue's target, at most 3x at 500 clients, is on this ratio), the
+//      whole round's wall time and its ratio (which includes the contributors' crypto on this
+//      machine), and the contributors' mean CPU time in their own computation;
 //   2. one coordinator process vs three over one PostgreSQL (a server the bench starts and stops),
-//      the same round and the same contributors spread over the three (wall time, ratio).
+//      the same round and the same contributors spread over the three (the processes' CPU time
+//      together, wall time, ratio).
 // Every row names the storage it used. The round ends when the coordinator has the new global
 // model; the on-chain close is not timed (see bench:gas for its cost).
 //
@@ -14,22 +22,22 @@
 //   npm run bench:round -- 10 50                     secure vs plain at the chosen sizes
 //   npm run bench:round -- --processes-at 500        one vs three processes at 500 (0: skip)
 //   npm run bench:round -- --group-size 500          the most contributors per secure-aggregation group
+//   BENCH_CPU_PROF=dir npm run bench:round -- 500     also writes each server process's CPU profile to dir
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import type { AddressInfo } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Wallet } from 'ethers';
 import { isTroveError } from '../common/errors.js';
-import { CoordinatorClient, fromHex, sha256Hex, signRequest, toHex } from '../common/jobs/client.js';
+import { CoordinatorClient, fromHex, signRequest, toHex } from '../common/jobs/client.js';
 import { parseJobDocument, roundVectorLength, type JobDocument } from '../common/jobs/document.js';
-import { AUTH_HEADERS, requestSigningString } from '../common/jobs/protocol.js';
+import { AUTH_HEADERS } from '../common/jobs/protocol.js';
 import { SecAggClient } from '../common/secagg/client.js';
 import { weightedInput } from '../common/secagg/fedavg.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../common/secagg/keys.js';
-import { loadSodium, sodiumNow } from '../common/secagg/sodium.js';
+import { loadSodium } from '../common/secagg/sodium.js';
 import { invitedGroup } from '../common/jobs/groups.js';
 import { jobSpecHash, signJobDocument } from '../common/jobs/signed-document.js';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -40,6 +48,7 @@ import { openStore } from '../coordinator/database.js';
 import type { CoordinatorStore } from '../coordinator/store.js';
 import type { CoordinatorProcessSettings } from '../test/helpers/coordinator-process.js';
 import { startPostgres } from '../test/helpers/postgres.js';
+import type { PlainUploadSettings } from './plain-upload-server.js';
 import { until as untilPolled } from '../test/helpers/until.js';
 
 const HIDDEN = 220;
@@ -92,8 +101,12 @@ function randomUpdate(d: number): Float64Array {
 
 interface Measured {
   wallMs: number;
+  /** CPU time of the server process(es) during the round: the coordinator's cost, or the plain server's. */
+  serverCpuMs: number;
   /** Mean CPU time per client spent in its own computation (masking, signing, encoding). */
   clientCpuMs: number;
+  /** HTTP requests per client (retries and nonce requests included). */
+  requests: number;
 }
 
 /** Where a round runs: the storage, and how many coordinator processes share it. */
@@ -106,9 +119,11 @@ interface Setup {
 
 const PER_ADDRESS = { burst: 1_000_000, perSecond: 1_000_000 };
 
-/** Starts a coordinator process (test/helpers/coordinator-process.ts) and waits for its URL. */
-function startProcess(settings: CoordinatorProcessSettings): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/coordinator-process.ts', JSON.stringify(settings)], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a server script in its own node process (as tsx runs it) and waits for the URL it prints. */
+function startProcess(script: string, settings: object): Promise<{ child: ChildProcess; url: string }> {
+  // BENCH_CPU_PROF=<dir> writes each server's CPU profile there when it stops.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script, JSON.stringify(settings)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   child.stderr!.on('data', (b: Buffer) => stderr.push(b.toString()));
   return new Promise((resolve, reject) => {
@@ -118,15 +133,35 @@ function startProcess(settings: CoordinatorProcessSettings): Promise<{ child: Ch
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (line) resolve({ child, url: (JSON.parse(line) as { url: string }).url });
     });
-    child.once('exit', (code) => reject(new Error(`a coordinator process exited with ${code}: ${stderr.join('').slice(-2000)}`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${stderr.join('').slice(-2000)}`)));
   });
 }
 
-/** One round of n contributors through the coordinator over HTTP. */
+const coordinatorProcess = (settings: CoordinatorProcessSettings) => startProcess('test/helpers/coordinator-process.ts', settings);
+
+/** Clock ticks per second of /proc's CPU times. */
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/**
+ * CPU time (user + system, ms) a process has used so far, all its threads together (worker
+ * threads and libuv's pool included), read from /proc the same way for every server measured.
+ */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the line; fields[0] is field 3 (the state).
+  return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1000;
+}
+
+/**
+ * One round of n contributors through the coordinator over HTTP. The coordinator runs in its own
+ * process(es) (test/helpers/coordinator-process.ts), so that its CPU time is read apart from the
+ * contributors', which stay in this process.
+ */
 async function secureRound(n: number, updates: Float64Array[], examples: number[], setup: Setup): Promise<Measured> {
   const store: CoordinatorStore = await openStore(setup.database);
-  // The job and its participants are written by a runner in this process; the round is run by
-  // this one (one process) or by the coordinator processes started below.
+  // The job and its participants are written by a runner in this process, which then stops;
+  // the round is run by the coordinator processes started below.
   const quiet = () => undefined;
   const runner = await RoundRunner.open({ store, timers: false, startDelayMs: 0, groupSize: setup.groupSize, log: quiet });
   const server = await startCoordinatorServer({ runner, perAddress: PER_ADDRESS });
@@ -137,28 +172,26 @@ async function secureRound(n: number, updates: Float64Array[], examples: number[
     const keys = Array.from({ length: n }, () => generateSigningKeyPair());
     // Enrollment (Semaphore signatures) is not part of a round: the participants are written directly.
     for (const [i, k] of keys.entries()) await store.addParticipant('1', toHex(k.publicKey), String(1000 + i), Date.now());
-    let urls = [server.url];
-    if (setup.processes > 1) {
-      runner.close();
-      await server.close();
-      await runner.release();
-      const started = await Promise.all(
-        Array.from({ length: setup.processes }, (_, i) => startProcess({ database: setup.database, processId: `bench-${i}`, groupSize: setup.groupSize, pollMs: 100, perAddress: PER_ADDRESS })),
-      );
-      children.push(...started.map((p) => p.child));
-      urls = started.map((p) => p.url);
-    }
-    const clients = urls.map((baseUrl) => new CoordinatorClient({ baseUrl, timeoutMs: 600_000 }));
+    runner.close();
+    await server.close();
+    await runner.release();
+    const started = await Promise.all(
+      Array.from({ length: setup.processes }, (_, i) => coordinatorProcess({ database: setup.database, processId: `bench-${i}`, groupSize: setup.groupSize, pollMs: 100, perAddress: PER_ADDRESS })),
+    );
+    children.push(...started.map((p) => p.child));
+    const clients = started.map((p) => new CoordinatorClient({ baseUrl: p.url, timeoutMs: 600_000 }));
+    let requests = 0;
+    for (const c of clients) c.watch(() => requests++);
     const d = roundVectorLength(doc) - 1;
     const cpu = new Float64Array(n);
-    const started = performance.now();
-    if (setup.processes === 1) await runner.tick();
+    const serverCpuBefore = children.reduce((a, c) => a + cpuMsOf(c.pid!), 0);
+    const t0 = performance.now();
     await Promise.all(
       keys.map(async (k, i) => {
         const client = clients[i % clients.length]!;
         let info = await retrying(() => client.round('1', k));
         while (info.state !== 'invited') {
-          // Another process starts the round on its next look at the database.
+          // A process starts the round on its next look at the database.
           await new Promise((r) => setTimeout(r, 50));
           info = await retrying(() => client.round('1', k));
         }
@@ -187,16 +220,21 @@ async function secureRound(n: number, updates: Float64Array[], examples: number[
       }),
     );
     await until(async () => (await store.model('1', 1)) !== undefined);
-    const wallMs = performance.now() - started;
-    return { wallMs, clientCpuMs: cpu.reduce((a, b) => a + b, 0) / n };
+    const wallMs = performance.now() - t0;
+    const serverCpuMs = children.reduce((a, c) => a + cpuMsOf(c.pid!), 0) - serverCpuBefore;
+    return { wallMs, serverCpuMs, clientCpuMs: cpu.reduce((a, b) => a + b, 0) / n, requests: requests / n };
   } finally {
     runner.close();
     await server.close().catch(() => undefined);
     await runner.settled();
-    for (const c of children) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await stopAll(children);
     await store.close();
   }
+}
+
+async function stopAll(children: ChildProcess[]): Promise<void> {
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
 }
 
 /** Retries while the coordinator cannot be reached, as the app does; counts the retries. */
@@ -215,68 +253,62 @@ async function retrying<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A plain request retried like the coordinator's when its connection breaks (`again` runs before each retry). */
+async function retryingFetch(fn: () => Promise<Response>, again: () => void = () => undefined): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof TypeError) || attempt >= 20) throw err;
+      retries++;
+      again();
+      await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+    }
+  }
+}
+
 /** Waits for the round, looking every 5 ms so the wait does not blur the timings. */
 const until = (condition: () => boolean | Promise<boolean>) => untilPolled(condition, 600_000, 'the round to finish', 5);
 
-/** The baseline: every contributor uploads its vector unmasked (signed), the server averages. */
+/**
+ * The baseline, a round without secure aggregation: every contributor fetches the model and
+ * uploads its vector unmasked, each in one signed request, to a plain node:http server in its own
+ * process (bench/plain-upload-server.ts), which averages them.
+ */
 async function plainRound(n: number, updates: Float64Array[], examples: number[]): Promise<Measured> {
   const d = updates[0]!.length;
-  const sum = new Float64Array(d + 1);
-  let received = 0;
-  let done: () => void = () => undefined;
-  const finished = new Promise<void>((r) => (done = r));
-  const read = (req: IncomingMessage) =>
-    new Promise<Uint8Array>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.once('end', () => resolve(new Uint8Array(Buffer.concat(chunks))));
-      req.once('error', reject);
-    });
-  const sodium = sodiumNow();
-  const nonces = new NonceBook(randomBytes(32), Date.now);
-  const server = createServer((req, res) => {
-    void read(req).then(async (body) => {
-      const key = fromHex(String(req.headers[AUTH_HEADERS.key]));
-      const nonce = String(req.headers[AUTH_HEADERS.nonce]);
-      const ok = sodium.crypto_sign_verify_detached(fromHex(String(req.headers[AUTH_HEADERS.signature])), sodium.from_string(requestSigningString('POST', req.url ?? '/', nonce, sha256Hex(body))), key);
-      // Replays refused from this server's memory (it is one process with no database).
-      if (ok) await nonces.redeem(nonce);
-      if (!ok) {
-        res.writeHead(401).end();
-        return;
-      }
-      const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-      for (let i = 0; i <= d; i++) sum[i]! += view.getFloat32(4 * i, true);
-      res.writeHead(204).end();
-      if (++received === n) {
-        const weight = sum[d]!;
-        const mean = new Float64Array(d);
-        for (let i = 0; i < d; i++) mean[i] = sum[i]! / weight;
-        done();
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const keys: SigningKeyPair[] = Array.from({ length: n }, () => generateSigningKeyPair());
-  const cpu = new Float64Array(n);
-  const started = performance.now();
-  await Promise.all(
-    keys.map(async (k, i) => {
-      const t = performance.now();
-      const input = weightedInput(updates[i]!, examples[i]!, 1000, 1);
-      const body = new Uint8Array(Float32Array.from(input).buffer);
-      // The nonce a coordinator's earlier answer would have carried, checked as the coordinator does.
-      const headers = signRequest(k, 'POST', '/v1/upload', body, nonces.issue());
-      cpu[i] = performance.now() - t;
-      const res = await fetch(`${url}/v1/upload`, { method: 'POST', headers, body });
-      if (res.status !== 204) throw new Error(`upload refused: ${res.status}`);
-    }),
-  );
-  await finished;
-  const wallMs = performance.now() - started;
-  await new Promise<void>((r) => server.close(() => r()));
-  return { wallMs, clientCpuMs: cpu.reduce((a, b) => a + b, 0) / n };
+  const nonceKey = randomBytes(32);
+  const nonces = new NonceBook(nonceKey, Date.now);
+  const { child, url } = await startProcess('bench/plain-upload-server.ts', { contributors: n, d, nonceKey: nonceKey.toString('hex') } satisfies PlainUploadSettings);
+  try {
+    const keys: SigningKeyPair[] = Array.from({ length: n }, () => generateSigningKeyPair());
+    const cpu = new Float64Array(n);
+    const serverCpuBefore = cpuMsOf(child.pid!);
+    const t0 = performance.now();
+    await Promise.all(
+      keys.map(async (k, i) => {
+        // The nonce a coordinator's earlier answer would have carried; the model's answer carries the next.
+        const got = await retryingFetch(() => fetch(`${url}/v1/model`, { headers: signRequest(k, 'GET', '/v1/model', new Uint8Array(0), nonces.issue()) }));
+        if (got.status !== 200 || (await got.arrayBuffer()).byteLength !== 4 * d) throw new Error(`model refused: ${got.status}`);
+        const t = performance.now();
+        const input = weightedInput(updates[i]!, examples[i]!, 1000, 1);
+        const body = new Uint8Array(Float32Array.from(input).buffer);
+        let nonce = got.headers.get(AUTH_HEADERS.nonce)!;
+        const headers = signRequest(k, 'POST', '/v1/upload', body, nonce);
+        cpu[i] = performance.now() - t;
+        // Signed again over a fresh nonce when retried, as the coordinator's client does.
+        const res = await retryingFetch(() => fetch(`${url}/v1/upload`, { method: 'POST', headers: nonce === headers[AUTH_HEADERS.nonce] ? headers : signRequest(k, 'POST', '/v1/upload', body, nonce), body }), () => (nonce = nonces.issue()));
+        if (res.status !== 204) throw new Error(`upload refused: ${res.status}`);
+      }),
+    );
+    const result = (await (await fetch(`${url}/v1/result`)).json()) as { received: number };
+    if (result.received !== n) throw new Error(`the plain server averaged ${result.received} uploads, not ${n}`);
+    const wallMs = performance.now() - t0;
+    const serverCpuMs = cpuMsOf(child.pid!) - serverCpuBefore;
+    return { wallMs, serverCpuMs, clientCpuMs: cpu.reduce((a, b) => a + b, 0) / n, requests: 2 };
+  } finally {
+    await stopAll([child]);
+  }
 }
 
 function flag(name: string): number | undefined {
@@ -296,8 +328,11 @@ async function main(): Promise<void> {
   const groupSize = flag('--group-size') ?? 1000;
   const { doc } = await benchJob('http://127.0.0.1:1');
   const d = roundVectorLength(doc) - 1;
-  console.log(`one round, model of ${d} weights (vector ${d + 1}), contributors in this process, at most ${groupSize} per secure-aggregation group, node ${process.version}`);
-  console.log('clients  storage   secure wall ms  plain wall ms  wall ratio  secure client CPU ms  plain client CPU ms  CPU ratio');
+  console.log(`one round, model of ${d} weights (vector ${d + 1}), at most ${groupSize} per secure-aggregation group, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log('servers (the coordinator, the plain-upload server) each in their own process; the contributors simulated in this one.');
+  console.log('server CPU: user + system time of the server process(es) during the round (the target, at most 3x at 500, is on this ratio);');
+  console.log("wall: the whole round, which on this machine includes every simulated contributor's own SecAgg+ work on the same cores.");
+  console.log('clients  storage  server CPU ms: secure   plain  ratio  wall ms: secure    plain  ratio  client CPU ms: secure  plain  requests per client: secure  plain');
   const dir = mkdtempSync(join(tmpdir(), 'trove-bench-round-'));
   try {
     for (const [run, n] of ns.entries()) {
@@ -309,13 +344,17 @@ async function main(): Promise<void> {
         [
           String(n).padStart(7),
           '  sqlite ',
-          secure.wallMs.toFixed(0).padStart(15),
-          plain.wallMs.toFixed(0).padStart(14),
-          (secure.wallMs / plain.wallMs).toFixed(1).padStart(11),
-          secure.clientCpuMs.toFixed(1).padStart(21),
-          plain.clientCpuMs.toFixed(2).padStart(19),
-          (secure.clientCpuMs / plain.clientCpuMs).toFixed(1).padStart(10),
-        ].join('') + (retries > 0 ? `  (${retries} requests retried after a broken connection)` : ''),
+          secure.serverCpuMs.toFixed(0).padStart(22),
+          plain.serverCpuMs.toFixed(0).padStart(8),
+          (secure.serverCpuMs / plain.serverCpuMs).toFixed(1).padStart(7),
+          secure.wallMs.toFixed(0).padStart(17),
+          plain.wallMs.toFixed(0).padStart(9),
+          (secure.wallMs / plain.wallMs).toFixed(1).padStart(7),
+          secure.clientCpuMs.toFixed(1).padStart(23),
+          plain.clientCpuMs.toFixed(2).padStart(7),
+          secure.requests.toFixed(1).padStart(29),
+          plain.requests.toFixed(0).padStart(7),
+        ].join('') + (retries > 0 ? `  (${retries} requests retried after a broken connection or a timeout)` : ''),
       );
       retries = 0;
     }
@@ -326,15 +365,19 @@ async function main(): Promise<void> {
         const updates = Array.from({ length: n }, () => randomUpdate(d));
         const examples = Array.from({ length: n }, () => 1 + Math.floor(Math.random() * 999));
         console.log('');
-        console.log('clients  storage    processes  secure wall ms  ratio to one process');
+        console.log('clients  storage    processes  coordinator CPU ms (all processes)  wall ms  wall ratio to one process');
+        const row = (processes: number, m: Measured, ratio: string) =>
+          console.log(`${String(n).padStart(7)}  postgres ${String(processes).padStart(10)}${m.serverCpuMs.toFixed(0).padStart(36)}${m.wallMs.toFixed(0).padStart(9)}${ratio.padStart(27)}` + (retries > 0 ? `  (${retries} requests retried)` : ''));
         const one = await secureRound(n, updates, examples, { database: postgres.createDatabase('one'), processes: 1, groupSize });
-        console.log(`${String(n).padStart(7)}  postgres ${'1'.padStart(10)}${one.wallMs.toFixed(0).padStart(16)}${'1.0'.padStart(22)}`);
+        row(1, one, '1.0');
+        retries = 0;
         const three = await secureRound(n, updates, examples, { database: postgres.createDatabase('three'), processes: 3, groupSize });
-        console.log(`${String(n).padStart(7)}  postgres ${'3'.padStart(10)}${three.wallMs.toFixed(0).padStart(16)}${(three.wallMs / one.wallMs).toFixed(2).padStart(22)}`);
+        row(3, three, (three.wallMs / one.wallMs).toFixed(2));
       } finally {
         postgres.stop();
       }
     }
+    console.log(`load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

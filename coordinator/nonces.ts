@@ -4,7 +4,7 @@
 // the coordinator's own clock; a nonce is accepted once in the whole deployment: a used one is
 // recorded in the shared database (the nonces redeemed together in one commit), so a request
 // captured at one process is refused at every other, and kept only until it expires.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { TroveError } from '../common/errors.js';
 import { NONCE_LIFETIME_MS, NONCE_PATTERN } from '../common/jobs/protocol.js';
 import type { CoordinatorStore } from './store.js';
@@ -16,6 +16,8 @@ export class NonceBook {
   /** Nonces this process has seen used, until their expiry: a replay here is refused without a query. */
   private readonly used = new Map<string, number>();
   private lastSweep = 0;
+  private readonly random = Buffer.alloc(16 * 256);
+  private randomAt = Infinity;
   private lastForget = 0;
   /** Nonces waiting for the next batched commit, with whoever waits for the answer. */
   private pending: { nonce: string; expiresAt: number; done: () => void; failed: (err: unknown) => void }[] = [];
@@ -36,7 +38,12 @@ export class NonceBook {
   issue(): string {
     const head = Buffer.alloc(24);
     head.writeBigUInt64BE(BigInt(Math.floor(this.now() + NONCE_LIFETIME_MS)), 0);
-    randomBytes(16).copy(head, 8);
+    // Every answer carries a fresh nonce: the randomness is drawn for many at once.
+    if (this.randomAt + 16 > this.random.length) {
+      randomFillSync(this.random);
+      this.randomAt = 0;
+    }
+    this.random.copy(head, 8, this.randomAt, (this.randomAt += 16));
     return head.toString('hex') + this.mac(head).toString('hex');
   }
 

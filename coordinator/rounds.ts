@@ -119,6 +119,8 @@ export class RoundRunner {
   private readonly book: JobBook;
   private readonly jobs: Map<string, JobRuntime>;
   private readonly waiters = new Set<() => void>();
+  /** The model each job served last, by round (modelBytes). */
+  private readonly servedModels = new Map<string, { round: number; bytes: Uint8Array }>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Changes to jobs and rounds run one at a time, in order: the event log's order is the state machine's. */
@@ -401,8 +403,13 @@ export class RoundRunner {
   /** The global model at the start of a round, float32 little-endian. */
   async modelBytes(jobId: string, round: number): Promise<Uint8Array> {
     await this.job(jobId);
+    // Every contributor of a round fetches the same model, written once before the round: kept
+    // from the first read instead of read from the database (a few hundred kB) each time.
+    const served = this.servedModels.get(jobId);
+    if (served?.round === round) return served.bytes;
     const bytes = await this.store.modelBytes(jobId, round);
     if (!bytes) throw new TroveError('JOB_NOT_FOUND', `Job ${jobId} has no model for round ${round} yet.`);
+    this.servedModels.set(jobId, { round, bytes });
     return bytes;
   }
 

@@ -59,6 +59,20 @@ export interface CoordinatorServer {
   close(): Promise<void>;
 }
 
+/**
+ * How long a client may take to send one whole request, body included, counted from its first
+ * byte as this process reads it; past it, Node answers 408 and closes the connection. It bounds
+ * how long a connection that never finishes its request is held (the long-poll's wait comes after
+ * the request is in, and does not count). It is generous because it also counts time this process
+ * was too busy to read: a masked input of a large model (a few MB) from a slow link, or hundreds
+ * of them arriving while a stage closes, take minutes. Too late for the round is decided by the
+ * stage's deadline, not by this; a request cut off here never reached the round, and the app
+ * sends it again (a 408 counts as an unreachable coordinator, common/jobs/client.ts).
+ */
+export const REQUEST_TIMEOUT_MS = 300_000;
+/** The headers alone are a few hundred bytes: a client still sending them after a minute is gone or stalling. */
+export const HEADERS_TIMEOUT_MS = 60_000;
+
 const STATUS: Partial<Record<TroveErrorCode, number>> = {
   INVALID_INPUT: 400,
   SECAGG_MALFORMED: 400,
@@ -351,10 +365,8 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
       if (refused) res.once('finish', () => req.destroy());
     });
   });
-  // Generous enough for a busy coordinator (closing a stage of a large round takes a while),
-  // and longer than the longest inbox wait.
-  server.requestTimeout = MAX_INBOX_WAIT_MS + 95_000;
-  server.headersTimeout = 60_000;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
   // Clients close idle connections first (they honour the Keep-Alive hint), so a request is never
   // sent on a socket the server is closing.
   server.keepAliveTimeout = 65_000;

@@ -1,7 +1,8 @@
 // A contributor's side of the coordinator protocol (protocol.ts) over fetch: every request signed
 // with the per-job Ed25519 key over a nonce the coordinator handed out (never this machine's
 // clock), every answer checked against the protocol's schemas. A coordinator
-// that is down answers COORDINATOR_UNREACHABLE; one that answers something the protocol does not
+// that is down, or too busy to take a request whole in time (HTTP 408), answers
+// COORDINATOR_UNREACHABLE, which callers retry; one that answers something the protocol does not
 // allow answers COORDINATOR_PROTOCOL; its own typed errors come back with their codes.
 import type { z } from 'zod';
 import { concatBytes } from '../bytes.js';
@@ -334,6 +335,9 @@ const COORDINATOR_CODES = new Set<TroveErrorCode>([
 ]);
 
 function coordinatorError(status: number, bytes: Uint8Array): TroveError {
+  // The HTTP server gave up receiving the request (it was too busy to read it, or the link too
+  // slow): the request never reached the coordinator's protocol, so sending it again is safe.
+  if (status === 408) return new TroveError('COORDINATOR_UNREACHABLE', 'The coordinator was too busy to take the request in time. Trove will try again; your data stays on this machine.', { status });
   let body: unknown;
   try {
     body = parseJson(bytes);
