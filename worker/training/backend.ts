@@ -39,16 +39,22 @@ export interface BackendChoice {
 let gpuFailure: string | null = null;
 /** Why no GPU could be opened, per way of opening: adapters do not appear while a worker runs. */
 const gpuMissing = new Map<string, string>();
+/**
+ * Native packages found not installed: packages do not appear while a worker runs either, and a
+ * failed import is resolved again every time (10-25 ms per step on a busy machine).
+ */
+const nativeMissing = new Map<string, string>();
 
 /** A GPU that failed mid-round (lost, hung) is skipped from then on, until the worker restarts. */
 export function recordGpuFailure(message: string): void {
   gpuFailure = message;
 }
 
-/** Lets the next step try the GPU again (the person turned it back on, or a test starts afresh). */
+/** Lets the next step try the GPU and the native packages again (the person turned the GPU back on, or a test starts afresh). */
 export function forgetGpuFailure(): void {
   gpuFailure = null;
   gpuMissing.clear();
+  nativeMissing.clear();
 }
 
 export type Tf = typeof TfModule;
@@ -91,9 +97,14 @@ export type NativeLoader = (pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs
 
 const defaultNativeLoader: NativeLoader = (pkg) => import(pkg);
 
+function isNotInstalled(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
 function describeLoadError(err: unknown): string {
   const e = err as { code?: string; message?: string };
-  if (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') return 'not installed';
+  if (isNotInstalled(err)) return 'not installed';
   return `failed to load (${(e?.message ?? String(err)).split('\n')[0]})`;
 }
 
@@ -136,6 +147,13 @@ export async function selectBackend(spec: Pick<TrainingJobSpec, 'model' | 'optim
     }
     if (backend === 'tensorflow-gpu' || backend === 'tensorflow') {
       const pkg = backend === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      // only the real loader's answer is remembered (tests swap loaders between calls)
+      const remember = options.nativeLoader === undefined;
+      const missing = remember ? nativeMissing.get(pkg) : undefined;
+      if (missing !== undefined) {
+        attempts.push({ backend, ok: false, detail: missing });
+        continue;
+      }
       try {
         await load(pkg);
         tf ??= await loadTf();
@@ -144,7 +162,9 @@ export async function selectBackend(spec: Pick<TrainingJobSpec, 'model' | 'optim
         attempts.push({ backend, ok: true, detail: `${pkg} loaded` });
         return finish(backend, 'tfjs', `${pkg} is installed and initialized`);
       } catch (err) {
-        attempts.push({ backend, ok: false, detail: `${pkg} ${describeLoadError(err)}` });
+        const detail = `${pkg} ${describeLoadError(err)}`;
+        if (remember && isNotInstalled(err)) nativeMissing.set(pkg, detail);
+        attempts.push({ backend, ok: false, detail });
         continue;
       }
     }
