@@ -7,7 +7,8 @@
 // "wasm" has two engines: plain dense networks (the allowlisted MLPs and logistic regression)
 // train on the worker's own fused WebAssembly SIMD kernel, anything else (dropout, batch-norm,
 // other activations) on TensorFlow.js's wasm backend.
-import type * as TfModule from '@tensorflow/tfjs';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { TroveError } from '../../common/errors.js';
 import type { TrainingJobSpec } from '../../common/jobspec.js';
 import { denseKernelAvailable } from './kernel/dense-mlp.js';
@@ -57,15 +58,26 @@ export function forgetGpuFailure(): void {
   nativeMissing.clear();
 }
 
-export type Tf = typeof TfModule;
+/**
+ * The parts of TensorFlow.js the worker uses, not the umbrella @tensorflow/tfjs (which adds WebGL,
+ * the converter and tfjs-data): tfjs-core (tensors, optimizers, the backend registry), tfjs-layers
+ * (models; its bundle also registers every gradient into tfjs-core's registry) and the CPU and
+ * wasm backends. Training calls ops as functions (tf.mean(x)), never as chained methods (x.mean()),
+ * which only the umbrella adds to tensors. The optional native packages bring the umbrella for
+ * themselves; it requires the same tfjs-core, so their backend registers where this one looks.
+ */
+export type Tf = typeof TfCore & Pick<typeof TfLayers, 'sequential' | 'layers' | 'metrics'>;
 
 let tfModule: Tf | undefined;
 
 export async function loadTf(): Promise<Tf> {
   if (!tfModule) {
-    tfModule = await import('@tensorflow/tfjs');
+    const [core, layers] = await Promise.all([import('@tensorflow/tfjs-core'), import('@tensorflow/tfjs-layers')]);
+    // the plain JavaScript backend, the last step of the order
+    await import('@tensorflow/tfjs-backend-cpu');
     // Production mode: no per-op debug checks, and no console advice to install tfjs-node.
-    tfModule.enableProdMode();
+    core.enableProdMode();
+    tfModule = { ...core, sequential: layers.sequential, layers: layers.layers, metrics: layers.metrics };
   }
   return tfModule;
 }

@@ -55,7 +55,7 @@ describe('vault data grants in the worker', () => {
     expect(data.rows.columns.map((c) => c.type)).toEqual(blocks[0]!.columns.map((c) => c.type));
     // every value and every missing mark of every block, decoded straight into the whole column
     data.rows.columns.forEach((col, c) => {
-      expect(Array.from(col.values)).toEqual(blocks.flatMap((b) => Array.from(b.columns[c]!.values)));
+      expect(Array.from<unknown>(col.values)).toEqual(blocks.flatMap((b) => Array.from<unknown>(b.columns[c]!.values)));
       if ('nulls' in col) expect(Array.from(col.nulls)).toEqual(blocks.flatMap((b) => Array.from((b.columns[c] as typeof col).nulls)));
     });
     const sleep = data.rows.columns[0]!;

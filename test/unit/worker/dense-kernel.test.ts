@@ -1,15 +1,16 @@
 // The built-in kernel must train exactly the model TensorFlow.js would: same seed, same batches,
 // same weights after every step (up to float32 rounding).
-import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainingJobSpec, type TrainingJobSpecInput } from '../../../common/jobspec.js';
 import { buildKernels } from '../../../scripts/build-kernels.js';
 import { SeededRandom } from '../../../common/model/random.js';
 import { initialWeights } from '../../../common/model/weights.js';
+import { loadTf } from '../../../worker/training/backend.js';
 import { DenseKernelTrainer, TfjsTrainer } from '../../../worker/training/trainers.js';
 
+const tf = await loadTf();
+
 beforeAll(async () => {
-  tf.enableProdMode();
   await tf.setBackend('cpu');
 });
 
