@@ -59,8 +59,9 @@ function compare(s: ReturnType<typeof spec>, data: { x: Float32Array; y: Float32
   let maxDiff = 0;
   for (let i = 0; i < wk.length; i++) maxDiff = Math.max(maxDiff, Math.abs(wk[i]! - wr[i]!));
   expect(maxDiff).toBeLessThan(2e-4);
-  const ek = kernel.evaluate(data.x, data.y, rows);
-  const er = reference.evaluate(data.x, data.y, rows);
+  // ending in a batch whose row count is not a multiple of 4 (padded rows in the gather)
+  const ek = kernel.evaluate(data.x, data.y, rows - 3);
+  const er = reference.evaluate(data.x, data.y, rows - 3);
   expect(ek.loss).toBeCloseTo(er.loss, 3);
   reference.dispose();
 }
