@@ -13,7 +13,8 @@
 //
 // Every contender gets the same treatment: WARMUP_BATCHES untimed batches first (JIT, wasm
 // compile, BLAS start-up), then REPEATS timed runs, interleaved so all see the same machine load;
-// each rate is the median of its runs.
+// each rate is the median of its runs. The rows that matter most also print the median of each
+// repeat's ratio to that repeat's numpy run, which holds better when the machine's load drifts.
 //
 // The baseline runs twice per repeat: with the environment's OPENBLAS_CORETYPE (when one is set)
 // and with OpenBLAS detecting the core itself; the ratio is taken against the faster of the two,
@@ -255,6 +256,12 @@ async function main(): Promise<void> {
     }
     await supervisor.stop();
     vault.close();
+    // Each repeat's rate against the baseline of the same repeat (the faster numpy run in it):
+    // load on a shared machine drifts between repeats more than within one.
+    const paired = (rates: number[]): string => {
+      const ratios = rates.map((r, i) => r / Math.max(numpy[i]!, numpyEnv[i] ?? 0));
+      return `per repeat ${median(ratios).toFixed(3)}x [${ratios.map((q) => q.toFixed(3)).join(', ')}]`;
+    };
     const sel = median(selected);
     const auto = median(numpy);
     const forced = numpyEnv.length > 0 ? median(numpyEnv) : 0;
@@ -263,11 +270,11 @@ async function main(): Promise<void> {
     if (envCore) console.log(`numpy/OpenBLAS 1 thread, OPENBLAS_CORETYPE=${envCore} (${npEnv?.blasCore ?? 'unknown'}): ${fmt(forced)} samples/s  [${numpyEnv.map(fmt).join(', ')}]`);
     console.log(`baseline: the faster numpy, ${fmt(base)} samples/s`);
     console.log(`selected (${choice.backend}/${choice.engine}): ${fmt(sel)} samples/s  [${selected.map(fmt).join(', ')}]  final loss ${lastLoss.toFixed(4)}`);
-    console.log(`ratio selected / numpy: ${(sel / base).toFixed(3)}x`);
+    console.log(`ratio selected / numpy: ${(sel / base).toFixed(3)}x; ${paired(selected)}`);
     const stepRate = median(stepRates);
     const workerRate = median(workerRates);
-    console.log(`full local step in process (${stepBackend}): ${fmt(stepRate)} samples/s  [${stepRates.map(fmt).join(', ')}]  including data mapping (${(stepRate / base).toFixed(3)}x numpy)`);
-    console.log(`local step in a warm worker process reading the vault (${workerBackend}): ${fmt(workerRate)} samples/s  [${workerRates.map(fmt).join(', ')}]  end to end (${(workerRate / base).toFixed(3)}x numpy)`);
+    console.log(`full local step in process (${stepBackend}): ${fmt(stepRate)} samples/s  [${stepRates.map(fmt).join(', ')}]  including data mapping (${(stepRate / base).toFixed(3)}x numpy; ${paired(stepRates)})`);
+    console.log(`local step in a warm worker process reading the vault (${workerBackend}): ${fmt(workerRate)} samples/s  [${workerRates.map(fmt).join(', ')}]  end to end (${(workerRate / base).toFixed(3)}x numpy; ${paired(workerRates)})`);
 
     let tfjsRate: number | null = null;
     if (tfjsRates.length > 0) {

@@ -58,7 +58,7 @@ export class DenseKernelTrainer implements LocalTrainer {
   }
 
   dispose(): void {
-    // wasm memory is dropped with the instance
+    this.kernel.release();
   }
 }
 

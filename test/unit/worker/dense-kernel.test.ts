@@ -6,6 +6,7 @@ import { buildKernels } from '../../../scripts/build-kernels.js';
 import { SeededRandom } from '../../../common/model/random.js';
 import { initialWeights } from '../../../common/model/weights.js';
 import { loadTf } from '../../../worker/training/backend.js';
+import { DenseMlpKernel, type DenseMlpShape } from '../../../worker/training/kernel/dense-mlp.js';
 import { DenseKernelTrainer, TfjsTrainer } from '../../../worker/training/trainers.js';
 
 const tf = await loadTf();
@@ -104,5 +105,35 @@ describe('dense kernel', () => {
 
   it('ships a compiled kernel that matches its WebAssembly text source', async () => {
     expect(await buildKernels(true)).toEqual([]);
+  });
+
+  it('hands a released instance to the next kernel wiped, training exactly as a fresh one', () => {
+    const opt = { kind: 'adam' as const, learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+    const memoryOf = (k: DenseMlpKernel): ArrayBuffer => (k as unknown as { wasm: { memory: { buffer: ArrayBuffer } } }).wasm.memory.buffer;
+    const train = (k: DenseMlpKernel, data: { x: Float32Array; y: Float32Array }, rows: number, batch: number): Float32Array => {
+      k.setWeights(new Float32Array(k.parameterCount).map((_, i) => Math.sin(i) * 0.1));
+      const order = new SeededRandom(4).permutation(rows);
+      for (let s = 0; s < rows; s += batch) k.trainBatch(data.x, data.y, order, s, Math.min(rows, s + batch), opt);
+      return k.getWeights();
+    };
+    // a first model trains on rows holding a value nothing else holds, then is released
+    const first = problem(64, 13, 3, 'onehot');
+    first.x[5] = 4242.5;
+    const a = new DenseMlpKernel({ sizes: [13, 20, 3], hidden: ['relu'], loss: 'softmax-crossentropy' }, 32);
+    train(a, first, 64, 32);
+    const used = memoryOf(a);
+    expect(new Float32Array(used).includes(4242.5)).toBe(true); // positive control: the rows were there
+    a.release();
+    expect(new Float32Array(memoryOf(a)).includes(4242.5)).toBe(false);
+    expect(() => a.getWeights()).toThrow(/after release/);
+
+    // the next kernel, another layout, gets that instance and trains as one on a fresh instance
+    const shape: DenseMlpShape = { sizes: [5, 9, 1], hidden: ['relu'], loss: 'mse' };
+    const data = problem(101, 5, 1, 'value');
+    const reused = new DenseMlpKernel(shape, 24);
+    expect(memoryOf(reused)).toBe(memoryOf(a));
+    const fresh = new DenseMlpKernel(shape, 24);
+    expect(memoryOf(fresh)).not.toBe(memoryOf(reused));
+    expect(Array.from(train(reused, data, 101, 24))).toEqual(Array.from(train(fresh, data, 101, 24)));
   });
 });

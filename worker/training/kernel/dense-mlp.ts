@@ -55,6 +55,14 @@ interface GemmExports {
 
 let compiled: object | undefined;
 
+/**
+ * One instance kept between local steps (a warm worker trains round after round): its memory is
+ * already grown and paged in, which a fresh instance pays for again every step (tens of ms on a
+ * busy machine for a 50k-row table). Handed back wiped; not kept past SPARE_LIMIT_BYTES.
+ */
+let spare: GemmExports | undefined;
+const SPARE_LIMIT_BYTES = 256 * 1024 * 1024;
+
 function gemmModule(): object {
   if (!compiled) {
     const bin = atob(gemmWasmBase64);
@@ -105,6 +113,8 @@ export class DenseMlpKernel {
   private readonly inputBase: number;
   /** The input table the batches are gathered from, and its byte offset in wasm memory. */
   private bound: { x: Float32Array; at: number } | null = null;
+  /** Set by release(): the instance may be another kernel's by then. */
+  private released = false;
   private readonly layers: LayerBuffers[];
   /** Activation buffers A_0 (input) .. A_L (output), byte offsets. */
   private readonly acts: number[];
@@ -161,11 +171,13 @@ export class DenseMlpKernel {
     this.orderBase = take(rows);
     this.inputBase = Math.ceil(cursor / 64) * 64;
 
-    const instance = new WA.Instance(gemmModule(), {});
-    this.wasm = instance.exports as unknown as GemmExports;
+    this.wasm = spare ?? (new WA.Instance(gemmModule(), {}).exports as unknown as GemmExports);
+    spare = undefined;
     this.f32 = new Float32Array(0);
     this.u32 = new Uint32Array(0);
     this.reserve(this.inputBase);
+    // a kept instance was wiped when handed back; its layout was another model's
+    this.f32.fill(0, 0, this.inputBase / 4);
     this.parameterCount = plan.reduce((n, p) => n + p.din * p.dout + p.dout, 0);
   }
 
@@ -186,6 +198,7 @@ export class DenseMlpKernel {
    * while this kernel trains on it: each step builds its matrix afresh.
    */
   private inputsAt(x: Float32Array): number {
+    if (this.released) throw new Error('dense kernel: used after release');
     if (this.bound?.x === x) return this.bound.at;
     this.reserve(this.inputBase + x.byteLength);
     this.f32.set(x, this.inputBase / 4);
@@ -193,8 +206,23 @@ export class DenseMlpKernel {
     return this.inputBase;
   }
 
+  /**
+   * Ends this kernel's use of its instance: the memory (weights, batches, the copied input table)
+   * is zeroed and the instance kept for the next kernel in this process, unless it grew too large.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const memory = this.wasm.memory.buffer;
+    if (memory.byteLength > SPARE_LIMIT_BYTES) return;
+    new Uint8Array(memory).fill(0);
+    this.bound = null;
+    spare = this.wasm;
+  }
+
   /** Weights in TensorFlow.js order (kernel then bias, per layer). */
   getWeights(): Float32Array {
+    if (this.released) throw new Error('dense kernel: used after release');
     const out = new Float32Array(this.parameterCount);
     let o = 0;
     for (const L of this.layers) {
@@ -210,6 +238,7 @@ export class DenseMlpKernel {
   }
 
   setWeights(flat: Float32Array): void {
+    if (this.released) throw new Error('dense kernel: used after release');
     if (flat.length !== this.parameterCount) {
       throw new Error(`dense kernel: expected ${this.parameterCount} weights, got ${flat.length}`);
     }
