@@ -60,6 +60,19 @@ describe('vault data grants in the worker', () => {
     });
     const sleep = data.rows.columns[0]!;
     expect('nulls' in sleep && sleep.nulls.includes(1)).toBe(true);
+
+    // released, the columns are wiped (they held data before: the control) and their arrays
+    // serve the next read, which decodes the same values into them
+    const before = data.rows.columns.map((c) => Array.from<unknown>(c.values));
+    expect(before[0]!.some((v) => v !== 0)).toBe(true);
+    data.release();
+    expect(data.rows.columns.every((c) => Array.from<unknown>(c.values).every((v) => v === 0 || v === null))).toBe(true);
+    expect(Array.from(data.rows.recordIds).every((v) => v === 0)).toBe(true);
+    const again = await new VaultGrantReader().open(await vault.grant(datasetId, columns, 'a test task'), columns);
+    const earlier: unknown[] = [data.rows.recordIds, ...data.rows.columns.map((c) => c.values)];
+    expect(earlier).toContain(again.rows.columns[0]!.values);
+    expect(again.rows.columns.map((c) => Array.from<unknown>(c.values))).toEqual(before);
+    again.release();
   });
 
   it('refuses columns outside the grant and a key that is not the dataset key', async () => {
