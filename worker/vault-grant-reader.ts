@@ -10,6 +10,7 @@ import { TroveError } from '../common/errors.js';
 import { SealKind, decodeColumnInto, decodeRecordIds, hexToBytes, open, openJson, sodiumReady, KEY_BYTES } from '../common/vault-format.js';
 import type { TaskDataSource } from '../common/worker-protocol.js';
 import type { DataSourceReader, TaskData } from './data-source.js';
+import { spareArrays } from './spare-arrays.js';
 
 type Grant = Extract<TaskDataSource, { kind: 'vault-grant' }>;
 
@@ -87,7 +88,7 @@ function readGranted(grant: Grant, key: Uint8Array, wanted: string[]): ColumnarR
     // Every column is allocated once for the whole dataset and each block decoded straight into
     // its place: no per-block arrays, no second copy.
     const total = manifest.blocks.reduce((n, b) => n + b[2], 0);
-    const recordIds = reuse(spareValues, total) ?? new Float64Array(total);
+    const recordIds = spareArrays.take(Float64Array, total);
     const out = indexes.map((i) => emptyColumn(manifest.columns[i]!.type, total));
     let at = 0;
     for (const entry of manifest.blocks) {
@@ -125,40 +126,19 @@ function readGranted(grant: Grant, key: Uint8Array, wanted: string[]): ColumnarR
 
 function emptyColumn(type: ColumnSchema['type'], rows: number): ColumnData {
   if (type === 'string' || type === 'category') return { type, values: new Array<string | null>(rows).fill(null) };
-  return { type, values: reuse(spareValues, rows) ?? new Float64Array(rows), nulls: reuse(spareNulls, rows) ?? new Uint8Array(rows) };
+  return { type, values: spareArrays.take(Float64Array, rows), nulls: spareArrays.take(Uint8Array, rows) };
 }
 
-// A warm worker reads the same dataset round after round. Its numeric columns go back here when
-// the task releases its data, wiped, and the next read takes them: fresh arrays are paged in anew
-// every time, which costs more than the read itself on a busy machine (13 MB: 25-100 ms at load 5,
-// against 0.3 ms to refill ones already in memory). At most SPARE_LIMIT_BYTES are kept.
-const SPARE_LIMIT_BYTES = 128 * 1024 * 1024;
-const spareValues = new Map<number, Float64Array[]>();
-const spareNulls = new Map<number, Uint8Array[]>();
-let spareBytes = 0;
-
-function reuse<T extends Float64Array | Uint8Array>(pool: Map<number, T[]>, length: number): T | undefined {
-  const array = pool.get(length)?.pop();
-  if (array) spareBytes -= array.byteLength;
-  return array;
-}
-
-function keep<T extends Float64Array | Uint8Array>(pool: Map<number, T[]>, array: T): void {
-  array.fill(0);
-  if (spareBytes + array.byteLength > SPARE_LIMIT_BYTES) return;
-  spareBytes += array.byteLength;
-  const list = pool.get(array.length) ?? [];
-  list.push(array);
-  pool.set(array.length, list);
-}
-
-/** Wipes a task's columns once it is done with them, keeping the numeric ones for the next read. */
+/**
+ * Wipes a task's columns once it is done with them, keeping the numeric arrays for the next read
+ * (a warm worker reads the same dataset round after round: see spare-arrays.ts).
+ */
 function recycle(rows: ColumnarRows): void {
-  keep(spareValues, rows.recordIds);
+  spareArrays.keep(rows.recordIds);
   for (const col of rows.columns) {
     if ('nulls' in col) {
-      keep(spareValues, col.values);
-      keep(spareNulls, col.nulls);
+      spareArrays.keep(col.values);
+      spareArrays.keep(col.nulls);
     } else {
       col.values.fill(null);
     }
