@@ -319,51 +319,63 @@ export function decodeRecordIds(bytes: Uint8Array): Float64Array {
 }
 
 export function decodeColumn(bytes: Uint8Array, expected: ColumnType): ColumnData {
+  const { rows } = segmentHeader(bytes);
+  // every record takes at least a bit of the null bitmap: a damaged count allocates nothing
+  if (rows > (bytes.length - HEADER_BYTES) * 8) throw new TroveError('CORRUPT_DATA', 'A column segment is shorter than its header says.');
+  const column: ColumnData =
+    expected === 'string' || expected === 'category'
+      ? { type: expected, values: new Array<string | null>(rows) }
+      : { type: expected, values: new Float64Array(rows), nulls: new Uint8Array(rows) };
+  decodeColumnInto(bytes, column, 0);
+  return column;
+}
+
+/**
+ * Decodes a column segment into rows [at, at + rows) of a column allocated for more (a whole
+ * projection read block by block), with no arrays of its own in between: numbers are copied once,
+ * nulls unpacked in place (`into.nulls` must be zeroed there, as a new array is). Returns the
+ * segment's row count.
+ */
+export function decodeColumnInto(bytes: Uint8Array, into: ColumnData, at: number): number {
   const { type, rows } = segmentHeader(bytes);
-  if (type !== expected) throw new TroveError('CORRUPT_DATA', `Expected a ${expected} segment, found ${type}.`);
+  if (type !== into.type) throw new TroveError('CORRUPT_DATA', `Expected a ${into.type} segment, found ${type}.`);
+  if (at + rows > into.values.length) throw new TroveError('CORRUPT_DATA', 'A column segment holds more records than its dataset.');
   const r = new SegmentReader(bytes);
   const bits = r.take((rows + 7) >> 3);
-  const nulls = new Uint8Array(rows);
-  for (let i = 0; i < rows; i++) nulls[i] = (bits[i >> 3]! >> (i & 7)) & 1;
-  let column: ColumnData;
-  switch (type) {
-    case 'number':
-    case 'integer':
-    case 'date':
-      column = { type, values: r.float64s(rows), nulls };
-      break;
-    case 'boolean': {
-      const bytes = r.take(rows);
-      column = { type, values: Float64Array.from(bytes), nulls };
-      break;
+  if ('nulls' in into) {
+    const nulls = into.nulls;
+    // most bitmaps are all zeros: only the set bits are written
+    for (let b = 0; b < bits.length; b++) {
+      const byte = bits[b]!;
+      if (byte === 0) continue;
+      for (let i = b << 3, end = Math.min(rows, i + 8); i < end; i++) nulls[at + i] = (byte >> (i & 7)) & 1;
     }
-    case 'string': {
-      const values: (string | null)[] = r.strings(rows);
-      for (let i = 0; i < rows; i++) if (nulls[i]) values[i] = null;
-      column = { type, values };
-      break;
+    if (type === 'boolean') {
+      const flags = r.take(rows);
+      for (let i = 0; i < rows; i++) into.values[at + i] = flags[i]!;
+    } else {
+      // the payload is not 8-byte aligned in the segment: copied as bytes into the aligned column
+      const target = new Uint8Array(into.values.buffer, into.values.byteOffset + at * 8, rows * 8);
+      target.set(r.take(rows * 8));
     }
-    case 'category': {
-      const dictionary = r.strings(r.u32());
-      const codes = new Uint32Array(r.take(rows * 4).slice().buffer);
-      const values = new Array<string | null>(rows);
-      for (let i = 0; i < rows; i++) {
-        if (nulls[i]) {
-          values[i] = null;
-          continue;
-        }
-        const v = dictionary[codes[i]!];
-        if (v === undefined) throw new TroveError('CORRUPT_DATA', 'A category segment refers to a value it does not hold.');
-        values[i] = v;
+  } else if (type === 'string') {
+    const values = r.strings(rows);
+    for (let i = 0; i < rows; i++) into.values[at + i] = (bits[i >> 3]! >> (i & 7)) & 1 ? null : values[i]!;
+  } else {
+    const dictionary = r.strings(r.u32());
+    const codes = new Uint32Array(r.take(rows * 4).slice().buffer);
+    for (let i = 0; i < rows; i++) {
+      if ((bits[i >> 3]! >> (i & 7)) & 1) {
+        into.values[at + i] = null;
+        continue;
       }
-      column = { type, values };
-      break;
+      const v = dictionary[codes[i]!];
+      if (v === undefined) throw new TroveError('CORRUPT_DATA', 'A category segment refers to a value it does not hold.');
+      into.values[at + i] = v;
     }
-    default:
-      throw new TroveError('CORRUPT_DATA', 'Expected a column segment, found record ids.');
   }
   r.end();
-  return column;
+  return rows;
 }
 
 export function hexToBytes(hex: string): Uint8Array {

@@ -7,9 +7,10 @@ import Database from 'better-sqlite3';
 import sodium from 'libsodium-wrappers-sumo';
 import type { ColumnData, ColumnSchema, ColumnarRows } from '../common/dataset.js';
 import { TroveError } from '../common/errors.js';
-import { SealKind, decodeColumn, decodeRecordIds, hexToBytes, open, openJson, sodiumReady, KEY_BYTES } from '../common/vault-format.js';
+import { SealKind, decodeColumnInto, decodeRecordIds, hexToBytes, open, openJson, sodiumReady, KEY_BYTES } from '../common/vault-format.js';
 import type { TaskDataSource } from '../common/worker-protocol.js';
 import type { DataSourceReader, TaskData } from './data-source.js';
+import { spareArrays } from './spare-arrays.js';
 
 type Grant = Extract<TaskDataSource, { kind: 'vault-grant' }>;
 
@@ -28,7 +29,13 @@ export class VaultGrantReader implements DataSourceReader {
     await sodiumReady();
     // The key is needed only while the columns are unsealed: wiped (in the grant too) right after.
     try {
-      return { rows: readGranted(source, source.dataKey, columns), release: () => undefined };
+      const rows = readGranted(source, source.dataKey, columns);
+      let released = false;
+      const release = (): void => {
+        if (!released) recycle(rows);
+        released = true;
+      };
+      return { rows, release };
     } finally {
       sodium.memzero(source.dataKey);
     }
@@ -76,38 +83,39 @@ function readGranted(grant: Grant, key: Uint8Array, wanted: string[]): ColumnarR
     const cols = [0, ...indexes.map((i) => i + 1)];
     const segments = db.prepare(`SELECT col, sealed FROM segments WHERE dataset_id = ? AND block = ? AND col IN (${cols.map(() => '?').join(', ')})`);
     const owner = Buffer.from(datasetId);
-    const readBlock = (entry: BlockEntry): Map<number, Uint8Array> => {
-      const [block, version] = entry;
-      const found = new Map<number, Buffer>();
-      for (const seg of segments.iterate(owner, block, ...cols) as Iterable<{ col: number; sealed: Buffer }>) found.set(seg.col, seg.sealed);
-      const plain = new Map<number, Uint8Array>();
-      for (const col of cols) {
-        const sealed = found.get(col);
-        if (!sealed) throw new TroveError('INTEGRITY_FAILURE', 'Part of this dataset is missing from the vault file.', { block, column: col });
-        // The BLOB arrives as a fresh Buffer of its own: opened in place, not copied first.
-        plain.set(col, open(key, sealed, { kind: SealKind.segment, vaultId, ownerId: datasetId, slot: block, column: col, version }, 'dataset contents'));
-      }
-      return plain;
-    };
+    const found = new Map<number, Buffer>();
 
+    // Every column is allocated once for the whole dataset and each block decoded straight into
+    // its place: no per-block arrays, no second copy.
     const total = manifest.blocks.reduce((n, b) => n + b[2], 0);
-    const recordIds = new Float64Array(total);
+    const recordIds = spareArrays.take(Float64Array, total);
     const out = indexes.map((i) => emptyColumn(manifest.columns[i]!.type, total));
     let at = 0;
     for (const entry of manifest.blocks) {
-      const rows = entry[2];
-      const plain = readBlock(entry);
-      const ids = decodeRecordIds(plain.get(0)!);
-      if (ids.length !== rows) throw new TroveError('INTEGRITY_FAILURE', 'A block of this dataset does not hold the records it should.', { block: entry[0] });
-      recordIds.set(ids, at);
-      indexes.forEach((i, k) => {
-        const bytes = plain.get(i + 1)!;
-        const col = decodeColumn(bytes, manifest.columns[i]!.type);
-        bytes.fill(0); // the same wipe as sodium.memzero, done natively: it runs byte by byte in JavaScript
-        if (col.values.length !== rows) throw new TroveError('INTEGRITY_FAILURE', 'A block of this dataset does not hold the records it should.', { block: entry[0] });
-        append(out[k]!, col, at);
-      });
-      plain.get(0)!.fill(0);
+      const [block, version, rows] = entry;
+      if (at + rows > total) throw new TroveError('INTEGRITY_FAILURE', 'A block of this dataset does not hold the records it should.', { block });
+      found.clear();
+      for (const seg of segments.iterate(owner, block, ...cols) as Iterable<{ col: number; sealed: Buffer }>) found.set(seg.col, seg.sealed);
+      for (let k = 0; k < cols.length; k++) {
+        const col = cols[k]!;
+        const sealed = found.get(col);
+        if (!sealed) throw new TroveError('INTEGRITY_FAILURE', 'Part of this dataset is missing from the vault file.', { block, column: col });
+        // The BLOB arrives as a fresh Buffer of its own: opened in place, not copied first.
+        const plain = open(key, sealed, { kind: SealKind.segment, vaultId, ownerId: datasetId, slot: block, column: col, version }, 'dataset contents');
+        try {
+          let decoded: number;
+          if (k === 0) {
+            const ids = decodeRecordIds(plain);
+            decoded = ids.length;
+            if (decoded === rows) recordIds.set(ids, at);
+          } else {
+            decoded = decodeColumnInto(plain, out[k - 1]!, at);
+          }
+          if (decoded !== rows) throw new TroveError('INTEGRITY_FAILURE', 'A block of this dataset does not hold the records it should.', { block });
+        } finally {
+          plain.fill(0); // the same wipe as sodium.memzero, done natively: it runs byte by byte in JavaScript
+        }
+      }
       at += rows;
     }
     return { recordIds, columns: out };
@@ -118,16 +126,21 @@ function readGranted(grant: Grant, key: Uint8Array, wanted: string[]): ColumnarR
 
 function emptyColumn(type: ColumnSchema['type'], rows: number): ColumnData {
   if (type === 'string' || type === 'category') return { type, values: new Array<string | null>(rows).fill(null) };
-  return { type, values: new Float64Array(rows), nulls: new Uint8Array(rows) };
+  return { type, values: spareArrays.take(Float64Array, rows), nulls: spareArrays.take(Uint8Array, rows) };
 }
 
-function append(into: ColumnData, from: ColumnData, at: number): void {
-  if ('nulls' in into && 'nulls' in from) {
-    into.values.set(from.values, at);
-    into.nulls.set(from.nulls, at);
-  } else if (!('nulls' in into) && !('nulls' in from)) {
-    for (let r = 0; r < from.values.length; r++) into.values[at + r] = from.values[r]!;
-  } else {
-    throw new TroveError('CORRUPT_DATA', 'A column of this dataset changed kind between blocks.');
+/**
+ * Wipes a task's columns once it is done with them, keeping the numeric arrays for the next read
+ * (a warm worker reads the same dataset round after round: see spare-arrays.ts).
+ */
+function recycle(rows: ColumnarRows): void {
+  spareArrays.keep(rows.recordIds);
+  for (const col of rows.columns) {
+    if ('nulls' in col) {
+      spareArrays.keep(col.values);
+      spareArrays.keep(col.nulls);
+    } else {
+      col.values.fill(null);
+    }
   }
 }

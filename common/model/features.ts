@@ -40,9 +40,10 @@ function mismatch(field: string, column: string, message: string): TroveError {
 
 /**
  * Maps the job's columns to a training matrix. `data.columns` holds the spec's features in
- * order and the label last (columnsReadBy(spec)).
+ * order and the label last (columnsReadBy(spec)). `zeroed` gives the arrays x and y are written
+ * into (zero-filled, of the length asked): the worker hands in ones it kept from the last step.
  */
-export function buildTrainingMatrix(spec: TrainingJobSpec, data: ColumnarRows): TrainingMatrix {
+export function buildTrainingMatrix(spec: TrainingJobSpec, data: ColumnarRows, zeroed: (length: number) => Float32Array = (n) => new Float32Array(n)): TrainingMatrix {
   const features = spec.features;
   if (data.columns.length !== features.length + 1) {
     throw new TroveError('INVALID_INPUT', `Expected ${features.length + 1} columns for this job, got ${data.columns.length}.`);
@@ -64,8 +65,8 @@ export function buildTrainingMatrix(spec: TrainingJobSpec, data: ColumnarRows): 
 
   const width = inputWidthOf(features);
   const outputs = outputWidthOf(spec);
-  const x = new Float32Array(n * width);
-  const y = new Float32Array(n * outputs);
+  const x = zeroed(n * width);
+  const y = zeroed(n * outputs);
   // Column by column (each loop sees one column kind), marking rows to drop; compacted at the end.
   const drop = new Uint8Array(n);
   // Column by column (each inner loop sees one column kind), in chunks of rows so the chunk of

@@ -7,7 +7,8 @@
 // "wasm" has two engines: plain dense networks (the allowlisted MLPs and logistic regression)
 // train on the worker's own fused WebAssembly SIMD kernel, anything else (dropout, batch-norm,
 // other activations) on TensorFlow.js's wasm backend.
-import type * as TfModule from '@tensorflow/tfjs';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type * as TfLayers from '@tensorflow/tfjs-layers';
 import { TroveError } from '../../common/errors.js';
 import type { TrainingJobSpec } from '../../common/jobspec.js';
 import { denseKernelAvailable } from './kernel/dense-mlp.js';
@@ -39,27 +40,44 @@ export interface BackendChoice {
 let gpuFailure: string | null = null;
 /** Why no GPU could be opened, per way of opening: adapters do not appear while a worker runs. */
 const gpuMissing = new Map<string, string>();
+/**
+ * Native packages found not installed: packages do not appear while a worker runs either, and a
+ * failed import is resolved again every time (10-25 ms per step on a busy machine).
+ */
+const nativeMissing = new Map<string, string>();
 
 /** A GPU that failed mid-round (lost, hung) is skipped from then on, until the worker restarts. */
 export function recordGpuFailure(message: string): void {
   gpuFailure = message;
 }
 
-/** Lets the next step try the GPU again (the person turned it back on, or a test starts afresh). */
+/** Lets the next step try the GPU and the native packages again (the person turned the GPU back on, or a test starts afresh). */
 export function forgetGpuFailure(): void {
   gpuFailure = null;
   gpuMissing.clear();
+  nativeMissing.clear();
 }
 
-export type Tf = typeof TfModule;
+/**
+ * The parts of TensorFlow.js the worker uses, not the umbrella @tensorflow/tfjs (which adds WebGL,
+ * the converter and tfjs-data): tfjs-core (tensors, optimizers, the backend registry), tfjs-layers
+ * (models; its bundle also registers every gradient into tfjs-core's registry) and the CPU and
+ * wasm backends. Training calls ops as functions (tf.mean(x)), never as chained methods (x.mean()),
+ * which only the umbrella adds to tensors. The optional native packages bring the umbrella for
+ * themselves; it requires the same tfjs-core, so their backend registers where this one looks.
+ */
+export type Tf = typeof TfCore & Pick<typeof TfLayers, 'sequential' | 'layers' | 'metrics'>;
 
 let tfModule: Tf | undefined;
 
 export async function loadTf(): Promise<Tf> {
   if (!tfModule) {
-    tfModule = await import('@tensorflow/tfjs');
+    const [core, layers] = await Promise.all([import('@tensorflow/tfjs-core'), import('@tensorflow/tfjs-layers')]);
+    // the plain JavaScript backend, the last step of the order
+    await import('@tensorflow/tfjs-backend-cpu');
     // Production mode: no per-op debug checks, and no console advice to install tfjs-node.
-    tfModule.enableProdMode();
+    core.enableProdMode();
+    tfModule = { ...core, sequential: layers.sequential, layers: layers.layers, metrics: layers.metrics };
   }
   return tfModule;
 }
@@ -91,9 +109,14 @@ export type NativeLoader = (pkg: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs
 
 const defaultNativeLoader: NativeLoader = (pkg) => import(pkg);
 
+function isNotInstalled(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
 function describeLoadError(err: unknown): string {
   const e = err as { code?: string; message?: string };
-  if (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') return 'not installed';
+  if (isNotInstalled(err)) return 'not installed';
   return `failed to load (${(e?.message ?? String(err)).split('\n')[0]})`;
 }
 
@@ -136,6 +159,13 @@ export async function selectBackend(spec: Pick<TrainingJobSpec, 'model' | 'optim
     }
     if (backend === 'tensorflow-gpu' || backend === 'tensorflow') {
       const pkg = backend === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      // only the real loader's answer is remembered (tests swap loaders between calls)
+      const remember = options.nativeLoader === undefined;
+      const missing = remember ? nativeMissing.get(pkg) : undefined;
+      if (missing !== undefined) {
+        attempts.push({ backend, ok: false, detail: missing });
+        continue;
+      }
       try {
         await load(pkg);
         tf ??= await loadTf();
@@ -144,7 +174,9 @@ export async function selectBackend(spec: Pick<TrainingJobSpec, 'model' | 'optim
         attempts.push({ backend, ok: true, detail: `${pkg} loaded` });
         return finish(backend, 'tfjs', `${pkg} is installed and initialized`);
       } catch (err) {
-        attempts.push({ backend, ok: false, detail: `${pkg} ${describeLoadError(err)}` });
+        const detail = `${pkg} ${describeLoadError(err)}`;
+        if (remember && isNotInstalled(err)) nativeMissing.set(pkg, detail);
+        attempts.push({ backend, ok: false, detail });
         continue;
       }
     }

@@ -8,10 +8,11 @@ import { parseTrainingJobSpec, parameterCountOf, type TrainingJobSpec } from '..
 import type { BackendReport, LocalStepResult, TrainingProgress } from '../../common/worker-protocol.js';
 import { loadTf, recordGpuFailure, selectBackend, type BackendChoice, type SelectOptions } from './backend.js';
 import { GpuDenseTrainer } from './webgpu/trainer.js';
-import { buildTrainingMatrix } from '../../common/model/features.js';
+import { buildTrainingMatrix, type TrainingMatrix } from '../../common/model/features.js';
 import { SeededRandom } from '../../common/model/random.js';
 import { initialWeights } from '../../common/model/weights.js';
 import { DenseKernelTrainer, TfjsTrainer, type LocalTrainer } from './trainers.js';
+import { spareArrays } from '../spare-arrays.js';
 
 export interface LocalStepInput {
   /** The training spec, as received (validated here before anything else happens). */
@@ -63,7 +64,21 @@ export async function runLocalStep(input: LocalStepInput, options: LocalStepOpti
     if (!Number.isFinite(v)) throw new TroveError('INVALID_INPUT', "The round's global weights contain a value that is not a finite number.");
   }
 
-  const matrix = buildTrainingMatrix(spec, input.data);
+  // x and y hold the rows: wiped when the step ends and kept for the next one (spare-arrays.ts)
+  const arrays: Float32Array[] = [];
+  const matrix = buildTrainingMatrix(spec, input.data, (n) => {
+    const array = spareArrays.take(Float32Array, n);
+    arrays.push(array);
+    return array;
+  });
+  try {
+    return await trainOn(spec, matrix, input, options, started);
+  } finally {
+    for (const array of arrays) spareArrays.keep(array);
+  }
+}
+
+async function trainOn(spec: TrainingJobSpec, matrix: TrainingMatrix, input: LocalStepInput, options: LocalStepOptions, started: number): Promise<LocalStepResult> {
   const rng = new SeededRandom(spec.local.seed);
   const heldOut = Math.min(Math.floor(matrix.rows * spec.local.heldOutFraction), Math.max(matrix.rows - 1, 0));
   const trainRows = matrix.rows - heldOut;

@@ -1,7 +1,8 @@
 // The two engines behind one interface: the fused dense kernel and TensorFlow.js (any backend).
 // Both take and give weights as one flat Float32Array in TensorFlow.js's order, so a global
 // model moves between contributors on different engines unchanged.
-import type * as TfTypes from '@tensorflow/tfjs';
+import type * as TfTypes from '@tensorflow/tfjs-core';
+import type { Sequential } from '@tensorflow/tfjs-layers';
 import type { TrainingJobSpec } from '../../common/jobspec.js';
 import type { Tf } from './backend.js';
 import { DenseMlpKernel, type DenseOptimizer } from './kernel/dense-mlp.js';
@@ -57,11 +58,9 @@ export class DenseKernelTrainer implements LocalTrainer {
   }
 
   dispose(): void {
-    // wasm memory is dropped with the instance
+    this.kernel.release();
   }
 }
-
-type Sequential = TfTypes.Sequential;
 
 export class TfjsTrainer implements LocalTrainer {
   readonly parameterCount: number;
@@ -138,15 +137,15 @@ export class TfjsTrainer implements LocalTrainer {
   private lossOf(yTrue: TfTypes.Tensor, yPred: TfTypes.Tensor): TfTypes.Scalar {
     const tf = this.tf;
     if (this.spec.model.loss === 'mean-squared-error') return tf.losses.meanSquaredError(yTrue, yPred) as TfTypes.Scalar;
-    if (this.spec.model.loss === 'binary-crossentropy') return tf.metrics.binaryCrossentropy(yTrue, yPred).mean() as TfTypes.Scalar;
-    return tf.metrics.categoricalCrossentropy(yTrue, yPred).mean() as TfTypes.Scalar;
+    if (this.spec.model.loss === 'binary-crossentropy') return tf.mean(tf.metrics.binaryCrossentropy(yTrue, yPred));
+    return tf.mean(tf.metrics.categoricalCrossentropy(yTrue, yPred));
   }
 
   private correctOf(yTrue: TfTypes.Tensor, yPred: TfTypes.Tensor): TfTypes.Scalar {
     const tf = this.tf;
     if (this.spec.model.loss === 'mean-squared-error') return tf.scalar(0);
-    if (this.spec.model.loss === 'binary-crossentropy') return tf.equal(tf.greaterEqual(yPred, 0.5), tf.greaterEqual(yTrue, 0.5)).sum();
-    return tf.equal(yPred.argMax(-1), yTrue.argMax(-1)).sum();
+    if (this.spec.model.loss === 'binary-crossentropy') return tf.sum(tf.equal(tf.greaterEqual(yPred, 0.5), tf.greaterEqual(yTrue, 0.5)));
+    return tf.sum(tf.equal(tf.argMax(yPred, -1), tf.argMax(yTrue, -1)));
   }
 
   private gather(x: Float32Array, y: Float32Array, order: Uint32Array | null, start: number, end: number): [TfTypes.Tensor2D, TfTypes.Tensor2D] {

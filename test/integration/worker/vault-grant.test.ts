@@ -53,8 +53,26 @@ describe('vault data grants in the worker', () => {
     expect(blocks.length).toBeGreaterThan(1);
     expect(Array.from(data.rows.recordIds)).toEqual(blocks.flatMap((b) => Array.from(b.recordIds)));
     expect(data.rows.columns.map((c) => c.type)).toEqual(blocks[0]!.columns.map((c) => c.type));
-    const region = data.rows.columns[1]!;
-    expect(region.values.slice(0, 10)).toEqual(blocks[0]!.columns[1]!.values.slice(0, 10));
+    // every value and every missing mark of every block, decoded straight into the whole column
+    data.rows.columns.forEach((col, c) => {
+      expect(Array.from<unknown>(col.values)).toEqual(blocks.flatMap((b) => Array.from<unknown>(b.columns[c]!.values)));
+      if ('nulls' in col) expect(Array.from(col.nulls)).toEqual(blocks.flatMap((b) => Array.from((b.columns[c] as typeof col).nulls)));
+    });
+    const sleep = data.rows.columns[0]!;
+    expect('nulls' in sleep && sleep.nulls.includes(1)).toBe(true);
+
+    // released, the columns are wiped (they held data before: the control) and their arrays
+    // serve the next read, which decodes the same values into them
+    const before = data.rows.columns.map((c) => Array.from<unknown>(c.values));
+    expect(before[0]!.some((v) => v !== 0)).toBe(true);
+    data.release();
+    expect(data.rows.columns.every((c) => Array.from<unknown>(c.values).every((v) => v === 0 || v === null))).toBe(true);
+    expect(Array.from(data.rows.recordIds).every((v) => v === 0)).toBe(true);
+    const again = await new VaultGrantReader().open(await vault.grant(datasetId, columns, 'a test task'), columns);
+    const earlier: unknown[] = [data.rows.recordIds, ...data.rows.columns.map((c) => c.values)];
+    expect(earlier).toContain(again.rows.columns[0]!.values);
+    expect(again.rows.columns.map((c) => Array.from<unknown>(c.values))).toEqual(before);
+    again.release();
   });
 
   it('refuses columns outside the grant and a key that is not the dataset key', async () => {

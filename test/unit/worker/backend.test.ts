@@ -1,8 +1,12 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseTrainingJobSpec } from '../../../common/jobspec.js';
-import { selectBackend, type NativeLoader } from '../../../worker/training/backend.js';
-import { healthSpec } from '../../fixtures/training-data.js';
+import { loadTf, selectBackend, type NativeLoader } from '../../../worker/training/backend.js';
+import { runLocalStep } from '../../../worker/training/local-step.js';
+import { healthSpec, healthTable } from '../../fixtures/training-data.js';
 
 const mlp = parseTrainingJobSpec(healthSpec());
 const withDropout = parseTrainingJobSpec(
@@ -97,5 +101,37 @@ describe('training backend selection', () => {
     const choice = await selectBackend(withDropout, { from: 'cpu' });
     expect(choice).toMatchObject({ backend: 'cpu', engine: 'tfjs' });
     expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('trains on TensorFlow.js wasm with only the parts it depends on, all on one tfjs-core', async () => {
+    const step = await runLocalStep({ spec: healthSpec({ layers: withDropout.model.layers, epochs: 1 }), data: healthTable(600, 3).rows, globalWeights: null }, { backend: { nativeLoader: notInstalled } });
+    expect(step.backend).toMatchObject({ backend: 'wasm', engine: 'tfjs' });
+    expect(step.metrics.trainLoss).toBeGreaterThan(0);
+    // the tfjs-core this test imports is the one the worker trained on: the same engine, the wasm
+    // backend active with its kernels registered there, and the gradients tfjs-layers registers
+    const worker = await loadTf();
+    expect(worker.engine()).toBe(tf.engine());
+    expect(tf.getBackend()).toBe('wasm');
+    expect(tf.getKernel('_FusedMatMul', 'wasm')).toBeDefined();
+    expect(tf.getGradient('BatchMatMul')).toBeDefined();
+    expect(tf.getGradient('Multiply')).toBeDefined();
+    // and the umbrella package was never loaded
+    const req = createRequire(import.meta.url);
+    expect(Object.keys(req.cache).some((f) => /[/\\]@tensorflow[/\\]tfjs[/\\]dist[/\\]/.test(f))).toBe(false);
+  });
+
+  it('positive control: without tfjs-layers, tfjs-core alone has no gradients to train with', () => {
+    // a fresh process each, since gradients once registered stay registered
+    const script = (withLayers: boolean): string => `
+      const tf = require('@tensorflow/tfjs-core'); require('@tensorflow/tfjs-backend-cpu');
+      ${withLayers ? "require('@tensorflow/tfjs-layers');" : ''}
+      tf.enableProdMode();
+      const w = tf.variable(tf.ones([2, 2])); const x = tf.ones([4, 2]);
+      try { tf.train.sgd(0.1).minimize(() => tf.mean(tf.matMul(x, w))); console.log('trained'); }
+      catch (e) { console.log('failed: ' + e.message); }`;
+    const without = spawnSync(process.execPath, ['-e', script(false)], { encoding: 'utf8' });
+    expect(without.stdout).toMatch(/^failed: Cannot compute gradient: gradient function not found for /m);
+    const withLayers = spawnSync(process.execPath, ['-e', script(true)], { encoding: 'utf8' });
+    expect(withLayers.stdout.trim()).toBe('trained');
   });
 });

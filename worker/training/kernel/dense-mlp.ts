@@ -50,9 +50,18 @@ interface GemmExports {
   colsum: (d: number, ld: number, m: number, n: number, out: number) => void;
   transpose: (src: number, lds: number, dst: number, ldd: number, rows: number, cols: number) => void;
   adam: (p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number) => void;
+  gather: (src: number, width: number, order: number, n: number, dst: number, ldd: number) => void;
 }
 
 let compiled: object | undefined;
+
+/**
+ * One instance kept between local steps (a warm worker trains round after round): its memory is
+ * already grown and paged in, which a fresh instance pays for again every step (tens of ms on a
+ * busy machine for a 50k-row table). Handed back wiped; not kept past SPARE_LIMIT_BYTES.
+ */
+let spare: GemmExports | undefined;
+const SPARE_LIMIT_BYTES = 256 * 1024 * 1024;
 
 function gemmModule(): object {
   if (!compiled) {
@@ -95,7 +104,17 @@ export class DenseMlpKernel {
   readonly batchCapacity: number;
   readonly parameterCount: number;
   private readonly wasm: GemmExports;
-  private readonly f32: Float32Array;
+  /** Views of the wasm memory, made again whenever it grows. */
+  private f32: Float32Array;
+  private u32: Uint32Array;
+  /** Byte offset of the batch's row indices (batchCapacity u32). */
+  private readonly orderBase: number;
+  /** Where inputs copied in start (bytes): the end of the planned buffers. */
+  private readonly inputBase: number;
+  /** The input table the batches are gathered from, and its byte offset in wasm memory. */
+  private bound: { x: Float32Array; at: number } | null = null;
+  /** Set by release(): the instance may be another kernel's by then. */
+  private released = false;
   private readonly layers: LayerBuffers[];
   /** Activation buffers A_0 (input) .. A_L (output), byte offsets. */
   private readonly acts: number[];
@@ -149,18 +168,61 @@ export class DenseMlpKernel {
     }));
     this.acts = sizes.map((s) => take(rows * pad8(s)));
     this.deltas = sizes.map((s, l) => (l === 0 ? -1 : take(rows * pad8(s))));
+    this.orderBase = take(rows);
+    this.inputBase = Math.ceil(cursor / 64) * 64;
 
-    const pages = Math.ceil(cursor / 65536) + 1;
-    const instance = new WA.Instance(gemmModule(), {});
-    this.wasm = instance.exports as unknown as GemmExports;
+    this.wasm = spare ?? (new WA.Instance(gemmModule(), {}).exports as unknown as GemmExports);
+    spare = undefined;
+    this.f32 = new Float32Array(0);
+    this.u32 = new Uint32Array(0);
+    this.reserve(this.inputBase);
+    // a kept instance was wiped when handed back; its layout was another model's
+    this.f32.fill(0, 0, this.inputBase / 4);
+    this.parameterCount = plan.reduce((n, p) => n + p.din * p.dout + p.dout, 0);
+  }
+
+  /** Grows the wasm memory to hold `bytes` and remakes the views (growing detaches the old ones). */
+  private reserve(bytes: number): void {
+    const pages = Math.ceil(bytes / 65536);
     const have = this.wasm.memory.buffer.byteLength / 65536;
     if (pages > have) this.wasm.memory.grow(pages - have);
-    this.f32 = new Float32Array(this.wasm.memory.buffer);
-    this.parameterCount = plan.reduce((n, p) => n + p.din * p.dout + p.dout, 0);
+    if (this.f32.buffer !== this.wasm.memory.buffer) {
+      this.f32 = new Float32Array(this.wasm.memory.buffer);
+      this.u32 = new Uint32Array(this.wasm.memory.buffer);
+    }
+  }
+
+  /**
+   * The byte offset of the input table x in wasm memory. A table is copied in once, on its first
+   * batch (one copy per local step, against a row-by-row copy per batch), so it must not change
+   * while this kernel trains on it: each step builds its matrix afresh.
+   */
+  private inputsAt(x: Float32Array): number {
+    if (this.released) throw new Error('dense kernel: used after release');
+    if (this.bound?.x === x) return this.bound.at;
+    this.reserve(this.inputBase + x.byteLength);
+    this.f32.set(x, this.inputBase / 4);
+    this.bound = { x, at: this.inputBase };
+    return this.inputBase;
+  }
+
+  /**
+   * Ends this kernel's use of its instance: the memory (weights, batches, the copied input table)
+   * is zeroed and the instance kept for the next kernel in this process, unless it grew too large.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const memory = this.wasm.memory.buffer;
+    if (memory.byteLength > SPARE_LIMIT_BYTES) return;
+    new Uint8Array(memory).fill(0);
+    this.bound = null;
+    spare = this.wasm;
   }
 
   /** Weights in TensorFlow.js order (kernel then bias, per layer). */
   getWeights(): Float32Array {
+    if (this.released) throw new Error('dense kernel: used after release');
     const out = new Float32Array(this.parameterCount);
     let o = 0;
     for (const L of this.layers) {
@@ -176,6 +238,7 @@ export class DenseMlpKernel {
   }
 
   setWeights(flat: Float32Array): void {
+    if (this.released) throw new Error('dense kernel: used after release');
     if (flat.length !== this.parameterCount) {
       throw new Error(`dense kernel: expected ${this.parameterCount} weights, got ${flat.length}`);
     }
@@ -202,21 +265,19 @@ export class DenseMlpKernel {
     for (const L of this.layers) this.wasm.transpose(L.w, L.pout, L.wt, L.pin, L.din, L.dout);
   }
 
-  /** Copies rows order[start..end) of x [rows x sizes[0]] into the input buffer. */
+  /** Gathers rows order[start..end) of x [rows x sizes[0]] into the input buffer (in wasm). */
   private loadInputs(x: Float32Array, order: Uint32Array | null, start: number, end: number): number {
-    const f = this.f32;
     const width = this.shape.sizes[0]!;
     const stride = pad8(width);
-    const base = this.acts[0]! / 4;
+    const at = this.inputsAt(x);
     const n = end - start;
     const padded = pad4(n);
-    if (stride !== width || padded !== n) f.fill(0, base, base + padded * stride);
-    // a plain loop: for rows this narrow it beats subarray + set (no view objects per row)
-    for (let r = 0; r < n; r++) {
-      const src = (order ? order[start + r]! : start + r) * width;
-      const dst = base + r * stride;
-      for (let j = 0; j < width; j++) f[dst + j] = x[src + j]!;
-    }
+    // rows past the batch are zero; the padding columns of every row stay as allocated (zero)
+    if (padded !== n) this.f32.fill(0, this.acts[0]! / 4 + n * stride, this.acts[0]! / 4 + padded * stride);
+    const o = this.orderBase / 4;
+    if (order) this.u32.set(order.subarray(start, end), o);
+    else for (let r = 0; r < n; r++) this.u32[o + r] = start + r;
+    this.wasm.gather(at, width, this.orderBase, n, this.acts[0]!, stride);
     return padded;
   }
 

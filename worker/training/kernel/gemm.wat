@@ -230,4 +230,39 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows_loop)))
   )
+
+  ;; dst[r * ldd + j] = src[order[r] * width + j] for r < n, j < width: a shuffled batch's rows,
+  ;; four floats at a time; columns width..ldd of dst are left as they are (zero padding).
+  (func (export "gather") (param $src i32) (param $width i32) (param $order i32) (param $n i32) (param $dst i32) (param $ldd i32)
+    (local $r i32) (local $ps i32) (local $pd i32) (local $j i32) (local $vec i32) (local $row4 i32) (local $ldd4 i32)
+    (local.set $row4 (i32.shl (local.get $width) (i32.const 2)))
+    (local.set $ldd4 (i32.shl (local.get $ldd) (i32.const 2)))
+    (local.set $vec (i32.and (local.get $width) (i32.const -4)))
+    (local.set $r (i32.const 0))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $r) (local.get $n)))
+        (local.set $ps (i32.add (local.get $src)
+          (i32.mul (i32.load (i32.add (local.get $order) (i32.shl (local.get $r) (i32.const 2)))) (local.get $row4))))
+        (local.set $pd (i32.add (local.get $dst) (i32.mul (local.get $r) (local.get $ldd4))))
+        (local.set $j (i32.const 0))
+        (block $vdone
+          (loop $vcols
+            (br_if $vdone (i32.ge_u (local.get $j) (local.get $vec)))
+            (v128.store (local.get $pd) (v128.load (local.get $ps)))
+            (local.set $ps (i32.add (local.get $ps) (i32.const 16)))
+            (local.set $pd (i32.add (local.get $pd) (i32.const 16)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $vcols)))
+        (block $sdone
+          (loop $scols
+            (br_if $sdone (i32.ge_u (local.get $j) (local.get $width)))
+            (f32.store (local.get $pd) (f32.load (local.get $ps)))
+            (local.set $ps (i32.add (local.get $ps) (i32.const 4)))
+            (local.set $pd (i32.add (local.get $pd) (i32.const 4)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $scols)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows)))
+  )
 )
