@@ -7,12 +7,12 @@
 // is still a protocol violation, which is what a 408 would be without its handling.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinatorClient, type SentRequest } from '../../common/jobs/client.js';
 import { AUTH_HEADERS } from '../../common/jobs/protocol.js';
 import { generateSigningKeyPair } from '../../common/secagg/keys.js';
 import { loadSodium } from '../../common/secagg/sodium.js';
+import { closeLoopback, listenOnLoopback } from '../helpers/loopback.js';
 
 describe('a request the coordinator stopped waiting for (HTTP 408)', () => {
   let server: Server;
@@ -48,13 +48,9 @@ describe('a request the coordinator stopped waiting for (HTTP 408)', () => {
         res.writeHead(answer.status, answer.body ? { 'content-type': 'application/json' } : {}).end(answer.body);
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = await listenOnLoopback(server);
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  afterAll(() => closeLoopback(server));
 
   it('is an unreachable coordinator, and the message sent again arrives once', async () => {
     const client = new CoordinatorClient({ baseUrl: url, fetch: stallingFetch });

@@ -8,7 +8,6 @@
 // Last, a backup made before the claims is restored: its rounds look unclaimed, and claiming them
 // again shows them claimed with no gas spent and nothing sent to the relayer.
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import type { BrowserContext, Page } from '@playwright/test';
 import { NonceManager, Wallet, parseEther } from 'ethers';
 import { ANVIL_KEYS } from '../../contracts/anvil.js';
@@ -26,6 +25,7 @@ import { startTestWallet, type TestWallet } from '../../relay/wallet.js';
 import { until } from '../helpers/until.js';
 import { testWorkerLauncher } from '../helpers/worker.js';
 import { FAST_KDF, PASSPHRASE, SCREENSHOTS, createVault, expect, importFile, looksAt, nav, test } from './fixtures.js';
+import { freeLoopbackPort } from '../helpers/loopback.js';
 
 const PROJECT = 'trove-e2e';
 const TITLE = 'Sleep, steps and mood';
@@ -33,14 +33,6 @@ const ROUNDS = 2;
 /** The relayer's fee per claim: 0.05 of the 18-decimal test dollar. */
 const FEE = 5n * 10n ** 16n;
 const FAST_PARTICIPATION: JobsConfig['participation'] = { backoffMs: () => 200, maxPollMs: 250, inboxWaitMs: 2_000 };
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** The app in a page of its own; page errors and CSP violations are collected as failures. */
 async function openApp(context: BrowserContext, options: AppSessionOptions, errors: string[]): Promise<{ page: Page; host: HeadlessHost }> {
@@ -59,7 +51,7 @@ test('after a job’s rounds: link the wallet, claim through a relayer that is d
   const errors: string[] = [];
   const net: LocalNetwork = await startLocalNetwork({ dir: join(dataDir, 'net'), roundStartDelayMs: 500, jobDefaults: SMALL_ROUNDS });
   const relay = await startLocalRelay();
-  const relayerPort = await freePort();
+  const relayerPort = await freeLoopbackPort();
   const roundRewards = net.deployment.contracts.RoundRewards;
   const chainId = Number(net.deployment.chainId);
   const token = await net.token.getAddress();

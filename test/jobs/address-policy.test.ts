@@ -2,10 +2,10 @@
 // no test here opens a connection to a private, link-local or reserved address. Requests that do
 // go out go to loopback listeners, which count what arrives.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinatorClient } from '../../common/jobs/client.js';
 import { addressRefusal, checkUrlAllowed, policyFetch } from '../../main/services/jobs/address-policy.js';
+import { closeLoopback, listenOnLoopback } from '../helpers/loopback.js';
 
 const REFUSED = [
   '127.0.0.1',
@@ -76,14 +76,10 @@ describe('requests under the address policy', () => {
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    port = Number(new URL(await listenOnLoopback(server)).port);
   });
 
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  afterAll(() => closeLoopback(server));
 
   it('sends nothing to a coordinator on loopback, in any spelling, unless a local network is allowed', async () => {
     arrived.length = 0;

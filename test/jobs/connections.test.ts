@@ -3,10 +3,11 @@
 // requests do reuse its own (so the test would see sharing). Positive control: the same requests
 // through one shared pool arrive on a common socket.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, fetch as poolFetch } from 'undici';
 import { JobConnections } from '../../main/services/jobs/connections.js';
+import { closeLoopback, listenOnLoopback } from '../helpers/loopback.js';
 
 interface Loopback {
   url: string;
@@ -27,16 +28,7 @@ async function loopback(): Promise<Loopback> {
     res.end('{}');
   });
   server.on('connection', (socket) => ids.set(socket, next++));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    sockets,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
+  return { url: await listenOnLoopback(server), sockets, close: () => closeLoopback(server) };
 }
 
 async function interleaved(server: Loopback, fetchFor: (job: string) => typeof fetch): Promise<void> {

@@ -5,13 +5,13 @@
 // clock (x-trove-time, Date) is caught by the same check.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoordinatorClient, sha256Hex, toHex } from '../../common/jobs/client.js';
 import { AUTH_HEADERS, requestSigningString } from '../../common/jobs/protocol.js';
 import { generateSigningKeyPair } from '../../common/secagg/keys.js';
 import { loadSodium, sodiumNow } from '../../common/secagg/sodium.js';
 import { JobConnections } from '../../main/services/jobs/connections.js';
+import { closeLoopback, listenOnLoopback } from '../helpers/loopback.js';
 
 interface Recorded {
   method: string;
@@ -66,13 +66,9 @@ describe('requests carry no clock', () => {
         res.writeHead(200, { 'content-type': 'application/json', [AUTH_HEADERS.nonce]: nonce }).end('{}');
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = await listenOnLoopback(server);
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  afterAll(() => closeLoopback(server));
 
   it('sends no x-trove-time, no Date and nothing else that holds the clock, on every kind of request', async () => {
     const connections = new JobConnections();

@@ -1,7 +1,6 @@
 // The wallet service with the real sign-client over the local relay, a test wallet on the SDK's
 // wallet side, real contracts on anvil and a real vault: link, restore on unlock, withdraw
 // (declined, then approved), a wallet on the wrong chain, a dead relay, a malformed URI.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TroveError } from '../../common/errors.js';
 import { parsePairingUri } from '../../main/services/wallet/pairing-uri.js';
@@ -13,16 +12,9 @@ import { WALLET_KEY, startCreditedChain, type CreditedChain } from '../fixtures/
 import type { TroveChain } from '../fixtures/trove-chain.js';
 import { PASSPHRASE, newVault, useTempDir } from '../helpers/vault.js';
 import { until } from '../helpers/until.js';
+import { freeLoopbackPort } from '../helpers/loopback.js';
 
 const PROJECT = 'trove-tests';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('linked wallet over a local WalletConnect relay', () => {
   const temp = useTempDir();
@@ -140,7 +132,7 @@ describe('linked wallet over a local WalletConnect relay', () => {
 
   it('says the relay cannot be reached, quickly, and keeps the vault as it was', async () => {
     const vault = await newVault(temp, {}, 'dead-relay.db');
-    const app = service(vault, `ws://127.0.0.1:${await closedPort()}`, 2_000);
+    const app = service(vault, `ws://127.0.0.1:${await freeLoopbackPort()}`, 2_000);
     const started = Date.now();
     await expect(app.link()).rejects.toMatchObject({ code: 'WALLET_RELAY_UNREACHABLE' });
     expect(Date.now() - started).toBeLessThan(8_000);

@@ -5,7 +5,6 @@
 // The send delay is seeded: TROVE_TEST_SEED replays a run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hexlify, randomBytes, type Contract } from 'ethers';
@@ -24,6 +23,7 @@ import { mined, startTroveChain, type TroveChain } from '../../fixtures/trove-ch
 import { FAST_KDF, PASSPHRASE } from '../../helpers/vault.js';
 import { testWorkerLauncher } from '../../helpers/worker.js';
 import { publishPaidJob, runRound, shareOf, type PaidJob } from './world.js';
+import { freeLoopbackPort, listenOnLoopback } from '../../helpers/loopback.js';
 
 const SEED = Number(process.env.TROVE_TEST_SEED ?? Date.now() % 2 ** 31);
 console.log(`claims test seed ${SEED} (TROVE_TEST_SEED=${SEED} replays it)`);
@@ -39,14 +39,6 @@ let recipient: string;
 let rewards: Contract;
 let clock = 1_000_000;
 const random = seededRandom(SEED);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function relayer(port: number): RelayerService {
   return new RelayerService({
@@ -91,8 +83,7 @@ async function fakeRelayer(answer: (method: string, path: string, body: string) 
       res.end(a.body);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
+  return { url: `${await listenOnLoopback(server)}/`, server };
 }
 
 beforeAll(async () => {
@@ -122,7 +113,7 @@ describe('claims through a relayer', () => {
     job = await publishPaidJob(t, vault, 2, 2);
     await runRound(t, job, [0, 1, 2]);
     await runRound(t, job, [0, 2]);
-    port = await freePort();
+    port = await freeLoopbackPort();
   }, 120_000);
 
   it('refuses a coordinator list that does not give the group closed on-chain, and trusts the one that does', async () => {
@@ -210,7 +201,7 @@ describe('claims the chain or a relayer already settled', () => {
   }, 120_000);
 
   it('shows a round claimed elsewhere as claimed and spends no gas on it', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const up = relayer(port);
     await up.start();
     const s = service(`http://127.0.0.1:${port}/`);
@@ -247,7 +238,7 @@ describe('a relayer that answers garbage or lies', () => {
   }, 120_000);
 
   it('is caught, the claim waits, and it lands exactly once through an honest relayer', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const honest = relayer(port);
     await honest.start();
     const info = honest.info();

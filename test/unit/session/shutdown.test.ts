@@ -2,7 +2,6 @@
 // closed until its worker processes have ended. Each step is held open on purpose, so a close
 // that raced ahead of it would be seen.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -10,18 +9,10 @@ import { AppSession } from '../../../main/services/session/session.js';
 import { JobsService } from '../../../main/services/jobs/service.js';
 import { Vault } from '../../../main/services/vault/index.js';
 import { WorkerSupervisor } from '../../../main/services/worker/supervisor.js';
+import { freeLoopbackPort } from '../../helpers/loopback.js';
 
 const FAST_KDF = { opsLimit: 1, memLimit: 8 * 1024 * 1024 };
 const PASSPHRASE = 'lantern orbit maple 9';
-
-/** A loopback port nothing listens on: the jobs service starts, finds no chain, and keeps running. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function gate(): { promise: Promise<void>; open: () => void } {
   let open!: () => void;
@@ -39,7 +30,8 @@ afterEach(() => {
 });
 
 async function sessionWithJobs(): Promise<AppSession> {
-  const chain = { rpcUrl: `http://127.0.0.1:${await deadPort()}`, chainId: '31337', registry: '0x' + '11'.repeat(20) };
+  // A loopback port nothing listens on: the jobs service starts, finds no chain, and keeps running.
+  const chain = { rpcUrl: `http://127.0.0.1:${await freeLoopbackPort()}`, chainId: '31337', registry: '0x' + '11'.repeat(20) };
   const s = await AppSession.start({ dataDir: dir, vault: { kdf: FAST_KDF }, jobs: { chain, allowLocalNetwork: true } });
   await s.create(PASSPHRASE);
   // The jobs service (and with it the worker supervisor) is running once the list is read.
