@@ -117,7 +117,9 @@ interface Setup {
   groupSize: number;
 }
 
+// Every simulated contributor shares the loopback address: no per-address limits.
 const PER_ADDRESS = { burst: 1_000_000, perSecond: 1_000_000 };
+const OPEN_PER_ADDRESS = 1_000_000;
 
 /** Starts a server script in its own node process (as tsx runs it) and waits for the URL it prints. */
 function startProcess(script: string, settings: object): Promise<{ child: ChildProcess; url: string }> {
@@ -164,7 +166,7 @@ async function secureRound(n: number, updates: Float64Array[], examples: number[
   // the round is run by the coordinator processes started below.
   const quiet = () => undefined;
   const runner = await RoundRunner.open({ store, timers: false, startDelayMs: 0, groupSize: setup.groupSize, log: quiet });
-  const server = await startCoordinatorServer({ runner, perAddress: PER_ADDRESS });
+  const server = await startCoordinatorServer({ runner, perAddress: PER_ADDRESS, openConnectionsPerAddress: OPEN_PER_ADDRESS });
   const children: ChildProcess[] = [];
   try {
     const { doc, signed } = await benchJob(server.url);
@@ -176,7 +178,7 @@ async function secureRound(n: number, updates: Float64Array[], examples: number[
     await server.close();
     await runner.release();
     const started = await Promise.all(
-      Array.from({ length: setup.processes }, (_, i) => coordinatorProcess({ database: setup.database, processId: `bench-${i}`, groupSize: setup.groupSize, pollMs: 100, perAddress: PER_ADDRESS })),
+      Array.from({ length: setup.processes }, (_, i) => coordinatorProcess({ database: setup.database, processId: `bench-${i}`, groupSize: setup.groupSize, pollMs: 100, perAddress: PER_ADDRESS, openConnectionsPerAddress: OPEN_PER_ADDRESS })),
     );
     children.push(...started.map((p) => p.child));
     const clients = started.map((p) => new CoordinatorClient({ baseUrl: p.url, timeoutMs: 600_000 }));

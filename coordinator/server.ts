@@ -50,6 +50,11 @@ export interface CoordinatorServerOptions {
   shareUsedNonces?: boolean;
   perKey?: RateLimit;
   perAddress?: RateLimit;
+  /**
+   * The most connections one address may hold open at once (default OPEN_CONNECTIONS_PER_ADDRESS);
+   * one more is closed as it opens.
+   */
+  openConnectionsPerAddress?: number;
 }
 
 export interface CoordinatorServer {
@@ -72,6 +77,12 @@ export interface CoordinatorServer {
 export const REQUEST_TIMEOUT_MS = 300_000;
 /** The headers alone are a few hundred bytes: a client still sending them after a minute is gone or stalling. */
 export const HEADERS_TIMEOUT_MS = 60_000;
+/**
+ * A request may take REQUEST_TIMEOUT_MS to arrive, so one address trickling bodies could otherwise
+ * hold thousands of connections for that long. An app keeps a few per job; an address shared by
+ * many people (a household, carrier NAT) stays well under this.
+ */
+export const OPEN_CONNECTIONS_PER_ADDRESS = 256;
 
 const STATUS: Partial<Record<TroveErrorCode, number>> = {
   INVALID_INPUT: 400,
@@ -367,6 +378,22 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
   });
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
+  const openLimit = options.openConnectionsPerAddress ?? OPEN_CONNECTIONS_PER_ADDRESS;
+  const open = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > openLimit) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
   // Clients close idle connections first (they honour the Keep-Alive hint), so a request is never
   // sent on a socket the server is closing.
   server.keepAliveTimeout = 65_000;

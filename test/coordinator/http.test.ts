@@ -1,11 +1,12 @@
 // Requests a coordinator must refuse: malformed, oversize, unsigned, forged, replayed, signed over
 // a stale or foreign nonce, or too frequent. Each gets its typed error and HTTP status, and none of them changes any state.
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../common/jobs/client.js';
 import { AUTH_HEADERS, errorResponseSchema, MAX_JSON_BODY_BYTES, NONCE_LIFETIME_MS } from '../../common/jobs/protocol.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../common/secagg/keys.js';
 import { startCoordinatorServer } from '../../coordinator/server.js';
-import { Contributor, startRig, type CoordinatorRig } from './fixtures.js';
+import { Contributor, startRig, until, type CoordinatorRig } from './fixtures.js';
 import type { SqliteStore } from '../../coordinator/store-sqlite.js';
 
 interface Answer {
@@ -13,6 +14,28 @@ interface Answer {
   code: string | undefined;
   message?: string;
   headers: Headers;
+}
+
+/** A TCP connection to the coordinator on loopback, from `from` (another loopback address is another address to it). */
+function connectFrom(port: number, from = '127.0.0.1'): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1', localAddress: from }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Sends one GET over the connection: the answer's status line, or null if the server closed it first. */
+function statusLineOf(socket: Socket, path: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    let seen = '';
+    socket.on('data', (b: Buffer) => {
+      seen += b.toString('latin1');
+      if (seen.includes('\r\n')) resolve(seen.split('\r\n')[0]!);
+    });
+    socket.once('close', () => resolve(seen.includes('\r\n') ? seen.split('\r\n')[0]! : null));
+    socket.on('error', () => undefined);
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+  });
 }
 
 /** A nonce as the coordinator at `base` hands it out to anyone who asks. */
@@ -216,5 +239,32 @@ describe('coordinator HTTP: refusals are typed and change nothing', () => {
       await byAddress.close();
     }
     expect(await snapshot()).toBe(before);
+  });
+
+  it('closes a connection beyond the open-connection limit of its address, serves other addresses, and takes one again once another closes', async () => {
+    const capped = await startCoordinatorServer({ runner: rig.runner, now: rig.clock.now, openConnectionsPerAddress: 2 });
+    const port = Number(new URL(capped.url).port);
+    const path = `/v1/jobs/${jobId}`;
+    const sockets: Socket[] = [];
+    const open = async (from?: string) => {
+      const socket = await connectFrom(port, from);
+      sockets.push(socket);
+      return socket;
+    };
+    try {
+      // The control: the first two connections are served, and kept open (keep-alive).
+      const held = [await open(), await open()];
+      for (const socket of held) expect(await statusLineOf(socket, path)).toBe('HTTP/1.1 200 OK');
+      // A third from the same address is closed before it is answered.
+      expect(await statusLineOf(await open(), path)).toBeNull();
+      // Another address is not held back by this one.
+      expect(await statusLineOf(await open('127.0.0.2'), path)).toBe('HTTP/1.1 200 OK');
+      // Once one of the two closes, the address may open another.
+      held[0]!.destroy();
+      await until(async () => (await statusLineOf(await open(), path)) === 'HTTP/1.1 200 OK', 10_000, 'a connection served again', 50);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await capped.close();
+    }
   });
 });

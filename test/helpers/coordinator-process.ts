@@ -18,6 +18,7 @@ export interface CoordinatorProcessSettings {
   startDelayMs?: number;
   /** Per-address request limit (the benchmark's simulated contributors all come from one address). */
   perAddress?: { burst: number; perSecond: number };
+  openConnectionsPerAddress?: number;
 }
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as CoordinatorProcessSettings;
@@ -36,7 +37,7 @@ const opened = await openCoordinator(
   },
   // Processes of one deployment share a nonce key, as the command line derives it from the
   // coordinator key; without a chain, the shared database's address stands in for that secret.
-  { port: 0, nonceKey: nonceKeyFrom(settings.chain?.coordinatorKey ?? settings.database), ...(settings.perAddress ? { perAddress: settings.perAddress } : {}) },
+  { port: 0, nonceKey: nonceKeyFrom(settings.chain?.coordinatorKey ?? settings.database), ...(settings.perAddress ? { perAddress: settings.perAddress } : {}), ...(settings.openConnectionsPerAddress ? { openConnectionsPerAddress: settings.openConnectionsPerAddress } : {}) },
 );
 process.stdout.write(`${JSON.stringify({ url: opened.server.url })}\n`);
 process.once('SIGTERM', () => {
