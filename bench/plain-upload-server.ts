@@ -49,6 +49,11 @@ const server = createServer((req, res) => {
     else waiting.push(answer);
     return;
   }
+  if (req.method === 'GET' && req.url === '/v1/nonce') {
+    // For a client that has no nonce yet, as the coordinator's GET /v1/nonce.
+    res.writeHead(200, { [AUTH_HEADERS.nonce]: nonces.issue(), 'content-type': 'application/json' }).end('{}');
+    return;
+  }
   void read(req).then(async (body) => {
     const key = fromHex(String(req.headers[AUTH_HEADERS.key]));
     const nonce = String(req.headers[AUTH_HEADERS.nonce]);

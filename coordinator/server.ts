@@ -186,6 +186,31 @@ function parseJsonBody(body: Uint8Array): unknown {
   }
 }
 
+/** An inbox's `after` and `waitMs`, checked; null when the request names no `after`. */
+function inboxQuery(url: URL): { after: number; waitMs: number } | null {
+  const afterParam = url.searchParams.get('after');
+  if (afterParam === null) return null;
+  const after = Number(afterParam);
+  const waitMs = Number(url.searchParams.get('waitMs') ?? '0');
+  if (!/^[0-9]{1,15}$/.test(afterParam) || !Number.isSafeInteger(after)) throw new TroveError('INVALID_INPUT', 'after must be a whole number of messages.');
+  if (!Number.isSafeInteger(waitMs) || waitMs < 0 || waitMs > MAX_INBOX_WAIT_MS) {
+    throw new TroveError('INVALID_INPUT', `waitMs must be between 0 and ${MAX_INBOX_WAIT_MS}.`);
+  }
+  return { after, waitMs };
+}
+
+/**
+ * A contributor's messages after `at.after`, waited for up to `at.waitMs`, in the protocol's JSON;
+ * null when the client hung up meanwhile (the wait ends with it).
+ */
+async function inboxAnswer(res: ServerResponse, runner: RoundRunner, jobId: string, round: number, key: string, at: { after: number; waitMs: number }): Promise<{ stage: string; messages: { seq: number; data: string }[] } | null> {
+  const hungUp = new AbortController();
+  res.once('close', () => hungUp.abort());
+  const out = await runner.inbox(jobId, round, key, at.after, at.waitMs, hungUp.signal);
+  if (hungUp.signal.aborted) return null;
+  return { stage: out.stage, messages: out.messages.map((m) => ({ seq: m.seq, data: Buffer.from(m.data).toString('base64') })) };
+}
+
 interface Route {
   method: string;
   pattern: RegExp;
@@ -293,19 +318,9 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
       method: 'GET',
       pattern: new RegExp(`^/v1/jobs/${JOB}/rounds/([0-9]{1,6})/inbox$`),
       signed: 'enrolled',
-      handle: async ({ req, res, match, url, key }) => {
-        const after = Number(url.searchParams.get('after') ?? '0');
-        const waitMs = Number(url.searchParams.get('waitMs') ?? '0');
-        if (!Number.isSafeInteger(after) || after < 0) throw new TroveError('INVALID_INPUT', 'after must be a whole number of messages.');
-        if (!Number.isSafeInteger(waitMs) || waitMs < 0 || waitMs > MAX_INBOX_WAIT_MS) {
-          throw new TroveError('INVALID_INPUT', `waitMs must be between 0 and ${MAX_INBOX_WAIT_MS}.`);
-        }
-        const gone = new AbortController();
-        res.once('close', () => gone.abort());
-        const out = await runner.inbox(match[1]!, Number(match[2]), key, after, waitMs, gone.signal);
-        if (gone.signal.aborted && !req.complete) return;
-        const body = { stage: out.stage, messages: out.messages.map((m) => ({ seq: m.seq, data: Buffer.from(m.data).toString('base64') })) };
-        send(res, 200, JSON.stringify(body), 'application/json');
+      handle: async ({ res, match, url, key }) => {
+        const out = await inboxAnswer(res, runner, match[1]!, Number(match[2]), key, inboxQuery(url) ?? { after: 0, waitMs: 0 });
+        if (out) send(res, 200, JSON.stringify(out), 'application/json');
       },
     },
     {
@@ -313,10 +328,16 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
       pattern: new RegExp(`^/v1/jobs/${JOB}/rounds/([0-9]{1,6})/messages$`),
       signed: 'enrolled',
       bodyLimit: (m) => runner.maxMessageBytes(m[1]!),
-      handle: async ({ res, match, body, key }) => {
-        const receipt = await runner.receive(match[1]!, Number(match[2]), key, body);
-        if (receipt) send(res, 200, JSON.stringify({ receipt }), 'application/json');
-        else send(res, 204, '', 'application/json');
+      handle: async ({ res, match, url, body, key }) => {
+        // The query is checked before the message is taken: a bad one must not cost the sender its message.
+        const next = inboxQuery(url);
+        const jobId = match[1]!;
+        const round = Number(match[2]);
+        const receipt = await runner.receive(jobId, round, key, body);
+        // The message is in the log: the answer carries the next stage's messages when asked for them.
+        // Without `after`, no messages: the stage alone.
+        const out = await inboxAnswer(res, runner, jobId, round, key, next ?? { after: Number.MAX_SAFE_INTEGER, waitMs: 0 });
+        if (out) send(res, 200, JSON.stringify(receipt ? { ...out, receipt } : out), 'application/json');
       },
     },
   ];

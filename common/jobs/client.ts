@@ -16,6 +16,7 @@ import {
   errorResponseSchema,
   inboxResponseSchema,
   jobStatusSchema,
+  messageAnswerSchema,
   NONCE_LIFETIME_MS,
   NONCE_PATTERN,
   requestSigningString,
@@ -39,8 +40,6 @@ export interface CoordinatorClientOptions {
 
 /** Largest answer the client reads: a model of TRAINING_LIMITS.maxParameters float32 values. */
 const MAX_RESPONSE_BYTES = 24 * 1024 * 1024;
-/** A signed masked-input receipt is a few hundred bytes of JSON. */
-const MAX_RECEIPT_BYTES = 4096;
 
 export function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -75,6 +74,24 @@ const NONCE_USE_WITHIN_MS = NONCE_LIFETIME_MS / 2;
 
 /** Nonces kept from answers; more are never needed at once than requests in flight. */
 const MAX_SPARE_NONCES = 16;
+
+/** A contributor's messages from the coordinator, in order, and the round's stage as it answered. */
+export interface Inbox {
+  stage: InboxResponse['stage'];
+  messages: { seq: number; data: Uint8Array }[];
+}
+
+function decodeInbox(res: InboxResponse): Inbox {
+  const sodium = sodiumNow();
+  const messages = res.messages.map((m) => {
+    try {
+      return { seq: m.seq, data: sodium.from_base64(m.data, sodium.base64_variants.ORIGINAL) };
+    } catch {
+      throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator sent a message that is not base64.');
+    }
+  });
+  return { stage: res.stage, messages };
+}
 
 /** One request that left for the coordinator, as the activity log records it. */
 export interface SentRequest {
@@ -152,25 +169,26 @@ export class CoordinatorClient {
   }
 
   /** Messages for this contributor after sequence `after`, waiting up to `waitMs` for the first. */
-  async inbox(jobId: string, round: number, keys: SigningKeyPair, after: number, waitMs: number): Promise<{ stage: InboxResponse['stage']; messages: { seq: number; data: Uint8Array }[] }> {
+  async inbox(jobId: string, round: number, keys: SigningKeyPair, after: number, waitMs: number): Promise<Inbox> {
     const res = await this.json('GET', `/v1/jobs/${jobId}/rounds/${round}/inbox?after=${after}&waitMs=${waitMs}`, inboxResponseSchema, { keys, extraTimeMs: waitMs });
-    const sodium = sodiumNow();
-    const messages = res.messages.map((m) => {
-      try {
-        return { seq: m.seq, data: sodium.from_base64(m.data, sodium.base64_variants.ORIGINAL) };
-      } catch {
-        throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator sent a message that is not base64.');
-      }
-    });
-    return { stage: res.stage, messages };
+    return decodeInbox(res);
   }
 
-  /** Sends one message; returns the coordinator's receipt when it acknowledges a masked input with one (unchecked), else null. */
-  async send(jobId: string, round: number, keys: SigningKeyPair, message: Uint8Array): Promise<unknown> {
-    const answer = await this.request('POST', `/v1/jobs/${jobId}/rounds/${round}/messages`, { keys, body: message, contentType: 'application/octet-stream', limit: MAX_RECEIPT_BYTES });
-    if (answer.length === 0) return null;
-    const parsed = parseJson(answer) as { receipt?: unknown } | null;
-    return (parsed && typeof parsed === 'object' ? parsed.receipt : null) ?? null;
+  /**
+   * Sends one message. With `next`, the answer also carries this contributor's messages after
+   * `next.after`, waiting up to `next.waitMs` for the first (the next stage's, in one request
+   * with this one's reply). `receipt` is the coordinator's receipt when it acknowledges a masked
+   * input with one (unchecked), else null.
+   */
+  async send(jobId: string, round: number, keys: SigningKeyPair, message: Uint8Array, next?: { after: number; waitMs: number }): Promise<Inbox & { receipt: unknown }> {
+    const query = next ? `?after=${next.after}&waitMs=${next.waitMs}` : '';
+    const res = await this.json('POST', `/v1/jobs/${jobId}/rounds/${round}/messages${query}`, messageAnswerSchema, {
+      keys,
+      body: message,
+      contentType: 'application/octet-stream',
+      extraTimeMs: next?.waitMs ?? 0,
+    });
+    return { ...decodeInbox(res), receipt: res.receipt ?? null };
   }
 
   /** Calls `listener` after every request this client sends; returns the unsubscribe. */

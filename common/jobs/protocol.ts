@@ -21,11 +21,15 @@
 //   GET  /v1/jobs/:jobId/rounds/:round/inbox?after=N&waitMs=M
 //                                             secure-aggregation messages for this contributor
 //                                             after sequence N, waiting up to M ms          [signed]
-//   POST /v1/jobs/:jobId/rounds/:round/messages
+//   POST /v1/jobs/:jobId/rounds/:round/messages[?after=N&waitMs=M]
 //                                             one secure-aggregation message (binary)       [signed]
-//                                             a masked input on a chain is answered with the
-//                                             coordinator's signed receipt, JSON {receipt}
-//                                             (masked-input-receipt.ts); anything else 204
+//                                             answered, once it is in the round's log, with
+//                                             JSON messageAnswer: the round's stage, and with
+//                                             after=N this contributor's messages after N (as
+//                                             the inbox, waiting up to M ms), so the reply to a
+//                                             stage and the next stage's messages take one
+//                                             request; a masked input on a chain also gets the
+//                                             coordinator's signed receipt (masked-input-receipt.ts)
 import { z } from 'zod';
 import type { TroveErrorCode } from '../errors.js';
 import { sodiumNow } from '../secagg/sodium.js';
@@ -191,6 +195,14 @@ export const inboxResponseSchema = z
   })
   .strict();
 export type InboxResponse = z.infer<typeof inboxResponseSchema>;
+
+/**
+ * The answer to a message: the inbox after the `after` the request named (empty when it named
+ * none), and the coordinator's receipt for a masked input, checked by the app against the bytes
+ * it sent (main/services/rounds/receipts.ts).
+ */
+export const messageAnswerSchema = inboxResponseSchema.extend({ receipt: z.unknown().optional() }).strict();
+export type MessageAnswer = z.infer<typeof messageAnswerSchema>;
 
 /** Every error a coordinator answers with: the HTTP status and a typed body. */
 export const errorResponseSchema = z

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Identity } from '@semaphore-protocol/identity';
 import type { Contract } from 'ethers';
 import { isTroveError } from '../../common/errors.js';
-import { CoordinatorClient, fromHex, toHex } from '../../common/jobs/client.js';
+import { CoordinatorClient, fromHex, toHex, type Inbox } from '../../common/jobs/client.js';
 import type { JobDocument, JobDocumentInput } from '../../common/jobs/document.js';
 import type { EnrollRequest } from '../../common/jobs/protocol.js';
 import { enrollmentRequest } from '../../common/jobs/enrollment.js';
@@ -308,23 +308,34 @@ export class Contributor {
       acceptParams: (p) => checkRoundParams(doc, p, expectedRoundId, modelHashOf(model)),
       modelHash: modelHashOf(model),
     });
+    // As the app does: each reply's answer brings the next stage's messages (none after the last).
     let after = 0;
+    const queue: Inbox['messages'] = [];
     for (;;) {
-      const box = await retrying(() => this.client.inbox(jobId, round, this.keys, after, 2_000), 20_000, this.failOver);
-      for (const m of box.messages) {
-        after = m.seq;
+      if (queue.length === 0) {
+        const box = await retrying(() => this.client.inbox(jobId, round, this.keys, after, 2_000), 20_000, this.failOver);
+        if (box.messages.length === 0 && (box.stage === 'closed' || box.stage === 'aborted')) return { clientId, stage: secagg.stage, input };
+        queue.push(...box.messages);
+        after = queue.at(-1)?.seq ?? after;
+      }
+      const m = queue.shift();
+      if (m) {
         const reply = secagg.handle(m.data);
         if (reply) {
           if (reply[1] === MessageType.MaskedInput) await options.beforeMaskedInput?.();
+          const next = secagg.stage === 'done' ? undefined : { after, waitMs: queue.length > 0 ? 0 : 2_000 };
           // A message whose acknowledgement was lost is already in: its repeat is refused as a replay.
-          await retrying(() => this.client.send(jobId, round, this.keys, reply), 20_000, this.failOver).catch((err: unknown) => {
+          const answer = await retrying(() => this.client.send(jobId, round, this.keys, reply, next), 20_000, this.failOver).catch((err: unknown) => {
             if (!isTroveError(err, 'SECAGG_REPLAY')) throw err;
           });
+          if (answer) {
+            queue.push(...answer.messages);
+            after = queue.at(-1)?.seq ?? after;
+          }
         }
         if (options.dropAfterSharing && secagg.stage === 'share-keys') return { clientId, stage: 'dropped', input };
       }
       if (secagg.stage === 'done' || secagg.stage === 'aborted') return { clientId, stage: secagg.stage, input };
-      if (box.messages.length === 0 && (box.stage === 'closed' || box.stage === 'aborted')) return { clientId, stage: secagg.stage, input };
     }
   }
 }

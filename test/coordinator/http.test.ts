@@ -120,6 +120,9 @@ describe('coordinator HTTP: refusals are typed and change nothing', () => {
     expect(await call('POST', `/v1/jobs/${jobId}/enroll`, { keys: stranger, body: '{"commitment":"1"}' })).toMatchObject({ status: 400, code: 'INVALID_INPUT' });
     expect(await call('POST', messages, { keys: member.keys, body: new Uint8Array(200).fill(7) })).toMatchObject({ status: 400, code: 'SECAGG_MALFORMED' });
     expect(await call('GET', `/v1/jobs/${jobId}/rounds/0/inbox?after=-1`, { keys: member.keys })).toMatchObject({ status: 400, code: 'INVALID_INPUT' });
+    // A message asking for what follows with a bad query is refused for the query, before the message is looked at.
+    expect(await call('POST', `${messages}?after=x&waitMs=0`, { keys: member.keys, body: new Uint8Array(200).fill(7) })).toMatchObject({ status: 400, code: 'INVALID_INPUT' });
+    expect(await call('POST', `${messages}?after=0&waitMs=999999`, { keys: member.keys, body: new Uint8Array(200).fill(7) })).toMatchObject({ status: 400, code: 'INVALID_INPUT' });
     expect(await call('GET', `/v1/jobs/${jobId}/rounds/0/inbox?after=0&waitMs=999999`, { keys: member.keys })).toMatchObject({ status: 400, code: 'INVALID_INPUT' });
 
     // Oversize: a JSON body over the limit, declared or streamed, and a message larger than any of the round's.

@@ -114,8 +114,8 @@ export class HostileCoordinator {
     }
     if (req.method === 'POST' && url.pathname === `${base}/rounds/0/messages`) {
       this.posts.push(new Uint8Array(Buffer.concat(chunks)));
-      res.writeHead(204).end();
-      return;
+      // Taken, and nothing more to say: the round stays where it is.
+      return this.json(res, 200, { messages: [], stage: 'advertise-keys' });
     }
     this.json(res, 404, { error: { code: 'JOB_NOT_FOUND', message: 'no such route' } });
   }

@@ -13,7 +13,7 @@ import { ANALYTICS_LIMITS, analyticsColumns, renameAnalyticsColumns } from '../.
 import { describeOutputForReview } from '../../../common/analytics/release.js';
 import type { AnalyticsJobDocument } from '../../../common/analytics/document.js';
 import { runAnalyticsStep } from '../analytics/local-step.js';
-import type { CoordinatorClient, SentRequest } from '../../../common/jobs/client.js';
+import type { CoordinatorClient, Inbox, SentRequest } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
 import { checkRoundIndex, checkRoundParams, modelHashOf, questionHashOf, jobNoise } from '../../../common/jobs/rounds.js';
 import { invitedGroup } from '../../../common/jobs/groups.js';
@@ -518,65 +518,80 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       },
       () => undefined,
     );
+    // Messages received and not yet handled, in order; `after` is the last one's sequence number.
+    const queue: Inbox['messages'] = [];
+    const take = (messages: Inbox['messages']) => {
+      for (const m of messages) {
+        if (m.seq <= after) throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator sent messages out of order. Nothing more was sent.');
+        after = m.seq;
+        queue.push(m);
+      }
+    };
     let attempts = 0;
     while (secagg.stage !== 'done') {
       if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
       if (this.now() > roundEnds) throw new TroveError('ROUND_ABORTED', `Round ${round + 1} ran past its deadlines without finishing.`);
-      let inbox: Awaited<ReturnType<CoordinatorClient['inbox']>>;
-      try {
-        inbox = await client.inbox(jobId, round, identity.signing, after, this.o.inboxWaitMs ?? MAX_INBOX_WAIT_MS);
-        attempts = 0;
-      } catch (err) {
-        if (!isTroveError(err, 'COORDINATOR_UNREACHABLE') || this.stopped) throw err;
-        this.report(err, round);
-        await this.sleep(this.backoff(++attempts));
+      const m = queue.shift();
+      if (!m) {
+        let inbox: Inbox;
+        try {
+          inbox = await client.inbox(jobId, round, identity.signing, after, this.o.inboxWaitMs ?? MAX_INBOX_WAIT_MS);
+          attempts = 0;
+        } catch (err) {
+          if (!isTroveError(err, 'COORDINATOR_UNREACHABLE') || this.stopped) throw err;
+          this.report(err, round);
+          await this.sleep(this.backoff(++attempts));
+          continue;
+        }
+        take(inbox.messages);
+        if (inbox.messages.length === 0 && (inbox.stage === 'aborted' || inbox.stage === 'closed' || inbox.stage === 'closing')) {
+          throw new TroveError('ROUND_ABORTED', `Round ${round + 1} ended at the coordinator before this device's part was done.`);
+        }
         continue;
       }
-      for (const m of inbox.messages) {
-        if (m.seq <= after) throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator sent messages out of order. Nothing more was sent.');
-        after = m.seq;
-        const before = secagg.stage;
-        if (!inputSet && before === 'share-keys') {
-          // The others' shares make this device compute its masked input: the local work must be done first.
-          secagg.setInput(await input);
-          inputSet = true;
-          if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
-        }
-        // A message the client refuses throws here: the round ends and nothing more is sent.
-        const reply = secagg.handle(m.data);
-        if (secagg.stage === 'aborted') {
-          throw new TroveError('ROUND_ABORTED', `The coordinator abandoned round ${round + 1}: ${secagg.abortedBecause ?? 'no reason given'}.`);
-        }
-        if (!reply) continue;
-        const uploading = before === 'share-keys' && secagg.stage === 'collect-masked-inputs';
-        if (uploading) {
-          this.step(round, 'uploading', null, 'Waiting a random moment before sending, so the timing says nothing about your data');
-          await this.sleep(uploadDelayMs(this.o.uploadSpreadMs ?? UPLOAD_SPREAD_SHARE * deadlines.collectMaskedInputsMs, this.o.random ?? randomBytes));
-          if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
-          await this.o.recordRelease?.(round);
-          this.step(round, 'uploading', null, `Sending a masked list of ${vectorLength} numbers`);
-        }
-        // A resend after a lost answer may meet the coordinator's replay check: it already has it.
-        const answer = await this.withRetry(round, () => client.send(jobId, round, identity.signing, reply), (err, attempt) => attempt > 1 && isTroveError(err, 'SECAGG_REPLAY'));
-        if (uploading && this.o.receipts) {
-          // The input has left either way: a bad receipt is shown, and the round goes on.
-          const sent = { jobId, round, roster: invite.roster, commitment: identity.semaphore.commitment, coordinator: doc.coordinator.address, message: reply };
-          await this.o.receipts(sent, answer).catch((err: unknown) => this.report(err, round));
-        }
-        if (uploading) {
-          await this.o.vault.recordActivity(
-            'job.upload',
-            `Sent a masked list of ${vectorLength} numbers (${formatBytes(reply.length)}) to the job's coordinator for round ${round + 1} of "${doc.title}"; no rows.`,
-            { job: jobId, round, numbers: vectorLength, bytes: reply.length, to: new URL(doc.coordinator.url).origin },
-          );
-          this.step(round, 'unmasking', null, 'Waiting for the others so the sum can be revealed');
-        } else if (stageOf(secagg) !== 'done' && localDone) {
-          const unmasking = secagg.stage === 'collect-masked-inputs' || secagg.stage === 'consistency-check';
-          this.step(round, unmasking ? 'unmasking' : 'masking', null, unmasking ? 'Confirming with the others who is in the sum' : 'Agreeing on masks with the other contributors');
-        }
+      const before = secagg.stage;
+      if (!inputSet && before === 'share-keys') {
+        // The others' shares make this device compute its masked input: the local work must be done first.
+        secagg.setInput(await input);
+        inputSet = true;
+        if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
       }
-      if (inbox.messages.length === 0 && (inbox.stage === 'aborted' || inbox.stage === 'closed' || inbox.stage === 'closing') && stageOf(secagg) !== 'done') {
-        throw new TroveError('ROUND_ABORTED', `Round ${round + 1} ended at the coordinator before this device's part was done.`);
+      // A message the client refuses throws here: the round ends and nothing more is sent.
+      const reply = secagg.handle(m.data);
+      if (secagg.stage === 'aborted') {
+        throw new TroveError('ROUND_ABORTED', `The coordinator abandoned round ${round + 1}: ${secagg.abortedBecause ?? 'no reason given'}.`);
+      }
+      if (!reply) continue;
+      const uploading = before === 'share-keys' && secagg.stage === 'collect-masked-inputs';
+      if (uploading) {
+        this.step(round, 'uploading', null, 'Waiting a random moment before sending, so the timing says nothing about your data');
+        await this.sleep(uploadDelayMs(this.o.uploadSpreadMs ?? UPLOAD_SPREAD_SHARE * deadlines.collectMaskedInputsMs, this.o.random ?? randomBytes));
+        if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
+        await this.o.recordRelease?.(round);
+        this.step(round, 'uploading', null, `Sending a masked list of ${vectorLength} numbers`);
+      }
+      // The answer brings the next stage's messages, waited for unless some are still to handle,
+      // or the receipt is (its answer is not held open, where a broken connection would lose it).
+      // Nothing is asked for after the last message.
+      const next = stageOf(secagg) === 'done' ? undefined : { after, waitMs: queue.length > 0 || uploading ? 0 : (this.o.inboxWaitMs ?? MAX_INBOX_WAIT_MS) };
+      // A resend after a lost answer may meet the coordinator's replay check: it already has it.
+      const answer = await this.withRetry(round, () => client.send(jobId, round, identity.signing, reply, next), (err, attempt) => attempt > 1 && isTroveError(err, 'SECAGG_REPLAY'));
+      if (answer) take(answer.messages);
+      if (uploading && this.o.receipts) {
+        // The input has left either way: a bad receipt is shown, and the round goes on.
+        const sent = { jobId, round, roster: invite.roster, commitment: identity.semaphore.commitment, coordinator: doc.coordinator.address, message: reply };
+        await this.o.receipts(sent, answer?.receipt ?? null).catch((err: unknown) => this.report(err, round));
+      }
+      if (uploading) {
+        await this.o.vault.recordActivity(
+          'job.upload',
+          `Sent a masked list of ${vectorLength} numbers (${formatBytes(reply.length)}) to the job's coordinator for round ${round + 1} of "${doc.title}"; no rows.`,
+          { job: jobId, round, numbers: vectorLength, bytes: reply.length, to: new URL(doc.coordinator.url).origin },
+        );
+        this.step(round, 'unmasking', null, 'Waiting for the others so the sum can be revealed');
+      } else if (stageOf(secagg) !== 'done' && localDone) {
+        const unmasking = secagg.stage === 'collect-masked-inputs' || secagg.stage === 'consistency-check';
+        this.step(round, unmasking ? 'unmasking' : 'masking', null, unmasking ? 'Confirming with the others who is in the sum' : 'Agreeing on masks with the other contributors');
       }
     }
   }
