@@ -35,6 +35,7 @@ import { CoordinatorClient, fromHex, signRequest, toHex, type Inbox } from '../c
 import { parseJobDocument, roundVectorLength, type JobDocument } from '../common/jobs/document.js';
 import { AUTH_HEADERS } from '../common/jobs/protocol.js';
 import { SecAggClient } from '../common/secagg/client.js';
+import { MessageType } from '../common/secagg/wire.js';
 import { weightedInput } from '../common/secagg/fedavg.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../common/secagg/keys.js';
 import { loadSodium } from '../common/secagg/sodium.js';
@@ -221,7 +222,8 @@ async function secureRound(n: number, updates: Float64Array[], examples: number[
           const reply = secagg.handle(m.data);
           cpu[i]! += performance.now() - t;
           if (reply) {
-            const next = finished(secagg) ? undefined : { after, waitMs: queue.length > 0 ? 0 : 20_000 };
+            // As the app does, the masked input's answer is not held open (it carries the receipt).
+            const next = finished(secagg) ? undefined : { after, waitMs: queue.length > 0 || reply[1] === MessageType.MaskedInput ? 0 : 20_000 };
             // A message whose acknowledgement was lost is already in: its repeat is a replay.
             const answer = await retrying(() => client.send('1', info.round, k, reply, next)).catch((err: unknown) => {
               if (!isTroveError(err, 'SECAGG_REPLAY')) throw err;
