@@ -1,8 +1,12 @@
 // Requests a coordinator must refuse: malformed, oversize, unsigned, forged, replayed, signed over
 // a stale or foreign nonce, or too frequent. Each gets its typed error and HTTP status, and none of them changes any state.
+// And what a message's answer carries: the sender's next messages, waited for when asked.
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signRequest } from '../../common/jobs/client.js';
+import { fromHex, signRequest } from '../../common/jobs/client.js';
+import { invitedGroup } from '../../common/jobs/groups.js';
+import { SecAggClient } from '../../common/secagg/client.js';
+import { MessageType } from '../../common/secagg/wire.js';
 import { AUTH_HEADERS, errorResponseSchema, MAX_JSON_BODY_BYTES, NONCE_LIFETIME_MS } from '../../common/jobs/protocol.js';
 import { generateSigningKeyPair, type SigningKeyPair } from '../../common/secagg/keys.js';
 import { startCoordinatorServer } from '../../coordinator/server.js';
@@ -269,5 +273,41 @@ describe('coordinator HTTP: refusals are typed and change nothing', () => {
       for (const socket of sockets) socket.destroy();
       await capped.close();
     }
+  });
+
+  it("answers a message with the sender's next messages once its stage closes, in the same request; without `after`, with the stage alone", async () => {
+    // A job of its own: the refusals above moved the clock past the other round's deadlines.
+    const { jobId, document: doc } = await rig.publish({ rounds: 1 });
+    const members = Array.from({ length: 4 }, (_, i) => new Contributor(rig.server.url, rig.clock.now, rig.enrollmentRef, `answer-${i}`));
+    for (const m of members) await m.enroll(jobId);
+    await rig.runner.tick();
+    const adverts = await Promise.all(
+      members.map(async (m) => {
+        const info = await m.client.round(jobId, m.keys);
+        if (info.state !== 'invited') throw new Error('not invited');
+        const group = invitedGroup(info, { chainId: doc.chainId, jobId, minContributors: doc.minContributors });
+        const secagg = await SecAggClient.create({ id: group.localId, signingKeys: m.keys, roster: group.members.map(fromHex), roundId: group.roundId });
+        const setup = await m.client.inbox(jobId, info.round, m.keys, 0, 0);
+        expect(setup.messages.map((x) => x.seq)).toEqual([1]);
+        return secagg.handle(setup.messages[0]!.data)!;
+      }),
+    );
+    const advertsIn = async () => (await rig.store.events(jobId, 0)).filter((e) => e.kind === 'message' && e.data![1] === MessageType.AdvertiseKeys).length;
+    // Three ask for what follows their advert: their answers wait, since the stage waits for the fourth.
+    let answered = 0;
+    const waiting = members.slice(0, 3).map((m, i) => m.client.send(jobId, 0, m.keys, adverts[i]!, { after: 1, waitMs: 20_000 }).finally(() => answered++));
+    await until(async () => (await advertsIn()) === 3, 10_000, 'three adverts in the log');
+    expect(answered).toBe(0);
+    // The fourth asks for nothing more: it is answered at once, with no messages.
+    const fourth = await members[3]!.client.send(jobId, 0, members[3]!.keys, adverts[3]!);
+    expect(fourth.messages).toEqual([]);
+    // The fourth advert closes the stage: each waiting answer brings its neighbours' keys.
+    for (const answer of await Promise.all(waiting)) {
+      expect(answer.stage).toBe('share-keys');
+      expect(answer.messages.map((x) => [x.seq, x.data[1]])).toEqual([[2, MessageType.NeighbourKeys]]);
+    }
+    // The fourth's wait in its inbox, where they are as well.
+    const rest = await members[3]!.client.inbox(jobId, 0, members[3]!.keys, 1, 0);
+    expect(rest.messages.map((x) => [x.seq, x.data[1]])).toEqual([[2, MessageType.NeighbourKeys]]);
   });
 });
