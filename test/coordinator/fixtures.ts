@@ -323,7 +323,8 @@ export class Contributor {
         const reply = secagg.handle(m.data);
         if (reply) {
           if (reply[1] === MessageType.MaskedInput) await options.beforeMaskedInput?.();
-          const next = secagg.stage === 'done' ? undefined : { after, waitMs: queue.length > 0 ? 0 : 2_000 };
+          const silent = secagg.stage === 'done' || (options.dropAfterSharing && secagg.stage === 'share-keys');
+          const next = silent ? undefined : { after, waitMs: queue.length > 0 ? 0 : 2_000 };
           // A message whose acknowledgement was lost is already in: its repeat is refused as a replay.
           const answer = await retrying(() => this.client.send(jobId, round, this.keys, reply, next), 20_000, this.failOver).catch((err: unknown) => {
             if (!isTroveError(err, 'SECAGG_REPLAY')) throw err;
