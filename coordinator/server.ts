@@ -186,17 +186,21 @@ function parseJsonBody(body: Uint8Array): unknown {
   }
 }
 
-/** An inbox's `after` and `waitMs`, checked; null when the request names no `after`. */
-function inboxQuery(url: URL): { after: number; waitMs: number } | null {
-  const afterParam = url.searchParams.get('after');
-  if (afterParam === null) return null;
-  const after = Number(afterParam);
+/** The `after` of an inbox read, checked: the last message the contributor has; null when not named. */
+function afterOf(url: URL): number | null {
+  const after = url.searchParams.get('after');
+  if (after === null) return null;
+  if (!/^[0-9]{1,15}$/.test(after)) throw new TroveError('INVALID_INPUT', 'after must be a whole number of messages.');
+  return Number(after);
+}
+
+/** The `waitMs` of an inbox read, checked: how long to wait for a first message (0 when not named). */
+function waitOf(url: URL): number {
   const waitMs = Number(url.searchParams.get('waitMs') ?? '0');
-  if (!/^[0-9]{1,15}$/.test(afterParam) || !Number.isSafeInteger(after)) throw new TroveError('INVALID_INPUT', 'after must be a whole number of messages.');
   if (!Number.isSafeInteger(waitMs) || waitMs < 0 || waitMs > MAX_INBOX_WAIT_MS) {
     throw new TroveError('INVALID_INPUT', `waitMs must be between 0 and ${MAX_INBOX_WAIT_MS}.`);
   }
-  return { after, waitMs };
+  return waitMs;
 }
 
 /**
@@ -319,7 +323,7 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
       pattern: new RegExp(`^/v1/jobs/${JOB}/rounds/([0-9]{1,6})/inbox$`),
       signed: 'enrolled',
       handle: async ({ res, match, url, key }) => {
-        const out = await inboxAnswer(res, runner, match[1]!, Number(match[2]), key, inboxQuery(url) ?? { after: 0, waitMs: 0 });
+        const out = await inboxAnswer(res, runner, match[1]!, Number(match[2]), key, { after: afterOf(url) ?? 0, waitMs: waitOf(url) });
         if (out) send(res, 200, JSON.stringify(out), 'application/json');
       },
     },
@@ -330,7 +334,8 @@ export async function startCoordinatorServer(options: CoordinatorServerOptions):
       bodyLimit: (m) => runner.maxMessageBytes(m[1]!),
       handle: async ({ res, match, url, body, key }) => {
         // The query is checked before the message is taken: a bad one must not cost the sender its message.
-        const next = inboxQuery(url);
+        const after = afterOf(url);
+        const next = after === null ? null : { after, waitMs: waitOf(url) };
         const jobId = match[1]!;
         const round = Number(match[2]);
         const receipt = await runner.receive(jobId, round, key, body);
