@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Wallet } from 'ethers';
 import { isTroveError } from '../common/errors.js';
-import { CoordinatorClient, fromHex, signRequest, toHex, type Inbox } from '../common/jobs/client.js';
+import { CoordinatorClient, fromHex, InboxQueue, signRequest, toHex } from '../common/jobs/client.js';
 import { parseJobDocument, roundVectorLength, type JobDocument } from '../common/jobs/document.js';
 import { AUTH_HEADERS } from '../common/jobs/protocol.js';
 import { SecAggClient } from '../common/secagg/client.js';
@@ -208,27 +208,22 @@ async function secureRound(n: number, updates: Float64Array[], examples: number[
         const secagg = await SecAggClient.create({ id: group.localId, signingKeys: k, roster: group.members.map(fromHex), roundId: group.roundId, input });
         cpu[i]! += performance.now() - t;
         // As the app does: each reply's answer brings the next stage's messages.
-        let after = 0;
-        const queue: Inbox['messages'] = [];
-        const take = (box: Inbox) => {
-          queue.push(...box.messages);
-          after = queue.at(-1)?.seq ?? after;
-        };
+        const queue = new InboxQueue();
         while (secagg.stage !== 'done' && secagg.stage !== 'aborted') {
-          if (queue.length === 0) take(await retrying(() => client.inbox('1', info.round, k, after, 20_000)));
-          const m = queue.shift();
+          if (queue.length === 0) queue.take((await retrying(() => client.inbox('1', info.round, k, queue.after, 20_000))).messages);
+          const m = queue.next();
           if (!m) continue;
           t = performance.now();
           const reply = secagg.handle(m.data);
           cpu[i]! += performance.now() - t;
           if (reply) {
             // As the app does, the masked input's answer is not held open (it carries the receipt).
-            const next = finished(secagg) ? undefined : { after, waitMs: queue.length > 0 || reply[1] === MessageType.MaskedInput ? 0 : 20_000 };
+            const next = finished(secagg) ? undefined : { after: queue.after, waitMs: queue.length > 0 || reply[1] === MessageType.MaskedInput ? 0 : 20_000 };
             // A message whose acknowledgement was lost is already in: its repeat is a replay.
             const answer = await retrying(() => client.send('1', info.round, k, reply, next)).catch((err: unknown) => {
               if (!isTroveError(err, 'SECAGG_REPLAY')) throw err;
             });
-            if (answer) take(answer);
+            if (answer) queue.take(answer.messages);
           }
         }
       }),

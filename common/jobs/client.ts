@@ -93,6 +93,36 @@ function decodeInbox(res: InboxResponse): Inbox {
   return { stage: res.stage, messages };
 }
 
+/**
+ * A contributor's messages received and not yet handled, in order, from inbox reads and message
+ * answers alike. `after` is the last one's sequence number: what the next read asks after. A
+ * message that does not come after the last one is a coordinator breaking the protocol.
+ */
+export class InboxQueue {
+  private readonly waiting: Inbox['messages'] = [];
+  private last = 0;
+
+  get after(): number {
+    return this.last;
+  }
+
+  get length(): number {
+    return this.waiting.length;
+  }
+
+  take(messages: Inbox['messages']): void {
+    for (const m of messages) {
+      if (m.seq <= this.last) throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator sent messages out of order. Nothing more was sent.');
+      this.last = m.seq;
+      this.waiting.push(m);
+    }
+  }
+
+  next(): Inbox['messages'][number] | undefined {
+    return this.waiting.shift();
+  }
+}
+
 /** One request that left for the coordinator, as the activity log records it. */
 export interface SentRequest {
   method: string;

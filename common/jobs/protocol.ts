@@ -202,7 +202,6 @@ export type InboxResponse = z.infer<typeof inboxResponseSchema>;
  * it sent (main/services/rounds/receipts.ts).
  */
 export const messageAnswerSchema = inboxResponseSchema.extend({ receipt: z.unknown().optional() }).strict();
-export type MessageAnswer = z.infer<typeof messageAnswerSchema>;
 
 /** Every error a coordinator answers with: the HTTP status and a typed body. */
 export const errorResponseSchema = z

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Identity } from '@semaphore-protocol/identity';
 import type { Contract } from 'ethers';
 import { isTroveError } from '../../common/errors.js';
-import { CoordinatorClient, fromHex, toHex, type Inbox } from '../../common/jobs/client.js';
+import { CoordinatorClient, fromHex, InboxQueue, toHex } from '../../common/jobs/client.js';
 import type { JobDocument, JobDocumentInput } from '../../common/jobs/document.js';
 import type { EnrollRequest } from '../../common/jobs/protocol.js';
 import { enrollmentRequest } from '../../common/jobs/enrollment.js';
@@ -309,30 +309,25 @@ export class Contributor {
       modelHash: modelHashOf(model),
     });
     // As the app does: each reply's answer brings the next stage's messages (none after the last).
-    let after = 0;
-    const queue: Inbox['messages'] = [];
+    const queue = new InboxQueue();
     for (;;) {
       if (queue.length === 0) {
-        const box = await retrying(() => this.client.inbox(jobId, round, this.keys, after, 2_000), 20_000, this.failOver);
+        const box = await retrying(() => this.client.inbox(jobId, round, this.keys, queue.after, 2_000), 20_000, this.failOver);
         if (box.messages.length === 0 && (box.stage === 'closed' || box.stage === 'aborted')) return { clientId, stage: secagg.stage, input };
-        queue.push(...box.messages);
-        after = queue.at(-1)?.seq ?? after;
+        queue.take(box.messages);
       }
-      const m = queue.shift();
+      const m = queue.next();
       if (m) {
         const reply = secagg.handle(m.data);
         if (reply) {
           if (reply[1] === MessageType.MaskedInput) await options.beforeMaskedInput?.();
           const silent = secagg.stage === 'done' || (options.dropAfterSharing && secagg.stage === 'share-keys');
-          const next = silent ? undefined : { after, waitMs: queue.length > 0 ? 0 : 2_000 };
+          const next = silent ? undefined : { after: queue.after, waitMs: queue.length > 0 ? 0 : 2_000 };
           // A message whose acknowledgement was lost is already in: its repeat is refused as a replay.
           const answer = await retrying(() => this.client.send(jobId, round, this.keys, reply, next), 20_000, this.failOver).catch((err: unknown) => {
             if (!isTroveError(err, 'SECAGG_REPLAY')) throw err;
           });
-          if (answer) {
-            queue.push(...answer.messages);
-            after = queue.at(-1)?.seq ?? after;
-          }
+          if (answer) queue.take(answer.messages);
         }
         if (options.dropAfterSharing && secagg.stage === 'share-keys') return { clientId, stage: 'dropped', input };
       }

@@ -13,7 +13,7 @@ import { ANALYTICS_LIMITS, analyticsColumns, renameAnalyticsColumns } from '../.
 import { describeOutputForReview } from '../../../common/analytics/release.js';
 import type { AnalyticsJobDocument } from '../../../common/analytics/document.js';
 import { runAnalyticsStep } from '../analytics/local-step.js';
-import type { CoordinatorClient, Inbox, SentRequest } from '../../../common/jobs/client.js';
+import { InboxQueue, type CoordinatorClient, type Inbox, type SentRequest } from '../../../common/jobs/client.js';
 import { MAX_INBOX_WAIT_MS, type RoundInfo } from '../../../common/jobs/protocol.js';
 import { checkRoundIndex, checkRoundParams, modelHashOf, questionHashOf, jobNoise } from '../../../common/jobs/rounds.js';
 import { invitedGroup } from '../../../common/jobs/groups.js';
@@ -507,7 +507,6 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
     const deadlines = doc.aggregation.deadlines;
     // The consistency check runs under the unmask deadline too, hence unmaskMs twice.
     const roundEnds = this.now() + deadlines.advertiseKeysMs + deadlines.shareKeysMs + deadlines.collectMaskedInputsMs + 2 * deadlines.unmaskMs + 60_000;
-    let after = 0;
     let inputSet = false;
     // Until the local work is done its progress is what the person sees, not the key exchange's.
     let localDone = false;
@@ -518,24 +517,16 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       },
       () => undefined,
     );
-    // Messages received and not yet handled, in order; `after` is the last one's sequence number.
-    const queue: Inbox['messages'] = [];
-    const take = (messages: Inbox['messages']) => {
-      for (const m of messages) {
-        if (m.seq <= after) throw new TroveError('COORDINATOR_PROTOCOL', 'The coordinator sent messages out of order. Nothing more was sent.');
-        after = m.seq;
-        queue.push(m);
-      }
-    };
+    const queue = new InboxQueue();
     let attempts = 0;
     while (secagg.stage !== 'done') {
       if (this.stopped) throw new TroveError('CANCELLED', 'Stopped.');
       if (this.now() > roundEnds) throw new TroveError('ROUND_ABORTED', `Round ${round + 1} ran past its deadlines without finishing.`);
-      const m = queue.shift();
+      const m = queue.next();
       if (!m) {
         let inbox: Inbox;
         try {
-          inbox = await client.inbox(jobId, round, identity.signing, after, this.o.inboxWaitMs ?? MAX_INBOX_WAIT_MS);
+          inbox = await client.inbox(jobId, round, identity.signing, queue.after, this.o.inboxWaitMs ?? MAX_INBOX_WAIT_MS);
           attempts = 0;
         } catch (err) {
           if (!isTroveError(err, 'COORDINATOR_UNREACHABLE') || this.stopped) throw err;
@@ -543,7 +534,7 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
           await this.sleep(this.backoff(++attempts));
           continue;
         }
-        take(inbox.messages);
+        queue.take(inbox.messages);
         if (inbox.messages.length === 0 && (inbox.stage === 'aborted' || inbox.stage === 'closed' || inbox.stage === 'closing')) {
           throw new TroveError('ROUND_ABORTED', `Round ${round + 1} ended at the coordinator before this device's part was done.`);
         }
@@ -573,10 +564,10 @@ export class JobParticipation extends EventEmitter<ParticipationEvents> {
       // The answer brings the next stage's messages, waited for unless some are still to handle,
       // or the receipt is (its answer is not held open, where a broken connection would lose it).
       // Nothing is asked for after the last message.
-      const next = stageOf(secagg) === 'done' ? undefined : { after, waitMs: queue.length > 0 || uploading ? 0 : (this.o.inboxWaitMs ?? MAX_INBOX_WAIT_MS) };
+      const next = stageOf(secagg) === 'done' ? undefined : { after: queue.after, waitMs: queue.length > 0 || uploading ? 0 : (this.o.inboxWaitMs ?? MAX_INBOX_WAIT_MS) };
       // A resend after a lost answer may meet the coordinator's replay check: it already has it.
       const answer = await this.withRetry(round, () => client.send(jobId, round, identity.signing, reply, next), (err, attempt) => attempt > 1 && isTroveError(err, 'SECAGG_REPLAY'));
-      if (answer) take(answer.messages);
+      if (answer) queue.take(answer.messages);
       if (uploading && this.o.receipts) {
         // The input has left either way: a bad receipt is shown, and the round goes on.
         const sent = { jobId, round, roster: invite.roster, commitment: identity.semaphore.commitment, coordinator: doc.coordinator.address, message: reply };
