@@ -1,6 +1,7 @@
 // A relayer's batch of claims on a real local chain with real depth-20 Semaphore proofs: a batch
 // is checked with one multi-pairing, and a forged, moved or altered proof in it is skipped while
 // the valid claims still pay, each claim's fate matching the official verifier's verdict.
+import { closeRoundOnChain } from '../../../coordinator/chain.js';
 import { Group } from '@semaphore-protocol/group';
 import { Identity } from '@semaphore-protocol/identity';
 import { generateProof } from '@semaphore-protocol/proof';
@@ -107,7 +108,7 @@ describe('batched claims on a local chain with real Semaphore proofs', () => {
     const coordinator = rewards.connect(t.accounts.coordinator) as Contract;
     const everyone = members.map((_, i) => i);
     await mined(coordinator.getFunction('startRound')(jobId, everyone));
-    await mined(coordinator.getFunction('closeRound')(jobId, everyone));
+    await closeRoundOnChain(t.accounts.coordinator, t.deployment, jobId.toString(), everyone);
     root = ((await rewards.getFunction('getRound')(jobId, 0n)) as { root: bigint }).root;
     expect(root).toBe(group.root);
     scope = claimScope(t.chainId, t.deployment.contracts.RoundRewards, jobId, 0n);

@@ -4,6 +4,7 @@
 // with its identity's real depth-1 Semaphore proof choosing the recipient, paid from the
 // researcher's stake. Controls: an honest close (everyone included) cannot be challenged, the
 // coordinator cannot collect for the identity, and the stake stays until the window has passed.
+import { closeRoundOnChain } from '../../../coordinator/chain.js';
 import { Group } from '@semaphore-protocol/group';
 import { Identity } from '@semaphore-protocol/identity';
 import { generateProof } from '@semaphore-protocol/proof';
@@ -128,7 +129,7 @@ describe('receipt challenges of a close that omits an acknowledged masked input'
     expect(refusal(() => checkMaskedInputReceipt(signed[2], { domain: elsewhere, coordinator: coordinatorAddress, receipt: carols }))).toMatch(/not by the job's coordinator/);
 
     // carol's masked input was acknowledged, and the close leaves her out
-    await mined(rewards.getFunction('closeRound')(jobId, [0, 1]));
+    await closeRoundOnChain(t.accounts.coordinator, t.deployment, jobId.toString(), [0, 1]);
     const stake = ((await registry.getFunction('getJob')(jobId)) as { stake: bigint }).stake;
     const proof = await claimantProof(people[2]!, jobId, 0n, recipient);
 
@@ -153,7 +154,7 @@ describe('receipt challenges of a close that omits an acknowledged masked input'
     // an honest close of round 1 (everyone included) cannot be challenged by anyone
     await mined(rewards.getFunction('startRound')(jobId, [0, 1, 2]));
     const next = await receipts(jobId, 1n);
-    await mined(rewards.getFunction('closeRound')(jobId, [0, 1, 2]));
+    await closeRoundOnChain(t.accounts.coordinator, t.deployment, jobId.toString(), [0, 1, 2]);
     for (const [i, id] of people.entries()) {
       const p = await claimantProof(id, jobId, 1n, recipient);
       await expectRevert(challenges, 'challenge', [jobId, 1n, challengeArgs(next[i]!, i, [0, 1, 2], p)], 'ContributorIncluded');
